@@ -1,0 +1,1 @@
+"""The platform: app factory, configuration, tenancy, authentication, web UI, REST API and CLI."""

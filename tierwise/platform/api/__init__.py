@@ -1,0 +1,6 @@
+"""The REST API, ``/api/v1``: JSON in and out, API-token or session authentication."""
+from flask import Blueprint
+
+api_blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
+
+from tierwise.platform.api import accounts, audit_events, auth, openapi, tokens  # noqa: E402,F401  (routes)

@@ -1,0 +1,54 @@
+"""``/me``, ``/users`` and ``/branches``."""
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from flask import abort, g, request
+from flask_login import current_user
+
+from tierwise.platform.api import api_blueprint
+from tierwise.platform.api.serializers import (BRANCH_FIELDS, TENANT_FIELDS, USER_FIELDS, serialize,
+                                               serialize_page)
+from tierwise.platform.branches import Branch, get_branch
+from tierwise.platform.pagination import keyset_page, parse_limit
+from tierwise.platform.policy import ROLE_PERMISSIONS, Permission, allows, can_view_user
+from tierwise.platform.users import Role, User, get_user
+
+
+@api_blueprint.get("/me")
+def me():
+    return {
+        "user": serialize(current_user, USER_FIELDS),
+        "tenant": serialize(g.tenant, TENANT_FIELDS),
+        "permissions": sorted(p.value for p in ROLE_PERMISSIONS[Role(current_user.role)]),
+    }
+
+
+@api_blueprint.get("/users")
+def list_users():
+    if not allows(current_user, Permission.MANAGE_USERS):
+        abort(403)
+    page = keyset_page(sa.select(User), key=User.email, cursor=request.args.get("cursor"),
+                       limit=parse_limit(request.args.get("limit")))
+    return serialize_page(page, USER_FIELDS)
+
+
+@api_blueprint.get("/users/<uuid:user_id>")
+def show_user(user_id: uuid.UUID):
+    user = get_user(user_id)  # another tenant's id: 404
+    if not can_view_user(current_user, user):
+        abort(404)
+    return serialize(user, USER_FIELDS)
+
+
+@api_blueprint.get("/branches")
+def list_branches():
+    page = keyset_page(sa.select(Branch), key=Branch.code, cursor=request.args.get("cursor"),
+                       limit=parse_limit(request.args.get("limit")))
+    return serialize_page(page, BRANCH_FIELDS)
+
+
+@api_blueprint.get("/branches/<uuid:branch_id>")
+def show_branch(branch_id: uuid.UUID):
+    return serialize(get_branch(branch_id), BRANCH_FIELDS)

@@ -1,0 +1,48 @@
+"""``/tokens``: list, create and revoke API tokens."""
+from __future__ import annotations
+
+import uuid
+
+from flask import abort, g, request
+from flask_login import current_user
+
+from tierwise.errors import ValidationError
+from tierwise.platform import api_tokens
+from tierwise.platform.api import api_blueprint
+from tierwise.platform.api.serializers import TOKEN_FIELDS, serialize
+from tierwise.platform.db import db
+from tierwise.platform.policy import Permission, allows, can_manage_token
+
+
+@api_blueprint.get("/tokens")
+def list_tokens():
+    everyone = allows(current_user, Permission.MANAGE_ALL_TOKENS)
+    return {"items": [serialize(t, TOKEN_FIELDS) for t in api_tokens.list_tokens(None if everyone else current_user)]}
+
+
+@api_blueprint.post("/tokens")
+def create_token():
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ValidationError("send a JSON object such as {\"name\": \"nightly export\"}", field="body")
+    token, plaintext = api_tokens.issue(current_user, name=str(body.get("name", "")), tenant_slug=g.tenant.slug)
+    db.session.commit()
+    return {**serialize(token, TOKEN_FIELDS), "token": plaintext}, 201
+
+
+@api_blueprint.get("/tokens/<uuid:token_id>")
+def show_token(token_id: uuid.UUID):
+    token = api_tokens.get_token(token_id)
+    if not can_manage_token(current_user, token.user_id):
+        abort(404)
+    return serialize(token, TOKEN_FIELDS)
+
+
+@api_blueprint.delete("/tokens/<uuid:token_id>")
+def revoke_token(token_id: uuid.UUID):
+    token = api_tokens.get_token(token_id)
+    if not can_manage_token(current_user, token.user_id):
+        abort(404)
+    api_tokens.revoke(token)
+    db.session.commit()
+    return "", 204

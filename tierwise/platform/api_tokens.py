@@ -1,0 +1,111 @@
+"""API tokens for ``/api/v1``: shown once, stored hashed, revocable.
+
+A token reads ``tw_<tenant slug>_<secret>``.  The slug lets the API resolve the
+tenant first and then look the token up *inside* that tenant's scope, so no
+unscoped query is ever needed; a forged slug simply finds no matching hash.
+The secret has 256 bits of entropy, so a plain SHA-256 is the right hash (a slow
+KDF protects guessable passwords, not random keys).  A token acts as its user:
+role changes and deactivation apply at once.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tierwise.errors import NotFoundError, ValidationError
+from tierwise.platform import audit
+from tierwise.platform.db import TenantScoped, db, utcnow
+from tierwise.platform.users import User
+
+PREFIX = "tw"
+LAST_USED_RESOLUTION = timedelta(minutes=1)  # avoid a write on every request
+
+
+class ApiToken(TenantScoped, db.Model):
+    __tablename__ = "api_tokens"
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "token_hash"),
+        sa.ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"]),
+    )
+
+    user_id: Mapped[uuid.UUID]
+    name: Mapped[str] = mapped_column(sa.String(100))
+    token_hash: Mapped[str] = mapped_column(sa.String(64))
+    display_prefix: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(viewonly=True, lazy="joined")
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def parse(plaintext: str) -> tuple[str, str] | None:
+    """Split a presented token into (tenant slug, secret), or None if it is malformed."""
+    parts = (plaintext or "").strip().split("_", 2)
+    if len(parts) != 3 or parts[0] != PREFIX or not parts[1] or len(parts[2]) < 32:
+        return None
+    return parts[1], parts[2]
+
+
+def issue(user: User, *, name: str, tenant_slug: str) -> tuple[ApiToken, str]:
+    """Create a token for ``user``; the plaintext is returned once and never stored."""
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise ValidationError("must be 1-100 characters", field="name")
+    secret = secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, name=name, token_hash=_digest(secret), display_prefix=secret[:8])
+    db.session.add(token)
+    db.session.flush()
+    audit.record("token.created", target_type="api_token", target_id=token.id, details={"name": name, "user": user.email})
+    return token, f"{PREFIX}_{tenant_slug}_{secret}"
+
+
+def authenticate(secret: str) -> tuple[User, ApiToken] | None:
+    """The active user behind a token secret in the current tenant, or None."""
+    digest = _digest(secret)
+    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == digest))
+    if token is None or token.is_revoked or not hmac.compare_digest(token.token_hash, digest):
+        return None
+    if not token.user.active:
+        return None
+    now = utcnow()
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        token.last_used_at = now
+        db.session.commit()
+    return token.user, token
+
+
+def list_tokens(user: User | None = None) -> list[ApiToken]:
+    """Tokens of one user, or of the whole tenant when ``user`` is None."""
+    query = sa.select(ApiToken).order_by(ApiToken.created_at.desc())
+    if user is not None:
+        query = query.where(ApiToken.user_id == user.id)
+    return list(db.session.scalars(query))
+
+
+def get_token(token_id: uuid.UUID) -> ApiToken:
+    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.id == token_id))
+    if token is None:
+        raise NotFoundError("no such token")
+    return token
+
+
+def revoke(token: ApiToken) -> None:
+    if token.is_revoked:
+        return
+    token.revoked_at = utcnow()
+    audit.record("token.revoked", target_type="api_token", target_id=token.id, details={"name": token.name, "user": token.user.email})

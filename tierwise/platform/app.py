@@ -1,0 +1,53 @@
+"""The application factory.  It only wires: settings, extensions, hooks, blueprints."""
+from __future__ import annotations
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from tierwise.platform import errors, i18n, request_context
+from tierwise.platform.config import ROOT, Settings
+from tierwise.platform.db import db
+from tierwise.platform.extensions import csrf, migrate
+from tierwise.platform.web import labels
+
+
+def create_app(test_config: dict | None = None, *, settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask(
+        "tierwise",
+        root_path=str(ROOT / "tierwise"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(settings.instance_path),
+    )
+    app.config.update(settings.flask_config())
+    app.config.update(test_config or {})
+    if settings.trusted_proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)
+
+    _import_models()
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), compare_type=True)
+    csrf.init_app(app)
+    i18n.init_app(app)
+    request_context.init_app(app)
+    errors.init_app(app)
+    labels.init_app(app)
+    _register_blueprints(app)
+    return app
+
+
+def _import_models() -> None:
+    """Every mapped class must be known before the first query and to Alembic."""
+    from tierwise.platform import api_tokens, audit, branches, operators, tenant, users  # noqa: F401
+
+
+def _register_blueprints(app: Flask) -> None:
+    from tierwise.platform.api import api_blueprint
+    from tierwise.platform.web import landing, operator, tenant_site
+
+    app.register_blueprint(landing.bp)
+    app.register_blueprint(operator.bp)
+    app.register_blueprint(tenant_site.bp)
+    csrf.exempt(api_blueprint)  # token requests carry no cookie; session requests are checked in api.auth
+    app.register_blueprint(api_blueprint)

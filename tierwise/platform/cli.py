@@ -1,0 +1,181 @@
+"""The ``tierwise`` command line (a Flask CLI group).
+
+Commands call the same domain functions as the UI and API.  A domain error
+becomes a one-line ``Error: ...`` on stderr and exit status 1, with the
+transaction rolled back so nothing is half-written.
+"""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from typing import Iterator
+
+import click
+from flask.cli import AppGroup, FlaskGroup, with_appcontext
+
+from tierwise.errors import TierwiseError
+from tierwise.platform import tenancy
+from tierwise.platform.audit import Actor, acting_as
+from tierwise.platform.db import db
+
+
+def _create_app():
+    from tierwise.platform.app import create_app
+
+    return create_app()
+
+
+@contextmanager
+def reported_errors() -> Iterator[None]:
+    """Turn domain errors into a clean CLI failure, rolling back the transaction."""
+    try:
+        yield
+    except TierwiseError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+
+
+def read_password(prompt: str = "Password") -> str:
+    """From ``TIERWISE_PASSWORD``, else an interactive prompt (typed twice)."""
+    password = os.environ.get("TIERWISE_PASSWORD")
+    if password:
+        return password
+    if not click.get_text_stream("stdin").isatty():
+        raise click.ClickException("set TIERWISE_PASSWORD or run interactively to be asked for a password")
+    return click.prompt(prompt, hide_input=True, confirmation_prompt=True)
+
+
+@contextmanager
+def in_tenant(slug: str) -> Iterator:
+    """Act inside tenant ``slug`` as the CLI (the tenant must exist)."""
+    from tierwise.platform.tenant import get_tenant
+
+    with reported_errors():
+        tenant = get_tenant(slug)
+        with tenancy.tenant_scope(tenant.id), acting_as(Actor(label="cli")):
+            yield tenant
+
+
+tenant_cli = AppGroup("tenant", help="Create and list tenants (platform operator).")
+user_cli = AppGroup("user", help="Manage a tenant's users.")
+token_cli = AppGroup("token", help="Issue API tokens.")
+operator_cli = AppGroup("operator", help="Manage platform operators.")
+
+
+@tenant_cli.command("create")
+@click.argument("slug")
+@click.option("--name", required=True, help="Display name, e.g. '华东电网 East Grid'.")
+@click.option("--industry", required=True, help="bank, power_utility, pharma_distributor or other.")
+def tenant_create(slug: str, name: str, industry: str) -> None:
+    """Create tenant SLUG."""
+    from tierwise.platform.provisioning import provision_tenant
+
+    with reported_errors():
+        tenant, _ = provision_tenant(slug, name=name, industry=industry, actor_label="cli")
+        db.session.commit()
+    click.echo(f"Created tenant {tenant.slug} ({tenant.industry}): {tenant.name}")
+
+
+@tenant_cli.command("list")
+def tenant_list() -> None:
+    """List tenants."""
+    from tierwise.platform.tenant import list_tenants
+
+    for tenant in list_tenants():
+        click.echo(f"{tenant.slug}\t{tenant.industry}\t{tenant.name}")
+
+
+@user_cli.command("create")
+@click.option("--tenant", "tenant_slug", required=True, help="Tenant slug.")
+@click.option("--email", required=True)
+@click.option("--role", required=True, help="tenant_admin, analyst or relationship_manager.")
+@click.option("--name", "display_name", default="", help="Display name.")
+@click.option("--branch", "branch_code", default=None, help="Branch code to scope the user to.")
+def user_create(tenant_slug: str, email: str, role: str, display_name: str, branch_code: str | None) -> None:
+    """Create a user; the password comes from TIERWISE_PASSWORD or a prompt."""
+    import sqlalchemy as sa
+
+    from tierwise.errors import NotFoundError
+    from tierwise.platform.branches import Branch
+    from tierwise.platform.users import create_user, validate_role
+
+    with in_tenant(tenant_slug):
+        validate_role(role)
+        branch_id = None
+        if branch_code:
+            branch_id = db.session.scalar(sa.select(Branch.id).where(Branch.code == branch_code))
+            if branch_id is None:
+                raise NotFoundError(f"no branch with code '{branch_code}' in tenant '{tenant_slug}'")
+        user = create_user(email=email, role=role, password=read_password(), display_name=display_name,
+                           branch_id=branch_id)
+        db.session.commit()
+        click.echo(f"Created {user.role} {user.email} in tenant {tenant_slug}")
+
+
+@token_cli.command("create")
+@click.option("--tenant", "tenant_slug", required=True, help="Tenant slug.")
+@click.option("--email", required=True, help="The user the token acts as.")
+@click.option("--name", default="cli", show_default=True, help="A name to recognise the token by.")
+def token_create(tenant_slug: str, email: str, name: str) -> None:
+    """Issue an API token and print it (it is not shown again)."""
+    from tierwise.errors import NotFoundError
+    from tierwise.platform import api_tokens
+    from tierwise.platform.users import find_user_by_email
+
+    with in_tenant(tenant_slug) as tenant:
+        user = find_user_by_email(email)
+        if user is None or not user.active:
+            raise NotFoundError(f"no active user '{email}' in tenant '{tenant_slug}'")
+        _token, plaintext = api_tokens.issue(user, name=name, tenant_slug=tenant.slug)
+        db.session.commit()
+    click.echo(plaintext)
+
+
+@operator_cli.command("create")
+@click.option("--email", required=True)
+def operator_create(email: str) -> None:
+    """Create a platform operator; the password comes from TIERWISE_PASSWORD or a prompt."""
+    from tierwise.platform.operators import create_operator
+
+    with reported_errors():
+        operator = create_operator(email=email, password=read_password())
+        db.session.commit()
+    click.echo(f"Created operator {operator.email}")
+
+
+@click.command("demo")
+@with_appcontext
+@click.option("--password", default=None, help="Password for every demo user (default: tierwise-demo).")
+def demo_command(password: str | None) -> None:
+    """Seed (or refresh) the three demo tenants and print their users."""
+    from tierwise.platform.demo import DEFAULT_PASSWORD, seed_demo
+
+    with reported_errors():
+        credentials = seed_demo(password or DEFAULT_PASSWORD)
+    click.echo("Demo users (sign in at http://127.0.0.1:5000/t/<tenant>/login):")
+    click.echo(f"  {'tenant':<20} {'email':<28} {'role':<22} password")
+    for cred in credentials:
+        click.echo(f"  {cred.tenant_slug:<20} {cred.email:<28} {cred.role:<22} {cred.password}")
+    click.echo("  operator console: http://127.0.0.1:5000/operator/login")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes.")
+@click.option("--threads", default=4, show_default=True, type=int, help="Threads per worker.")
+def serve_command(host: str, port: int, workers: int, threads: int) -> None:
+    """Serve the app with gunicorn."""
+    from tierwise.platform.serve import serve
+
+    click.echo(f"Tierwise is serving on http://{host}:{port}/  (Ctrl+C to stop)")
+    serve(host=host, port=port, workers=workers, threads=threads)
+
+
+cli = FlaskGroup(create_app=_create_app, help="Tierwise: customer tiering for banks, utilities and distributors.")
+for command in (tenant_cli, user_cli, token_cli, operator_cli, demo_command, serve_command):
+    cli.add_command(command)
+
+
+def main() -> None:
+    cli(prog_name="tierwise")

@@ -1,0 +1,105 @@
+"""The database extension, the declarative base and the column types every model shares.
+
+Tenant-owned tables inherit ``TenantScoped``: ``tenant_id`` is the first column
+of their primary key, so every unique constraint and foreign key can (and must)
+include it.  That is what makes a cross-tenant reference impossible in the schema
+itself and lets the tables be distributed by ``tenant_id`` (Citus) later.
+"""
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session as FlaskSession
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def new_id() -> uuid.UUID:
+    """A UUIDv7: time-ordered, so new rows land at the end of the primary key index
+    and ids sort by creation (keyset pagination relies on it); random enough that
+    ids cannot be guessed or enumerated across tenants."""
+    millis = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (millis & ((1 << 48) - 1)) << 80
+    value |= 0x7 << 76
+    value |= ((rand >> 62) & 0xFFF) << 64
+    value |= 0b10 << 62
+    value |= rand & ((1 << 62) - 1)
+    return uuid.UUID(int=value)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """A timezone-aware timestamp on every backend.
+
+    SQLite drops the offset; this type stores UTC and hands back aware datetimes,
+    so comparisons behave the same in the demo and on PostgreSQL.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value
+
+
+JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    registry = registry(
+        metadata=sa.MetaData(naming_convention=NAMING_CONVENTION),
+        type_annotation_map={datetime: UTCDateTime(), uuid.UUID: sa.Uuid()},
+    )
+
+
+class TenantScoped:
+    """Mixin for every tenant-owned table.
+
+    The session filters these classes to the current tenant automatically and
+    fills ``tenant_id`` on insert; PostgreSQL row-level security checks it again.
+    """
+
+    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id", ondelete="RESTRICT"), primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+
+
+class TenantSession(FlaskSession):
+    """The session class; ``tierwise.platform.tenancy`` attaches its scoping events to it."""
+
+
+db = SQLAlchemy(model_class=Base, session_options={"class_": TenantSession})
+
+
+def tenant_scoped_tables() -> list[sa.Table]:
+    """Every table that carries tenant data (the ones row-level security must cover)."""
+    return [
+        mapper.local_table
+        for mapper in Base.registry.mappers
+        if issubclass(mapper.class_, TenantScoped)
+    ]

@@ -1,0 +1,98 @@
+"""Demo tenants: a bank, a provincial power utility and a pharma distributor.
+
+Re-running is safe: missing tenants, branches and users are created and every
+demo user's password is reset to the printed one, so the printed credentials
+always work.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tierwise.platform import tenancy
+from tierwise.platform.audit import Actor, acting_as
+from tierwise.platform.branches import Branch, create_branch, list_branches
+from tierwise.platform.db import db
+from tierwise.platform.operators import create_operator, find_operator
+from tierwise.platform.passwords import hash_password
+from tierwise.platform.provisioning import provision_tenant
+from tierwise.platform.tenant import find_tenant
+from tierwise.platform.users import Role, create_user, find_user_by_email
+
+DEFAULT_PASSWORD = "tierwise-demo"
+OPERATOR_EMAIL = "operator@tierwise.demo"
+
+
+@dataclass(frozen=True)
+class DemoTenant:
+    slug: str
+    name: str
+    industry: str
+    domain: str
+    branches: tuple[tuple[str, str], ...]
+    people: tuple[tuple[str, str, str, str | None], ...]  # (local part, name, role, branch code)
+
+
+DEMO_TENANTS = (
+    DemoTenant("demo-bank", "Demo Bank 示范银行", "bank", "bank.demo",
+               (("SH01", "Shanghai Lujiazui Sub-branch 陆家嘴支行"), ("SH02", "Shanghai Xujiahui Sub-branch 徐家汇支行")),
+               (("admin", "Wang Min 王敏", Role.TENANT_ADMIN, None),
+                ("rm.li", "Li Na 李娜", Role.RELATIONSHIP_MANAGER, "SH01"),
+                ("rm.zhang", "Zhang Wei 张伟", Role.RELATIONSHIP_MANAGER, "SH02"))),
+    DemoTenant("demo-power", "Demo Provincial Power 示范省电力公司", "power_utility", "power.demo",
+               (("GD-N", "Northern Supply Office 北区供电所"), ("GD-S", "Southern Supply Office 南区供电所")),
+               (("admin", "Chen Gang 陈刚", Role.TENANT_ADMIN, None),
+                ("rm.liu", "Liu Yang 刘洋", Role.RELATIONSHIP_MANAGER, "GD-N"),
+                ("rm.huang", "Huang Li 黄丽", Role.RELATIONSHIP_MANAGER, "GD-S"))),
+    DemoTenant("demo-pharma", "Demo Pharma Distribution 示范医药流通", "pharma_distributor", "pharma.demo",
+               (("EAST", "East Region 华东区"), ("WEST", "West Region 华西区")),
+               (("admin", "Zhao Qing 赵青", Role.TENANT_ADMIN, None),
+                ("rm.sun", "Sun Hao 孙浩", Role.RELATIONSHIP_MANAGER, "EAST"),
+                ("rm.zhou", "Zhou Jie 周杰", Role.RELATIONSHIP_MANAGER, "WEST"))),
+)
+
+
+@dataclass(frozen=True)
+class Credential:
+    tenant_slug: str
+    email: str
+    role: str
+    password: str
+
+
+def seed_demo(password: str = DEFAULT_PASSWORD) -> list[Credential]:
+    """Create or refresh the demo tenants and users; commits; returns the credentials."""
+    credentials = [_seed_operator(password)]
+    for spec in DEMO_TENANTS:
+        credentials.extend(_seed_tenant(spec, password))
+    db.session.commit()
+    return credentials
+
+
+def _seed_operator(password: str) -> Credential:
+    operator = find_operator(OPERATOR_EMAIL) or create_operator(email=OPERATOR_EMAIL, password=password)
+    operator.password_hash = hash_password(password)
+    return Credential("(operator console)", OPERATOR_EMAIL, "platform_operator", password)
+
+
+def _seed_tenant(spec: DemoTenant, password: str) -> list[Credential]:
+    tenant = find_tenant(spec.slug)
+    if tenant is None:
+        tenant, _admin = provision_tenant(spec.slug, name=spec.name, industry=spec.industry, actor_label="demo")
+    credentials = []
+    with tenancy.tenant_scope(tenant.id), acting_as(Actor(label="demo")):
+        branches = {b.code: b for b in list_branches()}
+        for code, name in spec.branches:
+            if code not in branches:
+                branches[code] = create_branch(code=code, name=name)
+        for local, name, role, branch_code in spec.people:
+            email = f"{local}@{spec.domain}"
+            user = find_user_by_email(email)
+            branch: Branch | None = branches.get(branch_code) if branch_code else None
+            if user is None:
+                create_user(email=email, role=role.value, password=password, display_name=name,
+                            branch_id=branch.id if branch else None)
+            else:
+                user.password_hash = hash_password(password)
+                user.active = True
+            credentials.append(Credential(spec.slug, email, role.value, password))
+    return credentials

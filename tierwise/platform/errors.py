@@ -1,0 +1,69 @@
+"""Error responses, registered once: JSON under ``/api/``, a page everywhere else.
+
+Every API error has the same body: ``{"error": {"code": ..., "message": ...,
+"field": ...}}``.
+"""
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from tierwise.errors import ConflictError, NotFoundError, PermissionDeniedError, TierwiseError, ValidationError
+
+STATUS_BY_ERROR = {
+    ValidationError: 400,
+    PermissionDeniedError: 403,
+    NotFoundError: 404,
+    ConflictError: 409,
+}
+CODE_BY_STATUS = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+    409: "conflict", 413: "too_large", 415: "unsupported_media_type", 429: "too_many_requests",
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None):
+    if wants_json():
+        body = {"error": {"code": code, "message": message}}
+        if field:
+            body["error"]["field"] = field
+        return jsonify(body), status
+    return render_template("error.html", status=status, message=message), status
+
+
+def _http_error(exc: HTTPException):
+    status = exc.code or 500
+    messages = {
+        401: _("Please sign in."),
+        403: _("You do not have permission to do that."),
+        404: _("Not found."),
+        429: _("Too many requests. Please wait and try again."),
+    }
+    message = messages.get(status) if not wants_json() else (exc.description or messages.get(status))
+    return error_response(status, CODE_BY_STATUS.get(status, "error"), message or exc.name)
+
+
+def _csrf_error(exc: CSRFError):
+    return error_response(400, "csrf_failed", _("The form expired or was not sent from Tierwise. Reload the page and try again."))
+
+
+def _domain_error(exc: TierwiseError):
+    status = next((s for cls, s in STATUS_BY_ERROR.items() if isinstance(exc, cls)), 400)
+    return error_response(status, exc.code, str(exc), getattr(exc, "field", None))
+
+
+def _server_error(exc: Exception):
+    return error_response(500, "internal_error", _("Something went wrong on our side. It has been logged."))
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(TierwiseError, _domain_error)
+    app.register_error_handler(500, _server_error)

@@ -1,0 +1,28 @@
+"""zh-CN and English: the locale is the user's saved choice, else the session's,
+else the browser's preference."""
+from __future__ import annotations
+
+from flask import Flask, request, session
+from flask_login import current_user
+
+from flask_babel import get_locale
+
+from tierwise.platform.extensions import babel
+
+LOCALES = {"en": "English", "zh_CN": "简体中文"}
+
+
+def select_locale() -> str:
+    user = current_user._get_current_object() if current_user else None
+    saved = getattr(user, "locale", None)
+    if saved in LOCALES:
+        return saved
+    if session.get("locale") in LOCALES:
+        return session["locale"]
+    best = request.accept_languages.best_match(["en", "zh-CN", "zh"], default="en")
+    return "zh_CN" if best.startswith("zh") else "en"
+
+
+def init_app(app: Flask) -> None:
+    babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.globals.update(LOCALES=LOCALES, get_locale=get_locale)

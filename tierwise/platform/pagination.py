@@ -1,0 +1,62 @@
+"""Keyset pagination: every page costs the same, at any depth (no OFFSET).
+
+A cursor is an opaque, URL-safe encoding of the last row's key.  Keys must be
+unique and ordered: UUIDv7 ids (time-ordered) or a unique column such as email.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import sqlalchemy as sa
+
+from tierwise.errors import ValidationError
+from tierwise.platform.db import db
+
+T = TypeVar("T")
+MAX_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+def encode_cursor(value: Any) -> str:
+    raw = json.dumps([str(value) if isinstance(value, uuid.UUID) else value]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, key: sa.ColumnElement) -> Any:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        (value,) = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        return uuid.UUID(value) if isinstance(key.type, sa.Uuid) else value
+    except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError):
+        raise ValidationError("is not a cursor this list gave out", field="cursor") from None
+
+
+def parse_limit(raw: str | None, default: int = 50) -> int:
+    if raw in (None, ""):
+        return default
+    if not str(raw).isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise ValidationError(f"must be a whole number from 1 to {MAX_LIMIT}", field="limit")
+    return int(raw)
+
+
+def keyset_page(query: sa.Select, *, key: sa.ColumnElement, cursor: str | None, limit: int,
+                descending: bool = False) -> Page:
+    """Run ``query`` for one page after ``cursor``, ordered by ``key``."""
+    if cursor:
+        after = decode_cursor(cursor, key)
+        query = query.where(key < after if descending else key > after)
+    query = query.order_by(key.desc() if descending else key.asc()).limit(limit + 1)
+    rows = list(db.session.scalars(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor(getattr(rows[-1], key.key)) if more and rows else None
+    return Page(items=rows, next_cursor=next_cursor)

@@ -1,0 +1,41 @@
+"""Password hashing and the password policy.
+
+scrypt (Werkzeug's default KDF) is memory-hard; hashes carry their parameters, so
+they can be strengthened later without invalidating stored ones.
+"""
+from __future__ import annotations
+
+from functools import cache
+
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from tierwise.errors import ValidationError
+
+MIN_LENGTH = 10
+MAX_LENGTH = 256
+
+
+def validate_password(password: str, *, field: str = "password") -> None:
+    if not isinstance(password, str) or len(password) < MIN_LENGTH:
+        raise ValidationError(f"must be at least {MIN_LENGTH} characters", field=field)
+    if len(password) > MAX_LENGTH:
+        raise ValidationError(f"must be at most {MAX_LENGTH} characters", field=field)
+    if len(set(password)) < 4:
+        raise ValidationError("is too simple: use at least four different characters", field=field)
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method="scrypt")
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """Constant work whether or not the account exists, so timing does not reveal it."""
+    if not password_hash:
+        check_password_hash(_dummy_hash(), password)
+        return False
+    return check_password_hash(password_hash, password)
+
+
+@cache
+def _dummy_hash() -> str:
+    return generate_password_hash("not-a-real-password", method="scrypt")

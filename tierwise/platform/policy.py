@@ -1,0 +1,50 @@
+"""Who may do what: every permission check in Tierwise is answered here.
+
+Views, API handlers, CLI commands and jobs ask ``allows(user, Permission.X)`` or
+one of the object checks below; none of them compares roles themselves.
+"""
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tierwise.platform.users import Role, User
+
+
+class Permission(StrEnum):
+    MANAGE_USERS = "manage_users"
+    MANAGE_BRANCHES = "manage_branches"
+    VIEW_AUDIT_LOG = "view_audit_log"
+    MANAGE_ALL_TOKENS = "manage_all_tokens"
+    USE_API = "use_api"
+    VIEW_ALL_CUSTOMERS = "view_all_customers"
+    IMPORT_DATA = "import_data"
+    MANAGE_RULES = "manage_rules"
+    MANAGE_MODELS = "manage_models"
+    EXPORT_LISTS = "export_lists"
+
+
+_ANALYST = frozenset({
+    Permission.USE_API, Permission.VIEW_ALL_CUSTOMERS, Permission.IMPORT_DATA, Permission.EXPORT_LISTS,
+})
+_RELATIONSHIP_MANAGER = frozenset({Permission.USE_API, Permission.EXPORT_LISTS})
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.TENANT_ADMIN: frozenset(Permission),
+    Role.ANALYST: _ANALYST,
+    Role.RELATIONSHIP_MANAGER: _RELATIONSHIP_MANAGER,
+}
+
+
+def allows(user: User | None, permission: Permission) -> bool:
+    if user is None or not getattr(user, "is_authenticated", False) or not user.active:
+        return False
+    return permission in ROLE_PERMISSIONS.get(Role(user.role), frozenset())
+
+
+def can_view_user(actor: User, subject: User) -> bool:
+    return actor.id == subject.id or allows(actor, Permission.MANAGE_USERS)
+
+
+def can_manage_token(actor: User, token_user_id) -> bool:
+    """A user manages their own tokens; a tenant admin may revoke anyone's."""
+    return actor.id == token_user_id or allows(actor, Permission.MANAGE_ALL_TOKENS)

@@ -1,0 +1,85 @@
+"""Per-request identity: which tenant, which user, who acts for the audit log.
+
+The tenant is resolved once per request (URL slug for pages, API token or session
+for the API) and entered as the tenant scope; ``teardown_request`` always leaves
+it, so a worker thread never carries one request's tenant into the next.
+"""
+from __future__ import annotations
+
+import hmac
+import uuid
+
+import sqlalchemy as sa
+from flask import Flask, g, request
+from flask_login import current_user
+
+from tierwise.platform import audit, tenancy
+from tierwise.platform.db import db
+from tierwise.platform.extensions import login_manager
+from tierwise.platform.operators import Operator
+from tierwise.platform.tenant import Tenant
+from tierwise.platform.users import User
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.session_protection = "strong"
+    login_manager.user_loader(load_session_identity)
+    app.before_request(_set_actor)
+    app.teardown_request(_leave_request_scopes)
+
+
+def enter_tenant(tenant: Tenant) -> None:
+    """Act for ``tenant`` for the rest of this request."""
+    g.tenant = tenant
+    g._tenant_scope_token = tenancy.enter_tenant_scope(tenant.id)
+
+
+def session_tenant_id() -> int | None:
+    """The tenant of the user signed in with the session cookie, if any."""
+    from flask import session
+
+    parts = str(session.get("_user_id", "")).split(":")
+    return int(parts[0]) if len(parts) == 3 and parts[0].isdigit() else None
+
+
+def load_session_identity(identity: str):
+    """Flask-Login's loader: a user of the current tenant, or an operator on operator pages."""
+    parts = identity.split(":")
+    if parts[0] == "operator":
+        if request.blueprint != "operator" or len(parts) != 2 or not parts[1].isdigit():
+            return None
+        return db.session.get(Operator, int(parts[1]))
+    if len(parts) != 3 or tenancy.current_tenant_id() is None or parts[0] != str(tenancy.current_tenant_id()):
+        return None
+    try:
+        user_id = uuid.UUID(parts[1])
+    except ValueError:
+        return None
+    user = db.session.scalar(sa.select(User).where(User.id == user_id))
+    if user is None or not hmac.compare_digest(user.session_nonce, parts[2]):
+        return None
+    return user
+
+
+def set_request_actor(user: User | None) -> None:
+    """Record who acts in this request's audit events (re-set once an API token is checked)."""
+    previous = g.pop("_actor_token", None)
+    if previous is not None:
+        audit.reset_actor(previous)
+    ip = request.remote_addr
+    actor = audit.Actor(label=user.email, user_id=user.id, ip=ip) if user else audit.Actor(label="anonymous", ip=ip)
+    g._actor_token = audit.set_actor(actor)
+
+
+def _set_actor() -> None:
+    user = current_user._get_current_object()
+    set_request_actor(user if isinstance(user, User) else None)
+
+
+def _leave_request_scopes(exc) -> None:
+    db.session.remove()
+    for name, leave in (("_actor_token", audit.reset_actor), ("_tenant_scope_token", tenancy.leave_scope)):
+        token = g.pop(name, None)
+        if token is not None:
+            leave(token)

@@ -1,0 +1,177 @@
+"""The one tenant primitive: which tenant the current request or job acts for.
+
+``tenant_scope(tenant_id)`` is entered once per request (from the URL's slug, the
+session or the API token) or once per job.  While it is active:
+
+* every ORM SELECT, UPDATE and DELETE touching a ``TenantScoped`` class gets
+  ``tenant_id = <current>`` added by the session (``with_loader_criteria``), so a
+  handler cannot forget the filter;
+* new ``TenantScoped`` objects get the current ``tenant_id``, and flushing an
+  object of another tenant raises;
+* on PostgreSQL each transaction starts with ``set_config('tierwise.tenant_id', ...,
+  true)``, which the row-level security policies read: a second wall that holds
+  even for raw SQL.
+
+Touching tenant data with no scope at all raises ``TenantContextMissing`` (fail
+closed).  ``platform_scope()`` is the one, deliberately named, way to run
+unfiltered ORM queries (operator tooling); on PostgreSQL RLS still hides every
+tenant row there.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Iterator
+
+import sqlalchemy as sa
+from flask import has_app_context
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+
+from tierwise.platform.db import TenantScoped, TenantSession, db
+
+RLS_SETTING = "tierwise.tenant_id"
+_PLATFORM = object()
+_current: ContextVar[object] = ContextVar("tierwise_tenant", default=None)
+
+
+class TenantContextMissing(RuntimeError):
+    """Tenant data was touched outside any tenant scope: a programming error."""
+
+
+class CrossTenantWrite(RuntimeError):
+    """An object of one tenant was flushed inside another tenant's scope."""
+
+
+def current_tenant_id() -> int | None:
+    """The tenant the current request or job acts for, or None."""
+    value = _current.get()
+    return value if isinstance(value, int) else None
+
+
+def in_platform_scope() -> bool:
+    return _current.get() is _PLATFORM
+
+
+@contextmanager
+def tenant_scope(tenant_id: int) -> Iterator[int]:
+    """Act for ``tenant_id`` inside the block (nested scopes restore the outer one)."""
+    if not isinstance(tenant_id, int) or isinstance(tenant_id, bool):
+        raise TypeError(f"tenant_id must be an int, got {tenant_id!r}")
+    token = _current.set(tenant_id)
+    try:
+        yield tenant_id
+        _flush_pending()  # write what the block changed while its tenant is still current
+    finally:
+        _current.reset(token)
+
+
+@contextmanager
+def platform_scope() -> Iterator[None]:
+    """Run ORM queries without tenant filtering: operator tooling only."""
+    token = _current.set(_PLATFORM)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def _flush_pending() -> None:
+    if has_app_context() and (db.session.new or db.session.dirty or db.session.deleted):
+        db.session.flush()
+
+
+def enter_tenant_scope(tenant_id: int | None):
+    """Set the scope without a ``with`` block (request hooks); returns a reset token."""
+    return _current.set(tenant_id)
+
+
+def leave_scope(token) -> None:
+    _current.reset(token)
+
+
+def _touches_tenant_data(state: ORMExecuteState) -> bool:
+    return any(issubclass(mapper.class_, TenantScoped) for mapper in state.all_mappers)
+
+
+@event.listens_for(TenantSession, "do_orm_execute")
+def _scope_statement(state: ORMExecuteState) -> None:
+    _sync_rls_setting(state.session)
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    scope = _current.get()
+    if scope is _PLATFORM:
+        return
+    if scope is None:
+        if _touches_tenant_data(state):
+            raise TenantContextMissing("tenant data queried outside tenant_scope()")
+        return
+    tenant_id = scope
+    state.statement = state.statement.options(
+        with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True)
+    )
+
+
+@event.listens_for(TenantSession, "transient_to_pending")
+def _stamp_tenant(session: Session, obj) -> None:
+    """Give a new tenant object the current tenant the moment it is added."""
+    if isinstance(obj, TenantScoped) and obj.tenant_id is None:
+        scope = _current.get()
+        if not isinstance(scope, int):
+            raise TenantContextMissing(f"new {type(obj).__name__} added outside tenant_scope()")
+        obj.tenant_id = scope
+
+
+@event.listens_for(TenantSession, "before_flush")
+def _check_flush(session: Session, flush_context, instances) -> None:
+    """Refuse to write one tenant's rows inside another tenant's scope (or none)."""
+    scope = _current.get()
+    if scope is not _PLATFORM:
+        for obj in list(session.new) + list(session.dirty) + list(session.deleted):
+            if isinstance(obj, TenantScoped) and obj.tenant_id != scope:
+                if scope is None:
+                    raise TenantContextMissing(f"{type(obj).__name__} of tenant {obj.tenant_id} flushed outside tenant_scope()")
+                raise CrossTenantWrite(f"{type(obj).__name__} of tenant {obj.tenant_id} written in tenant {scope}")
+    _sync_rls_setting(session)
+
+
+def _sync_rls_setting(session: Session) -> None:
+    """Make the transaction's ``tierwise.tenant_id`` match the current scope.
+
+    Set per transaction (``is_local``), so a pooled connection never carries one
+    tenant's setting into another's transaction.
+    """
+    if not session.in_transaction():
+        return  # the statement opens a transaction; ``after_begin`` sets it then
+    wanted = current_tenant_id()
+    if session.info.get("rls_tenant", "unset") == wanted:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        set_rls_tenant(connection, wanted)
+    session.info["rls_tenant"] = wanted
+
+
+def set_rls_tenant(connection: sa.Connection, tenant_id: int | None) -> None:
+    """Set the row-level security tenant for the connection's current transaction.
+
+    For Core work outside the ORM session (COPY, bulk SQL) run in a transaction.
+    """
+    connection.execute(
+        sa.text("SELECT set_config(:name, :value, true)"),
+        {"name": RLS_SETTING, "value": "" if tenant_id is None else str(tenant_id)},
+    )
+
+
+@event.listens_for(TenantSession, "after_begin")
+def _on_begin(session: Session, transaction, connection: sa.Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        tenant_id = current_tenant_id()
+        set_rls_tenant(connection, tenant_id)
+        session.info["rls_tenant"] = tenant_id
+
+
+@event.listens_for(TenantSession, "after_transaction_end")
+def _on_end(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop("rls_tenant", None)

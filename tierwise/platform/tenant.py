@@ -1,0 +1,96 @@
+"""Tenants: the companies using Tierwise.  Their data never mixes.
+
+The ``tenants`` table itself is platform data (not tenant-scoped): it is what a
+request's slug or an API token resolves against before any tenant scope exists.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tierwise.errors import ConflictError, NotFoundError, ValidationError
+from tierwise.platform.db import JSONType, db, utcnow
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
+RESERVED_SLUGS = frozenset({"api", "static", "operator", "login", "admin", "t"})
+
+
+class Industry(StrEnum):
+    BANK = "bank"
+    POWER_UTILITY = "power_utility"
+    PHARMA_DISTRIBUTOR = "pharma_distributor"
+    OTHER = "other"
+
+
+class Tenant(db.Model):
+    __tablename__ = "tenants"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "industry IN ('bank', 'power_utility', 'pharma_distributor', 'other')", name="industry"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    slug: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    industry: Mapped[str] = mapped_column(sa.String(32))
+    settings: Mapped[dict] = mapped_column(JSONType, default=dict)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Tenant {self.slug}>"
+
+
+def validate_slug(slug: str) -> str:
+    slug = (slug or "").strip()
+    if not SLUG_PATTERN.match(slug):
+        raise ValidationError(
+            "must be 1-40 lowercase letters, digits or hyphens, starting and ending with a letter or digit",
+            field="slug",
+        )
+    if slug in RESERVED_SLUGS:
+        raise ValidationError(f"'{slug}' is reserved", field="slug")
+    return slug
+
+
+def validate_industry(industry: str) -> Industry:
+    try:
+        return Industry(industry)
+    except ValueError:
+        allowed = ", ".join(i.value for i in Industry)
+        raise ValidationError(f"unknown industry '{industry}' (choose one of: {allowed})", field="industry") from None
+
+
+def create_tenant(slug: str, *, name: str, industry: str, settings: dict | None = None) -> Tenant:
+    """Create a tenant; nothing is written if any argument is rejected."""
+    slug = validate_slug(slug)
+    industry_value = validate_industry(industry)
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise ValidationError("must be 1-200 characters", field="name")
+    if find_tenant(slug) is not None:
+        raise ConflictError(f"a tenant with slug '{slug}' already exists")
+    tenant = Tenant(slug=slug, name=name, industry=industry_value.value, settings=dict(settings or {}))
+    db.session.add(tenant)
+    db.session.flush()
+    return tenant
+
+
+def find_tenant(slug: str) -> Tenant | None:
+    return db.session.scalar(sa.select(Tenant).where(Tenant.slug == slug))
+
+
+def get_tenant(slug: str) -> Tenant:
+    tenant = find_tenant(slug)
+    if tenant is None or not tenant.active:
+        raise NotFoundError(f"no tenant '{slug}'")
+    return tenant
+
+
+def list_tenants() -> list[Tenant]:
+    return list(db.session.scalars(sa.select(Tenant).order_by(Tenant.slug)))

@@ -1,0 +1,46 @@
+"""Decorators every tenant page starts with: signed in, then permitted."""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort, g, redirect, request, url_for
+from flask_login import current_user
+
+from tierwise.platform.policy import Permission, allows
+from tierwise.platform.users import User
+
+
+def signed_in(view):
+    """Send anonymous visitors to this tenant's login page, then back."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not isinstance(current_user._get_current_object(), User):
+            return redirect(url_for("tenant.auth.login", next=request.full_path))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def requires(permission: Permission):
+    """Signed in and holding ``permission``; otherwise 403."""
+
+    def decorator(view):
+        @signed_in
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if not allows(current_user, permission):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def safe_next(target: str | None) -> str:
+    """Only redirect within this tenant's site, never to another host or tenant."""
+    prefix = f"/t/{g.tenant.slug}/"
+    if target and target.startswith(prefix) and "//" not in target and "\\" not in target:
+        return target
+    return url_for("tenant.home.index")

@@ -1,0 +1,24 @@
+"""The audit log page for tenant admins, newest first, keyset-paginated."""
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+
+from tierwise.platform.audit import AuditEvent
+from tierwise.platform.pagination import keyset_page
+from tierwise.platform.policy import Permission
+from tierwise.platform.web.access import requires
+
+import sqlalchemy as sa
+
+bp = Blueprint("audit", __name__, url_prefix="/audit")
+
+
+@bp.route("/")
+@requires(Permission.VIEW_AUDIT_LOG)
+def index():
+    query = sa.select(AuditEvent)
+    action = request.args.get("action", "").strip()
+    if action:
+        query = query.where(AuditEvent.action == action)
+    page = keyset_page(query, key=AuditEvent.id, cursor=request.args.get("cursor"), limit=50, descending=True)
+    return render_template("audit.html", page=page, action=action)

@@ -1,0 +1,43 @@
+"""Translatable labels for the platform's codes, and the template globals that show them."""
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+from tierwise.platform.policy import Permission, allows
+from tierwise.platform.tenant import Industry
+from tierwise.platform.users import BookScope, Role
+
+ROLE_LABELS = {
+    Role.TENANT_ADMIN: _l("Tenant admin"),
+    Role.ANALYST: _l("Analyst"),
+    Role.RELATIONSHIP_MANAGER: _l("Relationship manager"),
+}
+INDUSTRY_LABELS = {
+    Industry.BANK: _l("Bank"),
+    Industry.POWER_UTILITY: _l("Power utility"),
+    Industry.PHARMA_DISTRIBUTOR: _l("Pharmaceutical distributor"),
+    Industry.OTHER: _l("Other"),
+}
+SCOPE_LABELS = {BookScope.OWN: _l("Own book"), BookScope.BRANCH: _l("Whole branch")}
+PERMISSION_LABELS = {
+    Permission.MANAGE_USERS: _l("Manage users and their roles"),
+    Permission.MANAGE_BRANCHES: _l("Manage branches"),
+    Permission.VIEW_AUDIT_LOG: _l("Read the audit log"),
+    Permission.MANAGE_ALL_TOKENS: _l("Revoke anyone's API tokens"),
+    Permission.USE_API: _l("Use the REST API with your own tokens"),
+    Permission.VIEW_ALL_CUSTOMERS: _l("See every customer of the organisation"),
+    Permission.IMPORT_DATA: _l("Import customer data"),
+    Permission.MANAGE_RULES: _l("Configure and publish tiering rules"),
+    Permission.MANAGE_MODELS: _l("Train and promote models"),
+    Permission.EXPORT_LISTS: _l("Export customer lists"),
+}
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals.update(
+        allows=lambda user, permission: allows(user, Permission(permission)),
+        role_label=lambda role: ROLE_LABELS.get(role, role),
+        industry_label=lambda industry: INDUSTRY_LABELS.get(industry, industry),
+        permission_label=lambda permission: PERMISSION_LABELS.get(permission, permission),
+    )

@@ -1,0 +1,28 @@
+"""The landing page: choose your organisation, then sign in to it."""
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, url_for
+from flask_babel import gettext as _
+
+from tierwise.platform.tenant import find_tenant
+from tierwise.platform.web.forms import TenantChoiceForm
+
+bp = Blueprint("landing", __name__)
+
+
+@bp.route("/", methods=["GET", "POST"])
+def index():
+    form = TenantChoiceForm()
+    if form.validate_on_submit():
+        slug = form.slug.data.strip().lower()
+        tenant = find_tenant(slug)
+        if tenant is not None and tenant.active:
+            return redirect(url_for("tenant.auth.login", tenant_slug=tenant.slug))
+        form.slug.errors = [_("No organisation with that code.")]
+    return render_template("landing.html", form=form), 404 if form.errors else 200
+
+
+@bp.route("/healthz")
+def health():
+    """For load balancers: the process is up (it does not touch the database)."""
+    return {"status": "ok"}

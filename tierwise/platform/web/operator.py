@@ -1,0 +1,73 @@
+"""The operator console: platform operators create tenants and their first admin.
+
+Operators see tenants (the platform table), never a tenant's data.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from tierwise.errors import ConflictError, ValidationError
+from tierwise.platform.db import db
+from tierwise.platform.operators import Operator, find_operator
+from tierwise.platform.passwords import verify_password
+from tierwise.platform.provisioning import provision_tenant
+from tierwise.platform.tenant import list_tenants
+from tierwise.platform.web.forms import LoginForm, TenantForm, show_validation_error
+
+bp = Blueprint("operator", __name__, url_prefix="/operator")
+
+
+def _is_operator() -> bool:
+    return isinstance(current_user._get_current_object(), Operator)
+
+
+@bp.before_request
+def _operators_only():
+    if request.endpoint != "operator.login" and not _is_operator():
+        return redirect(url_for("operator.login"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        operator = find_operator(form.email.data)
+        if verify_password(operator.password_hash if operator else None, form.password.data) and operator.active:
+            session.clear()
+            login_user(operator)
+            return redirect(url_for("operator.tenants"))
+        flash(_("Invalid email or password."), "error")
+        return render_template("operator/login.html", form=form), 401
+    return render_template("operator/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    session.clear()
+    return redirect(url_for("operator.login"))
+
+
+@bp.route("/", methods=["GET", "POST"])
+def tenants():
+    form = TenantForm()
+    if form.validate_on_submit():
+        try:
+            tenant, _admin = provision_tenant(
+                form.slug.data, name=form.name.data, industry=form.industry.data,
+                admin_email=form.admin_email.data, admin_password=form.admin_password.data,
+                actor_label=f"operator:{current_user.email}",
+            )
+        except ValidationError as exc:
+            db.session.rollback()
+            show_validation_error(form, exc)
+        except ConflictError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(_("Tenant %(slug)s created.", slug=tenant.slug), "success")
+            return redirect(url_for("operator.tenants"))
+    return render_template("operator/tenants.html", form=form, tenants=list_tenants()), 400 if form.errors else 200
