@@ -172,8 +172,26 @@ def serve_command(host: str, port: int, workers: int, threads: int) -> None:
     serve(host=host, port=port, workers=workers, threads=threads)
 
 
+@click.command("worker")
+@click.option("--queues", default="short,long", show_default=True, help="Comma-separated queues, most urgent first.")
+@click.option("--burst", is_flag=True, help="Exit once the queues are empty.")
+@with_appcontext
+def worker_command(queues: str, burst: bool) -> None:
+    """Run an RQ worker (needs TIERWISE_REDIS_URL)."""
+    from rq import Worker
+
+    from tierwise.jobs.queue import get_queue, redis_connection
+
+    connection = redis_connection()
+    if connection is None:
+        raise click.ClickException("TIERWISE_REDIS_URL is not set: without Redis, jobs run in-process")
+    with reported_errors():
+        worker_queues = [get_queue(name.strip(), connection) for name in queues.split(",") if name.strip()]
+    Worker(worker_queues, connection=connection).work(burst=burst)
+
+
 cli = FlaskGroup(create_app=_create_app, help="Tierwise: customer tiering for banks, utilities and distributors.")
-for command in (tenant_cli, user_cli, token_cli, operator_cli, demo_command, serve_command):
+for command in (tenant_cli, user_cli, token_cli, operator_cli, demo_command, serve_command, worker_command):
     cli.add_command(command)
 
 

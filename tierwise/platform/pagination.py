@@ -35,15 +35,21 @@ def decode_cursor(cursor: str, key: sa.ColumnElement) -> Any:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         (value,) = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        return uuid.UUID(value) if isinstance(key.type, sa.Uuid) else value
-    except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError):
+        if isinstance(key.type, sa.Uuid):
+            return uuid.UUID(value)
+        expected = key.type.python_type
+        if not isinstance(value, expected) or isinstance(value, bool):
+            raise TypeError(f"cursor holds {type(value).__name__}, not {expected.__name__}")
+        return value
+    except (ValueError, TypeError, AttributeError, NotImplementedError, json.JSONDecodeError, UnicodeDecodeError):
         raise ValidationError("is not a cursor this list gave out", field="cursor") from None
 
 
 def parse_limit(raw: str | None, default: int = 50) -> int:
     if raw in (None, ""):
         return default
-    if not str(raw).isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    text = str(raw)
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_LIMIT:
         raise ValidationError(f"must be a whole number from 1 to {MAX_LIMIT}", field="limit")
     return int(raw)
 

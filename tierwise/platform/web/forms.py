@@ -5,6 +5,7 @@ from flask import flash
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from tierwise.errors import ValidationError
@@ -33,9 +34,9 @@ class ResetPasswordForm(FlaskForm):
 class UserForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
     display_name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
-    role = SelectField(_l("Role"), choices=[(r.value, label) for r, label in ROLE_LABELS.items()])
+    role = SelectField(_l("Role"), choices=[SelectChoice(r.value, label) for r, label in ROLE_LABELS.items()])
     branch_id = SelectField(_l("Branch"), choices=[])
-    book_scope = SelectField(_l("Customers visible"), choices=[(s.value, label) for s, label in SCOPE_LABELS.items()])
+    book_scope = SelectField(_l("Customers visible"), choices=[SelectChoice(s.value, label) for s, label in SCOPE_LABELS.items()])
     active = BooleanField(_l("Active"), default=True)
     password = PasswordField(_l("Initial password"), validators=[Optional(), Length(min=MIN_LENGTH, max=256)])
 
@@ -52,7 +53,7 @@ class TokenForm(FlaskForm):
 class TenantForm(FlaskForm):
     slug = StringField(_l("Slug"), validators=[DataRequired(), Length(max=40)])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    industry = SelectField(_l("Industry"), choices=[(i.value, label) for i, label in INDUSTRY_LABELS.items()])
+    industry = SelectField(_l("Industry"), choices=[SelectChoice(i.value, label) for i, label in INDUSTRY_LABELS.items()])
     admin_email = EmailField(_l("First admin's email"), validators=[DataRequired()])
     admin_password = PasswordField(_l("First admin's password"), validators=[DataRequired(), Length(min=MIN_LENGTH, max=256)])
 

@@ -5,6 +5,7 @@ import uuid
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from wtforms.fields.choices import SelectChoice
 
 from tierwise.errors import ConflictError, ValidationError
 from tierwise.platform import users as user_service
@@ -19,7 +20,8 @@ bp = Blueprint("users", __name__, url_prefix="/users")
 
 def _user_form(**kwargs) -> UserForm:
     form = UserForm(**kwargs)
-    form.branch_id.choices = [("", _("(no branch)"))] + [(str(b.id), f"{b.code} {b.name}") for b in list_branches()]
+    form.branch_id.choices = [SelectChoice("", _("(no branch)"))] + [
+        SelectChoice(str(b.id), f"{b.code} {b.name}") for b in list_branches()]
     return form
 
 
@@ -47,8 +49,10 @@ def create():
                     display_name=form.display_name.data or "", branch_id=_branch_id(form),
                     book_scope=form.book_scope.data,
                 )
-            except (ValidationError, ConflictError) as exc:
-                _show(form, exc)
+            except ValidationError as exc:
+                show_validation_error(form, exc)
+            except ConflictError as exc:
+                form.email.errors = [exc.message]
             else:
                 db.session.commit()
                 flash(_("User %(email)s created.", email=user.email), "success")
@@ -68,9 +72,12 @@ def edit(user_id: uuid.UUID):
             user_service.update_user(user, role=form.role.data, display_name=form.display_name.data or "",
                                      branch_id=_branch_id(form), book_scope=form.book_scope.data,
                                      active=bool(form.active.data))
-        except (ValidationError, ConflictError) as exc:
+        except ValidationError as exc:
             db.session.rollback()
-            _show(form, exc)
+            show_validation_error(form, exc)
+        except ConflictError as exc:
+            db.session.rollback()
+            form.role.errors = [exc.message]
         else:
             db.session.commit()
             flash(_("Changes to %(email)s saved.", email=user.email), "success")
@@ -97,9 +104,3 @@ def reset_password(user_id: uuid.UUID):
             flash("; ".join(errors), "error")
     return redirect(url_for(".edit", user_id=user.id))
 
-
-def _show(form, exc) -> None:
-    if isinstance(exc, ValidationError):
-        show_validation_error(form, exc)
-    else:
-        flash(str(exc), "error")

@@ -1,0 +1,222 @@
+"""The ``tierwise`` command line, as an operator meets it.
+
+Commands create tenants, users and API tokens and seed the demo; a mistake ends
+with a non-zero exit status, a one-line ``Error: ...`` on stderr and nothing
+written.  Most tests drive the click group in-process through ``runner``; one runs
+the installed console script to prove the real entry point behaves the same.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import PASSWORD, Browser
+from tierwise.platform import tenancy
+from tierwise.platform.cli import cli
+from tierwise.platform.db import db
+from tierwise.platform.tenant import Tenant, find_tenant
+from tierwise.platform.users import find_user_by_email
+
+INDUSTRIES = ("bank", "power_utility", "pharma_distributor", "other")
+
+
+def new_slug() -> str:
+    return f"cli-{secrets.token_hex(3)}"
+
+
+def tierwise(runner, *args: str, env: dict | None = None):
+    return runner.invoke(cli, list(args), env=env)
+
+
+def one_line_error(result) -> str:
+    """The whole of stderr, which must be a single ``Error: ...`` line."""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: "), result.stderr
+    return lines[0]
+
+
+def tenant_row(app, slug: str) -> dict | None:
+    with app.app_context():
+        tenant = find_tenant(slug)
+        return None if tenant is None else {"id": tenant.id, "name": tenant.name, "industry": tenant.industry}
+
+
+def tenant_count(app) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(Tenant))
+
+
+def user_exists(app, tenant_id: int, email: str) -> bool:
+    with app.app_context(), tenancy.tenant_scope(tenant_id):
+        return find_user_by_email(email) is not None
+
+
+def signs_in(app, slug: str, email: str, password: str) -> bool:
+    """A fresh browser signs in at ``/t/<slug>/login`` and its home page names the user."""
+    browser = Browser(app.test_client())
+    response = browser.submit(f"/t/{slug}/login", {"email": email, "password": password})
+    if response.status_code != 302:
+        return False
+    return email in browser.get(f"/t/{slug}/").text
+
+
+def test_tenant_create_makes_a_tenant_that_tenant_list_shows(app, runner):
+    slug = new_slug()
+    result = tierwise(runner, "tenant", "create", slug, "--name", "华东银行 East Bank", "--industry", "bank")
+    assert result.exit_code == 0, result.stderr
+    assert slug in result.stdout
+    row = tenant_row(app, slug)
+    assert row is not None
+    assert (row["name"], row["industry"]) == ("华东银行 East Bank", "bank")
+
+    listing = tierwise(runner, "tenant", "list")
+    assert listing.exit_code == 0
+    assert f"{slug}\tbank\t华东银行 East Bank" in listing.stdout.splitlines()
+
+
+def test_duplicate_tenant_slug_exits_nonzero_and_changes_nothing(app, runner):
+    slug = new_slug()
+    assert tierwise(runner, "tenant", "create", slug, "--name", "First", "--industry", "bank").exit_code == 0
+    before = tenant_count(app)
+
+    result = tierwise(runner, "tenant", "create", slug, "--name", "Second", "--industry", "pharma_distributor")
+
+    assert result.exit_code != 0
+    assert slug in one_line_error(result)
+    assert "already exists" in result.stderr
+    assert tenant_row(app, slug)["name"] == "First"
+    assert tenant_row(app, slug)["industry"] == "bank"
+    assert tenant_count(app) == before
+
+
+def test_unknown_industry_is_refused_with_the_allowed_list_and_no_tenant(app, runner):
+    slug = new_slug()
+    result = tierwise(runner, "tenant", "create", slug, "--name", "Mining Co", "--industry", "mining")
+
+    assert result.exit_code != 0
+    message = one_line_error(result)
+    assert "mining" in message
+    for industry in INDUSTRIES:
+        assert industry in message
+    assert tenant_row(app, slug) is None
+
+
+@pytest.mark.parametrize("slug", ["Upper-Case", "under_score", "trailing-hyphen-", "sp ace", "x" * 41, "api"])
+def test_invalid_tenant_slug_is_refused_and_nothing_is_created(app, runner, slug):
+    before = tenant_count(app)
+    result = tierwise(runner, "tenant", "create", slug, "--name", "Bad slug", "--industry", "bank")
+
+    assert result.exit_code != 0
+    assert "slug" in one_line_error(result)
+    assert tenant_count(app) == before
+
+
+def test_user_create_with_password_from_env_can_sign_in(app, runner, tenant_a):
+    email = f"rm.new@{tenant_a.slug}.test"
+    result = tierwise(runner, "user", "create", "--tenant", tenant_a.slug, "--email", email,
+                      "--role", "relationship_manager", env={"TIERWISE_PASSWORD": PASSWORD})
+
+    assert result.exit_code == 0, result.stderr
+    assert email in result.stdout
+    assert signs_in(app, tenant_a.slug, email, PASSWORD)
+    assert not signs_in(app, tenant_a.slug, email, "wrong-password-123")
+
+
+def test_user_create_with_unknown_role_fails_cleanly(app, runner, tenant_a):
+    email = f"wizard@{tenant_a.slug}.test"
+    result = tierwise(runner, "user", "create", "--tenant", tenant_a.slug, "--email", email,
+                      "--role", "wizard", env={"TIERWISE_PASSWORD": PASSWORD})
+
+    assert result.exit_code != 0
+    message = one_line_error(result)
+    assert "wizard" in message
+    assert "relationship_manager" in message
+    assert not user_exists(app, tenant_a.tenant_id, email)
+
+
+def test_user_create_in_unknown_tenant_fails_cleanly(runner):
+    slug = new_slug()
+    result = tierwise(runner, "user", "create", "--tenant", slug, "--email", "someone@example.test",
+                      "--role", "analyst", env={"TIERWISE_PASSWORD": PASSWORD})
+
+    assert result.exit_code != 0
+    assert slug in one_line_error(result)
+
+
+def test_token_create_prints_a_token_that_authenticates_as_the_user(runner, client, tenant_a):
+    result = tierwise(runner, "token", "create", "--tenant", tenant_a.slug, "--email", tenant_a.email("rm1"))
+
+    assert result.exit_code == 0, result.stderr
+    token = result.stdout.strip()
+    assert token.startswith(f"tw_{tenant_a.slug}_")
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200
+    assert me.json["user"]["email"] == tenant_a.email("rm1")
+    assert me.json["user"]["role"] == "relationship_manager"
+    assert me.json["tenant"]["slug"] == tenant_a.slug
+
+
+def test_token_create_for_unknown_user_fails_cleanly(runner, tenant_a):
+    result = tierwise(runner, "token", "create", "--tenant", tenant_a.slug, "--email", "nobody@example.test")
+
+    assert result.exit_code != 0
+    assert "nobody@example.test" in one_line_error(result)
+    assert "tw_" not in result.stdout
+
+
+def demo_credentials(stdout: str) -> list[tuple[str, str, str]]:
+    """(tenant slug, email, password) for every tenant user the demo printed."""
+    rows = []
+    for line in stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 4 and parts[0].startswith("demo-"):
+            rows.append((parts[0], parts[1], parts[3]))
+    return rows
+
+
+def test_demo_prints_users_who_can_sign_in_even_when_run_twice(app, runner):
+    first = tierwise(runner, "demo")
+    assert first.exit_code == 0, first.stderr
+    assert "operator@tierwise.demo" in first.stdout
+
+    second = tierwise(runner, "demo", "--password", "second-demo-password")
+    assert second.exit_code == 0, second.stderr
+    credentials = demo_credentials(second.stdout)
+
+    assert {slug for slug, _, _ in credentials} == {"demo-bank", "demo-power", "demo-pharma"}
+    assert len(credentials) == 9
+    for slug, email, password in credentials:
+        assert password == "second-demo-password"
+        assert signs_in(app, slug, email, password), f"{email} cannot sign in to {slug}"
+    assert not signs_in(app, "demo-bank", "admin@bank.demo", "tierwise-demo")
+
+
+def test_console_script_reports_a_duplicate_tenant_on_one_stderr_line(database_urls, tmp_path):
+    script = Path(sys.executable).parent / "tierwise"
+    env = {key: value for key, value in os.environ.items() if not key.startswith("TIERWISE_")}
+    env.update({
+        "TIERWISE_ENV": "test",
+        "TIERWISE_DATABASE_URL": database_urls["app"],
+        "TIERWISE_MIGRATION_DATABASE_URL": database_urls["owner"],
+        "TIERWISE_SECRET_KEY": "subprocess-secret-key-that-is-long-enough-0123456789",
+        "TIERWISE_INSTANCE_PATH": str(tmp_path),
+    })
+    slug = new_slug()
+    command = [str(script), "tenant", "create", slug, "--name", "Script Co", "--industry", "other"]
+
+    created = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert created.returncode == 0, created.stderr
+    duplicate = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+
+    assert duplicate.returncode != 0
+    lines = duplicate.stderr.strip().splitlines()
+    assert len(lines) == 1, duplicate.stderr
+    assert lines[0].startswith("Error: ") and slug in lines[0]
+    assert duplicate.stdout == ""

@@ -1,0 +1,92 @@
+"""The web shell as a visitor meets it: landing page, languages, tokens page, operator console."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.conftest import Browser, PASSWORD
+from tierwise.platform.operators import create_operator
+from tierwise.platform.db import db
+
+
+def test_landing_page_sends_you_to_your_tenants_login(browser, tenant_a):
+    response = browser.submit("/", {"slug": tenant_a.slug.upper()})
+    assert response.status_code == 302 and response.location.endswith(f"/t/{tenant_a.slug}/login")
+    unknown = browser.submit("/", {"slug": "nobody-here"})
+    assert unknown.status_code == 404 and "No organisation with that code" in unknown.text
+
+
+def test_chinese_browsers_get_chinese_pages(client, tenant_a):
+    page = client.get(f"/t/{tenant_a.slug}/login", headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"})
+    assert "登录" in page.text and 'lang="zh-CN"' in page.text
+
+
+def test_a_user_switches_language_and_it_sticks_to_their_account(app, browser, tenant_a):
+    browser.login(tenant_a, "rm1")
+    browser.submit(f"/t/{tenant_a.slug}/", {"locale": "zh_CN", "next": f"/t/{tenant_a.slug}/"},
+                   action=f"/t/{tenant_a.slug}/locale")
+    assert "客户经理" in browser.get(f"/t/{tenant_a.slug}/").text
+    other_device = Browser(app.test_client())
+    other_device.login(tenant_a, "rm1")
+    assert "客户经理" in other_device.get(f"/t/{tenant_a.slug}/").text  # saved on the account
+    browser.submit(f"/t/{tenant_a.slug}/", {"locale": "en", "next": f"/t/{tenant_a.slug}/"},
+                   action=f"/t/{tenant_a.slug}/locale")
+    assert "Relationship manager" in browser.get(f"/t/{tenant_a.slug}/").text
+
+
+def test_token_secret_is_shown_once_and_then_only_its_prefix(browser, client, tenant_a):
+    browser.login(tenant_a, "rm1")
+    created = browser.submit(f"/t/{tenant_a.slug}/tokens/", {"name": "morning export"})
+    secret = re.search(r"tw_[A-Za-z0-9_\-]+", created.text).group(0)
+    assert secret.startswith(f"tw_{tenant_a.slug}_")
+    listing = browser.get(f"/t/{tenant_a.slug}/tokens/")
+    assert "morning export" in listing.text and secret not in listing.text
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
+
+
+def test_an_rm_cannot_revoke_a_colleagues_token(browser, issue_token, tenant_a, client, app):
+    colleague_secret = issue_token(tenant_a, "rm2")
+    colleague_token = client.get("/api/v1/tokens", headers={"Authorization": f"Bearer {colleague_secret}"}).json["items"][0]
+    browser.login(tenant_a, "rm1")
+    response = browser.submit(f"/t/{tenant_a.slug}/tokens/", {}, action=f"/t/{tenant_a.slug}/tokens/{colleague_token['id']}/revoke")
+    assert response.status_code == 404
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {colleague_secret}"}).status_code == 200
+
+
+@pytest.fixture
+def operator(app):
+    import secrets
+
+    email = f"op-{secrets.token_hex(3)}@tierwise.test"
+    with app.app_context():
+        create_operator(email=email, password=PASSWORD)
+        db.session.commit()
+    return email
+
+
+def test_operator_creates_a_tenant_whose_admin_can_sign_in(app, browser, operator):
+    assert browser.get("/operator/").status_code == 302
+    assert browser.submit("/operator/login", {"email": operator, "password": PASSWORD}).status_code == 302
+    import secrets
+
+    slug = f"op-{secrets.token_hex(3)}"
+    response = browser.submit("/operator/", {"slug": slug, "name": "华东医药 East Pharma", "industry": "pharma_distributor",
+                                             "admin_email": "boss@east.test", "admin_password": "first-admin-pass"})
+    assert response.status_code == 302
+    assert slug in browser.get("/operator/").text
+    admin = Browser(app.test_client())
+    assert admin.submit(f"/t/{slug}/login", {"email": "boss@east.test", "password": "first-admin-pass"}).status_code == 302
+
+
+def test_operator_session_is_not_a_tenant_session(browser, operator, tenant_a):
+    browser.submit("/operator/login", {"email": operator, "password": PASSWORD})
+    assert browser.get(f"/t/{tenant_a.slug}/").status_code == 302
+    assert browser.get(f"/t/{tenant_a.slug}/users/").status_code == 302
+
+
+def test_operator_tenant_form_rejects_a_taken_slug_and_writes_nothing(browser, operator, tenant_a):
+    browser.submit("/operator/login", {"email": operator, "password": PASSWORD})
+    response = browser.submit("/operator/", {"slug": tenant_a.slug, "name": "Dup", "industry": "bank",
+                                             "admin_email": "x@y.test", "admin_password": "first-admin-pass"})
+    assert response.status_code == 200 and "already exists" in response.text
