@@ -27,8 +27,9 @@ import sqlalchemy as sa
 from flask import has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy.sql.util import find_tables
 
-from tierwise.platform.db import TenantScoped, TenantSession, db
+from tierwise.platform.db import TenantScoped, TenantSession, db, tenant_scoped_tables
 
 RLS_SETTING = "tierwise.tenant_id"
 _PLATFORM = object()
@@ -91,7 +92,12 @@ def leave_scope(token) -> None:
 
 
 def _touches_tenant_data(state: ORMExecuteState) -> bool:
-    return any(issubclass(mapper.class_, TenantScoped) for mapper in state.all_mappers)
+    """Whether the statement reads a tenant table, as an entity or only in FROM (counts, subqueries)."""
+    if any(issubclass(mapper.class_, TenantScoped) for mapper in state.all_mappers):
+        return True
+    tenant_tables = set(tenant_scoped_tables())
+    return any(table in tenant_tables for table in find_tables(
+        state.statement, check_columns=True, include_aliases=True, include_crud=True))
 
 
 @event.listens_for(TenantSession, "do_orm_execute")
