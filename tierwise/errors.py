@@ -36,6 +36,15 @@ class ValidationError(TierwiseError):
         return f"{', '.join(where)}: {self.message}" if where else self.message
 
 
+def parse_choice(choices, value, *, field: str):
+    """``choices(value)`` for an enum, or a ValidationError on ``field`` that lists the allowed values."""
+    try:
+        return choices(value)
+    except ValueError:
+        allowed = ", ".join(choice.value for choice in choices)
+        raise ValidationError(f"unknown {field} '{value}' (choose one of: {allowed})", field=field) from None
+
+
 class ConflictError(TierwiseError):
     """The change would clash with something that already exists."""
 

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tierwise.errors import NotFoundError, ValidationError
+from tierwise.errors import ValidationError
 from tierwise.platform import audit
 from tierwise.platform.db import TenantScoped, db, utcnow
 from tierwise.platform.users import User
@@ -33,6 +33,7 @@ class ApiToken(TenantScoped, db.Model):
         sa.UniqueConstraint("tenant_id", "token_hash"),
         sa.ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"]),
     )
+    noun = "token"
 
     user_id: Mapped[uuid.UUID]
     name: Mapped[str] = mapped_column(sa.String(100))
@@ -98,10 +99,7 @@ def list_tokens(user: User | None = None) -> list[ApiToken]:
 
 
 def get_token(token_id: uuid.UUID) -> ApiToken:
-    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.id == token_id))
-    if token is None:
-        raise NotFoundError("no such token")
-    return token
+    return ApiToken.get(token_id)
 
 
 def revoke(token: ApiToken) -> None:

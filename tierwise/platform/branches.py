@@ -7,7 +7,7 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tierwise.errors import ConflictError, NotFoundError, ValidationError
+from tierwise.errors import ConflictError, ValidationError
 from tierwise.platform import audit
 from tierwise.platform.db import TenantScoped, db
 
@@ -17,6 +17,7 @@ CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 class Branch(TenantScoped, db.Model):
     __tablename__ = "branches"
     __table_args__ = (sa.UniqueConstraint("tenant_id", "code"),)
+    noun = "branch"
 
     code: Mapped[str] = mapped_column(sa.String(40))
     name: Mapped[str] = mapped_column(sa.String(200))
@@ -39,10 +40,7 @@ def create_branch(*, code: str, name: str) -> Branch:
 
 
 def get_branch(branch_id: uuid.UUID) -> Branch:
-    branch = db.session.scalar(sa.select(Branch).where(Branch.id == branch_id))
-    if branch is None:
-        raise NotFoundError("no such branch")
-    return branch
+    return Branch.get(branch_id)
 
 
 def list_branches() -> list[Branch]:

@@ -88,6 +88,22 @@ class TenantScoped:
     tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id", ondelete="RESTRICT"), primary_key=True)
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
 
+    #: How the object is named in "no such ..." errors.
+    noun = "object"
+
+    @classmethod
+    def get(cls, object_id: uuid.UUID):
+        """The object with this id in the current tenant, or NotFoundError (a 404 on the web and API).
+
+        Another tenant's id is simply not found: the session's tenant filter applies.
+        """
+        from tierwise.errors import NotFoundError
+
+        found = db.session.scalar(sa.select(cls).where(cls.id == object_id))
+        if found is None:
+            raise NotFoundError(f"no such {cls.noun}")
+        return found
+
 
 class TenantSession(FlaskSession):
     """The session class; ``tierwise.platform.tenancy`` attaches its scoping events to it."""

@@ -12,7 +12,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tierwise.errors import ConflictError, NotFoundError, ValidationError
+from tierwise.errors import ConflictError, NotFoundError, ValidationError, parse_choice
 from tierwise.platform.db import JSONType, db, utcnow
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
@@ -59,11 +59,7 @@ def validate_slug(slug: str) -> str:
 
 
 def validate_industry(industry: str) -> Industry:
-    try:
-        return Industry(industry)
-    except ValueError:
-        allowed = ", ".join(i.value for i in Industry)
-        raise ValidationError(f"unknown industry '{industry}' (choose one of: {allowed})", field="industry") from None
+    return parse_choice(Industry, industry, field="industry")
 
 
 def create_tenant(slug: str, *, name: str, industry: str, settings: dict | None = None) -> Tenant:

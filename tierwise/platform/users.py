@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tierwise.errors import ConflictError, NotFoundError, ValidationError
+from tierwise.errors import ConflictError, ValidationError, parse_choice
 from tierwise.platform import audit
 from tierwise.platform.branches import Branch, get_branch
 from tierwise.platform.db import TenantScoped, db, utcnow
@@ -47,6 +47,7 @@ class User(TenantScoped, UserMixin, db.Model):
         sa.CheckConstraint("role IN ('tenant_admin', 'analyst', 'relationship_manager')", name="role"),
         sa.CheckConstraint("book_scope IN ('own', 'branch')", name="book_scope"),
     )
+    noun = "user"
 
     email: Mapped[str] = mapped_column(sa.String(254))
     display_name: Mapped[str] = mapped_column(sa.String(200), default="")
@@ -87,11 +88,7 @@ def normalise_email(email: str) -> str:
 
 
 def validate_role(role: str) -> Role:
-    try:
-        return Role(role)
-    except ValueError:
-        allowed = ", ".join(r.value for r in Role)
-        raise ValidationError(f"unknown role '{role}' (choose one of: {allowed})", field="role") from None
+    return parse_choice(Role, role, field="role")
 
 
 def _validate_profile(*, display_name: str, book_scope: str, locale: str | None) -> None:
@@ -129,10 +126,7 @@ def find_user_by_email(email: str) -> User | None:
 
 
 def get_user(user_id: uuid.UUID) -> User:
-    user = db.session.scalar(sa.select(User).where(User.id == user_id))
-    if user is None:
-        raise NotFoundError("no such user")
-    return user
+    return User.get(user_id)
 
 
 def list_users() -> list[User]:
