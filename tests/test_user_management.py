@@ -134,3 +134,10 @@ def test_the_app_role_may_not_update_or_delete_audit_rows_in_postgres(app, tenan
         with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
             db.session.execute(sa.text("DELETE FROM audit_events"))
         db.session.rollback()
+
+
+def test_audit_details_show_chinese_names_as_written(browser, tenant_a):
+    browser.login(tenant_a, "admin")
+    browser.submit(f"/t/{tenant_a.slug}/branches/", {"code": "ZH1", "name": "陆家嘴支行"})
+    page = browser.get(f"/t/{tenant_a.slug}/audit/?action=branch.created")
+    assert "陆家嘴支行" in page.text and "\\u9646" not in page.text

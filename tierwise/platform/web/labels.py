@@ -1,6 +1,8 @@
 """Translatable labels for the platform's codes, and the template globals that show them."""
 from __future__ import annotations
 
+import json
+
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
@@ -34,7 +36,13 @@ PERMISSION_LABELS = {
 }
 
 
+def readable_json(value) -> str:
+    """JSON for people: Chinese stays Chinese (``tojson`` escapes it to \\uXXXX)."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
 def init_app(app: Flask) -> None:
+    app.jinja_env.filters["readable_json"] = readable_json
     app.jinja_env.globals.update(
         allows=lambda user, permission: allows(user, Permission(permission)),
         role_label=lambda role: ROLE_LABELS.get(role, role),
