@@ -195,5 +195,14 @@ for command in (tenant_cli, user_cli, token_cli, operator_cli, demo_command, ser
     cli.add_command(command)
 
 
+def _add_domain_commands() -> None:
+    from tierwise.platform.cli_imports import import_cli
+
+    cli.add_command(import_cli)
+
+
+_add_domain_commands()
+
+
 def main() -> None:
     cli(prog_name="tierwise")

@@ -1,6 +1,7 @@
 """The database extension, the declarative base and the column types every model shares.
 
-Tenant-owned tables inherit ``TenantScoped``: ``tenant_id`` is the first column
+Tenant-owned tables inherit ``TenantOwned`` (most via ``TenantScoped``, which adds a
+UUIDv7 ``id``): ``tenant_id`` is the first column
 of their primary key, so every unique constraint and foreign key can (and must)
 include it.  That is what makes a cross-tenant reference impossible in the schema
 itself and lets the tables be distributed by ``tenant_id`` (Citus) later.
@@ -16,7 +17,7 @@ import sqlalchemy as sa
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, registry
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -78,15 +79,32 @@ class Base(DeclarativeBase):
     )
 
 
-class TenantScoped:
-    """Mixin for every tenant-owned table.
+class TenantOwned:
+    """Mixin for every tenant-owned table: ``tenant_id`` leads the primary key.
 
     The session filters these classes to the current tenant automatically and
     fills ``tenant_id`` on insert; PostgreSQL row-level security checks it again.
     """
 
-    tenant_id: Mapped[int] = mapped_column(sa.ForeignKey("tenants.id", ondelete="RESTRICT"), primary_key=True)
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    #: History tables with tens of millions of rows set this False: they reach the
+    #: tenant through their customer foreign key, and one FK check per row is enough.
+    references_tenant = True
+
+    @declared_attr
+    def tenant_id(cls) -> Mapped[int]:
+        # sort_order: tenant_id leads the primary key (index locality, distribution column).
+        if cls.references_tenant:
+            return mapped_column(sa.ForeignKey("tenants.id", ondelete="RESTRICT"), primary_key=True, sort_order=-100)
+        return mapped_column(sa.Integer, primary_key=True, sort_order=-100)
+
+
+class TenantScoped(TenantOwned):
+    """A tenant-owned entity with its own id: primary key ``(tenant_id, id)``.
+
+    (History tables such as activity are ``TenantOwned`` with a natural key instead.)
+    """
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id, sort_order=-99)
 
     #: How the object is named in "no such ..." errors.
     noun = "object"
@@ -117,5 +135,5 @@ def tenant_scoped_tables() -> list[sa.Table]:
     return [
         mapper.local_table
         for mapper in Base.registry.mappers
-        if issubclass(mapper.class_, TenantScoped)
+        if issubclass(mapper.class_, TenantOwned)
     ]

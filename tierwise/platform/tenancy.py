@@ -3,10 +3,10 @@
 ``tenant_scope(tenant_id)`` is entered once per request (from the URL's slug, the
 session or the API token) or once per job.  While it is active:
 
-* every ORM SELECT, UPDATE and DELETE touching a ``TenantScoped`` class gets
+* every ORM SELECT, UPDATE and DELETE touching a ``TenantOwned`` class gets
   ``tenant_id = <current>`` added by the session (``with_loader_criteria``), so a
   handler cannot forget the filter;
-* new ``TenantScoped`` objects get the current ``tenant_id``, and flushing an
+* new ``TenantOwned`` objects get the current ``tenant_id``, and flushing an
   object of another tenant raises;
 * on PostgreSQL each transaction starts with ``set_config('tierwise.tenant_id', ...,
   true)``, which the row-level security policies read: a second wall that holds
@@ -29,7 +29,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from sqlalchemy.sql.util import find_tables
 
-from tierwise.platform.db import TenantScoped, TenantSession, db, tenant_scoped_tables
+from tierwise.platform.db import TenantOwned, TenantSession, db, tenant_scoped_tables
 
 RLS_SETTING = "tierwise.tenant_id"
 _PLATFORM = object()
@@ -93,7 +93,7 @@ def leave_scope(token) -> None:
 
 def _touches_tenant_data(state: ORMExecuteState) -> bool:
     """Whether the statement reads a tenant table, as an entity or only in FROM (counts, subqueries)."""
-    if any(issubclass(mapper.class_, TenantScoped) for mapper in state.all_mappers):
+    if any(issubclass(mapper.class_, TenantOwned) for mapper in state.all_mappers):
         return True
     tenant_tables = set(tenant_scoped_tables())
     return any(table in tenant_tables for table in find_tables(
@@ -114,14 +114,14 @@ def _scope_statement(state: ORMExecuteState) -> None:
         return
     tenant_id = scope
     state.statement = state.statement.options(
-        with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True)
+        with_loader_criteria(TenantOwned, lambda cls: cls.tenant_id == tenant_id, include_aliases=True)
     )
 
 
 @event.listens_for(TenantSession, "transient_to_pending")
 def _stamp_tenant(session: Session, obj) -> None:
     """Give a new tenant object the current tenant the moment it is added."""
-    if isinstance(obj, TenantScoped) and obj.tenant_id is None:
+    if isinstance(obj, TenantOwned) and obj.tenant_id is None:
         scope = _current.get()
         if not isinstance(scope, int):
             raise TenantContextMissing(f"new {type(obj).__name__} added outside tenant_scope()")
@@ -134,7 +134,7 @@ def _check_flush(session: Session, flush_context, instances) -> None:
     scope = _current.get()
     if scope is not _PLATFORM:
         for obj in list(session.new) + list(session.dirty) + list(session.deleted):
-            if isinstance(obj, TenantScoped) and obj.tenant_id != scope:
+            if isinstance(obj, TenantOwned) and obj.tenant_id != scope:
                 if scope is None:
                     raise TenantContextMissing(f"{type(obj).__name__} of tenant {obj.tenant_id} flushed outside tenant_scope()")
                 raise CrossTenantWrite(f"{type(obj).__name__} of tenant {obj.tenant_id} written in tenant {scope}")

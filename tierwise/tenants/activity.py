@@ -1,0 +1,38 @@
+"""Activity: the history value, recency and churn are computed from.
+
+Deposits and card spend at a bank, monthly kWh bills at a utility, orders at a
+distributor: one row per event, with an amount, an optional quantity and a
+category.  There is no surrogate id: a row is identified by what it says
+(customer, time, category) plus ``ordinal``, its position among identical keys
+in the file it came from.  Re-importing a file therefore rewrites the same rows
+instead of adding copies, and the key doubles as the index every per-customer,
+time-windowed query needs.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tierwise.platform.db import TenantOwned, db
+
+MONEY = sa.Numeric(18, 2)
+
+
+class Activity(TenantOwned, db.Model):
+    __tablename__ = "activity"
+    __table_args__ = (
+        sa.ForeignKeyConstraint(["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"],
+                                ondelete="CASCADE"),
+    )
+    references_tenant = False
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(primary_key=True)
+    category: Mapped[str] = mapped_column(sa.String(64), primary_key=True, default="")
+    ordinal: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True, default=0)
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    quantity: Mapped[Decimal | None] = mapped_column(sa.Numeric(18, 4))

@@ -1,0 +1,42 @@
+"""What a rejected import tells the user: row, column, value and reason."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from tierwise.errors import ValidationError
+
+SHOWN_IN_MESSAGE = 20
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int  # as a spreadsheet shows it: the header is row 1, the first record row 2
+    column: str
+    value: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"row {self.row}, column '{self.column}', value '{self.value[:60]}': {self.reason}"
+
+
+def row_errors(rows: pd.Series, column: str, values: pd.Series, reason: str) -> list[RowError]:
+    """Errors for every row in ``rows`` (row numbers) with their raw ``values``."""
+    return [RowError(int(r), column, str(v), reason) for r, v in zip(rows.tolist(), values.tolist())]
+
+
+class ImportRejected(ValidationError):
+    """The file was refused as a whole; ``errors`` lists every bad cell (nothing was written)."""
+
+    def __init__(self, errors: list[RowError], *, total: int | None = None) -> None:
+        self.errors = sorted(errors, key=lambda e: (e.row, e.column))
+        self.total = total if total is not None else len(errors)
+        shown = "; ".join(str(e) for e in self.errors[:SHOWN_IN_MESSAGE])
+        more = f" (and {self.total - SHOWN_IN_MESSAGE} more)" if self.total > SHOWN_IN_MESSAGE else ""
+        first = self.errors[0] if self.errors else None
+        super().__init__(f"{self.total} invalid value(s), nothing was imported: {shown}{more}",
+                         field=first.column if first else None, row=first.row if first else None)
+
+    def __str__(self) -> str:
+        return self.message

@@ -1,0 +1,93 @@
+"""Vectorised parsing of text cells into typed columns, as real exports write them.
+
+Every parser takes a Series of stripped strings ('' = empty) and returns the
+parsed Series plus a boolean mask of cells that are not empty but could not be
+parsed.  Numbers accept thousands separators and currency signs; dates accept
+``2024-01-05``, ``2024/1/5``, ``2024.1.5``, ``20240105`` and ``2024年1月5日``,
+with an optional time.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1", "是", "对", "√", "有"})
+FALSE_WORDS = frozenset({"false", "f", "no", "n", "0", "否", "错", "×", "无"})
+_NUMBER_NOISE = r"[,\s，'_¥￥$]"
+_DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y%m%d")
+
+
+def empty(values: pd.Series) -> pd.Series:
+    return values == ""
+
+
+def parse_number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    cleaned = values.str.replace(_NUMBER_NOISE, "", regex=True)
+    negative = cleaned.str.match(r"^\(.*\)$")  # accounting negatives: (1,234.50)
+    cleaned = cleaned.str.strip("()")
+    parsed = pd.to_numeric(cleaned, errors="coerce").astype("float64")
+    parsed = parsed.where(~negative, -parsed)
+    bad = ~empty(values) & ~(parsed.abs() < 1e15)  # NaN and infinities fail the comparison
+    return parsed.where(~bad), bad
+
+
+def parse_integer(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    parsed, bad = parse_number(values)
+    fractional = parsed.notna() & (parsed != parsed.round())
+    bad = bad | fractional
+    return parsed.where(~bad).astype("Int64"), bad
+
+
+def parse_boolean(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    lowered = values.str.lower()
+    parsed = pd.Series(pd.NA, index=values.index, dtype="boolean")
+    parsed[lowered.isin(TRUE_WORDS)] = True
+    parsed[lowered.isin(FALSE_WORDS)] = False
+    bad = ~empty(values) & parsed.isna()
+    return parsed, bad
+
+
+def _normalise_dates(values: pd.Series) -> pd.Series:
+    text = values.str.replace("年", "-", regex=False).str.replace("月", "-", regex=False)
+    text = text.str.replace("日", " ", regex=False).str.replace("号", " ", regex=False)
+    text = text.str.replace(r"[/.]", "-", regex=True).str.replace("时", ":", regex=False).str.replace("分", ":", regex=False)
+    return text.str.replace(r"[秒]", "", regex=True).str.replace(r"\s+", " ", regex=True).str.strip().str.rstrip(":")
+
+
+def parse_datetime(values: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:
+    """Naive local times in the tenant's ``timezone`` -> UTC timestamps."""
+    text = _normalise_dates(values)
+    parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    pending = ~empty(values)
+    for fmt in _DATE_FORMATS:
+        if not pending.any():
+            break
+        attempt = pd.to_datetime(text[pending], format=fmt, errors="coerce")
+        parsed[attempt.index] = parsed[attempt.index].where(attempt.isna(), attempt)
+        pending &= parsed.isna()
+    bad = ~empty(values) & parsed.isna()
+    localised = parsed.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert("UTC")
+    return localised, bad
+
+
+def parse_date(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    parsed, bad = parse_datetime(values, "UTC")
+    has_time = parsed.notna() & (parsed.dt.normalize() != parsed)
+    bad = bad | has_time
+    return parsed.dt.date.where(~bad & parsed.notna(), None), bad
+
+
+def parse_category(values: pd.Series, allowed: frozenset[str] | None,
+                   aliases: dict[str, str] | None = None) -> tuple[pd.Series, pd.Series]:
+    """Codes are matched case-insensitively; ``aliases`` maps other spellings (e.g. 对公) to codes."""
+    lowered = values.str.lower()
+    if aliases:
+        lowered = lowered.replace({k.lower(): v for k, v in aliases.items()})
+    if allowed is None:
+        return values.where(~empty(values), None), pd.Series(False, index=values.index)
+    bad = ~empty(values) & ~lowered.isin(allowed)
+    return lowered.where(~bad & ~empty(values), None), bad
+
+
+def parse_text(values: pd.Series, max_length: int) -> tuple[pd.Series, pd.Series]:
+    bad = values.str.len() > max_length
+    return values.where(~empty(values), None), bad

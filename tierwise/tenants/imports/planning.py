@@ -1,0 +1,97 @@
+"""Matching a file's columns to what an import fills, before any row is read.
+
+Built-in targets come from the column named like the target (case-insensitive)
+or from an explicit mapping.  In a customer file every other column must be a
+field in the tenant's registry; unknown columns are refused with close matches
+suggested, unless the admin asked to add them (their type is inferred from the
+data).  Activity and interaction files may carry extra columns: they are
+reported as ignored.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from tierwise.errors import ValidationError
+from tierwise.tenants.fields import FieldDefinition, FieldType, validate_field_name
+from tierwise.tenants.imports import parsing
+from tierwise.tenants.imports.specs import BUILT_IN_TARGETS, KINDS, Target, attribute_target
+
+CATEGORY_LIMIT = 50
+
+
+@dataclass
+class ColumnPlan:
+    kind: str
+    targets: list[tuple[Target, str]]  # (target, source column)
+    new_fields: dict[str, FieldType] = field(default_factory=dict)
+    ignored: list[str] = field(default_factory=list)
+
+
+def plan_columns(kind: str, columns: list[str], mapping: dict[str, str], registry: dict[str, FieldDefinition],
+                 *, add_fields: bool = False, sample: pd.DataFrame | None = None) -> ColumnPlan:
+    if kind not in KINDS:
+        raise ValidationError(f"unknown import kind '{kind}' (choose one of: {', '.join(KINDS)})", field="kind")
+    by_lower = {c.lower(): c for c in columns}
+    built_in = BUILT_IN_TARGETS[kind]
+    known = {t.name for t in built_in}
+    for target, source in mapping.items():
+        if target not in known and not (kind == "customers" and target in registry):
+            raise ValidationError(f"'{target}' is not something a {kind} import fills", field=target)
+        if source not in columns:
+            raise ValidationError(f"the file has no column '{source}' (columns: {', '.join(columns)})", field=target)
+    plan = ColumnPlan(kind=kind, targets=[])
+    used: set[str] = set()
+    for target in built_in:
+        source = mapping.get(target.name) or by_lower.get(target.name)
+        if source is None:
+            if target.required:
+                raise ValidationError(f"the file has no column for '{target.name}': name a column '{target.name}' "
+                                      f"or map one to it (columns: {', '.join(columns)})", field=target.name)
+            continue
+        plan.targets.append((target, source))
+        used.add(source)
+    rest = [c for c in columns if c not in used and c not in mapping.values()]
+    if kind != "customers":
+        plan.ignored = rest
+        return plan
+    for target_name, source in mapping.items():
+        if target_name in registry and source not in used:
+            plan.targets.append((attribute_target(registry[target_name]), source))
+            used.add(source)
+    unknown = []
+    for column in [c for c in rest if c not in used]:
+        definition = registry.get(column.lower())
+        if definition is not None:
+            plan.targets.append((attribute_target(definition), column))
+        else:
+            unknown.append(column)
+    if unknown and not add_fields:
+        hints = []
+        for column in unknown:
+            close = difflib.get_close_matches(column.lower(), list(registry) + list(known), n=1)
+            hints.append(f"'{column}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+        raise ValidationError(f"unknown column(s) {', '.join(hints)}: add them to the field registry first, "
+                              f"or import with --add-fields to create them", field=unknown[0])
+    for column in unknown:
+        name = validate_field_name(column.lower())
+        plan.new_fields[name] = infer_field_type(sample[column] if sample is not None else pd.Series([], dtype=str))
+    return plan
+
+
+def infer_field_type(values: pd.Series) -> FieldType:
+    """The narrowest type every non-empty value fits; ids with leading zeros stay text."""
+    present = values[values != ""]
+    if present.empty:
+        return FieldType.TEXT
+    if present.str.match(r"^0\d").any():
+        return FieldType.TEXT
+    if not parsing.parse_number(present)[1].any():
+        return FieldType.INTEGER if not parsing.parse_integer(present)[1].any() else FieldType.NUMBER
+    if not parsing.parse_boolean(present)[1].any():
+        return FieldType.BOOLEAN
+    if not parsing.parse_date(present)[1].any():
+        return FieldType.DATE
+    return FieldType.CATEGORY if present.nunique() <= CATEGORY_LIMIT else FieldType.TEXT

@@ -1,0 +1,252 @@
+"""Running an import: read, plan, parse, stage, check, merge, all in the caller's transaction.
+
+The caller commits on success and rolls back on any exception; until then
+nothing is visible, so a failed import leaves the tenant's data exactly as it
+was.  With ``skip_invalid`` the valid rows are applied and every rejected row
+is written, with its reason, to a CSV file.
+"""
+from __future__ import annotations
+
+import csv
+import itertools
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from tierwise.errors import ValidationError
+from tierwise.platform import audit, tenancy
+from tierwise.platform.db import db
+from tierwise.platform.tenant import Tenant
+from tierwise.tenants.fields import FieldGroup, define_field, field_registry
+from tierwise.tenants.imports import loading, parsing
+from tierwise.tenants.imports.errors import ImportRejected, RowError, row_errors
+from tierwise.tenants.imports.planning import ColumnPlan, plan_columns
+from tierwise.tenants.imports.reading import CHUNK_ROWS, Chunk, open_table
+from tierwise.tenants.imports.specs import BUILT_IN_TARGETS, Target
+
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+KEPT_ERRORS = 10_000  # in memory; every error is counted and written to the rejects file
+Progress = Callable[[int], None]
+
+
+@dataclass
+class ImportResult:
+    kind: str
+    source: str
+    rows_read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    added_fields: list[str] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+    rejects_path: str | None = None
+    seconds: float = 0.0
+
+    def summary(self) -> dict:
+        return {"kind": self.kind, "source": self.source, "rows_read": self.rows_read, "inserted": self.inserted,
+                "updated": self.updated, "unchanged": self.unchanged, "rejected": self.rejected,
+                "added_fields": self.added_fields, "ignored_columns": self.ignored_columns,
+                "rejects_path": self.rejects_path, "seconds": round(self.seconds, 3)}
+
+
+class FrameSource:
+    """Rows already in memory (a JSON batch from the API), read like a file."""
+
+    def __init__(self, records: list[dict]) -> None:
+        if not isinstance(records, list) or not records or not all(isinstance(r, dict) for r in records):
+            raise ValidationError("send a non-empty list of objects", field="rows")
+        columns = list(dict.fromkeys(key for record in records for key in record))
+        frame = pd.DataFrame(records, columns=columns).astype(object)
+        self.columns = [str(c) for c in columns]
+        self.frame = frame.where(frame.notna(), "").map(lambda v: v if isinstance(v, str) else str(v)).astype(str)
+        self.frame.columns = self.columns
+
+    def chunks(self, chunk_rows: int = CHUNK_ROWS) -> Iterator[Chunk]:
+        for start in range(0, len(self.frame), chunk_rows):
+            frame = self.frame.iloc[start:start + chunk_rows].reset_index(drop=True).apply(lambda c: c.str.strip())
+            yield Chunk(frame=frame, rows=pd.Series(np.arange(start + 2, start + 2 + len(frame)), index=frame.index))
+
+
+def import_file(path: str | Path, *, kind: str, mapping: dict[str, str] | None = None, skip_invalid: bool = False,
+                add_fields: bool = False, rejects_path: str | Path | None = None,
+                progress: Progress | None = None) -> ImportResult:
+    """Import a CSV or XLSX file into the current tenant."""
+    source = open_table(path)
+    return _run(source, name=Path(path).name, kind=kind, mapping=mapping or {}, skip_invalid=skip_invalid,
+                add_fields=add_fields, rejects_path=rejects_path, progress=progress)
+
+
+def import_records(records: list[dict], *, kind: str, mapping: dict[str, str] | None = None,
+                   skip_invalid: bool = False, add_fields: bool = False) -> ImportResult:
+    """Import a JSON batch (a list of objects keyed by column) into the current tenant."""
+    return _run(FrameSource(records), name="api batch", kind=kind, mapping=mapping or {}, skip_invalid=skip_invalid,
+                add_fields=add_fields, rejects_path=None, progress=None)
+
+
+def _run(source, *, name: str, kind: str, mapping: dict[str, str], skip_invalid: bool, add_fields: bool,
+         rejects_path, progress: Progress | None) -> ImportResult:
+    tenant_id = tenancy.current_tenant_id()
+    if tenant_id is None:
+        raise tenancy.TenantContextMissing("imports run inside a tenant scope")
+    started = time.perf_counter()
+    result = ImportResult(kind=kind, source=name)
+    chunks = source.chunks()
+    first = next(chunks, None)
+    plan = plan_columns(kind, source.columns, mapping, field_registry(), add_fields=add_fields,
+                        sample=first.frame if first is not None else None)
+    result.ignored_columns = plan.ignored
+    for field_name, field_type in plan.new_fields.items():
+        define_field(name=field_name, field_type=field_type.value, field_group=FieldGroup.PROFILE.value,
+                     description=f"added by importing {name}")
+        result.added_fields.append(field_name)
+    if plan.new_fields:
+        db.session.flush()
+        plan = plan_columns(kind, source.columns, mapping, field_registry())
+    timezone = _tenant_timezone(tenant_id)
+    connection = db.session.connection()
+    targets = [target for target, _ in plan.targets]
+    if kind == "customers":
+        stage = loading.create_stage(connection, targets, [sa.Column("new_id", sa.Uuid(as_uuid=False))])
+    else:  # the merge SQL reads every column; absent optional ones stay NULL
+        stage = loading.create_stage(connection, list(BUILT_IN_TARGETS[kind]))
+    errors: list[RowError] = []
+    error_count = 0
+    try:
+        for chunk in itertools.chain([first] if first is not None else [], chunks):
+            typed, chunk_errors = parse_chunk(chunk, plan, timezone)
+            error_count += len(chunk_errors)
+            errors.extend(chunk_errors[:max(0, KEPT_ERRORS - len(errors))])
+            bad_rows = {e.row for e in chunk_errors}
+            good = typed[~typed["row_no"].isin(bad_rows)]
+            if kind == "customers":
+                good = good.assign(new_id=new_ids(len(good)))
+            loading.copy_into(connection, stage, good)
+            result.rows_read += len(typed)
+            if progress:
+                progress(result.rows_read)
+        if result.rows_read == 0:
+            raise ValidationError("the file has a header but no rows", field="file")
+        sql_errors = _reference_errors(connection, tenant_id, plan)
+        error_count += len(sql_errors)
+        errors.extend(sql_errors)
+        if errors and not skip_invalid:
+            raise ImportRejected(errors, total=error_count)
+        loading.drop_rows(connection, {e.row for e in sql_errors})
+        counts = {"customers": lambda: loading.merge_customers(connection, tenant_id, targets),
+                  "activity": lambda: loading.merge_activity(connection, tenant_id),
+                  "interactions": lambda: loading.merge_interactions(connection, tenant_id)}[kind]()
+    finally:
+        loading.drop_stage(connection)
+    result.inserted, result.updated, result.unchanged = counts.inserted, counts.updated, counts.unchanged
+    result.errors = sorted(errors, key=lambda e: (e.row, e.column))
+    result.rejected = len({e.row for e in errors})
+    if errors and rejects_path is not None:
+        result.rejects_path = str(_write_rejects(Path(rejects_path), result.errors))
+    result.seconds = time.perf_counter() - started
+    audit.record("import.completed", target_type="import", target_id=kind, details=result.summary())
+    return result
+
+
+def parse_chunk(chunk: Chunk, plan: ColumnPlan, timezone: str) -> tuple[pd.DataFrame, list[RowError]]:
+    """Typed columns for one chunk, plus an error for every bad cell."""
+    typed = pd.DataFrame({"row_no": chunk.rows})
+    errors: list[RowError] = []
+    for target, source in plan.targets:
+        raw = chunk.frame[source]
+        values, bad = _parse(target, raw, timezone)
+        if target.required:
+            missing = parsing.empty(raw)
+            errors += row_errors(chunk.rows[missing], source, raw[missing], "is required")
+            bad = bad & ~missing
+        errors += row_errors(chunk.rows[bad], source, raw[bad], _reason(target))
+        typed[target.name] = values
+    if plan.kind == "activity":
+        typed["category"] = typed["category"].fillna("") if "category" in typed else ""
+    return typed, errors
+
+
+def _parse(target: Target, raw: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:
+    if target.kind == "number":
+        return parsing.parse_number(raw)
+    if target.kind == "integer":
+        values, bad = parsing.parse_integer(raw)
+        if target.name == "severity":
+            out_of_range = values.notna() & ~values.between(1, 5)
+            return values.where(~out_of_range), bad | out_of_range.fillna(False).astype(bool)
+        return values, bad
+    if target.kind == "boolean":
+        return parsing.parse_boolean(raw)
+    if target.kind == "date":
+        return parsing.parse_date(raw)
+    if target.kind == "datetime":
+        return parsing.parse_datetime(raw, timezone)
+    if target.kind == "category":
+        return parsing.parse_category(raw, target.choices, target.aliases)
+    return parsing.parse_text(raw, target.max_length or 10_000)
+
+
+def _reason(target: Target) -> str:
+    return {
+        "number": "is not a number",
+        "integer": "is not a whole number" + (" from 1 to 5" if target.name == "severity" else ""),
+        "boolean": "is not yes/no (true/false, 1/0, 是/否)",
+        "date": "is not a date such as 2024-01-05, 2024/1/5 or 2024年1月5日",
+        "datetime": "is not a date or time such as 2024-01-05, 2024/1/5 13:45 or 2024年1月5日",
+        "category": "is not one of: " + ", ".join(sorted(target.choices or ())),
+        "text": f"is longer than {target.max_length} characters",
+    }[target.kind]
+
+
+def _reference_errors(connection, tenant_id: int, plan: ColumnPlan) -> list[RowError]:
+    sources = {target.name: source for target, source in plan.targets}
+    errors: list[RowError] = []
+    if plan.kind == "customers":
+        errors += loading.duplicate_keys(connection, "external_id", sources["external_id"])
+        if "branch_code" in sources:
+            errors += loading.unknown_references(
+                connection, tenant_id, stage_column="branch_code", table="branches", table_column="code",
+                column=sources["branch_code"], reason="no branch with this code")
+        if "rm_email" in sources:
+            errors += loading.unknown_references(
+                connection, tenant_id, stage_column="rm_email", table="users", table_column="email",
+                column=sources["rm_email"], reason="no user with this email", lower=True)
+    else:
+        errors += loading.unknown_references(
+            connection, tenant_id, stage_column="customer", table="customers", table_column="external_id",
+            column=sources["customer"], reason="no customer with this id (import customers first)")
+    return errors
+
+
+def _tenant_timezone(tenant_id: int) -> str:
+    settings = db.session.get(Tenant, tenant_id).settings or {}
+    return settings.get("timezone") or DEFAULT_TIMEZONE
+
+
+def new_ids(count: int) -> np.ndarray:
+    """``count`` UUIDv7 values as 32-digit hex strings, made without a Python loop per row."""
+    millis = np.uint64(time.time_ns() // 1_000_000)
+    raw = np.frombuffer(os.urandom(16 * count), dtype=np.uint8).reshape(count, 16).copy()
+    stamp = np.array([millis], dtype=">u8").view(np.uint8)[2:]
+    raw[:, :6] = stamp
+    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x70
+    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80
+    hexed = np.frombuffer(raw.tobytes().hex().encode(), dtype="S32")
+    return hexed.astype(str)
+
+
+def _write_rejects(path: Path, errors: Iterable[RowError]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8-sig") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["row", "column", "value", "reason"])
+        for error in errors:
+            writer.writerow([error.row, error.column, error.value, error.reason])
+    return path
