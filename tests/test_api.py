@@ -17,14 +17,14 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import PASSWORD, csrf_token_from
+from tests.conftest import PASSWORD, Browser, csrf_token_from
 from tierwise.platform import tenancy
 from tierwise.platform.api.openapi import SCHEMA_FIELDS
 from tierwise.platform.api.serializers import TOKEN_FIELDS
 from tierwise.platform.api_tokens import ApiToken
 from tierwise.platform.audit import Actor, acting_as
 from tierwise.platform.db import db
-from tierwise.platform.users import User, create_user, update_user
+from tierwise.platform.users import User, create_user, set_password, update_user
 
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
@@ -57,8 +57,12 @@ def stored_token(app, world, token_id: str) -> ApiToken:
         return token
 
 
-def create_token(client, admin_token: str, name: str = "nightly export") -> dict:
-    response = client.post("/api/v1/tokens", json={"name": name}, headers=bearer(admin_token))
+def create_token(app, world, name: str = "nightly export") -> dict:
+    """As the admin in a signed-in browser session (tokens cannot mint tokens)."""
+    person = Browser(app.test_client())
+    person.login(world, "admin")
+    csrf = csrf_token_from(person.get(f"/t/{world.slug}/tokens/").text)
+    response = person.client.post("/api/v1/tokens", json={"name": name}, headers={"X-CSRFToken": csrf})
     assert response.status_code == 201, response.get_data(as_text=True)
     return response.json
 
@@ -104,7 +108,7 @@ def test_another_tenants_user_is_404(client, tenant_a, tenant_b, issue_token):
 
 def test_new_token_is_shown_once_and_stored_only_as_its_sha256(app, client, tenant_a, issue_token):
     admin_token = issue_token(tenant_a)
-    created = create_token(client, admin_token)
+    created = create_token(app, tenant_a)
     plaintext = created["token"]
     secret = secret_of(plaintext)
     assert plaintext.startswith(f"tw_{tenant_a.slug}_")
@@ -129,7 +133,7 @@ def test_new_token_is_shown_once_and_stored_only_as_its_sha256(app, client, tena
 
 def test_last_used_at_is_recorded_when_a_token_is_used(app, client, tenant_a, issue_token):
     admin_token = issue_token(tenant_a)
-    created = create_token(client, admin_token)
+    created = create_token(app, tenant_a)
     assert created["last_used_at"] is None
 
     assert client.get("/api/v1/me", headers=bearer(created["token"])).status_code == 200
@@ -139,9 +143,9 @@ def test_last_used_at_is_recorded_when_a_token_is_used(app, client, tenant_a, is
     assert stored_token(app, tenant_a, created["id"]).last_used_at is not None
 
 
-def test_revoked_token_gets_401(client, tenant_a, issue_token):
+def test_revoked_token_gets_401(app, client, tenant_a, issue_token):
     admin_token = issue_token(tenant_a)
-    created = create_token(client, admin_token)
+    created = create_token(app, tenant_a)
     assert client.get("/api/v1/me", headers=bearer(created["token"])).status_code == 200
 
     assert client.delete(f"/api/v1/tokens/{created['id']}", headers=bearer(admin_token)).status_code == 204
@@ -151,9 +155,9 @@ def test_revoked_token_gets_401(client, tenant_a, issue_token):
     assert shown["revoked_at"] is not None
 
 
-def test_relationship_manager_cannot_revoke_someone_elses_token(client, tenant_a, issue_token):
+def test_relationship_manager_cannot_revoke_someone_elses_token(app, client, tenant_a, issue_token):
     admin_token = issue_token(tenant_a)
-    created = create_token(client, admin_token)
+    created = create_token(app, tenant_a)
     response = client.delete(f"/api/v1/tokens/{created['id']}", headers=bearer(issue_token(tenant_a, "rm1")))
     assert_error(response, 404, "not_found")
     assert client.get("/api/v1/me", headers=bearer(created["token"])).status_code == 200
@@ -295,3 +299,26 @@ def test_every_openapi_ref_resolves(openapi):
             part = part.replace("~1", "/").replace("~0", "~")
             assert isinstance(node, dict) and part in node, f"{ref} does not resolve"
             node = node[part]
+
+
+def test_a_token_cannot_mint_tokens(client, tenant_a, issue_token):
+    response = client.post("/api/v1/tokens", json={"name": "child"}, headers=bearer(issue_token(tenant_a)))
+    assert_error(response, 403, "forbidden")
+
+
+@pytest.mark.parametrize("name", [None, 123, ["x"], {"a": 1}])
+def test_token_name_must_be_a_string(app, tenant_a, name):
+    person = Browser(app.test_client())
+    person.login(tenant_a, "admin")
+    csrf = csrf_token_from(person.get(f"/t/{tenant_a.slug}/tokens/").text)
+    response = person.client.post("/api/v1/tokens", json={"name": name}, headers={"X-CSRFToken": csrf})
+    assert_error(response, 400, "invalid", field="name")
+
+
+def test_resetting_a_password_revokes_the_users_tokens(app, client, tenant_a, issue_token):
+    token = issue_token(tenant_a, "rm1")
+    with app.app_context(), tenancy.tenant_scope(tenant_a.tenant_id), acting_as(Actor(label="test")):
+        user = db.session.get(User, (tenant_a.tenant_id, tenant_a.users["rm1"].id))
+        set_password(user, "a-new-secret-99", reason="reset by admin")
+        db.session.commit()
+    assert_error(client.get("/api/v1/me", headers=bearer(token)), 401, "unauthorized")

@@ -182,7 +182,7 @@ def demo_credentials(stdout: str) -> list[tuple[str, str, str]]:
 
 
 def test_demo_prints_users_who_can_sign_in_even_when_run_twice(app, runner):
-    first = tierwise(runner, "demo")
+    first = tierwise(runner, "demo", "--scale", "0.01")
     assert first.exit_code == 0, first.stderr
     assert "operator@tierwise.demo" in first.stdout
 
@@ -220,3 +220,21 @@ def test_console_script_reports_a_duplicate_tenant_on_one_stderr_line(database_u
     assert len(lines) == 1, duplicate.stderr
     assert lines[0].startswith("Error: ") and slug in lines[0]
     assert duplicate.stdout == ""
+
+
+def test_demo_seeds_customer_data_through_the_import_path(app, runner):
+    import sqlalchemy as sa
+
+    from tierwise.platform import tenancy
+    from tierwise.platform.db import db
+    from tierwise.platform.tenant import find_tenant
+    from tierwise.tenants.activity import Activity
+    from tierwise.tenants.customers import Customer
+
+    tierwise(runner, "demo", "--scale", "0.01")
+    with app.app_context():
+        for slug in ("demo-bank", "demo-power", "demo-pharma"):
+            with tenancy.tenant_scope(find_tenant(slug).id):
+                customers = db.session.scalar(sa.select(sa.func.count()).select_from(Customer))
+                activity = db.session.scalar(sa.select(sa.func.count()).select_from(Activity))
+                assert customers >= 50 and activity > customers * 10, slug

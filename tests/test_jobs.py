@@ -67,8 +67,35 @@ def test_the_same_job_id_cannot_be_queued_twice(rq_app, tenant_a):
                     code="ONCE", name="Once")
 
 
-@pytest.mark.parametrize("task", ["os.system", "tierwise.platform.branches.no_such_function", "nodots"])
+@pytest.mark.parametrize("task", ["os.system", "tierwise.platform.branches.create_branch",
+                                  "tierwise.platform.branches.no_such_function", "nodots"])
 def test_only_named_tierwise_tasks_can_be_enqueued(app, tenant_a, task):
     with app.app_context(), pytest.raises(ValidationError) as error:
         enqueue(task, tenant_id=tenant_a.tenant_id)
     assert error.value.field == "task"
+
+
+def test_a_job_id_can_be_used_again_once_its_job_has_finished_or_failed(rq_app, tenant_a):
+    with rq_app.app_context():
+        connection = redis_connection()
+        worker = SimpleWorker([Queue("short", connection=connection)], connection=connection)
+        job_id = f"retry-{tenant_a.slug}"
+        enqueue("tests.job_tasks.open_branch_then_fail", tenant_id=tenant_a.tenant_id, job_id=job_id, code="F1")
+        worker.work(burst=True)
+        enqueue("tests.job_tasks.open_branch", tenant_id=tenant_a.tenant_id, job_id=job_id, code="F2", name="Again")
+        worker.work(burst=True)
+    assert "F2" in branch_codes(rq_app, tenant_a.tenant_id)
+
+
+def test_an_in_process_job_leaves_the_callers_session_alone(app, tenant_a):
+    from tierwise.platform.users import User
+
+    with app.app_context(), tenancy.tenant_scope(tenant_a.tenant_id):
+        admin = db.session.scalar(sa.select(User).where(User.email == tenant_a.email("admin")))
+        enqueue("tests.job_tasks.open_branch", tenant_id=tenant_a.tenant_id, code="SEP", name="Separate")
+        assert admin.email == tenant_a.email("admin")  # still attached and usable
+        admin.display_name = "pending"
+        with pytest.raises(RuntimeError, match="commit before enqueueing"):
+            enqueue("tests.job_tasks.open_branch", tenant_id=tenant_a.tenant_id, code="NO", name="No")
+        db.session.rollback()
+    assert "SEP" in branch_codes(app, tenant_a.tenant_id) and "NO" not in branch_codes(app, tenant_a.tenant_id)

@@ -114,3 +114,23 @@ def test_session_cookie_is_httponly_and_samesite(browser, tenant_a):
     response = browser.login(tenant_a, "admin")
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_parallel_guesses_cannot_outrun_the_throttle(app, tenant_a):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.conftest import Browser
+
+    browsers = [Browser(app.test_client()) for _ in range(12)]
+    pages = [b.get(f"/t/{tenant_a.slug}/login") for b in browsers]  # CSRF tokens first, then the burst
+
+    def guess(pair):
+        person, page = pair
+        return person.client.post(f"/t/{tenant_a.slug}/login", data={
+            "email": tenant_a.email("rm2"), "password": "wrong-guess-12", "csrf_token": csrf_token_from(page.text)
+        }).status_code
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        statuses = list(pool.map(guess, zip(browsers, pages)))
+    assert statuses.count(401) == MAX_FAILURES_PER_EMAIL and statuses.count(429) == 12 - MAX_FAILURES_PER_EMAIL
+    assert audit_actions(app, tenant_a).count("login.failure") == MAX_FAILURES_PER_EMAIL

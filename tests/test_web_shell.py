@@ -90,3 +90,46 @@ def test_operator_tenant_form_rejects_a_taken_slug_and_writes_nothing(browser, o
     response = browser.submit("/operator/", {"slug": tenant_a.slug, "name": "Dup", "industry": "bank",
                                              "admin_email": "x@y.test", "admin_password": "first-admin-pass"})
     assert response.status_code == 200 and "already exists" in response.text
+
+
+def test_pages_are_never_cached_or_framed(browser, tenant_a):
+    browser.login(tenant_a, "rm1")
+    page = browser.get(f"/t/{tenant_a.slug}/tokens/")
+    assert page.headers["Cache-Control"] == "no-store"
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize("url", ["/t/%00/login", "/t/demo%00/", "/?x=%00"])
+def test_nul_bytes_in_urls_are_a_clear_400_not_a_crash(client, url):
+    assert client.get(url).status_code in (400, 404)
+
+
+def test_nul_bytes_in_a_sign_in_form_are_refused(browser, tenant_a):
+    response = browser.submit(f"/t/{tenant_a.slug}/login", {"email": "a\x00b@x.test", "password": "whatever-123"})
+    assert response.status_code == 400
+
+
+def test_a_line_break_in_next_cannot_break_the_redirect(browser, tenant_a):
+    response = browser.submit(f"/t/{tenant_a.slug}/login?next=/t/{tenant_a.slug}/%0d%0aSet-Cookie:x=1",
+                              {"email": tenant_a.email("admin"), "password": PASSWORD})
+    assert response.status_code == 302 and response.location.endswith(f"/t/{tenant_a.slug}/")
+
+
+def test_operator_sign_in_is_throttled_too(browser, operator):
+    for _ in range(5):
+        assert browser.submit("/operator/login", {"email": operator, "password": "wrong-password-9"}).status_code == 401
+    assert browser.submit("/operator/login", {"email": operator, "password": PASSWORD}).status_code == 429
+
+
+def test_deactivating_an_operator_ends_their_session(app, browser, operator):
+    import sqlalchemy as sa
+
+    from tierwise.platform.operators import Operator, set_operator_active
+
+    browser.submit("/operator/login", {"email": operator, "password": PASSWORD})
+    assert browser.get("/operator/").status_code == 200
+    with app.app_context():
+        set_operator_active(db.session.scalar(sa.select(Operator).where(Operator.email == operator)), False)
+        db.session.commit()
+    assert browser.get("/operator/").status_code == 302

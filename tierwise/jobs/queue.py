@@ -1,8 +1,9 @@
 """Where background work runs: on RQ when ``TIERWISE_REDIS_URL`` is set, else in-process.
 
-Callers commit their own changes first and pass ids, never ORM objects.  A job
-id makes the job idempotent: enqueueing the same id while it is queued or
-running is refused with ``ConflictError`` rather than running twice.
+Callers commit their own changes first (enqueueing with uncommitted changes is
+refused) and pass ids, never ORM objects.  A job id makes the job idempotent:
+enqueueing the same id while it is queued or running is refused with
+``ConflictError``; once it has finished or failed, the id may be used again.
 """
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from typing import Any
 from flask import current_app
 from redis import Redis
 from rq import Queue, Retry
-from rq.exceptions import DuplicateJobError
+from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.job import Job, JobStatus
 
 from tierwise.errors import ConflictError, ValidationError
 from tierwise.jobs.runner import resolve_task, run_tenant_task
+from tierwise.platform.db import db
 
 QUEUE_NAMES = ("short", "long")
 RUNNER = "tierwise.jobs.runner.run_tenant_task"
@@ -34,6 +37,16 @@ def redis_connection() -> Redis | None:
     return Redis.from_url(url) if url else None
 
 
+def _forget_if_done(job_id: str, connection: Redis) -> None:
+    """A finished, failed or cancelled job frees its id for the next run."""
+    try:
+        job = Job.fetch(job_id, connection=connection)
+    except NoSuchJobError:
+        return
+    if job.get_status(refresh=False) in (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.CANCELED, JobStatus.STOPPED):
+        job.delete()
+
+
 def get_queue(name: str, connection: Redis) -> Queue:
     if name not in QUEUE_NAMES:
         raise ValidationError(f"unknown queue '{name}' (choose one of: {', '.join(QUEUE_NAMES)})", field="queue")
@@ -45,14 +58,18 @@ def enqueue(task: str, *, tenant_id: int, queue: str = "short", job_id: str | No
     """Run ``task(**params)`` for ``tenant_id`` in the background (or right now, without Redis)."""
     try:
         resolve_task(task)
-    except (ValueError, ImportError) as exc:
+    except ValueError as exc:
         raise ValidationError(str(exc), field="task") from None
+    if queue not in QUEUE_NAMES:
+        raise ValidationError(f"unknown queue '{queue}' (choose one of: {', '.join(QUEUE_NAMES)})", field="queue")
+    if db.session.new or db.session.dirty or db.session.deleted:
+        raise RuntimeError("commit before enqueueing: a job reloads what it needs from the database")
     connection = redis_connection()
     if connection is None:
-        if queue not in QUEUE_NAMES:
-            raise ValidationError(f"unknown queue '{queue}'", field="queue")
         return JobHandle(id=job_id, queue=queue, status="finished", result=run_tenant_task(tenant_id, task, params))
     rq_queue = get_queue(queue, connection)
+    if job_id is not None:
+        _forget_if_done(job_id, connection)
     try:
         job = rq_queue.enqueue(
             RUNNER, tenant_id, task, params,

@@ -102,6 +102,17 @@ def get_token(token_id: uuid.UUID) -> ApiToken:
     return ApiToken.get(token_id)
 
 
+def revoke_all(user: User, *, reason: str) -> int:
+    """Revoke every live token of ``user``; returns how many."""
+    live = [t for t in list_tokens(user) if not t.is_revoked]
+    for token in live:
+        token.revoked_at = utcnow()
+    if live:
+        audit.record("token.revoked", target_type="user", target_id=user.id,
+                     details={"user": user.email, "tokens": len(live), "reason": reason})
+    return len(live)
+
+
 def revoke(token: ApiToken) -> None:
     if token.is_revoked:
         return

@@ -8,6 +8,7 @@ from tierwise.platform import errors, i18n, request_context
 from tierwise.platform.config import ROOT, Settings
 from tierwise.platform.db import db
 from tierwise.platform.extensions import csrf, migrate
+from tierwise.platform.rls import check_app_role
 from tierwise.platform.web import labels
 
 
@@ -34,6 +35,9 @@ def create_app(test_config: dict | None = None, *, settings: Settings | None = N
     errors.init_app(app)
     labels.init_app(app)
     _register_blueprints(app)
+    if settings.is_production:
+        with app.app_context():
+            check_app_role(db.engine)  # web, worker and CLI alike: RLS must bind this role
     return app
 
 

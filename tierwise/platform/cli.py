@@ -146,12 +146,19 @@ def operator_create(email: str) -> None:
 @click.command("demo")
 @with_appcontext
 @click.option("--password", default=None, help="Password for every demo user (default: tierwise-demo).")
-def demo_command(password: str | None) -> None:
+@click.option("--no-data", is_flag=True, help="Only tenants and users, no synthetic customer data.")
+@click.option("--scale", default=1.0, show_default=True, type=click.FloatRange(0.0001, 10),
+              help="Size of the synthetic data relative to the default (20k / 50k / 5k customers).")
+def demo_command(password: str | None, no_data: bool, scale: float) -> None:
     """Seed (or refresh) the three demo tenants and print their users."""
+    from flask import current_app
+
     from tierwise.platform.demo import DEFAULT_PASSWORD, seed_demo
 
+    if current_app.config["TIERWISE"].is_production:
+        raise click.ClickException("demo tenants and their known passwords are not for production (TIERWISE_ENV=production)")
     with reported_errors():
-        credentials = seed_demo(password or DEFAULT_PASSWORD)
+        credentials = seed_demo(password or DEFAULT_PASSWORD, with_data=not no_data, scale=scale, progress=click.echo)
     click.echo("Demo users (sign in at http://127.0.0.1:5000/t/<tenant>/login):")
     click.echo(f"  {'tenant':<20} {'email':<28} {'role':<22} password")
     for cred in credentials:
@@ -195,10 +202,28 @@ for command in (tenant_cli, user_cli, token_cli, operator_cli, demo_command, ser
     cli.add_command(command)
 
 
+@click.command("generate")
+@click.option("--industry", required=True, type=click.Choice(["bank", "power_utility", "pharma_distributor"]))
+@click.option("--customers", "count", required=True, type=click.IntRange(1, 50_000_000))
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for the CSV files.")
+@click.option("--months", default=24, show_default=True, type=click.IntRange(2, 120))
+@click.option("--seed", default=7, show_default=True, type=int)
+def generate_command(industry: str, count: int, out: str, months: int, seed: int) -> None:
+    """Write synthetic customers, activity and interactions as CSV (for benchmarks and trials)."""
+    from pathlib import Path
+
+    from tierwise.tenants.synthetic import write_csv
+
+    counts = write_csv(industry, count, Path(out), months=months, seed=seed)
+    click.echo(f"Wrote {counts['customers']:,} customers, {counts['activity']:,} activity rows and "
+               f"{counts['interactions']:,} interactions to {out}")
+
+
 def _add_domain_commands() -> None:
     from tierwise.platform.cli_imports import import_cli
 
     cli.add_command(import_cli)
+    cli.add_command(generate_command)
 
 
 _add_domain_commands()

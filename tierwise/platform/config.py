@@ -50,7 +50,7 @@ class Settings:
             redis_url=environ.get("TIERWISE_REDIS_URL") or None,
             secret_key=_secret_key(environ.get("TIERWISE_SECRET_KEY"), env, instance),
             app_db_role=environ.get("TIERWISE_DB_APP_ROLE", "tierwise_app") or None,
-            trusted_proxies=_int(environ, "TIERWISE_TRUSTED_PROXIES", 0),
+            trusted_proxies=_int(environ, "TIERWISE_TRUSTED_PROXIES", 0, minimum=0),
             instance_path=instance,
         )
 
@@ -72,6 +72,7 @@ class Settings:
             "REMEMBER_COOKIE_SAMESITE": "Lax",
             "REMEMBER_COOKIE_SECURE": secure_cookies,
             "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+            "MAX_CONTENT_LENGTH": 1024 * 1024 * 1024,  # file imports; JSON bodies are capped per route
             "WTF_CSRF_TIME_LIMIT": 8 * 3600,
             "BABEL_DEFAULT_LOCALE": "en",
             "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "translations"),
@@ -106,11 +107,14 @@ def _secret_key(value: str | None, env: str, instance: Path) -> str:
     return key
 
 
-def _int(environ: Mapping[str, str], name: str, default: int) -> int:
+def _int(environ: Mapping[str, str], name: str, default: int, *, minimum: int | None = None) -> int:
     raw = environ.get(name)
     if raw in (None, ""):
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ConfigurationError(f"{name} must be a whole number, got {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise ConfigurationError(f"{name} must be at least {minimum}, got {value}")
+    return value

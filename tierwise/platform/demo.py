@@ -8,6 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import tempfile
+import zlib
+from pathlib import Path
+
+import sqlalchemy as sa
+
 from tierwise.platform import tenancy
 from tierwise.platform.audit import Actor, acting_as
 from tierwise.platform.branches import Branch, create_branch, list_branches
@@ -17,6 +23,9 @@ from tierwise.platform.passwords import hash_password
 from tierwise.platform.provisioning import provision_tenant
 from tierwise.platform.tenant import find_tenant
 from tierwise.platform.users import Role, create_user, find_user_by_email
+from tierwise.tenants.customers import Customer
+from tierwise.tenants.imports.runner import import_file
+from tierwise.tenants.synthetic import write_csv
 
 DEFAULT_PASSWORD = "tierwise-demo"
 OPERATOR_EMAIL = "operator@tierwise.demo"
@@ -28,22 +37,23 @@ class DemoTenant:
     name: str
     industry: str
     domain: str
+    customers: int
     branches: tuple[tuple[str, str], ...]
     people: tuple[tuple[str, str, str, str | None], ...]  # (local part, name, role, branch code)
 
 
 DEMO_TENANTS = (
-    DemoTenant("demo-bank", "Demo Bank 示范银行", "bank", "bank.demo",
+    DemoTenant("demo-bank", "Demo Bank 示范银行", "bank", "bank.demo", 20_000,
                (("SH01", "Shanghai Lujiazui Sub-branch 陆家嘴支行"), ("SH02", "Shanghai Xujiahui Sub-branch 徐家汇支行")),
                (("admin", "Wang Min 王敏", Role.TENANT_ADMIN, None),
                 ("rm.li", "Li Na 李娜", Role.RELATIONSHIP_MANAGER, "SH01"),
                 ("rm.zhang", "Zhang Wei 张伟", Role.RELATIONSHIP_MANAGER, "SH02"))),
-    DemoTenant("demo-power", "Demo Provincial Power 示范省电力公司", "power_utility", "power.demo",
+    DemoTenant("demo-power", "Demo Provincial Power 示范省电力公司", "power_utility", "power.demo", 50_000,
                (("GD-N", "Northern Supply Office 北区供电所"), ("GD-S", "Southern Supply Office 南区供电所")),
                (("admin", "Chen Gang 陈刚", Role.TENANT_ADMIN, None),
                 ("rm.liu", "Liu Yang 刘洋", Role.RELATIONSHIP_MANAGER, "GD-N"),
                 ("rm.huang", "Huang Li 黄丽", Role.RELATIONSHIP_MANAGER, "GD-S"))),
-    DemoTenant("demo-pharma", "Demo Pharma Distribution 示范医药流通", "pharma_distributor", "pharma.demo",
+    DemoTenant("demo-pharma", "Demo Pharma Distribution 示范医药流通", "pharma_distributor", "pharma.demo", 5_000,
                (("EAST", "East Region 华东区"), ("WEST", "West Region 华西区")),
                (("admin", "Zhao Qing 赵青", Role.TENANT_ADMIN, None),
                 ("rm.sun", "Sun Hao 孙浩", Role.RELATIONSHIP_MANAGER, "EAST"),
@@ -59,13 +69,37 @@ class Credential:
     password: str
 
 
-def seed_demo(password: str = DEFAULT_PASSWORD) -> list[Credential]:
-    """Create or refresh the demo tenants and users; commits; returns the credentials."""
+def seed_demo(password: str = DEFAULT_PASSWORD, *, with_data: bool = True, scale: float = 1.0,
+              progress=print) -> list[Credential]:
+    """Create or refresh the demo tenants and users (and, once, their data); commits; returns the credentials."""
     credentials = [_seed_operator(password)]
     for spec in DEMO_TENANTS:
         credentials.extend(_seed_tenant(spec, password))
     db.session.commit()
+    if with_data:
+        for spec in DEMO_TENANTS:
+            _seed_data(spec, progress, max(1, round(spec.customers * scale)))
     return credentials
+
+
+def _seed_data(spec: DemoTenant, progress, customers: int) -> None:
+    """Generate the tenant's synthetic history and import it through the normal import path (once)."""
+    tenant = find_tenant(spec.slug)
+    with tenancy.tenant_scope(tenant.id), acting_as(Actor(label="demo")):
+        if db.session.scalar(sa.select(sa.func.count()).select_from(Customer)):
+            return
+        branches = [code for code, _ in spec.branches]
+        rms = [f"{local}@{spec.domain}" for local, _, role, _ in spec.people if role == Role.RELATIONSHIP_MANAGER]
+        with tempfile.TemporaryDirectory() as folder:
+            counts = write_csv(spec.industry, customers, Path(folder), months=18, seed=zlib.crc32(spec.slug.encode()),
+                               branches=branches, rms=rms)
+            progress(f"  {spec.slug}: importing {counts['customers']:,} customers, {counts['activity']:,} activity "
+                     f"rows, {counts['interactions']:,} interactions...")
+            label = {"churn_label": "churned"} if spec.industry == "bank" else {}
+            import_file(Path(folder) / "customers.csv", kind="customers", mapping=label)
+            import_file(Path(folder) / "activity.csv", kind="activity")
+            import_file(Path(folder) / "interactions.csv", kind="interactions")
+        db.session.commit()
 
 
 def _seed_operator(password: str) -> Credential:

@@ -1,12 +1,13 @@
 """Platform operators: the people who run Tierwise itself and create tenants.
 
-They live outside every tenant and can read no tenant's data: they get a
-``platform_scope`` for tenant administration, and on PostgreSQL row-level
-security still shows them no tenant rows.
+They live outside every tenant and can read no tenant's data: their pages
+never enter a tenant scope, and on PostgreSQL row-level security would show
+them no tenant rows anyway.
 """
 from __future__ import annotations
 
-from datetime import datetime
+import secrets
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask_login import UserMixin
@@ -25,6 +26,8 @@ class Operator(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(sa.String(256))
     active: Mapped[bool] = mapped_column(default=True)
+    # Rotated on deactivation and password change: the session id embeds it.
+    session_nonce: Mapped[str] = mapped_column(sa.String(32), default=lambda: secrets.token_hex(8))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @property
@@ -32,7 +35,41 @@ class Operator(UserMixin, db.Model):
         return self.active
 
     def get_id(self) -> str:
-        return f"operator:{self.id}"
+        return f"operator:{self.id}:{self.session_nonce}"
+
+
+class OperatorEvent(db.Model):
+    """Operators' sign-in trail (they belong to no tenant, so not the tenant audit log)."""
+
+    __tablename__ = "operator_events"
+    __table_args__ = (sa.Index("ix_operator_events_action_time", "action", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    action: Mapped[str] = mapped_column(sa.String(64))
+    email: Mapped[str] = mapped_column(sa.String(254))
+    ip: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+def record_operator_event(action: str, *, email: str, ip: str | None) -> None:
+    db.session.add(OperatorEvent(action=action, email=email, ip=ip))
+
+
+def count_operator_events(action: str, *, since: timedelta, email: str | None = None, ip: str | None = None) -> int:
+    query = sa.select(sa.func.count()).select_from(OperatorEvent).where(
+        OperatorEvent.action == action, OperatorEvent.occurred_at >= utcnow() - since)
+    if email is not None:
+        query = query.where(OperatorEvent.email == email)
+    if ip is not None:
+        query = query.where(OperatorEvent.ip == ip)
+    return db.session.scalar(query)
+
+
+def set_operator_active(operator: Operator, active: bool) -> None:
+    """Deactivating an operator also ends their sessions."""
+    operator.active = active
+    operator.session_nonce = secrets.token_hex(8)
 
 
 def create_operator(*, email: str, password: str) -> Operator:

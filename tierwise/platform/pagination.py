@@ -31,7 +31,12 @@ def encode_cursor(value: Any) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+MAX_CURSOR_LENGTH = 512
+
+
 def decode_cursor(cursor: str, key: sa.ColumnElement) -> Any:
+    if len(cursor) > MAX_CURSOR_LENGTH or "\x00" in cursor:
+        raise ValidationError("is not a cursor this list gave out", field="cursor")
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         (value,) = json.loads(base64.urlsafe_b64decode(padded.encode()))
@@ -40,8 +45,10 @@ def decode_cursor(cursor: str, key: sa.ColumnElement) -> Any:
         expected = key.type.python_type
         if not isinstance(value, expected) or isinstance(value, bool):
             raise TypeError(f"cursor holds {type(value).__name__}, not {expected.__name__}")
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("NUL in cursor")
         return value
-    except (ValueError, TypeError, AttributeError, NotImplementedError, json.JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, TypeError, AttributeError, NotImplementedError, RecursionError, UnicodeDecodeError):
         raise ValidationError("is not a cursor this list gave out", field="cursor") from None
 
 
@@ -49,7 +56,7 @@ def parse_limit(raw: str | None, default: int = 50) -> int:
     if raw in (None, ""):
         return default
     text = str(raw)
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_LIMIT:
+    if len(text) > 3 or not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_LIMIT:
         raise ValidationError(f"must be a whole number from 1 to {MAX_LIMIT}", field="limit")
     return int(raw)
 

@@ -6,6 +6,7 @@ from tierwise.platform.audit import Actor
 from tierwise.platform.tenant import Tenant, create_tenant
 from tierwise.platform.passwords import validate_password
 from tierwise.platform.users import Role, User, create_user, normalise_email
+from tierwise.tenants.field_templates import apply_industry_template
 
 
 def provision_tenant(slug: str, *, name: str, industry: str, admin_email: str | None = None,
@@ -21,8 +22,10 @@ def provision_tenant(slug: str, *, name: str, industry: str, admin_email: str | 
         validate_password(admin_password or "", field="admin_password")
     tenant = create_tenant(slug, name=name, industry=industry, settings=settings)
     with tenancy.tenant_scope(tenant.id), audit.acting_as(Actor(label=actor_label)):
+        fields = apply_industry_template(tenant.industry)
         audit.record("tenant.created", target_type="tenant", target_id=tenant.id,
-                     details={"slug": tenant.slug, "name": tenant.name, "industry": tenant.industry})
+                     details={"slug": tenant.slug, "name": tenant.name, "industry": tenant.industry,
+                              "template_fields": len(fields)})
         admin = None
         if admin_email is not None:
             admin = create_user(email=admin_email, role=Role.TENANT_ADMIN.value, password=admin_password or "")

@@ -10,7 +10,7 @@ import hmac
 import uuid
 
 import sqlalchemy as sa
-from flask import Flask, g, request
+from flask import Flask, abort, g, request
 from flask_login import current_user
 
 from tierwise.platform import audit, tenancy
@@ -25,7 +25,9 @@ def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.session_protection = "strong"
     login_manager.user_loader(load_session_identity)
+    app.before_request(_reject_nul_bytes)
     app.before_request(_set_actor)
+    app.after_request(_security_headers)
     app.teardown_request(_leave_request_scopes)
 
 
@@ -46,20 +48,43 @@ def session_tenant_id() -> int | None:
 def load_session_identity(identity: str):
     """Flask-Login's loader: a user of the current tenant, or an operator on operator pages."""
     parts = identity.split(":")
+    if len(parts) != 3:
+        return None
     if parts[0] == "operator":
-        if request.blueprint != "operator" or len(parts) != 2 or not parts[1].isdigit():
+        if request.blueprint != "operator" or not parts[1].isdigit():
             return None
-        return db.session.get(Operator, int(parts[1]))
-    if len(parts) != 3 or tenancy.current_tenant_id() is None or parts[0] != str(tenancy.current_tenant_id()):
+        account = db.session.get(Operator, int(parts[1]))
+    else:
+        if tenancy.current_tenant_id() is None or parts[0] != str(tenancy.current_tenant_id()):
+            return None
+        try:
+            user_id = uuid.UUID(parts[1])
+        except ValueError:
+            return None
+        account = db.session.scalar(sa.select(User).where(User.id == user_id))
+    if account is None or not account.active or not hmac.compare_digest(account.session_nonce, parts[2]):
         return None
-    try:
-        user_id = uuid.UUID(parts[1])
-    except ValueError:
-        return None
-    user = db.session.scalar(sa.select(User).where(User.id == user_id))
-    if user is None or not hmac.compare_digest(user.session_nonce, parts[2]):
-        return None
-    return user
+    return account
+
+
+def _reject_nul_bytes() -> None:
+    """NUL never belongs in text input, and PostgreSQL refuses it: answer 400, not 500."""
+    values = [request.path, *request.args.values()]
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        values += list(request.form.values())
+    if any("\x00" in value for value in values):
+        abort(400, description="Input must not contain NUL characters.")
+
+
+def _security_headers(response):
+    """Pages carry customer data and token secrets: never cached, never framed."""
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'; form-action 'self'")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if request.endpoint != "static":
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def set_request_actor(user: User | None) -> None:

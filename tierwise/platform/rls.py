@@ -18,7 +18,7 @@ POLICY_NAME = "tenant_isolation"
 TENANT_MATCH = f"tenant_id = NULLIF(current_setting('{RLS_SETTING}', true), '')::integer"
 # Platform tables the app may read and write, and tables it may only append to.
 PLATFORM_TABLES = ("tenants", "operators")
-APPEND_ONLY_TABLES = ("audit_events",)
+APPEND_ONLY_TABLES = ("audit_events", "operator_events")
 
 
 def enable_rls_sql(table: str) -> list[str]:
@@ -37,17 +37,20 @@ def grant_app_role(connection: sa.Connection, role: str) -> None:
     INSERT only, so even a compromised app cannot rewrite the audit trail.
     """
     if not connection.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).scalar():
-        return
+        raise ConfigurationError(
+            f"database role '{role}' (TIERWISE_DB_APP_ROLE) does not exist: create it (see README: Database roles) "
+            "or set TIERWISE_DB_APP_ROLE to the role the app connects as")
     quoted = connection.dialect.identifier_preparer.quote(role)
     tables = connection.execute(sa.text(
         "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'alembic_version'"
     )).scalars().all()
-    connection.execute(sa.text(f"GRANT USAGE ON SCHEMA public TO {quoted}"))
+    schema = connection.dialect.identifier_preparer.quote(connection.execute(sa.text("SELECT current_schema()")).scalar())
+    connection.execute(sa.text(f"GRANT USAGE ON SCHEMA {schema} TO {quoted}"))
     for table in tables:
         privileges = "SELECT, INSERT" if table in APPEND_ONLY_TABLES else "SELECT, INSERT, UPDATE, DELETE"
         connection.execute(sa.text(f"REVOKE ALL ON {table} FROM {quoted}"))
         connection.execute(sa.text(f"GRANT {privileges} ON {table} TO {quoted}"))
-    connection.execute(sa.text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {quoted}"))
+    connection.execute(sa.text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {quoted}"))
 
 
 def app_role_problems(connection: sa.Connection) -> list[str]:

@@ -13,9 +13,15 @@ session or the API token) or once per job.  While it is active:
   even for raw SQL.
 
 Touching tenant data with no scope at all raises ``TenantContextMissing`` (fail
-closed).  ``platform_scope()`` is the one, deliberately named, way to run
-unfiltered ORM queries (operator tooling); on PostgreSQL RLS still hides every
-tenant row there.
+closed).  The automatic filter covers ORM statements; hand-written Core or text
+SQL is covered by row-level security on PostgreSQL, and on SQLite (the demo,
+which has none) the session refuses it unless it is marked
+``execution_options(tenant_filtered=True)`` by code that filters by tenant
+itself.  (Statements run directly on a ``Connection``, such as the import
+pipeline's, bypass the session: they must filter by ``tenant_id`` explicitly,
+and on PostgreSQL RLS still applies.)  ``platform_scope()`` is the one,
+deliberately named, way to run unfiltered ORM queries (operator tooling); on
+PostgreSQL RLS still hides every tenant row there.
 """
 from __future__ import annotations
 
@@ -100,17 +106,29 @@ def _touches_tenant_data(state: ORMExecuteState) -> bool:
         state.statement, check_columns=True, include_aliases=True, include_crud=True))
 
 
+FILTERED_BY_HAND = "tenant_filtered"
+
+
 @event.listens_for(TenantSession, "do_orm_execute")
 def _scope_statement(state: ORMExecuteState) -> None:
     _sync_rls_setting(state.session)
-    if not (state.is_select or state.is_update or state.is_delete):
-        return
     scope = _current.get()
     if scope is _PLATFORM:
         return
+    is_text = isinstance(state.statement, sa.TextClause)
     if scope is None:
-        if _touches_tenant_data(state):
+        if _touches_tenant_data(state) or (is_text and not _has_rls(state.session)):
             raise TenantContextMissing("tenant data queried outside tenant_scope()")
+        return
+    if not _has_rls(state.session) and not state.execution_options.get(FILTERED_BY_HAND):
+        # Without row-level security (SQLite), nothing would stop hand-written SQL or bulk
+        # statements from reaching another tenant: they must say they filter by tenant.
+        core = is_text or not state.all_mappers or state.is_insert
+        if core and (is_text or _touches_tenant_data(state)):
+            raise TenantContextMissing(
+                "Core/text SQL on tenant tables needs execution_options(tenant_filtered=True) "
+                "and an explicit tenant_id predicate on databases without row-level security")
+    if not (state.is_select or state.is_update or state.is_delete):
         return
     tenant_id = scope
     state.statement = state.statement.options(
@@ -139,6 +157,10 @@ def _check_flush(session: Session, flush_context, instances) -> None:
                     raise TenantContextMissing(f"{type(obj).__name__} of tenant {obj.tenant_id} flushed outside tenant_scope()")
                 raise CrossTenantWrite(f"{type(obj).__name__} of tenant {obj.tenant_id} written in tenant {scope}")
     _sync_rls_setting(session)
+
+
+def _has_rls(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
 
 
 def _sync_rls_setting(session: Session) -> None:

@@ -78,6 +78,8 @@ def create_tenant(slug: str, *, name: str, industry: str, settings: dict | None 
 
 
 def find_tenant(slug: str) -> Tenant | None:
+    if not isinstance(slug, str) or not SLUG_PATTERN.match(slug):
+        return None  # not a slug at all: no need to ask the database
     return db.session.scalar(sa.select(Tenant).where(Tenant.slug == slug))
 
 

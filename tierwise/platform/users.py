@@ -151,7 +151,7 @@ def update_user(user: User, *, role: str, display_name: str, branch_id: uuid.UUI
             changes[name] = {"from": _plain(getattr(user, name)), "to": _plain(value)}
             setattr(user, name, value)
     if "active" in changes and not active:
-        user.session_nonce = secrets.token_hex(8)  # end the deactivated user's sessions
+        _end_sessions_and_tokens(user, reason="deactivated")
     if changes:
         audit.record("user.updated", target_type="user", target_id=user.id, details={"email": user.email, "changes": changes})
     return user
@@ -167,8 +167,16 @@ def set_password(user: User, new_password: str, *, reason: str = "reset") -> Non
     validate_password(new_password, field="new_password")
     user.password_hash = hash_password(new_password)
     user.password_changed_at = utcnow()
-    user.session_nonce = secrets.token_hex(8)
     audit.record("user.password_changed", target_type="user", target_id=user.id, details={"email": user.email, "reason": reason})
+    _end_sessions_and_tokens(user, reason=f"password {reason}")
+
+
+def _end_sessions_and_tokens(user: User, *, reason: str) -> None:
+    """After a credential change, nothing issued before it may still act as the user."""
+    from tierwise.platform.api_tokens import revoke_all  # tokens reference users, not the reverse
+
+    user.session_nonce = secrets.token_hex(8)
+    revoke_all(user, reason=reason)
 
 
 def change_own_password(user: User, *, current_password: str, new_password: str) -> None:

@@ -6,7 +6,7 @@ import uuid
 from flask import abort, g, request
 from flask_login import current_user
 
-from tierwise.errors import ValidationError
+from tierwise.errors import PermissionDeniedError, ValidationError
 from tierwise.platform import api_tokens
 from tierwise.platform.api import api_blueprint
 from tierwise.platform.api.serializers import TOKEN_FIELDS, serialize
@@ -22,10 +22,15 @@ def list_tokens():
 
 @api_blueprint.post("/tokens")
 def create_token():
+    if "api_token" in g:  # a token that mints tokens would outlive its own revocation
+        raise PermissionDeniedError("create tokens from a signed-in session (or `tierwise token create`), not with a token")
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ValidationError("send a JSON object such as {\"name\": \"nightly export\"}", field="body")
-    token, plaintext = api_tokens.issue(current_user, name=str(body.get("name", "")), tenant_slug=g.tenant.slug)
+    name = body.get("name")
+    if not isinstance(name, str):
+        raise ValidationError("must be a string", field="name")
+    token, plaintext = api_tokens.issue(current_user, name=name, tenant_slug=g.tenant.slug)
     db.session.commit()
     return {**serialize(token, TOKEN_FIELDS), "token": plaintext}, 201
 

@@ -39,8 +39,9 @@ def requires(permission: Permission):
 
 
 def safe_next(target: str | None) -> str:
-    """Only redirect within this tenant's site, never to another host or tenant."""
+    """Only redirect to a path on this tenant's site: never another host, never a header break."""
     prefix = f"/t/{g.tenant.slug}/"
-    if target and target.startswith(prefix) and "//" not in target and "\\" not in target:
+    if (target and target.startswith(prefix) and "//" not in target and "\\" not in target and ".." not in target
+            and all(32 <= ord(ch) < 127 for ch in target)):
         return target
     return url_for("tenant.home.index")

@@ -10,8 +10,8 @@ from flask_login import current_user, login_user, logout_user
 
 from tierwise.errors import ConflictError, ValidationError
 from tierwise.platform.db import db
-from tierwise.platform.operators import Operator, find_operator
-from tierwise.platform.passwords import verify_password
+from tierwise.platform.login import attempt_operator_login
+from tierwise.platform.operators import Operator
 from tierwise.platform.provisioning import provision_tenant
 from tierwise.platform.tenant import list_tenants
 from tierwise.platform.web.forms import LoginForm, TenantForm, show_validation_error
@@ -33,11 +33,14 @@ def _operators_only():
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        operator = find_operator(form.email.data)
-        if verify_password(operator.password_hash if operator else None, form.password.data) and operator.active:
+        result = attempt_operator_login(form.email.data, form.password.data, ip=request.remote_addr)
+        if result.user is not None:
             session.clear()
-            login_user(operator)
+            login_user(result.user)
             return redirect(url_for("operator.tenants"))
+        if result.throttled:
+            flash(_("Too many failed sign-in attempts. Try again in 15 minutes."), "error")
+            return render_template("operator/login.html", form=form), 429
         flash(_("Invalid email or password."), "error")
         return render_template("operator/login.html", form=form), 401
     return render_template("operator/login.html", form=form)

@@ -18,7 +18,8 @@ class RowError:
     reason: str
 
     def __str__(self) -> str:
-        return f"row {self.row}, column '{self.column}', value '{self.value[:60]}': {self.reason}"
+        shown = self.value[:60].replace("\r", "\\r").replace("\n", "\\n")
+        return f"row {self.row}, column '{self.column}', value '{shown}': {self.reason}"
 
 
 def row_errors(rows: pd.Series, column: str, values: pd.Series, reason: str) -> list[RowError]:

@@ -67,6 +67,17 @@ def create_stage(connection: sa.Connection, targets: list[Target], extra: list[s
     return table
 
 
+def prepare_for_joins(connection: sa.Connection, table: str, keys: list[str]) -> None:
+    """Give the planner what it needs to join a freshly filled temporary table.
+
+    PostgreSQL never auto-analyzes temporary tables, so without ANALYZE it guesses
+    their size; SQLite, without an index, may loop over the whole table per row.
+    """
+    if connection.dialect.name == "sqlite":
+        connection.execute(sa.text(f"CREATE INDEX IF NOT EXISTS {table}_keys ON {table} ({', '.join(keys)})"))
+    connection.execute(sa.text(f"ANALYZE {table}"))
+
+
 def drop_stage(connection: sa.Connection) -> None:
     for name in (STAGE, RESOLVED):
         connection.execute(sa.text(f"DROP TABLE IF EXISTS {name}"))
@@ -79,10 +90,11 @@ def copy_into(connection: sa.Connection, table: sa.Table, frame: pd.DataFrame) -
     names = [c.name for c in table.columns if c.name in frame.columns]
     if connection.dialect.name == "postgresql":
         buffer = io.StringIO()
-        frame[names].to_csv(buffer, index=False, header=False, na_rep="")
+        # NULL is spelled \N so that an empty string stays an empty string (a blank category is '').
+        frame[names].to_csv(buffer, index=False, header=False, na_rep="\\N")
         driver = connection.connection.driver_connection
         with driver.cursor() as cursor:
-            with cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN WITH (FORMAT csv)") as copy:
+            with cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')") as copy:
                 copy.write(buffer.getvalue())
         return
     records = frame[names].astype(object).where(frame[names].notna(), None).to_dict("records")
@@ -177,6 +189,7 @@ def _resolve_history(connection: sa.Connection, tenant_id: int, key: list[str], 
                {', '.join(values)}
         FROM {STAGE} s JOIN customers c ON c.tenant_id = :tenant_id AND c.external_id = s.customer
     """), {"tenant_id": tenant_id})
+    prepare_for_joins(connection, RESOLVED, ["customer_id", *key, "ordinal"])
 
 
 def _merge_history(connection: sa.Connection, tenant_id: int, table: str, key: list[str],

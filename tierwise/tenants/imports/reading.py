@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from tierwise.errors import ValidationError
 
 CHUNK_ROWS = 100_000
 SAMPLE_BYTES = 64 * 1024
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
 
 
 @dataclass(frozen=True)
@@ -53,8 +55,9 @@ def open_table(path: str | Path) -> TableSource:
         return TableSource(path=path, columns=_xlsx_header(path), format="xlsx")
     if path.suffix.lower() == ".xls":
         raise ValidationError("old .xls workbooks are not supported: save as .xlsx or CSV", field="file")
-    sample = path.open("rb").read(SAMPLE_BYTES)
-    encoding = detect_encoding(sample)
+    with path.open("rb") as handle:
+        sample = handle.read(SAMPLE_BYTES)
+        encoding = detect_encoding(sample, _first_non_ascii_block(handle, sample))
     text = _decode_sample(sample, encoding)
     if not text.strip():
         raise ValidationError("the file is empty", field="file")
@@ -63,21 +66,33 @@ def open_table(path: str | Path) -> TableSource:
     return TableSource(path=path, columns=_check_header(header), format="csv", encoding=encoding, delimiter=delimiter)
 
 
-def detect_encoding(sample: bytes) -> str:
+def _first_non_ascii_block(handle, sample: bytes) -> bytes:
+    """The file from its first non-ASCII byte on (a bounded stretch): exports often start
+    with pages of plain digits, and the encoding only shows where the Chinese begins."""
+    block, offset = sample, 0
+    while block:
+        found = _NON_ASCII.search(block)
+        if found:
+            stretch = block[found.start():found.start() + SAMPLE_BYTES]
+            return stretch + handle.read(max(0, SAMPLE_BYTES - len(stretch))) if offset else stretch
+        block, offset = handle.read(1024 * 1024), offset + 1
+    return b""
+
+
+def detect_encoding(sample: bytes, evidence: bytes | None = None) -> str:
+    """BOMs first; otherwise UTF-8 if ``evidence`` (the first non-ASCII stretch) decodes as it, else GB18030."""
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
-        return "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        codecs.getincrementaldecoder("gb18030")().decode(sample, final=False)
-        return "gb18030"
-    except UnicodeDecodeError:
-        raise ValidationError("the file is neither UTF-8 nor GBK/GB18030 text", field="file") from None
+    evidence = sample if evidence is None else evidence
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            codecs.getincrementaldecoder(encoding)().decode(evidence, final=False)
+            return encoding
+        except UnicodeDecodeError:
+            continue
+    raise ValidationError("the file is neither UTF-8 nor GBK/GB18030 text", field="file")
 
 
 def _decode_sample(sample: bytes, encoding: str) -> str:

@@ -31,7 +31,7 @@ from tierwise.tenants.imports.reading import CHUNK_ROWS, Chunk, open_table
 from tierwise.tenants.imports.specs import BUILT_IN_TARGETS, Target
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
-KEPT_ERRORS = 10_000  # in memory; every error is counted and written to the rejects file
+KEPT_ERRORS = 10_000  # kept in memory for messages; all are counted and written to the rejects file
 Progress = Callable[[int], None]
 
 
@@ -118,13 +118,17 @@ def _run(source, *, name: str, kind: str, mapping: dict[str, str], skip_invalid:
     else:  # the merge SQL reads every column; absent optional ones stay NULL
         stage = loading.create_stage(connection, list(BUILT_IN_TARGETS[kind]))
     errors: list[RowError] = []
-    error_count = 0
+    error_count = rejected_rows = 0
+    rejects = _RejectsFile(Path(rejects_path)) if skip_invalid and rejects_path is not None else None
     try:
         for chunk in itertools.chain([first] if first is not None else [], chunks):
             typed, chunk_errors = parse_chunk(chunk, plan, timezone)
             error_count += len(chunk_errors)
             errors.extend(chunk_errors[:max(0, KEPT_ERRORS - len(errors))])
             bad_rows = {e.row for e in chunk_errors}
+            rejected_rows += len(bad_rows)
+            if rejects is not None:
+                rejects.write(chunk_errors)
             good = typed[~typed["row_no"].isin(bad_rows)]
             if kind == "customers":
                 good = good.assign(new_id=new_ids(len(good)))
@@ -134,22 +138,30 @@ def _run(source, *, name: str, kind: str, mapping: dict[str, str], skip_invalid:
                 progress(result.rows_read)
         if result.rows_read == 0:
             raise ValidationError("the file has a header but no rows", field="file")
+        loading.prepare_for_joins(connection, loading.STAGE, ["external_id"] if kind == "customers" else ["customer"])
         sql_errors = _reference_errors(connection, tenant_id, plan)
         error_count += len(sql_errors)
-        errors.extend(sql_errors)
+        rejected_rows += len({e.row for e in sql_errors})
+        errors.extend(sql_errors[:max(0, KEPT_ERRORS - len(errors))])
+        if rejects is not None:
+            rejects.write(sql_errors)
         if errors and not skip_invalid:
             raise ImportRejected(errors, total=error_count)
         loading.drop_rows(connection, {e.row for e in sql_errors})
         counts = {"customers": lambda: loading.merge_customers(connection, tenant_id, targets),
                   "activity": lambda: loading.merge_activity(connection, tenant_id),
                   "interactions": lambda: loading.merge_interactions(connection, tenant_id)}[kind]()
+        loading.drop_stage(connection)  # on failure the rollback takes the temporary tables with it
     finally:
-        loading.drop_stage(connection)
+        if rejects is not None:
+            rejects.close()
+            if not error_count:
+                rejects.path.unlink(missing_ok=True)
     result.inserted, result.updated, result.unchanged = counts.inserted, counts.updated, counts.unchanged
     result.errors = sorted(errors, key=lambda e: (e.row, e.column))
-    result.rejected = len({e.row for e in errors})
-    if errors and rejects_path is not None:
-        result.rejects_path = str(_write_rejects(Path(rejects_path), result.errors))
+    result.rejected = rejected_rows
+    if rejects is not None and error_count:
+        result.rejects_path = str(rejects.path)
     result.seconds = time.perf_counter() - started
     audit.record("import.completed", target_type="import", target_id=kind, details=result.summary())
     return result
@@ -175,7 +187,7 @@ def parse_chunk(chunk: Chunk, plan: ColumnPlan, timezone: str) -> tuple[pd.DataF
 
 def _parse(target: Target, raw: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:
     if target.kind == "number":
-        return parsing.parse_number(raw)
+        return parsing.parse_number(raw)  # NUMERIC staging columns round half away from zero, like money
     if target.kind == "integer":
         values, bad = parsing.parse_integer(raw)
         if target.name == "severity":
@@ -242,11 +254,18 @@ def new_ids(count: int) -> np.ndarray:
     return hexed.astype(str)
 
 
-def _write_rejects(path: Path, errors: Iterable[RowError]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8-sig") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["row", "column", "value", "reason"])
-        for error in errors:
-            writer.writerow([error.row, error.column, error.value, error.reason])
-    return path
+class _RejectsFile:
+    """Every rejected cell, streamed to CSV as it is found (UTF-8 with BOM, for Excel)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._handle = path.open("w", newline="", encoding="utf-8-sig")
+        self._writer = csv.writer(self._handle)
+        self._writer.writerow(["row", "column", "value", "reason"])
+
+    def write(self, errors: Iterable[RowError]) -> None:
+        self._writer.writerows([e.row, e.column, e.value, e.reason] for e in errors)
+
+    def close(self) -> None:
+        self._handle.close()

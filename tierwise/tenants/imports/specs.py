@@ -23,9 +23,12 @@ class Target:
     choices: frozenset[str] | None = None
     aliases: dict[str, str] = field(default_factory=dict)
     attribute: bool = False  # a tenant field stored in customers.attributes
+    scale: int | None = None  # decimals kept for numbers stored as NUMERIC
 
     @property
     def sql_type(self) -> sa.types.TypeEngine:
+        if self.kind == "number" and self.scale is not None:
+            return sa.Numeric(18, self.scale)
         return {
             "text": sa.Text(), "category": sa.Text(), "number": sa.Float(), "integer": sa.BigInteger(),
             "boolean": sa.Boolean(), "date": sa.Date(), "datetime": sa.DateTime(timezone=True),
@@ -63,8 +66,8 @@ CUSTOMER_TARGETS = (
 ACTIVITY_TARGETS = (
     Target("customer", "text", required=True, max_length=64),
     Target("occurred_at", "datetime", required=True),
-    Target("amount", "number", required=True),
-    Target("quantity", "number"),
+    Target("amount", "number", required=True, scale=2),
+    Target("quantity", "number", scale=4),
     Target("category", "text", max_length=64),
 )
 INTERACTION_TARGETS = (

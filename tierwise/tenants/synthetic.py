@@ -1,0 +1,226 @@
+"""Synthetic but plausible customer data for the demo tenants and for benchmarks.
+
+Reproducible from a seed, generated vectorised in chunks of customers so any
+size streams to CSV in bounded memory.  Value is drawn from a heavy-tailed
+(lognormal) distribution, so the 80/20 share comes out of the data rather than
+being imposed; some customers churn (their activity stops), some complain in
+bursts, and utilities have hospitals with low usage.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+
+SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢")
+GIVEN = list("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建文辉力宁彬斌俊波晨阳浩宇欣怡子涵梓轩")
+COMPANY_WORDS = ["华东", "恒通", "金盛", "瑞丰", "长江", "新元", "广源", "天成", "中联", "宏达", "锦程", "嘉和"]
+COMPANY_KINDS = ["实业有限公司", "科技有限公司", "贸易有限公司", "制造有限公司", "物流有限公司", "置业有限公司"]
+CHANNELS = np.array(["phone", "counter", "web", "app", "sms", "email", "social_media", "news_media",
+                     "regulator_hotline", "other"])
+CHANNEL_WEIGHTS = np.array([0.38, 0.14, 0.1, 0.12, 0.03, 0.03, 0.08, 0.03, 0.07, 0.02])
+TYPES = np.array(["complaint", "request", "opinion", "praise"])
+TYPE_WEIGHTS = np.array([0.45, 0.35, 0.12, 0.08])
+
+
+@dataclass(frozen=True)
+class Batch:
+    customers: pd.DataFrame
+    activity: pd.DataFrame
+    interactions: pd.DataFrame
+
+
+def month_starts(months: int, end: date) -> pd.DatetimeIndex:
+    last = pd.Timestamp(end.year, end.month, 1)
+    return pd.date_range(end=last, periods=months, freq="MS")
+
+
+def _names(rng: np.random.Generator, n: int, organisation: np.ndarray) -> np.ndarray:
+    people = (rng.choice(SURNAMES, n).astype(object) + rng.choice(GIVEN, n).astype(object)
+              + np.where(rng.random(n) < 0.6, rng.choice(GIVEN, n), "").astype(object))
+    companies = (rng.choice(["上海", "南京", "杭州", "苏州", "合肥", "宁波"], n).astype(object)
+                 + rng.choice(COMPANY_WORDS, n).astype(object) + rng.choice(COMPANY_KINDS, n).astype(object))
+    return np.where(organisation, companies, people)
+
+
+def _assign(rng, n, options: list[str] | None) -> np.ndarray:
+    return rng.choice(options, n) if options else np.full(n, "", dtype=object)
+
+
+def _monthly(ids: np.ndarray, months: pd.DatetimeIndex, base: np.ndarray, season: np.ndarray,
+             active_months: np.ndarray, rng, noise: float, category: str, quantity: np.ndarray | None = None):
+    """One row per customer and month while the customer is active."""
+    n, t = len(ids), len(months)
+    keep = (np.arange(t)[None, :] < active_months[:, None]).ravel()
+    amount = (base[:, None] * season[None, :] * rng.lognormal(0, noise, (n, t))).ravel()
+    frame = pd.DataFrame({
+        "customer": np.repeat(ids, t),
+        "occurred_at": np.tile((months + pd.Timedelta(days=14)).strftime("%Y-%m-%d"), n),
+        "amount": np.round(amount, 2),
+        "category": category,
+    })
+    if quantity is not None:
+        frame["quantity"] = np.round((quantity[:, None] * season[None, :] * rng.lognormal(0, noise, (n, t))).ravel(), 1)
+    return frame[keep]
+
+
+def _interactions(ids: np.ndarray, months: pd.DatetimeIndex, rng, rate: float) -> pd.DataFrame:
+    n = len(ids)
+    counts = rng.poisson(rate, n)
+    bursty = rng.random(n) < 0.006  # a few accounts complain again and again
+    counts = counts + np.where(bursty, rng.integers(3, 9, n), 0)
+    who = np.repeat(np.arange(n), counts)
+    total = len(who)
+    if total == 0:
+        return pd.DataFrame(columns=["customer", "occurred_at", "channel", "type", "severity", "resolved_at", "summary"])
+    span_days = (months[-1] - months[0]).days + 28
+    day = rng.integers(0, span_days, total)
+    day = np.where(bursty[who], span_days - rng.integers(1, 45, total), day)  # bursts are recent
+    occurred = months[0] + pd.to_timedelta(day, unit="D") + pd.to_timedelta(rng.integers(8 * 60, 20 * 60, total), unit="m")
+    kind = rng.choice(TYPES, total, p=TYPE_WEIGHTS)
+    kind = np.where(bursty[who], "complaint", kind)
+    channel = rng.choice(CHANNELS, total, p=CHANNEL_WEIGHTS)
+    severity = np.where(kind == "complaint", rng.integers(2, 6, total), rng.integers(1, 3, total))
+    unresolved = (kind == "complaint") & (rng.random(total) < 0.25)
+    resolved = occurred + pd.to_timedelta(rng.integers(1, 20, total), unit="D")
+    return pd.DataFrame({
+        "customer": ids[who],
+        "occurred_at": occurred.strftime("%Y-%m-%d %H:%M"),
+        "channel": channel,
+        "type": kind,
+        "severity": severity,
+        "resolved_at": np.where(unresolved, "", resolved.strftime("%Y-%m-%d %H:%M")),
+        "summary": np.where(kind == "complaint", "服务投诉", np.where(kind == "praise", "表扬", "业务咨询")),
+    })
+
+
+def _churn(rng, n: int, t: int, share: float) -> tuple[np.ndarray, np.ndarray]:
+    """Active months per customer (churners stop within the last 6 months) and the churn flag."""
+    churned = rng.random(n) < share
+    stop = t - rng.integers(1, min(6, t - 1) + 1, n)
+    return np.where(churned, stop, t), churned
+
+
+def bank_batch(rng, ids, months, branches, rms) -> Batch:
+    n, t = len(ids), len(months)
+    organisation = rng.random(n) < 0.08
+    wealth = rng.lognormal(11.0, 1.5, n) * np.where(organisation, 8, 1)
+    active, churned = _churn(rng, n, t, 0.08)
+    season = 1 + 0.25 * np.isin(months.month, [1, 2]) + 0.15 * np.isin(months.month, [11, 12])
+    spend_base = wealth * rng.uniform(0.004, 0.02, n)
+    customers = pd.DataFrame({
+        "external_id": ids, "name": _names(rng, n, organisation),
+        "party_type": np.where(organisation, "organisation", "individual"),
+        "branch_code": _assign(rng, n, branches), "rm_email": _assign(rng, n, rms),
+        "status": np.where(churned, "dormant", "active"),
+        "churned": np.where(churned & (rng.random(n) < 0.7), "yes", np.where(rng.random(n) < 0.5, "no", "")),
+        "aum_avg_3m": np.round(wealth * np.where(churned, 0.3, 1.0), 2),
+        "fx_avg_3m": np.round(np.where(rng.random(n) < 0.15, wealth * rng.uniform(0.05, 0.3, n), 0), 2),
+        "card_spend_12m": np.round(spend_base * 12, 2),
+        "loan_balance": np.round(np.where(rng.random(n) < 0.2, wealth * rng.uniform(0.2, 3, n), 0), 2),
+        "products_held": rng.integers(1, 9, n),
+        "tenure_years": np.round(rng.gamma(2.0, 3.0, n), 1),
+        "occupation": rng.choice(["business_owner", "property_investor", "professional_investor", "executive",
+                                  "other"], n, p=[0.1, 0.05, 0.05, 0.1, 0.7]),
+    })
+    deposits = _monthly(ids, months, wealth * 0.05, season, active, rng, 0.5, "deposit")
+    spend = _monthly(ids, months, spend_base, season, active, rng, 0.6, "card_spend")
+    return Batch(customers, pd.concat([deposits, spend]), _interactions(ids, months, rng, 0.25))
+
+
+def power_batch(rng, ids, months, branches, rms) -> Batch:
+    n, t = len(ids), len(months)
+    usage = rng.choice(["residential", "commercial", "industrial"], n, p=[0.55, 0.33, 0.12])
+    facility = np.where(rng.random(n) < 0.06, rng.choice(
+        ["hospital", "government", "military", "mine", "hazardous_chemicals", "transport_hub", "school",
+         "large_venue", "data_centre"], n), "other")
+    scale = {"residential": 9.0, "commercial": 10.5, "industrial": 12.5}
+    kwh = rng.lognormal(np.vectorize(scale.get)(usage), 1.0, n)
+    low_usage_hospital = (facility == "hospital") & (rng.random(n) < 0.4)
+    kwh = np.where(low_usage_hospital, kwh * 0.05, kwh)
+    consequence = np.select([np.isin(facility, ["hospital", "hazardous_chemicals", "mine", "military"]),
+                             np.isin(facility, ["government", "transport_hub", "data_centre"]),
+                             np.isin(facility, ["school", "large_venue"])], [5, 4, 3], default=1)
+    tariff = np.where(usage == "residential", 0.56, np.where(usage == "commercial", 0.82, 0.68))
+    active, churned = _churn(rng, n, t, 0.04)
+    season = 1 + 0.3 * np.isin(months.month, [7, 8]) + 0.2 * np.isin(months.month, [12, 1])
+    arrears = rng.random(n) < 0.05
+    customers = pd.DataFrame({
+        "external_id": ids, "name": _names(rng, n, usage != "residential"),
+        "party_type": np.where(usage == "residential", "individual", "organisation"),
+        "branch_code": _assign(rng, n, branches), "rm_email": _assign(rng, n, rms),
+        "status": np.where(churned, "closed", "active"),
+        "usage_category": usage,
+        "voltage_class": np.where(usage == "industrial", rng.choice(["10kv", "35kv", "110kv"], n),
+                                  np.where(usage == "commercial", "380v", "220v")),
+        "contracted_capacity_kva": np.round(kwh / 1200 * rng.uniform(1, 2, n), 0),
+        "kwh_12m": np.round(kwh, 0), "bill_amount_12m": np.round(kwh * tariff, 2),
+        "facility_type": facility, "outage_consequence": consequence,
+        "arrears_amount": np.round(np.where(arrears, kwh * tariff * rng.uniform(0.02, 0.3, n), 0), 2),
+        "arrears_days": np.where(arrears, rng.integers(15, 200, n), 0),
+        "illegal_use": np.where(rng.random(n) < 0.004, "yes", "no"),
+    })
+    bills = _monthly(ids, months, kwh * tariff / 12, season, active, rng, 0.15, "bill", quantity=kwh / 12)
+    return Batch(customers, bills, _interactions(ids, months, rng, 0.12))
+
+
+def pharma_batch(rng, ids, months, branches, rms) -> Batch:
+    n, t = len(ids), len(months)
+    account = rng.choice(["tertiary_hospital", "other_hospital", "pharmacy_chain", "single_pharmacy", "clinic"],
+                         n, p=[0.05, 0.15, 0.1, 0.4, 0.3])
+    scale = {"tertiary_hospital": 15.0, "other_hospital": 13.5, "pharmacy_chain": 13.8, "single_pharmacy": 11.0,
+             "clinic": 10.5}
+    revenue = rng.lognormal(np.vectorize(scale.get)(account), 0.9, n)
+    active, churned = _churn(rng, n, t, 0.1)
+    season = 1 + 0.2 * np.isin(months.month, [1, 12]) - 0.1 * np.isin(months.month, [2])
+    customers = pd.DataFrame({
+        "external_id": ids, "name": _names(rng, n, np.ones(n, dtype=bool)),
+        "party_type": "organisation", "branch_code": _assign(rng, n, branches), "rm_email": _assign(rng, n, rms),
+        "status": np.where(churned, "dormant", "active"), "account_type": account,
+        "revenue_12m": np.round(revenue, 2), "gross_margin_12m": np.round(revenue * rng.uniform(0.05, 0.18, n), 2),
+        "orders_12m": rng.poisson(np.clip(revenue / 20000, 1, 400)),
+        "dso_days": np.round(np.where(np.isin(account, ["tertiary_hospital", "other_hospital"]),
+                                      rng.normal(150, 40, n), rng.normal(45, 15, n)).clip(5), 0),
+        "overdue_receivables": np.round(np.where(rng.random(n) < 0.12, revenue * rng.uniform(0.01, 0.2, n), 0), 2),
+        "returns_rate": np.round(rng.beta(1.2, 40, n), 4),
+        "quality_incidents": rng.poisson(0.1, n),
+        "sales_rep": rng.choice(["代表A", "代表B", "代表C", "代表D"], n),
+    })
+    orders = _monthly(ids, months, revenue / 12, season, active, rng, 0.4, "order")
+    return Batch(customers, orders, _interactions(ids, months, rng, 0.2))
+
+
+GENERATORS = {"bank": bank_batch, "power_utility": power_batch, "pharma_distributor": pharma_batch}
+ID_PREFIX = {"bank": "62", "power_utility": "31", "pharma_distributor": "P"}
+
+
+def generate(industry: str, customers: int, *, months: int = 24, seed: int = 7, end: date | None = None,
+             branches: list[str] | None = None, rms: list[str] | None = None,
+             chunk_customers: int = 50_000) -> Iterator[Batch]:
+    """Batches of customers with their activity and interactions (same seed, same data)."""
+    if industry not in GENERATORS:
+        raise ValueError(f"no generator for industry '{industry}' (choose one of: {', '.join(GENERATORS)})")
+    rng = np.random.default_rng(seed)
+    period = month_starts(months, end or date.today())
+    width = max(8, len(str(customers)) + 2)
+    for start in range(0, customers, chunk_customers):
+        count = min(chunk_customers, customers - start)
+        numbers = np.arange(start + 1, start + count + 1)
+        ids = np.char.add(ID_PREFIX[industry], np.char.zfill(numbers.astype(str), width)).astype(object)
+        yield GENERATORS[industry](rng, ids, period, branches, rms)
+
+
+def write_csv(industry: str, customers: int, out: Path, **options) -> dict[str, int]:
+    """Write customers.csv, activity.csv and interactions.csv under ``out``; returns row counts."""
+    out.mkdir(parents=True, exist_ok=True)
+    counts = {"customers": 0, "activity": 0, "interactions": 0}
+    for index, batch in enumerate(generate(industry, customers, **options)):
+        for name, frame in (("customers", batch.customers), ("activity", batch.activity),
+                            ("interactions", batch.interactions)):
+            frame.to_csv(out / f"{name}.csv", mode="w" if index == 0 else "a", header=index == 0, index=False)
+            counts[name] += len(frame)
+    return counts
