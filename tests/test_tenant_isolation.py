@@ -21,10 +21,15 @@ from tierwise.platform.api_tokens import ApiToken
 from tierwise.platform.branches import Branch
 from tierwise.platform.db import TenantSession, db, tenant_scoped_tables
 from tierwise.platform.tenant import Tenant
+from tierwise.platform.audit import Actor, acting_as
 from tierwise.platform.users import User
+from tierwise.tenants.customers import Customer
+from tierwise.tenants.imports.runner import import_records
+from tierwise.tenants.imports.runs import start_import_run
 
-OBJECT_KINDS = ("user_id", "token_id", "branch_id")  # URL argument -> the kind of object it names
+OBJECT_KINDS = ("user_id", "token_id", "branch_id", "customer_id", "run_id")  # URL argument -> the kind of object it names
 NOT_TENANT_DATA = {"static"}  # endpoints whose URL arguments name no tenant object
+NOT_OBJECT_ARGUMENTS = {"kind"}  # URL arguments that choose a category (e.g. an import's kind), not an object
 SWEPT_METHODS = {"GET", "POST", "DELETE", "PUT", "PATCH"}
 UNSAFE = {"POST", "DELETE", "PUT", "PATCH"}
 TENANT_TABLES = ("users", "audit_events", "branches", "api_tokens")
@@ -34,7 +39,7 @@ def object_routes(app) -> list[tuple[object, str]]:
     """(rule, method) for every route naming an object by id; fails on any argument the map does not know."""
     routes, unknown = [], []
     for rule in app.url_map.iter_rules():
-        arguments = rule.arguments - {"tenant_slug"}
+        arguments = rule.arguments - {"tenant_slug"} - NOT_OBJECT_ARGUMENTS
         if not arguments or rule.endpoint in NOT_TENANT_DATA:
             continue
         if arguments - set(OBJECT_KINDS):
@@ -49,14 +54,23 @@ def object_routes(app) -> list[tuple[object, str]]:
 
 
 @pytest.fixture
-def objects_of(app, issue_token):
+def objects_of(app, issue_token, tmp_path_factory):
     """Factory: one object of each kind in OBJECT_KINDS belonging to a tenant."""
 
     def factory(world) -> dict[str, uuid.UUID]:
         issue_token(world, "rm1")
-        with app.app_context(), tenancy.tenant_scope(world.tenant_id):
-            token_id = db.session.scalar(sa.select(ApiToken.id).where(ApiToken.user_id == world.users["rm1"].id))
-        return {"user_id": world.users["rm1"].id, "token_id": token_id, "branch_id": world.branches["north"].id}
+        external_id = f"c-{uuid.uuid4().hex[:8]}"
+        with app.app_context(), tenancy.tenant_scope(world.tenant_id), acting_as(Actor(label="test")):
+            import_records([{"external_id": external_id, "name": "Sweep 客户"}], kind="customers")
+            db.session.commit()
+            token_id = db.session.scalars(sa.select(ApiToken.id).where(ApiToken.user_id == world.users["rm1"].id)
+                                          .order_by(ApiToken.created_at.desc())).first()
+            customer_id = db.session.scalar(sa.select(Customer.id).where(Customer.external_id == external_id))
+            upload = tmp_path_factory.mktemp("upload") / "c.csv"
+            upload.write_text(f"external_id,name\n{external_id},Sweep\n")
+            run_id = start_import_run(upload, kind="customers", source_name="c.csv", created_by="test").id
+        return {"user_id": world.users["rm1"].id, "token_id": token_id, "branch_id": world.branches["north"].id,
+                "customer_id": customer_id, "run_id": run_id}
 
     return factory
 
@@ -122,8 +136,8 @@ def test_admin_of_tenant_a_gets_404_for_every_tenant_b_object_in_every_route(
                 if email in response.text:
                     failures.append(f"{method} {url} [{how}] shows tenant B's {email}")
             # Control: the same request for A's own object is no 404, so the 404 above is isolation at work.
-            # (It may change A's objects, e.g. revoke A's token; that is fine here.)
-            url, response = call(rule, method, ours, how)
+            # (An unsafe one may change A's objects, e.g. erase a customer: it gets fresh ones.)
+            url, response = call(rule, method, objects_of(tenant_a) if method in UNSAFE else ours, how)
             if response.status_code == 404:
                 failures.append(f"control: {method} {url} [{how}] with tenant A's own object -> 404")
     assert not failures, "Tenant A reached tenant B's objects:\n  " + "\n  ".join(failures)

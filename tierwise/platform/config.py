@@ -29,6 +29,7 @@ class Settings:
     app_db_role: str | None
     trusted_proxies: int
     instance_path: Path
+    upload_path: Path
 
     @property
     def is_production(self) -> bool:
@@ -52,6 +53,7 @@ class Settings:
             app_db_role=environ.get("TIERWISE_DB_APP_ROLE", "tierwise_app") or None,
             trusted_proxies=_int(environ, "TIERWISE_TRUSTED_PROXIES", 0, minimum=0),
             instance_path=instance,
+            upload_path=Path(environ.get("TIERWISE_UPLOAD_PATH") or instance / "uploads").resolve(),
         )
 
     def flask_config(self) -> dict:

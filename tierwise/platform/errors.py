@@ -28,11 +28,13 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def error_response(status: int, code: str, message: str, field: str | None = None):
+def error_response(status: int, code: str, message: str, field: str | None = None, rows: list | None = None):
     if wants_json():
         body = {"error": {"code": code, "message": message}}
         if field:
             body["error"]["field"] = field
+        if rows:
+            body["error"]["rows"] = rows
         return jsonify(body), status
     return render_template("error.html", status=status, message=message), status
 
@@ -55,7 +57,9 @@ def _csrf_error(exc: CSRFError):
 
 def _domain_error(exc: TierwiseError):
     status = next((s for cls, s in STATUS_BY_ERROR.items() if isinstance(exc, cls)), 400)
-    return error_response(status, exc.code, str(exc), getattr(exc, "field", None))
+    rows = [{"row": e.row, "column": e.column, "value": e.value, "reason": e.reason}
+            for e in getattr(exc, "errors", [])[:100]]  # an import's bad cells, where they are
+    return error_response(status, exc.code, str(exc), getattr(exc, "field", None), rows)
 
 
 def _server_error(exc: Exception):

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from tierwise.platform.users import Role, User
+import sqlalchemy as sa
+
+from tierwise.platform.users import BookScope, Role, User
 
 
 class Permission(StrEnum):
@@ -21,6 +23,7 @@ class Permission(StrEnum):
     MANAGE_RULES = "manage_rules"
     MANAGE_MODELS = "manage_models"
     EXPORT_LISTS = "export_lists"
+    ERASE_CUSTOMERS = "erase_customers"
 
 
 _ANALYST = frozenset({
@@ -39,6 +42,21 @@ def allows(user: User | None, permission: Permission) -> bool:
     if user is None or not getattr(user, "is_authenticated", False) or not user.active:
         return False
     return permission in ROLE_PERMISSIONS.get(Role(user.role), frozenset())
+
+
+def visible_customers(user: User) -> sa.ColumnElement[bool]:
+    """Which customers ``user`` may see: all (admins, analysts), their branch's, or their own book.
+
+    Every customer query in the product filters with this; a customer outside it
+    is answered with 404 wherever it is asked for.
+    """
+    from tierwise.tenants.customers import Customer
+
+    if allows(user, Permission.VIEW_ALL_CUSTOMERS):
+        return sa.true()
+    if user.book_scope == BookScope.BRANCH and user.branch_id is not None:
+        return Customer.branch_id == user.branch_id
+    return Customer.rm_user_id == user.id
 
 
 def can_view_user(actor: User, subject: User) -> bool:

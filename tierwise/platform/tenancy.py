@@ -123,7 +123,7 @@ def _scope_statement(state: ORMExecuteState) -> None:
     if not _has_rls(state.session) and not state.execution_options.get(FILTERED_BY_HAND):
         # Without row-level security (SQLite), nothing would stop hand-written SQL or bulk
         # statements from reaching another tenant: they must say they filter by tenant.
-        core = is_text or not state.all_mappers or state.is_insert
+        core = is_text or not state.is_orm_statement or state.is_insert
         if core and (is_text or _touches_tenant_data(state)):
             raise TenantContextMissing(
                 "Core/text SQL on tenant tables needs execution_options(tenant_filtered=True) "

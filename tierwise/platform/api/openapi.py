@@ -64,12 +64,54 @@ SCHEMAS = {
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {
         "type": "object", "required": ["code", "message"], "properties": {
             "code": {"type": "string"}, "message": {"type": "string"},
-            "field": {"type": "string", "description": "The parameter or field at fault, when there is one."}}}}},
+            "field": {"type": "string", "description": "The parameter or field at fault, when there is one."},
+            "rows": {"type": "array", "items": _ref("RowError"),
+                     "description": "For a refused import: the first 100 bad cells."}}}}},
+    "Customer": {"type": "object", "properties": {
+        "id": _UUID, "external_id": {"type": "string"}, "name": {"type": "string"},
+        "party_type": {"type": "string", "enum": ["individual", "organisation"]},
+        "branch_id": {"type": ["string", "null"], "format": "uuid"}, "rm_user_id": {"type": ["string", "null"], "format": "uuid"},
+        "status": {"type": "string", "enum": ["active", "dormant", "closed"]},
+        "attributes": {"type": "object", "description": "Tenant-defined fields (see /fields)."},
+        "churn_label": {"type": ["boolean", "null"]}, "label_observed_on": {"type": ["string", "null"], "format": "date"},
+        "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"}}},
+    "MonthlyActivity": {"type": "object", "properties": {
+        "month": {"type": "string", "example": "2024-05"}, "category": {"type": "string"}, "amount": {"type": "number"},
+        "quantity": {"type": ["number", "null"]}, "events": {"type": "integer"}}},
+    "Interaction": {"type": "object", "properties": {
+        "occurred_at": {"type": "string", "format": "date-time"},
+        "channel": {"type": "string", "enum": ["phone", "counter", "web", "app", "sms", "email", "social_media",
+                                               "news_media", "regulator_hotline", "other"]},
+        "interaction_type": {"type": "string", "enum": ["complaint", "request", "opinion", "praise"]},
+        "severity": {"type": "integer", "minimum": 1, "maximum": 5}, "resolved_at": _TIME, "summary": {"type": "string"}}},
+    "FieldDefinition": {"type": "object", "properties": {
+        "name": {"type": "string"}, "field_type": {"type": "string", "enum": ["number", "integer", "boolean", "category", "date", "text"]},
+        "field_group": {"type": "string", "enum": ["profile", "behaviour", "value", "risk", "compliance"]},
+        "label_zh": {"type": "string"}, "label_en": {"type": "string"}, "description": {"type": "string"},
+        "categories": {"type": ["array", "null"], "items": {"type": "string"}}}},
+    "ImportResult": {"type": "object", "properties": {
+        "kind": {"type": "string"}, "source": {"type": "string"}, "rows_read": {"type": "integer"},
+        "inserted": {"type": "integer"}, "updated": {"type": "integer"}, "unchanged": {"type": "integer"},
+        "rejected": {"type": "integer"}, "added_fields": {"type": "array", "items": {"type": "string"}},
+        "ignored_columns": {"type": "array", "items": {"type": "string"}}}},
+    "ImportRun": {"type": "object", "properties": {
+        "id": _UUID, "kind": {"type": "string", "enum": ["customers", "activity", "interactions"]},
+        "source_name": {"type": "string"}, "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed"]},
+        "rows_read": {"type": "integer"}, "rows_per_second": {"type": ["number", "null"]},
+        "result": {"type": ["object", "null"], "description": "ImportResult plus its first errors, once finished."},
+        "message": {"type": "string"}, "created_by": {"type": "string"},
+        "created_at": {"type": "string", "format": "date-time"}, "started_at": _TIME, "finished_at": _TIME}},
+    "RowError": {"type": "object", "properties": {
+        "row": {"type": "integer", "description": "As a spreadsheet numbers it: the header is row 1."},
+        "column": {"type": "string"}, "value": {"type": "string"}, "reason": {"type": "string"}}},
 }
 
 # Which serializer allow-list each schema documents (checked by the tests).
 SCHEMA_FIELDS = {"User": s.USER_FIELDS, "Branch": s.BRANCH_FIELDS, "ApiToken": s.TOKEN_FIELDS,
-                 "AuditEvent": s.AUDIT_EVENT_FIELDS, "Tenant": s.TENANT_FIELDS}
+                 "AuditEvent": s.AUDIT_EVENT_FIELDS, "Tenant": s.TENANT_FIELDS, "Customer": s.CUSTOMER_FIELDS,
+                 "MonthlyActivity": s.MONTHLY_ACTIVITY_FIELDS, "Interaction": s.INTERACTION_FIELDS,
+                 "FieldDefinition": s.FIELD_DEFINITION_FIELDS, "ImportResult": s.IMPORT_RESULT_FIELDS,
+                 "RowError": s.ROW_ERROR_FIELDS, "ImportRun": s.IMPORT_RUN_FIELDS}
 
 
 def _responses(ok: dict, *errors: int) -> dict:
@@ -119,6 +161,60 @@ PATHS = {
         "tags": ["audit"], "parameters": _PAGING + [{"name": "action", "in": "query", "required": False,
                                                      "schema": {"type": "string"}, "description": "e.g. login.failure"}],
         "responses": _responses({"200": _json(_page_of("AuditEvent"), "A page of events")}, 400, 403)}},
+    "/api/v1/customers": {"get": {
+        "summary": "Customers you may see, by external id; `q` matches the id's start or part of the name",
+        "operationId": "listCustomers", "tags": ["customers"],
+        "parameters": _PAGING + [{"name": "q", "in": "query", "required": False, "schema": {"type": "string"}}],
+        "responses": _responses({"200": _json(_page_of("Customer"), "A page of customers")}, 400, 403)}},
+    "/api/v1/customers/{customer_id}": {
+        "get": {"summary": "One customer (404 if it is not in your book)", "operationId": "getCustomer",
+                "tags": ["customers"], "parameters": [_id_param("customer_id")],
+                "responses": _responses({"200": _json(_ref("Customer"), "The customer")}, 403, 404)},
+        "delete": {"summary": "Erase the customer and all its data (audited)", "operationId": "eraseCustomer",
+                   "tags": ["customers"], "parameters": [_id_param("customer_id")],
+                   "responses": _responses({"200": _json({"type": "object", "properties": {
+                       "erased": _UUID, "removed": {"type": "object", "additionalProperties": {"type": "integer"}}}},
+                       "Rows removed per table")}, 403, 404)}},
+    "/api/v1/customers/{customer_id}/activity": {"get": {
+        "summary": "The customer's activity totals per month and category, newest first", "operationId": "getCustomerActivity",
+        "tags": ["customers"], "parameters": [_id_param("customer_id")],
+        "responses": _responses({"200": _json({"type": "object", "properties": {
+            "items": {"type": "array", "items": _ref("MonthlyActivity")}}}, "Monthly totals")}, 403, 404)}},
+    "/api/v1/customers/{customer_id}/interactions": {"get": {
+        "summary": "The customer's latest interactions (complaints, requests, opinions, praise)",
+        "operationId": "getCustomerInteractions", "tags": ["customers"], "parameters": [_id_param("customer_id")],
+        "responses": _responses({"200": _json({"type": "object", "properties": {
+            "items": {"type": "array", "items": _ref("Interaction")}}}, "Interactions, newest first")}, 403, 404)}},
+    "/api/v1/fields": {"get": {
+        "summary": "The tenant's field registry", "operationId": "listFields", "tags": ["customers"],
+        "responses": _responses({"200": _json({"type": "object", "properties": {
+            "items": {"type": "array", "items": _ref("FieldDefinition")}}}, "Fields by name")}, 403)}},
+    "/api/v1/imports/{kind}": {"post": {
+        "summary": "Import customers, activity or interactions: a JSON batch or a CSV/XLSX upload, all or nothing",
+        "operationId": "runImport", "tags": ["imports"],
+        "parameters": [{"name": "kind", "in": "path", "required": True,
+                        "schema": {"type": "string", "enum": ["customers", "activity", "interactions"]}}],
+        "requestBody": {"required": True, "content": {
+            "application/json": {"schema": {"type": "object", "required": ["rows"], "properties": {
+                "rows": {"type": "array", "maxItems": 10000, "items": {"type": "object"}},
+                "mapping": {"type": "object", "additionalProperties": {"type": "string"}},
+                "skip_invalid": {"type": "boolean"}, "add_fields": {"type": "boolean"}}}},
+            "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+                "file": {"type": "string", "format": "binary"}, "skip_invalid": {"type": "boolean"},
+                "add_fields": {"type": "boolean"}}}}}},
+        "responses": _responses({
+            "200": _json({"allOf": [_ref("ImportResult"), {"type": "object", "properties": {
+                "errors": {"type": "array", "items": _ref("RowError")}}}]}, "JSON batch: what was imported"),
+            "201": _json(_ref("ImportRun"), "File upload: the import run (queued, or finished without Redis); "
+                                            "poll the Location header")}, 400, 403)}},
+    "/api/v1/import-runs": {"get": {
+        "summary": "The latest 50 import runs", "operationId": "listImportRuns", "tags": ["imports"],
+        "responses": _responses({"200": _json({"type": "object", "properties": {
+            "items": {"type": "array", "items": _ref("ImportRun")}}}, "Import runs, newest first")}, 403)}},
+    "/api/v1/import-runs/{run_id}": {"get": {
+        "summary": "One import run, with its progress or outcome", "operationId": "getImportRun", "tags": ["imports"],
+        "parameters": [_id_param("run_id")],
+        "responses": _responses({"200": _json(_ref("ImportRun"), "The run")}, 403, 404)}},
     "/api/v1/openapi.json": {"get": {
         "summary": "This document", "operationId": "getOpenApi", "tags": ["meta"], "security": [],
         "responses": {"200": {"description": "OpenAPI 3.1 document"}}}},

@@ -33,7 +33,23 @@ PERMISSION_LABELS = {
     Permission.MANAGE_RULES: _l("Configure and publish tiering rules"),
     Permission.MANAGE_MODELS: _l("Train and promote models"),
     Permission.EXPORT_LISTS: _l("Export customer lists"),
+    Permission.ERASE_CUSTOMERS: _l("Erase a customer and all its data"),
 }
+
+
+PARTY_LABELS = {"individual": _l("Individual"), "organisation": _l("Organisation")}
+STATUS_LABELS = {"active": _l("Active"), "dormant": _l("Dormant"), "closed": _l("Closed")}
+CHANNEL_LABELS = {
+    "phone": _l("Phone"), "counter": _l("Counter"), "web": _l("Website"), "app": _l("App"), "sms": _l("SMS"),
+    "email": _l("Email"), "social_media": _l("Social media"), "news_media": _l("News media"),
+    "regulator_hotline": _l("Regulator hotline"), "other": _l("Other"),
+}
+INTERACTION_LABELS = {"complaint": _l("Complaint"), "request": _l("Request"), "opinion": _l("Opinion"),
+                      "praise": _l("Praise")}
+
+
+RUN_STATUS_LABELS = {"queued": _l("Queued"), "running": _l("Running"), "succeeded": _l("Succeeded"),
+                     "failed": _l("Failed")}
 
 
 def readable_json(value) -> str:
@@ -48,4 +64,9 @@ def init_app(app: Flask) -> None:
         role_label=lambda role: ROLE_LABELS.get(role, role),
         industry_label=lambda industry: INDUSTRY_LABELS.get(industry, industry),
         permission_label=lambda permission: PERMISSION_LABELS.get(permission, permission),
+        party_label=lambda code: PARTY_LABELS.get(code, code),
+        status_label=lambda code: STATUS_LABELS.get(code, code),
+        channel_label=lambda code: CHANNEL_LABELS.get(code, code),
+        interaction_label=lambda code: INTERACTION_LABELS.get(code, code),
+        run_status_label=lambda code: RUN_STATUS_LABELS.get(code, code),
     )

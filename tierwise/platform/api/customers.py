@@ -1,0 +1,117 @@
+"""``/customers``, ``/fields`` and ``/imports``: customer data through the API."""
+from __future__ import annotations
+
+import tempfile
+import uuid
+from pathlib import Path
+
+from flask import abort, request, url_for
+from flask_login import current_user
+
+from tierwise.errors import ValidationError
+from tierwise.platform.api import api_blueprint
+from tierwise.platform.api.serializers import (CUSTOMER_FIELDS, FIELD_DEFINITION_FIELDS, IMPORT_RESULT_FIELDS,
+                                               IMPORT_RUN_FIELDS, INTERACTION_FIELDS, MONTHLY_ACTIVITY_FIELDS,
+                                               ROW_ERROR_FIELDS,
+                                               serialize, serialize_page)
+from tierwise.platform.db import db
+from tierwise.platform.pagination import parse_limit
+from tierwise.platform.policy import Permission, allows, visible_customers
+from tierwise.tenants import customer_directory
+from tierwise.tenants.fields import field_registry
+from tierwise.tenants.imports.runner import import_records
+from tierwise.tenants.imports.runs import ImportRun, list_runs, start_import_run
+
+MAX_JSON_ROWS = 10_000
+
+
+def _customer(customer_id: uuid.UUID):
+    return customer_directory.get_visible_customer(customer_id, visible_customers(current_user))
+
+
+@api_blueprint.get("/customers")
+def list_customers():
+    page = customer_directory.search_customers(visible_customers(current_user), query=request.args.get("q", ""),
+                                               cursor=request.args.get("cursor"),
+                                               limit=parse_limit(request.args.get("limit")))
+    return serialize_page(page, CUSTOMER_FIELDS)
+
+
+@api_blueprint.get("/customers/<uuid:customer_id>")
+def show_customer(customer_id: uuid.UUID):
+    return serialize(_customer(customer_id), CUSTOMER_FIELDS)
+
+
+@api_blueprint.get("/customers/<uuid:customer_id>/activity")
+def customer_activity(customer_id: uuid.UUID):
+    rows = customer_directory.monthly_activity(_customer(customer_id))
+    return {"items": [serialize(row, MONTHLY_ACTIVITY_FIELDS) for row in rows]}
+
+
+@api_blueprint.get("/customers/<uuid:customer_id>/interactions")
+def customer_interactions(customer_id: uuid.UUID):
+    rows = customer_directory.recent_interactions(_customer(customer_id))
+    return {"items": [serialize(row, INTERACTION_FIELDS) for row in rows]}
+
+
+@api_blueprint.delete("/customers/<uuid:customer_id>")
+def erase_customer(customer_id: uuid.UUID):
+    customer = _customer(customer_id)
+    if not allows(current_user, Permission.ERASE_CUSTOMERS):
+        abort(403)
+    removed = customer_directory.erase_customer(customer)
+    db.session.commit()
+    return {"erased": str(customer_id), "removed": removed}
+
+
+@api_blueprint.get("/fields")
+def list_fields():
+    return {"items": [serialize(f, FIELD_DEFINITION_FIELDS) for f in field_registry().values()]}
+
+
+@api_blueprint.post("/imports/<any(customers, activity, interactions):kind>")
+def run_import(kind: str):
+    """A JSON batch ({"rows": [...]}) or a multipart file upload ("file"), through the one import path."""
+    if not allows(current_user, Permission.IMPORT_DATA):
+        abort(403)
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            raise ValidationError("attach the CSV or XLSX file as 'file'", field="file")
+        options = {"skip_invalid": request.form.get("skip_invalid") in ("1", "true", "yes"),
+                   "add_fields": request.form.get("add_fields") in ("1", "true", "yes")}
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / f"upload{Path(upload.filename).suffix.lower() or '.csv'}"
+            upload.save(path)
+            run = start_import_run(path, kind=kind, source_name=upload.filename, created_by=current_user.email,
+                                   options=options)
+        return serialize(run, IMPORT_RUN_FIELDS), 201, {"Location": url_for("api.show_import_run", run_id=run.id)}
+    else:
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise ValidationError('send {"rows": [...]} as JSON, or a multipart file upload', field="body")
+        rows = body.get("rows")
+        if isinstance(rows, list) and len(rows) > MAX_JSON_ROWS:
+            raise ValidationError(f"at most {MAX_JSON_ROWS:,} rows per JSON batch; upload a file for more", field="rows")
+        mapping = body.get("mapping") or {}
+        if not isinstance(mapping, dict):
+            raise ValidationError("must be an object mapping targets to column names", field="mapping")
+        result = import_records(rows, kind=kind, mapping=mapping, skip_invalid=bool(body.get("skip_invalid")),
+                                add_fields=bool(body.get("add_fields")))
+    db.session.commit()
+    return {**serialize(result, IMPORT_RESULT_FIELDS),
+            "errors": [serialize(e, ROW_ERROR_FIELDS) for e in result.errors[:100]]}
+
+
+@api_blueprint.get("/import-runs")
+def list_import_runs():
+    if not allows(current_user, Permission.IMPORT_DATA):
+        abort(403)
+    return {"items": [serialize(run, IMPORT_RUN_FIELDS) for run in list_runs(limit=50)]}
+
+
+@api_blueprint.get("/import-runs/<uuid:run_id>")
+def show_import_run(run_id: uuid.UUID):
+    if not allows(current_user, Permission.IMPORT_DATA):
+        abort(403)
+    return serialize(ImportRun.get(run_id), IMPORT_RUN_FIELDS)

@@ -1,0 +1,98 @@
+"""Finding customers and reading their history: search, the customer page, erasure.
+
+Every query here takes ``visible``, the criterion saying which customers the
+acting user may see (from ``tierwise.platform.policy``); this module never
+decides that itself.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from tierwise.errors import NotFoundError
+from tierwise.platform import audit
+from tierwise.platform.db import Base, db
+from tierwise.platform.pagination import Page, keyset_page
+from tierwise.tenants.activity import Activity
+from tierwise.tenants.customers import Customer
+from tierwise.tenants.interactions import Interaction
+
+
+def search_customers(visible: sa.ColumnElement[bool], *, query: str = "", cursor: str | None = None,
+                     limit: int = 50) -> Page[Customer]:
+    """Customers by external id; ``query`` matches the start of the id or any part of the name."""
+    statement = sa.select(Customer).where(visible)
+    query = (query or "").strip()
+    if query:
+        escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        statement = statement.where(sa.or_(Customer.external_id.like(f"{escaped}%", escape="\\"),
+                                           Customer.name.like(f"%{escaped}%", escape="\\")))
+    return keyset_page(statement, key=Customer.external_id, cursor=cursor, limit=limit)
+
+
+def get_visible_customer(customer_id: uuid.UUID, visible: sa.ColumnElement[bool]) -> Customer:
+    """The customer if it exists in this tenant and the user may see it; else NotFoundError (a 404)."""
+    customer = db.session.scalar(sa.select(Customer).where(Customer.id == customer_id, visible))
+    if customer is None:
+        raise NotFoundError("no such customer")
+    return customer
+
+
+@dataclass(frozen=True)
+class MonthlyActivity:
+    month: str  # YYYY-MM
+    category: str
+    amount: float
+    quantity: float | None
+    events: int
+
+
+def monthly_activity(customer: Customer, months: int = 24) -> list[MonthlyActivity]:
+    """Totals per month and category, newest first, computed in the database."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        month = sa.func.to_char(sa.func.date_trunc("month", sa.func.timezone("UTC", Activity.occurred_at)), "YYYY-MM")
+    else:
+        month = sa.func.strftime("%Y-%m", Activity.occurred_at)
+    rows = db.session.execute(
+        sa.select(month.label("month"), Activity.category, sa.func.sum(Activity.amount), sa.func.sum(Activity.quantity),
+                  sa.func.count())
+        .where(Activity.customer_id == customer.id)
+        .group_by(month, Activity.category).order_by(month.desc(), Activity.category)
+    ).all()
+    recent = sorted({row[0] for row in rows}, reverse=True)[:months]
+    return [MonthlyActivity(m, c, float(a or 0), float(q) if q is not None else None, n)
+            for m, c, a, q, n in rows if m in recent]
+
+
+def recent_interactions(customer: Customer, limit: int = 100) -> list[Interaction]:
+    return list(db.session.scalars(
+        sa.select(Interaction).where(Interaction.customer_id == customer.id)
+        .order_by(Interaction.occurred_at.desc()).limit(limit)))
+
+
+def erase_customer(customer: Customer) -> dict[str, int]:
+    """Remove the customer and everything derived from it, in every table that refers to it.
+
+    Tables are found from the schema's foreign keys, so data added by later
+    features (scores, tiers, history) is erased too without this code knowing it.
+    """
+    removed: dict[str, int] = {}
+    for table in _tables_referencing(Customer.__table__):
+        column = next(fk.parent for fk in table.foreign_keys if fk.column.table is Customer.__table__
+                      and fk.column.name == "id")
+        result = db.session.execute(
+            sa.delete(table).where(table.c.tenant_id == customer.tenant_id, column == customer.id)
+            .execution_options(tenant_filtered=True))
+        removed[table.name] = result.rowcount
+    audit.record("customer.erased", target_type="customer", target_id=customer.id,
+                 details={"external_id": customer.external_id, "removed": removed})
+    db.session.delete(customer)
+    db.session.flush()
+    return removed
+
+
+def _tables_referencing(target: sa.Table) -> list[sa.Table]:
+    return [table for table in Base.metadata.sorted_tables[::-1]
+            if table is not target and any(fk.column.table is target for fk in table.foreign_keys)]

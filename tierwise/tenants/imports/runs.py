@@ -1,0 +1,136 @@
+"""Import runs: an uploaded file imported in the background, with progress anyone can watch.
+
+The web upload and the API file upload store the file under the upload folder
+(shared by web and worker machines), record an ``ImportRun`` and enqueue
+``run_import_job``.  The job writes its progress (rows read, rate) through a
+separate connection, so it is visible while the import's own transaction is
+still open; the import itself stays all-or-nothing.
+"""
+from __future__ import annotations
+
+import shutil
+import time
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tierwise.errors import TierwiseError
+from tierwise.jobs.runner import task
+from tierwise.platform import tenancy
+from tierwise.platform.db import JSONType, TenantScoped, db, utcnow
+from tierwise.tenants.imports.errors import ImportRejected
+from tierwise.tenants.imports.runner import import_file
+from tierwise.tenants.imports.specs import KINDS
+
+STATUSES = ("queued", "running", "succeeded", "failed")
+
+
+class ImportRun(TenantScoped, db.Model):
+    __tablename__ = "import_runs"
+    __table_args__ = (sa.CheckConstraint("status IN ('queued', 'running', 'succeeded', 'failed')", name="status"),)
+    noun = "import run"
+
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    source_name: Mapped[str] = mapped_column(sa.String(255))
+    status: Mapped[str] = mapped_column(sa.String(16), default="queued")
+    options: Mapped[dict] = mapped_column(JSONType, default=dict)
+    rows_read: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    rows_per_second: Mapped[float | None]
+    result: Mapped[dict | None] = mapped_column(JSONType)
+    message: Mapped[str] = mapped_column(sa.Text, default="")
+    created_by: Mapped[str] = mapped_column(sa.String(254))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("succeeded", "failed")
+
+
+def upload_folder() -> Path:
+    return Path(current_app.config["TIERWISE"].upload_path)
+
+
+def start_import_run(upload_path: Path, *, kind: str, source_name: str, created_by: str,
+                     options: dict | None = None) -> ImportRun:
+    """Keep the uploaded file, record the run and commit it, then enqueue the job (or run it, without Redis)."""
+    from tierwise.jobs.queue import enqueue
+
+    if kind not in KINDS:
+        raise ValueError(f"unknown import kind {kind!r}")
+    run = ImportRun(kind=kind, source_name=source_name[:255], created_by=created_by, options=dict(options or {}))
+    db.session.add(run)
+    db.session.flush()
+    stored = _stored_file(run, upload_path.suffix)
+    stored.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(upload_path, stored)
+    db.session.commit()
+    try:
+        enqueue("tierwise.tenants.imports.runs.run_import_job", tenant_id=run.tenant_id, queue="long",
+                job_id=f"import-{run.tenant_id}-{run.id}", timeout=6 * 3600, import_run_id=str(run.id))
+    except TierwiseError:
+        pass  # ran in-process and failed on the data: the run records why, for the user to read
+    except Exception:
+        current_app.logger.exception("import run %s failed", run.id)  # recorded on the run as well
+    db.session.expire(run)
+    return run
+
+
+def _stored_file(run: ImportRun, suffix: str = "") -> Path:
+    folder = upload_folder() / str(run.tenant_id)
+    if not suffix:
+        matches = sorted(folder.glob(f"{run.id}.*"))
+        return matches[0] if matches else folder / f"{run.id}.csv"
+    return folder / f"{run.id}{suffix}"
+
+
+@task
+def run_import_job(import_run_id: str) -> dict:
+    """Run a recorded import; marks the run failed (and re-raises) on any error."""
+    run = ImportRun.get(uuid.UUID(import_run_id))
+    path = _stored_file(run)
+    started = time.perf_counter()
+    _set_progress(run, status="running", started_at=utcnow())
+
+    live_progress = db.engine.dialect.name == "postgresql"  # SQLite allows one writer: report at the end
+
+    def progress(rows: int) -> None:
+        if live_progress:
+            _set_progress(run, rows_read=rows, rows_per_second=rows / max(time.perf_counter() - started, 1e-6))
+
+    try:
+        result = import_file(path, kind=run.kind, mapping=run.options.get("mapping") or {},
+                             skip_invalid=bool(run.options.get("skip_invalid")),
+                             add_fields=bool(run.options.get("add_fields")), progress=progress)
+        result.source = run.source_name
+        run.status, run.finished_at = "succeeded", utcnow()
+        run.rows_read, run.rows_per_second = result.rows_read, result.rows_read / max(result.seconds, 1e-6)
+        run.result = {**result.summary(), "errors": [e.__dict__ for e in result.errors[:200]]}
+        db.session.commit()
+        return result.summary()
+    except Exception as exc:
+        db.session.rollback()
+        details = {"errors": [e.__dict__ for e in exc.errors[:200]]} if isinstance(exc, ImportRejected) else None
+        _set_progress(run, status="failed", finished_at=utcnow(), message=str(exc)[:4000], result=details)
+        raise
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _set_progress(run: ImportRun, **values) -> None:
+    """Write progress on a connection of its own, committed at once (the import's transaction is still open)."""
+    table = ImportRun.__table__
+    with db.engine.begin() as connection:
+        tenancy.set_rls_tenant(connection, run.tenant_id)
+        connection.execute(sa.update(table).where(table.c.tenant_id == run.tenant_id, table.c.id == run.id)
+                           .values(**values))
+
+
+def list_runs(limit: int = 20) -> list[ImportRun]:
+    return list(db.session.scalars(sa.select(ImportRun).order_by(ImportRun.created_at.desc()).limit(limit)))
+
