@@ -43,5 +43,9 @@ def get_branch(branch_id: uuid.UUID) -> Branch:
     return Branch.get(branch_id)
 
 
+def find_branch_by_code(code: str) -> Branch | None:
+    return db.session.scalar(sa.select(Branch).where(Branch.code == code))
+
+
 def list_branches() -> list[Branch]:
     return list(db.session.scalars(sa.select(Branch).order_by(Branch.code)))

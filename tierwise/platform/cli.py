@@ -93,19 +93,18 @@ def tenant_list() -> None:
 @click.option("--branch", "branch_code", default=None, help="Branch code to scope the user to.")
 def user_create(tenant_slug: str, email: str, role: str, display_name: str, branch_code: str | None) -> None:
     """Create a user; the password comes from TIERWISE_PASSWORD or a prompt."""
-    import sqlalchemy as sa
-
     from tierwise.errors import NotFoundError
-    from tierwise.platform.branches import Branch
+    from tierwise.platform.branches import find_branch_by_code
     from tierwise.platform.users import create_user, validate_role
 
     with in_tenant(tenant_slug):
         validate_role(role)
         branch_id = None
         if branch_code:
-            branch_id = db.session.scalar(sa.select(Branch.id).where(Branch.code == branch_code))
-            if branch_id is None:
+            branch = find_branch_by_code(branch_code)
+            if branch is None:
                 raise NotFoundError(f"no branch with code '{branch_code}' in tenant '{tenant_slug}'")
+            branch_id = branch.id
         user = create_user(email=email, role=role, password=read_password(), display_name=display_name,
                            branch_id=branch_id)
         db.session.commit()

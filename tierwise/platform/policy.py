@@ -44,6 +44,12 @@ def allows(user: User | None, permission: Permission) -> bool:
     return permission in ROLE_PERMISSIONS.get(Role(user.role), frozenset())
 
 
+def permissions_of(user: User) -> list[Permission]:
+    """What the user's role allows, in the order permissions are declared."""
+    granted = ROLE_PERMISSIONS.get(Role(user.role), frozenset())
+    return [permission for permission in Permission if permission in granted]
+
+
 def visible_customers(user: User) -> sa.ColumnElement[bool]:
     """Which customers ``user`` may see: all (admins, analysts), their branch's, or their own book.
 

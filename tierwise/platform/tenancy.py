@@ -184,7 +184,10 @@ def set_rls_tenant(connection: sa.Connection, tenant_id: int | None) -> None:
     """Set the row-level security tenant for the connection's current transaction.
 
     For Core work outside the ORM session (COPY, bulk SQL) run in a transaction.
+    A no-op on databases without row-level security (SQLite).
     """
+    if connection.dialect.name != "postgresql":
+        return
     connection.execute(
         sa.text("SELECT set_config(:name, :value, true)"),
         {"name": RLS_SETTING, "value": "" if tenant_id is None else str(tenant_id)},

@@ -12,8 +12,8 @@ from tierwise.platform.api.serializers import (BRANCH_FIELDS, TENANT_FIELDS, USE
                                                serialize_page)
 from tierwise.platform.branches import Branch, get_branch
 from tierwise.platform.pagination import keyset_page, parse_limit
-from tierwise.platform.policy import ROLE_PERMISSIONS, Permission, allows, can_view_user
-from tierwise.platform.users import Role, User, get_user
+from tierwise.platform.policy import Permission, allows, can_view_user, permissions_of
+from tierwise.platform.users import User, get_user
 
 
 @api_blueprint.get("/me")
@@ -21,7 +21,7 @@ def me():
     return {
         "user": serialize(current_user, USER_FIELDS),
         "tenant": serialize(g.tenant, TENANT_FIELDS),
-        "permissions": sorted(p.value for p in ROLE_PERMISSIONS[Role(current_user.role)]),
+        "permissions": [p.value for p in permissions_of(current_user)],
     }
 
 
