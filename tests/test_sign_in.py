@@ -134,3 +134,14 @@ def test_parallel_guesses_cannot_outrun_the_throttle(app, tenant_a):
         statuses = list(pool.map(guess, zip(browsers, pages)))
     assert statuses.count(401) == MAX_FAILURES_PER_EMAIL and statuses.count(429) == 12 - MAX_FAILURES_PER_EMAIL
     assert audit_actions(app, tenant_a).count("login.failure") == MAX_FAILURES_PER_EMAIL
+
+
+def test_a_copied_session_cookie_stops_working_after_sign_out(app, browser, tenant_a):
+    browser.login(tenant_a, "analyst")
+    cookie = browser.client.get_cookie("tierwise_session").value
+    thief = app.test_client()
+    thief.set_cookie("tierwise_session", cookie)
+    assert thief.get(f"/t/{tenant_a.slug}/").status_code == 200
+    home = browser.get(f"/t/{tenant_a.slug}/")
+    browser.client.post(f"/t/{tenant_a.slug}/logout", data={"csrf_token": csrf_token_from(home.text)})
+    assert thief.get(f"/t/{tenant_a.slug}/").status_code == 302

@@ -171,11 +171,16 @@ def set_password(user: User, new_password: str, *, reason: str = "reset") -> Non
     _end_sessions_and_tokens(user, reason=f"password {reason}")
 
 
+def end_sessions(user: User) -> None:
+    """Every session cookie issued to the user stops working (the session id embeds the nonce)."""
+    user.session_nonce = secrets.token_hex(8)
+
+
 def _end_sessions_and_tokens(user: User, *, reason: str) -> None:
     """After a credential change, nothing issued before it may still act as the user."""
     from tierwise.platform.api_tokens import revoke_all  # tokens reference users, not the reverse
 
-    user.session_nonce = secrets.token_hex(8)
+    end_sessions(user)
     revoke_all(user, reason=reason)
 
 

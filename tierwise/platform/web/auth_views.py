@@ -10,7 +10,7 @@ from tierwise.platform.db import db
 from tierwise.platform.i18n import LOCALES
 from tierwise.platform.login import attempt_login
 from tierwise.platform.request_context import set_request_actor
-from tierwise.platform.users import User, change_own_password, set_locale
+from tierwise.platform.users import User, change_own_password, end_sessions, set_locale
 from tierwise.platform.web.access import safe_next, signed_in
 from tierwise.platform.web.forms import ChangePasswordForm, LoginForm, show_validation_error
 
@@ -42,6 +42,10 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    user = current_user._get_current_object()
+    if isinstance(user, User):
+        end_sessions(user)  # a copied cookie must not outlive sign-out (this signs out other devices too)
+        db.session.commit()
     logout_user()
     session.clear()
     return redirect(url_for("tenant.auth.login"))
