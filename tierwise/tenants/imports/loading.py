@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
@@ -91,7 +92,7 @@ def copy_into(connection: sa.Connection, table: sa.Table, frame: pd.DataFrame) -
     if connection.dialect.name == "postgresql":
         buffer = io.StringIO()
         # NULL is spelled \N so that an empty string stays an empty string (a blank category is '').
-        frame[names].to_csv(buffer, index=False, header=False, na_rep="\\N")
+        _timestamps_as_text(frame[names]).to_csv(buffer, index=False, header=False, na_rep="\\N")
         driver = connection.connection.driver_connection
         with driver.cursor() as cursor:
             with cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')") as copy:
@@ -99,6 +100,20 @@ def copy_into(connection: sa.Connection, table: sa.Table, frame: pd.DataFrame) -
         return
     records = frame[names].astype(object).where(frame[names].notna(), None).to_dict("records")
     connection.execute(table.insert(), records)
+
+
+def _timestamps_as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """UTC timestamps as ISO text, vectorised (pandas formats tz-aware values one by one)."""
+    columns = [c for c in frame.columns if isinstance(frame[c].dtype, pd.DatetimeTZDtype)]
+    if not columns:
+        return frame
+    frame = frame.copy()
+    for column in columns:
+        values = frame[column]
+        text = np.datetime_as_string(values.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]"),
+                                     unit="us")
+        frame[column] = pd.Series(np.char.add(text.astype(str), "+00"), index=frame.index).where(values.notna(), None)
+    return frame
 
 
 def _errors(connection: sa.Connection, sql: str, params: dict, column: str, reason: str) -> list[RowError]:

@@ -21,11 +21,14 @@ def empty(values: pd.Series) -> pd.Series:
 
 
 def parse_number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    cleaned = values.str.replace(_NUMBER_NOISE, "", regex=True)
-    negative = cleaned.str.match(r"^\(.*\)$")  # accounting negatives: (1,234.50)
-    cleaned = cleaned.str.strip("()")
-    parsed = pd.to_numeric(cleaned, errors="coerce").astype("float64")
-    parsed = parsed.where(~negative, -parsed)
+    # Plain numbers take the fast path; only cells that fail it are cleaned of separators and signs.
+    parsed = pd.to_numeric(values, errors="coerce").astype("float64")
+    retry = parsed.isna() & ~empty(values)
+    if retry.any():
+        cleaned = values[retry].str.replace(_NUMBER_NOISE, "", regex=True)
+        negative = cleaned.str.match(r"^\(.*\)$")  # accounting negatives: (1,234.50)
+        slow = pd.to_numeric(cleaned.str.strip("()"), errors="coerce").astype("float64")
+        parsed[retry] = slow.where(~negative, -slow)
     bad = ~empty(values) & ~(parsed.abs() < 1e15)  # NaN and infinities fail the comparison
     return parsed.where(~bad), bad
 
@@ -53,17 +56,23 @@ def _normalise_dates(values: pd.Series) -> pd.Series:
     return text.str.replace(r"[秒]", "", regex=True).str.replace(r"\s+", " ", regex=True).str.strip().str.rstrip(":")
 
 
-def parse_datetime(values: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:
-    """Naive local times in the tenant's ``timezone`` -> UTC timestamps."""
-    text = _normalise_dates(values)
-    parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
-    pending = ~empty(values)
+def _try_formats(text: pd.Series, parsed: pd.Series, pending: pd.Series) -> pd.Series:
+    """Fill ``parsed`` where a format matches; returns what is still pending."""
     for fmt in _DATE_FORMATS:
         if not pending.any():
             break
         attempt = pd.to_datetime(text[pending], format=fmt, errors="coerce")
         parsed[attempt.index] = parsed[attempt.index].where(attempt.isna(), attempt)
-        pending &= parsed.isna()
+        pending = pending & parsed.isna()
+    return pending
+
+
+def parse_datetime(values: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:
+    """Naive local times in the tenant's ``timezone`` -> UTC timestamps."""
+    parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    pending = _try_formats(values, parsed, ~empty(values))  # ISO text needs no normalising
+    if pending.any():
+        _try_formats(_normalise_dates(values.where(pending, "")), parsed, pending)
     bad = ~empty(values) & parsed.isna()
     localised = parsed.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert("UTC")
     return localised, bad
