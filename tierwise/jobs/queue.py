@@ -48,9 +48,13 @@ def _forget_if_done(job_id: str, connection: Redis) -> None:
 
 
 def get_queue(name: str, connection: Redis) -> Queue:
+    _check_queue(name)
+    return Queue(name, connection=connection)
+
+
+def _check_queue(name: str) -> None:
     if name not in QUEUE_NAMES:
         raise ValidationError(f"unknown queue '{name}' (choose one of: {', '.join(QUEUE_NAMES)})", field="queue")
-    return Queue(name, connection=connection)
 
 
 def enqueue(task: str, *, tenant_id: int, queue: str = "short", job_id: str | None = None,
@@ -60,14 +64,13 @@ def enqueue(task: str, *, tenant_id: int, queue: str = "short", job_id: str | No
         resolve_task(task)
     except ValueError as exc:
         raise ValidationError(str(exc), field="task") from None
-    if queue not in QUEUE_NAMES:
-        raise ValidationError(f"unknown queue '{queue}' (choose one of: {', '.join(QUEUE_NAMES)})", field="queue")
+    _check_queue(queue)
     if db.session.new or db.session.dirty or db.session.deleted:
         raise RuntimeError("commit before enqueueing: a job reloads what it needs from the database")
     connection = redis_connection()
     if connection is None:
         return JobHandle(id=job_id, queue=queue, status="finished", result=run_tenant_task(tenant_id, task, params))
-    rq_queue = get_queue(queue, connection)
+    rq_queue = Queue(queue, connection=connection)
     if job_id is not None:
         _forget_if_done(job_id, connection)
     try:

@@ -41,14 +41,20 @@ def session_tenant_id() -> int | None:
     """The tenant of the user signed in with the session cookie, if any."""
     from flask import session
 
-    parts = str(session.get("_user_id", "")).split(":")
-    return int(parts[0]) if len(parts) == 3 and parts[0].isdigit() else None
+    parts = _identity_parts(str(session.get("_user_id", "")))
+    return int(parts[0]) if parts and parts[0].isdigit() else None
+
+
+def _identity_parts(identity: str) -> list[str] | None:
+    """``<tenant id>:<user id>:<nonce>`` or ``operator:<id>:<nonce>`` (see ``get_id``), split; None if malformed."""
+    parts = identity.split(":")
+    return parts if len(parts) == 3 else None
 
 
 def load_session_identity(identity: str):
     """Flask-Login's loader: a user of the current tenant, or an operator on operator pages."""
-    parts = identity.split(":")
-    if len(parts) != 3:
+    parts = _identity_parts(identity)
+    if parts is None:
         return None
     if parts[0] == "operator":
         if request.blueprint != "operator" or not parts[1].isdigit():

@@ -1,9 +1,7 @@
 """``/customers``, ``/fields`` and ``/imports``: customer data through the API."""
 from __future__ import annotations
 
-import tempfile
 import uuid
-from pathlib import Path
 
 from flask import abort, request, url_for
 from flask_login import current_user
@@ -80,11 +78,8 @@ def run_import(kind: str):
             raise ValidationError("attach the CSV or XLSX file as 'file'", field="file")
         options = {"skip_invalid": request.form.get("skip_invalid") in ("1", "true", "yes"),
                    "add_fields": request.form.get("add_fields") in ("1", "true", "yes")}
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / f"upload{Path(upload.filename).suffix.lower() or '.csv'}"
-            upload.save(path)
-            run = start_import_run(path, kind=kind, source_name=upload.filename, created_by=current_user.email,
-                                   options=options)
+        run = start_import_run(upload, kind=kind, source_name=upload.filename, created_by=current_user.email,
+                               options=options)
         return serialize(run, IMPORT_RUN_FIELDS), 201, {"Location": url_for("api.show_import_run", run_id=run.id)}
     else:
         body = request.get_json(silent=True)

@@ -1,9 +1,7 @@
 """Uploading CSV or XLSX files: the web door to the one import path, run as a background job."""
 from __future__ import annotations
 
-import tempfile
 import uuid
-from pathlib import Path
 
 from flask import Blueprint, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
@@ -43,13 +41,10 @@ def index():
             form.mapping.errors = [exc.message]
         else:
             upload = form.file.data
-            with tempfile.TemporaryDirectory() as folder:
-                path = Path(folder) / f"upload{Path(upload.filename or 'x.csv').suffix.lower() or '.csv'}"
-                upload.save(path)
-                run = start_import_run(path, kind=form.kind.data, source_name=upload.filename or path.name,
-                                       created_by=current_user.email,
-                                       options={"mapping": mapping, "skip_invalid": form.skip_invalid.data,
-                                                "add_fields": form.add_fields.data})
+            run = start_import_run(upload, kind=form.kind.data, source_name=upload.filename or "upload.csv",
+                                   created_by=current_user.email,
+                                   options={"mapping": mapping, "skip_invalid": form.skip_invalid.data,
+                                            "add_fields": form.add_fields.data})
             return redirect(url_for(".show", run_id=run.id))
     return render_template("imports/index.html", form=form, runs=list_runs()), 400 if form.errors else 200
 

@@ -56,9 +56,13 @@ def upload_folder() -> Path:
     return Path(current_app.config["TIERWISE"].upload_path)
 
 
-def start_import_run(upload_path: Path, *, kind: str, source_name: str, created_by: str,
+def start_import_run(source, *, kind: str, source_name: str, created_by: str,
                      options: dict | None = None) -> ImportRun:
-    """Keep the uploaded file, record the run and commit it, then enqueue the job (or run it, without Redis)."""
+    """Keep the file, record the run and commit it, then enqueue the job (or run it, without Redis).
+
+    ``source`` is a path, or an upload with ``save(path)`` (a Werkzeug ``FileStorage``),
+    which is written straight to the upload folder: a large file is written once.
+    """
     from tierwise.jobs.queue import enqueue
 
     if kind not in KINDS:
@@ -66,9 +70,12 @@ def start_import_run(upload_path: Path, *, kind: str, source_name: str, created_
     run = ImportRun(kind=kind, source_name=source_name[:255], created_by=created_by, options=dict(options or {}))
     db.session.add(run)
     db.session.flush()
-    stored = _stored_file(run, upload_path.suffix)
+    stored = _stored_file(run, Path(source_name).suffix.lower() or ".csv")
     stored.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(upload_path, stored)
+    if isinstance(source, Path):
+        shutil.copyfile(source, stored)
+    else:
+        source.save(stored)
     db.session.commit()
     try:
         enqueue("tierwise.tenants.imports.runs.run_import_job", tenant_id=run.tenant_id, queue="long",
