@@ -24,10 +24,11 @@ from tierwise.platform.tenant import Tenant
 from tierwise.platform.audit import Actor, acting_as
 from tierwise.platform.users import User
 from tierwise.tenants.customers import Customer
+from tierwise.tenants.fields import define_field
 from tierwise.tenants.imports.runner import import_records
 from tierwise.tenants.imports.runs import start_import_run
 
-OBJECT_KINDS = ("user_id", "token_id", "branch_id", "customer_id", "run_id")  # URL argument -> the kind of object it names
+OBJECT_KINDS = ("user_id", "token_id", "branch_id", "customer_id", "run_id", "field_id")  # URL argument -> the kind of object it names
 NOT_TENANT_DATA = {"static"}  # endpoints whose URL arguments name no tenant object
 NOT_OBJECT_ARGUMENTS = {"kind"}  # URL arguments that choose a category (e.g. an import's kind), not an object
 SWEPT_METHODS = {"GET", "POST", "DELETE", "PUT", "PATCH"}
@@ -69,8 +70,11 @@ def objects_of(app, issue_token, tmp_path_factory):
             upload = tmp_path_factory.mktemp("upload") / "c.csv"
             upload.write_text(f"external_id,name\n{external_id},Sweep\n")
             run_id = start_import_run(upload, kind="customers", source_name="c.csv", created_by="test").id
+            field = define_field(name=f"sweep_{uuid.uuid4().hex[:8]}", field_type="text")
+            db.session.commit()
+            field_id = field.id
         return {"user_id": world.users["rm1"].id, "token_id": token_id, "branch_id": world.branches["north"].id,
-                "customer_id": customer_id, "run_id": run_id}
+                "customer_id": customer_id, "run_id": run_id, "field_id": field_id}
 
     return factory
 

@@ -1,8 +1,14 @@
-"""``tierwise import customers|activity|interactions``: the CLI door to the one import path."""
+"""``tierwise import customers|activity|interactions|status``: the CLI door to the one import path.
+
+An import runs in this process and transaction by default; ``--background`` starts
+an import run instead, exactly as the upload page does, and ``import status``
+reports on it.
+"""
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from flask.cli import AppGroup
@@ -10,7 +16,9 @@ from flask.cli import AppGroup
 from tierwise.errors import ValidationError
 from tierwise.platform.db import db
 
-import_cli = AppGroup("import", help="Import customers, activity or interactions from CSV/XLSX into a tenant.")
+SHOWN_ERRORS = 20
+import_cli = AppGroup("import", help="Import customers, activity or interactions from CSV/XLSX into a tenant, "
+                                     "and follow background import runs.")
 
 
 def _common(function):
@@ -24,30 +32,34 @@ def _common(function):
         click.option("--skip-invalid", is_flag=True, help="Apply the valid rows; write rejected ones to --rejects."),
         click.option("--rejects", "rejects_path", type=click.Path(dir_okay=False), default=None,
                      help="Where rejected rows go with --skip-invalid (default: PATH.rejects.csv)."),
+        click.option("--background", is_flag=True,
+                     help="Start an import run (on RQ with TIERWISE_REDIS_URL, else in-process), print its id "
+                          "and return; follow it with `tierwise import status`."),
     ]):
         function = option(function)
     return click.argument("path", type=click.Path(dir_okay=False))(function)
 
 
 def _mapping(pairs: tuple[str, ...], **columns: str | None) -> dict[str, str]:
-    mapping = {target: column for target, column in columns.items() if column}
-    for pair in pairs:
-        target, sep, column = pair.partition("=")
-        if not sep or not target.strip() or not column.strip():
-            raise ValidationError(f"'{pair}' is not TARGET=COLUMN", field="--map")
-        mapping[target.strip()] = column.strip()
-    return mapping
+    """The ``--<target>-column`` options, then the ``--map`` pairs (which win)."""
+    from tierwise.tenants.imports.mappings import parse_pairs
+
+    return {**{target: column for target, column in columns.items() if column}, **parse_pairs(pairs, field="--map")}
 
 
-def _run(kind: str, path: str, tenant_slug: str, mapping: dict[str, str], mapping_name: str | None,
-         save_as: str | None, skip_invalid: bool, rejects_path: str | None, add_fields: bool = False) -> None:
+def _run(kind: str, mapping: dict[str, str], *, path: str, tenant_slug: str, mapping_name: str | None,
+         save_as: str | None, skip_invalid: bool, rejects_path: str | None, background: bool,
+         add_fields: bool = False) -> None:
+    """Import now, in this process and transaction (the default), or start a run with ``--background``."""
     from tierwise.platform.cli import in_tenant
-    from tierwise.tenants.imports.mappings import load_mapping, save_mapping
-    from tierwise.tenants.imports.runner import import_file
+    from tierwise.tenants.imports.mappings import import_mapped, resolve_mapping
 
+    if background:
+        _start_run(kind, mapping, path=path, tenant_slug=tenant_slug, mapping_name=mapping_name, save_as=save_as,
+                   skip_invalid=skip_invalid, rejects_path=rejects_path, add_fields=add_fields)
+        return
     with in_tenant(tenant_slug):
-        if mapping_name:
-            mapping = {**load_mapping(kind, mapping_name), **mapping}
+        mapping = resolve_mapping(kind, saved_name=mapping_name, explicit=mapping)
         rejects = rejects_path or (f"{path}.rejects.csv" if skip_invalid else None)
         show_progress = sys.stderr.isatty()
 
@@ -55,10 +67,8 @@ def _run(kind: str, path: str, tenant_slug: str, mapping: dict[str, str], mappin
             if show_progress:
                 click.echo(f"\r{rows:,} rows read", err=True, nl=False)
 
-        result = import_file(path, kind=kind, mapping=mapping, skip_invalid=skip_invalid, add_fields=add_fields,
-                             rejects_path=rejects, progress=progress)
-        if save_as:
-            save_mapping(kind, save_as, mapping)
+        result = import_mapped(path, kind=kind, mapping=mapping, save_as=save_as, skip_invalid=skip_invalid,
+                               add_fields=add_fields, rejects_path=rejects, progress=progress)
         db.session.commit()
     if show_progress:
         click.echo("", err=True)
@@ -74,20 +84,91 @@ def _run(kind: str, path: str, tenant_slug: str, mapping: dict[str, str], mappin
         click.echo(f"Rejected rows and reasons: {result.rejects_path}")
 
 
+def _start_run(kind: str, mapping: dict[str, str], *, path: str, tenant_slug: str, mapping_name: str | None,
+               save_as: str | None, skip_invalid: bool, rejects_path: str | None, add_fields: bool) -> None:
+    """``--background``: an import run, as the upload page makes, on RQ (or in-process without Redis)."""
+    from tierwise.platform.cli import in_tenant
+    from tierwise.tenants.imports.runs import start_import_run
+
+    if rejects_path:
+        raise ValidationError("cannot be used with --background: the run records the rejected rows "
+                              "(see `tierwise import status`)", field="--rejects")
+    with in_tenant(tenant_slug):
+        run = start_import_run(Path(path), kind=kind, source_name=Path(path).name, created_by="cli",
+                               mapping_name=mapping_name, save_as=save_as,
+                               options={"mapping": mapping, "skip_invalid": skip_invalid, "add_fields": add_fields})
+        run_id, status, message = run.id, run.status, run.message
+    click.echo(f"Import run {run_id} ({kind}, {Path(path).name}): {status}")
+    click.echo(f"Follow it with: tierwise import status --tenant {tenant_slug} {run_id}")
+    if status == "failed":
+        _fail(run_id, message)
+
+
+def _fail(run_id, message: str) -> NoReturn:
+    """A failed run ends the command with one ``Error:`` line, however long the recorded message."""
+    raise click.ClickException(f"import run {run_id} failed: {' '.join(message.split())}")
+
+
+def run_report(run) -> list[str]:
+    """What ``import status`` prints.  A run records no row total, so there is no ETA: the elapsed time instead."""
+    from tierwise.platform.db import utcnow
+    from tierwise.tenants.imports.errors import RowError
+
+    rate = f" ({run.rows_per_second:,.0f} rows/s)" if run.rows_per_second else ""
+    lines = [f"Import run {run.id}: {run.kind} from {run.source_name}, started by {run.created_by}",
+             f"Status: {run.status}", f"Rows read: {run.rows_read:,}{rate}"]
+    if run.started_at:
+        lines.append(f"Elapsed: {((run.finished_at or utcnow()) - run.started_at).total_seconds():.1f} s")
+    elif run.status == "queued":
+        lines.append("Waiting for a worker (tierwise worker --queues long)")
+    result = run.result or {}
+    if run.status == "succeeded":
+        lines.append(f"Result: {result['inserted']:,} new, {result['updated']:,} updated, "
+                     f"{result['unchanged']:,} unchanged, {result['rejected']:,} rejected")
+        if result.get("added_fields"):
+            lines.append(f"Added fields: {', '.join(result['added_fields'])}")
+        if run.options.get("save_mapping"):
+            lines.append(f"Mapping saved as: {run.options['save_mapping']}")
+    errors = result.get("errors") or []
+    lines += [f"  {RowError(**e)}" for e in errors[:SHOWN_ERRORS]]
+    if len(errors) > SHOWN_ERRORS:
+        lines.append(f"  ... and more (rejected rows: {result.get('rejected', len(errors)):,})")
+    return lines
+
+
+@import_cli.command("status")
+@click.option("--tenant", "tenant_slug", required=True, help="Tenant slug.")
+@click.argument("run_id")
+def import_status(tenant_slug: str, run_id: str) -> None:
+    """Show import run RUN_ID: state, rows read, rate; exits non-zero if it failed."""
+    from tierwise.errors import NotFoundError
+    from tierwise.platform.cli import in_tenant
+    from tierwise.tenants.imports.runs import find_run
+
+    with in_tenant(tenant_slug):
+        run = find_run(run_id)
+        if run is None:
+            raise NotFoundError(f"no import run '{run_id}' in tenant '{tenant_slug}'")
+        for line in run_report(run):
+            click.echo(line)
+        status, message = run.status, run.message
+    if status == "failed":
+        _fail(run_id, message)
+
+
 @import_cli.command("customers")
 @_common
 @click.option("--id-column", default=None, help="Column holding the customer id (default: external_id).")
 @click.option("--label-column", default=None, help="Column holding the churn outcome label (yes/no).")
 @click.option("--label-date-column", default=None, help="Column holding the date the label was observed.")
 @click.option("--add-fields", is_flag=True, help="Create registry fields for unknown columns (types inferred).")
-def import_customers(path, tenant_slug, pairs, mapping_name, save_as, skip_invalid, rejects_path,
-                     id_column, label_column, label_date_column, add_fields):
+def import_customers(pairs, id_column, label_column, label_date_column, add_fields, **common):
     """Import customers from PATH (upsert by external id)."""
     from tierwise.platform.cli import reported_errors
 
     with reported_errors():
         mapping = _mapping(pairs, external_id=id_column, churn_label=label_column, label_observed_on=label_date_column)
-        _run("customers", path, tenant_slug, mapping, mapping_name, save_as, skip_invalid, rejects_path, add_fields)
+        _run("customers", mapping, add_fields=add_fields, **common)
 
 
 @import_cli.command("activity")
@@ -97,15 +178,14 @@ def import_customers(path, tenant_slug, pairs, mapping_name, save_as, skip_inval
 @click.option("--amount-column", default=None, help="Amount column (default: amount).")
 @click.option("--quantity-column", default=None, help="Quantity column, e.g. kWh (optional).")
 @click.option("--category-column", default=None, help="Category column (optional).")
-def import_activity(path, tenant_slug, pairs, mapping_name, save_as, skip_invalid, rejects_path,
-                    customer_column, time_column, amount_column, quantity_column, category_column):
+def import_activity(pairs, customer_column, time_column, amount_column, quantity_column, category_column, **common):
     """Import activity (transactions, bills, orders) from PATH."""
     from tierwise.platform.cli import reported_errors
 
     with reported_errors():
         mapping = _mapping(pairs, customer=customer_column, occurred_at=time_column, amount=amount_column,
                            quantity=quantity_column, category=category_column)
-        _run("activity", path, tenant_slug, mapping, mapping_name, save_as, skip_invalid, rejects_path)
+        _run("activity", mapping, **common)
 
 
 @import_cli.command("interactions")
@@ -117,9 +197,8 @@ def import_activity(path, tenant_slug, pairs, mapping_name, save_as, skip_invali
 @click.option("--severity-column", default=None, help="Severity 1-5 (default: severity).")
 @click.option("--resolved-column", default=None, help="When it was resolved (default: resolved_at).")
 @click.option("--summary-column", default=None, help="Free text (default: summary).")
-def import_interactions(path, tenant_slug, pairs, mapping_name, save_as, skip_invalid, rejects_path,
-                        customer_column, time_column, channel_column, type_column, severity_column,
-                        resolved_column, summary_column):
+def import_interactions(pairs, customer_column, time_column, channel_column, type_column, severity_column,
+                        resolved_column, summary_column, **common):
     """Import interactions (complaints, requests, opinions, praise) from PATH."""
     from tierwise.platform.cli import reported_errors
 
@@ -127,4 +206,4 @@ def import_interactions(path, tenant_slug, pairs, mapping_name, save_as, skip_in
         mapping = _mapping(pairs, customer=customer_column, occurred_at=time_column, channel=channel_column,
                            type=type_column, severity=severity_column, resolved_at=resolved_column,
                            summary=summary_column)
-        _run("interactions", path, tenant_slug, mapping, mapping_name, save_as, skip_invalid, rejects_path)
+        _run("interactions", mapping, **common)

@@ -24,6 +24,7 @@ class Permission(StrEnum):
     MANAGE_MODELS = "manage_models"
     EXPORT_LISTS = "export_lists"
     ERASE_CUSTOMERS = "erase_customers"
+    MANAGE_FIELDS = "manage_fields"
 
 
 _ANALYST = frozenset({

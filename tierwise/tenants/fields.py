@@ -2,12 +2,14 @@
 
 Rules, models and imports discover fields here.  Each field has a type, labels
 in zh-CN and English, a description and a group.  Industry templates pre-fill
-the registry; an import may add fields, but only when the admin explicitly
-asks for it.
+the registry; tenant admins add and edit fields on the *Fields* page; an import
+may add fields, but only when the admin explicitly asks for it.
 """
 from __future__ import annotations
 
 import re
+import uuid
+from collections import Counter
 from enum import StrEnum
 
 import sqlalchemy as sa
@@ -18,6 +20,10 @@ from tierwise.platform import audit
 from tierwise.platform.db import TenantScoped, db
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+MAX_LABEL = 100  # the label columns' width
+MAX_DESCRIPTION = 2000
+MAX_CATEGORY = 100
+MAX_CATEGORIES = 500
 # Columns of the customer table itself: a tenant attribute may not shadow them.
 RESERVED_NAMES = frozenset({
     "id", "tenant_id", "external_id", "name", "party_type", "branch", "branch_code", "rm", "rm_email", "status",
@@ -67,7 +73,8 @@ class FieldDefinition(TenantScoped, db.Model):
 def validate_field_name(name: str) -> str:
     name = (name or "").strip()
     if not NAME_PATTERN.match(name):
-        raise ValidationError("must start with a lowercase letter and use only a-z, 0-9 and _ (at most 63)", field="name")
+        raise ValidationError(f"'{name}' is not a field name: it must start with a lowercase letter and use only "
+                              "a-z, 0-9 and _ (at most 63)", field="name")
     if name in RESERVED_NAMES:
         raise ValidationError(f"'{name}' is a built-in customer column", field="name")
     return name
@@ -79,16 +86,78 @@ def define_field(*, name: str, field_type: str, field_group: str = FieldGroup.PR
     """Add a field to the current tenant's registry."""
     name = validate_field_name(name)
     parse_choice(FieldType, field_type, field="field_type")
-    parse_choice(FieldGroup, field_group, field="field_group")
+    details = _checked_details(name, field_type, field_group=field_group, label_zh=label_zh, label_en=label_en,
+                               description=description, categories=categories)
     if field_registry().get(name) is not None:
         raise ConflictError(f"field '{name}' already exists")
-    definition = FieldDefinition(
-        name=name, field_type=field_type, field_group=field_group, label_zh=label_zh or name,
-        label_en=label_en or name, description=description, categories=list(categories) if categories else None)
+    definition = FieldDefinition(name=name, field_type=field_type, **details)
     db.session.add(definition)
     if audit_action:
         audit.record(audit_action, target_type="field", target_id=name, details={"type": field_type, "group": field_group})
     return definition
+
+
+def update_field(definition: FieldDefinition, *, field_group: str, label_zh: str, label_en: str, description: str,
+                 categories: list[str] | None) -> dict[str, list]:
+    """Change what a field is called, how it is grouped and described, and (category fields) its codes.
+
+    The name and the type are not parameters: imported values, rules and models
+    refer to a field by its name and read its values by its type, so neither may
+    change once the field exists.  Returns the changes as ``{attribute: [old, new]}``
+    (empty when nothing changed, and then nothing is audited).  Values already
+    imported are not rechecked against a new category list; the next import is.
+    """
+    details = _checked_details(definition.name, definition.field_type, field_group=field_group, label_zh=label_zh,
+                               label_en=label_en, description=description, categories=categories)
+    changes = {attribute: [getattr(definition, attribute), value] for attribute, value in details.items()
+               if getattr(definition, attribute) != value}
+    for attribute, (_old, value) in changes.items():
+        setattr(definition, attribute, value)
+    if changes:
+        audit.record("field.updated", target_type="field", target_id=definition.name, details=changes)
+    return changes
+
+
+def _checked_details(name: str, field_type: str, *, field_group: str, label_zh: str, label_en: str,
+                     description: str, categories: list[str] | None) -> dict:
+    """The editable attributes of a field, validated; every error names the input it is about.
+
+    A blank label falls back to the field's name, so every field can be shown in both languages.
+    """
+    parse_choice(FieldGroup, field_group, field="field_group")
+    label_zh, label_en = (label_zh or "").strip() or name, (label_en or "").strip() or name
+    description = (description or "").strip()
+    for field_name, label in (("label_zh", label_zh), ("label_en", label_en)):
+        if len(label) > MAX_LABEL:
+            raise ValidationError(f"must be at most {MAX_LABEL} characters", field=field_name)
+    if len(description) > MAX_DESCRIPTION:
+        raise ValidationError(f"must be at most {MAX_DESCRIPTION:,} characters", field="description")
+    return {"field_group": field_group, "label_zh": label_zh, "label_en": label_en, "description": description,
+            "categories": _checked_categories(field_type, categories)}
+
+
+def _checked_categories(field_type: str, categories: list[str] | None) -> list[str] | None:
+    """Lowercase, distinct codes (imports match values case-insensitively), or None for open categories."""
+    codes = [str(code).strip().lower() for code in categories or () if str(code).strip()]
+    if not codes:
+        return None
+    if field_type != FieldType.CATEGORY:
+        raise ValidationError(f"only category fields have categories (this field's type is {field_type})",
+                              field="categories")
+    if len(codes) > MAX_CATEGORIES:
+        raise ValidationError(f"at most {MAX_CATEGORIES} categories", field="categories")
+    too_long = [code for code in codes if len(code) > MAX_CATEGORY]
+    if too_long:
+        raise ValidationError(f"'{too_long[0][:20]}...' is longer than {MAX_CATEGORY} characters", field="categories")
+    repeated = [code for code, count in Counter(codes).items() if count > 1]
+    if repeated:
+        raise ValidationError(f"'{repeated[0]}' is listed more than once (codes ignore case)", field="categories")
+    return codes
+
+
+def get_field(field_id: uuid.UUID) -> FieldDefinition:
+    """One field of the current tenant; another tenant's id is NotFoundError, like any unknown id."""
+    return FieldDefinition.get(field_id)
 
 
 def field_registry() -> dict[str, FieldDefinition]:

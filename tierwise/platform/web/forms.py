@@ -1,16 +1,31 @@
 """Form schemas for the web UI: every POST is validated (and CSRF-checked) here first."""
 from __future__ import annotations
 
+import re
+
 from flask import flash
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from tierwise.errors import ValidationError
 from tierwise.platform.passwords import MIN_LENGTH
 from tierwise.platform.web.labels import INDUSTRY_LABELS, ROLE_LABELS, SCOPE_LABELS
+from tierwise.tenants.fields import MAX_DESCRIPTION, MAX_LABEL, FieldGroup, FieldType
+
+# The field registry's codes, as the Fields page shows them.
+FIELD_TYPE_LABELS = {
+    FieldType.NUMBER: _l("Number"), FieldType.INTEGER: _l("Whole number"), FieldType.BOOLEAN: _l("Yes / no"),
+    FieldType.CATEGORY: _l("Category"), FieldType.DATE: _l("Date"), FieldType.TEXT: _l("Text"),
+}
+FIELD_GROUP_LABELS = {
+    FieldGroup.PROFILE: _l("Profile"), FieldGroup.BEHAVIOUR: _l("Behaviour"), FieldGroup.VALUE: _l("Customer value"),
+    FieldGroup.RISK: _l("Risk"), FieldGroup.COMPLIANCE: _l("Compliance"),
+}
+CODE_SEPARATORS = re.compile(r"[\n,，;；]")  # between category codes typed into the form
+
 
 class LoginForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
@@ -56,6 +71,27 @@ class TenantForm(FlaskForm):
     industry = SelectField(_l("Industry"), choices=[SelectChoice(i.value, label) for i, label in INDUSTRY_LABELS.items()])
     admin_email = EmailField(_l("First admin's email"), validators=[DataRequired()])
     admin_password = PasswordField(_l("First admin's password"), validators=[DataRequired(), Length(min=MIN_LENGTH, max=256)])
+
+
+class FieldForm(FlaskForm):
+    """What may change about a registry field (its name and type may not)."""
+
+    field_group = SelectField(_l("Group"),
+                              choices=[SelectChoice(g.value, label) for g, label in FIELD_GROUP_LABELS.items()])
+    label_zh = StringField(_l("Chinese label"), validators=[Optional(), Length(max=MAX_LABEL)])
+    label_en = StringField(_l("English label"), validators=[Optional(), Length(max=MAX_LABEL)])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=MAX_DESCRIPTION)])
+    categories = TextAreaField(_l("Categories (category fields only: one code per line or comma-separated; "
+                                  "empty for any value)"), validators=[Optional()])
+
+    def category_codes(self) -> list[str]:
+        return [code.strip() for code in CODE_SEPARATORS.split(self.categories.data or "") if code.strip()]
+
+
+class NewFieldForm(FieldForm):
+    name = StringField(_l("Name (a-z, 0-9 and _, e.g. aum_avg_3m)"), validators=[DataRequired(), Length(max=63)])
+    field_type = SelectField(_l("Type"),
+                             choices=[SelectChoice(t.value, label) for t, label in FIELD_TYPE_LABELS.items()])
 
 
 class EmptyForm(FlaskForm):

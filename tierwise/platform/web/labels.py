@@ -30,6 +30,7 @@ PERMISSION_LABELS = {
     Permission.USE_API: _l("Use the REST API with your own tokens"),
     Permission.VIEW_ALL_CUSTOMERS: _l("See every customer of the organisation"),
     Permission.IMPORT_DATA: _l("Import customer data"),
+    Permission.MANAGE_FIELDS: _l("Add and edit customer fields"),
     Permission.MANAGE_RULES: _l("Configure and publish tiering rules"),
     Permission.MANAGE_MODELS: _l("Train and promote models"),
     Permission.EXPORT_LISTS: _l("Export customer lists"),

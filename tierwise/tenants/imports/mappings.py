@@ -1,5 +1,15 @@
-"""Saved column mappings: a tenant's export format, remembered by name and reused."""
+"""Saved column mappings: a tenant's export format, remembered by name and reused.
+
+The CLI (``--map``, ``--mapping``, ``--save-mapping``), the import page and
+import runs all come through here, so a mapping saved from one door is the same
+mapping in the others: a saved mapping is applied first, explicit
+``TARGET=COLUMN`` pairs override it target by target, and the mapping used is
+saved only when the import succeeds.
+"""
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -7,7 +17,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from tierwise.errors import NotFoundError, ValidationError
 from tierwise.platform import audit
 from tierwise.platform.db import JSONType, TenantScoped, db
+from tierwise.tenants.imports.runner import ImportResult, import_file
 from tierwise.tenants.imports.specs import KINDS
+
+MAX_NAME = 100
 
 
 class ColumnMapping(TenantScoped, db.Model):
@@ -20,13 +33,56 @@ class ColumnMapping(TenantScoped, db.Model):
     mapping: Mapped[dict] = mapped_column(JSONType, default=dict)  # target -> source column
 
 
+def parse_pairs(pairs: Iterable[str], *, field: str) -> dict[str, str]:
+    """``TARGET=COLUMN`` pairs (the CLI's ``--map``, the import page's mapping box) as a mapping."""
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        target, sep, column = pair.partition("=")
+        if not sep or not target.strip() or not column.strip():
+            raise ValidationError(f"'{pair}' is not TARGET=COLUMN", field=field)
+        mapping[target.strip()] = column.strip()
+    return mapping
+
+
+def validate_mapping_name(name: str | None, *, field: str = "mapping_name") -> str:
+    name = (name or "").strip()
+    if not name or len(name) > MAX_NAME:
+        raise ValidationError(f"a mapping name must be 1-{MAX_NAME} characters", field=field)
+    return name
+
+
+def resolve_mapping(kind: str, *, saved_name: str | None = None, explicit: dict[str, str] | None = None) -> dict[str, str]:
+    """The mapping an import uses: the saved one called ``saved_name`` (if any), overridden by ``explicit``."""
+    saved = load_mapping(kind, saved_name) if saved_name else {}
+    return {**saved, **(explicit or {})}
+
+
+def check_save_as(name: str | None, mapping: dict[str, str], *, field: str = "save_mapping") -> str | None:
+    """The name to save ``mapping`` under, checked before an import starts rather than after it ran."""
+    if not name:
+        return None
+    name = validate_mapping_name(name, field=field)
+    if not mapping:
+        raise ValidationError("there is no column mapping to save: choose a saved mapping or map columns",
+                              field=field)
+    return name
+
+
+def import_mapped(path: str | Path, *, kind: str, mapping: dict[str, str], save_as: str | None = None,
+                  **options) -> ImportResult:
+    """``import_file`` with ``mapping``, then, if it succeeded, ``mapping`` saved as ``save_as``."""
+    save_as = check_save_as(save_as, mapping)
+    result = import_file(path, kind=kind, mapping=mapping, **options)
+    if save_as:
+        save_mapping(kind, save_as, mapping)
+    return result
+
+
 def save_mapping(kind: str, name: str, mapping: dict[str, str]) -> ColumnMapping:
     """Create or replace the mapping ``name`` for ``kind`` imports."""
     if kind not in KINDS:
         raise ValidationError(f"unknown import kind '{kind}'", field="kind")
-    name = (name or "").strip()
-    if not name or len(name) > 100:
-        raise ValidationError("must be 1-100 characters", field="mapping_name")
+    name = validate_mapping_name(name)
     if not all(isinstance(k, str) and isinstance(v, str) and v for k, v in mapping.items()):
         raise ValidationError("must map target names to source column names", field="mapping")
     saved = db.session.scalar(sa.select(ColumnMapping).where(ColumnMapping.kind == kind, ColumnMapping.name == name))
@@ -43,3 +99,8 @@ def load_mapping(kind: str, name: str) -> dict[str, str]:
     if saved is None:
         raise NotFoundError(f"no saved {kind} mapping named '{name}'")
     return dict(saved.mapping)
+
+
+def list_mappings() -> list[ColumnMapping]:
+    """The current tenant's saved mappings, by kind and name."""
+    return list(db.session.scalars(sa.select(ColumnMapping).order_by(ColumnMapping.kind, ColumnMapping.name)))

@@ -18,12 +18,12 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tierwise.errors import TierwiseError
+from tierwise.errors import TierwiseError, ValidationError
 from tierwise.jobs.runner import task
 from tierwise.platform import tenancy
 from tierwise.platform.db import JSONType, TenantScoped, db, utcnow
 from tierwise.tenants.imports.errors import ImportRejected
-from tierwise.tenants.imports.runner import import_file
+from tierwise.tenants.imports.mappings import check_save_as, import_mapped, resolve_mapping
 from tierwise.tenants.imports.specs import KINDS
 
 STATUSES = ("queued", "running", "succeeded", "failed")
@@ -56,18 +56,27 @@ def upload_folder() -> Path:
     return Path(current_app.config["TIERWISE"].upload_path)
 
 
-def start_import_run(source, *, kind: str, source_name: str, created_by: str,
-                     options: dict | None = None) -> ImportRun:
+def start_import_run(source, *, kind: str, source_name: str, created_by: str, options: dict | None = None,
+                     mapping_name: str | None = None, save_as: str | None = None) -> ImportRun:
     """Keep the file, record the run and commit it, then enqueue the job (or run it, without Redis).
 
     ``source`` is a path, or an upload with ``save(path)`` (a Werkzeug ``FileStorage``),
     which is written straight to the upload folder: a large file is written once.
+    The saved mapping ``mapping_name`` is resolved now (``options["mapping"]`` overrides
+    it target by target) and ``save_as`` checked now, so a wrong name is refused before
+    any file is stored; the job saves the mapping as ``save_as`` when the import succeeds.
     """
     from tierwise.jobs.queue import enqueue
 
     if kind not in KINDS:
         raise ValueError(f"unknown import kind {kind!r}")
-    run = ImportRun(kind=kind, source_name=source_name[:255], created_by=created_by, options=dict(options or {}))
+    if isinstance(source, Path) and not source.is_file():
+        raise ValidationError(f"no such file: {source}", field="file")
+    options = dict(options or {})
+    options["mapping"] = resolve_mapping(kind, saved_name=mapping_name, explicit=options.get("mapping"))
+    options["mapping_name"] = mapping_name or None
+    options["save_mapping"] = check_save_as(save_as, options["mapping"])
+    run = ImportRun(kind=kind, source_name=source_name[:255], created_by=created_by, options=options)
     db.session.add(run)
     db.session.flush()
     stored = _stored_file(run, Path(source_name).suffix.lower() or ".csv")
@@ -111,9 +120,10 @@ def run_import_job(import_run_id: str) -> dict:
             _set_progress(run, rows_read=rows, rows_per_second=rows / max(time.perf_counter() - started, 1e-6))
 
     try:
-        result = import_file(path, kind=run.kind, mapping=run.options.get("mapping") or {},
-                             skip_invalid=bool(run.options.get("skip_invalid")),
-                             add_fields=bool(run.options.get("add_fields")), progress=progress)
+        result = import_mapped(path, kind=run.kind, mapping=run.options.get("mapping") or {},
+                               save_as=run.options.get("save_mapping"),
+                               skip_invalid=bool(run.options.get("skip_invalid")),
+                               add_fields=bool(run.options.get("add_fields")), progress=progress)
         result.source = run.source_name
         run.status, run.finished_at = "succeeded", utcnow()
         run.rows_read, run.rows_per_second = result.rows_read, result.rows_read / max(result.seconds, 1e-6)
@@ -136,6 +146,15 @@ def _set_progress(run: ImportRun, **values) -> None:
         tenancy.set_rls_tenant(connection, run.tenant_id)
         connection.execute(sa.update(table).where(table.c.tenant_id == run.tenant_id, table.c.id == run.id)
                            .values(**values))
+
+
+def find_run(run_id: str) -> ImportRun | None:
+    """The run with this id (as typed, e.g. on the command line) in the current tenant, or None."""
+    try:
+        parsed = uuid.UUID(str(run_id).strip())
+    except ValueError:
+        return None
+    return db.session.scalar(sa.select(ImportRun).where(ImportRun.id == parsed))
 
 
 def list_runs(limit: int = 20) -> list[ImportRun]:
