@@ -60,3 +60,44 @@ def test_upload_import_browse_and_erase_on_sqlite(sqlite_app):
     assert "2024-01" in page and "1,200.50" in page and "Regulator hotline" in page
     assert person.submit(customer_url, {"confirm": "001"}, action=f"{customer_url}/erase").status_code == 302
     assert person.get(customer_url).status_code == 404
+
+
+def test_the_industry_rule_set_tiers_every_customer_on_sqlite(sqlite_app):
+    from datetime import datetime, timezone
+
+    from tierwise.platform import tenancy
+    from tierwise.platform.audit import Actor, acting_as
+    from tierwise.platform.tenant import find_tenant
+    from tierwise.tenants.customers import Customer
+    from tierwise.tenants.imports.runner import import_records
+    from tierwise.tenants.rules.assignments import TierAssignment
+    from tierwise.tenants.rules.preview import preview
+    from tierwise.tenants.rules.retier import run_retier, start_retier
+    from tierwise.tenants.rules.versions import compile_for_tenant, current_version
+
+    with sqlite_app.app_context():
+        with tenancy.tenant_scope(find_tenant("lite").id), acting_as(Actor(label="test")):
+            import_records([{"external_id": f"{i:03d}", "name": f"客户{i}", "facility_type": kind,
+                             "outage_consequence": str(level), "illegal_use": "no", "arrears_days": "0",
+                             "arrears_amount": "0"}
+                            for i, (kind, level) in enumerate([("hospital", 5), ("other", 1), ("school", 3),
+                                                               ("other", 1)])], kind="customers")
+            import_records([{"customer": f"{i:03d}", "occurred_at": f"2024-{m:02d}-28", "amount": str(amount * m)}
+                            for i, amount in enumerate([10, 5000, 300, 0]) for m in range(1, 13)], kind="activity")
+            import_records([{"customer": "003", "occurred_at": "2024-12-01", "channel": "news_media",
+                             "type": "complaint", "severity": "4"}], kind="interactions")
+            db.session.commit()
+            as_of = datetime(2025, 1, 1, tzinfo=timezone.utc)
+            shown = preview(compile_for_tenant(current_version().parsed()), as_of=as_of)
+            assert shown.customers == 4 and all(d.unclassified == 0 for d in shown.dimensions)
+            db.session.rollback()
+            run = start_retier(started_by="test", as_of=as_of)
+            db.session.commit()
+            run = run_retier(run.id)
+            rows = db.session.execute(sa.select(Customer.external_id, TierAssignment.dimension, TierAssignment.tier)
+                                      .join(Customer, Customer.id == TierAssignment.customer_id)).all()
+    tiers = {(c, d): t for c, d, t in rows}
+    assert len(tiers) == 4 * 5  # four customers, five dimensions in the utility template
+    assert tiers[("000", "high_risk")] == "critical" and tiers[("000", "value")] != "key"
+    assert tiers[("001", "value")] == "key" and tiers[("001", "value_trend")] == "rising"
+    assert tiers[("003", "opinion_risk")] == "high"  # unresolved severe complaint through the news

@@ -46,6 +46,7 @@ def _import_models() -> None:
     from tierwise.platform import api_tokens, audit, branches, operators, tenant, users  # noqa: F401
     from tierwise.tenants import activity, customers, fields, interactions  # noqa: F401
     from tierwise.tenants.imports import mappings, runs  # noqa: F401
+    from tierwise.tenants.rules import assignments, versions  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:

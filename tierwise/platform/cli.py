@@ -32,7 +32,9 @@ def reported_errors() -> Iterator[None]:
         yield
     except TierwiseError as exc:
         db.session.rollback()
-        raise click.ClickException(str(exc)) from None
+        pointer = getattr(exc, "pointer", None)  # rule errors show where in the expression
+        message = f"{exc}\n{pointer()}" if pointer and getattr(exc, "expression", "") else str(exc)
+        raise click.ClickException(message) from None
 
 
 def read_password(prompt: str = "Password") -> str:
@@ -220,8 +222,11 @@ def generate_command(industry: str, count: int, out: str, months: int, seed: int
 
 def _add_domain_commands() -> None:
     from tierwise.platform.cli_imports import import_cli
+    from tierwise.platform.cli_rules import retier_command, rules_cli
 
     cli.add_command(import_cli)
+    cli.add_command(rules_cli)
+    cli.add_command(retier_command)
     cli.add_command(generate_command)
 
 

@@ -25,6 +25,7 @@ from tierwise.platform.tenant import find_tenant
 from tierwise.platform.users import Role, create_user, find_user_by_email
 from tierwise.tenants.customers import Customer
 from tierwise.tenants.imports.runner import import_file
+from tierwise.tenants.rules.retier import run_retier, start_retier
 from tierwise.tenants.synthetic import write_csv
 
 DEFAULT_PASSWORD = "tierwise-demo"
@@ -100,6 +101,10 @@ def _seed_data(spec: DemoTenant, progress, customers: int) -> None:
             import_file(Path(folder) / "activity.csv", kind="activity")
             import_file(Path(folder) / "interactions.csv", kind="interactions")
         db.session.commit()
+        run = start_retier(started_by="demo")
+        db.session.commit()
+        run = run_retier(run.id)
+        progress(f"  {spec.slug}: tiered {run.customers:,} customers with the industry rule set")
 
 
 def _seed_operator(password: str) -> Credential:

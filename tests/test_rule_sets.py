@@ -1,0 +1,169 @@
+"""Rule set lifecycle: templates, drafts, preview, publish, roll back, YAML in and out, ranking."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from tests.rule_helpers import AS_OF, in_tenant, publish_and_retier, tiers
+from tierwise.errors import ConflictError
+from tierwise.platform.audit import AuditEvent
+from tierwise.platform.cli import cli
+from tierwise.platform.db import db
+from tierwise.tenants.imports.runner import import_records
+from tierwise.tenants.rules import versions, yaml_io
+from tierwise.tenants.rules.definition import RuleSetDefinition
+from tierwise.tenants.rules.preview import preview
+from tierwise.tenants.rules.syntax import RuleError
+from tierwise.tenants.rules.templates import template_for
+
+
+def abc(share_a: float, share_b: float = 0.99) -> dict:
+    return {"dimensions": [
+        {"code": "value", "tiers": [{"code": "a", "rule": f"top_share(sum(amount, 365d), {share_a})"},
+                                    {"code": "b", "rule": f"top_share(sum(amount, 365d), {share_b})"},
+                                    {"code": "c", "fallback": True}]},
+        {"code": "high_risk", "tiers": [{"code": "high", "rule": "dso_days >= 120"},
+                                        {"code": "normal", "fallback": True}]},
+        {"code": "opinion_risk", "tiers": [{"code": "high", "rule": "quality_incidents >= 2"},
+                                           {"code": "none", "fallback": True}]}]}
+
+
+@pytest.fixture
+def distributor(app, make_tenant):
+    """Five pharmacy accounts whose year adds up to 100: 50, 30, 10, 10 (a tie) and 0."""
+    world = make_tenant("pharma_distributor")
+    with in_tenant(app, world):
+        import_records([{"external_id": f"P{i}", "name": f"药店{i}", "dso_days": str(dso)}
+                        for i, dso in enumerate([30, 150, 60, 90, 200], start=1)], kind="customers")
+        import_records([{"customer": f"P{i}", "occurred_at": "2024-06-01", "amount": str(amount)}
+                        for i, amount in enumerate([50, 30, 10, 10], start=1)], kind="activity")
+        db.session.commit()
+    return world
+
+
+def value_tiers(app, world) -> dict[str, str]:
+    return {customer: tier for (customer, dimension), tier in tiers(app, world).items() if dimension == "value"}
+
+
+@pytest.mark.parametrize("share, expected_a", [
+    (0.5, {"P1"}),                    # 50 alone reaches half
+    (0.8, {"P1", "P2"}),              # exactly 80: no one more
+    (0.85, {"P1", "P2", "P3"}),       # the tie at 10 is broken by external id: P3 before P4
+    (1.0, {"P1", "P2", "P3", "P4"}),  # all of the value, but not the account with none
+])
+def test_top_share_picks_exactly_the_customers_making_the_share(app, distributor, share, expected_a):
+    publish_and_retier(app, distributor, abc(share))
+    assigned = value_tiers(app, distributor)
+    assert {c for c, tier in assigned.items() if tier == "a"} == expected_a
+    assert assigned["P5"] == "c"
+
+
+def test_a_new_tenant_starts_with_its_industry_template_as_version_1(app, distributor):
+    with in_tenant(app, distributor):
+        current = versions.current_version()
+        assert current.number == 1 and current.definition == RuleSetDefinition.from_dict(
+            template_for("pharma_distributor")).to_dict()
+
+
+def test_preview_shows_counts_matrix_value_share_and_movers_without_writing(app, distributor):
+    publish_and_retier(app, distributor, abc(0.5))
+    with in_tenant(app, distributor):
+        _, plan = versions.validate(abc(0.8))
+        result = preview(plan, as_of=AS_OF)
+        db.session.rollback()
+    value = next(d for d in result.dimensions if d.dimension == "value")
+    counts = {t.tier: t.customers for t in value.tiers}
+    assert counts == {"a": 2, "b": 2, "c": 1} and value.unclassified == 0
+    assert value.matrix["b"]["a"] == 1 and value.matrix["a"]["a"] == 1  # P2 moves up from b to a
+    assert [s.external_id for s in value.moving_up] == ["P2"] and value.moving_up[0].from_tier == "b"
+    assert value.moving_up[0].reason["top_share(sum(amount, 365d), 0.8)"] in (True, 1)
+    share = {t.tier: round(t.value_share, 2) for t in value.tiers}
+    assert share == {"a": 0.8, "b": 0.2, "c": 0.0}
+    assert value_tiers(app, distributor)["P2"] == "b"  # nothing was written
+
+
+def test_published_versions_are_kept_and_rolling_back_publishes_the_old_rules_again(app, distributor):
+    publish_and_retier(app, distributor, abc(0.5))
+    publish_and_retier(app, distributor, abc(0.8))
+    with in_tenant(app, distributor):
+        restored = versions.roll_back(2, author="test")
+        db.session.commit()
+        assert restored.number == 4 and restored.restored_from == 2
+        assert restored.definition == versions.version_by_number(2).definition
+        assert [v.number for v in versions.published_versions()] == [4, 3, 2, 1]
+        with pytest.raises(ConflictError, match="already in force"):
+            versions.roll_back(4, author="test")
+        with pytest.raises(ConflictError, match="identical to version 4"):
+            versions.publish(abc(0.5), author="test")
+        events = [e.details for e in db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == "rules.published").order_by(AuditEvent.occurred_at))]
+    diff = events[2]["diff"]
+    assert {"change": "rule", "dimension": "value", "tier": "a", "before": "top_share(sum(amount, 365d), 0.5)",
+            "after": "top_share(sum(amount, 365d), 0.8)"} in diff
+    assert events[3]["restored_from"] == 2
+
+
+def test_a_draft_is_saved_validated_and_published_as_the_next_version(app, distributor):
+    with in_tenant(app, distributor):
+        draft = versions.save_draft(abc(0.6), author="test")
+        db.session.commit()
+        assert draft.is_draft and versions.current_version().number == 1
+        again = versions.save_draft(abc(0.7), author="test")
+        assert again.id == draft.id  # one draft per tenant, edited in place
+        published = versions.publish_draft(author="test")
+        db.session.commit()
+        assert published.number == 2 and versions.draft() is None
+
+
+def test_an_invalid_rule_set_is_refused_and_nothing_is_stored(app, distributor):
+    broken = abc(0.8)
+    broken["dimensions"][1]["tiers"][0]["rule"] = "dso_dayz >= 120"
+    with in_tenant(app, distributor):
+        with pytest.raises(RuleError) as caught:
+            versions.publish(broken, author="test")
+        assert "did you mean 'dso_days'" in str(caught.value) and "high_risk.high.rule" in str(caught.value)
+        db.session.rollback()
+        assert versions.current_version().number == 1 and versions.draft() is None
+
+
+def test_yaml_export_and_apply_round_trip_through_the_cli(app, distributor, runner, tmp_path):
+    exported = runner.invoke(cli, ["rules", "export", "--tenant", distributor.slug])
+    assert exported.exit_code == 0, exported.output
+    data = yaml_io.load(exported.output)
+    assert data == RuleSetDefinition.from_dict(template_for("pharma_distributor")).to_dict()
+    assert "ABC分类" in exported.output  # labels stay readable
+    data["dimensions"][0]["tiers"][0]["rule"] = "top_share(sum(amount, 365d), 0.7)"
+    path = tmp_path / "rules.yaml"
+    path.write_text(yaml_io.dump(data), encoding="utf-8")
+    checked = runner.invoke(cli, ["rules", "check", "--tenant", distributor.slug, str(path)])
+    assert checked.exit_code == 0 and "OK: 3 dimensions, 6 rules" in checked.output
+    applied = runner.invoke(cli, ["rules", "apply", "--tenant", distributor.slug, str(path)])
+    assert applied.exit_code == 0 and "Published version 2" in applied.output
+    retiered = runner.invoke(cli, ["retier", "--tenant", distributor.slug])
+    assert retiered.exit_code == 0 and "Retiered 5 customers" in retiered.output
+    assert "value: 0 up, 0 down, 5 new" in retiered.output
+    listed = runner.invoke(cli, ["rules", "versions", "--tenant", distributor.slug])
+    assert listed.output.split()[0] == "2"
+
+
+def test_the_cli_shows_where_a_rule_is_wrong(app, distributor, runner, tmp_path):
+    data = abc(0.8)
+    data["dimensions"][0]["tiers"][1]["rule"] = "top_share(sum(amount, 365d) 0.9)"
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml_io.dump(data), encoding="utf-8")
+    result = runner.invoke(cli, ["rules", "apply", "--tenant", distributor.slug, str(path)])
+    assert result.exit_code == 1
+    assert "field 'value.b.rule', column 29: expected ',' or ')'" in result.output
+    assert "top_share(sum(amount, 365d) 0.9)\n" + " " * 28 + "^" in result.output
+    path.write_text("dimensions: [unclosed", encoding="utf-8")
+    result = runner.invoke(cli, ["rules", "apply", "--tenant", distributor.slug, str(path)])
+    assert result.exit_code == 1 and "line 1" in result.output and "not valid YAML" in result.output
+
+
+def test_cli_preview_of_the_draft(app, distributor, runner, tmp_path):
+    path = tmp_path / "draft.yaml"
+    path.write_text(yaml_io.dump(abc(0.8)), encoding="utf-8")
+    assert runner.invoke(cli, ["rules", "apply", "--draft", "--tenant", distributor.slug, str(path)]).exit_code == 0
+    result = runner.invoke(cli, ["rules", "preview", "--tenant", distributor.slug])
+    assert result.exit_code == 0, result.output
+    assert "5 customers" in result.output and "0 unclassified" in result.output

@@ -1,0 +1,213 @@
+"""Retier: every customer gets exactly one tier per dimension, for a reason, atomically."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from tierwise.platform import tenancy
+from tierwise.platform.audit import Actor, AuditEvent, acting_as
+from tierwise.platform.db import db
+from tierwise.tenants.customers import Customer
+from tierwise.tenants.imports.runner import import_records
+from tierwise.tenants.rules import retier as retier_module
+from tierwise.tenants.rules.assignments import RetierRun, TierChange, TierHistory
+from tests.rule_helpers import assignment, in_tenant, publish_and_retier, retier_again, tiers
+
+AS_OF = datetime(2025, 1, 1, tzinfo=timezone.utc)
+PUBLIC = '["social_media", "news_media", "regulator_hotline"]'
+
+
+def rule_set(value=None, high_risk=None, opinion=None, extra=()):
+    """A rule set with the three built-in dimensions (each overridable) and any extra ones."""
+    return {"dimensions": [
+        {"code": "value", "tiers": value or [
+            {"code": "vip", "rule": "top_share(sum(amount, 365d), 0.8)"},
+            {"code": "important", "rule": "sum(amount, 365d) >= 1000"},
+            {"code": "general", "fallback": True}]},
+        {"code": "high_risk", "tiers": high_risk or [
+            {"code": "critical", "rule": 'facility_type in ["hospital", "mine"] and outage_consequence >= 4'},
+            {"code": "normal", "fallback": True}]},
+        {"code": "opinion_risk", "tiers": opinion or [
+            {"code": "alert", "rule": f"count(complaints, 90d, channel in {PUBLIC}) >= 2"},
+            {"code": "calm", "fallback": True}]},
+        *extra]}
+
+
+@pytest.fixture
+def utility(app, make_tenant):
+    """A power utility with a low-usage hospital, a big factory, a complaining shop, a home and a new account."""
+    world = make_tenant("power_utility")
+    customers = [
+        {"external_id": "H1", "name": "市第一医院", "facility_type": "hospital", "outage_consequence": "5"},
+        {"external_id": "F1", "name": "钢铁厂", "facility_type": "other", "outage_consequence": "2"},
+        {"external_id": "S1", "name": "便利店", "facility_type": "other", "outage_consequence": "1"},
+        {"external_id": "R1", "name": "张三", "facility_type": "other", "outage_consequence": "1"},
+        {"external_id": "N1", "name": "新开户", "facility_type": "other", "outage_consequence": "1"},
+    ]
+    monthly = {"H1": 20, "F1": 5000, "S1": 150, "R1": 60}
+    activity = [{"customer": cid, "occurred_at": f"2024-{m:02d}-20", "amount": str(amount), "category": "bill"}
+                for cid, amount in monthly.items() for m in range(1, 13)]
+    complaints = [{"customer": "S1", "occurred_at": f"2024-{m}-05", "channel": "social_media", "type": "complaint",
+                   "severity": "3"} for m in (10, 11, 12)]
+    complaints.append({"customer": "R1", "occurred_at": "2024-12-01", "channel": "phone", "type": "complaint",
+                       "severity": "2"})
+    with app.app_context(), tenancy.tenant_scope(world.tenant_id), acting_as(Actor(label="test")):
+        import_records(customers, kind="customers")
+        import_records(activity, kind="activity")
+        import_records(complaints, kind="interactions")
+        db.session.commit()
+    return world
+
+
+def test_every_customer_gets_exactly_one_tier_in_every_dimension(app, utility):
+    run = publish_and_retier(app, utility, rule_set())
+    assert run.status == "succeeded" and run.customers == 5
+    assigned = tiers(app, utility)
+    assert len(assigned) == 5 * 3
+    assert assigned[("N1", "value")] == "general"  # no activity at all: still classified, by the fallback
+    assert {assigned[(c, "value")] for c in ("F1",)} == {"vip"}
+
+
+def test_a_low_usage_hospital_is_high_risk_whatever_its_value(app, utility):
+    publish_and_retier(app, utility, rule_set())
+    assigned = tiers(app, utility)
+    assert assigned[("H1", "value")] == "general"
+    assert assigned[("H1", "high_risk")] == "critical"
+    assert assigned[("F1", "value")] == "vip" and assigned[("F1", "high_risk")] == "normal"
+
+
+def test_a_repeat_public_complainer_is_an_opinion_risk_but_a_single_phone_complaint_is_not(app, utility):
+    publish_and_retier(app, utility, rule_set())
+    assigned = tiers(app, utility)
+    assert assigned[("S1", "opinion_risk")] == "alert"
+    assert assigned[("R1", "opinion_risk")] == "calm"
+
+
+def test_the_reason_shows_the_values_the_deciding_rule_looked_at(app, utility):
+    publish_and_retier(app, utility, rule_set())
+    hospital = assignment(app, utility, "H1", "high_risk")
+    assert hospital.basis == "rule"
+    assert hospital.reason == {"facility_type": "hospital", "outage_consequence": 5}
+    shop = assignment(app, utility, "S1", "opinion_risk")
+    assert shop.reason == {f"count(complaints, 90d, channel in {PUBLIC})": 3}
+    general = assignment(app, utility, "R1", "value")
+    assert general.basis == "fallback"
+    assert general.reason["sum(amount, 365d)"] == pytest.approx(720)
+    assert general.reason["top_share(sum(amount, 365d), 0.8)"] in (False, 0)
+
+
+def test_tiers_of_other_dimensions_can_be_used_in_rules(app, utility):
+    lifecycle = {"code": "attention", "tiers": [
+        {"code": "escalate", "rule": 'tier("value") == "vip" or tier("high_risk") == "critical"'},
+        {"code": "routine", "fallback": True}]}
+    publish_and_retier(app, utility, rule_set(extra=[lifecycle]))
+    assigned = tiers(app, utility)
+    assert {c for c in ("H1", "F1", "S1", "R1", "N1") if assigned[(c, "attention")] == "escalate"} == {"H1", "F1"}
+
+
+def test_a_retier_records_history_and_changes_up_down_and_new(app, utility):
+    first = publish_and_retier(app, utility, rule_set())
+    assert first.changes["value"]["new"] == 5
+    stricter = rule_set(value=[{"code": "vip", "rule": "sum(amount, 365d) >= 100000"},
+                               {"code": "important", "rule": "sum(amount, 365d) >= 1000"},
+                               {"code": "general", "fallback": True}])
+    second = publish_and_retier(app, utility, stricter)
+    assert second.changes["value"] == {"up": 0, "down": 1, "new": 0, "held": 0}  # F1: vip -> important
+    with in_tenant(app, utility):
+        f1 = db.session.scalar(sa.select(Customer.id).where(Customer.external_id == "F1"))
+        history = db.session.execute(sa.select(TierHistory.tier, TierHistory.valid_to).where(
+            TierHistory.customer_id == f1, TierHistory.dimension == "value").order_by(TierHistory.valid_from)).all()
+        assert [h.tier for h in history] == ["vip", "important"]
+        assert history[0].valid_to is not None and history[1].valid_to is None
+        change = db.session.scalars(sa.select(TierChange).where(TierChange.customer_id == f1,
+                                                                TierChange.direction == "down")).one()
+        assert (change.from_tier, change.to_tier) == ("vip", "important")
+
+
+def test_a_retier_with_nothing_changed_records_no_changes(app, utility):
+    publish_and_retier(app, utility, rule_set())
+    run = retier_again(app, utility)
+    assert all(counts == {"up": 0, "down": 0, "new": 0, "held": 0} for counts in run.changes.values())
+
+
+def test_hysteresis_by_evaluations_moves_a_customer_only_after_n_evaluations_in_a_row(app, utility):
+    publish_and_retier(app, utility, rule_set())
+    assert tiers(app, utility)[("F1", "value")] == "vip"
+    stricter = rule_set(value=[{"code": "vip", "rule": "sum(amount, 365d) >= 100000"},
+                               {"code": "important", "rule": "sum(amount, 365d) >= 1000"},
+                               {"code": "general", "fallback": True}])
+    stricter["dimensions"][0]["hysteresis"] = {"evaluations": 3}
+    run = publish_and_retier(app, utility, stricter)
+    held = assignment(app, utility, "F1", "value")
+    assert (held.tier, held.basis, held.pending_tier, held.pending_count) == ("vip", "held", "important", 1)
+    assert run.changes["value"]["held"] == 1
+    retier_again(app, utility)
+    assert assignment(app, utility, "F1", "value").tier == "vip"
+    retier_again(app, utility)
+    moved = assignment(app, utility, "F1", "value")
+    assert (moved.tier, moved.basis, moved.pending_tier, moved.pending_count) == ("important", "rule", None, 0)
+
+
+def test_hysteresis_by_margin_keeps_a_customer_just_below_the_boundary(app, utility):
+    # S1 has 1,800 over the year.  Entering "important" needs 1,700; with a 10% margin staying needs 1,530.
+    def value(threshold):
+        definition = rule_set(value=[{"code": "important", "rule": f"sum(amount, 365d) >= {threshold}"},
+                                     {"code": "general", "fallback": True}])
+        definition["dimensions"][0]["hysteresis"] = {"margin": 0.1}
+        return definition
+
+    publish_and_retier(app, utility, value(1700))
+    assert tiers(app, utility)[("S1", "value")] == "important"
+    publish_and_retier(app, utility, value(1900))  # 1,800 is within 10% of 1,900: stays
+    assert tiers(app, utility)[("S1", "value")] == "important"
+    publish_and_retier(app, utility, value(2100))  # staying would need 1,890: leaves
+    assert tiers(app, utility)[("S1", "value")] == "general"
+    publish_and_retier(app, utility, value(1700 * 1.05))  # entering is never relaxed: 1,785 < 1,800, enters
+    assert tiers(app, utility)[("S1", "value")] == "important"
+    publish_and_retier(app, utility, value(1900))  # once in, it stays again within the margin
+    assert tiers(app, utility)[("S1", "value")] == "important"
+
+
+def test_a_crash_in_the_middle_of_a_retier_leaves_the_previous_assignment_intact(app, utility, monkeypatch):
+    publish_and_retier(app, utility, rule_set())
+    before = tiers(app, utility)
+    calls = []
+    real = retier_module.apply_dimension
+
+    def crash_on_second_dimension(dimension, params):
+        calls.append(dimension.code)
+        if len(calls) == 2:
+            raise RuntimeError("worker killed")
+        return real(dimension, params)
+
+    monkeypatch.setattr(retier_module, "apply_dimension", crash_on_second_dimension)
+    flipped = rule_set(value=[{"code": "vip", "rule": "sum(amount, 365d) < 1000"},
+                              {"code": "important", "rule": "sum(amount, 365d) >= 1000"},
+                              {"code": "general", "fallback": True}])
+    with pytest.raises(RuntimeError, match="worker killed"):
+        publish_and_retier(app, utility, flipped)
+    assert tiers(app, utility) == before
+    with in_tenant(app, utility):
+        failed = db.session.scalars(sa.select(RetierRun).order_by(RetierRun.started_at.desc()).limit(1)).one()
+        assert failed.status == "failed" and "worker killed" in failed.message
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(TierChange)) == 15  # the first run's only
+
+
+def test_a_retier_sees_only_its_own_tenant(app, utility, make_tenant):
+    other = make_tenant("power_utility")
+    with in_tenant(app, other):
+        import_records([{"external_id": "H1", "name": "别家医院", "facility_type": "hospital",
+                         "outage_consequence": "5"}], kind="customers")
+        db.session.commit()
+    run = publish_and_retier(app, utility, rule_set())
+    assert run.customers == 5
+    assert len(tiers(app, other)) == 0
+
+
+def test_publishing_and_retiering_are_audited(app, utility):
+    publish_and_retier(app, utility, rule_set())
+    with in_tenant(app, utility):
+        actions = set(db.session.scalars(sa.select(AuditEvent.action)))
+    assert {"rules.published", "rules.retiered"} <= actions

@@ -1,0 +1,158 @@
+"""``tierwise rules ...`` and ``tierwise retier``: the rule set operations of the editor and the API."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup, with_appcontext
+
+from tierwise.platform.cli import in_tenant
+from tierwise.platform.db import db
+
+rules_cli = AppGroup("rules", help="Export, check, preview, publish and roll back a tenant's tiering rules.")
+
+TENANT = click.option("--tenant", "tenant_slug", required=True, help="Tenant slug.")
+
+
+def _read(path: str) -> dict:
+    from tierwise.tenants.rules import yaml_io
+
+    return yaml_io.load(Path(path).read_text(encoding="utf-8-sig"))
+
+
+@rules_cli.command("apply")
+@TENANT
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--draft", "as_draft", is_flag=True, help="Save as the tenant's draft instead of publishing.")
+@click.option("--note", default="", help="Why this change (kept with the version).")
+def rules_apply(tenant_slug: str, path: str, as_draft: bool, note: str) -> None:
+    """Validate the YAML rule set at PATH and publish it (or save it as the draft)."""
+    from tierwise.tenants.rules import versions
+
+    with in_tenant(tenant_slug):
+        data = _read(path)
+        if as_draft:
+            versions.save_draft(data, author="cli", note=note)
+            db.session.commit()
+            click.echo(f"Saved the draft of {tenant_slug}; preview it with `tierwise rules preview`.")
+            return
+        number = versions.publish(data, author="cli", note=note).number
+        db.session.commit()
+    click.echo(f"Published version {number} for {tenant_slug}. Run `tierwise retier --tenant "
+               f"{tenant_slug}` to assign tiers with it.")
+
+
+@rules_cli.command("export")
+@TENANT
+@click.option("--version", "number", type=int, default=None, help="A published version (default: in force).")
+@click.option("--draft", "of_draft", is_flag=True, help="Export the draft instead.")
+def rules_export(tenant_slug: str, number: int | None, of_draft: bool) -> None:
+    """Print a rule set as YAML (the version in force unless told otherwise)."""
+    from tierwise.errors import NotFoundError
+    from tierwise.tenants.rules import versions, yaml_io
+
+    with in_tenant(tenant_slug):
+        if of_draft:
+            version = versions.draft()
+        elif number is not None:
+            version = versions.version_by_number(number)
+        else:
+            version = versions.current_version()
+        if version is None:
+            raise NotFoundError("no such rule set (no draft, or nothing published yet)")
+        click.echo(yaml_io.dump(version.definition), nl=False)
+
+
+@rules_cli.command("check")
+@TENANT
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def rules_check(tenant_slug: str, path: str) -> None:
+    """Validate the YAML rule set at PATH against the tenant's fields, without saving it."""
+    from tierwise.tenants.rules import versions
+
+    with in_tenant(tenant_slug):
+        definition, _ = versions.validate(_read(path))
+    rules = sum(len(d.tiers) - 1 for d in definition.dimensions)
+    click.echo(f"OK: {len(definition.dimensions)} dimensions, {rules} rules.")
+
+
+@rules_cli.command("preview")
+@TENANT
+@click.argument("path", required=False, type=click.Path(exists=True, dir_okay=False))
+def rules_preview(tenant_slug: str, path: str | None) -> None:
+    """What the rule set at PATH (default: the draft) would change if published and run now."""
+    from tierwise.errors import NotFoundError
+    from tierwise.tenants.rules import versions
+    from tierwise.tenants.rules.preview import preview
+
+    with in_tenant(tenant_slug):
+        if path is None:
+            draft = versions.draft()
+            if draft is None:
+                raise NotFoundError("there is no draft: give a YAML file to preview")
+            data = draft.definition
+        else:
+            data = _read(path)
+        _, plan = versions.validate(data)
+        result = preview(plan)
+        db.session.rollback()
+    click.echo(f"{result.customers:,} customers, evaluated in {result.seconds:.2f} s")
+    for dimension in result.dimensions:
+        click.echo(f"\n{dimension.dimension}: {dimension.unchanged:,} unchanged, {dimension.held:,} held by "
+                   f"hysteresis, {dimension.unclassified} unclassified")
+        for tier in dimension.tiers:
+            click.echo(f"  {tier.tier:<20} {tier.customers:>10,}  {tier.customer_share:6.1%} of customers  "
+                       f"{tier.value_share:6.1%} of value")
+        for label, samples in (("up", dimension.moving_up), ("down", dimension.moving_down)):
+            for sample in samples:
+                click.echo(f"  {label:>4} {sample.external_id} {sample.name}: {sample.from_tier} -> "
+                           f"{sample.to_tier}  {sample.reason}")
+
+
+@rules_cli.command("versions")
+@TENANT
+def rules_versions(tenant_slug: str) -> None:
+    """List the published versions, newest first."""
+    from tierwise.tenants.rules import versions
+
+    with in_tenant(tenant_slug):
+        for version in versions.published_versions():
+            restored = f" (restores {version.restored_from})" if version.restored_from else ""
+            click.echo(f"{version.number:>4}  {version.published_at:%Y-%m-%d %H:%M}  {version.published_by}"
+                       f"{restored}  {version.note}")
+
+
+@rules_cli.command("rollback")
+@TENANT
+@click.argument("number", type=int)
+def rules_rollback(tenant_slug: str, number: int) -> None:
+    """Publish version NUMBER's rules again, as a new version."""
+    from tierwise.tenants.rules import versions
+
+    with in_tenant(tenant_slug):
+        new_number = versions.roll_back(number, author="cli").number
+        db.session.commit()
+    click.echo(f"Published version {new_number} (the rules of version {number}).")
+
+
+@click.command("retier")
+@with_appcontext
+@TENANT
+@click.option("--background", is_flag=True, help="Queue it (on RQ when TIERWISE_REDIS_URL is set).")
+def retier_command(tenant_slug: str, background: bool) -> None:
+    """Evaluate every customer under the rules in force and switch to the new tiers atomically."""
+    from tierwise.tenants.rules.retier import queue_retier, run_retier, start_retier
+
+    with in_tenant(tenant_slug) as tenant:
+        run = start_retier(started_by="cli")
+        db.session.commit()
+        run_id = run.id
+        if background:
+            job = queue_retier(run_id, tenant_id=tenant.id)
+            click.echo(f"Retier run {run_id} is {job.status} (job {job.id}).")
+            return
+        run = run_retier(run_id)
+        click.echo(f"Retiered {run.customers:,} customers of {tenant_slug} (run {run_id}).")
+        for dimension, counts in run.changes.items():
+            click.echo(f"  {dimension}: {counts['up']:,} up, {counts['down']:,} down, {counts['new']:,} new, "
+                       f"{counts['held']:,} held")

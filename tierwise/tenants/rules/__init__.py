@@ -1,0 +1,1 @@
+"""Tiering rules: dimensions, tiers, the rule language, versions, evaluation and assignment."""

@@ -1,0 +1,105 @@
+"""Where customers' tiers are kept: the current assignment, its history and the changes.
+
+- ``TierAssignment``: per customer and dimension, the tier in force, the rule set
+  version that decided it, the reason (the values its rule looked at) and the
+  hysteresis state (a pending tier and how many evaluations in a row asked for it).
+- ``TierHistory``: one row per period a customer held a tier (``valid_to`` is
+  null for the current period).
+- ``TierChange``: one row per move (up, down or new), for alerts and lists.
+- ``RetierRun``: one evaluation of the whole tenant, with its counts.
+
+All four carry the customer in their keys with a cascading foreign key, so
+erasing a customer erases its tiers too.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tierwise.platform.db import JSONType, TenantOwned, TenantScoped, db, utcnow
+
+CUSTOMER_FK = dict(refcolumns=["customers.tenant_id", "customers.id"], ondelete="CASCADE")
+VERSION_FK = dict(refcolumns=["rule_set_versions.tenant_id", "rule_set_versions.id"])
+BASES = ("rule", "fallback", "held")
+DIRECTIONS = ("up", "down", "new")
+
+
+class TierAssignment(TenantOwned, db.Model):
+    __tablename__ = "tier_assignments"
+    __table_args__ = (
+        sa.ForeignKeyConstraint(["tenant_id", "customer_id"], **CUSTOMER_FK),
+        sa.ForeignKeyConstraint(["tenant_id", "rule_version_id"], **VERSION_FK),
+        sa.CheckConstraint("basis IN ('rule', 'fallback', 'held')", name="basis"),
+        sa.Index("ix_tier_assignments_tenant_dimension_tier", "tenant_id", "dimension", "tier", "customer_id"),
+    )
+    references_tenant = False
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    dimension: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    tier: Mapped[str] = mapped_column(sa.String(32))
+    rule_version_id: Mapped[uuid.UUID]
+    # rule: the tier's rule matched; fallback: no rule did; held: hysteresis kept the tier.
+    basis: Mapped[str] = mapped_column(sa.String(16))
+    reason: Mapped[dict] = mapped_column(JSONType)
+    since: Mapped[datetime]
+    evaluated_at: Mapped[datetime]
+    pending_tier: Mapped[str | None] = mapped_column(sa.String(32))
+    pending_count: Mapped[int] = mapped_column(sa.SmallInteger, default=0)
+
+
+class TierHistory(TenantOwned, db.Model):
+    __tablename__ = "tier_history"
+    __table_args__ = (
+        sa.ForeignKeyConstraint(["tenant_id", "customer_id"], **CUSTOMER_FK),
+        sa.ForeignKeyConstraint(["tenant_id", "rule_version_id"], **VERSION_FK),
+    )
+    references_tenant = False
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    dimension: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    valid_from: Mapped[datetime] = mapped_column(primary_key=True)
+    valid_to: Mapped[datetime | None]
+    tier: Mapped[str] = mapped_column(sa.String(32))
+    rule_version_id: Mapped[uuid.UUID]
+
+
+class TierChange(TenantOwned, db.Model):
+    __tablename__ = "tier_changes"
+    __table_args__ = (
+        sa.ForeignKeyConstraint(["tenant_id", "customer_id"], **CUSTOMER_FK),
+        sa.ForeignKeyConstraint(["tenant_id", "retier_run_id"], ["retier_runs.tenant_id", "retier_runs.id"]),
+        sa.CheckConstraint("direction IN ('up', 'down', 'new')", name="direction"),
+        sa.Index("ix_tier_changes_tenant_occurred_at", "tenant_id", "occurred_at"),
+    )
+    references_tenant = False
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    dimension: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(primary_key=True)
+    retier_run_id: Mapped[uuid.UUID]
+    from_tier: Mapped[str | None] = mapped_column(sa.String(32))
+    to_tier: Mapped[str] = mapped_column(sa.String(32))
+    direction: Mapped[str] = mapped_column(sa.String(8))
+
+
+class RetierRun(TenantScoped, db.Model):
+    __tablename__ = "retier_runs"
+    __table_args__ = (
+        sa.ForeignKeyConstraint(["tenant_id", "rule_version_id"], **VERSION_FK),
+        sa.CheckConstraint("status IN ('running', 'succeeded', 'failed')", name="status"),
+    )
+    noun = "retier run"
+
+    rule_version_id: Mapped[uuid.UUID]
+    as_of: Mapped[datetime]
+    status: Mapped[str] = mapped_column(sa.String(16), default="running")
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    customers: Mapped[int] = mapped_column(sa.Integer, default=0)
+    # {dimension: {"up": n, "down": n, "new": n, "held": n}}
+    changes: Mapped[dict] = mapped_column(JSONType, default=dict)
+    message: Mapped[str] = mapped_column(sa.Text, default="")
+    started_by: Mapped[str] = mapped_column(sa.String(254), default="")

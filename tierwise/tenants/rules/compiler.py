@@ -1,0 +1,325 @@
+"""Type-checks a parsed rule and turns it into a SQLAlchemy expression.
+
+Compiling is validating: the same walk that builds the SQL rejects unknown
+names (offering close matches), type mismatches, unknown category codes and
+misplaced aggregates, each at its position, before anything is stored.
+
+The expression refers to *atoms* by column name: every value a rule looks at
+(a field, an aggregate over activity, a ranking, another dimension's tier)
+becomes one named column of the evaluation query, built once however many
+rules use it.  The atoms a rule used are what its reason shows.
+
+``margin`` compiles the relaxed variant used by hysteresis: numeric bounds are
+moved by that fraction in the direction that keeps a customer in the tier it
+already has (and the other way under ``not``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from tierwise.tenants.rules import syntax as s
+from tierwise.tenants.rules.syntax import RuleError
+from tierwise.tenants.rules.vocabulary import (
+    ACTIVITY, AGGREGATES, BOOLEAN, BUILT_IN, DATE, FIELD_KINDS, FUNCTIONS, MODEL_OUTPUTS, NUMBER, ROW_COLUMNS,
+    SOURCES, STRING, close_matches)
+
+SQL_TYPES = {NUMBER: sa.Float(), BOOLEAN: sa.Boolean(), STRING: sa.String(), DATE: sa.String()}
+
+
+@dataclass(frozen=True)
+class Atom:
+    """One value rules look at; ``origin`` says how the evaluation query computes it."""
+
+    column: str
+    label: str
+    kind: str
+    origin: str  # builtin, field, model, aggregate, trend, days_since_last, days_since, ranking, tier
+    detail: tuple = ()
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """A windowed aggregate over one source's rows, computed per customer by a GROUP BY."""
+
+    column: str
+    source: str
+    function: str  # sum avg min max count last
+    measure: str | None
+    window: s.Duration | None  # rows since as_of - window; None: all history
+    offset: s.Duration | None  # window ends at as_of - offset (trend's previous window)
+    condition: sa.ColumnElement | None  # over the source table's columns
+
+
+@dataclass(frozen=True)
+class Ranking:
+    column: str
+    function: str  # percentile, top_share
+    operand: sa.ColumnElement  # over atom columns
+    share: float | None = None
+
+
+@dataclass(frozen=True)
+class Typed:
+    sql: sa.ColumnElement
+    kind: str
+    label: str = ""
+    choices: tuple[str, ...] | None = None
+    literal: float | None = None
+    ranked: bool = False  # uses a ranking (cannot be ranked again)
+    uses_tier: bool = False
+
+
+@dataclass
+class CompiledRule:
+    strict: sa.ColumnElement
+    relaxed: sa.ColumnElement | None
+    atoms: list[Atom]
+
+
+@dataclass
+class Vocabulary:
+    """What names mean for one tenant: its fields and the rule set's dimensions and tiers."""
+
+    fields: dict[str, str]  # name -> field type
+    categories: dict[str, tuple[str, ...]]  # category fields with a closed list of codes
+    dimensions: dict[str, tuple[str, ...]]  # dimension code -> tier codes
+
+
+@dataclass
+class Compiler:
+    """Compiles every rule of one rule set, sharing atoms, aggregates and rankings between them."""
+
+    vocabulary: Vocabulary
+    atoms: dict[str, Atom] = field(default_factory=dict)
+    aggregates: dict[str, Aggregate] = field(default_factory=dict)
+    rankings: dict[str, Ranking] = field(default_factory=dict)
+
+    def compile_rule(self, text: str, *, margin: float = 0.0) -> CompiledRule:
+        tree = s.parse(text)
+        walk = _Walk(self, text, 0.0)
+        result = walk.expression(tree, +1)
+        if result.kind != BOOLEAN:
+            raise RuleError(f"a rule must be true or false, but this is a {result.kind}",
+                            position=tree.pos, expression=text)
+        relaxed = None
+        if margin:
+            relaxed = _Walk(self, text, margin).expression(tree, +1).sql
+        return CompiledRule(result.sql, relaxed, [self.atoms[c] for c in walk.used])
+
+    def compile_measure(self, text: str) -> tuple[sa.ColumnElement, list[Atom]]:
+        """A numeric expression (the rule set's value measure)."""
+        tree = s.parse(text)
+        walk = _Walk(self, text, 0.0)
+        result = walk.expression(tree, +1)
+        if result.kind != NUMBER:
+            raise RuleError(f"the value measure must be a number, but this is a {result.kind}",
+                            position=tree.pos, expression=text)
+        return result.sql, [self.atoms[c] for c in walk.used]
+
+    def tiers_used(self) -> set[str]:
+        return {a.detail[0] for a in self.atoms.values() if a.origin == "tier"}
+
+    def atom(self, label: str, kind: str, origin: str, detail: tuple = (), prefix: str = "x",
+             name: str | None = None) -> Atom:
+        key = f"{origin}:{label}"
+        if key not in self.atoms:
+            self.atoms[key] = Atom(name or f"{prefix}_{len(self.atoms)}", label, kind, origin, detail)
+        return self.atoms[key]
+
+    def aggregate(self, label: str, **spec) -> Aggregate:
+        if label not in self.aggregates:
+            self.aggregates[label] = Aggregate(column=f"g_{len(self.aggregates)}", **spec)
+        return self.aggregates[label]
+
+
+def column(atom: Atom) -> sa.ColumnElement:
+    return sa.column(atom.column, SQL_TYPES[atom.kind])
+
+
+class _Walk:
+    """One pass over one expression; ``used`` collects the atom keys it touched."""
+
+    def __init__(self, compiler: Compiler, text: str, margin: float) -> None:
+        self.compiler = compiler
+        self.text = text
+        self.margin = margin
+        self.used: list[str] = []
+
+    def error(self, message: str, node: s.Node) -> RuleError:
+        return RuleError(message, position=node.pos, expression=self.text)
+
+    def use(self, atom: Atom) -> Typed:
+        key = f"{atom.origin}:{atom.label}"
+        if key not in self.used:
+            self.used.append(key)
+        choices = None
+        if atom.origin == "field":
+            choices = self.compiler.vocabulary.categories.get(atom.label)
+        elif atom.origin == "builtin":
+            choices = BUILT_IN[atom.label][1]
+        elif atom.origin == "tier":
+            choices = self.compiler.vocabulary.dimensions[atom.detail[0]]
+        return Typed(column(atom), atom.kind, atom.label, choices, ranked=atom.origin == "ranking",
+                     uses_tier=atom.origin == "tier")
+
+    # -- expressions over the customer ------------------------------------
+
+    def expression(self, node: s.Node, polarity: int, row: str | None = None) -> Typed:
+        method = getattr(self, f"_{type(node).__name__.lower()}")
+        return method(node, polarity, row)
+
+    def _number(self, node: s.Number, polarity, row) -> Typed:
+        return Typed(sa.literal(node.value, sa.Float()), NUMBER, _number_text(node.value), literal=node.value)
+
+    def _string(self, node: s.String, polarity, row) -> Typed:
+        return Typed(sa.literal(node.value, sa.String()), STRING, f'"{node.value}"')
+
+    def _boolean(self, node: s.Boolean, polarity, row) -> Typed:
+        return Typed(sa.true() if node.value else sa.false(), BOOLEAN, str(node.value).lower())
+
+    def _null(self, node: s.Null, polarity, row) -> Typed:
+        raise self.error("use 'is null' or 'is not null' to test for a missing value", node)
+
+    def _duration(self, node: s.Duration, polarity, row) -> Typed:
+        raise self.error(f"a duration ({node.text()}) is only allowed as an aggregate's window", node)
+
+    def _listof(self, node: s.ListOf, polarity, row) -> Typed:
+        raise self.error("a list is only allowed after 'in'", node)
+
+    def _name(self, node: s.Name, polarity, row) -> Typed:
+        name = node.name
+        if row is not None:
+            columns = ROW_COLUMNS[row]
+            if name not in columns:
+                raise self.error(f"{row} rows have no column '{name}'{close_matches(name, columns)} "
+                                 f"(they have: {', '.join(columns)})", node)
+            spec = columns[name]
+            return Typed(_row_column(row, spec.column), spec.kind, name, spec.choices)
+        vocabulary = self.compiler.vocabulary
+        if name in BUILT_IN:
+            return self.use(self.compiler.atom(name, BUILT_IN[name][0], "builtin", prefix="c"))
+        if name in vocabulary.fields:
+            kind = FIELD_KINDS[vocabulary.fields[name]]
+            return self.use(self.compiler.atom(name, kind, "field", (vocabulary.fields[name],), prefix="f"))
+        if name in MODEL_OUTPUTS:
+            return self.use(self.compiler.atom(name, NUMBER, "model", prefix="m"))
+        if name in SOURCES:
+            raise self.error(f"'{name}' is a source of rows: count it, e.g. count({name}, 90d)", node)
+        known = list(BUILT_IN) + list(vocabulary.fields) + list(MODEL_OUTPUTS)
+        raise self.error(f"unknown field '{name}'{close_matches(name, known)}", node)
+
+    def _unary(self, node: s.Unary, polarity, row) -> Typed:
+        if node.op == "not":
+            operand = self.expect(node.operand, BOOLEAN, -polarity, row, "'not'")
+            return Typed(sa.not_(operand.sql), BOOLEAN, ranked=operand.ranked, uses_tier=operand.uses_tier)
+        operand = self.expect(node.operand, NUMBER, polarity, row, "'-'")
+        return Typed(-operand.sql, NUMBER, ranked=operand.ranked, uses_tier=operand.uses_tier)
+
+    def _binary(self, node: s.Binary, polarity, row) -> Typed:
+        if node.op in ("and", "or"):
+            left = self.expect(node.left, BOOLEAN, polarity, row, f"'{node.op}'")
+            right = self.expect(node.right, BOOLEAN, polarity, row, f"'{node.op}'")
+            combine = sa.and_ if node.op == "and" else sa.or_
+            return Typed(combine(left.sql, right.sql), BOOLEAN, ranked=left.ranked or right.ranked,
+                         uses_tier=left.uses_tier or right.uses_tier)
+        if node.op in ("+", "-", "*", "/"):
+            left = self.expect(node.left, NUMBER, polarity, row, f"'{node.op}'")
+            right = self.expect(node.right, NUMBER, polarity, row, f"'{node.op}'")
+            if node.op == "/":
+                sql = left.sql / sa.func.nullif(right.sql, 0)  # x / 0 is unknown, not an error
+            else:
+                sql = {"+": left.sql + right.sql, "-": left.sql - right.sql, "*": left.sql * right.sql}[node.op]
+            return Typed(sql, NUMBER, ranked=left.ranked or right.ranked, uses_tier=left.uses_tier or right.uses_tier)
+        return self.comparison(node, polarity, row)
+
+    def comparison(self, node: s.Binary, polarity: int, row) -> Typed:
+        left = self.expression(node.left, polarity, row)
+        right = self.expression(node.right, polarity, row)
+        self.comparable(left, right, node, node.left, node.right)
+        op = node.op
+        if left.literal is not None and right.literal is None:  # 100 <= x  is  x >= 100
+            left, right = right, left
+            op = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}.get(op, op)
+        if right.literal is not None and self.margin and op in ("<", "<=", ">", ">="):
+            direction = (-1 if op in (">", ">=") else +1) * polarity
+            right = Typed(sa.literal(right.literal + direction * self.margin * abs(right.literal), sa.Float()),
+                          NUMBER, literal=right.literal)
+        operators = {"==": "__eq__", "!=": "__ne__", "<": "__lt__", "<=": "__le__", ">": "__gt__", ">=": "__ge__"}
+        return Typed(getattr(left.sql, operators[op])(right.sql), BOOLEAN, ranked=left.ranked or right.ranked,
+                     uses_tier=left.uses_tier or right.uses_tier)
+
+    def comparable(self, left: Typed, right: Typed, node: s.Node, left_node: s.Node, right_node: s.Node) -> None:
+        """Same kind on both sides, and a literal code must exist (the error points at the literal)."""
+        if left.kind != right.kind and {left.kind, right.kind} != {DATE, STRING}:
+            raise self.error(f"cannot compare {_described(left)} with {_described(right)}", node)
+        self.check_code(left, right, right_node)
+        self.check_code(right, left, left_node)
+
+    def check_code(self, value: Typed, code: Typed, node: s.Node) -> None:
+        """A literal compared with a closed list of codes must be one of them."""
+        if value.choices and code.kind == STRING and code.label.startswith('"'):
+            text = code.label[1:-1]
+            if text not in value.choices:
+                raise self.error(f"'{text}' is not a value of {value.label}{close_matches(text, value.choices)} "
+                                 f"(its values: {', '.join(value.choices)})", node)
+
+    def _in(self, node: s.In, polarity, row) -> Typed:
+        operand = self.expression(node.operand, polarity, row)
+        if not node.items.items:
+            raise self.error("the list is empty", node.items)
+        items = []
+        for item in node.items.items:
+            value = self.expression(item, polarity, row)
+            self.comparable(operand, value, item, node.operand, item)
+            items.append(value.sql)
+        sql = operand.sql.in_(items)
+        return Typed(sa.not_(sql) if node.negated else sql, BOOLEAN, ranked=operand.ranked,
+                     uses_tier=operand.uses_tier)
+
+    def _between(self, node: s.Between, polarity, row) -> Typed:
+        low = s.Binary(node.pos, ">=", node.operand, node.low)
+        high = s.Binary(node.pos, "<=", node.operand, node.high)
+        return self._binary(s.Binary(node.pos, "and", low, high), polarity, row)
+
+    def _isnull(self, node: s.IsNull, polarity, row) -> Typed:
+        operand = self.expression(node.operand, polarity, row)
+        sql = operand.sql.is_not(None) if node.negated else operand.sql.is_(None)
+        return Typed(sql, BOOLEAN, ranked=operand.ranked, uses_tier=operand.uses_tier)
+
+    def expect(self, node: s.Node, kind: str, polarity: int, row, context: str) -> Typed:
+        result = self.expression(node, polarity, row)
+        if result.kind != kind:
+            raise self.error(f"{context} needs a {kind}, but {_described(result)} is a {result.kind}", node)
+        return result
+
+    # -- functions -------------------------------------------------------
+
+    def _call(self, node: s.Call, polarity, row) -> Typed:
+        name = node.function
+        if name not in FUNCTIONS:
+            raise self.error(f"unknown function '{name}'{close_matches(name, FUNCTIONS)}", node)
+        if row is not None and name not in ("abs", "coalesce"):
+            raise self.error(f"{name}() cannot be used inside an aggregate's filter", node)
+        from tierwise.tenants.rules import functions
+
+        return getattr(functions, f"call_{name}" if name not in AGGREGATES else "call_aggregate")(
+            self, node, polarity, row)
+
+
+def _row_column(source: str, name: str) -> sa.ColumnElement:
+    from tierwise.tenants.activity import Activity
+    from tierwise.tenants.interactions import Interaction
+
+    table = Activity.__table__ if source == ACTIVITY else Interaction.__table__
+    return table.c[name]
+
+
+def _described(value: Typed) -> str:
+    return value.label or "this expression"
+
+
+def _number_text(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(value)
+

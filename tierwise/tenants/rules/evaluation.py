@@ -1,0 +1,287 @@
+"""One SELECT that tiers every customer of the tenant on every dimension.
+
+The compiled rules become a stack of subqueries, all set-based, evaluated by the
+database (PostgreSQL in production, SQLite in the demo):
+
+1. ``activity`` and ``interactions`` aggregated per customer, one ``FILTER``ed
+   aggregate per distinct window and filter the rules use (a single scan each);
+2. ``base``: one row per customer with every atom (fields, aggregates, the
+   current assignment and its hysteresis state);
+3. ``ranked``: percentiles and top-share flags as window functions over ``base``;
+4. per dimension, in dependency order: the candidate tier (the first matching
+   rule, else the fallback), then the tier after hysteresis, its basis, its
+   reason (a JSON object of the values the deciding rule looked at) and the new
+   pending state.
+
+Preview and retier both read this query; neither loops over customers.
+"""
+from __future__ import annotations
+
+import calendar
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from tierwise.platform.db import JSONType, UTCDateTime, db
+from tierwise.tenants.activity import Activity
+from tierwise.tenants.customers import Customer
+from tierwise.tenants.interactions import Interaction
+from tierwise.tenants.rules import syntax as s
+from tierwise.tenants.rules.assignments import TierAssignment
+from tierwise.tenants.rules.compiler import SQL_TYPES, Aggregate, Atom, column
+from tierwise.tenants.rules.definition import CompiledDimension, Plan
+from tierwise.tenants.rules.vocabulary import ACTIVITY, BOOLEAN, NUMBER
+
+JSON_PAIRS_PER_CALL = 40  # PostgreSQL functions take at most 100 arguments
+
+
+def shift(moment: datetime, duration: s.Duration, times: int = 1) -> datetime:
+    """``moment`` minus ``times`` × ``duration``; months and years are calendar months."""
+    amount = duration.amount * times
+    if duration.unit == "d":
+        return moment - timedelta(days=amount)
+    if duration.unit == "w":
+        return moment - timedelta(weeks=amount)
+    months = amount * (12 if duration.unit == "y" else 1)
+    year, month = divmod(moment.year * 12 + moment.month - 1 - months, 12)
+    day = min(moment.day, calendar.monthrange(year, month + 1)[1])
+    return moment.replace(year=year, month=month + 1, day=day)
+
+
+def _timestamp(value: datetime) -> sa.ColumnElement:
+    return sa.literal(value, UTCDateTime())
+
+
+class Evaluation:
+    """Builds the query for one plan, one tenant, one moment, on one database dialect."""
+
+    def __init__(self, plan: Plan, *, tenant_id: int, as_of: datetime, dialect: str) -> None:
+        self.plan = plan
+        self.tenant_id = tenant_id
+        self.as_of = as_of
+        self.postgres = dialect == "postgresql"
+        self.customers = Customer.__table__.alias("c")
+
+    # -- helpers spelled differently per dialect ---------------------------
+
+    def days_between(self, later: sa.ColumnElement, earlier: sa.ColumnElement, *, dates: bool = False):
+        if self.postgres:
+            if dates:
+                return sa.cast(sa.cast(later, sa.Date) - sa.cast(earlier, sa.Date), sa.Float)
+            return sa.extract("epoch", later - earlier) / 86400.0
+        return sa.func.julianday(later) - sa.func.julianday(earlier)
+
+    def json_object(self, atoms: list[Atom]) -> sa.ColumnElement:
+        if not atoms:
+            return sa.literal_column("'{}'")
+        builder = sa.func.jsonb_build_object if self.postgres else sa.func.json_object
+        parts = []
+        for start in range(0, len(atoms), JSON_PAIRS_PER_CALL):
+            arguments = []
+            for atom in atoms[start:start + JSON_PAIRS_PER_CALL]:
+                arguments += [sa.literal(atom.label, sa.String()), column(atom)]
+            parts.append(builder(*arguments))
+        result = parts[0]
+        for part in parts[1:]:
+            result = result.op("||")(part) if self.postgres else sa.func.json_patch(result, part)
+        return result
+
+    # -- layer 1: aggregates ------------------------------------------------
+
+    def aggregate_subquery(self, table: sa.Table, aggregates: list[Aggregate], name: str):
+        if not aggregates:
+            return None
+        occurred = table.c.occurred_at
+        columns = [table.c.customer_id]
+        for aggregate in aggregates:
+            conditions = []
+            end = self.as_of
+            if aggregate.offset is not None:
+                end = shift(self.as_of, aggregate.offset)
+                conditions.append(occurred < _timestamp(end))
+            if aggregate.window is not None:
+                conditions.append(occurred >= _timestamp(shift(end, aggregate.window)))
+            if aggregate.condition is not None:
+                conditions.append(aggregate.condition)
+            if aggregate.function == "count":
+                value = sa.func.count()
+            elif aggregate.function == "last":
+                value = sa.func.max(occurred)
+            else:
+                value = getattr(sa.func, aggregate.function)(table.c[aggregate.measure])
+            if conditions:
+                value = value.filter(sa.and_(*conditions))
+            columns.append(value.label(aggregate.column))
+        where = [table.c.tenant_id == self.tenant_id, occurred < _timestamp(self.as_of)]
+        if all(a.window is not None for a in aggregates):
+            earliest = min(shift(shift(self.as_of, a.offset) if a.offset else self.as_of, a.window) for a in aggregates)
+            where.append(occurred >= _timestamp(earliest))
+        return sa.select(*columns).where(*where).group_by(table.c.customer_id).subquery(name)
+
+    # -- layer 2: one row per customer with its atoms -----------------------
+
+    def atom_sql(self, atom: Atom, sources: dict[str, sa.Subquery]) -> sa.ColumnElement:
+        c = self.customers
+        if atom.origin == "builtin":
+            return c.c[atom.label]
+        if atom.origin == "field":
+            value = c.c.attributes[atom.label]
+            return {NUMBER: value.as_float(), BOOLEAN: value.as_boolean()}.get(atom.kind, value.as_string())
+        if atom.origin == "model":
+            return sa.cast(sa.null(), sa.Float)  # model scores join here once models exist
+        if atom.origin == "days_since":
+            return self.days_between(_timestamp(self.as_of), c.c.attributes[atom.detail[0]].as_string(), dates=True)
+        aggregate_of = {a.column: a for a in self.plan.compiler.aggregates.values()}
+        if atom.origin == "trend":
+            current, previous = (self._aggregate_value(aggregate_of[col], sources) for col in atom.detail)
+            return sa.case((previous > 0, (current - previous) / previous), else_=None)
+        aggregate = aggregate_of[atom.detail[0]]
+        if atom.origin == "days_since_last":
+            return self.days_between(_timestamp(self.as_of), self._raw(aggregate, sources))
+        return self._aggregate_value(aggregate, sources)
+
+    def _raw(self, aggregate: Aggregate, sources) -> sa.ColumnElement:
+        return sources["activity" if aggregate.source == ACTIVITY else "interactions"].c[aggregate.column]
+
+    def _aggregate_value(self, aggregate: Aggregate, sources) -> sa.ColumnElement:
+        value = sa.cast(self._raw(aggregate, sources), sa.Float)
+        if aggregate.function in ("sum", "count"):
+            return sa.func.coalesce(value, 0.0)  # nothing in the window adds up to zero
+        return value
+
+    def current_subquery(self) -> sa.Subquery:
+        """The current assignment, one row per customer, a column group per dimension."""
+        a = TierAssignment.__table__
+        columns = [a.c.customer_id]
+        for dimension in self.plan.definition.dimensions:
+            is_it = a.c.dimension == dimension.code
+            columns += [sa.func.max(a.c.tier).filter(is_it).label(f"cur_{dimension.code}"),
+                        sa.func.max(a.c.pending_tier).filter(is_it).label(f"pend_{dimension.code}"),
+                        sa.func.max(a.c.pending_count).filter(is_it).label(f"pendn_{dimension.code}")]
+        return (sa.select(*columns).where(a.c.tenant_id == self.tenant_id)
+                .group_by(a.c.customer_id).subquery("current_tiers"))
+
+    def base(self) -> sa.CTE:
+        c = self.customers
+        aggregates = list(self.plan.compiler.aggregates.values())
+        sources = {}
+        for name, table, source_filter in (("activity", Activity.__table__, lambda a: a.source == ACTIVITY),
+                                           ("interactions", Interaction.__table__,
+                                            lambda a: a.source != ACTIVITY)):
+            subquery = self.aggregate_subquery(table, [a for a in aggregates if source_filter(a)], name)
+            if subquery is not None:
+                sources[name] = subquery
+        current = self.current_subquery()
+        joined = c.outerjoin(current, current.c.customer_id == c.c.id)
+        for subquery in sources.values():
+            joined = joined.outerjoin(subquery, subquery.c.customer_id == c.c.id)
+        atoms = [a for a in self.plan.compiler.atoms.values() if a.origin not in ("ranking", "tier")]
+        columns = [c.c.id.label("customer_id"), c.c.external_id]
+        columns += [sa.cast(self.atom_sql(a, sources), SQL_TYPES[a.kind]).label(a.column)
+                    if a.kind == NUMBER else self.atom_sql(a, sources).label(a.column) for a in atoms]
+        columns += [col for col in current.c if col.name != "customer_id"]
+        return sa.select(*columns).select_from(joined).where(c.c.tenant_id == self.tenant_id).cte("base")
+
+    # -- layer 3: rankings --------------------------------------------------
+
+    def ranked(self, base: sa.CTE) -> sa.CTE:
+        columns = list(base.c)
+        external_id = base.c.external_id
+        for ranking in self.plan.compiler.rankings.values():
+            operand = ranking.operand
+            if ranking.function == "percentile":
+                value = sa.case((operand.is_(None), None), else_=sa.func.cume_dist().over(
+                    partition_by=operand.is_(None), order_by=operand))
+            else:
+                positive = sa.case((operand > 0, operand), else_=0.0)
+                before = sa.func.coalesce(sa.func.sum(positive).over(
+                    order_by=(positive.desc(), external_id), rows=(None, -1)), 0.0)
+                total = sa.func.sum(positive).over()
+                # "Reached the share" allows for float rounding in the running sum (1e-9 of the total).
+                value = sa.and_(positive > 0, before < total * ranking.share - total * 1e-9)
+            columns.append(value.label(ranking.column))
+        columns.append(sa.cast(self.plan.measure, sa.Float).label("value_measure"))
+        return sa.select(*columns).select_from(base).cte("ranked")
+
+    # -- layer 4: dimensions ------------------------------------------------
+
+    def dimension_layers(self, source: sa.CTE, compiled: CompiledDimension, index: int) -> sa.CTE:
+        spec = compiled.spec
+        code = spec.code
+        current = sa.column(f"cur_{code}", sa.String)
+        codes = [t.code for t in spec.tiers]
+        whens = []
+        for tier, rule in zip(spec.tiers[:-1], compiled.rules):
+            condition = rule.strict
+            if rule.relaxed is not None:
+                condition = sa.or_(condition, sa.and_(current == tier.code, rule.relaxed))
+            whens.append((condition, tier.code))
+        candidate = sa.case(*whens, else_=spec.fallback.code)
+        first = sa.select(source, candidate.label(f"cand_{code}")).cte(f"candidate_{index}")
+
+        cand = first.c[f"cand_{code}"]
+        cur = first.c[f"cur_{code}"]
+        pending = first.c[f"pend_{code}"]
+        pending_count = sa.func.coalesce(first.c[f"pendn_{code}"], 0)
+        needed = spec.hysteresis.evaluations
+        known = sa.and_(cur.is_not(None), cur.in_(codes))
+        if needed > 1:
+            tier = sa.case((sa.not_(known), cand), (cand == cur, cur),
+                           (sa.and_(cand == pending, pending_count + 1 >= needed), cand), else_=cur)
+        else:
+            tier = cand
+        second = sa.select(first, tier.label(f"tier_{code}")).cte(f"tier_{index}")
+
+        final = second.c[f"tier_{code}"]
+        cand = second.c[f"cand_{code}"]
+        moving = final != cand
+        basis = sa.case((moving, "held"), (final == spec.fallback.code, "fallback"), else_="rule")
+        reason = sa.case(*((final == tier.code, self.json_object(rule.atoms))
+                           for tier, rule in zip(spec.tiers[:-1], compiled.rules)),
+                         else_=self.json_object(compiled.atoms()))
+        previous_pending = second.c[f"pend_{code}"]
+        new_count = sa.case((moving, sa.case((cand == previous_pending,
+                                              sa.func.coalesce(second.c[f"pendn_{code}"], 0) + 1), else_=1)),
+                            else_=0)
+        return sa.select(second, basis.label(f"basis_{code}"), reason.label(f"reason_{code}"),
+                         sa.case((moving, cand), else_=None).label(f"newpend_{code}"),
+                         new_count.label(f"newpendn_{code}")).cte(f"dimension_{index}")
+
+    def query(self) -> sa.Select:
+        """The result columns ``result_columns`` names, one row per customer."""
+        layer = self.ranked(self.base())
+        for index, compiled in enumerate(self.plan.dimensions):
+            layer = self.dimension_layers(layer, compiled, index)
+        return sa.select(*(layer.c[column.name] for column in result_columns(self.plan)))
+
+
+def result_columns(plan: Plan) -> list[sa.Column]:
+    """What an evaluation yields per customer: per dimension the current and new tier and state."""
+    columns = [sa.Column("customer_id", sa.Uuid(), primary_key=True), sa.Column("external_id", sa.String(64)),
+               sa.Column("value_measure", sa.Float())]
+    for dimension in plan.definition.dimensions:
+        code = dimension.code
+        columns += [sa.Column(f"cur_{code}", sa.String(32)), sa.Column(f"cand_{code}", sa.String(32)),
+                    sa.Column(f"tier_{code}", sa.String(32)), sa.Column(f"basis_{code}", sa.String(16)),
+                    sa.Column(f"reason_{code}", JSONType), sa.Column(f"newpend_{code}", sa.String(32)),
+                    sa.Column(f"newpendn_{code}", sa.Integer())]
+    return columns
+
+
+def materialize(plan: Plan, *, tenant_id: int, as_of: datetime, name: str) -> sa.Table:
+    """Evaluate the plan into a temporary table ``name`` (dropped at commit on PostgreSQL).
+
+    Runs on the session's connection, inside its transaction and tenant scope.
+    """
+    connection = db.session.connection()
+    dialect = connection.dialect.name
+    db.session.execute(sa.text(f"DROP TABLE IF EXISTS {name}").execution_options(tenant_filtered=True))
+    table = sa.Table(name, sa.MetaData(), *result_columns(plan), prefixes=["TEMPORARY"],
+                     postgresql_on_commit="DROP")
+    table.create(connection)
+    query = Evaluation(plan, tenant_id=tenant_id, as_of=as_of, dialect=dialect).query()
+    db.session.execute(table.insert().from_select([c.name for c in table.c], query)
+                       .execution_options(tenant_filtered=True))
+    if dialect == "postgresql":
+        db.session.execute(sa.text(f"ANALYZE {name}"))
+    return table

@@ -1,0 +1,133 @@
+"""What-if: what a rule set would do if it were published and run now, before anyone publishes it.
+
+The preview evaluates the rule set exactly as a retier would (same query,
+hysteresis included) into a temporary table, then answers with a few GROUP BYs:
+customers and value per tier, the migration matrix from the current assignment,
+the count held back by hysteresis, and sample customers moving up and down with
+their reasons.  Nothing is written.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from tierwise.platform import tenancy
+from tierwise.platform.db import db, utcnow
+from tierwise.tenants.customers import Customer
+from tierwise.tenants.rules.definition import DimensionSpec, Plan
+from tierwise.tenants.rules.evaluation import materialize
+
+RESULT = "preview_result"
+SAMPLES = 5
+
+
+@dataclass
+class TierCount:
+    tier: str
+    customers: int
+    value: float
+    customer_share: float
+    value_share: float
+
+
+@dataclass
+class Sample:
+    customer_id: uuid.UUID
+    external_id: str
+    name: str
+    from_tier: str | None
+    to_tier: str
+    reason: dict
+
+
+@dataclass
+class DimensionPreview:
+    dimension: str
+    tiers: list[TierCount]
+    # from-tier (None: not assigned yet) -> to-tier -> customers
+    matrix: dict[str | None, dict[str, int]]
+    moving_up: list[Sample] = field(default_factory=list)
+    moving_down: list[Sample] = field(default_factory=list)
+    unchanged: int = 0
+    held: int = 0
+    unclassified: int = 0
+
+
+@dataclass
+class Preview:
+    as_of: datetime
+    customers: int
+    total_value: float
+    seconds: float
+    dimensions: list[DimensionPreview]
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        for dimension in data["dimensions"]:
+            dimension["matrix"] = [{"from": source, "to": target, "customers": n}
+                                   for source, row in dimension["matrix"].items() for target, n in row.items()]
+        return data
+
+
+def _query(sql: str, **params) -> list:
+    return db.session.execute(sa.text(sql).execution_options(tenant_filtered=True), params).all()
+
+
+def preview(plan: Plan, *, as_of: datetime | None = None) -> Preview:
+    """Evaluate ``plan`` for the current tenant and summarise the effect; writes nothing."""
+    started = time.perf_counter()
+    as_of = as_of or utcnow()
+    table = materialize(plan, tenant_id=tenancy.current_tenant_id(), as_of=as_of, name=RESULT)
+    try:
+        customers, total = _query(f"SELECT count(*), coalesce(sum(value_measure), 0) FROM {RESULT}")[0]
+        dimensions = [_dimension(table, spec, customers, float(total or 0)) for spec in plan.definition.dimensions]
+    finally:
+        db.session.execute(sa.text(f"DROP TABLE IF EXISTS {RESULT}").execution_options(tenant_filtered=True))
+    return Preview(as_of, customers, float(total or 0), round(time.perf_counter() - started, 3), dimensions)
+
+
+def _dimension(table: sa.Table, spec: DimensionSpec, customers: int, total: float) -> DimensionPreview:
+    code = spec.code
+    rows = _query(f"""
+        SELECT cur_{code}, tier_{code}, basis_{code} = 'held', count(*), coalesce(sum(value_measure), 0)
+        FROM {RESULT} GROUP BY 1, 2, 3""")
+    per_tier: dict[str, list[float]] = {t.code: [0, 0.0] for t in spec.tiers}
+    matrix: dict[str | None, dict[str, int]] = {}
+    result = DimensionPreview(code, [], matrix)
+    for current, tier, held, count, value in rows:
+        if tier is None:
+            result.unclassified += count
+            continue
+        per_tier[tier][0] += count
+        per_tier[tier][1] += float(value or 0)
+        matrix.setdefault(current, {}).setdefault(tier, 0)
+        matrix[current][tier] += count
+        result.held += count if held else 0
+        result.unchanged += count if current == tier else 0
+    result.tiers = [TierCount(tier, int(n), value, n / customers if customers else 0.0,
+                              value / total if total else 0.0) for tier, (n, value) in per_tier.items()]
+    result.moving_up = _samples(table, spec, upwards=True)
+    result.moving_down = _samples(table, spec, upwards=False)
+    return result
+
+
+def _samples(table: sa.Table, spec: DimensionSpec, upwards: bool) -> list[Sample]:
+    """The most valuable customers moving up (to a better rank) or down."""
+    code = spec.code
+    ranks = {t.code: i for i, t in enumerate(spec.tiers)}
+    current, tier = table.c[f"cur_{code}"], table.c[f"tier_{code}"]
+    old_rank, new_rank = sa.case(ranks, value=current), sa.case(ranks, value=tier)
+    customers = Customer.__table__
+    rows = db.session.execute(
+        sa.select(table.c.customer_id, table.c.external_id, customers.c.name, current, tier,
+                  table.c[f"reason_{code}"])
+        .join(customers, sa.and_(customers.c.tenant_id == tenancy.current_tenant_id(),
+                                 customers.c.id == table.c.customer_id))
+        .where(current.in_(list(ranks)), (new_rank < old_rank) if upwards else (new_rank > old_rank))
+        .order_by(table.c.value_measure.desc().nulls_last(), table.c.external_id).limit(SAMPLES)
+        .execution_options(tenant_filtered=True)).all()
+    return [Sample(*row) for row in rows]

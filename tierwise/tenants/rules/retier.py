@@ -1,0 +1,174 @@
+"""Retier: evaluate every customer under the rule set in force and switch to the result.
+
+The evaluation is materialised into a temporary table, then a handful of
+set-based statements per dimension record the changes, close and open history
+periods and rewrite the assignments.  All of it is one transaction, so readers
+see either the previous assignment or the new one, never half of each, and a
+crash part-way leaves the previous assignment as it was.  On PostgreSQL a
+transaction-scoped advisory lock keeps two retiers of one tenant from
+interleaving.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from tierwise.errors import NotFoundError
+from tierwise.jobs.runner import task
+from tierwise.platform import audit, tenancy
+from tierwise.platform.db import UTCDateTime, db, utcnow
+from tierwise.tenants.rules.assignments import RetierRun
+from tierwise.tenants.rules.definition import DimensionSpec, Plan
+from tierwise.tenants.rules.evaluation import materialize
+from tierwise.tenants.rules.versions import RuleSetVersion, compile_for_tenant, current_version
+
+RESULT = "retier_result"
+LOCK_NAMESPACE = 7_301_001  # pg_advisory_xact_lock(namespace, tenant_id)
+
+
+def _execute(sql: str, params: dict) -> sa.CursorResult:
+    statement = sa.text(sql)
+    types = {"now": UTCDateTime(), "run_id": sa.Uuid(), "version_id": sa.Uuid()}
+    binds = [sa.bindparam(name, type_=kind) for name, kind in types.items() if f":{name}" in sql]
+    if binds:
+        statement = statement.bindparams(*binds)
+    return db.session.execute(statement.execution_options(tenant_filtered=True), params)
+
+
+def _rank_case(column: str, dimension: DimensionSpec) -> str:
+    whens = " ".join(f"WHEN '{t.code}' THEN {i}" for i, t in enumerate(dimension.tiers))
+    return f"(CASE {column} {whens} END)"
+
+
+def _differs(left: str, right: str) -> str:
+    if db.session.get_bind().dialect.name == "postgresql":
+        return f"{left} IS DISTINCT FROM {right}"
+    return f"{left} IS NOT {right}"
+
+
+def apply_dimension(dimension: DimensionSpec, params: dict) -> dict[str, int]:
+    """Record changes, roll history and rewrite assignments for one dimension."""
+    code = dimension.code
+    cur, tier = f"r.cur_{code}", f"r.tier_{code}"
+    moved = _differs(cur, tier)
+    known = f"{cur} IN ({', '.join(repr(t.code) for t in dimension.tiers)})"
+    direction = (f"CASE WHEN {cur} IS NULL OR NOT {known} THEN 'new' "
+                 f"WHEN {_rank_case(tier, dimension)} < {_rank_case(cur, dimension)} THEN 'up' ELSE 'down' END")
+    p = params | {"dimension": code}
+    counts = dict(db.session.execute(sa.text(f"""
+        SELECT {direction}, count(*) FROM {RESULT} r WHERE {moved} GROUP BY 1""").execution_options(
+        tenant_filtered=True)).all())
+    counts["held"] = db.session.execute(sa.text(
+        f"SELECT count(*) FROM {RESULT} r WHERE r.basis_{code} = 'held'").execution_options(
+        tenant_filtered=True)).scalar_one()
+    _execute(f"""
+        INSERT INTO tier_changes (tenant_id, customer_id, dimension, occurred_at, retier_run_id,
+                                  from_tier, to_tier, direction)
+        SELECT :tenant_id, r.customer_id, :dimension, :now, :run_id, {cur}, {tier}, {direction}
+        FROM {RESULT} r WHERE {moved}""", p)
+    _execute(f"""
+        UPDATE tier_history SET valid_to = :now
+        WHERE tenant_id = :tenant_id AND dimension = :dimension AND valid_to IS NULL
+          AND customer_id IN (SELECT r.customer_id FROM {RESULT} r WHERE {moved})""", p)
+    _execute(f"""
+        INSERT INTO tier_history (tenant_id, customer_id, dimension, valid_from, valid_to, tier, rule_version_id)
+        SELECT :tenant_id, r.customer_id, :dimension, :now, NULL, {tier}, :version_id
+        FROM {RESULT} r WHERE {moved}""", p)
+    _execute(f"""
+        UPDATE tier_assignments AS a
+        SET tier = {tier}, rule_version_id = :version_id, basis = r.basis_{code}, reason = r.reason_{code},
+            since = CASE WHEN a.tier = {tier} THEN a.since ELSE :now END, evaluated_at = :now,
+            pending_tier = r.newpend_{code}, pending_count = r.newpendn_{code}
+        FROM {RESULT} r
+        WHERE a.tenant_id = :tenant_id AND a.dimension = :dimension AND a.customer_id = r.customer_id""", p)
+    _execute(f"""
+        INSERT INTO tier_assignments (tenant_id, customer_id, dimension, tier, rule_version_id, basis, reason,
+                                      since, evaluated_at, pending_tier, pending_count)
+        SELECT :tenant_id, r.customer_id, :dimension, {tier}, :version_id, r.basis_{code}, r.reason_{code},
+               :now, :now, r.newpend_{code}, r.newpendn_{code}
+        FROM {RESULT} r WHERE {cur} IS NULL""", p)
+    return {key: counts.get(key, 0) for key in ("up", "down", "new", "held")}
+
+
+def drop_removed_dimensions(plan: Plan, params: dict) -> None:
+    """Dimensions the rule set no longer has: their assignments go, their history closes."""
+    codes = ", ".join(repr(d.code) for d in plan.definition.dimensions)
+    _execute(f"""UPDATE tier_history SET valid_to = :now WHERE tenant_id = :tenant_id AND valid_to IS NULL
+                 AND dimension NOT IN ({codes})""", params)
+    _execute(f"DELETE FROM tier_assignments WHERE tenant_id = :tenant_id AND dimension NOT IN ({codes})", params)
+
+
+def retier(run: RetierRun, version: RuleSetVersion, plan: Plan) -> RetierRun:
+    """Evaluate and switch, in the caller's transaction (commit makes it visible)."""
+    tenant_id = tenancy.current_tenant_id()
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.text("SELECT pg_advisory_xact_lock(:namespace, :tenant_id)"),
+                           {"namespace": LOCK_NAMESPACE, "tenant_id": tenant_id})
+    now = utcnow()
+    materialize(plan, tenant_id=tenant_id, as_of=run.as_of, name=RESULT)
+    params = {"tenant_id": tenant_id, "now": now, "run_id": run.id, "version_id": version.id}
+    changes = {d.spec.code: apply_dimension(d.spec, params) for d in plan.dimensions}
+    drop_removed_dimensions(plan, params)
+    run.customers = db.session.execute(sa.text(f"SELECT count(*) FROM {RESULT}").execution_options(
+        tenant_filtered=True)).scalar_one()
+    db.session.execute(sa.text(f"DROP TABLE IF EXISTS {RESULT}").execution_options(tenant_filtered=True))
+    run.changes = changes
+    run.status = "succeeded"
+    run.finished_at = utcnow()
+    audit.record("rules.retiered", target_type="retier_run", target_id=run.id,
+                 details={"version": version.number, "customers": run.customers, "changes": changes})
+    return run
+
+
+def start_retier(*, started_by: str, as_of: datetime | None = None) -> RetierRun:
+    """Record a run for the version in force (committed by the caller before the work starts)."""
+    version = current_version()
+    if version is None:
+        raise NotFoundError("no rule set has been published yet: publish one before retiering")
+    run = RetierRun(rule_version_id=version.id, as_of=as_of or utcnow(), started_by=started_by)
+    db.session.add(run)
+    db.session.flush()
+    return run
+
+
+def run_retier(run_id) -> RetierRun:
+    """Do the work of a recorded run; a failure is recorded on the run in its own transaction."""
+    run = RetierRun.get(run_id)
+    version = db.session.get(RuleSetVersion, (run.tenant_id, run.rule_version_id))
+    try:
+        plan = compile_for_tenant(version.parsed())
+        retier(run, version, plan)
+        db.session.commit()
+    except Exception as error:
+        db.session.rollback()
+        run = RetierRun.get(run_id)
+        run.status, run.finished_at, run.message = "failed", utcnow(), str(error)[:2000]
+        db.session.commit()
+        raise
+    return run
+
+
+def queue_retier(run_id, *, tenant_id: int):
+    """Run a recorded retier in the background; one retier per tenant may be queued or running."""
+    from tierwise.errors import ConflictError
+    from tierwise.jobs.queue import enqueue
+
+    try:
+        return enqueue("tierwise.tenants.rules.retier.retier_job", tenant_id=tenant_id, queue="long",
+                       job_id=f"retier-{tenant_id}", timeout=4 * 3600, run_id=str(run_id))
+    except ConflictError:
+        run = RetierRun.get(run_id)
+        run.status, run.finished_at = "failed", utcnow()
+        run.message = "another retier of this tenant is queued or running"
+        db.session.commit()
+        raise ConflictError(run.message) from None
+
+
+@task
+def retier_job(run_id: str) -> dict:
+    """The retier as a background task (``tierwise worker``; in-process without Redis)."""
+    import uuid
+
+    run = run_retier(uuid.UUID(run_id))
+    return {"run_id": str(run.id), "customers": run.customers, "changes": run.changes}

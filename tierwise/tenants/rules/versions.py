@@ -1,0 +1,166 @@
+"""Rule set versions: one editable draft per tenant, immutable published versions.
+
+Publishing turns the draft into version N+1; the highest published number is
+the rule set in force.  Rolling back publishes an older version's definition
+again as a new number (``restored_from`` says which), so history only grows and
+every assignment can name the exact version that decided it.  Each publish is
+audited with a diff against the version it replaces.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tierwise.errors import ConflictError, NotFoundError, ValidationError
+from tierwise.platform import audit
+from tierwise.platform.db import JSONType, TenantScoped, db, utcnow
+from tierwise.tenants.fields import field_registry
+from tierwise.tenants.rules.definition import Plan, RuleSetDefinition, compile_definition
+from tierwise.tenants.rules.diff import definition_diff
+
+
+class RuleSetVersion(TenantScoped, db.Model):
+    __tablename__ = "rule_set_versions"
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "number"),
+        sa.CheckConstraint("(number IS NULL) = (published_at IS NULL)", name="published_number"),
+    )
+    noun = "rule set version"
+
+    number: Mapped[int | None]  # None while a draft
+    definition: Mapped[dict] = mapped_column(JSONType)
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    restored_from: Mapped[int | None]
+    created_by: Mapped[str] = mapped_column(sa.String(254))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_by: Mapped[str | None] = mapped_column(sa.String(254))
+    published_at: Mapped[datetime | None]
+
+    @property
+    def is_draft(self) -> bool:
+        return self.number is None
+
+    def parsed(self) -> RuleSetDefinition:
+        return RuleSetDefinition.from_dict(self.definition)
+
+
+def compile_for_tenant(definition: RuleSetDefinition) -> Plan:
+    """Compile against the current tenant's field registry (rules discover fields there)."""
+    registry = field_registry()
+    fields = {name: f.field_type for name, f in registry.items()}
+    categories = {name: tuple(f.categories) for name, f in registry.items() if f.categories}
+    return compile_definition(definition, fields, categories)
+
+
+def validate(data) -> tuple[RuleSetDefinition, Plan]:
+    """The definition and its plan, or the first ValidationError / RuleError."""
+    definition = RuleSetDefinition.from_dict(data)
+    return definition, compile_for_tenant(definition)
+
+
+def current_version() -> RuleSetVersion | None:
+    """The rule set in force: the highest published version."""
+    return db.session.scalar(sa.select(RuleSetVersion).where(RuleSetVersion.number.is_not(None))
+                             .order_by(RuleSetVersion.number.desc()).limit(1))
+
+
+def draft() -> RuleSetVersion | None:
+    return db.session.scalar(sa.select(RuleSetVersion).where(RuleSetVersion.number.is_(None)))
+
+
+def published_versions() -> list[RuleSetVersion]:
+    return list(db.session.scalars(sa.select(RuleSetVersion).where(RuleSetVersion.number.is_not(None))
+                                   .order_by(RuleSetVersion.number.desc())))
+
+
+def version_by_number(number: int) -> RuleSetVersion:
+    found = db.session.scalar(sa.select(RuleSetVersion).where(RuleSetVersion.number == number))
+    if found is None:
+        raise NotFoundError(f"no rule set version {number}")
+    return found
+
+
+def save_draft(data, *, author: str, note: str = "") -> RuleSetVersion:
+    """Validate and store the tenant's draft (replacing the previous draft)."""
+    definition, _ = validate(data)
+    version = draft()
+    if version is None:
+        version = RuleSetVersion(definition=definition.to_dict(), created_by=author, note=note)
+        db.session.add(version)
+    else:
+        version.definition = definition.to_dict()
+        version.note = note or version.note
+        version.updated_at = utcnow()
+    db.session.flush()
+    audit.record("rules.draft_saved", target_type="rule_set_version", target_id=version.id)
+    return version
+
+
+def discard_draft() -> None:
+    version = draft()
+    if version is None:
+        raise NotFoundError("there is no draft to discard")
+    db.session.delete(version)
+    audit.record("rules.draft_discarded", target_type="rule_set_version", target_id=version.id)
+
+
+def publish_draft(*, author: str) -> RuleSetVersion:
+    """Publish the draft as the next version (re-validated: fields may have changed since)."""
+    version = draft()
+    if version is None:
+        raise NotFoundError("there is no draft to publish")
+    validate(version.definition)
+    return _publish(version, author=author)
+
+
+def publish(data, *, author: str, note: str = "") -> RuleSetVersion:
+    """Validate and publish in one step (YAML apply, API): any draft is left as it is."""
+    definition, _ = validate(data)
+    current = current_version()
+    if current is not None and current.definition == definition.to_dict():
+        raise ConflictError(f"the rule set is identical to version {current.number}, which is in force")
+    version = RuleSetVersion(definition=definition.to_dict(), created_by=author, note=note)
+    db.session.add(version)
+    return _publish(version, author=author)
+
+
+def roll_back(number: int, *, author: str) -> RuleSetVersion:
+    """Publish an older version's definition again, as a new version."""
+    old = version_by_number(number)
+    current = current_version()
+    if current is not None and current.number == number:
+        raise ConflictError(f"version {number} is already in force")
+    validate(old.definition)  # a field it used may have been removed since
+    version = RuleSetVersion(definition=old.definition, created_by=author, restored_from=number,
+                             note=f"roll back to version {number}")
+    db.session.add(version)
+    return _publish(version, author=author)
+
+
+def _publish(version: RuleSetVersion, *, author: str) -> RuleSetVersion:
+    previous = current_version()
+    # Two concurrent publishes would pick the same number: the unique key refuses the second.
+    number = (previous.number if previous else 0) + 1
+    version.number = number
+    version.published_by = author
+    version.published_at = utcnow()
+    db.session.flush()
+    diff = definition_diff(previous.definition if previous else None, version.definition)
+    audit.record("rules.published", target_type="rule_set_version", target_id=version.id,
+                 details={"number": number, "restored_from": version.restored_from,
+                          "previous": previous.number if previous else None, "diff": diff})
+    return version
+
+
+def require_number(value) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ValidationError("must be a version number", field="version") from None
+    if number < 1:
+        raise ValidationError("must be a version number", field="version")
+    return number
+

@@ -1,0 +1,29 @@
+"""Rule sets as YAML files: what ``tierwise rules export`` writes and ``tierwise rules apply`` reads.
+
+The YAML is the stored definition, keys in a stable order and Chinese labels
+left readable, so a file exported, edited and applied again shows only the
+lines the admin changed.
+"""
+from __future__ import annotations
+
+import yaml
+
+from tierwise.errors import ValidationError
+
+
+def dump(definition: dict) -> str:
+    return yaml.safe_dump(definition, allow_unicode=True, sort_keys=False, width=120)
+
+
+def load(text: str) -> dict:
+    """The mapping in ``text``; ValidationError naming the line for YAML that cannot be read."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise ValidationError(f"{where}not valid YAML ({problem})", field="file") from None
+    if not isinstance(data, dict):
+        raise ValidationError("the file must hold a rule set: a mapping with 'dimensions'", field="file")
+    return data
