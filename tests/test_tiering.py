@@ -211,3 +211,19 @@ def test_publishing_and_retiering_are_audited(app, utility):
     with in_tenant(app, utility):
         actions = set(db.session.scalars(sa.select(AuditEvent.action)))
     assert {"rules.published", "rules.retiered"} <= actions
+
+
+def test_the_distribution_counts_every_customer_and_a_customer_shows_its_tiers_with_the_rule(app, utility):
+    from tierwise.tenants.rules.distribution import customer_tiers, tier_distribution
+
+    with in_tenant(app, utility):
+        before = {d.dimension: d.unclassified for d in tier_distribution()}
+    assert before["high_risk"] == 5  # imported, not yet tiered
+    publish_and_retier(app, utility, rule_set())
+    with in_tenant(app, utility):
+        shown = tier_distribution()
+        hospital = db.session.scalar(sa.select(Customer.id).where(Customer.external_id == "H1"))
+        mine = {t.dimension: t for t in customer_tiers(hospital)}
+    assert all(d.unclassified == 0 and sum(t.customers for t in d.tiers) == 5 for d in shown)
+    assert mine["high_risk"].tier == "critical" and mine["high_risk"].rule.startswith("facility_type in")
+    assert mine["value"].basis == "fallback" and mine["value"].rule is None

@@ -1,0 +1,115 @@
+"""Reading the assignment in force: tier counts per dimension, one customer's tiers, recent runs.
+
+Counts come from one GROUP BY over ``tier_assignments``; the unclassified count
+is the customers with no tier in a dimension (zero after any retier, because
+every dimension ends in a fallback tier; customers imported since the last
+retier show up here until the next one).
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from tierwise.platform.db import db
+from tierwise.tenants.customers import Customer
+from tierwise.tenants.rules.assignments import RetierRun, TierAssignment, TierHistory
+from tierwise.tenants.rules.definition import DimensionSpec, RuleSetDefinition
+from tierwise.tenants.rules.versions import RuleSetVersion, current_version
+
+
+@dataclass
+class TierShare:
+    tier: str
+    label_en: str
+    label_zh: str
+    colour: str
+    customers: int
+    share: float
+
+
+@dataclass
+class DimensionDistribution:
+    dimension: str
+    label_en: str
+    label_zh: str
+    tiers: list[TierShare] = field(default_factory=list)
+    unclassified: int = 0
+    other: int = 0  # assigned under an older version to a tier this version no longer has
+
+
+@dataclass
+class CustomerTier:
+    dimension: str
+    tier: str
+    label_en: str
+    label_zh: str
+    colour: str
+    basis: str
+    reason: dict
+    rule: str | None
+    since: datetime
+    evaluated_at: datetime
+    version: int | None
+    pending_tier: str | None
+    pending_count: int
+
+
+def tier_distribution(definition: RuleSetDefinition | None = None) -> list[DimensionDistribution]:
+    """Customers per tier in each dimension of the rule set in force (or of ``definition``)."""
+    if definition is None:
+        version = current_version()
+        if version is None:
+            return []
+        definition = version.parsed()
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(Customer)) or 0
+    counts: dict[tuple[str, str], int] = {
+        (dimension, tier): n for dimension, tier, n in db.session.execute(
+            sa.select(TierAssignment.dimension, TierAssignment.tier, sa.func.count())
+            .group_by(TierAssignment.dimension, TierAssignment.tier))}
+    result = []
+    for dimension in definition.dimensions:
+        shares = [TierShare(t.code, t.label_en, t.label_zh, t.colour, counts.get((dimension.code, t.code), 0), 0.0)
+                  for t in dimension.tiers]
+        assigned = sum(n for (d, _), n in counts.items() if d == dimension.code)
+        for share in shares:
+            share.share = share.customers / total if total else 0.0
+        known = sum(s.customers for s in shares)
+        result.append(DimensionDistribution(dimension.code, dimension.label_en, dimension.label_zh, shares,
+                                            unclassified=max(total - assigned, 0), other=assigned - known))
+    return result
+
+
+def customer_tiers(customer_id: uuid.UUID) -> list[CustomerTier]:
+    """The customer's tier in each dimension, with labels and the rule that decided it."""
+    rows = db.session.execute(
+        sa.select(TierAssignment, RuleSetVersion.number, RuleSetVersion.definition)
+        .join(RuleSetVersion, RuleSetVersion.id == TierAssignment.rule_version_id)
+        .where(TierAssignment.customer_id == customer_id).order_by(TierAssignment.dimension)).all()
+    tiers = []
+    for assignment, number, data in rows:
+        dimension = RuleSetDefinition.from_dict(data).dimension(assignment.dimension)
+        spec = _tier_spec(dimension, assignment.tier)
+        tiers.append(CustomerTier(
+            assignment.dimension, assignment.tier, spec.label_en if spec else assignment.tier,
+            spec.label_zh if spec else assignment.tier, spec.colour if spec else "#6b7280", assignment.basis,
+            assignment.reason or {}, spec.rule if spec else None, assignment.since, assignment.evaluated_at, number,
+            assignment.pending_tier, assignment.pending_count))
+    return tiers
+
+
+def _tier_spec(dimension: DimensionSpec | None, code: str):
+    if dimension is None:
+        return None
+    return next((t for t in dimension.tiers if t.code == code), None)
+
+
+def customer_tier_history(customer_id: uuid.UUID) -> list[TierHistory]:
+    return list(db.session.scalars(sa.select(TierHistory).where(TierHistory.customer_id == customer_id)
+                                   .order_by(TierHistory.dimension, TierHistory.valid_from.desc())))
+
+
+def recent_runs(limit: int = 20) -> list[RetierRun]:
+    return list(db.session.scalars(sa.select(RetierRun).order_by(RetierRun.started_at.desc()).limit(limit)))
