@@ -27,8 +27,11 @@ from tierwise.tenants.customers import Customer
 from tierwise.tenants.fields import define_field
 from tierwise.tenants.imports.runner import import_records
 from tierwise.tenants.imports.runs import start_import_run
+from tierwise.tenants.rules.retier import run_retier, start_retier
+from tierwise.tenants.rules.versions import current_version
 
-OBJECT_KINDS = ("user_id", "token_id", "branch_id", "customer_id", "run_id", "field_id")  # URL argument -> the kind of object it names
+# URL arguments that name an object (each made by the objects_of fixture below)
+OBJECT_KINDS = ("user_id", "token_id", "branch_id", "customer_id", "run_id", "field_id", "version_id", "retier_run_id")
 NOT_TENANT_DATA = {"static"}  # endpoints whose URL arguments name no tenant object
 NOT_OBJECT_ARGUMENTS = {"kind"}  # URL arguments that choose a category (e.g. an import's kind), not an object
 SWEPT_METHODS = {"GET", "POST", "DELETE", "PUT", "PATCH"}
@@ -73,8 +76,13 @@ def objects_of(app, issue_token, tmp_path_factory):
             field = define_field(name=f"sweep_{uuid.uuid4().hex[:8]}", field_type="text")
             db.session.commit()
             field_id = field.id
+            version_id = current_version().id  # version 1, the industry template, unless a test published since
+            retier_run_id = start_retier(started_by="test").id
+            db.session.commit()
+            run_retier(retier_run_id)
         return {"user_id": world.users["rm1"].id, "token_id": token_id, "branch_id": world.branches["north"].id,
-                "customer_id": customer_id, "run_id": run_id, "field_id": field_id}
+                "customer_id": customer_id, "run_id": run_id, "field_id": field_id, "version_id": version_id,
+                "retier_run_id": retier_run_id}
 
     return factory
 

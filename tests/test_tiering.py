@@ -13,6 +13,7 @@ from tierwise.tenants.customers import Customer
 from tierwise.tenants.imports.runner import import_records
 from tierwise.tenants.rules import retier as retier_module
 from tierwise.tenants.rules.assignments import RetierRun, TierChange, TierHistory
+from tierwise.tenants.rules.distribution import customer_tier_history
 from tests.rule_helpers import assignment, in_tenant, publish_and_retier, retier_again, tiers
 
 AS_OF = datetime(2025, 1, 1, tzinfo=timezone.utc)
@@ -117,10 +118,10 @@ def test_a_retier_records_history_and_changes_up_down_and_new(app, utility):
     assert second.changes["value"] == {"up": 0, "down": 1, "new": 0, "held": 0}  # F1: vip -> important
     with in_tenant(app, utility):
         f1 = db.session.scalar(sa.select(Customer.id).where(Customer.external_id == "F1"))
-        history = db.session.execute(sa.select(TierHistory.tier, TierHistory.valid_to).where(
-            TierHistory.customer_id == f1, TierHistory.dimension == "value").order_by(TierHistory.valid_from)).all()
-        assert [h.tier for h in history] == ["vip", "important"]
-        assert history[0].valid_to is not None and history[1].valid_to is None
+        history = [p for p in customer_tier_history(f1) if p.dimension == "value"]
+        assert [p.tier for p in history] == ["important", "vip"]  # newest first
+        assert history[0].valid_to is None and history[1].valid_to == history[0].valid_from
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(TierHistory)) == 1  # closed periods only
         change = db.session.scalars(sa.select(TierChange).where(TierChange.customer_id == f1,
                                                                 TierChange.direction == "down")).one()
         assert (change.from_tier, change.to_tier) == ("vip", "important")

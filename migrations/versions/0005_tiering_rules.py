@@ -60,13 +60,12 @@ def upgrade():
     sa.Column('basis', sa.String(length=16), nullable=False),
     sa.Column('reason', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('since', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('evaluated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('pending_tier', sa.String(length=32), nullable=True),
     sa.Column('pending_count', sa.SmallInteger(), nullable=False),
     sa.CheckConstraint("basis IN ('rule', 'fallback', 'held')", name=op.f('ck_tier_assignments_basis')),
-    sa.ForeignKeyConstraint(['tenant_id', 'customer_id'], ['customers.tenant_id', 'customers.id'], name=op.f('fk_tier_assignments_tenant_id_customer_id_customers'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['tenant_id', 'rule_version_id'], ['rule_set_versions.tenant_id', 'rule_set_versions.id'], name=op.f('fk_tier_assignments_tenant_id_rule_version_id_rule_set_versions')),
-    sa.PrimaryKeyConstraint('tenant_id', 'customer_id', 'dimension', name=op.f('pk_tier_assignments'))
+    sa.PrimaryKeyConstraint('tenant_id', 'customer_id', 'dimension', name=op.f('pk_tier_assignments')),
+    postgresql_with={'fillfactor': '70'}
     )
     with op.batch_alter_table('tier_assignments', schema=None) as batch_op:
         batch_op.create_index('ix_tier_assignments_tenant_dimension_tier', ['tenant_id', 'dimension', 'tier', 'customer_id'], unique=False)
@@ -81,8 +80,6 @@ def upgrade():
     sa.Column('to_tier', sa.String(length=32), nullable=False),
     sa.Column('direction', sa.String(length=8), nullable=False),
     sa.CheckConstraint("direction IN ('up', 'down', 'new')", name=op.f('ck_tier_changes_direction')),
-    sa.ForeignKeyConstraint(['tenant_id', 'customer_id'], ['customers.tenant_id', 'customers.id'], name=op.f('fk_tier_changes_tenant_id_customer_id_customers'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['tenant_id', 'retier_run_id'], ['retier_runs.tenant_id', 'retier_runs.id'], name=op.f('fk_tier_changes_tenant_id_retier_run_id_retier_runs')),
     sa.PrimaryKeyConstraint('tenant_id', 'customer_id', 'dimension', 'occurred_at', name=op.f('pk_tier_changes'))
     )
     with op.batch_alter_table('tier_changes', schema=None) as batch_op:
@@ -93,11 +90,9 @@ def upgrade():
     sa.Column('customer_id', sa.Uuid(), nullable=False),
     sa.Column('dimension', sa.String(length=32), nullable=False),
     sa.Column('valid_from', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('valid_to', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('valid_to', sa.DateTime(timezone=True), nullable=False),
     sa.Column('tier', sa.String(length=32), nullable=False),
     sa.Column('rule_version_id', sa.Uuid(), nullable=False),
-    sa.ForeignKeyConstraint(['tenant_id', 'customer_id'], ['customers.tenant_id', 'customers.id'], name=op.f('fk_tier_history_tenant_id_customer_id_customers'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['tenant_id', 'rule_version_id'], ['rule_set_versions.tenant_id', 'rule_set_versions.id'], name=op.f('fk_tier_history_tenant_id_rule_version_id_rule_set_versions')),
     sa.PrimaryKeyConstraint('tenant_id', 'customer_id', 'dimension', 'valid_from', name=op.f('pk_tier_history'))
     )
 

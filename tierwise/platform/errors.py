@@ -1,7 +1,8 @@
 """Error responses, registered once: JSON under ``/api/``, a page everywhere else.
 
 Every API error has the same body: ``{"error": {"code": ..., "message": ...,
-"field": ...}}``.
+"field": ...}}``; a rule that cannot be used adds ``position``, the 0-based
+offset of the offending text in the rule named by ``field``.
 """
 from __future__ import annotations
 
@@ -28,11 +29,14 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def error_response(status: int, code: str, message: str, field: str | None = None, rows: list | None = None):
+def error_response(status: int, code: str, message: str, field: str | None = None, rows: list | None = None,
+                   position: int | None = None):
     if wants_json():
         body = {"error": {"code": code, "message": message}}
         if field:
             body["error"]["field"] = field
+        if position is not None:  # 0 is a position: the very first character
+            body["error"]["position"] = position
         if rows:
             body["error"]["rows"] = rows
         return jsonify(body), status
@@ -59,7 +63,8 @@ def _domain_error(exc: TierwiseError):
     status = next((s for cls, s in STATUS_BY_ERROR.items() if isinstance(exc, cls)), 400)
     rows = [{"row": e.row, "column": e.column, "value": e.value, "reason": e.reason}
             for e in getattr(exc, "errors", [])[:100]]  # an import's bad cells, where they are
-    return error_response(status, exc.code, str(exc), getattr(exc, "field", None), rows)
+    return error_response(status, exc.code, str(exc), getattr(exc, "field", None), rows,
+                          getattr(exc, "position", None))  # a RuleError's offset in its rule
 
 
 def _server_error(exc: Exception):

@@ -206,3 +206,23 @@ def _on_begin(session: Session, transaction, connection: sa.Connection) -> None:
 def _on_end(session: Session, transaction) -> None:
     if transaction.parent is None:
         session.info.pop("rls_tenant", None)
+
+
+def lock_tenant(purpose: str) -> None:
+    """Serialise one kind of work per tenant until the transaction ends (PostgreSQL advisory lock).
+
+    Writers that must not interleave for one tenant (a retier and a customer
+    erasure, for instance) take the same ``purpose``.  SQLite serialises writers
+    by itself, so it is a no-op there.
+    """
+    session_bind = _session_connection()
+    if session_bind.dialect.name != "postgresql":
+        return
+    session_bind.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:purpose), :tenant_id)"),
+                         {"purpose": purpose, "tenant_id": current_tenant_id()})
+
+
+def _session_connection() -> sa.Connection:
+    from tierwise.platform.db import db
+
+    return db.session.connection()

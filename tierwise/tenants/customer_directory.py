@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from tierwise.errors import NotFoundError
-from tierwise.platform import audit
+from tierwise.platform import audit, tenancy
 from tierwise.platform.db import Base, db
 from tierwise.platform.pagination import Page, keyset_page
 from tierwise.tenants.activity import Activity
@@ -75,13 +75,14 @@ def recent_interactions(customer: Customer, limit: int = 100) -> list[Interactio
 def erase_customer(customer: Customer) -> dict[str, int]:
     """Remove the customer and everything derived from it, in every table that refers to it.
 
-    Tables are found from the schema's foreign keys, so data added by later
-    features (scores, tiers, history) is erased too without this code knowing it.
+    Tables are found from the schema's foreign keys, and from the derived tables
+    that declare ``erased_with_customer`` instead of a foreign key (tiers), so data
+    added by later features is erased too without this code knowing it.  It holds
+    the retier's lock, so a retier running meanwhile cannot write the customer back.
     """
+    tenancy.lock_tenant("tiers")
     removed: dict[str, int] = {}
-    for table in _tables_referencing(Customer.__table__):
-        column = next(fk.parent for fk in table.foreign_keys if fk.column.table is Customer.__table__
-                      and fk.column.name == "id")
+    for table, column in _tables_holding_customers():
         result = db.session.execute(
             sa.delete(table).where(table.c.tenant_id == customer.tenant_id, column == customer.id)
             .execution_options(tenant_filtered=True))
@@ -93,6 +94,13 @@ def erase_customer(customer: Customer) -> dict[str, int]:
     return removed
 
 
-def _tables_referencing(target: sa.Table) -> list[sa.Table]:
-    return [table for table in Base.metadata.sorted_tables[::-1]
-            if table is not target and any(fk.column.table is target for fk in table.foreign_keys)]
+def _tables_holding_customers() -> list[tuple[sa.Table, sa.Column]]:
+    """(table, customer id column) for every table with rows per customer, dependants first."""
+    target = Customer.__table__
+    found = [(table, fk.parent) for table in Base.metadata.sorted_tables[::-1] if table is not target
+             for fk in table.foreign_keys if fk.column.table is target and fk.column.name == "id"]
+    for mapper in Base.registry.mappers:
+        declared = getattr(mapper.class_, "erased_with_customer", None)
+        if declared:
+            found.append((mapper.local_table, mapper.local_table.c[declared]))
+    return found

@@ -3,4 +3,5 @@ from flask import Blueprint
 
 api_blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from tierwise.platform.api import accounts, audit_events, auth, customers, openapi, tokens  # noqa: E402,F401  (routes)
+from tierwise.platform.api import (accounts, audit_events, auth, customers, openapi, rules,  # noqa: E402,F401  (routes)
+                                   tiers, tokens)

@@ -6,6 +6,7 @@ OpenAPI schema, which a test keeps in step with these lists).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -26,6 +27,31 @@ IMPORT_RESULT_FIELDS = ("kind", "source", "rows_read", "inserted", "updated", "u
 ROW_ERROR_FIELDS = ("row", "column", "value", "reason")
 IMPORT_RUN_FIELDS = ("id", "kind", "source_name", "status", "rows_read", "rows_per_second", "result", "message",
                      "created_by", "created_at", "started_at", "finished_at")
+# Rule sets: lists show versions without their definitions; one version (or the draft) shows it.
+RULE_SET_VERSION_FIELDS = ("id", "number", "note", "restored_from", "created_by", "created_at", "updated_at",
+                           "published_by", "published_at")
+RULE_SET_VERSION_DETAIL_FIELDS = RULE_SET_VERSION_FIELDS + ("definition",)
+RETIER_RUN_FIELDS = ("id", "rule_version_id", "as_of", "status", "started_at", "finished_at", "customers", "changes",
+                     "message", "started_by")
+TIER_SHARE_FIELDS = ("tier", "label_en", "label_zh", "colour", "customers", "share")
+DIMENSION_DISTRIBUTION_FIELDS = ("dimension", "label_en", "label_zh", "tiers", "unclassified", "other")
+CUSTOMER_TIER_FIELDS = ("dimension", "tier", "label_en", "label_zh", "colour", "basis", "reason", "rule", "since",
+                        "evaluated_at", "decided_at", "version", "pending_tier", "pending_count")
+TIER_PERIOD_FIELDS = ("dimension", "tier", "valid_from", "valid_to", "rule_version_id")
+PREVIEW_FIELDS = ("as_of", "customers", "total_value", "seconds", "dimensions")
+DIMENSION_PREVIEW_FIELDS = ("dimension", "tiers", "matrix", "moving_up", "moving_down", "unchanged", "held",
+                            "unclassified")
+TIER_COUNT_FIELDS = ("tier", "customers", "value", "customer_share", "value_share")
+TIER_MOVE_FIELDS = ("from", "to", "customers")
+MOVING_CUSTOMER_FIELDS = ("customer_id", "external_id", "name", "from_tier", "to_tier", "reason")
+
+# Fields that hold a list of objects, with the allow-list each object goes through.
+NESTED_FIELDS = {
+    DIMENSION_DISTRIBUTION_FIELDS: {"tiers": TIER_SHARE_FIELDS},
+    PREVIEW_FIELDS: {"dimensions": DIMENSION_PREVIEW_FIELDS},
+    DIMENSION_PREVIEW_FIELDS: {"tiers": TIER_COUNT_FIELDS, "matrix": TIER_MOVE_FIELDS,
+                               "moving_up": MOVING_CUSTOMER_FIELDS, "moving_down": MOVING_CUSTOMER_FIELDS},
+}
 
 
 def _plain(value: Any) -> Any:
@@ -36,8 +62,18 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _value(obj: Any, name: str) -> Any:
+    return obj[name] if isinstance(obj, Mapping) else getattr(obj, name)
+
+
 def serialize(obj: Any, fields: tuple[str, ...]) -> dict[str, Any]:
-    return {name: _plain(getattr(obj, name)) for name in fields}
+    """``obj``'s listed fields (attributes, or keys of a plain dict such as ``Preview.as_dict()``).
+
+    A field listed in ``NESTED_FIELDS`` holds objects, each serialized through its own allow-list.
+    """
+    nested = NESTED_FIELDS.get(fields, {})
+    return {name: [serialize(item, nested[name]) for item in _value(obj, name)] if name in nested
+            else _plain(_value(obj, name)) for name in fields}
 
 
 def serialize_page(page, fields: tuple[str, ...]) -> dict[str, Any]:

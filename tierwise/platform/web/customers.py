@@ -1,4 +1,4 @@
-"""Customer pages: search, the customer page (profile, activity, interactions), erasure."""
+"""Customer pages: search, the customer page (profile, tiers, activity, interactions), erasure."""
 from __future__ import annotations
 
 import uuid
@@ -16,6 +16,7 @@ from tierwise.platform.web.access import requires, signed_in
 from tierwise.platform.web.forms import EmptyForm
 from tierwise.tenants import customer_directory
 from tierwise.tenants.fields import field_registry
+from tierwise.tenants.rules.profile import tier_profile
 
 bp = Blueprint("customers", __name__, url_prefix="/customers")
 
@@ -40,6 +41,7 @@ def show(customer_id: uuid.UUID):
     return render_template(
         "customers/show.html", customer=customer, activity=activity, peak=peak,
         interactions=customer_directory.recent_interactions(customer), fields=field_registry(),
+        tiers=tier_profile(customer.id),
         branches={b.id: b for b in list_branches()}, people={u.id: u for u in list_users()},
         erase_form=EmptyForm(), can_erase=allows(current_user, Permission.ERASE_CUSTOMERS))
 

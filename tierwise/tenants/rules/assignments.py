@@ -3,13 +3,17 @@
 - ``TierAssignment``: per customer and dimension, the tier in force, the rule set
   version that decided it, the reason (the values its rule looked at) and the
   hysteresis state (a pending tier and how many evaluations in a row asked for it).
-- ``TierHistory``: one row per period a customer held a tier (``valid_to`` is
-  null for the current period).
+- ``TierHistory``: one row per *closed* period a customer held a tier; the
+  current period is the assignment itself (from ``since``, still open).
 - ``TierChange``: one row per move (up, down or new), for alerts and lists.
 - ``RetierRun``: one evaluation of the whole tenant, with its counts.
 
-All four carry the customer in their keys with a cascading foreign key, so
-erasing a customer erases its tiers too.
+The three tier tables are derived data, rewritten set-based by the retier job
+alone, and carry no foreign keys: at a million customers a per-row foreign key
+check was the larger part of a retier's writes.  Integrity is kept by their
+writer instead: retier and customer erasure take the same per-tenant lock, and
+erasure finds these tables through ``erased_with_customer``.  Rule set versions
+and runs they name are never deleted.
 """
 from __future__ import annotations
 
@@ -21,7 +25,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tierwise.platform.db import JSONType, TenantOwned, TenantScoped, db, utcnow
 
-CUSTOMER_FK = dict(refcolumns=["customers.tenant_id", "customers.id"], ondelete="CASCADE")
 VERSION_FK = dict(refcolumns=["rule_set_versions.tenant_id", "rule_set_versions.id"])
 BASES = ("rule", "fallback", "held")
 DIRECTIONS = ("up", "down", "new")
@@ -30,12 +33,13 @@ DIRECTIONS = ("up", "down", "new")
 class TierAssignment(TenantOwned, db.Model):
     __tablename__ = "tier_assignments"
     __table_args__ = (
-        sa.ForeignKeyConstraint(["tenant_id", "customer_id"], **CUSTOMER_FK),
-        sa.ForeignKeyConstraint(["tenant_id", "rule_version_id"], **VERSION_FK),
         sa.CheckConstraint("basis IN ('rule', 'fallback', 'held')", name="basis"),
         sa.Index("ix_tier_assignments_tenant_dimension_tier", "tenant_id", "dimension", "tier", "customer_id"),
+        # Every retier rewrites reasons in place: free space per page lets those updates stay HOT.
+        {"postgresql_with": {"fillfactor": "70"}},
     )
     references_tenant = False
+    erased_with_customer = "customer_id"
 
     customer_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     dimension: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
@@ -44,24 +48,23 @@ class TierAssignment(TenantOwned, db.Model):
     # rule: the tier's rule matched; fallback: no rule did; held: hysteresis kept the tier.
     basis: Mapped[str] = mapped_column(sa.String(16))
     reason: Mapped[dict] = mapped_column(JSONType)
-    since: Mapped[datetime]
-    evaluated_at: Mapped[datetime]
+    since: Mapped[datetime]  # when the customer entered this tier
+    # When ``reason`` was taken: rewritten with the tier, basis, hysteresis state or rule version,
+    # not on every retier (a million unchanged rows are not rewritten for new amounts).
+    decided_at: Mapped[datetime]
     pending_tier: Mapped[str | None] = mapped_column(sa.String(32))
     pending_count: Mapped[int] = mapped_column(sa.SmallInteger, default=0)
 
 
 class TierHistory(TenantOwned, db.Model):
     __tablename__ = "tier_history"
-    __table_args__ = (
-        sa.ForeignKeyConstraint(["tenant_id", "customer_id"], **CUSTOMER_FK),
-        sa.ForeignKeyConstraint(["tenant_id", "rule_version_id"], **VERSION_FK),
-    )
     references_tenant = False
+    erased_with_customer = "customer_id"
 
     customer_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     dimension: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     valid_from: Mapped[datetime] = mapped_column(primary_key=True)
-    valid_to: Mapped[datetime | None]
+    valid_to: Mapped[datetime]
     tier: Mapped[str] = mapped_column(sa.String(32))
     rule_version_id: Mapped[uuid.UUID]
 
@@ -69,12 +72,11 @@ class TierHistory(TenantOwned, db.Model):
 class TierChange(TenantOwned, db.Model):
     __tablename__ = "tier_changes"
     __table_args__ = (
-        sa.ForeignKeyConstraint(["tenant_id", "customer_id"], **CUSTOMER_FK),
-        sa.ForeignKeyConstraint(["tenant_id", "retier_run_id"], ["retier_runs.tenant_id", "retier_runs.id"]),
         sa.CheckConstraint("direction IN ('up', 'down', 'new')", name="direction"),
         sa.Index("ix_tier_changes_tenant_occurred_at", "tenant_id", "occurred_at"),
     )
     references_tenant = False
+    erased_with_customer = "customer_id"
 
     customer_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     dimension: Mapped[str] = mapped_column(sa.String(32), primary_key=True)

@@ -51,7 +51,8 @@ class CustomerTier:
     reason: dict
     rule: str | None
     since: datetime
-    evaluated_at: datetime
+    evaluated_at: datetime | None  # the last successful retier
+    decided_at: datetime  # when the reason's values were taken
     version: int | None
     pending_tier: str | None
     pending_count: int
@@ -89,14 +90,15 @@ def customer_tiers(customer_id: uuid.UUID) -> list[CustomerTier]:
         .join(RuleSetVersion, RuleSetVersion.id == TierAssignment.rule_version_id)
         .where(TierAssignment.customer_id == customer_id).order_by(TierAssignment.dimension)).all()
     tiers = []
+    evaluated_at = last_evaluated_at()
     for assignment, number, data in rows:
         dimension = RuleSetDefinition.from_dict(data).dimension(assignment.dimension)
         spec = _tier_spec(dimension, assignment.tier)
         tiers.append(CustomerTier(
             assignment.dimension, assignment.tier, spec.label_en if spec else assignment.tier,
             spec.label_zh if spec else assignment.tier, spec.colour if spec else "#6b7280", assignment.basis,
-            assignment.reason or {}, spec.rule if spec else None, assignment.since, assignment.evaluated_at, number,
-            assignment.pending_tier, assignment.pending_count))
+            assignment.reason or {}, spec.rule if spec else None, assignment.since, evaluated_at, assignment.decided_at,
+            number, assignment.pending_tier, assignment.pending_count))
     return tiers
 
 
@@ -106,9 +108,28 @@ def _tier_spec(dimension: DimensionSpec | None, code: str):
     return next((t for t in dimension.tiers if t.code == code), None)
 
 
-def customer_tier_history(customer_id: uuid.UUID) -> list[TierHistory]:
-    return list(db.session.scalars(sa.select(TierHistory).where(TierHistory.customer_id == customer_id)
-                                   .order_by(TierHistory.dimension, TierHistory.valid_from.desc())))
+@dataclass
+class TierPeriod:
+    dimension: str
+    tier: str
+    valid_from: datetime
+    valid_to: datetime | None  # None: the current period
+    rule_version_id: uuid.UUID
+
+
+def customer_tier_history(customer_id: uuid.UUID) -> list[TierPeriod]:
+    """Every period the customer held a tier, newest first per dimension (the current one is open)."""
+    current = [TierPeriod(a.dimension, a.tier, a.since, None, a.rule_version_id) for a in db.session.scalars(
+        sa.select(TierAssignment).where(TierAssignment.customer_id == customer_id))]
+    closed = [TierPeriod(h.dimension, h.tier, h.valid_from, h.valid_to, h.rule_version_id) for h in db.session.scalars(
+        sa.select(TierHistory).where(TierHistory.customer_id == customer_id))]
+    return sorted(current + closed, key=lambda p: (p.dimension, -p.valid_from.timestamp()))
+
+
+def last_evaluated_at() -> datetime | None:
+    """When the last successful retier evaluated the tenant (assignments are rewritten only when they change)."""
+    return db.session.scalar(sa.select(RetierRun.as_of).where(RetierRun.status == "succeeded")
+                             .order_by(RetierRun.started_at.desc()).limit(1))
 
 
 def recent_runs(limit: int = 20) -> list[RetierRun]:

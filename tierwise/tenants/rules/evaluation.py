@@ -6,18 +6,20 @@ database (PostgreSQL in production, SQLite in the demo):
 1. ``activity`` and ``interactions`` aggregated per customer, one ``FILTER``ed
    aggregate per distinct window and filter the rules use (a single scan each);
 2. ``base``: one row per customer with every atom (fields, aggregates, the
-   current assignment and its hysteresis state);
-3. ``ranked``: percentiles and top-share flags as window functions over ``base``;
+   current assignment and its hysteresis state), stored in a temporary table;
+3. ``ranked``: percentiles and top-share flags, window functions over a narrow
+   projection of ``base`` joined back to it;
 4. per dimension, in dependency order: the candidate tier (the first matching
    rule, else the fallback), then the tier after hysteresis, its basis, its
    reason (a JSON object of the values the deciding rule looked at) and the new
    pending state.
 
-Preview and retier both read this query; neither loops over customers.
+Preview and retier both read this evaluation; neither loops over customers.
 """
 from __future__ import annotations
 
 import calendar
+import uuid
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -33,6 +35,7 @@ from tierwise.tenants.rules.definition import CompiledDimension, Plan
 from tierwise.tenants.rules.vocabulary import ACTIVITY, BOOLEAN, NUMBER
 
 JSON_PAIRS_PER_CALL = 40  # PostgreSQL functions take at most 100 arguments
+EVALUATION_WORK_MEM = "256MB"  # per sort or window, for the evaluating transaction only
 
 
 def shift(moment: datetime, duration: s.Duration, times: int = 1) -> datetime:
@@ -55,8 +58,10 @@ def _timestamp(value: datetime) -> sa.ColumnElement:
 class Evaluation:
     """Builds the query for one plan, one tenant, one moment, on one database dialect."""
 
-    def __init__(self, plan: Plan, *, tenant_id: int, as_of: datetime, dialect: str) -> None:
+    def __init__(self, plan: Plan, *, tenant_id: int, as_of: datetime, dialect: str,
+                 version_id: uuid.UUID | None = None) -> None:
         self.plan = plan
+        self.version_id = version_id
         self.tenant_id = tenant_id
         self.as_of = as_of
         self.postgres = dialect == "postgresql"
@@ -150,18 +155,24 @@ class Evaluation:
         return value
 
     def current_subquery(self) -> sa.Subquery:
-        """The current assignment, one row per customer, a column group per dimension."""
+        """The stored assignment, one row per customer and a column group per dimension.
+
+        A GROUP BY pivot rather than one join per dimension: it reads the table once and
+        its plan does not depend on statistics (which lag behind a first retier's insert).
+        """
         a = TierAssignment.__table__
         columns = [a.c.customer_id]
         for dimension in self.plan.definition.dimensions:
-            is_it = a.c.dimension == dimension.code
-            columns += [sa.func.max(a.c.tier).filter(is_it).label(f"cur_{dimension.code}"),
-                        sa.func.max(a.c.pending_tier).filter(is_it).label(f"pend_{dimension.code}"),
-                        sa.func.max(a.c.pending_count).filter(is_it).label(f"pendn_{dimension.code}")]
+            code, is_it = dimension.code, a.c.dimension == dimension.code
+            columns += [sa.func.max(a.c.tier).filter(is_it).label(f"cur_{code}"),
+                        sa.func.max(a.c.pending_tier).filter(is_it).label(f"pend_{code}"),
+                        sa.func.max(a.c.pending_count).filter(is_it).label(f"pendn_{code}"),
+                        sa.func.max(a.c.basis).filter(is_it).label(f"curbasis_{code}"),
+                        sa.func.max(sa.cast(a.c.rule_version_id, sa.Text)).filter(is_it).label(f"curversion_{code}")]
         return (sa.select(*columns).where(a.c.tenant_id == self.tenant_id)
                 .group_by(a.c.customer_id).subquery("current_tiers"))
 
-    def base(self) -> sa.CTE:
+    def base(self) -> sa.Select:
         c = self.customers
         aggregates = list(self.plan.compiler.aggregates.values())
         sources = {}
@@ -180,13 +191,18 @@ class Evaluation:
         columns += [sa.cast(self.atom_sql(a, sources), SQL_TYPES[a.kind]).label(a.column)
                     if a.kind == NUMBER else self.atom_sql(a, sources).label(a.column) for a in atoms]
         columns += [col for col in current.c if col.name != "customer_id"]
-        return sa.select(*columns).select_from(joined).where(c.c.tenant_id == self.tenant_id).cte("base")
+        return sa.select(*columns).select_from(joined).where(c.c.tenant_id == self.tenant_id)
 
     # -- layer 3: rankings --------------------------------------------------
 
-    def ranked(self, base: sa.CTE) -> sa.CTE:
-        columns = list(base.c)
+    def ranked(self, base: sa.Table) -> sa.CTE:
+        """Base plus the rankings, computed over a narrow projection and joined back.
+
+        A window sorts every row it is given: fed the whole base row, a million
+        customers would be sorted (and spilled) at full width.
+        """
         external_id = base.c.external_id
+        windows = []
         for ranking in self.plan.compiler.rankings.values():
             operand = ranking.operand
             if ranking.function == "percentile":
@@ -194,14 +210,19 @@ class Evaluation:
                     partition_by=operand.is_(None), order_by=operand))
             else:
                 positive = sa.case((operand > 0, operand), else_=0.0)
-                before = sa.func.coalesce(sa.func.sum(positive).over(
-                    order_by=(positive.desc(), external_id), rows=(None, -1)), 0.0)
+                # The running sum up to and including this row, less the row: a frame ending at the
+                # current row is the one PostgreSQL computes in a single pass.
+                before = sa.func.sum(positive).over(order_by=(positive.desc(), external_id), rows=(None, 0)) - positive
                 total = sa.func.sum(positive).over()
                 # "Reached the share" allows for float rounding in the running sum (1e-9 of the total).
                 value = sa.and_(positive > 0, before < total * ranking.share - total * 1e-9)
-            columns.append(value.label(ranking.column))
-        columns.append(sa.cast(self.plan.measure, sa.Float).label("value_measure"))
-        return sa.select(*columns).select_from(base).cte("ranked")
+            windows.append(value.label(ranking.column))
+        measure = sa.cast(self.plan.measure, sa.Float).label("value_measure")
+        if not windows:
+            return sa.select(base, measure).cte("ranked")
+        ranks = sa.select(base.c.customer_id.label("ranked_id"), *windows).select_from(base).cte("ranks")
+        return (sa.select(base, *(ranks.c[w.name] for w in windows), measure)
+                .select_from(base.join(ranks, ranks.c.ranked_id == base.c.customer_id)).cte("ranked"))
 
     # -- layer 4: dimensions ------------------------------------------------
 
@@ -236,20 +257,34 @@ class Evaluation:
         cand = second.c[f"cand_{code}"]
         moving = final != cand
         basis = sa.case((moving, "held"), (final == spec.fallback.code, "fallback"), else_="rule")
-        reason = sa.case(*((final == tier.code, self.json_object(rule.atoms))
-                           for tier, rule in zip(spec.tiers[:-1], compiled.rules)),
-                         else_=self.json_object(compiled.atoms()))
         previous_pending = second.c[f"pend_{code}"]
         new_count = sa.case((moving, sa.case((cand == previous_pending,
                                               sa.func.coalesce(second.c[f"pendn_{code}"], 0) + 1), else_=1)),
                             else_=0)
-        return sa.select(second, basis.label(f"basis_{code}"), reason.label(f"reason_{code}"),
-                         sa.case((moving, cand), else_=None).label(f"newpend_{code}"),
-                         new_count.label(f"newpendn_{code}")).cte(f"dimension_{index}")
+        new_pending = sa.case((moving, cand), else_=None)
+        third = sa.select(second, basis.label(f"basis_{code}"), new_pending.label(f"newpend_{code}"),
+                          new_count.label(f"newpendn_{code}")).cte(f"state_{index}")
 
-    def query(self) -> sa.Select:
-        """The result columns ``result_columns`` names, one row per customer."""
-        layer = self.ranked(self.base())
+        # Whether the stored assignment must be written (the retier updates only these rows): a new
+        # tier, basis, hysteresis state or rule version.  Only then is the reason computed and stored,
+        # so a reason shows the values as of the decision (``decided_at``).
+        stored_id = "" if self.version_id is None else str(self.version_id) if self.postgres else self.version_id.hex
+        version = sa.literal(stored_id, sa.Text())  # as the column reads when cast to text
+        changed = sa.or_(*(third.c[old].is_distinct_from(third.c[new]) for old, new in (
+            (f"cur_{code}", f"tier_{code}"), (f"curbasis_{code}", f"basis_{code}"),
+            (f"pend_{code}", f"newpend_{code}"), (f"pendn_{code}", f"newpendn_{code}"))),
+            third.c[f"curversion_{code}"].is_distinct_from(version))
+        fourth = sa.select(third, changed.label(f"changed_{code}")).cte(f"changed_{index}")
+
+        final, changed = fourth.c[f"tier_{code}"], fourth.c[f"changed_{code}"]
+        reason = sa.case(*((sa.and_(changed, final == tier.code), self.json_object(rule.atoms))
+                           for tier, rule in zip(spec.tiers[:-1], compiled.rules)),
+                         (changed, self.json_object(compiled.atoms())), else_=None)
+        return sa.select(fourth, reason.label(f"reason_{code}")).cte(f"dimension_{index}")
+
+    def query(self, base: sa.Table) -> sa.Select:
+        """The result columns ``result_columns`` names, one row per customer, from the stored base."""
+        layer = self.ranked(base)
         for index, compiled in enumerate(self.plan.dimensions):
             layer = self.dimension_layers(layer, compiled, index)
         return sa.select(*(layer.c[column.name] for column in result_columns(self.plan)))
@@ -264,24 +299,39 @@ def result_columns(plan: Plan) -> list[sa.Column]:
         columns += [sa.Column(f"cur_{code}", sa.String(32)), sa.Column(f"cand_{code}", sa.String(32)),
                     sa.Column(f"tier_{code}", sa.String(32)), sa.Column(f"basis_{code}", sa.String(16)),
                     sa.Column(f"reason_{code}", JSONType), sa.Column(f"newpend_{code}", sa.String(32)),
-                    sa.Column(f"newpendn_{code}", sa.Integer())]
+                    sa.Column(f"newpendn_{code}", sa.Integer()), sa.Column(f"changed_{code}", sa.Boolean())]
     return columns
 
 
-def materialize(plan: Plan, *, tenant_id: int, as_of: datetime, name: str) -> sa.Table:
+def materialize(plan: Plan, *, tenant_id: int, as_of: datetime, name: str,
+                version_id: uuid.UUID | None = None) -> sa.Table:
     """Evaluate the plan into a temporary table ``name`` (dropped at commit on PostgreSQL).
 
     Runs on the session's connection, inside its transaction and tenant scope.
     """
     connection = db.session.connection()
     dialect = connection.dialect.name
+    if dialect == "postgresql":
+        # The window functions keep every customer's row; with the default 4 MB they spill to disk.
+        db.session.execute(sa.text(f"SET LOCAL work_mem = '{EVALUATION_WORK_MEM}'"))
     db.session.execute(sa.text(f"DROP TABLE IF EXISTS {name}").execution_options(tenant_filtered=True))
     table = sa.Table(name, sa.MetaData(), *result_columns(plan), prefixes=["TEMPORARY"],
                      postgresql_on_commit="DROP")
     table.create(connection)
-    query = Evaluation(plan, tenant_id=tenant_id, as_of=as_of, dialect=dialect).query()
-    db.session.execute(table.insert().from_select([c.name for c in table.c], query)
+    evaluation = Evaluation(plan, tenant_id=tenant_id, as_of=as_of, dialect=dialect, version_id=version_id)
+    base = _temporary_table(f"{name}_base", evaluation.base())
+    db.session.execute(table.insert().from_select([c.name for c in table.c], evaluation.query(base))
                        .execution_options(tenant_filtered=True))
-    if dialect == "postgresql":
-        db.session.execute(sa.text(f"ANALYZE {name}"))
+    db.session.execute(sa.text(f"DROP TABLE {base.name}").execution_options(tenant_filtered=True))
+    return table
+
+
+def _temporary_table(name: str, select: sa.Select) -> sa.Table:
+    """Store ``select`` in a temporary table (the rankings and the dimensions read it twice)."""
+    db.session.execute(sa.text(f"DROP TABLE IF EXISTS {name}").execution_options(tenant_filtered=True))
+    table = sa.Table(name, sa.MetaData(), *(sa.Column(c.name, c.type) for c in select.selected_columns),
+                     prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
+    table.create(db.session.connection())
+    db.session.execute(table.insert().from_select([c.name for c in table.c], select)
+                       .execution_options(tenant_filtered=True))
     return table

@@ -24,7 +24,7 @@ from tierwise.tenants.rules.evaluation import materialize
 from tierwise.tenants.rules.versions import RuleSetVersion, compile_for_tenant, current_version
 
 RESULT = "retier_result"
-LOCK_NAMESPACE = 7_301_001  # pg_advisory_xact_lock(namespace, tenant_id)
+TIERS_LOCK = "tiers"  # retier and customer erasure hold it: neither sees the other half-done
 
 
 def _execute(sql: str, params: dict) -> sa.CursorResult:
@@ -48,7 +48,13 @@ def _differs(left: str, right: str) -> str:
 
 
 def apply_dimension(dimension: DimensionSpec, params: dict) -> dict[str, int]:
-    """Record changes, roll history and rewrite assignments for one dimension."""
+    """Record changes, close history periods and rewrite assignments for one dimension.
+
+    Only what differs is written: movers get a change and a closed history
+    period; an assignment row (with a fresh reason) is written only when its
+    tier, basis, pending state or version changed; new customers are inserted
+    in key order.
+    """
     code = dimension.code
     cur, tier = f"r.cur_{code}", f"r.tier_{code}"
     moved = _differs(cur, tier)
@@ -56,62 +62,69 @@ def apply_dimension(dimension: DimensionSpec, params: dict) -> dict[str, int]:
     direction = (f"CASE WHEN {cur} IS NULL OR NOT {known} THEN 'new' "
                  f"WHEN {_rank_case(tier, dimension)} < {_rank_case(cur, dimension)} THEN 'up' ELSE 'down' END")
     p = params | {"dimension": code}
-    counts = dict(db.session.execute(sa.text(f"""
-        SELECT {direction}, count(*) FROM {RESULT} r WHERE {moved} GROUP BY 1""").execution_options(
-        tenant_filtered=True)).all())
-    counts["held"] = db.session.execute(sa.text(
-        f"SELECT count(*) FROM {RESULT} r WHERE r.basis_{code} = 'held'").execution_options(
-        tenant_filtered=True)).scalar_one()
+    counts = dict(_execute(f"SELECT {direction}, count(*) FROM {RESULT} r WHERE {moved} GROUP BY 1", p).all())
+    counts["held"] = _execute(f"SELECT count(*) FROM {RESULT} r WHERE r.basis_{code} = 'held'", p).scalar_one()
     _execute(f"""
         INSERT INTO tier_changes (tenant_id, customer_id, dimension, occurred_at, retier_run_id,
                                   from_tier, to_tier, direction)
         SELECT :tenant_id, r.customer_id, :dimension, :now, :run_id, {cur}, {tier}, {direction}
-        FROM {RESULT} r WHERE {moved}""", p)
-    _execute(f"""
-        UPDATE tier_history SET valid_to = :now
-        WHERE tenant_id = :tenant_id AND dimension = :dimension AND valid_to IS NULL
-          AND customer_id IN (SELECT r.customer_id FROM {RESULT} r WHERE {moved})""", p)
+        FROM {RESULT} r WHERE r.changed_{code} AND {moved} ORDER BY r.customer_id""", p)
     _execute(f"""
         INSERT INTO tier_history (tenant_id, customer_id, dimension, valid_from, valid_to, tier, rule_version_id)
-        SELECT :tenant_id, r.customer_id, :dimension, :now, NULL, {tier}, :version_id
-        FROM {RESULT} r WHERE {moved}""", p)
+        SELECT :tenant_id, a.customer_id, a.dimension, a.since, :now, a.tier, a.rule_version_id
+        FROM {RESULT} r JOIN tier_assignments a
+          ON a.tenant_id = :tenant_id AND a.customer_id = r.customer_id AND a.dimension = :dimension
+        WHERE r.changed_{code} AND {cur} IS NOT NULL AND {cur} <> {tier}""", p)
     _execute(f"""
         UPDATE tier_assignments AS a
         SET tier = {tier}, rule_version_id = :version_id, basis = r.basis_{code}, reason = r.reason_{code},
-            since = CASE WHEN a.tier = {tier} THEN a.since ELSE :now END, evaluated_at = :now,
+            since = CASE WHEN a.tier = {tier} THEN a.since ELSE :now END, decided_at = :now,
             pending_tier = r.newpend_{code}, pending_count = r.newpendn_{code}
         FROM {RESULT} r
-        WHERE a.tenant_id = :tenant_id AND a.dimension = :dimension AND a.customer_id = r.customer_id""", p)
+        WHERE r.changed_{code} AND {cur} IS NOT NULL
+          AND a.tenant_id = :tenant_id AND a.dimension = :dimension AND a.customer_id = r.customer_id""", p)
     _execute(f"""
         INSERT INTO tier_assignments (tenant_id, customer_id, dimension, tier, rule_version_id, basis, reason,
-                                      since, evaluated_at, pending_tier, pending_count)
+                                      since, decided_at, pending_tier, pending_count)
         SELECT :tenant_id, r.customer_id, :dimension, {tier}, :version_id, r.basis_{code}, r.reason_{code},
                :now, :now, r.newpend_{code}, r.newpendn_{code}
-        FROM {RESULT} r WHERE {cur} IS NULL""", p)
+        FROM {RESULT} r WHERE {cur} IS NULL ORDER BY r.customer_id""", p)
     return {key: counts.get(key, 0) for key in ("up", "down", "new", "held")}
 
 
 def drop_removed_dimensions(plan: Plan, params: dict) -> None:
-    """Dimensions the rule set no longer has: their assignments go, their history closes."""
+    """Dimensions the rule set no longer has: their periods close into history, their assignments go."""
     codes = ", ".join(repr(d.code) for d in plan.definition.dimensions)
-    _execute(f"""UPDATE tier_history SET valid_to = :now WHERE tenant_id = :tenant_id AND valid_to IS NULL
-                 AND dimension NOT IN ({codes})""", params)
+    _execute(f"""
+        INSERT INTO tier_history (tenant_id, customer_id, dimension, valid_from, valid_to, tier, rule_version_id)
+        SELECT tenant_id, customer_id, dimension, since, :now, tier, rule_version_id FROM tier_assignments
+        WHERE tenant_id = :tenant_id AND dimension NOT IN ({codes})""", params)
     _execute(f"DELETE FROM tier_assignments WHERE tenant_id = :tenant_id AND dimension NOT IN ({codes})", params)
+
+
+def _analyze_result(plan: Plan) -> None:
+    """Statistics on the columns the writes filter on, so that they touch only the rows that changed.
+
+    (PostgreSQL never analyzes temporary tables by itself; the wide reason columns are left out.)
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    columns = ["customer_id"] + [f"{kind}_{d.code}" for d in plan.definition.dimensions
+                                 for kind in ("cur", "tier", "changed")]
+    db.session.execute(sa.text(f"ANALYZE {RESULT} ({', '.join(columns)})"))
 
 
 def retier(run: RetierRun, version: RuleSetVersion, plan: Plan) -> RetierRun:
     """Evaluate and switch, in the caller's transaction (commit makes it visible)."""
     tenant_id = tenancy.current_tenant_id()
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(sa.text("SELECT pg_advisory_xact_lock(:namespace, :tenant_id)"),
-                           {"namespace": LOCK_NAMESPACE, "tenant_id": tenant_id})
+    tenancy.lock_tenant(TIERS_LOCK)
     now = utcnow()
-    materialize(plan, tenant_id=tenant_id, as_of=run.as_of, name=RESULT)
+    materialize(plan, tenant_id=tenant_id, as_of=run.as_of, name=RESULT, version_id=version.id)
+    _analyze_result(plan)
     params = {"tenant_id": tenant_id, "now": now, "run_id": run.id, "version_id": version.id}
     changes = {d.spec.code: apply_dimension(d.spec, params) for d in plan.dimensions}
     drop_removed_dimensions(plan, params)
-    run.customers = db.session.execute(sa.text(f"SELECT count(*) FROM {RESULT}").execution_options(
-        tenant_filtered=True)).scalar_one()
+    run.customers = _execute(f"SELECT count(*) FROM {RESULT}", params).scalar_one()
     db.session.execute(sa.text(f"DROP TABLE IF EXISTS {RESULT}").execution_options(tenant_filtered=True))
     run.changes = changes
     run.status = "succeeded"

@@ -1,0 +1,216 @@
+"""``/rule-set``: the tiering rules in force, their published versions, the draft, validate, preview, publish.
+
+Who may do what (as on the rules pages of the web UI):
+- the rule set in force: every role, since RMs act on the tiers it assigns;
+- everything else that reads or tries rule sets (the version history and its
+  diffs, the draft, validate, preview): the organisation-wide view of tenant
+  admins and analysts.  ``policy.py`` has no permission for reading rules, so,
+  like the web's version history, this asks for ``VIEW_ALL_CUSTOMERS``; a
+  preview also counts every customer and names sample customers;
+- saving, discarding and publishing the draft, publishing in one step, rolling
+  back: tenant admins (``MANAGE_RULES``).  The domain functions audit each write.
+
+A request that is not a JSON object of the expected keys is a 400; a rule set
+that is well-formed JSON but cannot be used (a structure error, or a rule that
+does not compile against the tenant's fields) is a 422, with ``field`` and, for
+a rule, ``position``: the 0-based offset of the problem in that rule.
+"""
+from __future__ import annotations
+
+import uuid
+from contextlib import contextmanager
+
+from flask import abort, request, url_for
+from flask_login import current_user
+
+from tierwise.errors import NotFoundError, ValidationError
+from tierwise.platform.api import api_blueprint
+from tierwise.platform.api.serializers import (PREVIEW_FIELDS, RULE_SET_VERSION_DETAIL_FIELDS,
+                                               RULE_SET_VERSION_FIELDS, serialize)
+from tierwise.platform.db import db
+from tierwise.platform.errors import error_response
+from tierwise.platform.policy import Permission, allows
+from tierwise.tenants.rules import versions
+from tierwise.tenants.rules.preview import preview
+from tierwise.tenants.rules.published import changes_from_previous, publish_changed_draft, published_version
+
+MAX_NOTE = 500
+READ_RULE_SETS = Permission.VIEW_ALL_CUSTOMERS  # the web's version history asks for the same
+
+
+class RuleSetRejected(Exception):
+    """The request was well-formed but its rule set cannot be used: 422, where a malformed request is 400."""
+
+    def __init__(self, error: ValidationError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+@api_blueprint.errorhandler(RuleSetRejected)
+def _rule_set_rejected(rejected: RuleSetRejected):
+    error = rejected.error
+    return error_response(422, error.code, str(error), error.field, position=getattr(error, "position", None))
+
+
+@contextmanager
+def unusable_rule_set_is_422():
+    """Inside, a ValidationError (or RuleError) from the domain means the rule set itself is unusable."""
+    try:
+        yield
+    except ValidationError as error:
+        raise RuleSetRejected(error) from error
+
+
+def _body(allowed: tuple[str, ...], *, may_be_empty: bool = False) -> dict:
+    """The JSON object sent, refusing keys it should not have (a misspelt ``note`` is not silently dropped)."""
+    if may_be_empty and not request.get_data(cache=True).strip():
+        return {}
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ValidationError('send a JSON object such as {"definition": {"dimensions": [...]}}', field="body")
+    for key in body:
+        if key not in allowed:
+            raise ValidationError(f"unknown key '{key}' (allowed: {', '.join(allowed)})", field=str(key))
+    return body
+
+
+def _definition(body: dict) -> dict:
+    definition = body.get("definition")
+    if not isinstance(definition, dict):
+        raise ValidationError('must be a rule set object: {"value_measure": ..., "dimensions": [...]}',
+                              field="definition")
+    return definition
+
+
+def _note(body: dict) -> str:
+    note = body.get("note", "")
+    if not isinstance(note, str) or len(note) > MAX_NOTE:
+        raise ValidationError(f"must be text of at most {MAX_NOTE} characters", field="note")
+    return note.strip()
+
+
+def _require_manage_rules() -> None:
+    if not allows(current_user, Permission.MANAGE_RULES):
+        abort(403, description="Only tenant admins may change the tiering rules.")
+
+
+def _require_rule_work() -> None:
+    if not allows(current_user, READ_RULE_SETS):
+        abort(403, description="The rule history, the draft, validation and preview are for tenant admins and "
+                               "analysts; GET /rule-set shows the rules in force.")
+
+
+def _version_created(version):
+    location = url_for("api.show_rule_set_version", version_id=version.id)
+    return serialize(version, RULE_SET_VERSION_DETAIL_FIELDS), 201, {"Location": location}
+
+
+@api_blueprint.get("/rule-set")
+def show_rule_set():
+    version = versions.current_version()
+    if version is None:
+        raise NotFoundError("no rule set has been published yet")
+    return serialize(version, RULE_SET_VERSION_DETAIL_FIELDS)
+
+
+@api_blueprint.get("/rule-set/versions")
+def list_rule_set_versions():
+    _require_rule_work()
+    return {"items": [serialize(version, RULE_SET_VERSION_FIELDS) for version in versions.published_versions()]}
+
+
+@api_blueprint.get("/rule-set/versions/<uuid:version_id>")
+def show_rule_set_version(version_id: uuid.UUID):
+    version = published_version(version_id)
+    _require_rule_work()
+    return {**serialize(version, RULE_SET_VERSION_DETAIL_FIELDS), "diff": changes_from_previous(version)}
+
+
+@api_blueprint.post("/rule-set/versions/<uuid:version_id>/rollback")
+def roll_back_rule_set(version_id: uuid.UUID):
+    """Publish this version's rules again, as a new version (409 if it is the one in force)."""
+    version = published_version(version_id)
+    _require_manage_rules()
+    with unusable_rule_set_is_422():  # a field its rules use may have been removed since
+        restored = versions.roll_back(version.number, author=current_user.email)
+    db.session.commit()
+    return _version_created(restored)
+
+
+@api_blueprint.post("/rule-set")
+def publish_rule_set():
+    """Validate and publish in one step, as ``tierwise rules apply`` does; any draft is left alone."""
+    _require_manage_rules()
+    body = _body(("definition", "note"))
+    definition, note = _definition(body), _note(body)
+    with unusable_rule_set_is_422():
+        version = versions.publish(definition, author=current_user.email, note=note)
+    db.session.commit()
+    return _version_created(version)
+
+
+@api_blueprint.get("/rule-set/draft")
+def show_draft():
+    _require_rule_work()
+    draft = versions.draft()
+    if draft is None:
+        raise NotFoundError("there is no draft")
+    return serialize(draft, RULE_SET_VERSION_DETAIL_FIELDS)
+
+
+@api_blueprint.put("/rule-set/draft")
+def save_draft():
+    _require_manage_rules()
+    body = _body(("definition", "note"))
+    definition, note = _definition(body), _note(body)
+    with unusable_rule_set_is_422():
+        draft = versions.save_draft(definition, author=current_user.email, note=note)
+    db.session.commit()
+    return serialize(draft, RULE_SET_VERSION_DETAIL_FIELDS)
+
+
+@api_blueprint.delete("/rule-set/draft")
+def discard_draft():
+    _require_manage_rules()
+    versions.discard_draft()
+    db.session.commit()
+    return "", 204
+
+
+@api_blueprint.post("/rule-set/draft/publish")
+def publish_draft():
+    """The draft becomes the next version (re-validated: the tenant's fields may have changed since)."""
+    _require_manage_rules()
+    with unusable_rule_set_is_422():
+        version = publish_changed_draft(author=current_user.email)
+    db.session.commit()
+    return _version_created(version)
+
+
+@api_blueprint.post("/rule-set/validate")
+def validate_rule_set():
+    _require_rule_work()
+    definition = _definition(_body(("definition",)))
+    with unusable_rule_set_is_422():
+        parsed, _plan = versions.validate(definition)
+    return {"ok": True, "dimensions": len(parsed.dimensions),
+            "rules": sum(len(dimension.tiers) - 1 for dimension in parsed.dimensions)}
+
+
+@api_blueprint.post("/rule-set/preview")
+def preview_rule_set():
+    """What the definition sent (or, with no body, the draft) would do if published and run now; writes nothing."""
+    _require_rule_work()
+    body = _body(("definition",), may_be_empty=True)
+    if body:
+        definition = _definition(body)
+    else:
+        draft = versions.draft()
+        if draft is None:
+            raise NotFoundError("there is no draft to preview: send a definition, or save a draft first")
+        definition = draft.definition
+    with unusable_rule_set_is_422():
+        _parsed, plan = versions.validate(definition)
+    result = preview(plan)
+    db.session.rollback()  # the preview's temporary table goes with the transaction
+    return serialize(result.as_dict(), PREVIEW_FIELDS)

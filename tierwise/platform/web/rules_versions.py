@@ -1,0 +1,87 @@
+"""The rule set's version history: every published version, what changed in it, and rolling back.
+
+Analysts read the history with admins (it explains why customers moved);
+rolling back publishes an old version's rules again and is for rule managers.
+``policy.py`` has no permission of its own for reading rules yet, so reading
+asks for ``VIEW_ALL_CUSTOMERS``: the organisation-wide view that admins and
+analysts have and relationship managers do not.
+"""
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from tierwise.errors import ConflictError, ValidationError
+from tierwise.platform.db import db
+from tierwise.platform.policy import Permission, allows
+from tierwise.platform.web.access import requires
+from tierwise.platform.web.forms import EmptyForm
+from tierwise.tenants.rules import versions
+from tierwise.tenants.rules.published import changes_from_previous, published_version
+
+bp = Blueprint("rules_versions", __name__, url_prefix="/rules/versions")
+READ_HISTORY = Permission.VIEW_ALL_CUSTOMERS
+
+# What a diff entry changed, for the sentence that describes it (see tierwise.tenants.rules.diff).
+CHANGED = {"label_en": _l("English label"), "label_zh": _l("Chinese label"), "description": _l("description"),
+           "hysteresis": _l("hysteresis"), "rule": _l("rule"), "fallback": _l("fallback"), "colour": _l("colour"),
+           "order": _l("order of the tiers")}
+
+
+def describe_change(change: dict) -> str:
+    """One diff entry as a sentence; its before and after values are shown next to it."""
+    kind, dimension, tier = change["change"], change.get("dimension"), change.get("tier")
+    if kind == "created":
+        return _("First version, with the dimensions %(dimensions)s", dimensions=", ".join(change["dimensions"]))
+    if kind == "value_measure":
+        return _("Value measure changed")
+    if kind == "dimension_added":
+        return _("Dimension %(dimension)s added", dimension=dimension)
+    if kind == "dimension_removed":
+        return _("Dimension %(dimension)s removed", dimension=dimension)
+    if kind == "tier_added":
+        return _("%(dimension)s: tier %(tier)s added", dimension=dimension, tier=tier)
+    if kind == "tier_removed":
+        return _("%(dimension)s: tier %(tier)s removed", dimension=dimension, tier=tier)
+    what = CHANGED.get(kind, kind)
+    if tier:
+        return _("%(dimension)s › %(tier)s: %(what)s changed", dimension=dimension, tier=tier, what=what)
+    return _("%(dimension)s: %(what)s changed", dimension=dimension, what=what)
+
+
+@bp.route("/")
+@requires(READ_HISTORY)
+def index():
+    return render_template("rules/versions.html", versions=versions.published_versions(), draft=versions.draft(),
+                           in_force=versions.current_version())
+
+
+@bp.route("/<uuid:version_id>")
+@requires(READ_HISTORY)
+def show(version_id: uuid.UUID):
+    version = published_version(version_id)  # the draft's or another tenant's id: NotFoundError, a 404
+    return render_template("rules/version.html", version=version, definition=version.parsed(),
+                           diff=changes_from_previous(version), describe_change=describe_change,
+                           in_force=versions.current_version(),
+                           can_roll_back=allows(current_user, Permission.MANAGE_RULES), action_form=EmptyForm())
+
+
+@bp.route("/<uuid:version_id>/roll-back", methods=["POST"])
+@requires(Permission.MANAGE_RULES)
+def roll_back(version_id: uuid.UUID):
+    number = published_version(version_id).number  # the draft's or another tenant's id: NotFoundError, a 404
+    try:
+        restored = versions.roll_back(number, author=current_user.email)
+    except (ConflictError, ValidationError) as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for(".show", version_id=version_id))
+    restored_id, restored_number = restored.id, restored.number
+    db.session.commit()
+    flash(_("Version %(new)s is published with the rules of version %(old)s. Retier to assign its tiers.",
+            new=restored_number, old=number), "success")
+    return redirect(url_for(".show", version_id=restored_id))

@@ -1,0 +1,34 @@
+"""Starting a retier on behalf of a person: record the run, commit it, queue it.
+
+``start_retier`` and ``queue_retier`` leave the commit between them and the
+handling of an in-process failure to the caller; the API and the web UI want
+the same answer (the run, which records any failure), so both live here.  A
+retier already queued or running is a ConflictError; the refused run stays
+recorded as failed, saying why.
+"""
+from __future__ import annotations
+
+import logging
+
+from tierwise.errors import ConflictError, TierwiseError
+from tierwise.platform.db import db
+from tierwise.tenants.rules.assignments import RetierRun
+from tierwise.tenants.rules.retier import queue_retier, start_retier
+
+log = logging.getLogger(__name__)
+
+
+def launch_retier(*, started_by: str) -> RetierRun:
+    """The recorded run: queued on RQ (status ``running`` until a worker finishes it), or done without Redis."""
+    run = start_retier(started_by=started_by)
+    db.session.commit()  # a job reloads its run: it must exist before the job does
+    try:
+        queue_retier(run.id, tenant_id=run.tenant_id)
+    except ConflictError:
+        raise
+    except TierwiseError:
+        pass  # ran in-process and failed: the run records why, for the user to read
+    except Exception:
+        log.exception("retier run %s failed", run.id)  # recorded on the run as well
+    db.session.expire(run)
+    return run
