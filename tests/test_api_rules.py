@@ -311,7 +311,7 @@ def test_a_second_retier_while_one_is_queued_is_a_conflict(database_urls, tmp_pa
     rq_app = create_app(settings=make_settings(database_urls, tmp_path, TIERWISE_REDIS_URL=redis_url))
     client, headers = rq_app.test_client(), {"Authorization": f"Bearer {issue_token(utility, 'admin')}"}
     queued = client.post("/api/v1/retier-runs", headers=headers)
-    assert queued.status_code == 202 and queued.json["status"] == "running"
+    assert queued.status_code == 202 and queued.json["status"] == "queued"
     refused = client.post("/api/v1/retier-runs", headers=headers)
     assert error_of(refused, 409)["code"] == "conflict"
     with rq_app.app_context():

@@ -46,7 +46,7 @@ def upgrade():
     sa.Column('changes', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('message', sa.Text(), nullable=False),
     sa.Column('started_by', sa.String(length=254), nullable=False),
-    sa.CheckConstraint("status IN ('running', 'succeeded', 'failed')", name=op.f('ck_retier_runs_status')),
+    sa.CheckConstraint("status IN ('queued', 'running', 'succeeded', 'failed')", name=op.f('ck_retier_runs_status')),
     sa.ForeignKeyConstraint(['tenant_id', 'rule_version_id'], ['rule_set_versions.tenant_id', 'rule_set_versions.id'], name=op.f('fk_retier_runs_tenant_id_rule_version_id_rule_set_versions')),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_retier_runs_tenant_id_tenants'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_retier_runs'))

@@ -91,8 +91,8 @@ RULE_SCHEMAS = {
         "rules": {"type": "integer", "description": "Tiers with a rule (every tier but each fallback)."}}},
     "RetierRun": {"type": "object", "properties": {
         "id": _UUID, "rule_version_id": _UUID, "as_of": {"type": "string", "format": "date-time"},
-        "status": {"type": "string", "enum": ["running", "succeeded", "failed"],
-                   "description": "`running` from the moment it is queued until a worker finishes it."},
+        "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed"],
+                   "description": "queued until a worker (or the web process, without Redis) starts it."},
         "started_at": {"type": "string", "format": "date-time"}, "finished_at": _TIME,
         "customers": {"type": "integer"}, "changes": {"type": "object", "additionalProperties": _COUNTS,
                                                       "description": "Moves per dimension."},

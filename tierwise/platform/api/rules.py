@@ -32,7 +32,7 @@ from tierwise.platform.errors import error_response
 from tierwise.platform.policy import Permission, allows
 from tierwise.tenants.rules import versions
 from tierwise.tenants.rules.preview import preview
-from tierwise.tenants.rules.published import changes_from_previous, publish_changed_draft, published_version
+from tierwise.tenants.rules.published import changes_from_previous, published_version
 
 MAX_NOTE = 500
 READ_RULE_SETS = Permission.VIEW_ALL_CUSTOMERS  # the web's version history asks for the same
@@ -182,7 +182,7 @@ def publish_draft():
     """The draft becomes the next version (re-validated: the tenant's fields may have changed since)."""
     _require_manage_rules()
     with unusable_rule_set_is_422():
-        version = publish_changed_draft(author=current_user.email)
+        version = versions.publish_draft(author=current_user.email)
     db.session.commit()
     return _version_created(version)
 

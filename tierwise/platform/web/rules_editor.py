@@ -32,7 +32,6 @@ from tierwise.tenants.rules import editing, versions, yaml_io
 from tierwise.tenants.rules.definition import BUILT_IN_DIMENSIONS, DimensionSpec
 from tierwise.tenants.rules.diff import definition_diff
 from tierwise.tenants.rules.preview import DimensionPreview, preview
-from tierwise.tenants.rules.published import publish_changed_draft
 from tierwise.tenants.rules.syntax import RuleError
 from tierwise.tenants.rules.templates import template_for
 
@@ -198,7 +197,7 @@ def matrix_rows(dimension: DimensionPreview, spec: DimensionSpec) -> list[str | 
 @requires(Permission.MANAGE_RULES)
 def publish():
     try:
-        version = publish_changed_draft(author=current_user.email)
+        version = versions.publish_draft(author=current_user.email)
     except NotFoundError:
         flash(_("There is no draft to publish."), "info")
         return redirect(url_for(".edit"))

@@ -91,13 +91,13 @@ class RetierRun(TenantScoped, db.Model):
     __tablename__ = "retier_runs"
     __table_args__ = (
         sa.ForeignKeyConstraint(["tenant_id", "rule_version_id"], **VERSION_FK),
-        sa.CheckConstraint("status IN ('running', 'succeeded', 'failed')", name="status"),
+        sa.CheckConstraint("status IN ('queued', 'running', 'succeeded', 'failed')", name="status"),
     )
     noun = "retier run"
 
     rule_version_id: Mapped[uuid.UUID]
     as_of: Mapped[datetime]
-    status: Mapped[str] = mapped_column(sa.String(16), default="running")
+    status: Mapped[str] = mapped_column(sa.String(16), default="queued")
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
     customers: Mapped[int] = mapped_column(sa.Integer, default=0)

@@ -219,12 +219,14 @@ class Evaluation:
             windows.append(value.label(ranking.column))
         measure = sa.cast(self.plan.measure, sa.Float).label("value_measure")
         if not windows:
-            return sa.select(base, measure).cte("ranked")
+            return sa.select(base, measure).offset(0).cte("ranked")
         ranks = sa.select(base.c.customer_id.label("ranked_id"), *windows).select_from(base).cte("ranks")
         return (sa.select(base, *(ranks.c[w.name] for w in windows), measure)
-                .select_from(base.join(ranks, ranks.c.ranked_id == base.c.customer_id)).cte("ranked"))
+                .select_from(base.join(ranks, ranks.c.ranked_id == base.c.customer_id)).offset(0).cte("ranked"))
 
     # -- layer 4: dimensions ------------------------------------------------
+    # Each layer ends in OFFSET 0, a planning fence: flattened, every reference to a column
+    # of the layer below would repeat its whole CASE (the rules) instead of reading its value.
 
     def dimension_layers(self, source: sa.CTE, compiled: CompiledDimension, index: int) -> sa.CTE:
         spec = compiled.spec
@@ -238,7 +240,7 @@ class Evaluation:
                 condition = sa.or_(condition, sa.and_(current == tier.code, rule.relaxed))
             whens.append((condition, tier.code))
         candidate = sa.case(*whens, else_=spec.fallback.code)
-        first = sa.select(source, candidate.label(f"cand_{code}")).cte(f"candidate_{index}")
+        first = sa.select(source, candidate.label(f"cand_{code}")).offset(0).cte(f"candidate_{index}")
 
         cand = first.c[f"cand_{code}"]
         cur = first.c[f"cur_{code}"]
@@ -251,7 +253,7 @@ class Evaluation:
                            (sa.and_(cand == pending, pending_count + 1 >= needed), cand), else_=cur)
         else:
             tier = cand
-        second = sa.select(first, tier.label(f"tier_{code}")).cte(f"tier_{index}")
+        second = sa.select(first, tier.label(f"tier_{code}")).offset(0).cte(f"tier_{index}")
 
         final = second.c[f"tier_{code}"]
         cand = second.c[f"cand_{code}"]
@@ -263,7 +265,7 @@ class Evaluation:
                             else_=0)
         new_pending = sa.case((moving, cand), else_=None)
         third = sa.select(second, basis.label(f"basis_{code}"), new_pending.label(f"newpend_{code}"),
-                          new_count.label(f"newpendn_{code}")).cte(f"state_{index}")
+                          new_count.label(f"newpendn_{code}")).offset(0).cte(f"state_{index}")
 
         # Whether the stored assignment must be written (the retier updates only these rows): a new
         # tier, basis, hysteresis state or rule version.  Only then is the reason computed and stored,
@@ -274,13 +276,13 @@ class Evaluation:
             (f"cur_{code}", f"tier_{code}"), (f"curbasis_{code}", f"basis_{code}"),
             (f"pend_{code}", f"newpend_{code}"), (f"pendn_{code}", f"newpendn_{code}"))),
             third.c[f"curversion_{code}"].is_distinct_from(version))
-        fourth = sa.select(third, changed.label(f"changed_{code}")).cte(f"changed_{index}")
+        fourth = sa.select(third, changed.label(f"changed_{code}")).offset(0).cte(f"changed_{index}")
 
         final, changed = fourth.c[f"tier_{code}"], fourth.c[f"changed_{code}"]
         reason = sa.case(*((sa.and_(changed, final == tier.code), self.json_object(rule.atoms))
                            for tier, rule in zip(spec.tiers[:-1], compiled.rules)),
                          (changed, self.json_object(compiled.atoms())), else_=None)
-        return sa.select(fourth, reason.label(f"reason_{code}")).cte(f"dimension_{index}")
+        return sa.select(fourth, reason.label(f"reason_{code}")).offset(0).cte(f"dimension_{index}")
 
     def query(self, base: sa.Table) -> sa.Select:
         """The result columns ``result_columns`` names, one row per customer, from the stored base."""
@@ -334,4 +336,7 @@ def _temporary_table(name: str, select: sa.Select) -> sa.Table:
     table.create(db.session.connection())
     db.session.execute(table.insert().from_select([c.name for c in table.c], select)
                        .execution_options(tenant_filtered=True))
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Temporary tables are never analyzed otherwise; the join to the rankings needs the key.
+        db.session.execute(sa.text(f"ANALYZE {name} (customer_id)"))
     return table

@@ -2,15 +2,13 @@
 
 ``versions`` numbers versions and keeps one draft; the API, the editor and the
 history page name a version by its id instead, and the draft shares the table,
-so a lookup by id must refuse the draft (it has its own address).  Publishing
-the draft refuses a draft identical to the version in force, as a one-step
-``publish`` does: a new number with an empty diff would only blur the history.
+so a lookup by id must refuse the draft (it has its own address).
 """
 from __future__ import annotations
 
 import uuid
 
-from tierwise.errors import ConflictError, NotFoundError
+from tierwise.errors import NotFoundError
 from tierwise.tenants.rules import versions
 from tierwise.tenants.rules.diff import definition_diff
 from tierwise.tenants.rules.versions import RuleSetVersion
@@ -28,11 +26,3 @@ def changes_from_previous(version: RuleSetVersion) -> list[dict]:
     """The diff against the version published just before it (``created`` for version 1)."""
     previous = versions.version_by_number(version.number - 1) if version.number > 1 else None
     return definition_diff(previous.definition if previous else None, version.definition)
-
-
-def publish_changed_draft(*, author: str) -> RuleSetVersion:
-    """Publish the draft as the next version, unless it is exactly the rule set in force (ConflictError)."""
-    draft, current = versions.draft(), versions.current_version()
-    if draft is not None and current is not None and draft.definition == current.definition:
-        raise ConflictError(f"the draft is identical to version {current.number}, which is in force")
-    return versions.publish_draft(author=author)

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 
 def launch_retier(*, started_by: str) -> RetierRun:
-    """The recorded run: queued on RQ (status ``running`` until a worker finishes it), or done without Redis."""
+    """The recorded run: queued on RQ (``queued``, then ``running`` on a worker), or done without Redis."""
     run = start_retier(started_by=started_by)
     db.session.commit()  # a job reloads its run: it must exist before the job does
     try:

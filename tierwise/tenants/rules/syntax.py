@@ -15,6 +15,7 @@ its character offset so that errors can point at it.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from tierwise.errors import ValidationError
@@ -35,8 +36,9 @@ class RuleError(ValidationError):
         return RuleError(self.message, position=self.position, expression=expression, field=field)
 
     def pointer(self) -> str:
-        """The expression with a caret under the problem, for the CLI and the editor."""
-        return f"{self.expression}\n{' ' * self.position}^"
+        """The expression with a caret under the problem (wide characters such as 中文 take two columns)."""
+        lead = "".join("  " if unicodedata.east_asian_width(c) in "WF" else " " for c in self.expression[:self.position])
+        return f"{self.expression}\n{lead}^"
 
     def __str__(self) -> str:
         where = f"field '{self.field}', " if self.field else ""

@@ -92,7 +92,7 @@ def save_draft(data, *, author: str, note: str = "") -> RuleSetVersion:
         db.session.add(version)
     else:
         version.definition = definition.to_dict()
-        version.note = note or version.note
+        version.note = note
         version.updated_at = utcnow()
     db.session.flush()
     audit.record("rules.draft_saved", target_type="rule_set_version", target_id=version.id)
@@ -113,18 +113,24 @@ def publish_draft(*, author: str) -> RuleSetVersion:
     if version is None:
         raise NotFoundError("there is no draft to publish")
     validate(version.definition)
+    _refuse_identical(version.definition)
     return _publish(version, author=author)
 
 
 def publish(data, *, author: str, note: str = "") -> RuleSetVersion:
     """Validate and publish in one step (YAML apply, API): any draft is left as it is."""
     definition, _ = validate(data)
-    current = current_version()
-    if current is not None and current.definition == definition.to_dict():
-        raise ConflictError(f"the rule set is identical to version {current.number}, which is in force")
+    _refuse_identical(definition.to_dict())
     version = RuleSetVersion(definition=definition.to_dict(), created_by=author, note=note)
     db.session.add(version)
     return _publish(version, author=author)
+
+
+def _refuse_identical(definition: dict) -> None:
+    """A new number with an empty diff would only blur the history."""
+    current = current_version()
+    if current is not None and current.definition == definition:
+        raise ConflictError(f"the rule set is identical to version {current.number}, which is in force")
 
 
 def roll_back(number: int, *, author: str) -> RuleSetVersion:
