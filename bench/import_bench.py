@@ -25,12 +25,9 @@ import argparse
 import collections
 import csv
 import multiprocessing
-import os
 import re
 import resource
-import secrets
 import shutil
-import sys
 import tempfile
 import threading
 import time
@@ -38,14 +35,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from throwaway import bench_database, checkpoint
 
-from tierwise.platform import tenancy  # noqa: E402
+from tierwise.platform import tenancy  # noqa: E402  (throwaway puts the repo on sys.path)
 from tierwise.platform.audit import Actor, acting_as  # noqa: E402
-from tierwise.platform.config import Settings  # noqa: E402
 from tierwise.platform.db import db  # noqa: E402
-
-ADMIN_URL = os.environ.get("TIERWISE_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 MIB = 1024 * 1024
 MEMORY_LIMIT = 1024 * MIB
 TARGET_RATIO = 0.5
@@ -132,12 +126,6 @@ def raw_copy(owner: sa.Engine, path: Path, table: str) -> float:
     return time.perf_counter() - started
 
 
-def checkpoint(owner: sa.Engine) -> None:
-    """Start each measured phase with the previous phase's WAL flushed (same footing for both)."""
-    with owner.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(sa.text("CHECKPOINT"))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
@@ -145,64 +133,41 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=None, help="keep/reuse the CSV files in this folder")
     args = parser.parse_args()
 
-    from flask_migrate import upgrade
-
-    from tierwise.platform.app import create_app
     from tierwise.tenants.field_templates import apply_industry_template
     from tierwise.tenants.imports.runner import import_file
 
     folder = args.data or Path(tempfile.mkdtemp(prefix="tierwise_import_bench_"))
-    instance = Path(tempfile.mkdtemp(prefix="tierwise_bench_instance_"))
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"tierwise_bench_{secrets.token_hex(3)}"
     sampler = RssSampler()
     results: dict[str, dict] = {}
     try:
         counts = ensure_data(folder, args.customers, args.months)
         sizes = {kind: (folder / f"{kind}.csv").stat().st_size for kind in counts}
-        with admin.connect() as conn:
-            conn.execute(sa.text(f"CREATE DATABASE {name}"))
-            if not conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = 'tierwise_app'")).scalar():
-                conn.execute(sa.text("CREATE ROLE tierwise_app LOGIN NOSUPERUSER NOBYPASSRLS"))
-        owner_url = sa.make_url(ADMIN_URL).set(database=name)
-        app_url = owner_url.set(username="tierwise_app")
-        settings = Settings.from_env({
-            "TIERWISE_ENV": "test", "TIERWISE_SECRET_KEY": "b" * 40,
-            "TIERWISE_DATABASE_URL": app_url.render_as_string(False),
-            "TIERWISE_MIGRATION_DATABASE_URL": owner_url.render_as_string(False),
-        }, instance_path=instance)
-        app = create_app(settings=settings)
-        owner = sa.create_engine(owner_url)
-        with app.app_context():
-            upgrade()
-        with owner.begin() as conn:
-            conn.execute(sa.text("INSERT INTO tenants (id, slug, name, industry, settings, active, created_at) "
-                                 "VALUES (1, 'bench', 'bench', 'bank', '{}', true, now())"))
-        sampler.start()
-        for kind in ("customers", "activity"):
-            checkpoint(owner)
-            sampler.take()
-            results[kind] = {"copy_s": raw_copy(owner, folder / f"{kind}.csv", f"bare_{kind}"),
-                             "copy_rss": sampler.take()}
-        with app.app_context(), tenancy.tenant_scope(1), acting_as(Actor(label="bench")):
-            apply_industry_template("bank")  # what provisioning gives a bank tenant
-            db.session.commit()
-            timer = StatementTimer(db.engine)
-            for kind, mapping in (("customers", {"churn_label": "churned"}), ("activity", {})):
+        with bench_database() as bench:
+            app, owner = bench.app, bench.owner
+            with owner.begin() as conn:
+                conn.execute(sa.text("INSERT INTO tenants (id, slug, name, industry, settings, active, created_at) "
+                                     "VALUES (1, 'bench', 'bench', 'bank', '{}', true, now())"))
+            sampler.start()
+            for kind in ("customers", "activity"):
                 checkpoint(owner)
-                timer.take()
                 sampler.take()
-                started = time.perf_counter()
-                result = import_file(folder / f"{kind}.csv", kind=kind, mapping=mapping)
+                results[kind] = {"copy_s": raw_copy(owner, folder / f"{kind}.csv", f"bare_{kind}"),
+                                 "copy_rss": sampler.take()}
+            with app.app_context(), tenancy.tenant_scope(1), acting_as(Actor(label="bench")):
+                apply_industry_template("bank")  # what provisioning gives a bank tenant
                 db.session.commit()
-                results[kind].update(import_s=time.perf_counter() - started, import_rss=sampler.take(),
-                                     result=result, statements=timer.take())
-        owner.dispose()
+                timer = StatementTimer(db.engine)
+                for kind, mapping in (("customers", {"churn_label": "churned"}), ("activity", {})):
+                    checkpoint(owner)
+                    timer.take()
+                    sampler.take()
+                    started = time.perf_counter()
+                    result = import_file(folder / f"{kind}.csv", kind=kind, mapping=mapping)
+                    db.session.commit()
+                    results[kind].update(import_s=time.perf_counter() - started, import_rss=sampler.take(),
+                                         result=result, statements=timer.take())
     finally:
         sampler.stopped.set()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        shutil.rmtree(instance, ignore_errors=True)
         if args.data is None:
             shutil.rmtree(folder, ignore_errors=True)
     report(counts, sizes, results)

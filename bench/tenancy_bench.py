@@ -14,24 +14,16 @@ Needs PostgreSQL at TIERWISE_BENCH_DATABASE_URL (default: postgres@127.0.0.1).
 from __future__ import annotations
 
 import argparse
-import os
-import secrets
 import statistics
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 import sqlalchemy as sa
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from throwaway import bench_database
 
-from tierwise.platform import tenancy  # noqa: E402
-from tierwise.platform.config import Settings  # noqa: E402
+from tierwise.platform import tenancy  # noqa: E402  (throwaway puts the repo on sys.path)
 from tierwise.platform.db import db  # noqa: E402
 from tierwise.platform.users import User  # noqa: E402
-
-ADMIN_URL = os.environ.get("TIERWISE_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
 def _timed(fn, iterations: int) -> list[float]:
@@ -56,28 +48,8 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=2_000)
     args = parser.parse_args()
 
-    from flask_migrate import upgrade
-
-    from tierwise.platform.app import create_app
-
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"tierwise_bench_{secrets.token_hex(3)}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"CREATE DATABASE {name}"))
-        if not conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = 'tierwise_app'")).scalar():
-            conn.execute(sa.text("CREATE ROLE tierwise_app LOGIN NOSUPERUSER NOBYPASSRLS"))
-    owner_url = sa.make_url(ADMIN_URL).set(database=name)
-    app_url = owner_url.set(username="tierwise_app")
-    try:
-        settings = Settings.from_env({
-            "TIERWISE_ENV": "test", "TIERWISE_SECRET_KEY": "b" * 40,
-            "TIERWISE_DATABASE_URL": app_url.render_as_string(False),
-            "TIERWISE_MIGRATION_DATABASE_URL": owner_url.render_as_string(False),
-        }, instance_path=Path(tempfile.mkdtemp()))
-        app = create_app(settings=settings)
-        owner = sa.create_engine(owner_url)
-        with app.app_context():
-            upgrade()
+    with bench_database() as bench:
+        app, owner, app_url = bench.app, bench.owner, bench.app_url
         with owner.begin() as conn:
             for tenant_id, slug in ((1, "bench-a"), (2, "bench-b")):
                 conn.execute(sa.text("INSERT INTO tenants (id, slug, name, industry, settings, active, created_at) "
@@ -121,10 +93,6 @@ def main() -> None:
             orm = _summary(_timed(scoped_orm, args.iterations))
         _timed(hand_written, 100)
         raw = _summary(_timed(hand_written, args.iterations))
-        owner.dispose()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
     print(f"users per tenant: {args.users:,}, iterations: {args.iterations:,}, page: 50 rows")
     print(f"{'':34} {'p50 ms':>8} {'p99 ms':>8} {'pages/s':>9}")

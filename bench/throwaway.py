@@ -31,6 +31,7 @@ class BenchDatabase:
     name: str
     app: object  # the Flask app, connected as tierwise_app
     owner: sa.Engine  # the database owner (a superuser here): setup and baselines only
+    app_url: sa.URL  # tierwise_app's URL, for baselines that want row-level security without the ORM
 
 
 @contextmanager
@@ -58,7 +59,7 @@ def bench_database(prefix: str = "tierwise_bench") -> Iterator[BenchDatabase]:
         with app.app_context():
             upgrade()
         owner = sa.create_engine(owner_url)
-        yield BenchDatabase(name, app, owner)
+        yield BenchDatabase(name, app, owner, owner_url.set(username="tierwise_app"))
     finally:
         if owner is not None:
             owner.dispose()
