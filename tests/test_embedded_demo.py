@@ -83,7 +83,9 @@ def test_the_industry_rule_set_tiers_every_customer_on_sqlite(sqlite_app):
                             for i, (kind, level) in enumerate([("hospital", 5), ("other", 1), ("school", 3),
                                                                ("other", 1)])], kind="customers")
             import_records([{"customer": f"{i:03d}", "occurred_at": f"2024-{m:02d}-28", "amount": str(amount * m)}
-                            for i, amount in enumerate([10, 5000, 300, 0]) for m in range(1, 13)], kind="activity")
+                            for i, amount in enumerate([10, 5000, 300, 0]) for m in range(1, 13)]
+                           + [{"customer": "001", "occurred_at": f"2023-{m:02d}-28", "amount": "20000"}
+                              for m in range(1, 13)], kind="activity")
             import_records([{"customer": "003", "occurred_at": "2024-12-01", "channel": "news_media",
                              "type": "complaint", "severity": "4"}], kind="interactions")
             db.session.commit()

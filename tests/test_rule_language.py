@@ -148,3 +148,12 @@ def test_every_industry_template_compiles_against_its_field_template(industry):
 def test_unparse_gives_back_an_equivalent_rule():
     for text in ['a >= 1 and not (b in ["x", "y"]) or c is not null', "sum(amount, 90d, category == \"bill\") > -3"]:
         assert unparse(parse(unparse(parse(text)))) == unparse(parse(text))
+
+
+def test_trend_compares_with_the_window_before_or_a_stated_lag():
+    plan = compile_rule('trend(amount, 90d) > 0 and trend(amount, 90d, 1y, category == "bill") > 0')
+    windows = {(a.window.text(), a.offset.text() if a.offset else None)
+               for a in plan.compiler.aggregates.values() if a.measure == "amount"}
+    assert windows == {("90d", None), ("90d", "90d"), ("90d", "1y"), ("365d", None)}  # and the value measure
+    value = next(d for d in plan.dimensions if d.spec.code == "value")
+    assert [a.label for a in value.rules[0].atoms] == ["trend(amount, 90d)", 'trend(amount, 90d, 1y, category == "bill")']

@@ -167,3 +167,16 @@ def test_cli_preview_of_the_draft(app, distributor, runner, tmp_path):
     result = runner.invoke(cli, ["rules", "preview", "--tenant", distributor.slug])
     assert result.exit_code == 0, result.output
     assert "5 customers" in result.output and "0 unclassified" in result.output
+
+
+def test_preview_shows_where_the_rules_put_customers_and_how_many_hysteresis_would_hold(app, distributor):
+    publish_and_retier(app, distributor, abc(0.5))
+    held = abc(0.8)
+    held["dimensions"][0]["hysteresis"] = {"evaluations": 3}
+    with in_tenant(app, distributor):
+        _, plan = versions.validate(held)
+        result = preview(plan, as_of=AS_OF)
+        db.session.rollback()
+    value = next(d for d in result.dimensions if d.dimension == "value")
+    assert value.matrix["b"]["a"] == 1 and value.held == 1  # P2 qualifies for A; the next retier holds it in B
+    assert value.moving_up[0].reason["top_share(sum(amount, 365d), 0.8)"] in (True, 1)  # why the rules say A

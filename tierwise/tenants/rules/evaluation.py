@@ -61,9 +61,10 @@ class Evaluation:
     """Builds the query for one plan, one tenant, one moment, on one database dialect."""
 
     def __init__(self, plan: Plan, *, tenant_id: int, as_of: datetime, dialect: str,
-                 version_id: uuid.UUID | None = None) -> None:
+                 version_id: uuid.UUID | None = None, preview: bool = False) -> None:
         self.plan = plan
         self.version_id = version_id
+        self.preview = preview  # reasons explain the rules' verdict (the candidate), not a held tier
         self.tenant_id = tenant_id
         self.as_of = as_of
         self.postgres = dialect == "postgresql"
@@ -280,7 +281,7 @@ class Evaluation:
             third.c[f"curversion_{code}"].is_distinct_from(version))
         fourth = sa.select(third, changed.label(f"changed_{code}")).offset(0).cte(f"changed_{index}")
 
-        final, changed = fourth.c[f"tier_{code}"], fourth.c[f"changed_{code}"]
+        final, changed = fourth.c[f"cand_{code}" if self.preview else f"tier_{code}"], fourth.c[f"changed_{code}"]
         reason = sa.case(*((sa.and_(changed, final == tier.code), self.json_object(rule.atoms))
                            for tier, rule in zip(spec.tiers[:-1], compiled.rules)),
                          (changed, self.json_object(compiled.atoms())), else_=None)
@@ -308,7 +309,7 @@ def result_columns(plan: Plan) -> list[sa.Column]:
 
 
 def materialize(plan: Plan, *, tenant_id: int, as_of: datetime, name: str,
-                version_id: uuid.UUID | None = None) -> sa.Table:
+                version_id: uuid.UUID | None = None, preview: bool = False) -> sa.Table:
     """Evaluate the plan into a temporary table ``name`` (dropped at commit on PostgreSQL).
 
     Runs on the session's connection, inside its transaction and tenant scope.
@@ -317,7 +318,8 @@ def materialize(plan: Plan, *, tenant_id: int, as_of: datetime, name: str,
     if dialect == "postgresql":
         # The window functions keep every customer's row; with the default 4 MB they spill to disk.
         db.session.execute(sa.text(f"SET LOCAL work_mem = '{EVALUATION_WORK_MEM}'"))
-    evaluation = Evaluation(plan, tenant_id=tenant_id, as_of=as_of, dialect=dialect, version_id=version_id)
+    evaluation = Evaluation(plan, tenant_id=tenant_id, as_of=as_of, dialect=dialect, version_id=version_id,
+                            preview=preview)
     base = temporary_table(f"{name}_base", evaluation.base())
     if dialect == "postgresql":
         # Temporary tables are never analyzed otherwise; the join to the rankings needs the key.

@@ -7,8 +7,10 @@ atoms mean is computed by ``tierwise.tenants.rules.evaluation``:
 - ``sum|avg|min|max(amount|quantity, 90d[, filter])`` over activity rows in the window;
   ``sum`` of nothing is 0, the others are null;
 - ``count(activity|interactions|complaints, 365d[, filter])``;
-- ``trend(amount, 90d[, filter])``: the change of the sum against the previous
-  window of the same length, as a fraction (0.2 is +20%); null without a previous sum;
+- ``trend(amount, 90d[, lag][, filter])``: the change of the sum against the
+  same-length window ``lag`` earlier (default: the window just before; ``1y``
+  compares year on year, which seasonal businesses need), as a fraction (0.2 is
+  +20%); null without a positive earlier sum;
 - ``days_since_last(source[, filter])``: days since the latest row, null if none;
 - ``days_since(date_field)``;
 - ``percentile(expr)``: the share of customers (with a value) at or below this one, 0-1;
@@ -65,24 +67,32 @@ def _source(walk: _Walk, node: s.Node) -> str:
 
 def call_aggregate(walk: _Walk, node: s.Call, polarity: int, row) -> Typed:
     function = node.function
-    _arity(walk, node, 2, 3, f"a measure, a window and an optional filter: {function}(amount, 90d)")
-    measure = node.args[0]
+    args = list(node.args)
+    # trend() may name how far back the comparison window lies: trend(amount, 90d, 1y) is year on year.
+    lag = args.pop(2) if function == "trend" and len(args) > 2 and isinstance(args[2], s.Duration) else None
+    if not 2 <= len(args) <= 3:
+        usage = "a measure, a window, an optional lag and an optional filter: trend(amount, 90d, 1y)" \
+            if function == "trend" else f"a measure, a window and an optional filter: {function}(amount, 90d)"
+        raise walk.error(f"{function}() takes {usage}", node)
+    measure = args[0]
     if not isinstance(measure, s.Name) or measure.name not in MEASURES:
         found = measure.name if isinstance(measure, s.Name) else s.unparse(measure)
         raise walk.error(f"{function}() adds up an activity column ({', '.join(MEASURES)}), not '{found}'"
                          + (close_matches(found, MEASURES) if isinstance(measure, s.Name) else ""), measure)
-    window = _window(walk, node.args[1])
-    condition, filter_text = _filter(walk, ACTIVITY, node.args[2] if len(node.args) > 2 else None)
-    label = f"{function}({measure.name}, {window.text()}{filter_text})"
+    window = _window(walk, args[1])
+    condition, filter_text = _filter(walk, ACTIVITY, args[2] if len(args) > 2 else None)
     compiler = walk.compiler
     if function == "trend":
+        lag = lag or window
+        label = f"trend({measure.name}, {window.text()}{', ' + lag.text() if lag != window else ''}{filter_text})"
         current = compiler.aggregate(f"sum({measure.name}, {window.text()}{filter_text})", source=ACTIVITY,
                                      function="sum", measure=measure.name, window=window, offset=None,
                                      condition=condition)
-        previous = compiler.aggregate(f"sum({measure.name}, {window.text()}{filter_text}) before", source=ACTIVITY,
-                                      function="sum", measure=measure.name, window=window, offset=window,
-                                      condition=condition)
+        previous = compiler.aggregate(f"sum({measure.name}, {window.text()}{filter_text}) {lag.text()} before",
+                                      source=ACTIVITY, function="sum", measure=measure.name, window=window,
+                                      offset=lag, condition=condition)
         return walk.use(compiler.atom(label, NUMBER, "trend", (current.column, previous.column), prefix="a"))
+    label = f"{function}({measure.name}, {window.text()}{filter_text})"
     aggregate = compiler.aggregate(label, source=ACTIVITY, function=function, measure=measure.name,
                                    window=window, offset=None, condition=condition)
     return walk.use(compiler.atom(label, NUMBER, "aggregate", (aggregate.column, function), prefix="a"))

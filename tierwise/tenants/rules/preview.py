@@ -1,10 +1,12 @@
 """What-if: what a rule set would do if it were published and run now, before anyone publishes it.
 
-The preview evaluates the rule set exactly as a retier would (same query,
-hysteresis included) into a temporary table, then answers with a few GROUP BYs:
-customers and value per tier, the migration matrix from the current assignment,
-the count held back by hysteresis, and sample customers moving up and down with
-their reasons.  Nothing is written.
+The preview evaluates the rule set exactly as a retier would (same query) into a
+temporary table, then answers with a few GROUP BYs: customers and value per
+tier, the migration matrix from the current assignment, and sample customers
+moving up and down with their reasons.  It shows where the rules put each
+customer (a hysteresis margin included); ``held`` counts the moves that the
+next retier would still hold back because hysteresis asks for more evaluations
+in a row.  Nothing is written.
 """
 from __future__ import annotations
 
@@ -81,7 +83,7 @@ def preview(plan: Plan, *, as_of: datetime | None = None) -> Preview:
     """Evaluate ``plan`` for the current tenant and summarise the effect; writes nothing."""
     started = time.perf_counter()
     as_of = as_of or utcnow()
-    table = materialize(plan, tenant_id=tenancy.current_tenant_id(), as_of=as_of, name=RESULT)
+    table = materialize(plan, tenant_id=tenancy.current_tenant_id(), as_of=as_of, name=RESULT, preview=True)
     try:
         customers, total = _query(f"SELECT count(*), coalesce(sum(value_measure), 0) FROM {RESULT}")[0]
         dimensions = [_dimension(table, spec, customers, float(total or 0)) for spec in plan.definition.dimensions]
@@ -93,7 +95,7 @@ def preview(plan: Plan, *, as_of: datetime | None = None) -> Preview:
 def _dimension(table: sa.Table, spec: DimensionSpec, customers: int, total: float) -> DimensionPreview:
     code = spec.code
     rows = _query(f"""
-        SELECT cur_{code}, tier_{code}, basis_{code} = 'held', count(*), coalesce(sum(value_measure), 0)
+        SELECT cur_{code}, cand_{code}, basis_{code} = 'held', count(*), coalesce(sum(value_measure), 0)
         FROM {RESULT} GROUP BY 1, 2, 3""")
     per_tier: dict[str, list[float]] = {t.code: [0, 0.0] for t in spec.tiers}
     matrix: dict[str | None, dict[str, int]] = {}
@@ -119,7 +121,7 @@ def _samples(table: sa.Table, spec: DimensionSpec, upwards: bool) -> list[Sample
     """The most valuable customers moving up (to a better rank) or down."""
     code = spec.code
     ranks = {t.code: i for i, t in enumerate(spec.tiers)}
-    current, tier = table.c[f"cur_{code}"], table.c[f"tier_{code}"]
+    current, tier = table.c[f"cur_{code}"], table.c[f"cand_{code}"]
     old_rank, new_rank = sa.case(ranks, value=current), sa.case(ranks, value=tier)
     customers = Customer.__table__
     rows = db.session.execute(

@@ -77,10 +77,11 @@ POWER_UTILITY = {"value_measure": "sum(amount, 365d)", "dimensions": [
         _tier("clear", "Clear", "正常", GREY)],
         "Arrears and illegal use: compliance, not high-risk."),
     _dimension("value_trend", "Value trend", "价值趋势", [
-        _tier("rising", "Rising", "上升", GREEN, "trend(amount, 90d) >= 0.15"),
-        _tier("falling", "Falling", "下降", ORANGE, "trend(amount, 90d) <= -0.15"),
+        _tier("rising", "Rising", "上升", GREEN, "trend(amount, 90d, 1y) >= 0.15"),
+        _tier("falling", "Falling", "下降", ORANGE, "trend(amount, 90d, 1y) <= -0.15"),
         _tier("stable", "Stable", "平稳", GREY)],
-        "The last 90 days' bills against the 90 days before.", {"margin": 0.2}),
+        "The last 90 days' bills against the same 90 days a year earlier (bills are seasonal).",
+        {"margin": 0.2}),
 ]}
 
 BANK = {"value_measure": "aum_avg_3m", "dimensions": [
