@@ -87,7 +87,10 @@ class Evaluation:
         for start in range(0, len(atoms), JSON_PAIRS_PER_CALL):
             arguments = []
             for atom in atoms[start:start + JSON_PAIRS_PER_CALL]:
-                arguments += [sa.literal(atom.label, sa.String()), column(atom)]
+                value = column(atom)
+                if atom.kind == BOOLEAN and not self.postgres:  # SQLite's json_object writes 1/0 otherwise
+                    value = sa.case((value.is_(None), None), (value, sa.func.json("true")), else_=sa.func.json("false"))
+                arguments += [sa.literal(atom.label, sa.String()), value]
             parts.append(builder(*arguments))
         result = parts[0]
         for part in parts[1:]:
