@@ -157,3 +157,14 @@ def test_trend_compares_with_the_window_before_or_a_stated_lag():
     assert windows == {("90d", None), ("90d", "90d"), ("90d", "1y"), ("365d", None)}  # and the value measure
     value = next(d for d in plan.dimensions if d.spec.code == "value")
     assert [a.label for a in value.rules[0].atoms] == ["trend(amount, 90d)", 'trend(amount, 90d, 1y, category == "bill")']
+
+
+def test_a_deeply_nested_rule_is_refused_with_a_message_not_a_crash():
+    for rule in ("(" * 150 + "outage_consequence >= 1" + ")" * 150,
+                 "aum_avg_3m" + " + 1" * 490 + " >= 1"):
+        assert "nested too deeply" in rejected(rule).message
+
+
+def test_a_date_in_a_filter_must_be_a_date():
+    assert "is not a date" in rejected('count(complaints, 90d, resolved_at >= "June") > 0').message
+    compile_rule('count(complaints, 365d, resolved_at >= "2024-06-01") >= 1')

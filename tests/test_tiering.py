@@ -228,3 +228,32 @@ def test_the_distribution_counts_every_customer_and_a_customer_shows_its_tiers_w
     assert all(d.unclassified == 0 and sum(t.customers for t in d.tiers) == 5 for d in shown)
     assert mine["high_risk"].tier == "critical" and mine["high_risk"].rule.startswith("facility_type in")
     assert mine["value"].basis == "fallback" and mine["value"].rule is None
+
+
+def test_complaints_resolved_after_a_date_are_counted_by_the_database(app, utility):
+    rules = rule_set(opinion=[{"code": "alert", "rule": 'count(complaints, 365d, resolved_at >= "2024-01-01") >= 1'},
+                              {"code": "calm", "fallback": True}])
+    run = publish_and_retier(app, utility, rules)
+    assert run.status == "succeeded"
+    assert tiers(app, utility)[("S1", "opinion_risk")] == "calm"  # none of its complaints is resolved
+
+
+def test_a_margin_never_tightens_a_true_false_comparison(app, utility):
+    # S1 has 1,800 over the year: in "small" while it is below the bound, and kept there within 10% of it.
+    def small_below(threshold):
+        definition = rule_set(value=[{"code": "small", "rule": f"(sum(amount, 365d) >= {threshold}) == false"},
+                                     {"code": "big", "fallback": True}])
+        definition["dimensions"][0]["hysteresis"] = {"margin": 0.1}
+        return definition
+
+    publish_and_retier(app, utility, small_below(2000))
+    assert tiers(app, utility)[("S1", "value")] == "small"
+    publish_and_retier(app, utility, small_below(1700))  # not relaxed, not tightened: 1,800 >= 1,700 leaves
+    assert tiers(app, utility)[("S1", "value")] == "big"
+
+
+def test_top_share_of_everything_includes_every_customer_with_value(app, utility):
+    publish_and_retier(app, utility, rule_set(value=[{"code": "all", "rule": "top_share(sum(amount, 365d), 1)"},
+                                                     {"code": "none", "fallback": True}]))
+    assigned = tiers(app, utility)
+    assert {c for c in ("H1", "F1", "S1", "R1", "N1") if assigned[(c, "value")] == "all"} == {"H1", "F1", "S1", "R1"}

@@ -17,8 +17,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from datetime import datetime, timezone
+
 import sqlalchemy as sa
 
+from tierwise.platform.db import UTCDateTime
 from tierwise.tenants.rules import syntax as s
 from tierwise.tenants.rules.syntax import RuleError
 from tierwise.tenants.rules.vocabulary import (
@@ -97,6 +100,13 @@ class Compiler:
     rankings: dict[str, Ranking] = field(default_factory=dict)
 
     def compile_rule(self, text: str, *, margin: float = 0.0) -> CompiledRule:
+        try:
+            return self._compile_rule(text, margin)
+        except RecursionError:
+            raise RuleError("the rule is nested too deeply to evaluate; split it into simpler tiers",
+                            expression=text) from None
+
+    def _compile_rule(self, text: str, margin: float) -> CompiledRule:
         tree = s.parse(text)
         walk = _Walk(self, text, 0.0)
         result = walk.expression(tree, +1)
@@ -237,7 +247,14 @@ class _Walk:
     def comparison(self, node: s.Binary, polarity: int, row) -> Typed:
         left = self.expression(node.left, polarity, row)
         right = self.expression(node.right, polarity, row)
+        if BOOLEAN in (left.kind, right.kind) and self.margin:
+            # (x >= 5) == false hides a negation the margin cannot see: true/false tests are never relaxed.
+            plain = _Walk(self.compiler, self.text, 0.0)
+            left, right = plain.expression(node.left, polarity, row), plain.expression(node.right, polarity, row)
+            self.used.extend(key for key in plain.used if key not in self.used)
         self.comparable(left, right, node, node.left, node.right)
+        if row is not None:
+            left, right = _timestamp_literal(self, left, right, node.right), _timestamp_literal(self, right, left, node.left)
         op = node.op
         if left.literal is not None and right.literal is None:  # 100 <= x  is  x >= 100
             left, right = right, left
@@ -306,6 +323,20 @@ class _Walk:
 
         return getattr(functions, f"call_{name}" if name not in AGGREGATES else "call_aggregate")(
             self, node, polarity, row)
+
+
+def _timestamp_literal(walk: "_Walk", value: Typed, other: Typed, node: s.Node) -> Typed:
+    """A text literal compared with a row's timestamp (``resolved_at``) becomes a timestamp."""
+    if other.kind != DATE or value.kind != STRING or not value.label.startswith('"'):
+        return value
+    text = value.label[1:-1]
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise walk.error(f"'{text}' is not a date: write it as \"2024-06-01\"", node) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return Typed(sa.literal(moment, UTCDateTime()), DATE, value.label)
 
 
 def _row_column(source: str, name: str) -> sa.ColumnElement:

@@ -77,6 +77,8 @@ class Evaluation:
             if dates:
                 return sa.cast(sa.cast(later, sa.Date) - sa.cast(earlier, sa.Date), sa.Float)
             return sa.extract("epoch", later - earlier) / 86400.0
+        if dates:  # whole days, as PostgreSQL's date subtraction gives
+            return sa.func.julianday(sa.func.date(later)) - sa.func.julianday(sa.func.date(earlier))
         return sa.func.julianday(later) - sa.func.julianday(earlier)
 
     def json_object(self, atoms: list[Atom]) -> sa.ColumnElement:
@@ -221,7 +223,9 @@ class Evaluation:
                 before = sa.func.sum(positive).over(order_by=(positive.desc(), external_id), rows=(None, 0)) - positive
                 total = sa.func.sum(positive).over()
                 # "Reached the share" allows for float rounding in the running sum (1e-9 of the total).
-                value = sa.and_(positive > 0, before < total * ranking.share - total * 1e-9)
+                # ... but never by more than half this customer's value (at share 1 every positive value is in).
+                slack = sa.case((total * 1e-9 < positive / 2, total * 1e-9), else_=positive / 2)
+                value = sa.and_(positive > 0, before < total * ranking.share - slack)
             windows.append(value.label(ranking.column))
         measure = sa.cast(self.plan.measure, sa.Float).label("value_measure")
         if not windows:

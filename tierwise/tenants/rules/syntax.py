@@ -350,7 +350,10 @@ def parse(text: str) -> Node:
     """The tree of one rule expression; RuleError with the position on bad syntax."""
     if not isinstance(text, str):
         raise RuleError("a rule must be text")
-    return Parser(text, tokenize(text)).parse()
+    try:
+        return Parser(text, tokenize(text)).parse()
+    except RecursionError:
+        raise RuleError("the rule is nested too deeply; split it into simpler tiers", expression=text) from None
 
 
 def unparse(node: Node) -> str:
