@@ -218,14 +218,18 @@ class Evaluation:
                     partition_by=operand.is_(None), order_by=operand))
             else:
                 positive = sa.case((operand > 0, operand), else_=0.0)
+                if self.postgres:  # exact decimal running sums: who is in the top share must not hang on rounding
+                    positive = sa.cast(positive, sa.Numeric())
                 # The running sum up to and including this row, less the row: a frame ending at the
                 # current row is the one PostgreSQL computes in a single pass.
                 before = sa.func.sum(positive).over(order_by=(positive.desc(), external_id), rows=(None, 0)) - positive
                 total = sa.func.sum(positive).over()
-                # "Reached the share" allows for float rounding in the running sum (1e-9 of the total).
-                # ... but never by more than half this customer's value (at share 1 every positive value is in).
-                slack = sa.case((total * 1e-9 < positive / 2, total * 1e-9), else_=positive / 2)
-                value = sa.and_(positive > 0, before < total * ranking.share - slack)
+                share = sa.literal(ranking.share, sa.Numeric() if self.postgres else sa.Float())
+                if self.postgres:
+                    value = sa.and_(positive > 0, before < total * share)
+                else:  # SQLite sums in floating point: allow for rounding, never more than half this value
+                    slack = sa.case((total * 1e-9 < positive / 2, total * 1e-9), else_=positive / 2)
+                    value = sa.and_(positive > 0, before < total * share - slack)
             windows.append(value.label(ranking.column))
         measure = sa.cast(self.plan.measure, sa.Float).label("value_measure")
         if not windows:
