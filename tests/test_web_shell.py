@@ -133,3 +133,11 @@ def test_deactivating_an_operator_ends_their_session(app, browser, operator):
         set_operator_active(db.session.scalar(sa.select(Operator).where(Operator.email == operator)), False)
         db.session.commit()
     assert browser.get("/operator/").status_code == 302
+
+
+def test_form_fields_never_say_autocomplete_none(app, tenant_a):
+    person = Browser(app.test_client())
+    person.login(tenant_a, "admin")
+    for page in ("/users/new", "/branches/", "/fields/new"):
+        html = person.get(f"/t/{tenant_a.slug}{page}").text
+        assert 'autocomplete="None"' not in html, page
