@@ -257,3 +257,19 @@ def test_top_share_of_everything_includes_every_customer_with_value(app, utility
                                                      {"code": "none", "fallback": True}]))
     assigned = tiers(app, utility)
     assert {c for c in ("H1", "F1", "S1", "R1", "N1") if assigned[(c, "value")] == "all"} == {"H1", "F1", "S1", "R1"}
+
+
+def test_a_run_abandoned_by_a_dead_worker_is_marked_failed_by_the_next_retier(app, utility):
+    from datetime import timedelta
+
+    from tierwise.tenants.rules.retier import JOB_TIMEOUT_SECONDS, start_retier
+
+    with in_tenant(app, utility):
+        stale = start_retier(started_by="test")
+        stale.started_at -= timedelta(seconds=JOB_TIMEOUT_SECONDS + 60)
+        db.session.commit()
+        stale_id = stale.id
+    retier_again(app, utility)
+    with in_tenant(app, utility):
+        stale = RetierRun.get(stale_id)
+        assert stale.status == "failed" and "abandoned" in stale.message

@@ -10,7 +10,7 @@ interleaving.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -25,6 +25,7 @@ from tierwise.tenants.rules.versions import RuleSetVersion, compile_for_tenant, 
 
 RESULT = "retier_result"  # every customer's evaluation
 CHANGED = "retier_changed"  # the customers whose stored assignment changes
+JOB_TIMEOUT_SECONDS = 4 * 3600  # a retier job is stopped after this; its run can be given up then
 TIERS_LOCK = "tiers"  # retier and customer erasure hold it: neither sees the other half-done
 
 
@@ -144,10 +145,20 @@ def start_retier(*, started_by: str, as_of: datetime | None = None) -> RetierRun
     version = current_version()
     if version is None:
         raise NotFoundError("no rule set has been published yet: publish one before retiering")
+    _give_up_abandoned_runs()
     run = RetierRun(rule_version_id=version.id, as_of=as_of or utcnow(), started_by=started_by)
     db.session.add(run)
     db.session.flush()
     return run
+
+
+def _give_up_abandoned_runs() -> None:
+    """Runs still queued or running long after any job could be (a worker died) are marked failed."""
+    cutoff = utcnow() - timedelta(seconds=JOB_TIMEOUT_SECONDS)
+    for run in db.session.scalars(sa.select(RetierRun).where(RetierRun.status.in_(("queued", "running")),
+                                                             RetierRun.started_at < cutoff)):
+        run.status, run.finished_at = "failed", utcnow()
+        run.message = "abandoned: no worker finished it within the job time limit"
 
 
 def run_retier(run_id) -> RetierRun:
@@ -176,7 +187,7 @@ def queue_retier(run_id, *, tenant_id: int):
 
     try:
         return enqueue("tierwise.tenants.rules.retier.retier_job", tenant_id=tenant_id, queue="long",
-                       job_id=f"retier-{tenant_id}", timeout=4 * 3600, run_id=str(run_id))
+                       job_id=f"retier-{tenant_id}", timeout=JOB_TIMEOUT_SECONDS, run_id=str(run_id))
     except ConflictError:
         run = RetierRun.get(run_id)
         run.status, run.finished_at = "failed", utcnow()
