@@ -100,36 +100,29 @@ class Compiler:
     rankings: dict[str, Ranking] = field(default_factory=dict)
 
     def compile_rule(self, text: str, *, margin: float = 0.0) -> CompiledRule:
-        try:
-            return self._compile_rule(text, margin)
-        except RecursionError:
-            raise RuleError("the rule is nested too deeply to evaluate; split it into simpler tiers",
-                            expression=text) from None
-
-    def _compile_rule(self, text: str, margin: float) -> CompiledRule:
-        tree = s.parse(text)
-        walk = _Walk(self, text, 0.0)
-        result = walk.expression(tree, +1)
-        if result.kind != BOOLEAN:
-            raise RuleError(f"a rule must be true or false, but this is a {result.kind}",
-                            position=tree.pos, expression=text)
+        tree, result, used = self._typed(text, BOOLEAN, "a rule must be true or false")
         relaxed = None
         if margin:
             relaxed = _Walk(self, text, margin).expression(tree, +1).sql
-        return CompiledRule(result.sql, relaxed, [self.atoms[c] for c in walk.used])
+        return CompiledRule(result.sql, relaxed, [self.atoms[c] for c in used])
 
     def compile_measure(self, text: str) -> tuple[sa.ColumnElement, list[Atom]]:
         """A numeric expression (the rule set's value measure)."""
-        tree = s.parse(text)
-        walk = _Walk(self, text, 0.0)
-        result = walk.expression(tree, +1)
-        if result.kind != NUMBER:
-            raise RuleError(f"the value measure must be a number, but this is a {result.kind}",
-                            position=tree.pos, expression=text)
-        return result.sql, [self.atoms[c] for c in walk.used]
+        _, result, used = self._typed(text, NUMBER, "the value measure must be a number")
+        return result.sql, [self.atoms[c] for c in used]
 
-    def tiers_used(self) -> set[str]:
-        return {a.detail[0] for a in self.atoms.values() if a.origin == "tier"}
+    def _typed(self, text: str, kind: str, requirement: str) -> tuple[s.Node, Typed, list[str]]:
+        """Parse and check ``text``: its tree, its strict compilation and the atoms it used."""
+        try:
+            tree = s.parse(text)
+            walk = _Walk(self, text, 0.0)
+            result = walk.expression(tree, +1)
+        except RecursionError:
+            raise RuleError("the expression is nested too deeply to evaluate; split it into simpler parts",
+                            expression=text) from None
+        if result.kind != kind:
+            raise RuleError(f"{requirement}, but this is a {result.kind}", position=tree.pos, expression=text)
+        return tree, result, walk.used
 
     def atom(self, label: str, kind: str, origin: str, detail: tuple = (), prefix: str = "x",
              name: str | None = None) -> Atom:

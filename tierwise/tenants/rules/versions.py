@@ -13,7 +13,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tierwise.errors import ConflictError, NotFoundError, ValidationError
+from tierwise.errors import ConflictError, NotFoundError
 from tierwise.platform import audit
 from tierwise.platform.db import JSONType, TenantScoped, db, utcnow
 from tierwise.tenants.fields import field_registry
@@ -159,14 +159,3 @@ def _publish(version: RuleSetVersion, *, author: str) -> RuleSetVersion:
                  details={"number": number, "restored_from": version.restored_from,
                           "previous": previous.number if previous else None, "diff": diff})
     return version
-
-
-def require_number(value) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise ValidationError("must be a version number", field="version") from None
-    if number < 1:
-        raise ValidationError("must be a version number", field="version")
-    return number
-
