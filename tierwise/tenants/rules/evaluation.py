@@ -336,7 +336,7 @@ def materialize(plan: Plan, *, tenant_id: int, as_of: datetime, name: str,
         # Temporary tables are never analyzed otherwise; the join to the rankings needs the key.
         db.session.execute(sa.text(f"ANALYZE {base.name} (customer_id)"))
     table = temporary_table(name, evaluation.query(base), columns=result_columns(plan))
-    _execute_filtered(f"DROP TABLE {base.name}")
+    execute_sql(f"DROP TABLE {base.name}")
     return table
 
 
@@ -363,11 +363,20 @@ def _create_temporary_table_as(element: CreateTemporaryTableAs, compiler, **kw) 
 
 def temporary_table(name: str, select: sa.Select, columns: list[sa.Column] | None = None) -> sa.Table:
     """Store ``select`` in a new temporary table; returns its description for later queries."""
-    _execute_filtered(f"DROP TABLE IF EXISTS {name}")
+    execute_sql(f"DROP TABLE IF EXISTS {name}")
     db.session.execute(CreateTemporaryTableAs(name, select), execution_options={"tenant_filtered": True})
     columns = columns or [sa.Column(c.name, c.type) for c in select.selected_columns]
     return sa.Table(name, sa.MetaData(), *columns)
 
 
-def _execute_filtered(sql: str) -> None:
-    db.session.execute(sa.text(sql).execution_options(tenant_filtered=True))
+def execute_sql(sql: str, params: dict | None = None, *, types: dict | None = None) -> sa.CursorResult:
+    """Hand-written SQL on the session, marked as filtering by tenant itself (every statement here does).
+
+    ``types`` gives bound parameters their SQL type (timestamps and UUIDs are stored
+    differently on SQLite).
+    """
+    statement = sa.text(sql)
+    binds = [sa.bindparam(name, type_=kind) for name, kind in (types or {}).items() if f":{name}" in sql]
+    if binds:
+        statement = statement.bindparams(*binds)
+    return db.session.execute(statement.execution_options(tenant_filtered=True), params or {})

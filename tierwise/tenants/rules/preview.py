@@ -21,7 +21,7 @@ from tierwise.platform import tenancy
 from tierwise.platform.db import db, utcnow
 from tierwise.tenants.customers import Customer
 from tierwise.tenants.rules.definition import DimensionSpec, Plan
-from tierwise.tenants.rules.evaluation import materialize
+from tierwise.tenants.rules.evaluation import execute_sql, materialize
 
 RESULT = "preview_result"
 SAMPLES = 5
@@ -75,28 +75,24 @@ class Preview:
         return data
 
 
-def _query(sql: str, **params) -> list:
-    return db.session.execute(sa.text(sql).execution_options(tenant_filtered=True), params).all()
-
-
 def preview(plan: Plan, *, as_of: datetime | None = None) -> Preview:
     """Evaluate ``plan`` for the current tenant and summarise the effect; writes nothing."""
     started = time.perf_counter()
     as_of = as_of or utcnow()
     table = materialize(plan, tenant_id=tenancy.current_tenant_id(), as_of=as_of, name=RESULT, preview=True)
     try:
-        customers, total = _query(f"SELECT count(*), coalesce(sum(value_measure), 0) FROM {RESULT}")[0]
+        customers, total = execute_sql(f"SELECT count(*), coalesce(sum(value_measure), 0) FROM {RESULT}").one()
         dimensions = [_dimension(table, spec, customers, float(total or 0)) for spec in plan.definition.dimensions]
     finally:
-        db.session.execute(sa.text(f"DROP TABLE IF EXISTS {RESULT}").execution_options(tenant_filtered=True))
+        execute_sql(f"DROP TABLE IF EXISTS {RESULT}")
     return Preview(as_of, customers, float(total or 0), round(time.perf_counter() - started, 3), dimensions)
 
 
 def _dimension(table: sa.Table, spec: DimensionSpec, customers: int, total: float) -> DimensionPreview:
     code = spec.code
-    rows = _query(f"""
+    rows = execute_sql(f"""
         SELECT cur_{code}, cand_{code}, basis_{code} = 'held', count(*), coalesce(sum(value_measure), 0)
-        FROM {RESULT} GROUP BY 1, 2, 3""")
+        FROM {RESULT} GROUP BY 1, 2, 3""").all()
     per_tier: dict[str, list[float]] = {t.code: [0, 0.0] for t in spec.tiers}
     matrix: dict[str | None, dict[str, int]] = {}
     result = DimensionPreview(code, [], matrix)

@@ -20,7 +20,8 @@ from tierwise.platform import audit, tenancy
 from tierwise.platform.db import UTCDateTime, db, utcnow
 from tierwise.tenants.rules.assignments import RetierRun
 from tierwise.tenants.rules.definition import DimensionSpec, Plan
-from tierwise.tenants.rules.evaluation import materialize
+from tierwise.tenants.imports.loading import Dialect
+from tierwise.tenants.rules.evaluation import execute_sql, materialize
 from tierwise.tenants.rules.versions import RuleSetVersion, compile_for_tenant, current_version
 
 RESULT = "retier_result"  # every customer's evaluation
@@ -29,13 +30,11 @@ JOB_TIMEOUT_SECONDS = 4 * 3600  # a retier job is stopped after this; its run ca
 TIERS_LOCK = "tiers"  # retier and customer erasure hold it: neither sees the other half-done
 
 
+PARAM_TYPES = {"now": UTCDateTime(), "run_id": sa.Uuid(), "version_id": sa.Uuid()}
+
+
 def _execute(sql: str, params: dict) -> sa.CursorResult:
-    statement = sa.text(sql)
-    types = {"now": UTCDateTime(), "run_id": sa.Uuid(), "version_id": sa.Uuid()}
-    binds = [sa.bindparam(name, type_=kind) for name, kind in types.items() if f":{name}" in sql]
-    if binds:
-        statement = statement.bindparams(*binds)
-    return db.session.execute(statement.execution_options(tenant_filtered=True), params)
+    return execute_sql(sql, params, types=PARAM_TYPES)
 
 
 def _rank_case(column: str, dimension: DimensionSpec) -> str:
@@ -44,9 +43,7 @@ def _rank_case(column: str, dimension: DimensionSpec) -> str:
 
 
 def _differs(left: str, right: str) -> str:
-    if db.session.get_bind().dialect.name == "postgresql":
-        return f"{left} IS DISTINCT FROM {right}"
-    return f"{left} IS NOT {right}"
+    return Dialect(db.session.connection()).differs(left, right)
 
 
 def apply_dimension(dimension: DimensionSpec, params: dict) -> dict[str, int]:
