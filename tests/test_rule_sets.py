@@ -180,3 +180,9 @@ def test_preview_shows_where_the_rules_put_customers_and_how_many_hysteresis_wou
     value = next(d for d in result.dimensions if d.dimension == "value")
     assert value.matrix["b"]["a"] == 1 and value.held == 1  # P2 qualifies for A; the next retier holds it in B
     assert value.moving_up[0].reason["top_share(sum(amount, 365d), 0.8)"] in (True, 1)  # why the rules say A
+
+
+def test_the_cli_can_start_a_retier_in_the_background(app, distributor, runner):
+    result = runner.invoke(cli, ["retier", "--tenant", distributor.slug, "--background"])
+    assert result.exit_code == 0, result.output
+    assert "is succeeded" in result.output  # without Redis the job runs at once, in-process

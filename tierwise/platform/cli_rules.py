@@ -141,16 +141,17 @@ def rules_rollback(tenant_slug: str, number: int) -> None:
 @click.option("--background", is_flag=True, help="Queue it (on RQ when TIERWISE_REDIS_URL is set).")
 def retier_command(tenant_slug: str, background: bool) -> None:
     """Evaluate every customer under the rules in force and switch to the new tiers atomically."""
-    from tierwise.tenants.rules.retier import queue_retier, run_retier, start_retier
+    from tierwise.tenants.rules.retier import run_retier, start_retier
+    from tierwise.tenants.rules.retier_launch import launch_retier
 
-    with in_tenant(tenant_slug) as tenant:
+    with in_tenant(tenant_slug):
+        if background:
+            run = launch_retier(started_by="cli")  # as the web page and the API start one
+            click.echo(f"Retier run {run.id} is {run.status}.")
+            return
         run = start_retier(started_by="cli")
         db.session.commit()
         run_id = run.id
-        if background:
-            job = queue_retier(run_id, tenant_id=tenant.id)
-            click.echo(f"Retier run {run_id} is {job.status} (job {job.id}).")
-            return
         run = run_retier(run_id)
         click.echo(f"Retiered {run.customers:,} customers of {tenant_slug} (run {run_id}).")
         for dimension, counts in run.changes.items():
