@@ -9,6 +9,7 @@ route that takes an object id is covered (or fails loudly) without editing this 
 """
 from __future__ import annotations
 
+import itertools
 import uuid
 from urllib.parse import urlsplit
 
@@ -16,6 +17,8 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import APP_ROLE, Browser, csrf_token_from
+from tests.model_fixtures import record_model_run, record_model_version
+from tierwise.jobs.schedules import Schedule, create_schedule
 from tierwise.platform import rls, tenancy
 from tierwise.platform.api_tokens import ApiToken
 from tierwise.platform.branches import Branch
@@ -31,12 +34,14 @@ from tierwise.tenants.rules.retier import run_retier, start_retier
 from tierwise.tenants.rules.versions import current_version
 
 # URL arguments that name an object (each made by the objects_of fixture below)
-OBJECT_KINDS = ("user_id", "token_id", "branch_id", "customer_id", "run_id", "field_id", "version_id", "retier_run_id")
+OBJECT_KINDS = ("user_id", "token_id", "branch_id", "customer_id", "run_id", "field_id", "version_id", "retier_run_id",
+                "schedule_id", "model_version_id", "model_run_id")
 NOT_TENANT_DATA = {"static"}  # endpoints whose URL arguments name no tenant object
 NOT_OBJECT_ARGUMENTS = {"kind"}  # URL arguments that choose a category (e.g. an import's kind), not an object
 SWEPT_METHODS = {"GET", "POST", "DELETE", "PUT", "PATCH"}
 UNSAFE = {"POST", "DELETE", "PUT", "PATCH"}
 TENANT_TABLES = ("users", "audit_events", "branches", "api_tokens")
+SCHEDULE_MINUTES = itertools.count()  # each schedule the sweep makes needs its own time (unique per action)
 
 
 def object_routes(app) -> list[tuple[object, str]]:
@@ -80,9 +85,16 @@ def objects_of(app, issue_token, tmp_path_factory):
             retier_run_id = start_retier(started_by="test").id
             db.session.commit()
             run_retier(retier_run_id)
+            minute = next(SCHEDULE_MINUTES)
+            schedule_id = create_schedule(action="retier", cron=f"{minute % 60} {minute // 60 % 24} * * *",
+                                          author="test").id
+            db.session.commit()
+            model_version_id, model_run_id = record_model_version().id, record_model_run().id
+            db.session.commit()
         return {"user_id": world.users["rm1"].id, "token_id": token_id, "branch_id": world.branches["north"].id,
                 "customer_id": customer_id, "run_id": run_id, "field_id": field_id, "version_id": version_id,
-                "retier_run_id": retier_run_id}
+                "retier_run_id": retier_run_id, "schedule_id": schedule_id, "model_version_id": model_version_id,
+                "model_run_id": model_run_id}
 
     return factory
 
@@ -156,6 +168,7 @@ def test_admin_of_tenant_a_gets_404_for_every_tenant_b_object_in_every_route(
     with app.app_context(), tenancy.tenant_scope(tenant_b.tenant_id):  # and nothing of B's changed
         assert db.session.get(ApiToken, (tenant_b.tenant_id, theirs["token_id"])).revoked_at is None
         assert db.session.get(User, (tenant_b.tenant_id, theirs["user_id"])).active
+        assert db.session.get(Schedule, (tenant_b.tenant_id, theirs["schedule_id"])).enabled
 
 
 def test_admin_of_tenant_a_never_sees_tenant_b_site_pages(browser, tenant_a, tenant_b):

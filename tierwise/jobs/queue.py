@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import current_app
 from redis import Redis
-from rq import Queue, Retry
+from rq import Callback, Queue, Retry
 from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
 
@@ -79,6 +79,7 @@ def enqueue(task: str, *, tenant_id: int, queue: str = "short", job_id: str | No
             job_id=job_id, unique=job_id is not None, job_timeout=timeout,
             meta={"tenant_id": tenant_id, "task": task},
             retry=Retry(max=retries, interval=[30, 120, 600][:retries] or 30) if retries else None,
+            on_failure=Callback("tierwise.jobs.runner.job_failed"),
         )
     except DuplicateJobError:
         raise ConflictError(f"job '{job_id}' is already queued or running") from None

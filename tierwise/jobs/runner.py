@@ -21,12 +21,23 @@ from tierwise.platform.audit import Actor, acting_as
 from tierwise.platform.db import db
 
 _TASKS: dict[str, Callable[..., Any]] = {}
+_ON_LOST: dict[str, Callable[[dict, str], None]] = {}
 
 
-def task(function: Callable[..., Any]) -> Callable[..., Any]:
-    """Declare ``function`` runnable as a background task (by its dotted name)."""
-    _TASKS[f"{function.__module__}.{function.__qualname__}"] = function
-    return function
+def task(function: Callable[..., Any] | None = None, *, on_lost: Callable[[dict, str], None] | None = None):
+    """Declare ``function`` runnable as a background task (by its dotted name).
+
+    ``on_lost(params, reason)`` is called, in the tenant's scope, when the job's
+    worker dies under it (killed, out of memory, lost): the task cannot record
+    its own failure then.
+    """
+    def register(function: Callable[..., Any]) -> Callable[..., Any]:
+        name = f"{function.__module__}.{function.__qualname__}"
+        _TASKS[name] = function
+        if on_lost is not None:
+            _ON_LOST[name] = on_lost
+        return function
+    return register(function) if function is not None else register
 
 
 def resolve_task(name: str) -> Callable[..., Any]:
@@ -57,3 +68,52 @@ def run_tenant_task(tenant_id: int, name: str, params: dict[str, Any]) -> Any:
             raise
         finally:
             db.session.remove()
+
+
+def job_lost(job, reason: str) -> None:
+    """A job's worker died: tell its task (``on_lost``), and do not retry it.
+
+    Called by the worker that noticed, in its application context: the parent of
+    a killed work-horse, or the worker that found an abandoned job while cleaning
+    RQ's registries.  A job that killed its worker (out of memory, say) would
+    only do it again, so its retries are cancelled.
+    """
+    meta = job.meta or {}
+    tenant_id, name = meta.get("tenant_id"), meta.get("task")
+    job.retries_left = 0
+    handler = _ON_LOST.get(name) if name else None
+    if handler is None and name:
+        try:
+            resolve_task(name)
+        except ValueError:
+            return
+        handler = _ON_LOST.get(name)
+    if handler is None or tenant_id is None:
+        return
+    params = job.args[2] if len(job.args) > 2 else {}
+    with current_app.app_context(), tenancy.tenant_scope(tenant_id), \
+            acting_as(Actor(label=f"job:{name.rpartition('.')[2]}")):
+        try:
+            handler(params, reason)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
+        finally:
+            db.session.remove()
+
+
+def work_horse_killed(job, retpid, ret_val, rusage) -> None:
+    """RQ's hook for a work-horse that died (SIGKILL, out of memory): see ``job_lost``."""
+    import os
+
+    signal = f"signal {os.WTERMSIG(ret_val)}" if ret_val and os.WIFSIGNALED(ret_val) else f"exit status {ret_val}"
+    job_lost(job, f"worker process killed: {signal}")
+
+
+def job_failed(job, connection, error_type, error, traceback) -> None:
+    """RQ's failure callback: only an abandoned job (its whole worker gone) needs us; tasks record the rest."""
+    from rq.exceptions import AbandonedJobError
+
+    if error_type is AbandonedJobError or isinstance(error, AbandonedJobError):
+        job_lost(job, "worker stopped responding")

@@ -195,7 +195,9 @@ def worker_command(queues: str, burst: bool) -> None:
         raise click.ClickException("TIERWISE_REDIS_URL is not set: without Redis, jobs run in-process")
     with reported_errors():
         worker_queues = [get_queue(name.strip(), connection) for name in queues.split(",") if name.strip()]
-    Worker(worker_queues, connection=connection).work(burst=burst)
+    from tierwise.jobs.runner import work_horse_killed
+
+    Worker(worker_queues, connection=connection, work_horse_killed_handler=work_horse_killed).work(burst=burst)
 
 
 cli = FlaskGroup(create_app=_create_app, help="Tierwise: customer tiering for banks, utilities and distributors.")
@@ -223,11 +225,17 @@ def generate_command(industry: str, count: int, out: str, months: int, seed: int
 def _add_domain_commands() -> None:
     from tierwise.platform.cli_imports import import_cli
     from tierwise.platform.cli_rules import retier_command, rules_cli
+    from tierwise.platform.cli_models import export_command, score_command, train_command
+    from tierwise.platform.cli_schedules import cron_command, schedules_cli
 
     cli.add_command(import_cli)
     cli.add_command(rules_cli)
     cli.add_command(retier_command)
+    cli.add_command(schedules_cli)
+    cli.add_command(cron_command)
     cli.add_command(generate_command)
+    for command in (train_command, score_command, export_command):
+        cli.add_command(command)
 
 
 _add_domain_commands()

@@ -73,3 +73,9 @@ def can_view_user(actor: User, subject: User) -> bool:
 def can_manage_token(actor: User, token_user_id) -> bool:
     """A user manages their own tokens; a tenant admin may revoke anyone's."""
     return actor.id == token_user_id or allows(actor, Permission.MANAGE_ALL_TOKENS)
+
+
+def can_manage_schedule(user: User, action: str) -> bool:
+    """Scheduling work is starting it, later: retiers for rule managers, scoring and training for model managers."""
+    needed = Permission.MANAGE_RULES if action == "retier" else Permission.MANAGE_MODELS
+    return allows(user, needed)

@@ -53,10 +53,17 @@ def _assign(rng, n, options: list[str] | None) -> np.ndarray:
 
 def _monthly(ids: np.ndarray, months: pd.DatetimeIndex, base: np.ndarray, season: np.ndarray,
              active_months: np.ndarray, rng, noise: float, category: str, quantity: np.ndarray | None = None):
-    """One row per customer and month while the customer is active."""
+    """One row per customer and month while the customer is active.
+
+    Most customers who leave fade first: their last three months shrink toward
+    the stop, as real accounts do before they close.
+    """
     n, t = len(ids), len(months)
     keep = (np.arange(t)[None, :] < active_months[:, None]).ravel()
-    amount = (base[:, None] * season[None, :] * rng.lognormal(0, noise, (n, t))).ravel()
+    to_stop = active_months[:, None] - np.arange(t)[None, :]
+    fading = (active_months < t)[:, None] & (rng.random(n) < 0.7)[:, None] & (to_stop >= 1) & (to_stop <= 3)
+    amount = (base[:, None] * season[None, :] * rng.lognormal(0, noise, (n, t))
+              * np.where(fading, 0.25 + 0.25 * (to_stop - 1), 1.0)).ravel()
     frame = pd.DataFrame({
         "customer": np.repeat(ids, t),
         "occurred_at": np.tile((months + pd.Timedelta(days=14)).strftime("%Y-%m-%d"), n),
@@ -99,9 +106,13 @@ def _interactions(ids: np.ndarray, months: pd.DatetimeIndex, rng, rate: float) -
 
 
 def _churn(rng, n: int, t: int, share: float) -> tuple[np.ndarray, np.ndarray]:
-    """Active months per customer (churners stop within the last 6 months) and the churn flag."""
+    """Active months per customer and the churn flag.
+
+    ``share`` of the customers leave at some point of the period, at an even
+    monthly rate after its first quarter (so every past cutoff has leavers).
+    """
     churned = rng.random(n) < share
-    stop = t - rng.integers(1, min(6, t - 1) + 1, n)
+    stop = rng.integers(max(2, t // 4), t, n) if t > 2 else np.full(n, t)
     return np.where(churned, stop, t), churned
 
 
@@ -109,7 +120,7 @@ def bank_batch(rng, ids, months, branches, rms) -> Batch:
     n, t = len(ids), len(months)
     organisation = rng.random(n) < 0.08
     wealth = rng.lognormal(11.0, 1.5, n) * np.where(organisation, 8, 1)
-    active, churned = _churn(rng, n, t, 0.08)
+    active, churned = _churn(rng, n, t, 0.15)
     season = 1 + 0.25 * np.isin(months.month, [1, 2]) + 0.15 * np.isin(months.month, [11, 12])
     spend_base = wealth * rng.uniform(0.004, 0.02, n)
     customers = pd.DataFrame({
@@ -146,7 +157,7 @@ def power_batch(rng, ids, months, branches, rms) -> Batch:
                              np.isin(facility, ["government", "transport_hub", "data_centre"]),
                              np.isin(facility, ["school", "large_venue"])], [5, 4, 3], default=1)
     tariff = np.where(usage == "residential", 0.56, np.where(usage == "commercial", 0.82, 0.68))
-    active, churned = _churn(rng, n, t, 0.04)
+    active, churned = _churn(rng, n, t, 0.08)
     season = 1 + 0.3 * np.isin(months.month, [7, 8]) + 0.2 * np.isin(months.month, [12, 1])
     arrears = rng.random(n) < 0.05
     customers = pd.DataFrame({
@@ -175,7 +186,7 @@ def pharma_batch(rng, ids, months, branches, rms) -> Batch:
     scale = {"tertiary_hospital": 15.0, "other_hospital": 13.5, "pharmacy_chain": 13.8, "single_pharmacy": 11.0,
              "clinic": 10.5}
     revenue = rng.lognormal(np.vectorize(scale.get)(account), 0.9, n)
-    active, churned = _churn(rng, n, t, 0.1)
+    active, churned = _churn(rng, n, t, 0.2)
     season = 1 + 0.2 * np.isin(months.month, [1, 12]) - 0.1 * np.isin(months.month, [2])
     customers = pd.DataFrame({
         "external_id": ids, "name": _names(rng, n, np.ones(n, dtype=bool)),

@@ -3,5 +3,5 @@ from flask import Blueprint
 
 api_blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from tierwise.platform.api import (accounts, audit_events, auth, customers, openapi, rules,  # noqa: E402,F401  (routes)
-                                   tiers, tokens)
+from tierwise.platform.api import (accounts, audit_events, auth, customers, models, openapi,  # noqa: E402,F401 (routes)
+                                   rules, schedules, tiers, tokens)

@@ -33,6 +33,8 @@ RULE_SET_VERSION_FIELDS = ("id", "number", "note", "restored_from", "created_by"
 RULE_SET_VERSION_DETAIL_FIELDS = RULE_SET_VERSION_FIELDS + ("definition",)
 RETIER_RUN_FIELDS = ("id", "rule_version_id", "as_of", "status", "started_at", "finished_at", "customers", "changes",
                      "message", "started_by")
+SCHEDULE_FIELDS = ("id", "action", "cron", "timezone", "enabled", "next_run_at", "last_run_at", "last_status",
+                   "last_message", "last_run_id", "created_by", "updated_by", "created_at", "updated_at")
 TIER_SHARE_FIELDS = ("tier", "label_en", "label_zh", "colour", "customers", "share")
 DIMENSION_DISTRIBUTION_FIELDS = ("dimension", "label_en", "label_zh", "tiers", "unclassified", "other")
 CUSTOMER_TIER_FIELDS = ("dimension", "tier", "label_en", "label_zh", "colour", "basis", "reason", "rule", "since",
@@ -44,6 +46,17 @@ DIMENSION_PREVIEW_FIELDS = ("dimension", "tiers", "matrix", "moving_up", "moving
 TIER_COUNT_FIELDS = ("tier", "customers", "value", "customer_share", "value_share")
 TIER_MOVE_FIELDS = ("from", "to", "customers")
 MOVING_CUSTOMER_FIELDS = ("customer_id", "external_id", "name", "from_tier", "to_tier", "reason")
+# Models: lists show a version's summary; one version shows its evidence (never the model itself, nor its drift bins).
+MODEL_VERSION_FIELDS = ("id", "model", "number", "is_champion", "horizon_days", "primary_metric", "trained_at",
+                        "trained_by", "promoted_at", "promotion_note")
+MODEL_VERSION_DETAIL_FIELDS = MODEL_VERSION_FIELDS + ("data_window", "metrics", "champion_comparison", "curves",
+                                                      "importance", "search", "params", "rounds", "training_seconds")
+FEATURE_IMPORTANCE_FIELDS = ("feature", "label", "gain_share")
+MODEL_RUN_FIELDS = ("id", "job", "model", "status", "stage", "progress", "as_of", "horizon_days", "started_by",
+                    "started_at", "finished_at", "seconds", "message", "version_id", "summary")
+CUSTOMER_SCORES_FIELDS = ("customer_id", "scored_at", "churn_probability", "churn_version_id", "churn_reasons",
+                          "predicted_value", "value_version_id", "value_reasons")
+SCORE_REASON_FIELDS = ("feature", "label", "contribution", "value", "effect")
 
 # Fields that hold a list of objects, with the allow-list each object goes through.
 NESTED_FIELDS = {
@@ -51,6 +64,8 @@ NESTED_FIELDS = {
     PREVIEW_FIELDS: {"dimensions": DIMENSION_PREVIEW_FIELDS},
     DIMENSION_PREVIEW_FIELDS: {"tiers": TIER_COUNT_FIELDS, "matrix": TIER_MOVE_FIELDS,
                                "moving_up": MOVING_CUSTOMER_FIELDS, "moving_down": MOVING_CUSTOMER_FIELDS},
+    MODEL_VERSION_DETAIL_FIELDS: {"importance": FEATURE_IMPORTANCE_FIELDS},
+    CUSTOMER_SCORES_FIELDS: {"churn_reasons": SCORE_REASON_FIELDS, "value_reasons": SCORE_REASON_FIELDS},
 }
 
 

@@ -1,15 +1,17 @@
-"""Customer pages: search, the customer page (profile, tiers, activity, interactions), erasure."""
+"""Customer pages: search, the customer page (profile, tiers, scores, activity, interactions), erasure."""
 from __future__ import annotations
 
 import uuid
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from tierwise.platform.db import db
 from tierwise.platform.pagination import parse_limit
 from tierwise.platform.policy import Permission, allows, visible_customers
+from tierwise.platform.score_explanations import explained_scores
 from tierwise.platform.users import list_users
 from tierwise.platform.branches import list_branches
 from tierwise.platform.web.access import requires, signed_in
@@ -41,7 +43,7 @@ def show(customer_id: uuid.UUID):
     return render_template(
         "customers/show.html", customer=customer, activity=activity, peak=peak,
         interactions=customer_directory.recent_interactions(customer), fields=field_registry(),
-        tiers=tier_profile(customer.id),
+        tiers=tier_profile(customer.id), scores=explained_scores(customer.id, str(get_locale())),
         branches={b.id: b for b in list_branches()}, people={u.id: u for u in list_users()},
         erase_form=EmptyForm(), can_erase=allows(current_user, Permission.ERASE_CUSTOMERS))
 

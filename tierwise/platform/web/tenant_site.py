@@ -10,8 +10,8 @@ from flask import Blueprint, abort, g
 
 from tierwise.platform.request_context import enter_tenant
 from tierwise.platform.tenant import find_tenant
-from tierwise.platform.web import (audit_log, auth_views, branches, customers, fields, home, imports, rules,
-                                   rules_editor, rules_versions, tokens, users)
+from tierwise.platform.web import (audit_log, auth_views, branches, customers, fields, home, imports, models, rules,
+                                   rules_editor, rules_versions, schedules, tokens, users)
 
 bp = Blueprint("tenant", __name__, url_prefix="/t/<tenant_slug>")
 
@@ -32,5 +32,5 @@ def _add_tenant_slug(endpoint, values) -> None:
 
 
 for child in (auth_views, home, users, branches, tokens, audit_log, customers, fields, imports, rules, rules_editor,
-              rules_versions):
+              rules_versions, schedules, models):
     bp.register_blueprint(child.bp)

@@ -27,6 +27,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ClauseElement, Executable
 
 from tierwise.platform.db import JSONType, UTCDateTime, db
+from tierwise.models.scores import CustomerScore
 from tierwise.tenants.activity import Activity
 from tierwise.tenants.customers import Customer
 from tierwise.tenants.interactions import Interaction
@@ -140,8 +141,8 @@ class Evaluation:
         if atom.origin == "field":
             value = c.c.attributes[atom.label]
             return {NUMBER: value.as_float(), BOOLEAN: value.as_boolean()}.get(atom.kind, value.as_string())
-        if atom.origin == "model":
-            return sa.cast(sa.null(), sa.Float)  # model scores join here once models exist
+        if atom.origin == "model":  # the latest scores (null until a champion has scored the customer)
+            return sources["scores"].c[atom.label]
         if atom.origin == "days_since":
             return self.days_between(_timestamp(self.as_of), c.c.attributes[atom.detail[0]].as_string(), dates=True)
         aggregate_of = {a.column: a for a in self.plan.compiler.aggregates.values()}
@@ -194,6 +195,11 @@ class Evaluation:
         joined = c.outerjoin(current, current.c.customer_id == c.c.id)
         for subquery in sources.values():
             joined = joined.outerjoin(subquery, subquery.c.customer_id == c.c.id)
+        if any(a.origin == "model" for a in self.plan.compiler.atoms.values()):
+            scores = CustomerScore.__table__
+            sources["scores"] = scores
+            joined = joined.outerjoin(scores, sa.and_(scores.c.tenant_id == c.c.tenant_id,
+                                                      scores.c.customer_id == c.c.id))
         atoms = [a for a in self.plan.compiler.atoms.values() if a.origin not in ("ranking", "tier")]
         columns = [c.c.id.label("customer_id"), c.c.external_id]
         columns += [sa.cast(self.atom_sql(a, sources), SQL_TYPES[a.kind]).label(a.column)

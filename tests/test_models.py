@@ -1,0 +1,265 @@
+"""Churn and value models: labels, features without leakage, training, the registry and scoring."""
+from __future__ import annotations
+
+import copy
+import secrets
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+
+from tests.model_helpers import END, seed_history
+from tests.rule_helpers import in_tenant
+from tierwise.errors import ConflictError, ValidationError
+from tierwise.models import dataset, features, labels
+from tierwise.models.pipeline import train_model
+from tierwise.models.registry import ModelVersion, champion, promote
+from tierwise.models.runs import ModelRun, launch_scoring, launch_training, start_run
+from tierwise.models.scores import CustomerScore
+from tierwise.models.scoring import score_all
+from tierwise.platform.audit import AuditEvent
+from tierwise.platform.db import db
+from tierwise.platform.provisioning import provision_tenant
+from tierwise.tenants.activity import Activity
+from tierwise.tenants.customers import Customer
+from tierwise.tenants.interactions import Interaction
+
+from tests.conftest import TenantWorld
+
+CUTOFF = datetime(2025, 1, 1, tzinfo=timezone.utc)
+DETERMINISTIC = 3600  # a time budget the search never reaches: every candidate is tried, whatever the machine's load
+
+
+@pytest.fixture(scope="module")
+def trained(app):
+    """A bank tenant with two years of history and a churn and a value model (trained once per module)."""
+    slug = f"m-{secrets.token_hex(4)}"
+    with app.app_context():
+        tenant, _ = provision_tenant(slug, name="Model bank", industry="bank", actor_label="test")
+        db.session.commit()
+        world = TenantWorld(tenant_id=tenant.id, slug=slug)
+    seed_history(app, world, customers=1000, months=18)  # as the demo tenants have
+    with in_tenant(app, world):
+        for model in ("churn", "value"):
+            train_model(model, trained_by="test", budget_seconds=DETERMINISTIC)
+            db.session.commit()
+    return world
+
+
+def one_customer(app, world, external_id: str, events: list[tuple[datetime, str]], *, label=None, observed=None):
+    """A customer with the given (time, amount) activity."""
+    with in_tenant(app, world):
+        customer = Customer(external_id=external_id, name=external_id, churn_label=label, label_observed_on=observed)
+        db.session.add(customer)
+        db.session.flush()
+        for occurred, amount in events:
+            db.session.add(Activity(customer_id=customer.id, occurred_at=occurred, amount=Decimal(amount)))
+        db.session.commit()
+        return customer.id
+
+
+def test_churn_is_no_activity_in_the_horizon_and_only_active_customers_count(app, tenant_a):
+    day = timedelta(days=1)
+    stays = one_customer(app, tenant_a, "STAYS", [(CUTOFF - 10 * day, "5"), (CUTOFF + 30 * day, "5")])
+    leaves = one_customer(app, tenant_a, "LEAVES", [(CUTOFF - 10 * day, "5"), (CUTOFF + 200 * day, "5")])
+    long_gone = one_customer(app, tenant_a, "GONE", [(CUTOFF - 400 * day, "5")])
+    with in_tenant(app, tenant_a):
+        spec = features.FeatureSpec()
+        x = features.build_features(spec, CUTOFF)
+        y = labels.churn_labels(x, CUTOFF, 90)
+        assert y[str(stays)] == 0
+        assert y[str(leaves)] == 1  # its next activity is after the 90-day horizon
+        assert np.isnan(y[str(long_gone)])  # not active before the cutoff: not in the population
+        value = labels.value_labels(x, CUTOFF, 90)
+        assert value[str(stays)] == 5 and value[str(leaves)] == 0
+
+
+def test_an_imported_outcome_label_decides_where_it_can_be_placed_in_time(app, tenant_a):
+    day = timedelta(days=1)
+    active = [(CUTOFF - 5 * day, "5"), (CUTOFF + 20 * day, "5")]
+    closed_in_horizon = one_customer(app, tenant_a, "CLOSED", active, label=True, observed=(CUTOFF + 40 * day).date())
+    closed_before = one_customer(app, tenant_a, "BEFORE", active, label=True, observed=(CUTOFF - 3 * day).date())
+    closed_later = one_customer(app, tenant_a, "LATER", active, label=True, observed=(CUTOFF + 300 * day).date())
+    undated = one_customer(app, tenant_a, "UNDATED", [(CUTOFF - 5 * day, "5")], label=True)
+    with in_tenant(app, tenant_a):
+        x = features.build_features(features.FeatureSpec(), CUTOFF)
+        y = labels.churn_labels(x, CUTOFF, 90)
+    assert y[str(closed_in_horizon)] == 1  # active in the horizon, but the contract closed inside it
+    assert np.isnan(y[str(closed_before)])  # already gone at the cutoff
+    assert y[str(closed_later)] == 0
+    assert y[str(undated)] == 1  # no date: the activity decides (none after the cutoff)
+
+
+def test_features_never_see_anything_after_the_cutoff(app, tenant_a):
+    seed_history(app, tenant_a, customers=60, months=12)
+    cutoff = datetime(2025, 3, 1, tzinfo=timezone.utc)
+    with in_tenant(app, tenant_a):
+        spec = features.current_spec()
+        before = features.build_features(spec, cutoff)
+        ids = list(db.session.scalars(sa.select(Customer.id).limit(5)))
+        for customer_id in ids:  # new activity and complaints after the cutoff
+            db.session.add(Activity(customer_id=customer_id, occurred_at=cutoff + timedelta(days=3),
+                                    amount=Decimal("99999"), category="deposit"))
+            db.session.add(Interaction(customer_id=customer_id, occurred_at=cutoff + timedelta(hours=5),
+                                       channel="regulator_hotline", interaction_type="complaint", severity=5))
+        db.session.flush()
+        assert features.build_features(spec, cutoff).equals(before)  # nothing after the cutoff counts
+
+        # a complaint made before the cutoff but resolved after it was still open at the cutoff
+        db.session.add(Interaction(customer_id=ids[0], occurred_at=cutoff - timedelta(days=2), channel="phone",
+                                   interaction_type="complaint", severity=3,
+                                   resolved_at=cutoff + timedelta(days=1)))
+        db.session.flush()
+        after = features.build_features(spec, cutoff)
+        assert after.loc[str(ids[0]), "unresolved_complaints"] == before.loc[str(ids[0]), "unresolved_complaints"] + 1
+        db.session.rollback()
+
+
+def test_a_horizon_longer_than_the_history_is_refused_naming_the_parameter(app, tenant_a):
+    seed_history(app, tenant_a, customers=30, months=6)
+    with in_tenant(app, tenant_a), pytest.raises(ValidationError) as error:
+        dataset.plan_cutoffs("value", 365)
+    assert error.value.field == "horizon_days"
+    assert "needs more than 395 days" in str(error.value)
+
+
+def test_a_tenant_without_activity_cannot_train(app, tenant_a):
+    with in_tenant(app, tenant_a), pytest.raises(ValidationError, match="no activity yet"):
+        train_model("churn", trained_by="test")
+
+
+def test_cutoffs_are_time_aware(app, tenant_a):
+    seed_history(app, tenant_a, customers=30, months=24)
+    with in_tenant(app, tenant_a):
+        plan = dataset.plan_cutoffs("churn", 90)
+        assert not plan.overlapping
+        assert all(c + timedelta(days=90) <= plan.validation_cutoff for c in plan.training_cutoffs)
+        long = dataset.plan_cutoffs("value", 365)
+        assert long.overlapping  # 24 months cannot hold two non-overlapping years: customers are held out
+        assert all(c < long.validation_cutoff for c in long.training_cutoffs)
+
+
+def test_models_beat_their_baselines_on_the_synthetic_bank(app, trained):
+    with in_tenant(app, trained):
+        churn_model, value_model = champion("churn"), champion("value")
+        churn_metrics = churn_model.metrics
+        assert churn_metrics["model"]["roc_auc"] > churn_metrics["logistic_regression"]["roc_auc"]
+        assert churn_metrics["model"]["roc_auc"] > churn_metrics["recency_rule"]["roc_auc"]
+        assert {"pr_auc", "lift_top10", "capture_top10", "brier", "calibration"} <= set(churn_metrics["model"])
+        assert len(churn_metrics["model"]["calibration"]) == 10
+        value_metrics = value_model.metrics
+        baseline = value_metrics["last_period_carried_forward"]
+        assert value_metrics["model"]["mae"] < baseline["mae"] and value_metrics["model"]["rmse"] < baseline["rmse"]
+        assert {"rmse", "spearman", "capture_top10", "total_predicted", "total_actual"} <= set(value_metrics["model"])
+        assert churn_model.curves["roc"]["model"][0] == [0.0, 0.0]
+        assert churn_model.importance[0]["gain_share"] > 0
+
+
+def test_a_new_version_must_beat_the_champion_on_the_same_validation_data(app, trained):
+    with in_tenant(app, trained):
+        first = champion("churn")
+        again = train_model("churn", trained_by="test", budget_seconds=DETERMINISTIC)  # same data and seed: same model
+        db.session.commit()
+        assert again.number == first.number + 1
+        assert not again.is_champion and champion("churn").id == first.id
+        assert again.metrics["model"]["roc_auc"] == pytest.approx(first.metrics["model"]["roc_auc"])  # deterministic
+        assert again.champion_comparison["champion_number"] == first.number
+        assert "kept version" in again.promotion_note
+
+        with pytest.raises(ValidationError) as error:
+            promote(again, by="admin@x", reason="  ")
+        assert error.value.field == "reason"
+        promote(again, by="admin@x", reason="validated by the risk team")
+        db.session.commit()
+        assert champion("churn").id == again.id
+        promote(ModelVersion.get(first.id), by="admin@x", reason="back to the proven one")
+        db.session.commit()
+        assert champion("churn").id == first.id
+        actions = list(db.session.scalars(sa.select(AuditEvent.action).where(AuditEvent.action.like("model.%"))))
+        assert "model.override" in actions and "model.rollback" in actions
+
+
+def test_scoring_gives_every_customer_scores_and_five_labelled_reasons(app, trained):
+    with in_tenant(app, trained):
+        result = score_all()
+        db.session.commit()
+        customers = db.session.scalar(sa.select(sa.func.count()).select_from(Customer))
+        assert result.customers == customers
+        rows = list(db.session.scalars(sa.select(CustomerScore)))
+        assert len(rows) == customers
+        assert all(0 <= r.churn_probability <= 1 for r in rows)
+        assert all(r.predicted_value is not None for r in rows)
+        sample = rows[0]
+        assert len(sample.churn_reasons) == 5 and len(sample.value_reasons) == 5
+        feature, contribution, _value = sample.churn_reasons[0]
+        assert abs(contribution) >= abs(sample.churn_reasons[-1][1])
+        spec = champion("churn").spec
+        assert spec.label(feature, "en") != "" and spec.label("recency_days", "zh_Hans_CN") == "距上次交易天数"
+        assert set(result.drift) == {"churn", "value"} and "__score__" in result.drift["churn"]["psi"]
+
+
+def test_a_failed_scoring_leaves_the_previous_scores_exactly_as_they_were(app, trained, monkeypatch):
+    from tierwise.models import scoring
+
+    with in_tenant(app, trained):
+        score_all()
+        db.session.commit()
+        before = {r.customer_id: r.churn_probability for r in db.session.scalars(sa.select(CustomerScore))}
+    real = scoring.execute_sql
+
+    def fail_on_insert(sql, params=None, **kw):
+        if "INSERT INTO customer_scores" in sql:
+            raise RuntimeError("database went away mid-write")
+        return real(sql, params, **kw)
+
+    monkeypatch.setattr(scoring, "execute_sql", fail_on_insert)
+    with in_tenant(app, trained):
+        run = launch_scoring(started_by="test")
+        assert run.status == "failed" and "went away" in run.message
+    with in_tenant(app, trained):
+        after = {r.customer_id: r.churn_probability for r in db.session.scalars(sa.select(CustomerScore))}
+    assert after == before
+
+
+def test_only_one_training_per_model_runs_at_a_time(app, tenant_a):
+    with in_tenant(app, tenant_a):
+        start_run("train", "churn", started_by="someone")
+        with pytest.raises(ConflictError, match="already queued"):
+            start_run("train", "churn", started_by="someone else")
+        start_run("train", "value", started_by="someone")  # another model may train meanwhile
+
+
+def test_a_training_run_with_bad_input_fails_with_the_reason(app, tenant_a):
+    with in_tenant(app, tenant_a):
+        run = launch_training("churn", started_by="test")
+        assert run.status == "failed" and "no activity yet" in run.message
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ModelVersion)) == 0
+
+
+def test_rules_read_the_scores(app, trained):
+    from tests.rule_helpers import publish_and_retier, tiers
+    from tierwise.tenants.rules.versions import current_version
+
+    with in_tenant(app, trained):
+        score_all()
+        db.session.commit()
+        risky = db.session.scalar(sa.select(sa.func.count()).select_from(CustomerScore)
+                                  .where(CustomerScore.churn_probability >= 0.5))
+        definition = copy.deepcopy(current_version().definition)  # the bank template, plus a custom dimension
+    definition["dimensions"].append({"code": "churn_risk", "label_en": "Churn risk", "label_zh": "流失风险", "tiers": [
+        {"code": "likely", "label_en": "Likely", "label_zh": "可能", "rule": "churn_probability >= 0.5"},
+        {"code": "unlikely", "label_en": "Unlikely", "label_zh": "不太可能"}]})
+    publish_and_retier(app, trained, definition, as_of=datetime.now(timezone.utc))
+    assigned = tiers(app, trained)
+    assert sum(1 for (_, dimension), tier in assigned.items() if dimension == "churn_risk" and tier == "likely") == risky
+    assert risky > 0
+
+
+def test_models_are_per_tenant(app, trained, tenant_b):
+    with in_tenant(app, tenant_b):
+        assert champion("churn") is None
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(CustomerScore)) == 0
+        with pytest.raises(ValidationError, match="no champion"):
+            score_all()

@@ -1,0 +1,219 @@
+"""The model pages and the customer page's scores, as admins, analysts and RMs meet them.
+
+An admin reads how good each champion is (metrics beside the baselines, which
+is better, curves, calibration, importance, drift) in English or Chinese,
+trains, scores and overrides the champion with a reason; an analyst reads the
+same pages but changes nothing; an RM sees scores only on their customers' pages.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import Browser, csrf_token_from
+from tests.model_fixtures import fast_training, record_model_run, record_model_version, trained_world
+from tests.rule_helpers import in_tenant
+from tierwise.models.registry import ModelVersion, champion
+from tierwise.models.runs import ModelRun
+from tierwise.models.scores import CustomerScore
+from tierwise.platform.audit import AuditEvent
+from tierwise.platform.db import db
+from tierwise.tenants.customers import Customer
+from tierwise.tenants.imports.runner import import_records
+
+ENGLISH, CHINESE = {"Accept-Language": "en"}, {"Accept-Language": "zh-CN"}
+
+
+@pytest.fixture(scope="module")
+def bank(app):
+    """A bank with two years of history, churn and value champions and every customer scored (once per module)."""
+    return trained_world(app)
+
+
+@pytest.fixture
+def recorded(app, make_tenant):
+    """A tenant whose churn model has a champion (version 1) and a challenger (version 2), both recorded."""
+    world = make_tenant("bank")
+    with in_tenant(app, world):
+        world.versions = {v.number: v.id for v in (record_model_version(make_champion=True), record_model_version())}
+        db.session.commit()
+    return world
+
+
+def signed_in(app, world, who="admin") -> Browser:
+    person = Browser(app.test_client())
+    person.login(world, who)
+    return person
+
+
+def models_page(person, world, headers=ENGLISH):
+    page = person.get(f"/t/{world.slug}/models/", headers=headers)
+    assert page.status_code == 200, page.text[:500]
+    return page.text
+
+
+def post(person, world, path: str, data: dict | None = None, headers=ENGLISH):
+    token = csrf_token_from(person.get(f"/t/{world.slug}/models/", headers=headers).text)
+    return person.client.post(f"/t/{world.slug}/models{path}", data={"csrf_token": token, **(data or {})},
+                              headers=headers, follow_redirects=True)
+
+
+def test_the_overview_shows_each_champion_beside_its_baselines_with_curves_and_importance(app, bank):
+    page = models_page(signed_in(app, bank), bank)
+    for text in ("Churn model", "Value model", "ROC AUC", "PR AUC", "Brier score", "RMSE", "Spearman rank correlation",
+                 "Logistic regression", "Recency rule", "Last period carried forward", "Calibration",
+                 "Feature importance", "Days since last activity", "Version history", "Training cutoffs",
+                 "A later cutoff", "for training", "for validation"):
+        assert text in page, text
+    assert re.search(r"The model (beats|does not beat) Logistic regression: ROC AUC", page)
+    assert re.search(r"The model (beats|does not beat) Last period carried forward: RMSE", page)
+    assert page.count('<svg class="curve"') == 3  # ROC and gain for churn, gain for value
+    assert page.count("<polyline") >= 3 + 2 + 1 + 2  # a line per predictor, plus each chart's random diagonal
+    assert 'class="number best"' in page
+    assert "http-equiv=\"refresh\"" not in page  # nothing is running
+
+
+def test_the_overview_reads_in_chinese_with_feature_labels_from_the_version(app, bank):
+    page = models_page(signed_in(app, bank), bank, headers=CHINESE)
+    for text in ("模型", "距上次交易天数", "特征重要性", "逻辑回归", "最近交易规则", "流失模型", "与基线对比"):
+        assert text in page, text
+    assert "Days since last activity" not in page
+
+
+def test_an_analyst_reads_the_models_but_cannot_train_score_or_promote(app, bank):
+    analyst = signed_in(app, bank, "analyst")
+    page = models_page(analyst, bank)
+    assert "ROC AUC" in page and "Train churn model" not in page and "Score now" not in page
+    with in_tenant(app, bank):
+        version_id = champion("churn").id
+    detail = analyst.get(f"/t/{bank.slug}/models/versions/{version_id}")
+    assert detail.status_code == 200 and "Make champion" not in detail.text
+    token = csrf_token_from(page)
+    for path, data in (("/train", {"model": "churn"}), ("/score", {}),
+                       (f"/versions/{version_id}/promote", {"reason": "I like it"})):
+        assert analyst.client.post(f"/t/{bank.slug}/models{path}", data={"csrf_token": token, **data}).status_code \
+            == 403, path
+    assert 'href="/t/%s/models/"' % bank.slug in page  # the navigation link
+
+
+def test_a_relationship_manager_has_no_model_pages(app, bank):
+    rm = signed_in(app, bank, "rm1")
+    assert rm.get(f"/t/{bank.slug}/models/").status_code == 403
+    assert "/models/" not in rm.get(f"/t/{bank.slug}/").text
+
+
+def test_a_version_page_shows_its_evidence_and_search(app, bank):
+    with in_tenant(app, bank):
+        version_id = champion("value").id
+    page = signed_in(app, bank).get(f"/t/{bank.slug}/models/versions/{version_id}", headers=ENGLISH)
+    assert page.status_code == 200
+    for text in ("Value model", "Champion", "RMSE", "Total predicted", "actual", "Parameter search", "Gain curve"):
+        assert text in page.text, text
+    assert "Make champion" not in page.text  # it already is
+
+
+def test_making_a_version_champion_needs_a_reason_and_is_audited(app, recorded):
+    admin = signed_in(app, recorded)
+    challenger = recorded.versions[2]
+    form = admin.get(f"/t/{recorded.slug}/models/versions/{challenger}")
+    assert "Make champion" in form.text
+    action = f"/t/{recorded.slug}/models/versions/{challenger}/promote"
+    refused = admin.client.post(action, data={"csrf_token": csrf_token_from(form.text), "reason": "  "})
+    assert refused.status_code == 400
+    assert "say why this version should be champion" in refused.text
+    with in_tenant(app, recorded):
+        assert champion("churn").number == 1
+    done = admin.client.post(action, data={"csrf_token": csrf_token_from(form.text),
+                                           "reason": "validated by the risk team"}, follow_redirects=True)
+    assert done.status_code == 200
+    assert "version 2 is now the champion" in done.text
+    with in_tenant(app, recorded):
+        now = champion("churn")
+        assert now.number == 2 and "validated by the risk team" in now.promotion_note
+        event = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "model.override")).one()
+        assert event.details["reason"] == "validated by the risk team"
+    again = admin.client.post(action, data={"csrf_token": csrf_token_from(form.text), "reason": "twice"})
+    assert again.status_code == 400 and "already the champion" in again.text
+
+
+def test_another_tenants_version_is_not_found(app, recorded, make_tenant):
+    stranger = make_tenant("bank")
+    admin = signed_in(app, stranger)
+    assert admin.get(f"/t/{stranger.slug}/models/versions/{recorded.versions[1]}").status_code == 404
+
+
+def test_training_that_fails_says_why_and_is_recorded(app, make_tenant):
+    empty = make_tenant("bank")
+    page = post(signed_in(app, empty), empty, "/train", {"model": "churn", "horizon_days": "60"})
+    assert "The run failed" in page.text and "no activity" in page.text
+    with in_tenant(app, empty):
+        run = db.session.scalars(sa.select(ModelRun)).one()
+        assert (run.job, run.model, run.status, run.horizon_days) == ("train", "churn", "failed", 60)
+        assert run.started_by == empty.email("admin")
+
+
+def test_a_second_training_while_one_is_queued_is_refused_and_the_page_refreshes(app, make_tenant):
+    busy = make_tenant("bank")
+    with in_tenant(app, busy):
+        record_model_run(job="train", status="queued", model="churn", stage="waiting")
+        db.session.commit()
+    admin = signed_in(app, busy)
+    page = models_page(admin, busy)
+    assert '<meta http-equiv="refresh" content="5">' in page and "<progress" in page
+    refused = post(admin, busy, "/train", {"model": "churn"})
+    assert "a churn training is already queued" in refused.text
+    bad = post(admin, busy, "/train", {"model": "churn", "horizon_days": "0"})
+    assert "The horizon must be a whole number of days from 1 to 3650." in bad.text
+    with in_tenant(app, busy):
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ModelRun)) == 1
+
+
+def test_the_train_button_trains_in_process_and_the_run_is_listed(app, bank):
+    admin = signed_in(app, bank)
+    with fast_training():
+        page = post(admin, bank, "/train", {"model": "value", "horizon_days": "180"})
+    assert "Training finished: version 2" in page.text
+    with in_tenant(app, bank):
+        run = db.session.scalars(sa.select(ModelRun).where(ModelRun.job == "train")).one()
+        assert (run.model, run.status, run.started_by) == ("value", "succeeded", bank.email("admin"))
+        version = ModelVersion.get(run.version_id)
+        assert (version.model, version.number, version.horizon_days) == ("value", 2, 180)
+        run_id = run.id
+    assert f'data-run="{run_id}" data-status="succeeded"' in page.text
+    assert 'data-version="2"' in page.text  # in the history
+
+
+def test_score_now_rescores_and_shows_drift_per_feature(app, bank):
+    page = post(signed_in(app, bank), bank, "/score")
+    assert "Scoring finished: 400 customers scored." in page.text
+    drift = page.text.split('id="drift"')[1]
+    assert "The score itself" in drift and "Days since last activity" in drift and "PSI" in drift
+    assert 'data-feature="__score__"' in drift
+
+
+def test_the_customer_page_shows_scores_and_reasons_in_the_readers_language(app, bank):
+    with in_tenant(app, bank):
+        customer_id = db.session.scalars(sa.select(CustomerScore.customer_id).order_by(
+            CustomerScore.churn_probability.desc())).first()
+    admin = signed_in(app, bank)
+    english = admin.get(f"/t/{bank.slug}/customers/{customer_id}", headers=ENGLISH).text
+    scores = english.split('id="scores"')[1].split("</section>")[0]
+    assert "Churn probability" in scores and "Predicted value" in scores and "%" in scores
+    assert scores.count("<tr data-feature=") == 10  # five reasons for each model
+    assert "raises" in scores
+    chinese = admin.get(f"/t/{bank.slug}/customers/{customer_id}", headers=CHINESE).text
+    scores = chinese.split('id="scores"')[1].split("</section>")[0]
+    assert "流失概率" in scores and "提高" in scores
+    assert re.search(r"近\d+天|距上次|投诉", scores)
+
+
+def test_a_customer_not_scored_yet_says_so(app, make_tenant):
+    world = make_tenant("bank")
+    with in_tenant(app, world):
+        import_records([{"external_id": "N1", "name": "新客户"}], kind="customers")
+        db.session.commit()
+        customer_id = db.session.scalar(sa.select(Customer.id))
+    page = signed_in(app, world).get(f"/t/{world.slug}/customers/{customer_id}", headers=ENGLISH)
+    assert "Not scored yet" in page.text

@@ -1,0 +1,251 @@
+"""Per-tenant schedules: recurring retier, scoring and training, each on a cron expression.
+
+A schedule only records *when* and *what*; ``fire`` starts the work through the
+same launcher the "Retier now" button and the API use, so a scheduled run is an
+ordinary run (``started_by`` = ``schedule:<id>``).  Cron fields are read in the
+schedule's own time zone, and ``next_run_at`` is stored in UTC so that finding
+due schedules is one indexed comparison.  A missed window (no worker for an
+hour) fires once when work resumes, not once per missed minute: the next run is
+always computed from *now*.  ``heartbeat.tick`` finds and fires due schedules.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import uuid
+from datetime import datetime, timezone
+from enum import StrEnum
+from functools import cache
+from zoneinfo import ZoneInfo, available_timezones
+
+import sqlalchemy as sa
+from croniter import CroniterError, croniter
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tierwise.errors import ConflictError, TierwiseError, ValidationError, parse_choice
+from tierwise.platform import audit, tenancy
+from tierwise.platform.db import TenantScoped, db, utcnow
+
+log = logging.getLogger(__name__)
+
+
+class Action(StrEnum):
+    RETIER = "retier"
+    SCORE = "score"
+    TRAIN_CHURN = "train_churn"
+    TRAIN_VALUE = "train_value"
+
+
+# Each action's launcher, by dotted name (imported when fired: the models package may not
+# have one yet) and its leading arguments; every launcher also takes ``started_by``.
+LAUNCHERS: dict[Action, tuple[str, tuple]] = {
+    Action.RETIER: ("tierwise.tenants.rules.retier_launch.launch_retier", ()),
+    Action.SCORE: ("tierwise.models.runs.launch_scoring", ()),
+    Action.TRAIN_CHURN: ("tierwise.models.runs.launch_training", ("churn",)),
+    Action.TRAIN_VALUE: ("tierwise.models.runs.launch_training", ("value",)),
+}
+CRON_FIELDS = (("minute", "0-59"), ("hour", "0-23"), ("day of month", "1-31"), ("month", "1-12 or JAN-DEC"),
+               ("day of week", "0-6 or SUN-SAT"))
+FALLBACK_TIMEZONE = "Asia/Shanghai"  # as imports read local times (tierwise.tenants.imports.runner)
+MAX_MESSAGE = 2000
+
+
+class Schedule(TenantScoped, db.Model):
+    __tablename__ = "schedules"
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "action", "cron"),
+        sa.CheckConstraint("action IN ('retier', 'score', 'train_churn', 'train_value')", name="action"),
+        sa.CheckConstraint("last_status IN ('started', 'skipped', 'failed')", name="last_status"),
+        sa.Index("ix_schedules_tenant_id_next_run_at", "tenant_id", "next_run_at"),
+    )
+    noun = "schedule"
+
+    action: Mapped[str] = mapped_column(sa.String(32))
+    cron: Mapped[str] = mapped_column(sa.String(120))
+    timezone: Mapped[str] = mapped_column(sa.String(64))
+    enabled: Mapped[bool] = mapped_column(default=True)
+    next_run_at: Mapped[datetime | None]  # None while disabled
+    last_run_at: Mapped[datetime | None]
+    # started: a run was launched (last_run_id); skipped: one was already queued or running;
+    # failed: the launcher refused or broke, or the run it started failed at once (last_message says why)
+    last_status: Mapped[str | None] = mapped_column(sa.String(16))
+    last_message: Mapped[str] = mapped_column(sa.Text, default="")
+    last_run_id: Mapped[uuid.UUID | None]
+    created_by: Mapped[str] = mapped_column(sa.String(254))
+    updated_by: Mapped[str] = mapped_column(sa.String(254))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)  # the last edit, not the last firing
+
+    def in_zone(self, moment: datetime | None) -> datetime | None:
+        """``moment`` as the schedule's own clock shows it (pages show times that way)."""
+        return moment.astimezone(ZoneInfo(self.timezone)) if moment else None
+
+
+def validate_cron(expression: str) -> str:
+    """The expression, normalised; a ValidationError on ``cron`` saying which field is wrong."""
+    fields = (expression or "").split()
+    if len(fields) != len(CRON_FIELDS):
+        raise ValidationError(f"must have 5 fields (minute hour day-of-month month day-of-week), e.g. '0 3 * * *'; "
+                              f"got {len(fields)}", field="cron")
+    for position, ((name, allowed), value) in enumerate(zip(CRON_FIELDS, fields)):
+        alone = ["*"] * len(CRON_FIELDS)
+        alone[position] = value
+        if not croniter.is_valid(" ".join(alone)):
+            raise ValidationError(f"the {name} field '{value}' is not valid (allowed: {allowed}, '*', lists, "
+                                  f"ranges and steps such as 1-5 or */15)", field="cron")
+    normalised = " ".join(fields)
+    try:
+        croniter(normalised, datetime(2000, 1, 1)).get_next(datetime)
+    except CroniterError:
+        raise ValidationError(f"'{normalised}' never matches a date (e.g. 30 February)", field="cron") from None
+    return normalised
+
+
+@cache
+def _known_timezones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def validate_timezone(name: str) -> str:
+    name = (name or "").strip()
+    if name not in _known_timezones():
+        raise ValidationError(f"unknown time zone '{name}': use an IANA name such as Asia/Shanghai or UTC",
+                              field="timezone")
+    return name
+
+
+def tenant_timezone() -> str:
+    """The current tenant's time zone setting (the one its imports use), the default for new schedules."""
+    from tierwise.platform.tenant import Tenant
+
+    tenant = db.session.get(Tenant, tenancy.current_tenant_id())
+    return (tenant.settings or {}).get("timezone") or FALLBACK_TIMEZONE
+
+
+def next_run(cron: str, zone: str, *, after: datetime) -> datetime:
+    """The first moment strictly after ``after`` that ``cron`` matches on the clock of ``zone``, in UTC."""
+    local = after.astimezone(ZoneInfo(zone))
+    return croniter(cron, local).get_next(datetime).astimezone(timezone.utc)
+
+
+def _refuse_duplicate(action: str, cron: str, *, other_than: uuid.UUID | None = None) -> None:
+    query = sa.select(Schedule.id).where(Schedule.action == action, Schedule.cron == cron)
+    if other_than is not None:
+        query = query.where(Schedule.id != other_than)
+    if db.session.scalar(query) is not None:
+        raise ConflictError(f"a {action} schedule with cron '{cron}' already exists")
+
+
+def create_schedule(*, action: str, cron: str, author: str, timezone: str | None = None,
+                    enabled: bool = True) -> Schedule:
+    """A new schedule of the current tenant (audited); nothing is written if any argument is rejected."""
+    action = parse_choice(Action, action, field="action").value
+    cron = validate_cron(cron)
+    zone = validate_timezone(timezone) if timezone else tenant_timezone()
+    _refuse_duplicate(action, cron)
+    schedule = Schedule(action=action, cron=cron, timezone=zone, enabled=bool(enabled), created_by=author,
+                        updated_by=author, next_run_at=next_run(cron, zone, after=utcnow()) if enabled else None)
+    db.session.add(schedule)
+    db.session.flush()
+    audit.record("schedule.created", target_type="schedule", target_id=schedule.id,
+                 details={"action": action, "cron": cron, "timezone": zone, "enabled": schedule.enabled})
+    return schedule
+
+
+def update_schedule(schedule: Schedule, *, author: str, cron: str | None = None, timezone: str | None = None,
+                    enabled: bool | None = None) -> Schedule:
+    """Change what is given (None leaves it); the next run is recomputed from now, never caught up."""
+    wanted = {"cron": validate_cron(cron) if cron is not None else schedule.cron,
+              "timezone": validate_timezone(timezone) if timezone is not None else schedule.timezone,
+              "enabled": bool(enabled) if enabled is not None else schedule.enabled}
+    changes = {name: [getattr(schedule, name), value] for name, value in wanted.items()
+               if getattr(schedule, name) != value}
+    if not changes:
+        return schedule
+    if "cron" in changes:
+        _refuse_duplicate(schedule.action, wanted["cron"], other_than=schedule.id)
+    for name, value in wanted.items():
+        setattr(schedule, name, value)
+    schedule.updated_by, schedule.updated_at = author, utcnow()
+    schedule.next_run_at = next_run(schedule.cron, schedule.timezone, after=utcnow()) if schedule.enabled else None
+    audit.record("schedule.updated", target_type="schedule", target_id=schedule.id,
+                 details={"action": schedule.action, "changes": changes})
+    return schedule
+
+
+def delete_schedule(schedule: Schedule) -> None:
+    """Remove it (runs it started stay, with their ``started_by``)."""
+    audit.record("schedule.deleted", target_type="schedule", target_id=schedule.id,
+                 details={"action": schedule.action, "cron": schedule.cron, "timezone": schedule.timezone})
+    db.session.delete(schedule)
+    db.session.flush()
+
+
+def get_schedule(schedule_id: uuid.UUID) -> Schedule:
+    return Schedule.get(schedule_id)  # another tenant's id: NotFoundError
+
+
+def list_schedules() -> list[Schedule]:
+    return list(db.session.scalars(sa.select(Schedule).order_by(Schedule.action, Schedule.cron)))
+
+
+def due_query(now: datetime) -> sa.Select:
+    """The current tenant's enabled schedules whose next run is at or before ``now``, earliest first."""
+    return (sa.select(Schedule).where(Schedule.enabled, Schedule.next_run_at <= now)
+            .order_by(Schedule.next_run_at, Schedule.id))
+
+
+def due_schedules(now: datetime) -> list[Schedule]:
+    return list(db.session.scalars(due_query(now)))
+
+
+class LauncherMissing(RuntimeError):
+    """The action's launcher is not in this version of Tierwise (recorded as the firing's failure)."""
+
+
+def launcher(action: str):
+    """The function that starts ``action``'s run, with its leading arguments bound."""
+    dotted, leading = LAUNCHERS[Action(action)]
+    module_name, _, function_name = dotted.rpartition(".")
+    try:
+        function = getattr(importlib.import_module(module_name), function_name)
+    except (ImportError, AttributeError):
+        raise LauncherMissing(f"{action} cannot run yet: {dotted} is not available") from None
+    return lambda **kwargs: function(*leading, **kwargs)
+
+
+def fire(schedule: Schedule, now: datetime) -> Schedule:
+    """Start the schedule's run and record the outcome on it.
+
+    The next run is advanced past ``now`` and committed *before* launching: the
+    launchers commit themselves, so this is the moment the schedule is claimed
+    (a concurrent tick no longer finds it due).  An already running action is
+    recorded as skipped; any other failure as failed, with why.
+    """
+    schedule_id, action = schedule.id, schedule.action
+    schedule.last_run_at = now
+    schedule.next_run_at = next_run(schedule.cron, schedule.timezone, after=now)
+    db.session.commit()
+    run_id, status, message = None, "started", ""
+    try:
+        run = launcher(action)(started_by=f"schedule:{schedule_id}")
+    except ConflictError as exc:
+        db.session.rollback()
+        status, message = "skipped", f"already running: {exc.message}"
+    except (TierwiseError, LauncherMissing) as exc:  # nothing published yet, say: the admin can act on it
+        db.session.rollback()
+        log.warning("schedule %s (%s) could not launch: %s", schedule_id, action, exc)
+        status, message = "failed", str(exc)
+    except Exception as exc:  # recorded for the admin to read; the tick goes on to the next schedule
+        db.session.rollback()
+        log.exception("schedule %s (%s) failed to launch", schedule_id, action)
+        status, message = "failed", str(exc) or type(exc).__name__
+    else:
+        run_id, message = run.id, f"{action} run {run.status}"
+        if run.status == "failed":
+            status, message = "failed", getattr(run, "message", "") or message
+    schedule = get_schedule(schedule_id)
+    schedule.last_status, schedule.last_run_id, schedule.last_message = status, run_id, message[:MAX_MESSAGE]
+    db.session.commit()
+    return schedule
+

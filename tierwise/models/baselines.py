@@ -1,0 +1,77 @@
+"""Simple models every trained model is compared with, on the same validation data.
+
+A model that cannot beat these is not worth its complexity, and the model page
+says so.  Churn: logistic regression on the same features, and a recency rule
+(the longer since the last activity, the likelier to leave; its probabilities
+are the churn rate of each recency decile in the training data).  Value: the
+last period's amount carried forward.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from tierwise.models.features import WINDOWS
+
+LOGISTIC_ROWS = 200_000  # logistic regression is fitted on at most this many training rows
+
+
+def logistic_regression(train_x: pd.DataFrame, train_y: pd.Series, valid_x: pd.DataFrame, *, seed: int) -> np.ndarray:
+    categorical = [c for c in train_x.columns if isinstance(train_x[c].dtype, pd.CategoricalDtype)]
+    numeric = [c for c in train_x.columns if c not in categorical and train_x[c].notna().any()]
+    if len(train_x) > LOGISTIC_ROWS:
+        keep = np.random.default_rng(seed).choice(len(train_x), LOGISTIC_ROWS, replace=False)
+        train_x, train_y = train_x.iloc[keep], train_y.iloc[keep]
+    prepare = ColumnTransformer([
+        ("numeric", make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler()), numeric),
+        ("categorical", make_pipeline(SimpleImputer(strategy="constant", fill_value="(missing)"),
+                                      OneHotEncoder(handle_unknown="ignore", min_frequency=20)), categorical),
+    ])
+    model = make_pipeline(prepare, LogisticRegression(max_iter=300, C=1.0, random_state=seed))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(_objects(train_x, categorical), train_y.to_numpy())
+    return model.predict_proba(_objects(valid_x, categorical))[:, 1]
+
+
+def _objects(frame: pd.DataFrame, categorical: list[str]) -> pd.DataFrame:
+    frame = frame.copy()
+    for column in categorical:
+        frame[column] = frame[column].astype(object).where(frame[column].notna(), "(missing)")
+    return frame
+
+
+def recency_rule(train_x: pd.DataFrame, train_y: pd.Series, valid_x: pd.DataFrame) -> np.ndarray:
+    """Each validation customer gets the training churn rate of its recency decile."""
+    recency = train_x["recency_days"].fillna(train_x["recency_days"].max()).to_numpy()
+    edges = np.unique(np.quantile(recency, np.linspace(0, 1, 11)))
+    bins = np.clip(np.searchsorted(edges, recency, side="right") - 1, 0, max(len(edges) - 2, 0))
+    rates = pd.Series(train_y.to_numpy()).groupby(bins).mean()
+    valid = valid_x["recency_days"].fillna(recency.max()).to_numpy()
+    valid_bins = np.clip(np.searchsorted(edges, valid, side="right") - 1, 0, max(len(edges) - 2, 0))
+    # ties within a decile are broken by recency itself, so the rule still ranks everyone
+    return rates.reindex(valid_bins).fillna(train_y.mean()).to_numpy() + valid * 1e-9
+
+
+def carried_forward(valid_x: pd.DataFrame, horizon_days: int) -> np.ndarray:
+    """The amount of the last ``horizon_days`` before the cutoff, as the prediction for the next."""
+    window = min(WINDOWS, key=lambda w: (abs(w - horizon_days), -w))
+    amount = valid_x[f"amount_sum_{window}d"].fillna(0.0).to_numpy()
+    return amount * (horizon_days / window)
+
+
+def churn_baselines(train_x, train_y, valid_x, *, seed: int) -> dict[str, np.ndarray]:
+    return {"logistic_regression": logistic_regression(train_x, train_y, valid_x, seed=seed),
+            "recency_rule": recency_rule(train_x, train_y, valid_x)}
+
+
+def value_baselines(valid_x, horizon_days: int) -> dict[str, np.ndarray]:
+    return {"last_period_carried_forward": carried_forward(valid_x, horizon_days)}

@@ -1,0 +1,178 @@
+"""Training and validation examples from several past cutoffs: a time-aware design.
+
+The validation cutoff is the most recent one whose horizon the data covers
+(``data_end - horizon``).  Training examples come from earlier cutoffs, one
+``step`` apart.  Where the history allows, every training label window ends
+before the validation cutoff, so nothing the model learns from overlaps what it
+is judged on.  Where it does not (a one-year horizon on eighteen months of
+data), the training cutoffs move closer and the validation customers are held
+out of training instead; the plan says so and the model page shows it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from tierwise.errors import ValidationError
+from tierwise.models import features as f
+from tierwise.models.labels import CHURN, imported_outcomes, labels_for
+from tierwise.platform import tenancy
+from tierwise.platform.db import db
+from tierwise.tenants.activity import Activity
+
+MIN_HISTORY_DAYS = 30  # a cutoff needs at least this much activity before it
+MAX_TRAINING_CUTOFFS = 6
+HELD_OUT_SHARE = 0.3  # of the customers, for validation when label windows must overlap
+MAX_TRAINING_ROWS = 2_000_000  # beyond this, training examples are sampled (evenly over the cutoffs)
+DEFAULT_HORIZON = {CHURN: 90, "value": 365}
+
+
+@dataclass
+class Plan:
+    model: str
+    horizon_days: int
+    data_start: datetime
+    data_end: datetime
+    validation_cutoff: datetime
+    training_cutoffs: list[datetime]
+    overlapping: bool  # training label windows overlap the validation window (customers held out instead)
+
+    def describe(self) -> dict:
+        return {"horizon_days": self.horizon_days, "data_start": self.data_start.isoformat(),
+                "data_end": self.data_end.isoformat(), "validation_cutoff": self.validation_cutoff.isoformat(),
+                "training_cutoffs": [c.isoformat() for c in self.training_cutoffs],
+                "validation": "customers held out, label windows overlap" if self.overlapping
+                else "later cutoff, label windows do not overlap"}
+
+
+@dataclass
+class Dataset:
+    plan: Plan
+    spec: f.FeatureSpec
+    train_x: pd.DataFrame
+    train_y: pd.Series
+    train_cutoff: pd.Series  # which cutoff each training row comes from (for the inner split)
+    train_bucket: np.ndarray  # a stable 0-999 hash of each row's customer for the inner split (not the outer one's)
+    valid_x: pd.DataFrame
+    valid_y: pd.Series
+    extras: dict = field(default_factory=dict)
+
+
+def activity_span() -> tuple[datetime | None, datetime | None]:
+    a = Activity.__table__
+    first, last = db.session.execute(
+        sa.select(sa.func.min(a.c.occurred_at), sa.func.max(a.c.occurred_at))
+        .where(a.c.tenant_id == tenancy.current_tenant_id()).execution_options(tenant_filtered=True)).one()
+    return first, last
+
+
+def plan_cutoffs(model: str, horizon_days: int, *, as_of: datetime | None = None,
+                 step_days: int | None = None) -> Plan:
+    """Where the validation and training cutoffs fall; a ValidationError names what is missing."""
+    if horizon_days < 1:
+        raise ValidationError("the horizon must be at least 1 day", field="horizon_days")
+    first, last = activity_span()
+    if first is None:
+        raise ValidationError("this tenant has no activity yet: import some before training", field="activity")
+    data_end = last + timedelta(seconds=1)
+    if as_of is not None:
+        if as_of <= first:
+            raise ValidationError(f"--as-of {as_of.date()} is before the first activity ({first.date()})",
+                                  field="as_of")
+        data_end = min(data_end, as_of)
+    validation = data_end - timedelta(days=horizon_days)
+    earliest = first + timedelta(days=MIN_HISTORY_DAYS)
+    if validation <= earliest:
+        span = (data_end - first).days
+        raise ValidationError(
+            f"a horizon of {horizon_days} days needs more than {horizon_days + MIN_HISTORY_DAYS} days of activity "
+            f"({MIN_HISTORY_DAYS} before a cutoff and the horizon after it); the activity covers {span} days, "
+            f"from {first.date()} to {data_end.date()}", field="horizon_days")
+    step = timedelta(days=step_days or min(max(30, horizon_days // 3), 91))
+    strict = [validation - timedelta(days=horizon_days) - k * step for k in range(MAX_TRAINING_CUTOFFS)]
+    strict = [c for c in strict if c > earliest]
+    overlapping = len(strict) < 2
+    cutoffs = strict
+    if overlapping:
+        cutoffs = [c for c in (validation - (k + 1) * step for k in range(MAX_TRAINING_CUTOFFS)) if c > earliest]
+    if not cutoffs:
+        cutoffs = [validation]  # the only cutoff: customers held out for validation
+        overlapping = True
+    return Plan(model=model, horizon_days=horizon_days, data_start=first, data_end=data_end,
+                validation_cutoff=validation, training_cutoffs=sorted(cutoffs), overlapping=overlapping)
+
+
+def build_dataset(plan: Plan, spec: f.FeatureSpec, *, seed: int = 7, progress=None) -> Dataset:
+    customers = f.customer_frame(spec)
+    external = customers.set_index("customer_id")["external_id"]  # splits hash the tenant's own ids: reproducible
+    outcomes = imported_outcomes() if plan.model == CHURN else None
+    frames, labels, origins = [], [], []
+    for number, cutoff in enumerate(plan.training_cutoffs + [plan.validation_cutoff]):
+        if progress:
+            progress(f"features as of {cutoff.date()}", number / (len(plan.training_cutoffs) + 1))
+        x = f.build_features(spec, cutoff, customers)
+        y = labels_for(plan.model, x, cutoff, plan.horizon_days, outcomes)
+        keep = y.notna()
+        frames.append(x[keep])
+        labels.append(y[keep])
+        origins.append(pd.Series(number, index=x.index[keep]))
+    valid_x, valid_y = frames.pop(), labels.pop()
+    origins.pop()
+    if plan.overlapping:
+        held_out = customer_buckets(external.reindex(valid_x.index)) < HELD_OUT_SHARE * 1000
+        valid_x, valid_y = valid_x[held_out], valid_y[held_out]
+        frames = [x[~x.index.isin(valid_x.index)] for x in frames]
+        labels = [y[~y.index.isin(valid_x.index)] for y in labels]
+        origins = [o[~o.index.isin(valid_x.index)] for o in origins]
+    if not frames or sum(len(x) for x in frames) == 0:
+        raise ValidationError("no training examples: no customer has a known label at any training cutoff",
+                              field="horizon_days")
+    train_x = pd.concat(frames)
+    train_y = pd.concat(labels)
+    train_cutoff = pd.concat(origins)
+    train_bucket = customer_buckets(external.reindex(train_x.index), salt="inner")
+    train_x, train_y, train_cutoff = _positional(train_x), train_y.reset_index(drop=True), \
+        train_cutoff.reset_index(drop=True)
+    if len(train_x) > MAX_TRAINING_ROWS:
+        keep = np.sort(np.random.default_rng(seed).choice(len(train_x), MAX_TRAINING_ROWS, replace=False))
+        train_x, train_y, train_cutoff = (train_x.iloc[keep].reset_index(drop=True),
+                                          train_y.iloc[keep].reset_index(drop=True),
+                                          train_cutoff.iloc[keep].reset_index(drop=True))
+        train_bucket = train_bucket[keep]
+    _check_usable(plan, train_y, valid_y)
+    return Dataset(plan, spec, train_x, train_y, train_cutoff, train_bucket, valid_x, valid_y)
+
+
+def _positional(frame: pd.DataFrame) -> pd.DataFrame:
+    """Concatenated cutoffs repeat customer ids; training rows are addressed by position."""
+    categorical = [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)]
+    frame = frame.reset_index(drop=True)
+    for column in categorical:  # concat of differing category sets falls back to object
+        frame[column] = frame[column].astype("category")
+    return frame
+
+
+def customer_buckets(ids: pd.Series, salt: str = "") -> np.ndarray:
+    """0-999 per customer (external) id, from a hash: the same customer always lands in the same bucket.
+
+    A different ``salt`` gives an independent split (the inner split must not reuse the outer one).
+    """
+    ids = pd.Series(ids.to_numpy(), dtype="string")
+    return (pd.util.hash_pandas_object(salt + ids, index=False).to_numpy() % 1000).astype(int)
+
+
+def _check_usable(plan: Plan, train_y: pd.Series, valid_y: pd.Series) -> None:
+    if len(valid_y) < 20:
+        raise ValidationError(f"only {len(valid_y)} customers have a known label at the validation cutoff "
+                              f"{plan.validation_cutoff.date()}: too few to judge a model", field="horizon_days")
+    if plan.model == CHURN:
+        for name, y in (("training", train_y), ("validation", valid_y)):
+            positives = int(y.sum())
+            if positives == 0 or positives == len(y):
+                raise ValidationError(
+                    f"the {name} examples are all {'stayed' if positives == 0 else 'churned'} "
+                    f"({len(y)} customers): a churn model needs both; try another horizon", field="horizon_days")

@@ -1,0 +1,268 @@
+"""Features as of a cutoff: what was known about each customer at that moment, and nothing later.
+
+One set-based query per source aggregates the activity and interactions that
+happened *before* the cutoff (recency, frequency and monetary value over several
+windows, year-on-year amounts, complaints by channel and severity, complaints
+still unresolved at the cutoff); pandas derives the ratios and day counts.  The
+tenant's registry fields are added as they are stored (categoricals stay
+categorical: LightGBM splits on them natively).
+
+What a model was trained on is a ``FeatureSpec``: the activity categories and
+interaction channels that get their own columns, and the fields.  Scoring
+rebuilds exactly those columns, so a field added later does not break a model.
+
+Leakage: activity and interactions are cut at the cutoff (a test changes the
+data after it and checks nothing moves), and a complaint resolved after the
+cutoff counts as unresolved at it.  Registry fields have no history: they are
+taken as they are now.  ``status`` and the churn label are never features: they
+record the outcome a churn model predicts.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from tierwise.models.frames import read_frame
+from tierwise.platform.db import db
+from tierwise.tenants.activity import Activity
+from tierwise.tenants.customers import Customer
+from tierwise.tenants.fields import FieldType, field_registry
+from tierwise.tenants.interactions import PUBLIC_CHANNELS, Interaction
+
+WINDOWS = (30, 90, 180, 365)  # days, for sums and counts of activity
+YEAR_AGO = (365, 455)  # the same 90 days a year earlier, for the year-on-year trend
+MAX_CATEGORIES = 6  # activity categories with their own 365-day sum
+MAX_CHANNELS = 10
+FIELD_TYPES = (FieldType.NUMBER, FieldType.INTEGER, FieldType.BOOLEAN, FieldType.CATEGORY, FieldType.DATE)
+
+# Feature labels for people (reasons, importance); categories, channels and fields are filled in.
+LABELS = {
+    "recency_days": ("距上次交易天数", "Days since last activity"),
+    "tenure_days": ("首次交易至今天数", "Days since first activity"),
+    "amount_sum_{w}d": ("近{w}天金额", "Amount, last {w} days"),
+    "events_{w}d": ("近{w}天交易次数", "Activity count, last {w} days"),
+    "amount_max_365d": ("近365天单笔最大金额", "Largest amount, last 365 days"),
+    "amount_avg_365d": ("近365天平均单笔金额", "Average amount, last 365 days"),
+    "amount_per_day_{w}d": ("近{w}天日均金额", "Amount per day, last {w} days"),
+    "amount_trend_90d": ("近90天金额环比变化", "Amount trend, 90 days against the 90 before"),
+    "events_trend_90d": ("近90天交易次数环比变化", "Activity count trend, 90 days against the 90 before"),
+    "amount_trend_yoy": ("近90天金额同比变化", "Amount trend, 90 days against the same period a year ago"),
+    "amount_365d_cat_{c}": ("近365天金额:{c}", "Amount, last 365 days: {c}"),
+    "interactions_365d": ("近365天互动次数", "Interactions, last 365 days"),
+    "complaints_90d": ("近90天投诉次数", "Complaints, last 90 days"),
+    "complaints_365d": ("近365天投诉次数", "Complaints, last 365 days"),
+    "public_complaints_365d": ("近365天舆情渠道投诉", "Complaints via media or regulator, last 365 days"),
+    "severe_interactions_365d": ("近365天严重(4-5级)互动", "Severe (4-5) interactions, last 365 days"),
+    "unresolved_complaints": ("未解决投诉数", "Unresolved complaints"),
+    "days_since_complaint": ("距上次投诉天数", "Days since last complaint"),
+    "interactions_365d_ch_{c}": ("近365天互动:{c}", "Interactions, last 365 days: {c}"),
+    "party_type": ("客户类型", "Party type"),
+}
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """The columns a model uses, fixed when it is trained."""
+
+    categories: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    fields: tuple[tuple[str, str], ...] = ()  # (name, field type)
+    field_labels: dict[str, tuple[str, str]] = field(default_factory=dict, compare=False)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["fields"] = [list(f) for f in self.fields]
+        data["field_labels"] = {k: list(v) for k, v in self.field_labels.items()}
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "FeatureSpec":
+        return cls(categories=tuple(data.get("categories", ())), channels=tuple(data.get("channels", ())),
+                   fields=tuple((name, kind) for name, kind in data.get("fields", ())),
+                   field_labels={k: tuple(v) for k, v in data.get("field_labels", {}).items()})
+
+    @property
+    def categorical(self) -> list[str]:
+        return ["party_type"] + [f"field_{name}" for name, kind in self.fields if kind == FieldType.CATEGORY]
+
+    def columns(self) -> list[str]:
+        names = ["recency_days", "tenure_days"]
+        for w in WINDOWS:
+            names += [f"amount_sum_{w}d", f"events_{w}d"]
+        names += ["amount_per_day_90d", "amount_per_day_365d"]
+        names += ["amount_max_365d", "amount_avg_365d", "amount_trend_90d", "events_trend_90d", "amount_trend_yoy"]
+        names += [f"amount_365d_cat_{i}" for i in range(len(self.categories))]
+        names += ["interactions_365d", "complaints_90d", "complaints_365d", "public_complaints_365d",
+                  "severe_interactions_365d", "unresolved_complaints", "days_since_complaint"]
+        names += [f"interactions_365d_ch_{i}" for i in range(len(self.channels))]
+        names += ["party_type"] + [f"field_{name}" for name, _ in self.fields]
+        return names
+
+    def label(self, column: str, locale: str | None) -> str:
+        """A feature's name for people, in Chinese or English."""
+        chinese = (locale or "").startswith("zh")
+        if column.startswith("field_"):
+            pair = self.field_labels.get(column[6:], (column[6:], column[6:]))
+            return pair[0] if chinese else pair[1]
+        for pattern, pair in LABELS.items():
+            for prefix, values in (("amount_365d_cat_", self.categories), ("interactions_365d_ch_", self.channels)):
+                if column.startswith(prefix) and pattern.startswith(prefix):
+                    index = int(column[len(prefix):])
+                    name = values[index] if index < len(values) else "?"
+                    return (pair[0] if chinese else pair[1]).format(c=name)
+            for w in WINDOWS:
+                if pattern.format(w=w, c="") == column:
+                    return (pair[0] if chinese else pair[1]).format(w=w)
+        return column
+
+
+def current_spec() -> FeatureSpec:
+    """The feature columns the current tenant's data supports now (used when training starts)."""
+    a, i = Activity.__table__, Interaction.__table__
+    year_ago = datetime.now().astimezone() - timedelta(days=730)
+    categories = db.session.execute(
+        sa.select(a.c.category).where(a.c.tenant_id == _tenant(), a.c.occurred_at >= year_ago)
+        .group_by(a.c.category).order_by(sa.func.count().desc(), a.c.category).limit(MAX_CATEGORIES)
+        .execution_options(tenant_filtered=True)).scalars().all()
+    channels = db.session.execute(
+        sa.select(i.c.channel).where(i.c.tenant_id == _tenant()).group_by(i.c.channel)
+        .order_by(sa.func.count().desc(), i.c.channel).limit(MAX_CHANNELS)
+        .execution_options(tenant_filtered=True)).scalars().all()
+    fields = [f for f in field_registry().values() if f.field_type in FIELD_TYPES]
+    return FeatureSpec(categories=tuple(c for c in categories if c is not None) if len(categories) > 1 else (),
+                       channels=tuple(sorted(channels)),
+                       fields=tuple((f.name, f.field_type) for f in fields),
+                       field_labels={f.name: (f.label_zh or f.name, f.label_en or f.name) for f in fields})
+
+
+def _tenant() -> int:
+    from tierwise.platform import tenancy
+
+    tenant_id = tenancy.current_tenant_id()
+    if tenant_id is None:
+        raise RuntimeError("features are built inside a tenant scope")
+    return tenant_id
+
+
+def _days(cutoff: datetime, days: int) -> datetime:
+    return cutoff - timedelta(days=days)
+
+
+def activity_frame(spec: FeatureSpec, cutoff: datetime) -> pd.DataFrame:
+    a = Activity.__table__
+    before = a.c.occurred_at < cutoff
+    columns = [a.c.customer_id, sa.func.max(a.c.occurred_at).label("last_at"),
+               sa.func.min(a.c.occurred_at).label("first_at")]
+    for w in WINDOWS:
+        recent = a.c.occurred_at >= _days(cutoff, w)
+        columns += [sa.func.sum(a.c.amount).filter(recent).label(f"amount_sum_{w}d"),
+                    sa.func.count().filter(recent).label(f"events_{w}d")]
+    last_year = a.c.occurred_at >= _days(cutoff, 365)
+    year_ago = sa.and_(a.c.occurred_at >= _days(cutoff, YEAR_AGO[1]), a.c.occurred_at < _days(cutoff, YEAR_AGO[0]))
+    columns += [sa.func.max(a.c.amount).filter(last_year).label("amount_max_365d"),
+                sa.func.sum(a.c.amount).filter(year_ago).label("amount_year_ago_90d")]
+    for index, category in enumerate(spec.categories):
+        columns.append(sa.func.sum(a.c.amount).filter(sa.and_(last_year, a.c.category == category))
+                       .label(f"amount_365d_cat_{index}"))
+    select = sa.select(*columns).where(a.c.tenant_id == _tenant(), before).group_by(a.c.customer_id)
+    numeric = {c.name: "float64" for c in select.selected_columns if c.name not in ("customer_id", "last_at", "first_at")}
+    return read_frame(select, dtypes={"customer_id": "string", **numeric}, dates=("last_at", "first_at"))
+
+
+def interaction_frame(spec: FeatureSpec, cutoff: datetime) -> pd.DataFrame:
+    i = Interaction.__table__
+    last_year = i.c.occurred_at >= _days(cutoff, 365)
+    complaint = i.c.interaction_type == "complaint"
+    columns = [i.c.customer_id,
+               sa.func.count().filter(last_year).label("interactions_365d"),
+               sa.func.count().filter(sa.and_(complaint, i.c.occurred_at >= _days(cutoff, 90))).label("complaints_90d"),
+               sa.func.count().filter(sa.and_(complaint, last_year)).label("complaints_365d"),
+               sa.func.count().filter(sa.and_(complaint, last_year, i.c.channel.in_(sorted(PUBLIC_CHANNELS))))
+               .label("public_complaints_365d"),
+               sa.func.count().filter(sa.and_(last_year, i.c.severity >= 4)).label("severe_interactions_365d"),
+               # resolved after the cutoff: still open at the cutoff
+               sa.func.count().filter(sa.and_(complaint, sa.or_(i.c.resolved_at.is_(None), i.c.resolved_at >= cutoff)))
+               .label("unresolved_complaints"),
+               sa.func.max(i.c.occurred_at).filter(complaint).label("last_complaint_at")]
+    for index, channel in enumerate(spec.channels):
+        columns.append(sa.func.count().filter(sa.and_(last_year, i.c.channel == channel))
+                       .label(f"interactions_365d_ch_{index}"))
+    select = sa.select(*columns).where(i.c.tenant_id == _tenant(), i.c.occurred_at < cutoff).group_by(i.c.customer_id)
+    numeric = {c.name: "float64" for c in select.selected_columns if c.name not in ("customer_id", "last_complaint_at")}
+    return read_frame(select, dtypes={"customer_id": "string", **numeric}, dates=("last_complaint_at",))
+
+
+def customer_frame(spec: FeatureSpec) -> pd.DataFrame:
+    c = Customer.__table__
+    columns = [c.c.id.label("customer_id"), c.c.external_id, c.c.party_type]
+    for name, kind in spec.fields:
+        value = c.c.attributes[name]
+        columns.append((value.as_float() if kind in (FieldType.NUMBER, FieldType.INTEGER) else value.as_string())
+                       .label(f"field_{name}"))
+    select = sa.select(*columns).where(c.c.tenant_id == _tenant()).order_by(c.c.id)
+    return read_frame(select, dtypes={"customer_id": "string", "external_id": "string"})
+
+
+def build_features(spec: FeatureSpec, cutoff: datetime, customers: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per customer (index: customer id as text), the spec's columns, as of ``cutoff``.
+
+    ``customers`` (from ``customer_frame``) may be passed in when several cutoffs are built.
+    """
+    base = customer_frame(spec) if customers is None else customers
+    frame = base.set_index("customer_id")
+    activity = activity_frame(spec, cutoff).set_index("customer_id")
+    interactions = interaction_frame(spec, cutoff).set_index("customer_id")
+    frame = frame.join(activity, how="left").join(interactions, how="left")
+    cutoff_ts = pd.Timestamp(cutoff).tz_convert("UTC") if pd.Timestamp(cutoff).tzinfo else pd.Timestamp(cutoff, tz="UTC")
+    out = pd.DataFrame(index=frame.index)
+    out["recency_days"] = (cutoff_ts - frame["last_at"]).dt.total_seconds() / 86400
+    out["tenure_days"] = (cutoff_ts - frame["first_at"]).dt.total_seconds() / 86400
+    has_history = frame["last_at"].notna()
+    for w in WINDOWS:
+        for column in (f"amount_sum_{w}d", f"events_{w}d"):
+            out[column] = frame[column].where(~has_history | frame[column].notna(), 0.0).where(has_history)
+    # Per day of the window the customer was known in: comparable between a customer (or a cutoff)
+    # with a short history and one with a long one, where plain sums are not.
+    for w in (90, 365):
+        known_days = out["tenure_days"].clip(lower=1.0, upper=float(w))
+        out[f"amount_per_day_{w}d"] = out[f"amount_sum_{w}d"] / known_days
+    out["amount_max_365d"] = frame["amount_max_365d"]
+    out["amount_avg_365d"] = out["amount_sum_365d"] / out["events_365d"].replace(0, np.nan)
+    previous = out["amount_sum_180d"] - out["amount_sum_90d"]
+    out["amount_trend_90d"] = _ratio_change(out["amount_sum_90d"], previous)
+    out["events_trend_90d"] = _ratio_change(out["events_90d"], out["events_180d"] - out["events_90d"])
+    out["amount_trend_yoy"] = _ratio_change(out["amount_sum_90d"], frame["amount_year_ago_90d"].fillna(0.0))
+    for index in range(len(spec.categories)):
+        out[f"amount_365d_cat_{index}"] = frame[f"amount_365d_cat_{index}"].fillna(0.0).where(has_history)
+    for column in ("interactions_365d", "complaints_90d", "complaints_365d", "public_complaints_365d",
+                   "severe_interactions_365d", "unresolved_complaints"):
+        out[column] = frame[column].fillna(0.0)
+    out["days_since_complaint"] = (cutoff_ts - frame["last_complaint_at"]).dt.total_seconds() / 86400
+    for index in range(len(spec.channels)):
+        out[f"interactions_365d_ch_{index}"] = frame[f"interactions_365d_ch_{index}"].fillna(0.0)
+    out["party_type"] = pd.Categorical(frame["party_type"].astype("string"))
+    for name, kind in spec.fields:
+        out[f"field_{name}"] = _field_values(frame[f"field_{name}"], kind, cutoff_ts)
+    return out[spec.columns()]
+
+
+def _ratio_change(current: pd.Series, previous: pd.Series) -> pd.Series:
+    """current / previous - 1, undefined (NaN) where there was nothing before."""
+    previous = previous.where(previous > 0)
+    return current / previous - 1
+
+
+def _field_values(values: pd.Series, kind: str, cutoff: pd.Timestamp) -> pd.Series:
+    if kind in (FieldType.NUMBER, FieldType.INTEGER):
+        return pd.to_numeric(values, errors="coerce").astype("float64")
+    if kind == FieldType.BOOLEAN:
+        text = values.astype("string").str.lower()
+        return text.map({"true": 1.0, "false": 0.0, "1": 1.0, "0": 0.0, "t": 1.0, "f": 0.0}).astype("float64")
+    if kind == FieldType.DATE:
+        dates = pd.to_datetime(values, errors="coerce", utc=True)
+        return (cutoff - dates).dt.total_seconds() / 86400
+    return pd.Categorical(values.astype("string"))

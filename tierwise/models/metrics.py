@@ -1,0 +1,100 @@
+"""How good a model is, measured the same way for the model and for its baselines.
+
+Churn: ROC AUC, PR AUC (average precision), lift and capture in the top 10%,
+the Brier score and a ten-bin calibration table.  Value: RMSE, MAE, Spearman
+correlation, the share of actual value held by the top 10% predicted, and total
+predicted against total actual.  Every function takes plain arrays.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import spearmanr
+from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score, roc_curve
+
+TOP_SHARE = 0.10
+from tierwise.models.registry import PRIMARY_METRIC as PRIMARY
+CURVE_POINTS = 50
+
+
+def _top(score: np.ndarray, share: float = TOP_SHARE) -> np.ndarray:
+    """Indexes of the top ``share`` by score (ties broken by position, so the count is exact)."""
+    count = max(1, int(round(len(score) * share)))
+    return np.argsort(-score, kind="stable")[:count]
+
+
+def churn_metrics(y: np.ndarray, p: np.ndarray) -> dict:
+    y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
+    top = _top(p)
+    base_rate = y.mean()
+    top_rate = y[top].mean()
+    return {
+        "roc_auc": float(roc_auc_score(y, p)),
+        "pr_auc": float(average_precision_score(y, p)),
+        "lift_top10": float(top_rate / base_rate) if base_rate > 0 else None,
+        "capture_top10": float(y[top].sum() / y.sum()) if y.sum() > 0 else None,
+        "brier": float(brier_score_loss(y, np.clip(p, 0, 1))),
+        "base_rate": float(base_rate),
+        "examples": int(len(y)),
+        "calibration": calibration_table(y, p),
+    }
+
+
+def calibration_table(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict]:
+    """Deciles of the predicted probability: mean predicted against the observed rate."""
+    order = np.argsort(p, kind="stable")
+    table = []
+    for part in np.array_split(order, bins):
+        if len(part):
+            table.append({"predicted": float(p[part].mean()), "observed": float(y[part].mean()),
+                          "customers": int(len(part))})
+    return table
+
+
+def value_metrics(y: np.ndarray, pred: np.ndarray) -> dict:
+    y, pred = np.asarray(y, dtype=float), np.asarray(pred, dtype=float)
+    error = pred - y
+    top = _top(pred)
+    total = y.sum()
+    return {
+        "rmse": float(np.sqrt(np.mean(error ** 2))),
+        "mae": float(np.mean(np.abs(error))),
+        "spearman": float(spearmanr(y, pred).statistic) if np.std(pred) > 0 and np.std(y) > 0 else 0.0,
+        "capture_top10": float(y[top].sum() / total) if total > 0 else None,
+        "total_predicted": float(pred.sum()),
+        "total_actual": float(total),
+        "examples": int(len(y)),
+    }
+
+
+def metrics_for(model: str, y, prediction) -> dict:
+    return churn_metrics(y, prediction) if model == "churn" else value_metrics(y, prediction)
+
+
+def better(model: str, challenger: dict, champion: dict) -> bool:
+    """Whether ``challenger`` beats ``champion`` on the model's primary metric (same validation data)."""
+    name, higher = PRIMARY[model]
+    a, b = challenger.get(name), champion.get(name)
+    if a is None or b is None:
+        return b is None
+    return a > b if higher else a < b
+
+
+def roc_points(y: np.ndarray, p: np.ndarray) -> list[list[float]]:
+    fpr, tpr, _ = roc_curve(y, p)
+    keep = np.unique(np.linspace(0, len(fpr) - 1, min(len(fpr), CURVE_POINTS)).astype(int))
+    return [[round(float(fpr[i]), 4), round(float(tpr[i]), 4)] for i in keep]
+
+
+def lift_points(y: np.ndarray, score: np.ndarray, steps: int = 20) -> list[list[float]]:
+    """Cumulative share of the target captured by the top x% of scores (the gain curve)."""
+    y = np.asarray(y, dtype=float)
+    ordered = y[np.argsort(-np.asarray(score, dtype=float), kind="stable")]
+    total = ordered.sum()
+    if total <= 0:
+        return []
+    cumulative = np.cumsum(ordered) / total
+    points = [[0.0, 0.0]]
+    for step in range(1, steps + 1):
+        count = max(1, int(round(len(ordered) * step / steps)))
+        points.append([round(step / steps, 3), round(float(cumulative[count - 1]), 4)])
+    return points

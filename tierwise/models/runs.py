@@ -1,0 +1,234 @@
+"""Training and scoring runs: recorded, queued on RQ (or run in-process), one at a time per tenant and model.
+
+A run is recorded before its job is queued, so whoever started it (a person, the
+CLI, a schedule) can follow it: queued -> running (with a stage and a progress
+fraction, committed as the work goes) -> succeeded or failed, with the reason.
+The database allows one queued-or-running run per tenant, job and model.
+
+The work's own writes (a new model version, the new scores) are made in one
+final transaction, so a failure, a timeout or a killed worker leaves the
+champion and the scores exactly as they were.  A killed worker cannot record
+anything itself: the job runner calls ``run_lost`` from the worker that noticed
+(see ``tierwise.jobs.runner``), and a run left running past its job's time limit
+is given up the next time one starts.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tierwise.errors import ConflictError, TierwiseError, ValidationError
+from tierwise.jobs.runner import task
+from tierwise.platform import audit
+from tierwise.platform.db import JSONType, TenantScoped, db, utcnow
+
+log = logging.getLogger(__name__)
+
+TRAIN, SCORE = "train", "score"
+TIME_LIMITS = {TRAIN: 2 * 3600, SCORE: 3600}  # seconds a job may run before RQ stops it
+RETRIES = 2  # unexpected failures are retried with backoff; bad input is not
+ACTIVE = ("queued", "running")
+
+
+class ModelRun(TenantScoped, db.Model):
+    __tablename__ = "model_runs"
+    __table_args__ = (
+        sa.CheckConstraint("job IN ('train', 'score')", name="job"),
+        sa.CheckConstraint("status IN ('queued', 'running', 'succeeded', 'failed')", name="status"),
+        # one queued-or-running training per model, one scoring, per tenant
+        sa.Index("uq_model_runs_active", "tenant_id", "job", "model", unique=True,
+                 postgresql_where=sa.text("status IN ('queued', 'running')"),
+                 sqlite_where=sa.text("status IN ('queued', 'running')")),
+        sa.Index("ix_model_runs_tenant_started_at", "tenant_id", "started_at"),
+    )
+    noun = "model run"
+
+    job: Mapped[str] = mapped_column(sa.String(8))
+    model: Mapped[str] = mapped_column(sa.String(16), default="")  # '' for scoring (every champion)
+    status: Mapped[str] = mapped_column(sa.String(16), default="queued")
+    stage: Mapped[str] = mapped_column(sa.String(200), default="")
+    progress: Mapped[float] = mapped_column(default=0.0)
+    as_of: Mapped[datetime | None]
+    horizon_days: Mapped[int | None]
+    started_by: Mapped[str] = mapped_column(sa.String(254), default="")
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    message: Mapped[str] = mapped_column(sa.Text, default="")
+    version_id: Mapped[uuid.UUID | None]  # the version a training produced
+    summary: Mapped[dict] = mapped_column(JSONType, default=dict)
+
+    @property
+    def seconds(self) -> float | None:
+        end = self.finished_at or (utcnow() if self.status == "running" else None)
+        return None if end is None else round((end - self.started_at).total_seconds(), 1)
+
+
+def _give_up_abandoned(job: str) -> None:
+    cutoff = utcnow() - timedelta(seconds=TIME_LIMITS[job] + 600)
+    for run in db.session.scalars(sa.select(ModelRun).where(ModelRun.job == job, ModelRun.status.in_(ACTIVE),
+                                                            ModelRun.started_at < cutoff)):
+        _fail(run, "abandoned: no worker finished it within the job time limit")
+
+
+def _fail(run: ModelRun, message: str) -> None:
+    run.status, run.finished_at, run.message = "failed", utcnow(), message[:2000]
+
+
+def start_run(job: str, model: str = "", *, started_by: str, as_of: datetime | None = None,
+              horizon_days: int | None = None) -> ModelRun:
+    """Record a queued run (committed here: the job reloads it); ConflictError if one is already active."""
+    if job == TRAIN and model not in ("churn", "value"):
+        raise ValidationError(f"unknown model '{model}' (choose churn or value)", field="model")
+    if horizon_days is not None and not 1 <= horizon_days <= 3650:
+        raise ValidationError("the horizon must be between 1 and 3650 days", field="horizon_days")
+    _give_up_abandoned(job)
+    active = db.session.scalar(sa.select(ModelRun).where(ModelRun.job == job, ModelRun.model == model,
+                                                         ModelRun.status.in_(ACTIVE)))
+    if active is not None:
+        what = f"a {model} training" if job == TRAIN else "a scoring"
+        raise ConflictError(f"{what} is already {active.status} (started by {active.started_by} "
+                            f"at {active.started_at:%Y-%m-%d %H:%M} UTC)")
+    run = ModelRun(job=job, model=model, started_by=started_by, as_of=as_of, horizon_days=horizon_days)
+    db.session.add(run)
+    try:
+        db.session.commit()
+    except sa.exc.IntegrityError:  # started by someone else between the check and the insert
+        db.session.rollback()
+        raise ConflictError(f"a {job} of this model is already queued or running") from None
+    return run
+
+
+def launch(run: ModelRun) -> ModelRun:
+    """Queue the recorded run (or run it now, without Redis); the returned run says how it went."""
+    from tierwise.jobs.queue import enqueue
+
+    name = "tierwise.models.runs.train_job" if run.job == TRAIN else "tierwise.models.runs.score_job"
+    job_id = f"{run.job}-{run.tenant_id}-{run.model or 'all'}"
+    run_id, tenant_id = run.id, run.tenant_id
+    try:
+        enqueue(name, tenant_id=tenant_id, queue="long", job_id=job_id, timeout=TIME_LIMITS[run.job],
+                retries=RETRIES, run_id=str(run_id))
+    except ConflictError:
+        run = ModelRun.get(run_id)
+        _fail(run, "the job is already queued or running on the workers")
+        db.session.commit()
+        raise
+    except TierwiseError:
+        pass  # ran in-process and failed: the run records why
+    except Exception:
+        log.exception("model run %s failed", run_id)  # recorded on the run as well
+    db.session.expire_all()
+    return ModelRun.get(run_id)
+
+
+def launch_training(model: str, *, started_by: str, as_of: datetime | None = None,
+                    horizon_days: int | None = None) -> ModelRun:
+    return launch(start_run(TRAIN, model, started_by=started_by, as_of=as_of, horizon_days=horizon_days))
+
+
+def launch_scoring(*, started_by: str, as_of: datetime | None = None) -> ModelRun:
+    return launch(start_run(SCORE, started_by=started_by, as_of=as_of))
+
+
+def _progress(run_id: uuid.UUID):
+    def report(stage: str, fraction: float) -> None:
+        run = ModelRun.get(run_id)
+        run.stage, run.progress = stage[:200], round(min(max(fraction, 0.0), 1.0), 3)
+        db.session.commit()
+    return report
+
+
+def _begin(run_id: uuid.UUID) -> ModelRun:
+    run = ModelRun.get(run_id)
+    if run.status not in ACTIVE:
+        raise ConflictError(f"run {run_id} has already {run.status}")
+    run.status, run.stage, run.progress, run.message = "running", "starting", 0.0, ""
+    db.session.commit()
+    return run
+
+
+def _finish(run_id: uuid.UUID, work) -> ModelRun:
+    """Run ``work(run)`` and record the outcome; bad input fails the run without a retry."""
+    run = _begin(run_id)
+    try:
+        summary = work(run)
+    except TierwiseError as error:
+        db.session.rollback()
+        run = ModelRun.get(run_id)
+        _fail(run, str(error))
+        db.session.commit()
+        raise
+    except BaseException as error:
+        db.session.rollback()
+        run = ModelRun.get(run_id)
+        message = f"{type(error).__name__}: {error}"
+        if _retries_left():
+            run.status, run.message = "queued", f"failed, will be retried: {message}"[:2000]
+        else:
+            _fail(run, message)
+        db.session.commit()
+        raise
+    run = ModelRun.get(run_id)
+    run.status, run.finished_at, run.progress, run.stage = "succeeded", utcnow(), 1.0, "done"
+    run.summary = summary
+    return run
+
+
+def _retries_left() -> int:
+    from rq import get_current_job
+
+    job = get_current_job()
+    return (job.retries_left or 0) if job is not None else 0
+
+
+def run_training(run_id: uuid.UUID) -> ModelRun:
+    from tierwise.models.pipeline import train_model
+
+    def work(run: ModelRun) -> dict:
+        version = train_model(run.model, as_of=run.as_of, horizon_days=run.horizon_days,
+                              trained_by=run.started_by, progress=_progress(run.id))
+        run = ModelRun.get(run.id)
+        run.version_id = version.id
+        return {"version": version.number, "champion": version.is_champion, "note": version.promotion_note,
+                "metrics": {name: {k: v for k, v in values.items() if k != "calibration"}
+                            for name, values in version.metrics.items()}}
+    run = _finish(run_id, work)
+    audit.record("model.run", target_type="model_run", target_id=run.id,
+                 details={"job": run.job, "model": run.model, "status": run.status})
+    return run
+
+
+def run_scoring(run_id: uuid.UUID) -> ModelRun:
+    from tierwise.models.scoring import score_all
+
+    def work(run: ModelRun) -> dict:
+        result = score_all(as_of=run.as_of, progress=_progress(run.id))
+        return {"customers": result.customers, "versions": result.versions, "drift": result.drift}
+    return _finish(run_id, work)
+
+
+def run_lost(params: dict, reason: str) -> None:
+    """The job's worker died: mark the run failed (its work never committed)."""
+    run = db.session.scalar(sa.select(ModelRun).where(ModelRun.id == uuid.UUID(params["run_id"])))
+    if run is not None and run.status in ACTIVE:
+        _fail(run, f"the worker stopped before the job finished ({reason}); nothing it did was kept")
+
+
+@task(on_lost=run_lost)
+def train_job(run_id: str) -> dict:
+    run = run_training(uuid.UUID(run_id))
+    return {"run_id": str(run.id), "status": run.status, "summary": run.summary}
+
+
+@task(on_lost=run_lost)
+def score_job(run_id: str) -> dict:
+    run = run_scoring(uuid.UUID(run_id))
+    return {"run_id": str(run.id), "status": run.status, "customers": run.summary.get("customers")}
+
+
+def recent_runs(limit: int = 20) -> list[ModelRun]:
+    return list(db.session.scalars(sa.select(ModelRun).order_by(ModelRun.started_at.desc()).limit(limit)))

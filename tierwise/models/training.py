@@ -1,0 +1,244 @@
+"""LightGBM training: a small parameter search within a time budget, early stopping, honest metrics.
+
+1. **Search.** A quarter of the customers at the latest training cutoff are
+   held out to stop on (``inner_split``); the other customers at earlier cutoffs
+   fit.  Candidate parameter sets (a fixed, seeded list, the default first) are
+   tried on a tenth of those rows until the time budget is spent, each with
+   early stopping.  The validation cutoff is never looked at here.
+2. **Final model.** The best parameters fit every fitting row, stopping early
+   on the held-out customers.
+3. **Judgement.** The final model and the baselines predict the validation
+   cutoff; the metrics of each are stored side by side.
+
+Churn imbalance: a candidate may weight positives by ``sqrt(negatives /
+positives)``; its probabilities are then corrected back (odds divided by the
+weight), so they stay calibrated for the rules and for value at risk.  Value
+is squared error boosted from the customer's own run rate (see ``offset``).  Everything is seeded and LightGBM runs in
+deterministic mode, so the same data trains the same model, unless the time
+budget cut the search short (the search log then says so).
+"""
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from tierwise.models import baselines, metrics
+from tierwise.models.dataset import Dataset
+from tierwise.models.drift import reference_bins
+
+SEARCH_ROWS = 200_000
+SEARCH_MIN_ROWS = 20_000
+MAX_ROUNDS = 1000  # every tree costs at scoring time (reasons walk each one): learning rates are not tiny
+EARLY_STOPPING = 50
+DEFAULT_BUDGET_SECONDS = 60.0
+BASE_PARAMS = {"learning_rate": 0.1, "num_leaves": 31, "min_child_samples": 50, "feature_fraction": 0.9,
+               "bagging_fraction": 0.9, "bagging_freq": 1, "lambda_l2": 1.0, "max_bin": 255,
+               "deterministic": True, "force_row_wise": True, "verbosity": -1}
+SEARCH_SPACE = {"num_leaves": [15, 31, 63], "min_child_samples": [20, 50, 200], "feature_fraction": [0.7, 0.9, 1.0],
+                "lambda_l2": [0.0, 1.0, 10.0], "learning_rate": [0.1, 0.2]}
+MAX_CANDIDATES = 8
+SINGLE_THREAD_ROWS = 100_000
+INNER_SHARE = 0.25  # of the customers, held out (at the latest training cutoff) for the parameter search
+RUN_RATE_FLOOR = 1.0  # a customer with no amount in the last year starts from 1 (its log must exist)
+
+
+@dataclass
+class Trained:
+    booster: lgb.Booster
+    params: dict
+    rounds: int
+    metrics: dict  # {"model": {...}, baseline name: {...}}
+    search: list[dict]
+    prediction: np.ndarray  # on the validation set
+    curves: dict = field(default_factory=dict)
+    importance: list[dict] = field(default_factory=list)
+    reference: dict = field(default_factory=dict)  # drift reference bins of features and score
+    seconds: float = 0.0
+    pos_weight: float = 1.0
+    timings: dict = field(default_factory=dict)  # seconds per stage
+
+
+def candidates(model: str, train_y: pd.Series, seed: int, horizon_days: int) -> list[dict]:
+    rng = np.random.default_rng(seed)
+    objective = _objective(model, train_y, horizon_days)
+    first = BASE_PARAMS | objective
+    found = [first]
+    weights = [1.0]
+    if model == "churn":
+        positives = float(train_y.sum())
+        weights.append(round(float(np.sqrt(max(len(train_y) - positives, 1) / max(positives, 1))), 3))
+    for _ in range(MAX_CANDIDATES * 4):
+        if len(found) >= MAX_CANDIDATES:
+            break
+        params = first | {name: values[rng.integers(len(values))] for name, values in SEARCH_SPACE.items()}
+        if model == "churn":
+            params["scale_pos_weight"] = weights[rng.integers(len(weights))]
+        if params not in found:
+            found.append(params)
+    if model == "churn" and len(weights) > 1 and len(found) > 1:
+        found[1] = first | {"scale_pos_weight": weights[1]}  # always try the weighted default
+    return found
+
+
+def _objective(model: str, y: pd.Series, horizon_days: int) -> dict:
+    if model == "churn":
+        return {"objective": "binary", "metric": "binary_logloss"}
+    return {"objective": "tweedie", "tweedie_variance_power": 1.2, "metric": "rmse", "boost_from": "run_rate",
+            "horizon_days": horizon_days}
+
+
+def _target(y: pd.Series, model: str) -> pd.Series:
+    """What the trees fit: the Tweedie value model needs amounts of at least zero (a net refund counts as 0)."""
+    return y.clip(lower=0.0) if model == "value" else y
+
+
+def offset(x: pd.DataFrame, params: dict) -> np.ndarray:
+    """Where boosting starts: the value model corrects the customer's own run rate, it does not replace it.
+
+    Trees cannot predict beyond the amounts they were trained on, and a plain
+    model trained at early cutoffs (short histories) misjudges later ones.  Started
+    from ``horizon x amount per day of the last year`` (per day of the part of
+    the year the customer was known), the trees learn only what changes that
+    estimate: fading, seasonality, churn signals.  With nothing to learn, early
+    stopping leaves the run rate itself.
+    """
+    if params.get("boost_from") != "run_rate":
+        return np.zeros(len(x))
+    run_rate = params["horizon_days"] * x["amount_per_day_365d"].fillna(0.0).to_numpy(dtype=float)
+    return np.log(np.maximum(run_rate, RUN_RATE_FLOOR))  # the Tweedie model's log link: corrections multiply
+
+
+def predict(booster: lgb.Booster, x: pd.DataFrame, params: dict) -> np.ndarray:
+    """Probabilities (churn, corrected for any positive weighting) or amounts (value)."""
+    raw = booster.predict(x, raw_score=True, num_threads=threads_for(len(x)))
+    return from_raw(raw + offset(x, params), params)
+
+
+def from_raw(raw: np.ndarray, params: dict) -> np.ndarray:
+    """The model's raw score (log-odds, log-amount or amount) as a probability or an amount.
+
+    A positive weight w multiplies the odds the model learnt by w; dividing them
+    by w again gives probabilities calibrated to the real churn rate.
+    """
+    objective = params.get("objective")
+    if objective == "binary":
+        weight = float(params.get("scale_pos_weight", 1.0))
+        return 1.0 / (1.0 + np.exp(-(raw - np.log(weight))))
+    if objective == "tweedie":
+        return np.exp(raw)
+    return raw
+
+
+def inner_split(data: Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """Rows to fit on and rows to stop early on: later in time *and* other customers.
+
+    Consecutive training cutoffs' label windows overlap, so the same customer on
+    both sides would make early stopping lenient.  The stopping rows are a quarter
+    of the customers at the latest training cutoff; the fitting rows are the
+    other customers at the earlier cutoffs (at every cutoff, if there is only one).
+    """
+    cutoff = data.train_cutoff.to_numpy()
+    stopping_customers = data.train_bucket < INNER_SHARE * 1000
+    latest = cutoff == cutoff.max()
+    fit = ~stopping_customers if latest.all() else ~latest & ~stopping_customers
+    return np.flatnonzero(fit), np.flatnonzero(latest & stopping_customers)
+
+
+def _sample(index: np.ndarray, size: int, rng) -> np.ndarray:
+    return index if len(index) <= size else np.sort(rng.choice(index, size, replace=False))
+
+
+def _search(model: str, data: Dataset, seed: int, budget: float, threads: int) -> tuple[dict, list[dict]]:
+    """The best candidate parameters, tried on a sample (a tenth of the fitting rows, at most SEARCH_ROWS)."""
+    fit_index, stop_index = inner_split(data)
+    rng = np.random.default_rng(seed)
+    fit_index = _sample(fit_index, min(SEARCH_ROWS, max(SEARCH_MIN_ROWS, len(fit_index) // 10)), rng)
+    stop_index = _sample(stop_index, min(SEARCH_ROWS, max(SEARCH_MIN_ROWS, len(stop_index) // 10)), rng)
+    x, y = data.train_x, _target(data.train_y, model)
+    tried_params = candidates(model, y, seed, data.plan.horizon_days)
+    # the candidates differ in min_child_samples: the shared Dataset must not pre-filter features by it
+    train_set = lgb.Dataset(x.iloc[fit_index], y.iloc[fit_index], free_raw_data=False,
+                            init_score=offset(x.iloc[fit_index], tried_params[0]),
+                            params={"feature_pre_filter": False})
+    valid_set = lgb.Dataset(x.iloc[stop_index], y.iloc[stop_index], reference=train_set, free_raw_data=False,
+                            init_score=offset(x.iloc[stop_index], tried_params[0]))
+    started, tried = time.monotonic(), []
+    best = None
+    for params in tried_params:
+        if tried and time.monotonic() - started > budget:
+            break
+        params = params | {"seed": seed, "num_threads": threads}
+        with warnings.catch_warnings():  # each candidate's parameters differ from the shared Dataset's: expected
+            warnings.filterwarnings("ignore", "Overriding the parameters from Reference Dataset")
+            booster = lgb.train(params, train_set, num_boost_round=MAX_ROUNDS, valid_sets=[valid_set],
+                                callbacks=[lgb.early_stopping(EARLY_STOPPING, verbose=False)])
+        prediction = predict(booster, x.iloc[stop_index], params)
+        score = metrics.metrics_for(model, y.iloc[stop_index].to_numpy(), prediction)
+        name = metrics.PRIMARY[model][0]
+        tried.append({"params": {k: params[k] for k in (*SEARCH_SPACE, "scale_pos_weight") if k in params},
+                      "rounds": max(booster.best_iteration, 1), name: score[name]})
+        if best is None or metrics.better(model, score, best[1]):
+            best = (params, score)
+    return best[0], tried
+
+
+def threads_for(rows: int) -> int:
+    """One thread for small data, every core (0) for large: on a few thousand rows LightGBM's threads
+    spend more time waiting for each other than working, and on a busy machine far more."""
+    return 1 if rows < SINGLE_THREAD_ROWS else 0
+
+
+def train(model: str, data: Dataset, *, seed: int = 7, budget_seconds: float = DEFAULT_BUDGET_SECONDS,
+          threads: int | None = None, progress=None) -> Trained:
+    started = time.monotonic()
+    threads = threads_for(len(data.train_x)) if threads is None else threads
+    timings = {}
+    if progress:
+        progress("searching parameters", 0.5)
+    params, tried = _search(model, data, seed, budget_seconds, threads)
+    timings["search"] = time.monotonic() - started
+    if progress:
+        progress("training the final model", 0.7)
+    # The final model fits every fitting row and stops early on the held-out customers, which also
+    # finds the right number of rounds for the full data (a sample's optimum is shorter).
+    fit_index, stop_index = inner_split(data)
+    x, y = data.train_x, _target(data.train_y, model)
+    fit_set = lgb.Dataset(x.iloc[fit_index], y.iloc[fit_index], init_score=offset(x.iloc[fit_index], params))
+    stop_set = lgb.Dataset(x.iloc[stop_index], y.iloc[stop_index], reference=fit_set,
+                           init_score=offset(x.iloc[stop_index], params))
+    booster = lgb.train(params, fit_set, num_boost_round=MAX_ROUNDS, valid_sets=[stop_set],
+                        callbacks=[lgb.early_stopping(EARLY_STOPPING, verbose=False)])
+    final_rounds = max(booster.best_iteration, 1)
+    if booster.current_iteration() > final_rounds:  # keep only the rounds early stopping chose
+        booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=final_rounds))
+    timings["final"] = time.monotonic() - started - timings["search"]
+    if progress:
+        progress("comparing with baselines", 0.85)
+    prediction = predict(booster, data.valid_x, params)
+    y = data.valid_y.to_numpy()
+    results = {"model": metrics.metrics_for(model, y, prediction)}
+    if model == "churn":
+        compared = baselines.churn_baselines(data.train_x, data.train_y, data.valid_x, seed=seed)
+    else:
+        compared = baselines.value_baselines(data.valid_x, data.plan.horizon_days)
+    for name, baseline in compared.items():
+        results[name] = metrics.metrics_for(model, y, baseline)
+    curves = {"lift": {name: metrics.lift_points(y, p) for name, p in ({"model": prediction} | compared).items()}}
+    if model == "churn":
+        curves["roc"] = {name: metrics.roc_points(y, p) for name, p in ({"model": prediction} | compared).items()}
+    gain = booster.feature_importance(importance_type="gain")
+    total = gain.sum() or 1.0
+    importance = sorted(({"feature": name, "gain_share": round(float(g / total), 5)}
+                         for name, g in zip(booster.feature_name(), gain)), key=lambda item: -item["gain_share"])
+    timings["judging"] = time.monotonic() - started - timings["search"] - timings["final"]
+    timings["candidates"] = len(tried)  # fewer than candidates() offers: the time budget cut the search short
+    return Trained(booster=booster, params=params, rounds=final_rounds, metrics=results, search=tried,
+                   prediction=prediction, curves=curves, importance=importance,
+                   reference=reference_bins(data.valid_x, prediction), seconds=time.monotonic() - started,
+                   pos_weight=float(params.get("scale_pos_weight", 1.0)),
+                   timings={k: round(v, 2) for k, v in timings.items()})

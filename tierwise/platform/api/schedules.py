@@ -1,0 +1,95 @@
+"""``/schedules``: the tenant's recurring retier, scoring and training schedules.
+
+Reading them is for the organisation-wide view of tenant admins and analysts
+(``VIEW_ALL_CUSTOMERS``, as for the rule history); changing one is starting
+its work, later, so it needs the permission that starting it now needs
+(``policy.can_manage_schedule``).  What a schedule does is fixed once created:
+delete it and create another to schedule something else.  The domain
+functions audit every change.
+"""
+from __future__ import annotations
+
+import uuid
+
+from flask import abort, request, url_for
+from flask_login import current_user
+
+from tierwise.errors import ValidationError
+from tierwise.jobs import schedules
+from tierwise.platform.api import api_blueprint
+from tierwise.platform.api.serializers import SCHEDULE_FIELDS, serialize
+from tierwise.platform.db import db
+from tierwise.platform.policy import Permission, allows, can_manage_schedule
+
+READ_SCHEDULES = Permission.VIEW_ALL_CUSTOMERS
+CREATE_KEYS = ("action", "cron", "timezone", "enabled")
+CHANGE_KEYS = ("cron", "timezone", "enabled")
+
+
+def _body(allowed: tuple[str, ...]) -> dict:
+    """The JSON object sent, with only the keys it may have and each of the right type."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ValidationError('send a JSON object such as {"action": "retier", "cron": "0 3 * * *"}', field="body")
+    for key, value in body.items():
+        if key == "action" and key not in allowed:
+            raise ValidationError("cannot be changed: delete the schedule and create another", field="action")
+        if key not in allowed:
+            raise ValidationError(f"unknown key '{key}' (allowed: {', '.join(allowed)})", field=str(key))
+        if not isinstance(value, bool if key == "enabled" else str):
+            raise ValidationError("must be true or false" if key == "enabled" else "must be a string", field=key)
+    return body
+
+
+def _require_read() -> None:
+    if not allows(current_user, READ_SCHEDULES):
+        abort(403, description="Schedules are for tenant admins and analysts.")
+
+
+def _require_manage(action: str) -> None:
+    if not can_manage_schedule(current_user, action):
+        abort(403, description="Only tenant admins may schedule this work.")
+
+
+@api_blueprint.get("/schedules")
+def list_schedules():
+    _require_read()
+    return {"items": [serialize(schedule, SCHEDULE_FIELDS) for schedule in schedules.list_schedules()]}
+
+
+@api_blueprint.get("/schedules/<uuid:schedule_id>")
+def show_schedule(schedule_id: uuid.UUID):
+    schedule = schedules.get_schedule(schedule_id)
+    _require_read()
+    return serialize(schedule, SCHEDULE_FIELDS)
+
+
+@api_blueprint.post("/schedules")
+def create_schedule():
+    body = _body(CREATE_KEYS)
+    action = body.get("action", "")
+    _require_manage(action)
+    schedule = schedules.create_schedule(action=action, cron=body.get("cron", ""), timezone=body.get("timezone"),
+                                         enabled=body.get("enabled", True), author=current_user.email)
+    db.session.commit()
+    location = url_for("api.show_schedule", schedule_id=schedule.id)
+    return serialize(schedule, SCHEDULE_FIELDS), 201, {"Location": location}
+
+
+@api_blueprint.patch("/schedules/<uuid:schedule_id>")
+def change_schedule(schedule_id: uuid.UUID):
+    schedule = schedules.get_schedule(schedule_id)
+    _require_manage(schedule.action)
+    body = _body(CHANGE_KEYS)
+    schedules.update_schedule(schedule, author=current_user.email, **body)
+    db.session.commit()
+    return serialize(schedule, SCHEDULE_FIELDS)
+
+
+@api_blueprint.delete("/schedules/<uuid:schedule_id>")
+def delete_schedule(schedule_id: uuid.UUID):
+    schedule = schedules.get_schedule(schedule_id)
+    _require_manage(schedule.action)
+    schedules.delete_schedule(schedule)
+    db.session.commit()
+    return "", 204

@@ -1,0 +1,183 @@
+"""The model pages: how good each champion is, the version history, training, scoring, runs and drift.
+
+Reading asks for ``VIEW_ALL_CUSTOMERS`` (admins and analysts), as the rule
+history does: the metrics, drift and runs describe the whole customer base.
+Training, scoring and making a version champion are for ``MANAGE_MODELS``.
+Without Redis a run happens inside the request, so the flash says how it ended;
+with Redis it is queued and the page refreshes itself while anything is queued
+or running.
+"""
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from markupsafe import Markup
+from wtforms import HiddenField, IntegerField, TextAreaField
+from wtforms.validators import AnyOf, Length, NumberRange, Optional
+
+from tierwise.errors import ConflictError, ValidationError
+from tierwise.models.registry import MODELS, ModelVersion, champion, promote, versions
+from tierwise.models.runs import ACTIVE, ModelRun, launch_scoring, launch_training, recent_runs
+from tierwise.platform.db import db
+from tierwise.platform.policy import Permission, allows
+from tierwise.platform.score_explanations import labelled_importance
+from tierwise.platform.web import model_report as report
+from tierwise.platform.web.access import requires
+from tierwise.platform.web.forms import EmptyForm, show_validation_error
+from tierwise.platform.web.model_charts import curve_chart
+
+bp = Blueprint("models", __name__, url_prefix="/models")
+READ_MODELS = Permission.VIEW_ALL_CUSTOMERS
+REFRESH_SECONDS = 5
+TOP_FEATURES = 15
+MAX_REASON = 500
+
+
+class TrainForm(FlaskForm):
+    model = HiddenField(validators=[AnyOf(MODELS)])
+    horizon_days = IntegerField(_l("Horizon in days (optional)"), validators=[Optional(), NumberRange(1, 3650)])
+
+
+class PromoteForm(FlaskForm):
+    reason = TextAreaField(_l("Why should this version be the champion?"), validators=[Length(max=MAX_REASON)])
+
+
+@bp.context_processor
+def _model_labels() -> dict:
+    return {"model_label": lambda code: str(report.MODEL_LABELS.get(code, code)),
+            "job_label": lambda code: _("Training") if code == "train" else _("Scoring")}
+
+
+def _locale() -> str:
+    return str(get_locale())
+
+
+def _series(curves: dict[str, list]) -> list[tuple[str, list]]:
+    return [(report.predictor_label(name), curves[name]) for name in report.ordered(curves)]
+
+
+def _charts(version: ModelVersion) -> list[Markup]:
+    curves = version.curves or {}
+    found = []
+    if curves.get("roc"):
+        found.append(curve_chart(_series(curves["roc"]),
+                                 title=_("ROC curve"), x_label=_("False positive rate"),
+                                 y_label=_("True positive rate"), random_label=_("Random ranking")))
+    if curves.get("lift"):
+        captured = _("Share of churners caught") if version.model == "churn" else _("Share of actual value")
+        found.append(curve_chart(_series(curves["lift"]),
+                                 title=_("Gain curve"), x_label=_("Customers, highest score first"),
+                                 y_label=captured, random_label=_("Random ranking")))
+    return found
+
+
+def version_report(version: ModelVersion) -> dict:
+    """Everything the report macro shows of one version."""
+    return {"version": version, "columns": report.columns(version), "rows": report.metric_rows(version),
+            "verdicts": report.verdicts(version), "charts": _charts(version),
+            "calibration": version.metrics.get("model", {}).get("calibration") or [],
+            "importance": labelled_importance(version, _locale(), TOP_FEATURES),
+            "validation": report.validation_label(version.data_window.get("validation"))}
+
+
+def _history(found: list[ModelVersion]) -> dict[str, list[dict]]:
+    return {model: [{"version": v, "primary": report.primary(v), "compared": report.compared_with_champion(v)}
+                     for v in found if v.model == model] for model in MODELS}
+
+
+@bp.route("/")
+@requires(READ_MODELS)
+def index():
+    runs = recent_runs(20)
+    champions = {model: champion(model) for model in MODELS}
+    scoring = report.latest_scoring()
+    busy = any(run.status in ACTIVE for run in runs)  # the page refreshes itself only while something may change
+    return render_template(
+        "models/index.html", reports={m: version_report(v) for m, v in champions.items() if v is not None},
+        history=_history(versions()), runs=runs, refresh=REFRESH_SECONDS if busy else None, scoring=scoring,
+        drift=report.drift_rows(scoring, _locale()), can_manage=allows(current_user, Permission.MANAGE_MODELS),
+        train_form=TrainForm(), score_form=EmptyForm())
+
+
+def _render_version(version: ModelVersion, form: PromoteForm, status: int = 200):
+    return render_template("models/version.html", version=version, report=version_report(version), form=form,
+                           primary=report.primary(version), compared=report.compared_with_champion(version),
+                           can_manage=allows(current_user, Permission.MANAGE_MODELS)), status
+
+
+@bp.route("/versions/<uuid:model_version_id>")
+@requires(READ_MODELS)
+def show(model_version_id: uuid.UUID):
+    return _render_version(ModelVersion.get(model_version_id), PromoteForm())
+
+
+@bp.route("/versions/<uuid:model_version_id>/promote", methods=["POST"])
+@requires(Permission.MANAGE_MODELS)
+def make_champion(model_version_id: uuid.UUID):
+    """An admin's override or rollback: the reason is required (by the registry) and audited."""
+    version = ModelVersion.get(model_version_id)
+    form = PromoteForm()
+    if form.validate_on_submit():
+        try:
+            promote(version, by=current_user.email, reason=form.reason.data)
+        except ValidationError as exc:
+            db.session.rollback()
+            show_validation_error(form, exc)
+        else:
+            number, model = version.number, version.model
+            db.session.commit()
+            flash(_("%(model)s: version %(number)s is now the champion. Score now for customers to get its scores.",
+                    model=report.MODEL_LABELS[model], number=number), "success")
+            return redirect(url_for(".show", model_version_id=model_version_id))
+    return _render_version(version, form, 400)
+
+
+def _flash_outcome(run: ModelRun) -> None:
+    if run.status == "failed":
+        flash(_("The run failed: %(message)s", message=run.message), "error")
+    elif run.status != "succeeded":
+        flash(_("Run started. This page refreshes until it finishes."), "success")
+    elif run.job == "score":
+        flash(_("Scoring finished: %(customers)s customers scored.",
+                customers=f"{run.summary.get('customers', 0):,}"), "success")
+    elif run.summary.get("champion"):
+        flash(_("Training finished: version %(number)s is the new champion.", number=run.summary.get("version")),
+              "success")
+    else:
+        flash(_("Training finished: version %(number)s did not beat the champion, which stays.",
+                number=run.summary.get("version")), "success")
+
+
+@bp.route("/train", methods=["POST"])
+@requires(Permission.MANAGE_MODELS)
+def train():
+    form = TrainForm()
+    if not form.validate_on_submit():  # CSRF is checked before the view: only the fields can be wrong
+        flash(_("Choose the churn or the value model.") if form.model.errors
+              else _("The horizon must be a whole number of days from 1 to 3650."), "error")
+        return redirect(url_for(".index"))
+    try:
+        run = launch_training(form.model.data, started_by=current_user.email, horizon_days=form.horizon_days.data)
+    except (ConflictError, ValidationError) as exc:  # one is already queued or running; a bad horizon
+        flash(exc.message, "error")
+        return redirect(url_for(".index"))
+    _flash_outcome(run)
+    return redirect(url_for(".index"))
+
+
+@bp.route("/score", methods=["POST"])
+@requires(Permission.MANAGE_MODELS)
+def score():
+    try:
+        run = launch_scoring(started_by=current_user.email)
+    except ConflictError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for(".index"))
+    _flash_outcome(run)
+    return redirect(url_for(".index"))
