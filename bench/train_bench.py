@@ -166,6 +166,9 @@ def main() -> None:
     print(f"{'':56} {'seconds':>8}")
     print(f"{'baseline: plain lightgbm.train on the same matrix':56} {plain:8.1f}")
     print(f"{'Tierwise training job, end to end':56} {seconds:8.1f}")
+    stages = window.get("stage_seconds", {})
+    print("  of which: " + ", ".join(f"{k} {v:.1f} s" for k, v in stages.items() if k != "candidates")
+          + f" ({stages.get('candidates', '?')} search candidates)")
     ratio = seconds / plain
     print(f"ratio Tierwise / plain lightgbm.train: {ratio:.2f} (target at most 1.5: "
           f"{'MET' if ratio <= 1.5 else 'NOT MET'})")

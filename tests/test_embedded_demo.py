@@ -107,3 +107,31 @@ def test_the_industry_rule_set_tiers_every_customer_on_sqlite(sqlite_app):
                                   .where(Customer.external_id == "001", TierAssignment.dimension == "compliance"))
     assert clear["illegal_use"] is False  # a boolean, not SQLite's 0
     assert tiers[("003", "opinion_risk")] == "high"  # unresolved severe complaint through the news
+
+
+def test_models_train_score_and_feed_the_rules_on_sqlite(sqlite_app):
+    """``make demo`` trains and scores on SQLite with jobs in-process: the same code as on PostgreSQL."""
+    from tests.model_helpers import seed_history
+    from tests.conftest import TenantWorld
+    from tierwise.models.pipeline import train_model
+    from tierwise.models.scores import CustomerScore
+    from tierwise.models.scoring import score_all
+    from tierwise.platform import tenancy
+    from tierwise.platform.audit import Actor, acting_as
+    from tierwise.platform.tenant import find_tenant
+
+    with sqlite_app.app_context():
+        world = TenantWorld(tenant_id=find_tenant("lite").id, slug="lite")
+    seed_history(sqlite_app, world, industry="power_utility", customers=300, months=18)
+    with sqlite_app.app_context(), tenancy.tenant_scope(world.tenant_id), acting_as(Actor(label="test")):
+        for model in ("churn", "value"):
+            version = train_model(model, trained_by="test", budget_seconds=5)
+            db.session.commit()
+            assert version.is_champion and version.metrics["model"]["examples"] > 0
+        result = score_all()
+        db.session.commit()
+        assert result.customers == 300
+        scores = list(db.session.scalars(sa.select(CustomerScore)))
+        assert len(scores) == 300 and all(0 <= s.churn_probability <= 1 for s in scores)
+        feature, contribution, _value = scores[0].value_reasons[0]
+        assert isinstance(feature, str) and isinstance(contribution, float)

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from tests.model_helpers import END, seed_history
+from tests.model_helpers import seed_history
 from tests.rule_helpers import in_tenant
 from tierwise.errors import ConflictError, ValidationError
 from tierwise.models import dataset, features, labels
 from tierwise.models.pipeline import train_model
 from tierwise.models.registry import ModelVersion, champion, promote
-from tierwise.models.runs import ModelRun, launch_scoring, launch_training, start_run
+from tierwise.models.runs import launch_scoring, launch_training, start_run
 from tierwise.models.scores import CustomerScore
 from tierwise.models.scoring import score_all
 from tierwise.platform.audit import AuditEvent

@@ -40,4 +40,6 @@ def read_frame(select: sa.Select, *, dtypes: dict[str, str] | None = None,
     for name, kind in (dtypes or {}).items():
         if kind != "string":
             frame[name] = pd.to_numeric(frame[name], errors="coerce").astype(kind)
+        elif frame[name].dtype == object:  # the DB-API path gives UUID objects: spell them as COPY does
+            frame[name] = frame[name].where(frame[name].isna(), frame[name].astype(str)).astype("string")
     return frame

@@ -27,16 +27,17 @@ def churn_metrics(y: np.ndarray, p: np.ndarray) -> dict:
     top = _top(p)
     base_rate = y.mean()
     top_rate = y[top].mean()
-    return {
-        "roc_auc": float(roc_auc_score(y, p)),
-        "pr_auc": float(average_precision_score(y, p)),
+    both = 0 < y.sum() < len(y)  # rankings are undefined when everyone stayed (or everyone left)
+    return _finite({
+        "roc_auc": float(roc_auc_score(y, p)) if both else None,
+        "pr_auc": float(average_precision_score(y, p)) if both else None,
         "lift_top10": float(top_rate / base_rate) if base_rate > 0 else None,
         "capture_top10": float(y[top].sum() / y.sum()) if y.sum() > 0 else None,
         "brier": float(brier_score_loss(y, np.clip(p, 0, 1))),
         "base_rate": float(base_rate),
         "examples": int(len(y)),
         "calibration": calibration_table(y, p),
-    }
+    })
 
 
 def calibration_table(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict]:
@@ -55,7 +56,7 @@ def value_metrics(y: np.ndarray, pred: np.ndarray) -> dict:
     error = pred - y
     top = _top(pred)
     total = y.sum()
-    return {
+    return _finite({
         "rmse": float(np.sqrt(np.mean(error ** 2))),
         "mae": float(np.mean(np.abs(error))),
         "spearman": float(spearmanr(y, pred).statistic) if np.std(pred) > 0 and np.std(y) > 0 else 0.0,
@@ -63,7 +64,12 @@ def value_metrics(y: np.ndarray, pred: np.ndarray) -> dict:
         "total_predicted": float(pred.sum()),
         "total_actual": float(total),
         "examples": int(len(y)),
-    }
+    })
+
+
+def _finite(values: dict) -> dict:
+    """NaN and infinities become None: they are not JSON, and "undefined" is what they mean here."""
+    return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in values.items()}
 
 
 def metrics_for(model: str, y, prediction) -> dict:

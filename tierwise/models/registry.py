@@ -111,6 +111,10 @@ def champion(model: str) -> ModelVersion | None:
     return db.session.scalar(sa.select(ModelVersion).where(ModelVersion.model == model, ModelVersion.is_champion))
 
 
+def version_by_number(model: str, number: int | None) -> ModelVersion | None:
+    return db.session.scalar(sa.select(ModelVersion).where(ModelVersion.model == model, ModelVersion.number == number))
+
+
 def versions(model: str | None = None) -> list[ModelVersion]:
     query = sa.select(ModelVersion).order_by(ModelVersion.model, ModelVersion.number.desc())
     if model:
@@ -144,16 +148,21 @@ def register(model: str, trained: "Trained", data: "Dataset", *, trained_by: str
         name = PRIMARY_METRIC[model][0]
         if metrics.better(model, trained.metrics["model"], theirs):
             _crown(version, current, f"beat version {current.number} on the same validation data "
-                                     f"({name} {trained.metrics['model'][name]:.4f} against {theirs[name]:.4f})")
+                                     f"({name} {_shown(trained.metrics['model'][name])} against "
+                                     f"{_shown(theirs[name])})")
         else:
             version.promotion_note = (f"kept version {current.number} as champion: {name} "
-                                      f"{trained.metrics['model'][name]:.4f} against its {theirs[name]:.4f} "
+                                      f"{_shown(trained.metrics['model'][name])} against its {_shown(theirs[name])} "
                                       "on the same validation data")
     db.session.flush()
     audit.record("model.trained", target_type="model_version", target_id=version.id,
                  details={"model": model, "number": number, "champion": version.is_champion,
                           "metrics": {k: v for k, v in trained.metrics["model"].items() if k != "calibration"}})
     return version
+
+
+def _shown(value: float | None) -> str:
+    return "undefined" if value is None else f"{value:.4f}"
 
 
 def _crown(version: ModelVersion, current: ModelVersion | None, note: str) -> None:

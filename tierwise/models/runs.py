@@ -230,5 +230,11 @@ def score_job(run_id: str) -> dict:
     return {"run_id": str(run.id), "status": run.status, "customers": run.summary.get("customers")}
 
 
+def latest_scoring() -> ModelRun | None:
+    """The last scoring that finished: its drift describes the customers scored now."""
+    return db.session.scalar(sa.select(ModelRun).where(ModelRun.job == SCORE, ModelRun.status == "succeeded")
+                             .order_by(ModelRun.finished_at.desc()).limit(1))
+
+
 def recent_runs(limit: int = 20) -> list[ModelRun]:
     return list(db.session.scalars(sa.select(ModelRun).order_by(ModelRun.started_at.desc()).limit(limit)))

@@ -71,7 +71,7 @@ class TreePaths:
         for tree in booster.dump_model()["tree_info"]:
             offsets.append(total)
             root = tree["tree_structure"]
-            if "leaf_index" in root:  # a tree without a split
+            if "split_feature" not in root:  # a tree without a split (dumped as a bare leaf value)
                 self.bias += root["leaf_value"]
                 total += tree["num_leaves"]
                 continue

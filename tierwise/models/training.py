@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 
 from tierwise.models import baselines, metrics
 from tierwise.models.dataset import Dataset
@@ -33,7 +34,7 @@ from tierwise.models.drift import reference_bins
 
 SEARCH_ROWS = 200_000
 SEARCH_MIN_ROWS = 20_000
-MAX_ROUNDS = 1000  # every tree costs at scoring time (reasons walk each one): learning rates are not tiny
+MAX_ROUNDS = 400  # every tree costs at scoring time (reasons walk each one): learning rates are not tiny
 EARLY_STOPPING = 50
 DEFAULT_BUDGET_SECONDS = 60.0
 BASE_PARAMS = {"learning_rate": 0.1, "num_leaves": 31, "min_child_samples": 50, "feature_fraction": 0.9,
@@ -128,7 +129,7 @@ def from_raw(raw: np.ndarray, params: dict) -> np.ndarray:
     objective = params.get("objective")
     if objective == "binary":
         weight = float(params.get("scale_pos_weight", 1.0))
-        return 1.0 / (1.0 + np.exp(-(raw - np.log(weight))))
+        return expit(raw - np.log(weight))  # the logistic function, without overflow for very sure scores
     if objective == "tweedie":
         return np.exp(raw)
     return raw

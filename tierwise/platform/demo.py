@@ -14,6 +14,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from tierwise.errors import TierwiseError
 from tierwise.platform import tenancy
 from tierwise.platform.audit import Actor, acting_as
 from tierwise.platform.branches import Branch, create_branch, list_branches
@@ -62,6 +63,9 @@ DEMO_TENANTS = (
 )
 
 
+DEMO_SEARCH_SECONDS = 15  # the parameter search's time budget per model: seeding stays quick
+
+
 @dataclass(frozen=True)
 class Credential:
     tenant_slug: str
@@ -105,6 +109,34 @@ def _seed_data(spec: DemoTenant, progress, customers: int) -> None:
         db.session.commit()
         run = run_retier(run.id)
         progress(f"  {spec.slug}: tiered {run.customers:,} customers with the industry rule set")
+        _seed_models(spec, progress)
+
+
+def _seed_models(spec: DemoTenant, progress) -> None:
+    """Train the churn and value models, score every customer and retier, so rules see the scores."""
+    from tierwise.models.pipeline import train_model
+    from tierwise.models.scoring import score_all
+
+    trained = 0
+    for model in ("churn", "value"):
+        try:
+            version = train_model(model, trained_by="demo", budget_seconds=DEMO_SEARCH_SECONDS)
+        except TierwiseError as error:  # a tiny --scale may leave too little history to learn from
+            db.session.rollback()
+            progress(f"  {spec.slug}: no {model} model: {error}")
+            continue
+        db.session.commit()
+        trained += 1
+        name, value = version.primary_metric
+        progress(f"  {spec.slug}: trained the {model} model ({name} {value:,.3f})")
+    if not trained:
+        return
+    scored = score_all()
+    db.session.commit()
+    run = start_retier(started_by="demo")
+    db.session.commit()
+    run_retier(run.id)
+    progress(f"  {spec.slug}: scored {scored.customers:,} customers and tiered them again with the scores")
 
 
 def _seed_operator(password: str) -> Credential:

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from tierwise.models.drift import ALERT_PSI, SCORE
-from tierwise.models.registry import PRIMARY_METRIC, ModelVersion
+from tierwise.models.registry import PRIMARY_METRIC, ModelVersion, version_by_number
 from tierwise.models.runs import ModelRun
-from tierwise.platform.db import db
 
 # (metric, label, higher is better, format); None: the closer to the actual total, the better
 METRICS = {
@@ -173,12 +171,6 @@ def validation_label(code: str | None) -> str:
     return str(VALIDATION_LABELS.get(code, code or "—"))
 
 
-def latest_scoring() -> ModelRun | None:
-    """The last scoring that finished: its drift describes the customers scored now."""
-    return db.session.scalar(sa.select(ModelRun).where(ModelRun.job == "score", ModelRun.status == "succeeded")
-                             .order_by(ModelRun.finished_at.desc()).limit(1))
-
-
 @dataclass(frozen=True)
 class DriftRow:
     feature: str
@@ -194,8 +186,7 @@ def drift_rows(run: ModelRun | None, locale: str | None) -> dict[str, list[Drift
     found = {}
     for model, drift in (run.summary or {}).get("drift", {}).items():
         number = (run.summary.get("versions") or {}).get(model)
-        version = db.session.scalar(sa.select(ModelVersion).where(ModelVersion.model == model,
-                                                                  ModelVersion.number == number))
+        version = version_by_number(model, number)
         spec = version.spec if version is not None else None
         rows = []
         for feature, psi in drift.get("psi", {}).items():

@@ -23,7 +23,7 @@ from wtforms.validators import AnyOf, Length, NumberRange, Optional
 
 from tierwise.errors import ConflictError, ValidationError
 from tierwise.models.registry import MODELS, ModelVersion, champion, promote, versions
-from tierwise.models.runs import ACTIVE, ModelRun, launch_scoring, launch_training, recent_runs
+from tierwise.models.runs import ACTIVE, ModelRun, latest_scoring, launch_scoring, launch_training, recent_runs
 from tierwise.platform.db import db
 from tierwise.platform.policy import Permission, allows
 from tierwise.platform.score_explanations import labelled_importance
@@ -96,7 +96,7 @@ def _history(found: list[ModelVersion]) -> dict[str, list[dict]]:
 def index():
     runs = recent_runs(20)
     champions = {model: champion(model) for model in MODELS}
-    scoring = report.latest_scoring()
+    scoring = latest_scoring()
     busy = any(run.status in ACTIVE for run in runs)  # the page refreshes itself only while something may change
     return render_template(
         "models/index.html", reports={m: version_report(v) for m, v in champions.items() if v is not None},
