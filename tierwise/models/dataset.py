@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from tierwise.dates import months_before
 from tierwise.errors import ValidationError
 from tierwise.models import features as f
 from tierwise.models.labels import CHURN, imported_outcomes, labels_for
@@ -92,13 +93,20 @@ def plan_cutoffs(model: str, horizon_days: int, *, as_of: datetime | None = None
             f"a horizon of {horizon_days} days needs more than {horizon_days + MIN_HISTORY_DAYS} days of activity "
             f"({MIN_HISTORY_DAYS} before a cutoff and the horizon after it); the activity covers {span} days, "
             f"from {first.date()} to {data_end.date()}", field="horizon_days")
-    step = timedelta(days=step_days or min(max(30, horizon_days // 3), 91))
-    strict = [validation - timedelta(days=horizon_days) - k * step for k in range(MAX_TRAINING_CUTOFFS)]
+    # Cutoffs step back by whole calendar months from the validation cutoff, so each one sits at the same
+    # point of a monthly cycle (bills, statements): 30-day steps would drift a monthly bill in and out
+    # of the 30-day window from one cutoff to the next, and the model would learn the drift.
+    step_months = max(1, round((step_days or min(max(30, horizon_days // 3), 91)) / 30.44))
+    gap = 1
+    while months_before(validation, gap) + timedelta(days=horizon_days) > validation:
+        gap += 1  # the first whole number of months at least a horizon back
+    strict = [months_before(validation, gap + k * step_months) for k in range(MAX_TRAINING_CUTOFFS)]
     strict = [c for c in strict if c > earliest]
     overlapping = len(strict) < 2
     cutoffs = strict
     if overlapping:
-        cutoffs = [c for c in (validation - (k + 1) * step for k in range(MAX_TRAINING_CUTOFFS)) if c > earliest]
+        cutoffs = [c for c in (months_before(validation, (k + 1) * step_months) for k in range(MAX_TRAINING_CUTOFFS))
+                   if c > earliest]
     if not cutoffs:
         cutoffs = [validation]  # the only cutoff: customers held out for validation
         overlapping = True

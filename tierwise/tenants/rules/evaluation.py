@@ -18,7 +18,6 @@ Preview and retier both read this evaluation; neither loops over customers.
 """
 from __future__ import annotations
 
-import calendar
 import uuid
 from datetime import datetime, timedelta
 
@@ -26,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ClauseElement, Executable
 
+from tierwise.dates import months_before
 from tierwise.platform.db import JSONType, UTCDateTime, db
 from tierwise.models.scores import CustomerScore
 from tierwise.tenants.activity import Activity
@@ -48,10 +48,7 @@ def shift(moment: datetime, duration: s.Duration, times: int = 1) -> datetime:
         return moment - timedelta(days=amount)
     if duration.unit == "w":
         return moment - timedelta(weeks=amount)
-    months = amount * (12 if duration.unit == "y" else 1)
-    year, month = divmod(moment.year * 12 + moment.month - 1 - months, 12)
-    day = min(moment.day, calendar.monthrange(year, month + 1)[1])
-    return moment.replace(year=year, month=month + 1, day=day)
+    return months_before(moment, amount * (12 if duration.unit == "y" else 1))
 
 
 def _timestamp(value: datetime) -> sa.ColumnElement:
