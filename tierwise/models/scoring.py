@@ -30,8 +30,7 @@ from tierwise.models.features import build_features
 from tierwise.models.labels import population_days
 from tierwise.models.registry import ModelVersion, aligned, champion
 from tierwise.platform import tenancy
-from tierwise.models.scores import CustomerScore  # noqa: F401  (the table this module fills)
-from tierwise.platform.db import db, utcnow
+from tierwise.platform.db import UTCDateTime, db, utcnow
 from tierwise.tenants.imports.loading import copy_into
 from tierwise.tenants.rules.evaluation import execute_sql
 
@@ -257,15 +256,9 @@ def _replace_scores(frame: pd.DataFrame, moment: datetime) -> int:
         INSERT INTO customer_scores (tenant_id, customer_id, churn_probability, predicted_value, churn_reasons,
                                      value_reasons, churn_version_id, value_version_id, scored_at)
         SELECT :tenant_id, {select}, :scored_at FROM {STAGE} s ORDER BY s.customer_id""",
-        {"tenant_id": tenant_id, "scored_at": moment}, types={"scored_at": _datetime_type()}).rowcount
+        {"tenant_id": tenant_id, "scored_at": moment}, types={"scored_at": UTCDateTime()}).rowcount
     execute_sql(f"DROP TABLE {STAGE}")
     return inserted
-
-
-def _datetime_type():
-    from tierwise.platform.db import UTCDateTime
-
-    return UTCDateTime()
 
 
 def labelled_reasons(reasons: list | None, spec, locale: str | None) -> list[dict]:

@@ -60,7 +60,6 @@ class Trained:
     importance: list[dict] = field(default_factory=list)
     reference: dict = field(default_factory=dict)  # drift reference bins of features and score
     seconds: float = 0.0
-    pos_weight: float = 1.0
     timings: dict = field(default_factory=dict)  # seconds per stage
 
 
@@ -241,5 +240,4 @@ def train(model: str, data: Dataset, *, seed: int = 7, budget_seconds: float = D
     return Trained(booster=booster, params=params, rounds=final_rounds, metrics=results, search=tried,
                    prediction=prediction, curves=curves, importance=importance,
                    reference=reference_bins(data.valid_x, prediction), seconds=time.monotonic() - started,
-                   pos_weight=float(params.get("scale_pos_weight", 1.0)),
                    timings={k: round(v, 2) for k, v in timings.items()})
