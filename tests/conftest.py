@@ -121,34 +121,35 @@ class TenantWorld:
         return self.users[who].email
 
 
+def provision_world(app, industry: str = "bank", prefix: str = "t") -> TenantWorld:
+    """A committed tenant with an admin, an analyst and two RMs in two branches (usable at any fixture scope)."""
+    slug = f"{prefix}-{secrets.token_hex(4)}"
+    with app.app_context():
+        tenant, admin = provision_tenant(slug, name=f"Tenant {slug}", industry=industry,
+                                         admin_email=f"admin@{slug}.test", admin_password=PASSWORD,
+                                         actor_label="test")
+        world = TenantWorld(tenant_id=tenant.id, slug=slug)
+        with tenancy.tenant_scope(tenant.id), acting_as(Actor(label="test")):
+            north = create_branch(code="N", name="North")
+            south = create_branch(code="S", name="South")
+            people = {
+                "admin": admin,
+                "analyst": create_user(email=f"analyst@{slug}.test", role=Role.ANALYST, password=PASSWORD),
+                "rm1": create_user(email=f"rm1@{slug}.test", role=Role.RELATIONSHIP_MANAGER,
+                                   password=PASSWORD, branch_id=north.id),
+                "rm2": create_user(email=f"rm2@{slug}.test", role=Role.RELATIONSHIP_MANAGER,
+                                   password=PASSWORD, branch_id=south.id),
+            }
+            world.branches = {"north": Ref(north.id, code="N"), "south": Ref(south.id, code="S")}
+            world.users = {who: Ref(user.id, email=user.email) for who, user in people.items()}
+        db.session.commit()
+    return world
+
+
 @pytest.fixture
 def make_tenant(app):
     """Factory: ``make_tenant(industry="bank")`` -> TenantWorld, committed."""
-
-    def factory(industry: str = "bank") -> TenantWorld:
-        slug = f"t-{secrets.token_hex(4)}"
-        with app.app_context():
-            tenant, admin = provision_tenant(slug, name=f"Tenant {slug}", industry=industry,
-                                             admin_email=f"admin@{slug}.test", admin_password=PASSWORD,
-                                             actor_label="test")
-            world = TenantWorld(tenant_id=tenant.id, slug=slug)
-            with tenancy.tenant_scope(tenant.id), acting_as(Actor(label="test")):
-                north = create_branch(code="N", name="North")
-                south = create_branch(code="S", name="South")
-                people = {
-                    "admin": admin,
-                    "analyst": create_user(email=f"analyst@{slug}.test", role=Role.ANALYST, password=PASSWORD),
-                    "rm1": create_user(email=f"rm1@{slug}.test", role=Role.RELATIONSHIP_MANAGER,
-                                       password=PASSWORD, branch_id=north.id),
-                    "rm2": create_user(email=f"rm2@{slug}.test", role=Role.RELATIONSHIP_MANAGER,
-                                       password=PASSWORD, branch_id=south.id),
-                }
-                world.branches = {"north": Ref(north.id, code="N"), "south": Ref(south.id, code="S")}
-                world.users = {who: Ref(user.id, email=user.email) for who, user in people.items()}
-            db.session.commit()
-        return world
-
-    return factory
+    return lambda industry="bank": provision_world(app, industry)
 
 
 @pytest.fixture

@@ -7,25 +7,19 @@ metrics, curves and importance, and no usable LightGBM model behind it.
 """
 from __future__ import annotations
 
-import secrets
 from contextlib import contextmanager
 from functools import partial
 
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import PASSWORD, Ref, TenantWorld
+from tests.conftest import TenantWorld, provision_world
 from tests.model_helpers import seed_history
 from tests.rule_helpers import in_tenant
 from tierwise.models.features import FeatureSpec
 from tierwise.models.registry import ModelVersion, champion
 from tierwise.models.runs import ModelRun
-from tierwise.platform import tenancy
-from tierwise.platform.audit import Actor, acting_as
-from tierwise.platform.branches import create_branch
 from tierwise.platform.db import db, utcnow
-from tierwise.platform.provisioning import provision_tenant
-from tierwise.platform.users import Role, create_user
 
 SPEC = FeatureSpec(categories=("deposit", "loan"), channels=("phone", "app"))
 WINDOW = {"horizon_days": 90, "data_start": "2023-07-01T00:00:00+00:00", "data_end": "2025-06-30T00:00:00+00:00",
@@ -50,33 +44,12 @@ METRICS = {
 }
 
 
-def new_world(app, industry: str = "bank") -> TenantWorld:
-    """A tenant with an admin, an analyst and two RMs, as conftest's ``make_tenant`` makes (usable at any scope)."""
-    slug = f"m-{secrets.token_hex(4)}"
-    with app.app_context():
-        tenant, admin = provision_tenant(slug, name=f"Tenant {slug}", industry=industry,
-                                         admin_email=f"admin@{slug}.test", admin_password=PASSWORD,
-                                         actor_label="test")
-        world = TenantWorld(tenant_id=tenant.id, slug=slug)
-        with tenancy.tenant_scope(tenant.id), acting_as(Actor(label="test")):
-            north, south = create_branch(code="N", name="North"), create_branch(code="S", name="South")
-            people = {"admin": admin}
-            for who, role, branch in (("analyst", Role.ANALYST, None), ("rm1", Role.RELATIONSHIP_MANAGER, north),
-                                      ("rm2", Role.RELATIONSHIP_MANAGER, south)):
-                people[who] = create_user(email=f"{who}@{slug}.test", role=role, password=PASSWORD,
-                                          branch_id=branch.id if branch else None)
-            world.branches = {"north": Ref(north.id, code="N"), "south": Ref(south.id, code="S")}
-            world.users = {who: Ref(user.id, email=user.email) for who, user in people.items()}
-        db.session.commit()
-    return world
-
-
 def trained_world(app, customers: int = 400) -> TenantWorld:
     """A bank with two years of history, a churn and a value champion, and every customer scored."""
     from tierwise.models import pipeline
     from tierwise.models.scoring import score_all
 
-    world = new_world(app)
+    world = provision_world(app, "bank", prefix="m")
     seed_history(app, world, customers=customers)
     with fast_training(), in_tenant(app, world):
         for model in ("churn", "value"):

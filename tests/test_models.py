@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import copy
-import secrets
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -21,12 +20,11 @@ from tierwise.models.scores import CustomerScore
 from tierwise.models.scoring import score_all
 from tierwise.platform.audit import AuditEvent
 from tierwise.platform.db import db
-from tierwise.platform.provisioning import provision_tenant
 from tierwise.tenants.activity import Activity
 from tierwise.tenants.customers import Customer
 from tierwise.tenants.interactions import Interaction
 
-from tests.conftest import TenantWorld
+from tests.conftest import provision_world
 
 CUTOFF = datetime(2025, 1, 1, tzinfo=timezone.utc)
 DETERMINISTIC = 3600  # a time budget the search never reaches: every candidate is tried, whatever the machine's load
@@ -34,12 +32,8 @@ DETERMINISTIC = 3600  # a time budget the search never reaches: every candidate 
 
 @pytest.fixture(scope="module")
 def trained(app):
-    """A bank tenant with two years of history and a churn and a value model (trained once per module)."""
-    slug = f"m-{secrets.token_hex(4)}"
-    with app.app_context():
-        tenant, _ = provision_tenant(slug, name="Model bank", industry="bank", actor_label="test")
-        db.session.commit()
-        world = TenantWorld(tenant_id=tenant.id, slug=slug)
+    """A bank tenant with 18 months of history and a churn and a value model (trained once per module)."""
+    world = provision_world(app, "bank", prefix="m")
     seed_history(app, world, customers=1000, months=18)  # as the demo tenants have
     with in_tenant(app, world):
         for model in ("churn", "value"):

@@ -11,17 +11,14 @@ from flask import url_for
 from tierwise.platform.api import api_blueprint
 from tierwise.platform.api import serializers as s
 from tierwise.platform.api.openapi_models import MODEL_PATHS, MODEL_SCHEMA_FIELDS, MODEL_SCHEMAS
-
-_UUID = {"type": "string", "format": "uuid"}
-_TIME = {"type": ["string", "null"], "format": "date-time"}
-
-
-def _ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict, description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+from tierwise.platform.api.openapi_parts import TIME as _TIME
+from tierwise.platform.api.openapi_parts import UUID as _UUID
+from tierwise.platform.api.openapi_parts import id_param as _id_param
+from tierwise.platform.api.openapi_parts import items as _items
+from tierwise.platform.api.openapi_parts import json_body as _json
+from tierwise.platform.api.openapi_parts import ref as _ref
+from tierwise.platform.api.openapi_parts import responses as _responses
+from tierwise.platform.api.openapi_schedules import SCHEDULE_PATHS, SCHEDULE_SCHEMAS
 
 
 def _page_of(name: str) -> dict:
@@ -36,10 +33,6 @@ _PAGING = [
      "description": "Opaque cursor from the previous page's `next_cursor`."},
     {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}},
 ]
-
-
-def _id_param(name: str) -> dict:
-    return {"name": name, "in": "path", "required": True, "schema": _UUID}
 
 
 _CODE = {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,31}$"}
@@ -152,24 +145,6 @@ RULE_SCHEMAS = {
         "from_tier": {"type": ["string", "null"]}, "to_tier": {"type": "string"}, "reason": {"type": "object"}}},
 }
 
-_SCHEDULE_ACTION = {"type": "string", "enum": ["retier", "score", "train_churn", "train_value"]}
-_CRON = {"type": "string", "example": "0 3 * * *",
-         "description": "5 fields: minute hour day-of-month month day-of-week, read on the schedule's clock."}
-_ZONE = {"type": "string", "example": "Asia/Shanghai", "description": "An IANA time zone name."}
-SCHEDULE_SCHEMAS = {
-    "Schedule": {"type": "object", "properties": {
-        "id": _UUID, "action": _SCHEDULE_ACTION, "cron": _CRON, "timezone": _ZONE, "enabled": {"type": "boolean"},
-        "next_run_at": {"type": ["string", "null"], "format": "date-time", "description": "null while disabled"},
-        "last_run_at": _TIME,
-        "last_status": {"type": ["string", "null"], "enum": ["started", "skipped", "failed", None],
-                        "description": "skipped: the same work was already queued or running."},
-        "last_message": {"type": "string"},
-        "last_run_id": {"type": ["string", "null"], "format": "uuid",
-                        "description": "The run it started last (a retier run for `retier`)."},
-        "created_by": {"type": "string"}, "updated_by": {"type": "string"},
-        "created_at": {"type": "string", "format": "date-time"},
-        "updated_at": {"type": "string", "format": "date-time"}}},
-}
 SCHEMAS = {
     "User": {"type": "object", "properties": {
         "id": _UUID, "email": {"type": "string"}, "display_name": {"type": "string"},
@@ -254,18 +229,6 @@ SCHEMA_FIELDS = {"User": s.USER_FIELDS, "Branch": s.BRANCH_FIELDS, "ApiToken": s
                  "DimensionPreview": s.DIMENSION_PREVIEW_FIELDS, "TierCount": s.TIER_COUNT_FIELDS,
                  "TierMove": s.TIER_MOVE_FIELDS, "MovingCustomer": s.MOVING_CUSTOMER_FIELDS,
                  "Schedule": s.SCHEDULE_FIELDS, **MODEL_SCHEMA_FIELDS}
-
-
-def _responses(ok: dict, *errors: int) -> dict:
-    out = dict(ok)
-    for code in (401, *errors):
-        out[str(code)] = {"$ref": f"#/components/responses/{code}"}
-    return out
-
-
-def _items(name: str, description: str) -> dict:
-    return _json({"type": "object", "required": ["items"], "properties": {
-        "items": {"type": "array", "items": _ref(name)}}}, description)
 
 
 def _definition_body(description: str, *, note: bool, required: bool = True) -> dict:
@@ -361,39 +324,6 @@ RULE_PATHS = {
                    "(404 if it is not in your book)",
         "operationId": "getCustomerTiers", "tags": ["tiers"], "parameters": [_id_param("customer_id")],
         "responses": _responses({"200": _json(_CUSTOMER_TIERS, "Tiers and history")}, 403, 404)}},
-}
-
-_SCHEDULE_CHANGES = {"cron": _CRON, "timezone": _ZONE, "enabled": {"type": "boolean"}}
-SCHEDULE_PATHS = {
-    "/api/v1/schedules": {
-        "get": {"summary": "The tenant's schedules (tenant admins, analysts)", "operationId": "listSchedules",
-                "tags": ["schedules"],
-                "responses": _responses({"200": _items("Schedule", "Schedules by action and cron")}, 403)},
-        "post": {"summary": "Schedule recurring work (tenant admins)", "operationId": "createSchedule",
-                 "tags": ["schedules"],
-                 "description": "`timezone` defaults to the tenant's. The work starts as a run with "
-                                "`started_by` `schedule:<id>`, within a minute of its time, while `tierwise cron` "
-                                "and a worker run.",
-                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                     "type": "object", "required": ["action", "cron"], "additionalProperties": False,
-                     "properties": {"action": _SCHEDULE_ACTION, **_SCHEDULE_CHANGES}}}}},
-                 "responses": _responses({"201": _json(_ref("Schedule"), "The new schedule; its address is in "
-                                                                        "Location")}, 400, 403, 409)}},
-    "/api/v1/schedules/{schedule_id}": {
-        "get": {"summary": "One schedule, with its next run and its last outcome (tenant admins, analysts)",
-                "operationId": "getSchedule", "tags": ["schedules"], "parameters": [_id_param("schedule_id")],
-                "responses": _responses({"200": _json(_ref("Schedule"), "The schedule")}, 403, 404)},
-        "patch": {"summary": "Change a schedule's time or switch it on or off (tenant admins)",
-                  "operationId": "changeSchedule", "tags": ["schedules"], "parameters": [_id_param("schedule_id")],
-                  "description": "The next run is computed again from now; missed runs are not caught up. "
-                                 "The action cannot change.",
-                  "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                      "type": "object", "additionalProperties": False, "properties": _SCHEDULE_CHANGES}}}},
-                  "responses": _responses({"200": _json(_ref("Schedule"), "The changed schedule")},
-                                          400, 403, 404, 409)},
-        "delete": {"summary": "Delete a schedule (tenant admins); runs it started are kept",
-                   "operationId": "deleteSchedule", "tags": ["schedules"], "parameters": [_id_param("schedule_id")],
-                   "responses": _responses({"204": {"description": "Deleted"}}, 403, 404)}},
 }
 
 PATHS = {

@@ -1,32 +1,20 @@
 """The models part of the OpenAPI document: schemas and paths, merged into ``openapi.py``'s.
 
-A module of its own so the contract of one concern reads in one place; it
-imports nothing from ``openapi.py`` (which imports it), hence its own four
-one-line helpers, written exactly as there.
+A module of its own so the contract of one concern reads in one place; the
+building blocks come from ``openapi_parts``.
 """
 from __future__ import annotations
 
 from tierwise.platform.api import serializers as s
+from tierwise.platform.api.openapi_parts import TIME as _TIME
+from tierwise.platform.api.openapi_parts import UUID as _UUID
+from tierwise.platform.api.openapi_parts import id_param as _id_param
+from tierwise.platform.api.openapi_parts import json_body as _json
+from tierwise.platform.api.openapi_parts import ref as _ref
+from tierwise.platform.api.openapi_parts import responses as _responses
 
-_UUID = {"type": "string", "format": "uuid"}
-_TIME = {"type": ["string", "null"], "format": "date-time"}
 _MODEL = {"type": "string", "enum": ["churn", "value"]}
 
-
-def _ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict, description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _id_param(name: str) -> dict:
-    return {"name": name, "in": "path", "required": True, "schema": _UUID}
-
-
-def _responses(ok: dict, *errors: int) -> dict:
-    return {**ok, **{str(code): {"$ref": f"#/components/responses/{code}"} for code in (401, *errors)}}
 
 
 _VERSION_PROPERTIES = {
