@@ -205,16 +205,19 @@ def tierwise_retier(app, tenant_id: int, as_of: datetime, profile: bool = False)
     return time.perf_counter() - started, changes
 
 
-def tierwise_preview(app, tenant_id: int, as_of: datetime) -> float:
+def tierwise_preview(app, tenant_id: int, as_of: datetime, profile: bool = False) -> float:
     from tierwise.tenants.rules.preview import preview
     from tierwise.tenants.rules.versions import validate
 
     with app.app_context(), tenancy.tenant_scope(tenant_id), acting_as(Actor(label="bench")):
         _, plan = validate(RULES)
+        times = statement_times(db.engine) if profile else {}
         started = time.perf_counter()
         preview(plan, as_of=as_of)
         seconds = time.perf_counter() - started
         db.session.rollback()
+    for label, spent in sorted(times.items(), key=lambda item: -item[1])[:12]:
+        print(f"    {spent:7.2f} s  {label}")
     return seconds
 
 
@@ -262,7 +265,7 @@ def main() -> None:
         checkpoint(bench.owner)
         timings["steady"], steady_changes = tierwise_retier(bench.app, tenant_id, as_of, args.profile)
         checkpoint(bench.owner)
-        timings["preview"] = tierwise_preview(bench.app, tenant_id, as_of)
+        timings["preview"] = tierwise_preview(bench.app, tenant_id, as_of, args.profile)
         differing = agreement(bench.owner, tenant_id)
     report(counts, timings, first_changes, steady_changes, differing)
 

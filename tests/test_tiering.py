@@ -174,16 +174,14 @@ def test_hysteresis_by_margin_keeps_a_customer_just_below_the_boundary(app, util
 def test_a_crash_in_the_middle_of_a_retier_leaves_the_previous_assignment_intact(app, utility, monkeypatch):
     publish_and_retier(app, utility, rule_set())
     before = tiers(app, utility)
-    calls = []
-    real = retier_module.apply_dimension
+    real = retier_module._execute
 
-    def crash_on_second_dimension(dimension, params):
-        calls.append(dimension.code)
-        if len(calls) == 2:
+    def crash_once_changes_are_recorded(sql, params):
+        if "UPDATE tier_assignments" in sql:  # changes and history already written in this transaction
             raise RuntimeError("worker killed")
-        return real(dimension, params)
+        return real(sql, params)
 
-    monkeypatch.setattr(retier_module, "apply_dimension", crash_on_second_dimension)
+    monkeypatch.setattr(retier_module, "_execute", crash_once_changes_are_recorded)
     flipped = rule_set(value=[{"code": "vip", "rule": "sum(amount, 365d) < 1000"},
                               {"code": "important", "rule": "sum(amount, 365d) >= 1000"},
                               {"code": "general", "fallback": True}])

@@ -119,7 +119,10 @@ class Evaluation:
             elif aggregate.function == "last":
                 value = sa.func.max(occurred)
             else:
-                value = getattr(sa.func, aggregate.function)(table.c[aggregate.measure])
+                measure = table.c[aggregate.measure]
+                if self.postgres:  # summing numeric is twice as slow as double precision, and rules compare floats
+                    measure = sa.cast(measure, sa.Float)
+                value = getattr(sa.func, aggregate.function)(measure)
             if conditions:
                 value = value.filter(sa.and_(*conditions))
             columns.append(value.label(aggregate.column))
@@ -160,23 +163,32 @@ class Evaluation:
             return sa.func.coalesce(value, 0.0)  # nothing in the window adds up to zero
         return value
 
-    def current_subquery(self) -> sa.Subquery:
-        """The stored assignment, one row per customer and a column group per dimension.
+    def current_columns(self, joined, first_run: bool):
+        """The stored assignment as a column group per dimension, joined by key (one join per dimension).
 
-        A GROUP BY pivot rather than one join per dimension: it reads the table once and
-        its plan does not depend on statistics (which lag behind a first retier's insert).
+        On a tenant's first retier there is nothing stored: the columns are nulls and the
+        table is not read at all.  ``sameversion`` says whether the stored row was decided
+        by the version being applied (a retier under a new version rewrites every row).
         """
-        a = TierAssignment.__table__
-        columns = [a.c.customer_id]
+        a, c = TierAssignment.__table__, self.customers
+        columns = []
         for dimension in self.plan.definition.dimensions:
-            code, is_it = dimension.code, a.c.dimension == dimension.code
-            columns += [sa.func.max(a.c.tier).filter(is_it).label(f"cur_{code}"),
-                        sa.func.max(a.c.pending_tier).filter(is_it).label(f"pend_{code}"),
-                        sa.func.max(a.c.pending_count).filter(is_it).label(f"pendn_{code}"),
-                        sa.func.max(a.c.basis).filter(is_it).label(f"curbasis_{code}"),
-                        sa.func.max(sa.cast(a.c.rule_version_id, sa.Text)).filter(is_it).label(f"curversion_{code}")]
-        return (sa.select(*columns).where(a.c.tenant_id == self.tenant_id)
-                .group_by(a.c.customer_id).subquery("current_tiers"))
+            code = dimension.code
+            if first_run:
+                text, number = sa.cast(sa.null(), sa.String(32)), sa.cast(sa.null(), sa.Integer)
+                columns += [text.label(f"cur_{code}"), text.label(f"pend_{code}"), number.label(f"pendn_{code}"),
+                            text.label(f"curbasis_{code}"), sa.false().label(f"sameversion_{code}")]
+                continue
+            stored = a.alias(f"stored_{code}")
+            joined = joined.outerjoin(stored, sa.and_(stored.c.tenant_id == self.tenant_id,
+                                                      stored.c.customer_id == c.c.id,
+                                                      stored.c.dimension == code))
+            same = sa.false() if self.version_id is None else sa.func.coalesce(
+                stored.c.rule_version_id == sa.literal(self.version_id, sa.Uuid()), sa.false())
+            columns += [stored.c.tier.label(f"cur_{code}"), stored.c.pending_tier.label(f"pend_{code}"),
+                        stored.c.pending_count.label(f"pendn_{code}"), stored.c.basis.label(f"curbasis_{code}"),
+                        same.label(f"sameversion_{code}")]
+        return joined, columns
 
     def base(self) -> sa.Select:
         c = self.customers
@@ -188,8 +200,7 @@ class Evaluation:
             subquery = self.aggregate_subquery(table, [a for a in aggregates if source_filter(a)], name)
             if subquery is not None:
                 sources[name] = subquery
-        current = self.current_subquery()
-        joined = c.outerjoin(current, current.c.customer_id == c.c.id)
+        joined = c
         for subquery in sources.values():
             joined = joined.outerjoin(subquery, subquery.c.customer_id == c.c.id)
         if any(a.origin == "model" for a in self.plan.compiler.atoms.values()):
@@ -201,8 +212,15 @@ class Evaluation:
         columns = [c.c.id.label("customer_id"), c.c.external_id]
         columns += [sa.cast(self.atom_sql(a, sources), SQL_TYPES[a.kind]).label(a.column)
                     if a.kind == NUMBER else self.atom_sql(a, sources).label(a.column) for a in atoms]
-        columns += [col for col in current.c if col.name != "customer_id"]
+        joined, current = self.current_columns(joined, first_run=not self._assigned())
+        columns += current
         return sa.select(*columns).select_from(joined).where(c.c.tenant_id == self.tenant_id)
+
+    def _assigned(self) -> bool:
+        """Whether the tenant has any stored assignment (none before its first retier)."""
+        a = TierAssignment.__table__
+        return db.session.execute(sa.select(sa.exists().where(a.c.tenant_id == self.tenant_id))
+                                  .execution_options(tenant_filtered=True)).scalar()
 
     # -- layer 3: rankings --------------------------------------------------
 
@@ -213,37 +231,55 @@ class Evaluation:
         customers would be sorted (and spilled) at full width.
         """
         external_id = base.c.external_id
-        windows = []
+        windows, shares, running, totals = [], [], {}, []
         for ranking in self.plan.compiler.rankings.values():
             operand = ranking.operand
             if ranking.function == "percentile":
                 value = sa.case((operand.is_(None), None), else_=sa.func.cume_dist().over(
                     partition_by=operand.is_(None), order_by=operand))
-            else:
-                positive = sa.case((operand > 0, operand), else_=0.0)
-                if self.postgres:  # exact decimal running sums: who is in the top share must not hang on rounding
-                    positive = sa.cast(positive, sa.Numeric())
-                # The running sum up to and including this row, less the row: a frame ending at the
-                # current row is the one PostgreSQL computes in a single pass.
-                before = sa.func.sum(positive).over(order_by=(positive.desc(), external_id), rows=(None, 0)) - positive
-                total = sa.func.sum(positive).over()
-                share = sa.literal(ranking.share, sa.Numeric() if self.postgres else sa.Float())
-                if self.postgres:
-                    value = sa.and_(positive > 0, before < total * share)
-                else:  # SQLite sums in floating point: allow for rounding, never more than half this value
-                    slack = sa.case((total * 1e-9 < positive / 2, total * 1e-9), else_=positive / 2)
-                    value = sa.and_(positive > 0, before < total * share - slack)
-            windows.append(value.label(ranking.column))
+                windows.append(value.label(ranking.column))
+                continue
+            positive = sa.case((operand > 0, operand), else_=0.0)
+            key = str(positive.compile(compile_kwargs={"literal_binds": True}))
+            if key not in running:  # top_share(x, 0.5) and top_share(x, 0.8) share one running sum
+                summed = sa.cast(positive, sa.Numeric()) if self.postgres else positive
+                # Exact decimal running sums on PostgreSQL: who is in the top share must not hang on
+                # rounding.  The running sum up to and including this row, less the row: a frame ending
+                # at the current row is the one PostgreSQL computes in a single pass.  Ordered by the
+                # float itself (a cheaper sort than by its decimal), ties by external id.
+                before = sa.func.sum(summed).over(order_by=(positive.desc(), external_id), rows=(None, 0)) - summed
+                index = len(running)
+                running[key] = (f"before_{index}", f"total_{index}", f"positive_{index}")
+                windows += [before.label(f"before_{index}"), positive.label(f"positive_{index}")]
+                totals.append(sa.func.sum(summed).label(f"total_{index}"))
+            shares.append((ranking, running[key]))
         measure = sa.cast(self.plan.measure, sa.Float).label("value_measure")
         if not windows:
             return sa.select(base, measure).offset(0).cte("ranked")
         ranks = sa.select(base.c.customer_id.label("ranked_id"), *windows).select_from(base).cte("ranks")
-        return (sa.select(base, *(ranks.c[w.name] for w in windows), measure)
-                .select_from(base.join(ranks, ranks.c.ranked_id == base.c.customer_id)).offset(0).cte("ranked"))
+        joined = base.join(ranks, ranks.c.ranked_id == base.c.customer_id)
+        if totals:  # aggregates computed once, rather than windows over every row (which buffer them all)
+            total_row = sa.select(*totals).select_from(base).cte("totals")
+            joined = joined.join(total_row, sa.true())
+        flags = []
+        for ranking, names in shares:
+            before, total, positive = ranks.c[names[0]], total_row.c[names[1]], ranks.c[names[2]]
+            share = sa.literal(ranking.share, sa.Numeric() if self.postgres else sa.Float())
+            if self.postgres:
+                flag = sa.and_(positive > 0, before < total * share)
+            else:  # SQLite sums in floating point: allow for rounding, never more than half this value
+                slack = sa.case((total * 1e-9 < positive / 2, total * 1e-9), else_=positive / 2)
+                flag = sa.and_(positive > 0, before < total * share - slack)
+            flags.append(flag.label(ranking.column))
+        percentiles = [ranks.c[w.name] for w in windows if w.name in self.plan.compiler.rankings]
+        return sa.select(base, *percentiles, *flags, measure).select_from(joined).offset(0).cte("ranked")
 
     # -- layer 4: dimensions ------------------------------------------------
-    # Each layer ends in OFFSET 0, a planning fence: flattened, every reference to a column
-    # of the layer below would repeat its whole CASE (the rules) instead of reading its value.
+    # Two layers per dimension, each ending in OFFSET 0, a planning fence: flattened, every
+    # reference to the candidate tier would repeat its whole CASE (the rules) instead of reading
+    # its value.  What follows the candidate (hysteresis, basis, pending state, change flag,
+    # reason) is cheap CASEs over columns, computed in the second layer without further fences:
+    # each fence copies every customer's whole row once more.
 
     def dimension_layers(self, source: sa.CTE, compiled: CompiledDimension, index: int) -> sa.CTE:
         spec = compiled.spec
@@ -259,47 +295,40 @@ class Evaluation:
         candidate = sa.case(*whens, else_=spec.fallback.code)
         first = sa.select(source, candidate.label(f"cand_{code}")).offset(0).cte(f"candidate_{index}")
 
-        cand = first.c[f"cand_{code}"]
-        cur = first.c[f"cur_{code}"]
-        pending = first.c[f"pend_{code}"]
-        pending_count = sa.func.coalesce(first.c[f"pendn_{code}"], 0)
+        cand, cur = first.c[f"cand_{code}"], first.c[f"cur_{code}"]
+        pending, pending_count = first.c[f"pend_{code}"], sa.func.coalesce(first.c[f"pendn_{code}"], 0)
         needed = spec.hysteresis.evaluations
-        known = sa.and_(cur.is_not(None), cur.in_(codes))
         if needed > 1:
+            known = sa.and_(cur.is_not(None), cur.in_(codes))
             tier = sa.case((sa.not_(known), cand), (cand == cur, cur),
                            (sa.and_(cand == pending, pending_count + 1 >= needed), cand), else_=cur)
         else:
             tier = cand
-        second = sa.select(first, tier.label(f"tier_{code}")).offset(0).cte(f"tier_{index}")
-
-        final = second.c[f"tier_{code}"]
-        cand = second.c[f"cand_{code}"]
-        moving = final != cand
-        basis = sa.case((moving, "held"), (final == spec.fallback.code, "fallback"), else_="rule")
-        previous_pending = second.c[f"pend_{code}"]
-        new_count = sa.case((moving, sa.case((cand == previous_pending,
-                                              sa.func.coalesce(second.c[f"pendn_{code}"], 0) + 1), else_=1)),
-                            else_=0)
+        moving = tier != cand if needed > 1 else sa.false()
+        basis = sa.case((moving, "held"), (tier == spec.fallback.code, "fallback"), else_="rule")
+        new_count = sa.case((moving, sa.case((cand == pending, pending_count + 1), else_=1)), else_=0)
         new_pending = sa.case((moving, cand), else_=None)
-        third = sa.select(second, basis.label(f"basis_{code}"), new_pending.label(f"newpend_{code}"),
-                          new_count.label(f"newpendn_{code}")).offset(0).cte(f"state_{index}")
 
         # Whether the stored assignment must be written (the retier updates only these rows): a new
         # tier, basis, hysteresis state or rule version.  Only then is the reason computed and stored,
-        # so a reason shows the values as of the decision (``decided_at``).
-        stored_id = "" if self.version_id is None else str(self.version_id) if self.postgres else self.version_id.hex
-        version = sa.literal(stored_id, sa.Text())  # as the column reads when cast to text
-        changed = sa.or_(*(third.c[old].is_distinct_from(third.c[new]) for old, new in (
-            (f"cur_{code}", f"tier_{code}"), (f"curbasis_{code}", f"basis_{code}"),
-            (f"pend_{code}", f"newpend_{code}"), (f"pendn_{code}", f"newpendn_{code}"))),
-            third.c[f"curversion_{code}"].is_distinct_from(version))
-        fourth = sa.select(third, changed.label(f"changed_{code}")).offset(0).cte(f"changed_{index}")
-
-        final, changed = fourth.c[f"cand_{code}" if self.preview else f"tier_{code}"], fourth.c[f"changed_{code}"]
-        reason = sa.case(*((sa.and_(changed, final == tier.code), self.json_object(rule.atoms))
-                           for tier, rule in zip(spec.tiers[:-1], compiled.rules)),
+        # so a reason shows the values as of the decision (``decided_at``).  A preview stores nothing:
+        # its "changed" are the customers the rules move, whose reasons the samples show (every
+        # customer's reason would cost more than the rest of the preview).
+        if self.preview:
+            changed = sa.and_(cur.in_(codes), cur != cand)
+        else:
+            changed = sa.or_(cur.is_distinct_from(tier), first.c[f"curbasis_{code}"].is_distinct_from(basis),
+                             pending.is_distinct_from(new_pending),
+                             first.c[f"pendn_{code}"].is_distinct_from(new_count),
+                             sa.not_(first.c[f"sameversion_{code}"]))
+        final = cand if self.preview else tier
+        reason = sa.case(*((sa.and_(changed, final == t.code), self.json_object(rule.atoms))
+                           for t, rule in zip(spec.tiers[:-1], compiled.rules)),
                          (changed, self.json_object(compiled.atoms())), else_=None)
-        return sa.select(fourth, reason.label(f"reason_{code}")).offset(0).cte(f"dimension_{index}")
+        return sa.select(first, tier.label(f"tier_{code}"), basis.label(f"basis_{code}"),
+                         new_pending.label(f"newpend_{code}"), new_count.label(f"newpendn_{code}"),
+                         changed.label(f"changed_{code}"), reason.label(f"reason_{code}")
+                         ).offset(0).cte(f"dimension_{index}")
 
     def query(self, base: sa.Table) -> sa.Select:
         """The result columns ``result_columns`` names, one row per customer, from the stored base."""
