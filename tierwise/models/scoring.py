@@ -1,14 +1,18 @@
 """Scoring: every customer gets a churn probability, a predicted value and the reasons for both.
 
 The champions predict on features as of now; the five largest feature
-contributions of each model (``TreePaths``: the model's score split exactly
+contributions of each model (``reasons``: the model's score split exactly
 along each tree's decision path) are the customer's reasons, stored as
 ``[[feature, contribution, value], ...]`` and shown with the feature's label in
 the reader's language.  Everything is computed in chunks with numpy; the JSON
-is assembled by the database from plain columns, not per customer in Python.
+is assembled by the database from numbers (a feature's index into a list of
+labels, its contribution and value), not per customer in Python: formatting
+millions of numbers as text, in Python or in a CSV, costs far more than the
+database building the JSON.
 
 The write is atomic: under the tenant's ``scores`` lock, the new scores are
-COPYed into a temporary table, then one transaction replaces the tenant's rows.
+COPYed (binary, straight from numpy arrays, on PostgreSQL) into a temporary
+table, then one transaction replaces the tenant's rows.
 Readers (and the rules, whose ``churn_probability`` and ``predicted_value``
 read this table) see the old scores or the new ones, never a mix; a failure or
 a killed worker leaves the old ones.
@@ -16,7 +20,7 @@ a killed worker leaves the old ones.
 from __future__ import annotations
 
 import json
-import uuid
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -28,14 +32,13 @@ from tierwise.errors import ValidationError
 from tierwise.models import drift as drift_module
 from tierwise.models.features import build_features
 from tierwise.models.labels import population_days
+from tierwise.models.reasons import CHUNK, contributions, reason_codes
 from tierwise.models.registry import ModelVersion, aligned, champion
 from tierwise.platform import tenancy
 from tierwise.platform.db import UTCDateTime, db, utcnow
 from tierwise.tenants.imports.loading import copy_into
 from tierwise.tenants.rules.evaluation import execute_sql
 
-REASONS = 5
-CHUNK = 100_000
 STAGE = "score_stage"
 SCORES_LOCK = "scores"
 
@@ -46,133 +49,7 @@ class ScoringResult:
     versions: dict[str, int]  # model -> champion version number used
     drift: dict[str, dict] = field(default_factory=dict)  # model -> {"psi": {...}, "alerts": [...]}
     scored_at: datetime | None = None
-
-
-class TreePaths:
-    """A model's score split exactly into per-feature contributions, along each tree's decision path.
-
-    Every node of a LightGBM tree holds the model's expected raw score there; a
-    split moves it by (child value - node value), and that move is credited to
-    the split's feature.  Summed over a customer's path in every tree, the
-    contributions plus the trees' root values give the raw score exactly (the
-    "tree interpreter" decomposition).  LightGBM's own SHAP values
-    (``pred_contrib``) give similar reasons but cost about 1.2 ms per customer
-    for a 200-tree model (20 minutes per million); this costs 1,000 times less:
-    one ``pred_leaf`` call and a sparse product of leaf memberships with each
-    leaf's path contributions.
-    """
-
-    def __init__(self, booster) -> None:
-        import scipy.sparse as sp
-
-        rows, columns, deltas, offsets = [], [], [], []
-        self.bias, total = 0.0, 0
-        for tree in booster.dump_model()["tree_info"]:
-            offsets.append(total)
-            root = tree["tree_structure"]
-            if "split_feature" not in root:  # a tree without a split (dumped as a bare leaf value)
-                self.bias += root["leaf_value"]
-                total += tree["num_leaves"]
-                continue
-            self.bias += root["internal_value"]
-            stack = [(root, ())]
-            while stack:
-                node, path = stack.pop()
-                for side in ("left_child", "right_child"):
-                    child = node[side]
-                    step = path + ((node["split_feature"],
-                                    child.get("internal_value", child.get("leaf_value")) - node["internal_value"]),)
-                    if "leaf_index" in child:
-                        for feature, delta in step:
-                            rows.append(total + child["leaf_index"])
-                            columns.append(feature)
-                            deltas.append(delta)
-                    else:
-                        stack.append((child, step))
-            total += tree["num_leaves"]
-        self.leaf_paths = sp.csr_matrix((deltas, (rows, columns)), shape=(total, booster.num_feature()))
-        self.offsets = np.asarray(offsets, dtype=np.int64)
-        self.booster = booster
-
-    def explain(self, x: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """Raw scores and the (rows x features) contributions."""
-        import scipy.sparse as sp
-
-        from tierwise.models.training import threads_for
-
-        leaves = self.booster.predict(x, pred_leaf=True, num_threads=threads_for(len(x)))
-        leaves = leaves.astype(np.int64).reshape(len(x), -1)
-        n, trees = leaves.shape
-        membership = sp.csr_matrix((np.ones(n * trees), (leaves + self.offsets).ravel(),
-                                    np.arange(0, n * trees + 1, trees)), shape=(n, self.leaf_paths.shape[0]))
-        contributions = (membership @ self.leaf_paths).toarray()
-        return self.bias + contributions.sum(axis=1), contributions
-
-
-_PATHS: dict[uuid.UUID, TreePaths] = {}
-
-
-def contributions(version: ModelVersion, x: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Predictions, and the indexes and values of the top contributions per row (largest magnitude first)."""
-    from tierwise.models.training import from_raw, offset
-
-    paths = _PATHS.get(version.id)
-    if paths is None:
-        paths = _PATHS[version.id] = TreePaths(version.booster())
-    x = aligned(x, version.columns)
-    predictions, top_index, top_value = [], [], []
-    for start in range(0, len(x), CHUNK):
-        part = x.iloc[start:start + CHUNK]
-        raw, contrib = paths.explain(part)
-        predictions.append(from_raw(raw + offset(part, version.params), version.params))
-        order = np.argsort(-np.abs(contrib), axis=1, kind="stable")[:, :REASONS]
-        top_index.append(order)
-        top_value.append(np.take_along_axis(contrib, order, axis=1))
-    if not predictions:
-        return np.array([]), np.zeros((0, REASONS), int), np.zeros((0, REASONS))
-    return np.concatenate(predictions), np.vstack(top_index), np.vstack(top_value)
-
-
-def reason_columns(model: str, x: pd.DataFrame, columns: list[str], index: np.ndarray,
-                   values: np.ndarray) -> dict[str, np.ndarray]:
-    """The top reasons as plain columns (feature, contribution, numeric or text value per rank).
-
-    The database assembles them into JSON (``_reasons_sql``): formatting millions
-    of numbers there costs a fraction of doing it in Python.
-    """
-    n = len(x)
-    x = aligned(x, columns)
-    numeric = np.full((n, len(columns)), np.nan)
-    categorical = {}
-    for j, column in enumerate(columns):
-        if isinstance(x[column].dtype, pd.CategoricalDtype):
-            categorical[j] = x[column]
-        else:
-            numeric[:, j] = x[column].to_numpy(dtype=float)
-    names = np.array(columns, dtype=object)
-    rows = np.arange(n)
-    out = {}
-    for k in range(index.shape[1]):
-        column_index = index[:, k]
-        text = pd.Series(None, index=range(n), dtype="string")
-        for j, series in categorical.items():
-            chosen = column_index == j
-            if chosen.any():
-                text[chosen] = series.astype("string").to_numpy()[chosen]
-        out[f"{model}_f{k}"] = names[column_index]
-        out[f"{model}_c{k}"] = np.round(values[:, k], 6)
-        out[f"{model}_n{k}"] = numeric[rows, column_index]
-        out[f"{model}_s{k}"] = text.to_numpy()
-    return out
-
-
-def _reasons_sql(model: str, postgres: bool) -> str:
-    """JSON ``[[feature, contribution, value], ...]`` from the stage's reason columns (NULL when not scored)."""
-    array = "jsonb_build_array" if postgres else "json_array"
-    value = (lambda k: f"COALESCE(to_jsonb(s.{model}_s{k}), to_jsonb(s.{model}_n{k}))") if postgres else \
-        (lambda k: f"COALESCE(s.{model}_s{k}, s.{model}_n{k})")
-    items = ", ".join(f"{array}(s.{model}_f{k}, s.{model}_c{k}, {value(k)})" for k in range(REASONS))
-    return f"CASE WHEN s.{model}_f0 IS NULL THEN NULL ELSE {array}({items}) END"
+    stage_seconds: dict[str, float] = field(default_factory=dict)  # for benchmarks and logs
 
 
 def score_all(*, as_of: datetime | None = None, progress=None) -> ScoringResult:
@@ -184,31 +61,61 @@ def score_all(*, as_of: datetime | None = None, progress=None) -> ScoringResult:
     tenancy.lock_tenant(SCORES_LOCK)
     moment = as_of or data_as_of()
     frames: dict[str, pd.DataFrame] = {}
-    out = None
+    customers, scored, labels = None, {}, {}
     result = ScoringResult(customers=0, versions={m: v.number for m, v in champions.items()}, scored_at=moment)
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        result.stage_seconds[stage] = result.stage_seconds.get(stage, 0.0) + now - clock
+        clock = now
+
     for number, (model, version) in enumerate(champions.items()):
         if progress:
             progress(f"scoring with the {model} model", 0.1 + 0.4 * number)
+            lap("progress")
         key = json.dumps(version.features["spec"], sort_keys=True)
         if key not in frames:
             frames[key] = build_features(version.spec, moment)
+            lap("features")
         x = frames[key]
-        if out is None:
-            out = pd.DataFrame({"customer_id": x.index.to_numpy()})
+        if customers is None:
+            customers = x.index
+        elif not x.index.equals(customers):  # another spec, and a customer came or went in between
+            x = x.reindex(customers)
         prediction, index, values = contributions(version, x)
-        out[f"{'churn_probability' if model == 'churn' else 'predicted_value'}"] = prediction
-        for name, column in reason_columns(model, x, version.columns, index, values).items():
-            out[name] = column
-        out[f"{model}_version_id"] = str(version.id)
+        lap(f"{model} predictions and contributions")
+        labels[model], numeric, text = reason_codes(x, version.columns, index)
+        scored[model] = {PREDICTION[model]: prediction, **_ranked(model, index, np.round(values, 6), numeric, text)}
+        lap(f"{model} reasons")
         # Drift is measured on the population the model was judged on (the reference bins come from it):
         # long-gone customers are scored, but comparing them with active ones would always alarm.
         population = (x["recency_days"] <= population_days(model, version.horizon_days)).to_numpy()
         psi = drift_module.drift(version.reference, aligned(x, version.columns)[population], prediction[population])
         result.drift[model] = {"psi": psi, "alerts": drift_module.alerts(psi)}
+        lap(f"{model} drift")
     if progress:
         progress("writing the scores", 0.9)
-    result.customers = _replace_scores(out, moment)
+    # In key order (as the features come): the stage is read in the order it was written, and inserting
+    # into the primary key in its order is cheaper than sorting in the database (0.2 s per 250,000).
+    order = slice(None) if customers.is_monotonic_increasing else np.argsort(customers.to_numpy(), kind="stable")
+    scored = {model: {name: values[order] for name, values in columns.items()} for model, columns in scored.items()}
+    result.customers = _replace_scores(customers.to_numpy()[order], scored, labels, champions, moment)
+    lap("write")
     return result
+
+
+PREDICTION = {"churn": "churn_probability", "value": "predicted_value"}
+
+
+def _ranked(model: str, index, contribution, numeric, text) -> dict[str, np.ndarray]:
+    """One stage column per rank: the feature's index, its contribution, its value (number or label index)."""
+    out = {}
+    for k in range(index.shape[1]):
+        out |= {f"{model}_f{k}": index[:, k], f"{model}_c{k}": contribution[:, k],
+                f"{model}_n{k}": numeric[:, k], f"{model}_s{k}": text[:, k]}
+    return out
 
 
 def data_as_of() -> datetime:
@@ -221,42 +128,86 @@ def data_as_of() -> datetime:
     return now if last is None else min(now, last + timedelta(seconds=1))
 
 
-def _stage_columns() -> list[sa.Column]:
-    columns = [sa.Column("customer_id", sa.String(36)), sa.Column("churn_probability", sa.Float),
-               sa.Column("predicted_value", sa.Float), sa.Column("churn_version_id", sa.String(36)),
-               sa.Column("value_version_id", sa.String(36))]
-    for model in ("churn", "value"):
-        for k in range(REASONS):
-            columns += [sa.Column(f"{model}_f{k}", sa.String(80)), sa.Column(f"{model}_c{k}", sa.Float),
-                        sa.Column(f"{model}_n{k}", sa.Float), sa.Column(f"{model}_s{k}", sa.Text)]
-    return columns
+SQL_TYPES = {"f": sa.SmallInteger, "c": sa.Float, "n": sa.Float, "s": sa.Integer}
+BINARY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # no flags, no header extension
 
 
-def _replace_scores(frame: pd.DataFrame, moment: datetime) -> int:
+def _reasons_sql(model: str, width: int, postgres: bool) -> str:
+    """JSON ``[[feature, contribution, value], ...]`` from the stage's columns and the model's labels.
+
+    ``:{model}_labels`` is a JSON array: the feature names, then the categories;
+    a value with a label index (``s``, -1 for none) is that label, else the number
+    (``n``, NaN for missing: JSON null).
+    """
+    def label(column: str) -> str:
+        return (f"(CAST(:{model}_labels AS jsonb) -> {column})" if postgres
+                else f"json_extract(:{model}_labels, '$[' || {column} || ']')")
+    items = []
+    for k in range(width):
+        number = f"to_jsonb(NULLIF(s.{model}_n{k}, 'NaN'::float8))" if postgres else f"s.{model}_n{k}"
+        value = f"COALESCE({label(f'NULLIF(s.{model}_s{k}, -1)')}, {number})"
+        items.append(f"{'jsonb_build_array' if postgres else 'json_array'}({label(f's.{model}_f{k}')}, "
+                     f"s.{model}_c{k}, {value})")
+    return f"{'jsonb_build_array' if postgres else 'json_array'}({', '.join(items)})"
+
+
+def _copy_binary(connection: sa.Connection, table: str, columns: dict[str, np.ndarray]) -> None:
+    """COPY fixed-width numpy columns in PostgreSQL's binary format, built by numpy in one pass per chunk.
+
+    Each row is a field count, then a (length, big-endian value) pair per field,
+    so a structured array is the whole payload: no text formatting nor parsing.
+    NULL would need a variable layout, so missing numbers travel as NaN.
+    """
+    names = list(columns)
+    layout = np.dtype([("fields", ">i2")] + [field for i, name in enumerate(names) for field in (
+        (f"size{i}", ">i4"), (f"value{i}", columns[name].dtype.newbyteorder(">")))])
+    rows = len(columns[names[0]])
+    with connection.connection.driver_connection.cursor() as cursor:
+        with cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN WITH (FORMAT binary)") as copy:
+            copy.write(BINARY_SIGNATURE)
+            for start in range(0, rows, CHUNK):
+                block = np.empty(min(CHUNK, rows - start), dtype=layout)
+                block["fields"] = len(names)
+                for i, name in enumerate(names):
+                    block[f"size{i}"] = columns[name].dtype.itemsize
+                    block[f"value{i}"] = columns[name][start:start + CHUNK]
+                copy.write(block.tobytes())
+            copy.write(b"\xff\xff")
+
+
+def _replace_scores(customer_ids: np.ndarray, scored: dict[str, dict], labels: dict[str, list],
+                    champions: dict[str, ModelVersion], moment: datetime) -> int:
     connection = db.session.connection()
     postgres = connection.dialect.name == "postgresql"
-    columns = _stage_columns()
-    for column in columns:
-        if column.name not in frame.columns:
-            frame[column.name] = None
+    columns = {"customer_id": (np.frombuffer(bytes.fromhex("".join(customer_ids).replace("-", "")), dtype="S16")
+                               if postgres else customer_ids)}
+    stage = [sa.Column("customer_id", sa.Uuid() if postgres else sa.String(36))]
+    for model, values in scored.items():
+        columns |= values
+        stage += [sa.Column(name, sa.Float if name == PREDICTION[model] else SQL_TYPES[name[len(model) + 1]])
+                  for name in values]
     execute_sql(f"DROP TABLE IF EXISTS {STAGE}")
-    stage = sa.Table(STAGE, sa.MetaData(), *columns, prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
-    stage.create(connection)
-    copy_into(connection, stage, frame[[c.name for c in columns]])
+    table = sa.Table(STAGE, sa.MetaData(), *stage, prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
+    table.create(connection)
+    if postgres and len(customer_ids):
+        _copy_binary(connection, STAGE, columns)
+    elif len(customer_ids):
+        copy_into(connection, table, pd.DataFrame(columns))
     tenant_id = tenancy.current_tenant_id()
     execute_sql("DELETE FROM customer_scores WHERE tenant_id = :tenant_id", {"tenant_id": tenant_id})
-    reasons = f"{_reasons_sql('churn', postgres)}, {_reasons_sql('value', postgres)}"
-    if postgres:
-        select = (f"s.customer_id::uuid, s.churn_probability, s.predicted_value, {reasons}, "
-                  "s.churn_version_id::uuid, s.value_version_id::uuid")
-    else:  # SQLite stores UUIDs as 32 hex digits
-        select = (f"replace(s.customer_id, '-', ''), s.churn_probability, s.predicted_value, {reasons}, "
-                  "replace(s.churn_version_id, '-', ''), replace(s.value_version_id, '-', '')")
+    select = ["s.customer_id" if postgres else "replace(s.customer_id, '-', '')"]
+    select += [f"s.{PREDICTION[m]}" if m in scored else "NULL" for m in PREDICTION]
+    select += [_reasons_sql(m, sum(1 for c in scored[m] if c.startswith(f"{m}_f")), postgres) if m in scored
+               else "NULL" for m in PREDICTION]
+    params = {"tenant_id": tenant_id, "scored_at": moment,
+              **{f"{m}_labels": json.dumps(labels[m]) for m in scored},
+              **{f"{m}_version_id": champions[m].id if m in champions else None for m in PREDICTION}}
     inserted = execute_sql(f"""
         INSERT INTO customer_scores (tenant_id, customer_id, churn_probability, predicted_value, churn_reasons,
                                      value_reasons, churn_version_id, value_version_id, scored_at)
-        SELECT :tenant_id, {select}, :scored_at FROM {STAGE} s ORDER BY s.customer_id""",
-        {"tenant_id": tenant_id, "scored_at": moment}, types={"scored_at": UTCDateTime()}).rowcount
+        SELECT :tenant_id, {', '.join(select)}, :churn_version_id, :value_version_id, :scored_at
+        FROM {STAGE} s""", params,
+        types={"scored_at": UTCDateTime(), "churn_version_id": sa.Uuid(), "value_version_id": sa.Uuid()}).rowcount
     execute_sql(f"DROP TABLE {STAGE}")
     return inserted
 
