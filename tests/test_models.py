@@ -61,12 +61,12 @@ def test_churn_is_no_activity_in_the_horizon_and_only_active_customers_count(app
     long_gone = one_customer(app, tenant_a, "GONE", [(CUTOFF - 400 * day, "5")])
     with in_tenant(app, tenant_a):
         spec = features.FeatureSpec()
-        x = features.build_features(spec, CUTOFF)
-        y = labels.churn_labels(x, CUTOFF, 90)
+        [(x, future)] = features.build_feature_sets(spec, [CUTOFF], horizon_days=90)
+        y = labels.churn_labels(x, future, CUTOFF, 90)
         assert y[str(stays)] == 0
         assert y[str(leaves)] == 1  # its next activity is after the 90-day horizon
         assert np.isnan(y[str(long_gone)])  # not active before the cutoff: not in the population
-        value = labels.value_labels(x, CUTOFF, 90)
+        value = labels.value_labels(x, future, 90)
         assert value[str(stays)] == 5 and value[str(leaves)] == 0
 
 
@@ -78,8 +78,8 @@ def test_an_imported_outcome_label_decides_where_it_can_be_placed_in_time(app, t
     closed_later = one_customer(app, tenant_a, "LATER", active, label=True, observed=(CUTOFF + 300 * day).date())
     undated = one_customer(app, tenant_a, "UNDATED", [(CUTOFF - 5 * day, "5")], label=True)
     with in_tenant(app, tenant_a):
-        x = features.build_features(features.FeatureSpec(), CUTOFF)
-        y = labels.churn_labels(x, CUTOFF, 90)
+        [(x, future)] = features.build_feature_sets(features.FeatureSpec(), [CUTOFF], horizon_days=90)
+        y = labels.churn_labels(x, future, CUTOFF, 90)
     assert y[str(closed_in_horizon)] == 1  # active in the horizon, but the contract closed inside it
     assert np.isnan(y[str(closed_before)])  # already gone at the cutoff
     assert y[str(closed_later)] == 0
@@ -109,6 +109,64 @@ def test_features_never_see_anything_after_the_cutoff(app, tenant_a):
         after = features.build_features(spec, cutoff)
         assert after.loc[str(ids[0]), "unresolved_complaints"] == before.loc[str(ids[0]), "unresolved_complaints"] + 1
         db.session.rollback()
+
+
+def test_one_scan_for_several_cutoffs_gives_what_each_cutoff_gives_alone(app, tenant_a):
+    seed_history(app, tenant_a, customers=80, months=18)
+    cutoffs = [datetime(2024, 9, 1, 12, tzinfo=timezone.utc), datetime(2024, 12, 15, tzinfo=timezone.utc),
+               datetime(2025, 3, 1, tzinfo=timezone.utc)]
+    late = one_customer(app, tenant_a, "LATE", [(cutoffs[1] + timedelta(days=3), "7")])  # first seen later
+    with in_tenant(app, tenant_a):
+        first = db.session.scalar(sa.select(Customer.id).order_by(Customer.id).limit(1))
+        for days in (-2, 1, 40):  # complaints open at one cutoff and resolved by the next
+            db.session.add(Interaction(customer_id=first, occurred_at=cutoffs[1] + timedelta(days=days),
+                                       channel="regulator_hotline", interaction_type="complaint", severity=5,
+                                       resolved_at=cutoffs[1] + timedelta(days=days + 30)))
+        db.session.flush()
+        spec = features.current_spec()
+        together = features.build_feature_sets(spec, cutoffs, horizon_days=90)
+        for cutoff, (x, future) in zip(cutoffs, together):
+            assert x.equals(features.build_features(spec, cutoff))
+            for model in ("churn", "value"):
+                alone = features.build_feature_sets(spec, [cutoff], horizon_days=90)[0]
+                assert future.equals(alone[1])
+                assert labels.labels_for(model, x, future, cutoff, 90).equals(
+                    labels.labels_for(model, *alone, cutoff, 90))
+        assert np.isnan(together[0][0].loc[str(late), "tenure_days"])  # no activity before the first cutoff
+        assert together[2][0].loc[str(late), "tenure_days"] > 0
+        assert together[1][1].loc[str(late), "future_amount"] == 7
+        db.session.rollback()
+
+
+def test_a_large_tenant_builds_only_the_recent_cutoffs_its_row_budget_needs(app, tenant_a, monkeypatch):
+    seed_history(app, tenant_a, customers=300, months=24)
+    with in_tenant(app, tenant_a):
+        plan = dataset.plan_cutoffs("churn", 90)
+        spec = features.current_spec()
+        assert len(plan.training_cutoffs) == dataset.MAX_TRAINING_CUTOFFS
+        everything = dataset.build_dataset(plan, spec)
+        assert everything.plan.training_cutoffs == plan.training_cutoffs and not everything.plan.unused_cutoffs
+        rows = everything.train_cutoff.value_counts().sort_index().to_list()  # per cutoff, oldest first
+
+        scans = []
+        real = features.build_feature_sets
+        monkeypatch.setattr(features, "build_feature_sets", lambda spec, cutoffs, *a: scans.append(cutoffs)
+                            or real(spec, cutoffs, *a))
+        monkeypatch.setattr(dataset, "MAX_TRAINING_ROWS", rows[-1] + rows[-2] + rows[-3] // 2)  # as at 1M customers
+        budgeted = dataset.build_dataset(plan, spec)
+        used = budgeted.plan.training_cutoffs
+        assert used == plan.training_cutoffs[-3:]  # the most recent ones, until the budget is reached
+        assert budgeted.plan.unused_cutoffs == plan.training_cutoffs[:3]
+        assert len(budgeted.train_x) == dataset.MAX_TRAINING_ROWS  # the last one overshot: sampled
+        assert set(budgeted.train_cutoff) == {0, 1, 2}
+        assert budgeted.valid_x.equals(everything.valid_x) and budgeted.valid_y.equals(everything.valid_y)
+        assert sum(len(c) for c in scans) == 4 and scans[0][0] == plan.validation_cutoff
+        described = budgeted.plan.describe()
+        assert described["training_cutoffs"] == [c.isoformat() for c in used]
+        assert described["unused_training_cutoffs"] == [c.isoformat() for c in plan.training_cutoffs[:3]]
+
+        monkeypatch.setattr(dataset, "MAX_TRAINING_ROWS", rows[-1] // 2)  # at least two cutoffs, however few rows
+        assert dataset.build_dataset(plan, spec).plan.training_cutoffs == plan.training_cutoffs[-2:]
 
 
 def test_a_horizon_longer_than_the_history_is_refused_naming_the_parameter(app, tenant_a):

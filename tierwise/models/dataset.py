@@ -10,7 +10,7 @@ out of training instead; the plan says so and the model page shows it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -27,8 +27,9 @@ from tierwise.tenants.activity import Activity
 
 MIN_HISTORY_DAYS = 30  # a cutoff needs at least this much activity before it
 MAX_TRAINING_CUTOFFS = 6
+MIN_TRAINING_CUTOFFS = 2  # kept where the plan has them, however large the tenant
 HELD_OUT_SHARE = 0.3  # of the customers, for validation when label windows must overlap
-MAX_TRAINING_ROWS = 2_000_000  # beyond this, training examples are sampled (evenly over the cutoffs)
+MAX_TRAINING_ROWS = 2_000_000  # earlier cutoffs are not built past this; the rows over it are sampled
 DEFAULT_HORIZON = {CHURN: 90, "value": 365}
 
 
@@ -41,11 +42,14 @@ class Plan:
     validation_cutoff: datetime
     training_cutoffs: list[datetime]
     overlapping: bool  # training label windows overlap the validation window (customers held out instead)
+    # earlier cutoffs the plan had but the examples did not need (the row budget was reached without them)
+    unused_cutoffs: list[datetime] = field(default_factory=list)
 
     def describe(self) -> dict:
         return {"horizon_days": self.horizon_days, "data_start": self.data_start.isoformat(),
                 "data_end": self.data_end.isoformat(), "validation_cutoff": self.validation_cutoff.isoformat(),
                 "training_cutoffs": [c.isoformat() for c in self.training_cutoffs],
+                "unused_training_cutoffs": [c.isoformat() for c in self.unused_cutoffs],
                 "validation": "customers held out, label windows overlap" if self.overlapping
                 else "later cutoff, label windows do not overlap"}
 
@@ -115,53 +119,98 @@ def plan_cutoffs(model: str, horizon_days: int, *, as_of: datetime | None = None
 
 
 def build_dataset(plan: Plan, spec: f.FeatureSpec, *, seed: int = 7, progress=None) -> Dataset:
+    """The examples of the plan's cutoffs; ``Dataset.plan`` names the training cutoffs actually used.
+
+    Training cutoffs are built from the most recent backwards, a few per scan of the
+    activity (``_batches``), and only until MAX_TRAINING_ROWS examples are reached:
+    at a million customers two or three cutoffs hold that many, and building the
+    other three only for sampling to throw most of them away took half the time.
+    At least MIN_TRAINING_CUTOFFS are kept where the plan has them, so the model
+    still sees more than one moment, and the inner split a later cutoff to stop on.
+    """
     customers = f.customer_frame(spec)
     external = customers.set_index("customer_id")["external_id"]  # splits hash the tenant's own ids: reproducible
     outcomes = imported_outcomes() if plan.model == CHURN else None
-    frames, labels, origins = [], [], []
-    for number, cutoff in enumerate(plan.training_cutoffs + [plan.validation_cutoff]):
+    planned = len(plan.training_cutoffs) + 1
+    valid_x = valid_y = None
+    built: dict[datetime, tuple[pd.DataFrame, pd.Series]] = {}  # training cutoff: (x, y)
+    for batch in _batches(plan, len(customers), built):
         if progress:
-            progress(f"features as of {cutoff.date()}", number / (len(plan.training_cutoffs) + 1))
-        x = f.build_features(spec, cutoff, customers)
-        y = labels_for(plan.model, x, cutoff, plan.horizon_days, outcomes)
-        keep = y.notna()
-        frames.append(x[keep])
-        labels.append(y[keep])
-        origins.append(pd.Series(number, index=x.index[keep]))
-    valid_x, valid_y = frames.pop(), labels.pop()
-    origins.pop()
-    if plan.overlapping:
-        held_out = customer_buckets(external.reindex(valid_x.index)) < HELD_OUT_SHARE * 1000
-        valid_x, valid_y = valid_x[held_out], valid_y[held_out]
-        frames = [x[~x.index.isin(valid_x.index)] for x in frames]
-        labels = [y[~y.index.isin(valid_x.index)] for y in labels]
-        origins = [o[~o.index.isin(valid_x.index)] for o in origins]
+            progress(f"features as of {', '.join(str(c.date()) for c in batch)}", (len(built) + 1) / planned)
+        scanned = f.build_feature_sets(spec, batch, customers, plan.horizon_days)
+        for cutoff, (x, future) in zip(batch, scanned):
+            y = labels_for(plan.model, x, future, cutoff, plan.horizon_days, outcomes)
+            known = y.notna()
+            x, y = x[known], y[known]
+            if valid_x is None:  # the first scan's first cutoff (which may also be the only training one)
+                valid_x, valid_y = x, y
+                if plan.overlapping:
+                    held_out = customer_buckets(external.reindex(x.index)) < HELD_OUT_SHARE * 1000
+                    valid_x, valid_y = x[held_out], y[held_out]
+            else:
+                if plan.overlapping:
+                    keep = ~x.index.isin(valid_x.index)
+                    x, y = x[keep], y[keep]
+                built[cutoff] = (x, y)
+        del scanned
+    used = sorted(built)
+    plan = replace(plan, training_cutoffs=used,
+                   unused_cutoffs=[c for c in plan.training_cutoffs if c not in built])
+    frames, labels = [built[c][0] for c in used], [built[c][1] for c in used]
     if not frames or sum(len(x) for x in frames) == 0:
         raise ValidationError("no training examples: no customer has a known label at any training cutoff",
                               field="horizon_days")
-    train_x = pd.concat(frames)
-    train_y = pd.concat(labels)
-    train_cutoff = pd.concat(origins)
-    train_bucket = customer_buckets(external.reindex(train_x.index), salt="inner")
-    train_x, train_y, train_cutoff = _positional(train_x), train_y.reset_index(drop=True), \
-        train_cutoff.reset_index(drop=True)
-    if len(train_x) > MAX_TRAINING_ROWS:
-        keep = np.sort(np.random.default_rng(seed).choice(len(train_x), MAX_TRAINING_ROWS, replace=False))
-        train_x, train_y, train_cutoff = (train_x.iloc[keep].reset_index(drop=True),
-                                          train_y.iloc[keep].reset_index(drop=True),
-                                          train_cutoff.iloc[keep].reset_index(drop=True))
-        train_bucket = train_bucket[keep]
+    origins = np.concatenate([np.full(len(x), number) for number, x in enumerate(frames)])
+    total = len(origins)
+    if total > MAX_TRAINING_ROWS:  # sampled evenly over the cutoffs, each frame before they are put together
+        keep = np.sort(np.random.default_rng(seed).choice(total, MAX_TRAINING_ROWS, replace=False))
+        origins = origins[keep]
+        starts = np.cumsum([0] + [len(x) for x in frames])
+        parts = [keep[(keep >= a) & (keep < b)] - a for a, b in zip(starts[:-1], starts[1:])]
+        frames = [x.iloc[p] for x, p in zip(frames, parts)]
+        labels = [y.iloc[p] for y, p in zip(labels, parts)]
+    train_x, ids = _positional(frames)
+    del frames, built
+    train_bucket = customer_buckets(external.reindex(ids), salt="inner")
+    train_y = pd.concat(labels, ignore_index=True)
     _check_usable(plan, train_y, valid_y)
-    return Dataset(plan, spec, train_x, train_y, train_cutoff, train_bucket, valid_x, valid_y)
+    return Dataset(plan, spec, train_x, train_y, pd.Series(origins), train_bucket, valid_x, valid_y)
 
 
-def _positional(frame: pd.DataFrame) -> pd.DataFrame:
-    """Concatenated cutoffs repeat customer ids; training rows are addressed by position."""
-    categorical = [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)]
-    frame = frame.reset_index(drop=True)
-    for column in categorical:  # concat of differing category sets falls back to object
-        frame[column] = frame[column].astype("category")
-    return frame
+def _batches(plan: Plan, customers: int, built: dict):  # ``built``: the caller's, filled in between scans
+    """The cutoffs of each scan: the validation cutoff and the most recent training cutoffs first.
+
+    A cutoff has at most one example per customer, so the first scan takes as many
+    training cutoffs as could be needed to reach the row budget (two at least); each
+    further scan as many more as the examples per cutoff so far say are missing.
+    At a few hundred thousand customers or fewer that is every cutoff in one scan.
+    """
+    pending = sorted(plan.training_cutoffs, reverse=True)
+    count = max(MIN_TRAINING_CUTOFFS, -(-MAX_TRAINING_ROWS // max(customers, 1)))
+    first, pending = pending[:count], pending[count:]
+    yield [plan.validation_cutoff, *sorted(first)]  # the validation cutoff first: it decides who is held out
+    while pending:
+        rows = sum(len(y) for _, y in built.values())
+        if rows >= MAX_TRAINING_ROWS:
+            return
+        count = max(1, -(-(MAX_TRAINING_ROWS - rows) * len(built) // max(rows, 1)))
+        batch, pending = pending[:count], pending[count:]
+        yield sorted(batch)
+
+
+def _positional(frames: list[pd.DataFrame]) -> tuple[pd.DataFrame, pd.Index]:
+    """The cutoffs' rows one after another, addressed by position (customer ids repeat), and their ids.
+
+    A categorical column keeps every category of every cutoff, sampled rows or not
+    (concat of differing category sets would fall back to object).
+    """
+    kinds = {}
+    for column in frames[0].columns:
+        dtypes = [x[column].dtype for x in frames]
+        if isinstance(dtypes[0], pd.CategoricalDtype) and any(d != dtypes[0] for d in dtypes):
+            kinds[column] = pd.CategoricalDtype(sorted(set().union(*(d.categories for d in dtypes))))
+    ids = pd.Index(np.concatenate([x.index.to_numpy() for x in frames]))
+    return pd.concat([x.astype(kinds) if kinds else x for x in frames], ignore_index=True), ids
 
 
 def customer_buckets(ids: pd.Series, salt: str = "") -> np.ndarray:

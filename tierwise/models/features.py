@@ -1,6 +1,6 @@
 """Features as of a cutoff: what was known about each customer at that moment, and nothing later.
 
-One set-based query per source aggregates the activity and interactions that
+One set-based query per source (``scans``) aggregates the activity and interactions that
 happened *before* the cutoff (recency, frequency and monetary value over several
 windows, year-on-year amounts, complaints by channel and severity, complaints
 still unresolved at the cutoff); pandas derives the ratios and day counts.  The
@@ -27,14 +27,13 @@ import pandas as pd
 import sqlalchemy as sa
 
 from tierwise.models.frames import read_frame
+from tierwise.models.scans import WINDOWS, activity_frame, current_tenant, interaction_frame, serial
 from tierwise.platform.db import db
 from tierwise.tenants.activity import Activity
 from tierwise.tenants.customers import Customer
 from tierwise.tenants.fields import FieldType, field_registry
-from tierwise.tenants.interactions import PUBLIC_CHANNELS, Interaction
+from tierwise.tenants.interactions import Interaction
 
-WINDOWS = (30, 90, 180, 365)  # days, for sums and counts of activity
-YEAR_AGO = (365, 455)  # the same 90 days a year earlier, for the year-on-year trend
 MAX_CATEGORIES = 6  # activity categories with their own 365-day sum
 MAX_CHANNELS = 10
 FIELD_TYPES = (FieldType.NUMBER, FieldType.INTEGER, FieldType.BOOLEAN, FieldType.CATEGORY, FieldType.DATE)
@@ -125,11 +124,11 @@ def current_spec() -> FeatureSpec:
     a, i = Activity.__table__, Interaction.__table__
     year_ago = datetime.now().astimezone() - timedelta(days=730)
     categories = db.session.execute(
-        sa.select(a.c.category).where(a.c.tenant_id == _tenant(), a.c.occurred_at >= year_ago)
+        sa.select(a.c.category).where(a.c.tenant_id == current_tenant(), a.c.occurred_at >= year_ago)
         .group_by(a.c.category).order_by(sa.func.count().desc(), a.c.category).limit(MAX_CATEGORIES)
         .execution_options(tenant_filtered=True)).scalars().all()
     channels = db.session.execute(
-        sa.select(i.c.channel).where(i.c.tenant_id == _tenant()).group_by(i.c.channel)
+        sa.select(i.c.channel).where(i.c.tenant_id == current_tenant()).group_by(i.c.channel)
         .order_by(sa.func.count().desc(), i.c.channel).limit(MAX_CHANNELS)
         .execution_options(tenant_filtered=True)).scalars().all()
     fields = [f for f in field_registry().values() if f.field_type in FIELD_TYPES]
@@ -139,63 +138,6 @@ def current_spec() -> FeatureSpec:
                        field_labels={f.name: (f.label_zh or f.name, f.label_en or f.name) for f in fields})
 
 
-def _tenant() -> int:
-    from tierwise.platform import tenancy
-
-    tenant_id = tenancy.current_tenant_id()
-    if tenant_id is None:
-        raise RuntimeError("features are built inside a tenant scope")
-    return tenant_id
-
-
-def _days(cutoff: datetime, days: int) -> datetime:
-    return cutoff - timedelta(days=days)
-
-
-def activity_frame(spec: FeatureSpec, cutoff: datetime) -> pd.DataFrame:
-    a = Activity.__table__
-    before = a.c.occurred_at < cutoff
-    columns = [a.c.customer_id, sa.func.max(a.c.occurred_at).label("last_at"),
-               sa.func.min(a.c.occurred_at).label("first_at")]
-    for w in WINDOWS:
-        recent = a.c.occurred_at >= _days(cutoff, w)
-        columns += [sa.func.sum(a.c.amount).filter(recent).label(f"amount_sum_{w}d"),
-                    sa.func.count().filter(recent).label(f"events_{w}d")]
-    last_year = a.c.occurred_at >= _days(cutoff, 365)
-    year_ago = sa.and_(a.c.occurred_at >= _days(cutoff, YEAR_AGO[1]), a.c.occurred_at < _days(cutoff, YEAR_AGO[0]))
-    columns += [sa.func.max(a.c.amount).filter(last_year).label("amount_max_365d"),
-                sa.func.sum(a.c.amount).filter(year_ago).label("amount_year_ago_90d")]
-    for index, category in enumerate(spec.categories):
-        columns.append(sa.func.sum(a.c.amount).filter(sa.and_(last_year, a.c.category == category))
-                       .label(f"amount_365d_cat_{index}"))
-    select = sa.select(*columns).where(a.c.tenant_id == _tenant(), before).group_by(a.c.customer_id)
-    numeric = {c.name: "float64" for c in select.selected_columns if c.name not in ("customer_id", "last_at", "first_at")}
-    return read_frame(select, dtypes={"customer_id": "string", **numeric}, dates=("last_at", "first_at"))
-
-
-def interaction_frame(spec: FeatureSpec, cutoff: datetime) -> pd.DataFrame:
-    i = Interaction.__table__
-    last_year = i.c.occurred_at >= _days(cutoff, 365)
-    complaint = i.c.interaction_type == "complaint"
-    columns = [i.c.customer_id,
-               sa.func.count().filter(last_year).label("interactions_365d"),
-               sa.func.count().filter(sa.and_(complaint, i.c.occurred_at >= _days(cutoff, 90))).label("complaints_90d"),
-               sa.func.count().filter(sa.and_(complaint, last_year)).label("complaints_365d"),
-               sa.func.count().filter(sa.and_(complaint, last_year, i.c.channel.in_(sorted(PUBLIC_CHANNELS))))
-               .label("public_complaints_365d"),
-               sa.func.count().filter(sa.and_(last_year, i.c.severity >= 4)).label("severe_interactions_365d"),
-               # resolved after the cutoff: still open at the cutoff
-               sa.func.count().filter(sa.and_(complaint, sa.or_(i.c.resolved_at.is_(None), i.c.resolved_at >= cutoff)))
-               .label("unresolved_complaints"),
-               sa.func.max(i.c.occurred_at).filter(complaint).label("last_complaint_at")]
-    for index, channel in enumerate(spec.channels):
-        columns.append(sa.func.count().filter(sa.and_(last_year, i.c.channel == channel))
-                       .label(f"interactions_365d_ch_{index}"))
-    select = sa.select(*columns).where(i.c.tenant_id == _tenant(), i.c.occurred_at < cutoff).group_by(i.c.customer_id)
-    numeric = {c.name: "float64" for c in select.selected_columns if c.name not in ("customer_id", "last_complaint_at")}
-    return read_frame(select, dtypes={"customer_id": "string", **numeric}, dates=("last_complaint_at",))
-
-
 def customer_frame(spec: FeatureSpec) -> pd.DataFrame:
     c = Customer.__table__
     columns = [c.c.id.label("customer_id"), c.c.external_id, c.c.party_type]
@@ -203,21 +145,50 @@ def customer_frame(spec: FeatureSpec) -> pd.DataFrame:
         value = c.c.attributes[name]
         columns.append((value.as_float() if kind in (FieldType.NUMBER, FieldType.INTEGER) else value.as_string())
                        .label(f"field_{name}"))
-    select = sa.select(*columns).where(c.c.tenant_id == _tenant()).order_by(c.c.id)
+    select = sa.select(*columns).where(c.c.tenant_id == current_tenant()).order_by(c.c.id)
     return read_frame(select, dtypes={"customer_id": "string", "external_id": "string"})
 
 
 def build_features(spec: FeatureSpec, cutoff: datetime, customers: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per customer (index: customer id as text), the spec's columns, as of ``cutoff``.
 
-    ``customers`` (from ``customer_frame``) may be passed in when several cutoffs are built.
+    ``customers`` (from ``customer_frame``) may be passed in; several cutoffs: ``build_feature_sets``.
     """
-    base = customer_frame(spec) if customers is None else customers
-    frame = base.set_index("customer_id")
-    activity = activity_frame(spec, cutoff).set_index("customer_id")
-    interactions = interaction_frame(spec, cutoff).set_index("customer_id")
-    frame = frame.join(activity, how="left").join(interactions, how="left")
-    cutoff_ts = pd.Timestamp(cutoff).tz_convert("UTC") if pd.Timestamp(cutoff).tzinfo else pd.Timestamp(cutoff, tz="UTC")
+    return build_feature_sets(spec, [cutoff], customers)[0][0]
+
+
+def build_feature_sets(spec: FeatureSpec, cutoffs: list[datetime], customers: pd.DataFrame | None = None,
+                       horizon_days: int = 0) -> list[tuple[pd.DataFrame, pd.DataFrame | None]]:
+    """``build_features`` for each cutoff from one scan per source, with the label window after each.
+
+    Per cutoff: the features, and with ``horizon_days`` the customers' ``future_amount``
+    and ``future_events`` in [cutoff, cutoff + horizon) (indexed like the features; 0 for none).
+    """
+    base = (customer_frame(spec) if customers is None else customers).set_index("customer_id")
+    with serial():
+        activity = activity_frame(spec, cutoffs, horizon_days).reindex(base.index)
+        interactions = interaction_frame(spec, cutoffs).reindex(base.index)
+    built = []
+    for k, cutoff in enumerate(cutoffs):
+        cutoff_ts = pd.Timestamp(cutoff)
+        cutoff_ts = cutoff_ts.tz_convert("UTC") if cutoff_ts.tzinfo else cutoff_ts.tz_localize("UTC")
+        frame = pd.concat([base, _as_of(activity, k), _as_of(interactions, k)], axis=1)
+        frame["first_at"] = activity["first_at"].where(activity["first_at"] < cutoff_ts)  # the first before it
+        future = None
+        if horizon_days:
+            future = pd.DataFrame({"future_amount": frame.pop("future_amount").fillna(0.0),
+                                   "future_events": frame.pop("future_events").fillna(0.0)})
+        built.append((_features(spec, cutoff_ts, frame), future))
+    return built
+
+
+def _as_of(wide: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Cutoff number k's columns of a multi-cutoff frame, under their plain names."""
+    suffix = f"__{k}"
+    return wide[[c for c in wide.columns if c.endswith(suffix)]].rename(columns=lambda c: c[:-len(suffix)])
+
+
+def _features(spec: FeatureSpec, cutoff_ts: pd.Timestamp, frame: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(index=frame.index)
     out["recency_days"] = (cutoff_ts - frame["last_at"]).dt.total_seconds() / 86400
     out["tenure_days"] = (cutoff_ts - frame["first_at"]).dt.total_seconds() / 86400

@@ -12,7 +12,10 @@
   population is every customer with any activity in the year before it.
 
 A label is only known when the whole horizon lies before ``data_end``; the
-caller never asks for one that is not.
+caller never asks for one that is not.  What happened in each horizon (the
+amount and the number of events) comes from the same scan of the activity as
+the features (``features.build_feature_sets``): one pass over the table for
+every cutoff, never one more per label.
 """
 from __future__ import annotations
 
@@ -24,7 +27,6 @@ import sqlalchemy as sa
 
 from tierwise.models.frames import read_frame
 from tierwise.platform import tenancy
-from tierwise.tenants.activity import Activity
 from tierwise.tenants.customers import Customer
 
 CHURN, VALUE = "churn", "value"
@@ -33,18 +35,6 @@ VALUE_POPULATION_DAYS = 365
 
 def _tenant() -> int:
     return tenancy.current_tenant_id()
-
-
-def future_activity(cutoff: datetime, horizon_days: int) -> pd.DataFrame:
-    """Per customer with activity in [cutoff, cutoff + horizon): the amount and event count."""
-    a = Activity.__table__
-    end = cutoff + timedelta(days=horizon_days)
-    select = (sa.select(a.c.customer_id, sa.func.sum(a.c.amount).label("future_amount"),
-                        sa.func.count().label("future_events"))
-              .where(a.c.tenant_id == _tenant(), a.c.occurred_at >= cutoff, a.c.occurred_at < end)
-              .group_by(a.c.customer_id))
-    return read_frame(select, dtypes={"customer_id": "string", "future_amount": "float64",
-                                      "future_events": "float64"}).set_index("customer_id")
 
 
 def imported_outcomes() -> pd.DataFrame:
@@ -62,11 +52,14 @@ def population_days(model: str, horizon_days: int) -> int:
     return horizon_days if model == CHURN else VALUE_POPULATION_DAYS
 
 
-def churn_labels(features: pd.DataFrame, cutoff: datetime, horizon_days: int,
+def churn_labels(features: pd.DataFrame, future: pd.DataFrame, cutoff: datetime, horizon_days: int,
                  outcomes: pd.DataFrame | None = None) -> pd.Series:
-    """1 churned, 0 stayed, NaN unknown or outside the population; indexed like ``features``."""
+    """1 churned, 0 stayed, NaN unknown or outside the population; indexed like ``features``.
+
+    ``future``: each customer's ``future_amount`` and ``future_events`` in the horizon.
+    """
     active = features["recency_days"] <= population_days(CHURN, horizon_days)
-    future = future_activity(cutoff, horizon_days).reindex(features.index)
+    future = future.reindex(features.index)
     derived = pd.Series(np.where(future["future_events"].fillna(0) > 0, 0.0, 1.0), index=features.index)
     label = derived.where(active)
     outcomes = imported_outcomes() if outcomes is None else outcomes
@@ -85,15 +78,15 @@ def churn_labels(features: pd.DataFrame, cutoff: datetime, horizon_days: int,
     return label
 
 
-def value_labels(features: pd.DataFrame, cutoff: datetime, horizon_days: int) -> pd.Series:
+def value_labels(features: pd.DataFrame, future: pd.DataFrame, horizon_days: int) -> pd.Series:
     """The amount in the horizon (0 for no activity); NaN outside the population."""
     population = features["recency_days"] <= population_days(VALUE, horizon_days)
-    future = future_activity(cutoff, horizon_days).reindex(features.index)
+    future = future.reindex(features.index)
     return future["future_amount"].fillna(0.0).where(population)
 
 
-def labels_for(model: str, features: pd.DataFrame, cutoff: datetime, horizon_days: int,
+def labels_for(model: str, features: pd.DataFrame, future: pd.DataFrame, cutoff: datetime, horizon_days: int,
                outcomes: pd.DataFrame | None = None) -> pd.Series:
     if model == CHURN:
-        return churn_labels(features, cutoff, horizon_days, outcomes)
-    return value_labels(features, cutoff, horizon_days)
+        return churn_labels(features, future, cutoff, horizon_days, outcomes)
+    return value_labels(features, future, horizon_days)
