@@ -119,10 +119,10 @@ class Evaluation:
             elif aggregate.function == "last":
                 value = sa.func.max(occurred)
             else:
-                measure = table.c[aggregate.measure]
-                if self.postgres:  # summing numeric is twice as slow as double precision, and rules compare floats
-                    measure = sa.cast(measure, sa.Float)
-                value = getattr(sa.func, aggregate.function)(measure)
+                # Summed as stored (numeric): exact whatever the order rows are added in.  Double
+                # precision was faster but not deterministic: parallel workers add a customer's rows
+                # in a different order each run, and a customer at a top_share boundary flipped.
+                value = getattr(sa.func, aggregate.function)(table.c[aggregate.measure])
             if conditions:
                 value = value.filter(sa.and_(*conditions))
             columns.append(value.label(aggregate.column))
