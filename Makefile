@@ -6,8 +6,10 @@ STAMP  := $(VENV)/.installed
 
 PG_URL    ?= postgresql://postgres@127.0.0.1:5432/postgres
 REDIS_URL ?= redis://127.0.0.1:6379/15
+# The browser tests (tests/e2e) drive Debian's Chromium; Playwright never downloads a browser of its own.
+CHROMIUM  := /usr/bin/chromium
 
-.PHONY: demo test install services translations serve clean
+.PHONY: demo test install services translations serve screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,8 +33,19 @@ serve: install
 services:
 	@scripts/ensure-services
 
-test: install services
+# A file target: nothing to do once chromium is installed (we run as root; apt-get needs it).
+$(CHROMIUM):
+	@echo "installing Debian's chromium for the browser tests..."
+	@DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+	@DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+
+test: install services $(CHROMIUM)
 	TIERWISE_TEST_DATABASE_URL=$(PG_URL) TIERWISE_TEST_REDIS_URL=$(REDIS_URL) $(BIN)/pytest $(PYTEST_ARGS)
+
+# docs/screenshots/: the demo's main pages, in Chromium (a CJK font for the Chinese names).
+screenshots: install $(CHROMIUM)
+	@fc-list :lang=zh | grep -q . || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null
+	$(BIN)/python scripts/screenshots.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -69,6 +69,26 @@ def make_settings(urls: dict, instance: Path, **overrides) -> Settings:
     return Settings.from_env(environ, instance_path=instance)
 
 
+def embedded_app(urls: dict, instance: Path, *, industry: str = "bank", slug: str = "lite", name: str = "Lite"):
+    """The demo's set-up: an app on a fresh SQLite file, migrated, with one tenant and its admin.
+
+    Returns (app, tenant id).
+    """
+    from flask_migrate import upgrade
+
+    from tierwise.platform.app import create_app
+
+    url = f"sqlite:///{instance}/demo.db"
+    embedded = create_app(settings=make_settings(urls, instance, TIERWISE_DATABASE_URL=url,
+                                                 TIERWISE_MIGRATION_DATABASE_URL=url, TIERWISE_ENV="development"))
+    with embedded.app_context():
+        upgrade()
+        tenant, _admin = provision_tenant(slug, name=name, industry=industry, admin_email=f"admin@{slug}.test",
+                                          admin_password=PASSWORD)
+        db.session.commit()
+        return embedded, tenant.id
+
+
 @pytest.fixture(scope="session")
 def app(database_urls, tmp_path_factory):
     from flask_migrate import upgrade

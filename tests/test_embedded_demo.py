@@ -9,25 +9,14 @@ import io
 
 import pytest
 import sqlalchemy as sa
-from flask_migrate import upgrade
 
-from tests.conftest import PASSWORD, Browser, csrf_token_from, make_settings
-from tierwise.platform.app import create_app
+from tests.conftest import PASSWORD, Browser, csrf_token_from, embedded_app
 from tierwise.platform.db import db
-from tierwise.platform.provisioning import provision_tenant
 
 
 @pytest.fixture
 def sqlite_app(database_urls, tmp_path):
-    url = f"sqlite:///{tmp_path}/demo.db"
-    app = create_app(settings=make_settings(database_urls, tmp_path, TIERWISE_DATABASE_URL=url,
-                                            TIERWISE_MIGRATION_DATABASE_URL=url, TIERWISE_ENV="development"))
-    with app.app_context():
-        upgrade()
-        provision_tenant("lite", name="Lite 轻量", industry="power_utility", admin_email="admin@lite.test",
-                         admin_password=PASSWORD)
-        db.session.commit()
-    return app
+    return embedded_app(database_urls, tmp_path, industry="power_utility", name="Lite 轻量")[0]
 
 
 def test_upload_import_browse_and_erase_on_sqlite(sqlite_app):

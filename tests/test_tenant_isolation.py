@@ -30,14 +30,16 @@ from tierwise.tenants.customers import Customer
 from tierwise.tenants.fields import define_field
 from tierwise.tenants.imports.runner import import_records
 from tierwise.tenants.imports.runs import start_import_run
+from tierwise.tenants.lists.filters import ListFilters
+from tierwise.tenants.lists.saved import save_list
 from tierwise.tenants.rules.retier import run_retier, start_retier
 from tierwise.tenants.rules.versions import current_version
 
 # URL arguments that name an object (each made by the objects_of fixture below)
 OBJECT_KINDS = ("user_id", "token_id", "branch_id", "customer_id", "run_id", "field_id", "version_id", "retier_run_id",
-                "schedule_id", "model_version_id", "model_run_id")
+                "schedule_id", "model_version_id", "model_run_id", "list_id")
 NOT_TENANT_DATA = {"static"}  # endpoints whose URL arguments name no tenant object
-NOT_OBJECT_ARGUMENTS = {"kind"}  # URL arguments that choose a category (e.g. an import's kind), not an object
+NOT_OBJECT_ARGUMENTS = {"kind", "name"}  # URL arguments that choose a category (an import's kind, a built-in list)
 SWEPT_METHODS = {"GET", "POST", "DELETE", "PUT", "PATCH"}
 UNSAFE = {"POST", "DELETE", "PUT", "PATCH"}
 TENANT_TABLES = ("users", "audit_events", "branches", "api_tokens")
@@ -90,11 +92,14 @@ def objects_of(app, issue_token, tmp_path_factory):
                                           author="test").id
             db.session.commit()
             model_version_id, model_run_id = record_model_version().id, record_model_run().id
+            rm = db.session.get(User, (world.tenant_id, world.users["rm1"].id))
+            list_id = save_list(rm, name=f"sweep {uuid.uuid4().hex[:8]}", base="vip", filters=ListFilters(),
+                                shared=True).id
             db.session.commit()
         return {"user_id": world.users["rm1"].id, "token_id": token_id, "branch_id": world.branches["north"].id,
                 "customer_id": customer_id, "run_id": run_id, "field_id": field_id, "version_id": version_id,
                 "retier_run_id": retier_run_id, "schedule_id": schedule_id, "model_version_id": model_version_id,
-                "model_run_id": model_run_id}
+                "model_run_id": model_run_id, "list_id": list_id}
 
     return factory
 

@@ -44,7 +44,7 @@ def create_app(test_config: dict | None = None, *, settings: Settings | None = N
 def _import_models() -> None:
     """Every mapped class must be known before the first query and to Alembic."""
     from tierwise.platform import api_tokens, audit, branches, operators, tenant, users  # noqa: F401
-    from tierwise.tenants import activity, customers, fields, interactions  # noqa: F401
+    from tierwise.tenants import activity, customers, fields, interactions, ownership  # noqa: F401
     from tierwise.tenants.imports import mappings, runs  # noqa: F401
     from tierwise.tenants.rules import assignments, versions  # noqa: F401
     from tierwise.tenants.lists import saved as _saved_lists  # noqa: F401

@@ -125,9 +125,9 @@ def score_command(tenant_slug: str, no_wait: bool) -> None:
 @click.command("export")
 @with_appcontext
 @TENANT
-@click.option("--out", "out", required=True, help="Where to write the CSV file.")
+@click.option("--out", "out", required=True, help="Where to write the file (.csv or .xlsx).")
 @click.option("--list", "list_name", default="all", show_default=True,
-              help="all, vip, high_risk, opinion_risk or at_risk.")
+              help="all, vip, high_risk, opinion_risk, vip_at_risk, newly_high_risk, value_down or at_risk.")
 def export_command(tenant_slug: str, out: str, list_name: str) -> None:
     """Write one row per customer: external id, the tier in each dimension, churn probability, predicted value."""
     from tierwise.tenants.exports import export_customers

@@ -25,6 +25,7 @@ class Permission(StrEnum):
     EXPORT_LISTS = "export_lists"
     ERASE_CUSTOMERS = "erase_customers"
     MANAGE_FIELDS = "manage_fields"
+    ASSIGN_CUSTOMERS = "assign_customers"  # give customers to RMs, move books (tenant admins only)
 
 
 _ANALYST = frozenset({

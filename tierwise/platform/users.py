@@ -144,6 +144,9 @@ def update_user(user: User, *, role: str, display_name: str, branch_id: uuid.UUI
     loses_admin = user.role == Role.TENANT_ADMIN and user.active and (role_value != Role.TENANT_ADMIN or not active)
     if loses_admin and _active_admin_count() <= 1:
         raise ConflictError("the tenant must keep at least one active tenant admin")
+    leaves_rm_role = user.role == Role.RELATIONSHIP_MANAGER and role_value != Role.RELATIONSHIP_MANAGER
+    if (user.active and not active) or leaves_rm_role:
+        _refuse_orphaning_customers(user)
     changes = {}
     for name, value in (("role", role_value.value), ("display_name", display_name), ("branch_id", branch_id),
                         ("book_scope", book_scope), ("active", active)):
@@ -190,6 +193,15 @@ def change_own_password(user: User, *, current_password: str, new_password: str)
     if current_password == new_password:
         raise ValidationError("must differ from the current password", field="new_password")
     set_password(user, new_password, reason="changed by user")
+
+
+def _refuse_orphaning_customers(user: User) -> None:
+    """No customer may be left with an RM who can no longer look after them: their book moves first."""
+    from tierwise.tenants.ownership import book_size  # the domain package reads users, not the reverse
+
+    held = book_size(user.id)
+    if held:
+        raise ConflictError(f"{user.email} looks after {held} customers: reassign their {held} customers first")
 
 
 def _active_admin_count() -> int:

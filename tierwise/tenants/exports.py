@@ -1,31 +1,108 @@
-"""Customer exports: one row per customer with its tier in every dimension and its scores.
+"""Exports: a list, as the user sees it, written as CSV or XLSX and audited.
 
-The built-in lists select from the same rows: ``vip`` (the top tier of the
-value dimension), ``high_risk`` and ``opinion_risk`` (any tier but the
-dimension's fallback), ``at_risk`` (churn probability of at least
-``AT_RISK_PROBABILITY``) and ``all``.  The file is UTF-8 with a byte-order mark
-so that Excel opens Chinese text correctly, and every export is audited with
-its row count and the SHA-256 of the file.
+The rows are the list's own query (``tierwise.tenants.lists.query``), so an
+export holds exactly what its author may see: an RM's export is their book.
+CSV is UTF-8 with a byte-order mark, so Excel opens Chinese text correctly.
+Every export is recorded in the audit log (``export.created``): who, when,
+which list and filters, the row count and the SHA-256 of the file, which the
+tenant admins' export log shows.
 """
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
 import sqlalchemy as sa
 
 from tierwise.errors import ValidationError
-from tierwise.models.frames import read_frame
-from tierwise.models.scores import CustomerScore
-from tierwise.platform import audit, tenancy
-from tierwise.tenants.customers import Customer
-from tierwise.tenants.rules.assignments import TierAssignment
-from tierwise.tenants.rules.versions import current_version
+from tierwise.platform import audit
+from tierwise.platform.db import utcnow
+from tierwise.tenants.lists.catalog import builtin
+from tierwise.tenants.lists.filters import ListFilters
+from tierwise.tenants.lists.query import list_rows
 
-LISTS = ("all", "vip", "high_risk", "opinion_risk", "at_risk")
-AT_RISK_PROBABILITY = 0.5
+FORMATS = {"csv": "text/csv; charset=utf-8",
+           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+EXPORT_ACTION = "export.created"
+
+
+@dataclass
+class Export:
+    content: bytes
+    filename: str
+    rows: int
+    sha256: str
+    list_name: str
+    format: str
+
+    @property
+    def mimetype(self) -> str:
+        return FORMATS[self.format]
+
+
+def table(list_name: str, visible: sa.ColumnElement[bool], filters: ListFilters,
+          sort: str) -> tuple[list[str], list[list]]:
+    """The export's header and rows: ids, the tier in every dimension, the scores (and the move, for changes)."""
+    rows, dimensions = list_rows(list_name, visible, filters=filters, sort=sort)
+    header = ["external_id", "name", "branch", "rm"] + [f"tier_{d.code}" for d in dimensions]
+    header += ["churn_probability", "predicted_value"]
+    changes = list_name in ("newly_high_risk", "value_down")
+    if changes:
+        header += ["from_tier", "to_tier", "changed_at"]
+    body = []
+    for row in rows:
+        line = [row["external_id"], row["name"], row["branch"] or "", row["rm"] or ""]
+        line += [row[f"tier__{d.code}"] or "" for d in dimensions]
+        line += [_rounded(row["churn_probability"], 6), _rounded(row["predicted_value"], 2)]
+        if changes:
+            line += [row["from_tier"] or "", row["to_tier"], row["changed_at"].isoformat(timespec="seconds")]
+        body.append(line)
+    return header, body
+
+
+def _rounded(value, digits: int):
+    return "" if value is None else round(float(value), digits)
+
+
+def render(header: list[str], body: list[list], fmt: str) -> bytes:
+    if fmt == "csv":
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\r\n")
+        writer.writerow(header)
+        writer.writerows(body)
+        return text.getvalue().encode("utf-8-sig")
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("customers")
+    sheet.append(header)
+    for line in body:
+        # Ids stay text (leading zeros); a value starting with "=" is not run as a formula.
+        sheet.append([f"'{v}" if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v for v in line])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def export_list(list_name: str, visible: sa.ColumnElement[bool], *, filters: ListFilters | None = None,
+                sort: str = "external_id", fmt: str = "csv", by: str = "") -> Export:
+    """Build the file for a list and record the export (committed by the caller with nothing else)."""
+    builtin(list_name)
+    if fmt not in FORMATS:
+        raise ValidationError(f"unknown format '{fmt}' (choose csv or xlsx)", field="format")
+    filters = filters or ListFilters()
+    header, body = table(list_name, visible, filters, sort)
+    content = render(header, body, fmt)
+    digest = hashlib.sha256(content).hexdigest()
+    moment = utcnow()
+    filename = f"{list_name}-{moment:%Y%m%d-%H%M%S}.{fmt}"
+    audit.record(EXPORT_ACTION, target_type="export", target_id=filename,
+                 details={"list": list_name, "filters": filters.to_dict(), "sort": sort, "rows": len(body),
+                          "sha256": digest, "format": fmt, "by": by})
+    return Export(content, filename, len(body), digest, list_name, fmt)
 
 
 @dataclass
@@ -36,54 +113,24 @@ class ExportResult:
     list_name: str
 
 
-def _dimensions() -> list:
-    version = current_version()
-    return [] if version is None else list(version.parsed().dimensions)
-
-
-def customer_rows(list_name: str = "all") -> pd.DataFrame:
-    """The export's rows (external id, one column per dimension's tier, churn probability, predicted value)."""
-    if list_name not in LISTS:
-        raise ValidationError(f"unknown list '{list_name}' (choose one of: {', '.join(LISTS)})", field="list")
-    tenant_id = tenancy.current_tenant_id()
-    c, a, s = Customer.__table__, TierAssignment.__table__, CustomerScore.__table__
-    dimensions = _dimensions()
-    columns = [c.c.external_id, c.c.name]
-    conditions = [c.c.tenant_id == tenant_id]
-    joined = c.outerjoin(s, sa.and_(s.c.tenant_id == c.c.tenant_id, s.c.customer_id == c.c.id))
-    for index, dimension in enumerate(dimensions):
-        alias = a.alias(f"tier_{index}")
-        joined = joined.outerjoin(alias, sa.and_(alias.c.tenant_id == c.c.tenant_id, alias.c.customer_id == c.c.id,
-                                                 alias.c.dimension == dimension.code))
-        columns.append(alias.c.tier.label(f"tier_{dimension.code}"))
-        if list_name == "vip" and dimension.code == "value":
-            conditions.append(alias.c.tier == dimension.tiers[0].code)
-        if list_name == dimension.code:
-            conditions.append(alias.c.tier != dimension.fallback.code)
-    if list_name in ("vip", "high_risk", "opinion_risk") and not any(
-            d.code == ("value" if list_name == "vip" else list_name) for d in dimensions):
-        raise ValidationError(f"the rule set in force has no '{'value' if list_name == 'vip' else list_name}' "
-                              "dimension, so this list is empty by definition", field="list")
-    if list_name == "at_risk":
-        conditions.append(s.c.churn_probability >= AT_RISK_PROBABILITY)
-    columns += [s.c.churn_probability, s.c.predicted_value]
-    select = sa.select(*columns).select_from(joined).where(*conditions).order_by(c.c.external_id)
-    text = {"external_id": "string", "name": "string"} | {f"tier_{d.code}": "string" for d in dimensions}
-    return read_frame(select, dtypes=text | {"churn_probability": "float64", "predicted_value": "float64"})
-
-
 def export_customers(out: str | Path, *, list_name: str = "all", by: str = "") -> ExportResult:
-    """Write the list to ``out`` as CSV (UTF-8 with BOM) and audit it."""
+    """``tierwise export``: the whole tenant's list to ``out`` (.csv or .xlsx), audited."""
     path = Path(out)
-    if path.suffix.lower() != ".csv":
-        raise ValidationError(f"'{path}': the export is written as CSV; name the file .csv", field="out")
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in FORMATS:
+        raise ValidationError(f"'{path}': name the file .csv or .xlsx", field="out")
     if not path.parent.exists():
         raise ValidationError(f"'{path.parent}' does not exist", field="out")
-    frame = customer_rows(list_name)
-    frame["churn_probability"] = frame["churn_probability"].round(6)
-    frame["predicted_value"] = frame["predicted_value"].round(2)
-    frame.to_csv(path, index=False, encoding="utf-8-sig")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    audit.record("export.created", target_type="export", target_id=path.name,
-                 details={"list": list_name, "rows": len(frame), "sha256": digest, "format": "csv", "by": by})
-    return ExportResult(path=path, rows=len(frame), sha256=digest, list_name=list_name)
+    export = export_list(list_name, sa.true(), fmt=fmt, by=by)
+    path.write_bytes(export.content)
+    return ExportResult(path=path, rows=export.rows, sha256=export.sha256, list_name=list_name)
+
+
+def export_log(limit: int = 200) -> list:
+    """The tenant's latest exports (newest first), from the audit log."""
+    from tierwise.platform.audit import AuditEvent
+    from tierwise.platform.db import db
+
+    return list(db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == EXPORT_ACTION)
+                                   .order_by(AuditEvent.occurred_at.desc()).limit(limit)))
+

@@ -19,6 +19,9 @@ from tierwise.platform.api.openapi_parts import json_body as _json
 from tierwise.platform.api.openapi_parts import ref as _ref
 from tierwise.platform.api.openapi_parts import responses as _responses
 from tierwise.platform.api.openapi_schedules import SCHEDULE_PATHS, SCHEDULE_SCHEMAS
+from tierwise.platform.api.openapi_ownership import OWNERSHIP_PATHS, OWNERSHIP_SCHEMA_FIELDS, OWNERSHIP_SCHEMAS
+from tierwise.platform.api.openapi_lists import LIST_PATHS, LIST_SCHEMAS
+from tierwise.platform.api.openapi_dashboards import DASHBOARD_PATHS, DASHBOARD_SCHEMA_FIELDS, DASHBOARD_SCHEMAS
 
 
 def _page_of(name: str) -> dict:
@@ -213,6 +216,9 @@ SCHEMAS = {
         "column": {"type": "string"}, "value": {"type": "string"}, "reason": {"type": "string"}}},
     **RULE_SCHEMAS,
     **SCHEDULE_SCHEMAS,
+    **OWNERSHIP_SCHEMAS,
+    **LIST_SCHEMAS,
+    **DASHBOARD_SCHEMAS,
     **MODEL_SCHEMAS,
 }
 
@@ -228,7 +234,8 @@ SCHEMA_FIELDS = {"User": s.USER_FIELDS, "Branch": s.BRANCH_FIELDS, "ApiToken": s
                  "TierPeriod": s.TIER_PERIOD_FIELDS, "Preview": s.PREVIEW_FIELDS,
                  "DimensionPreview": s.DIMENSION_PREVIEW_FIELDS, "TierCount": s.TIER_COUNT_FIELDS,
                  "TierMove": s.TIER_MOVE_FIELDS, "MovingCustomer": s.MOVING_CUSTOMER_FIELDS,
-                 "Schedule": s.SCHEDULE_FIELDS, **MODEL_SCHEMA_FIELDS}
+                 "Schedule": s.SCHEDULE_FIELDS, **MODEL_SCHEMA_FIELDS,
+                 **OWNERSHIP_SCHEMA_FIELDS, **DASHBOARD_SCHEMA_FIELDS}
 
 
 def _definition_body(description: str, *, note: bool, required: bool = True) -> dict:
@@ -422,6 +429,9 @@ PATHS = {
         "responses": _responses({"200": _json(_ref("ImportRun"), "The run")}, 403, 404)}},
     **RULE_PATHS,
     **SCHEDULE_PATHS,
+    **OWNERSHIP_PATHS,
+    **LIST_PATHS,
+    **DASHBOARD_PATHS,
     **MODEL_PATHS,
     "/api/v1/openapi.json": {"get": {
         "summary": "This document", "operationId": "getOpenApi", "tags": ["meta"], "security": [],

@@ -57,6 +57,10 @@ MODEL_RUN_FIELDS = ("id", "job", "model", "status", "stage", "progress", "as_of"
 CUSTOMER_SCORES_FIELDS = ("customer_id", "scored_at", "churn_probability", "churn_version_id", "churn_reasons",
                           "predicted_value", "value_version_id", "value_reasons")
 SCORE_REASON_FIELDS = ("feature", "label", "contribution", "value", "effect")
+# Account ownership: a customer's RM periods, and what an assignment or a book move did.
+RM_ASSIGNMENT_FIELDS = ("customer_id", "rm_user_id", "valid_from", "valid_to", "changed_by", "reason")
+ASSIGNMENT_FIELDS = ("rm_user_id", "customers", "changed")
+BOOK_MOVE_FIELDS = ("from_user_id", "to_user_id", "branch_id", "moved")
 
 # Fields that hold a list of objects, with the allow-list each object goes through.
 NESTED_FIELDS = {

@@ -1,4 +1,5 @@
-"""Customer pages: search, the customer page (profile, tiers, scores, activity, interactions), erasure."""
+"""Customer pages: search, the customer page (profile, RM and its history, tiers, scores, activity, interactions),
+reassigning the customer to another RM, erasure."""
 from __future__ import annotations
 
 import uuid
@@ -7,6 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from tierwise.platform.db import db
 from tierwise.platform.pagination import parse_limit
@@ -15,8 +17,10 @@ from tierwise.platform.score_explanations import explained_scores
 from tierwise.platform.users import list_users
 from tierwise.platform.branches import list_branches
 from tierwise.platform.web.access import requires, signed_in
-from tierwise.platform.web.forms import EmptyForm
-from tierwise.tenants import customer_directory
+from tierwise.platform.web.dashboard_charts import activity_chart
+from tierwise.errors import ValidationError
+from tierwise.platform.web.forms import AssignCustomerForm, EmptyForm, show_validation_error
+from tierwise.tenants import customer_directory, ownership
 from tierwise.tenants.fields import field_registry
 from tierwise.tenants.rules.profile import tier_profile
 
@@ -38,14 +42,52 @@ def index():
 @signed_in
 def show(customer_id: uuid.UUID):
     customer = customer_directory.get_visible_customer(customer_id, visible_customers(current_user))
+    return _customer_page(customer, _assign_form(customer))
+
+
+def _customer_page(customer, assign_form: AssignCustomerForm):
     activity = customer_directory.monthly_activity(customer)
+    chart = activity_chart(activity) if activity else None
     peak = max((row.amount for row in activity), default=0) or 1
     return render_template(
-        "customers/show.html", customer=customer, activity=activity, peak=peak,
+        "customers/show.html", customer=customer, activity=activity, peak=peak, activity_chart=chart,
         interactions=customer_directory.recent_interactions(customer), fields=field_registry(),
         tiers=tier_profile(customer.id), scores=explained_scores(customer.id, str(get_locale())),
         branches={b.id: b for b in list_branches()}, people={u.id: u for u in list_users()},
-        erase_form=EmptyForm(), can_erase=allows(current_user, Permission.ERASE_CUSTOMERS))
+        erase_form=EmptyForm(), can_erase=allows(current_user, Permission.ERASE_CUSTOMERS),
+        assignments=ownership.assignment_history(customer), assign_form=assign_form,
+        can_assign=allows(current_user, Permission.ASSIGN_CUSTOMERS)), 400 if assign_form.errors else 200
+
+
+def _assign_form(customer) -> AssignCustomerForm:
+    form = AssignCustomerForm()
+    form.rm_user_id.choices = [SelectChoice("", _("(unassigned)"))] + [
+        SelectChoice(str(rm.id), rm.label) for rm in ownership.active_rms()]
+    if not form.is_submitted():
+        form.rm_user_id.data = str(customer.rm_user_id) if customer.rm_user_id else ""
+    return form
+
+
+@bp.route("/<uuid:customer_id>/assignment", methods=["POST"])
+@requires(Permission.ASSIGN_CUSTOMERS)
+def assign(customer_id: uuid.UUID):
+    customer = customer_directory.get_visible_customer(customer_id, visible_customers(current_user))
+    form = _assign_form(customer)
+    if form.validate_on_submit():
+        rm_user_id = uuid.UUID(form.rm_user_id.data) if form.rm_user_id.data else None
+        try:
+            result = ownership.assign([customer.id], rm_user_id, reason=form.reason.data)
+        except ValidationError as exc:
+            db.session.rollback()
+            show_validation_error(form, exc)
+        else:
+            db.session.commit()
+            if result.changed:
+                flash(_("Customer %(id)s reassigned.", id=customer.external_id), "success")
+            else:
+                flash(_("Customer %(id)s already has this relationship manager.", id=customer.external_id), "info")
+            return redirect(url_for(".show", customer_id=customer.id, _anchor="ownership"))
+    return _customer_page(customer, form)
 
 
 @bp.route("/<uuid:customer_id>/erase", methods=["POST"])

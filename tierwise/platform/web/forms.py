@@ -98,6 +98,21 @@ class EmptyForm(FlaskForm):
     """For POST buttons (logout, revoke): only the CSRF token."""
 
 
+class AssignCustomerForm(FlaskForm):
+    """Give one customer to an RM; the choices (active RMs, or none) are filled per request."""
+
+    rm_user_id = SelectField(_l("Relationship manager"), choices=[])
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+
+
+class ReassignBookForm(FlaskForm):
+    """Move an RM's customers, all or one branch's, to another RM; choices filled per request."""
+
+    to_user_id = SelectField(_l("Move to"), choices=[], validators=[DataRequired()])
+    branch_id = SelectField(_l("Customers of branch"), choices=[])
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+
+
 def show_validation_error(form: FlaskForm, exc: ValidationError) -> None:
     """Put a domain validation error next to its field, or at the top of the form."""
     field = getattr(form, exc.field, None) if exc.field else None

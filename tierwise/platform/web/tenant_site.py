@@ -10,8 +10,8 @@ from flask import Blueprint, abort, g
 
 from tierwise.platform.request_context import enter_tenant
 from tierwise.platform.tenant import find_tenant
-from tierwise.platform.web import (audit_log, auth_views, branches, customers, fields, home, imports, models, rules,
-                                   rules_editor, rules_versions, schedules, tokens, users)
+from tierwise.platform.web import (audit_log, auth_views, branches, customers, dashboards, fields, home, imports,
+                                   lists, models, rules, rules_editor, rules_versions, schedules, tokens, users)
 
 bp = Blueprint("tenant", __name__, url_prefix="/t/<tenant_slug>")
 
@@ -31,6 +31,6 @@ def _add_tenant_slug(endpoint, values) -> None:
         values["tenant_slug"] = g.tenant.slug
 
 
-for child in (auth_views, home, users, branches, tokens, audit_log, customers, fields, imports, rules, rules_editor,
-              rules_versions, schedules, models):
+for child in (auth_views, home, users, branches, tokens, audit_log, customers, lists, fields, imports, rules, rules_editor,
+              rules_versions, schedules, models, dashboards):
     bp.register_blueprint(child.bp)

@@ -1,4 +1,4 @@
-"""User management for tenant admins: list, create, edit, reset password."""
+"""User management for tenant admins: list, create, edit, reset password, move an RM's book of customers."""
 from __future__ import annotations
 
 import uuid
@@ -13,7 +13,8 @@ from tierwise.platform.branches import list_branches
 from tierwise.platform.db import db
 from tierwise.platform.policy import Permission
 from tierwise.platform.web.access import requires
-from tierwise.platform.web.forms import ResetPasswordForm, UserForm, show_validation_error
+from tierwise.platform.web.forms import ReassignBookForm, ResetPasswordForm, UserForm, show_validation_error
+from tierwise.tenants import ownership
 
 bp = Blueprint("users", __name__, url_prefix="/users")
 
@@ -32,7 +33,7 @@ def _branch_id(form: UserForm) -> uuid.UUID | None:
 @bp.route("/")
 @requires(Permission.MANAGE_USERS)
 def index():
-    return render_template("users/index.html", users=user_service.list_users())
+    return render_template("users/index.html", users=user_service.list_users(), books=ownership.book_sizes())
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -82,7 +83,8 @@ def edit(user_id: uuid.UUID):
             db.session.commit()
             flash(_("Changes to %(email)s saved.", email=user.email), "success")
             return redirect(url_for(".index"))
-    return render_template("users/form.html", form=form, user=user, reset_form=ResetPasswordForm()), \
+    return render_template("users/form.html", form=form, user=user, reset_form=ResetPasswordForm(),
+                           book=ownership.book_size(user.id)), \
         400 if form.errors else 200
 
 
@@ -104,3 +106,28 @@ def reset_password(user_id: uuid.UUID):
             flash("; ".join(errors), "error")
     return redirect(url_for(".edit", user_id=user.id))
 
+
+
+@bp.route("/<uuid:user_id>/book", methods=["GET", "POST"])
+@requires(Permission.ASSIGN_CUSTOMERS)
+def book(user_id: uuid.UUID):
+    """The customers a user looks after, and moving them (all, or one branch's) to another RM."""
+    user = user_service.get_user(user_id)  # another tenant's id: NotFoundError, a 404
+    branches = {b.id: b for b in list_branches()}
+    form = ReassignBookForm()
+    form.to_user_id.choices = [SelectChoice(str(rm.id), rm.label) for rm in ownership.active_rms() if rm.id != user.id]
+    form.branch_id.choices = [SelectChoice("", _("(all branches)"))] + [
+        SelectChoice(str(b.id), f"{b.code} {b.name}") for b in branches.values()]
+    if form.validate_on_submit():
+        try:
+            move = ownership.reassign_book(user.id, uuid.UUID(form.to_user_id.data), reason=form.reason.data,
+                                           branch_id=uuid.UUID(form.branch_id.data) if form.branch_id.data else None)
+        except ValidationError as exc:
+            db.session.rollback()
+            show_validation_error(form, exc)
+        else:
+            db.session.commit()
+            flash(_("%(count)s customers moved to their new relationship manager.", count=move.moved), "success")
+            return redirect(url_for(".book", user_id=user.id))
+    return render_template("users/book.html", user=user, form=form, branches=branches,
+                           by_branch=ownership.book_by_branch(user.id)), 400 if form.errors else 200

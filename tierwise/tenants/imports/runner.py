@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from tierwise.errors import ValidationError
 from tierwise.platform import audit, tenancy
+from tierwise.platform.change_context import changes_because
 from tierwise.platform.db import db
 from tierwise.platform.tenant import Tenant
 from tierwise.tenants.fields import FieldGroup, define_field, field_registry
@@ -148,9 +149,10 @@ def _run(source, *, name: str, kind: str, mapping: dict[str, str], skip_invalid:
         if errors and not skip_invalid:
             raise ImportRejected(errors, total=error_count)
         loading.drop_rows(connection, {e.row for e in sql_errors})
-        counts = {"customers": lambda: loading.merge_customers(connection, tenant_id, targets),
-                  "activity": lambda: loading.merge_activity(connection, tenant_id),
-                  "interactions": lambda: loading.merge_interactions(connection, tenant_id)}[kind]()
+        with changes_because(f"import of {name}"):  # the RM assignment history says where a change came from
+            counts = {"customers": lambda: loading.merge_customers(connection, tenant_id, targets),
+                      "activity": lambda: loading.merge_activity(connection, tenant_id),
+                      "interactions": lambda: loading.merge_interactions(connection, tenant_id)}[kind]()
         loading.drop_stage(connection)  # on failure the rollback takes the temporary tables with it
     finally:
         if rejects is not None:

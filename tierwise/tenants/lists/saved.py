@@ -30,3 +30,53 @@ class SavedList(TenantScoped, db.Model):
     filters: Mapped[dict] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+def available_lists(user) -> list[SavedList]:
+    """The user's own saved lists and those shared in the tenant, by name."""
+    return list(db.session.scalars(sa.select(SavedList).where(sa.or_(SavedList.owner_id == user.id, SavedList.shared))
+                                   .order_by(SavedList.name, SavedList.id)))
+
+
+def get_saved_list(list_id: uuid.UUID, user) -> SavedList:
+    """A list the user may open (their own, or shared); another's private list is not found."""
+    from tierwise.errors import NotFoundError
+
+    saved = db.session.scalar(sa.select(SavedList).where(SavedList.id == list_id,
+                                                         sa.or_(SavedList.owner_id == user.id, SavedList.shared)))
+    if saved is None:
+        raise NotFoundError("no such saved list")
+    return saved
+
+
+def save_list(user, *, name: str, base: str, filters, shared: bool = False) -> SavedList:
+    """Keep a built-in list's filters under a name (validated as the list would use them; audited)."""
+    from tierwise.errors import ConflictError, ValidationError
+    from tierwise.platform import audit
+    from tierwise.tenants.lists.catalog import builtin, rule_set
+
+    name = (name or "").strip()
+    if not name or len(name) > 120:
+        raise ValidationError("give the list a name of at most 120 characters", field="name")
+    builtin(base)
+    filters.check(rule_set())
+    if db.session.scalar(sa.select(SavedList.id).where(SavedList.owner_id == user.id, SavedList.name == name)):
+        raise ConflictError(f"you already have a list named '{name}'")
+    saved = SavedList(name=name, owner_id=user.id, shared=bool(shared), base=base, filters=filters.to_dict())
+    db.session.add(saved)
+    db.session.flush()
+    audit.record("lists.saved", target_type="saved_list", target_id=saved.id,
+                 details={"name": name, "base": base, "filters": saved.filters, "shared": saved.shared})
+    return saved
+
+
+def delete_saved_list(saved: SavedList, user, *, is_admin: bool) -> None:
+    """The owner deletes their list; a tenant admin may delete a shared one."""
+    from tierwise.errors import NotFoundError
+    from tierwise.platform import audit
+
+    if saved.owner_id != user.id and not (is_admin and saved.shared):
+        raise NotFoundError("no such saved list")
+    audit.record("lists.deleted", target_type="saved_list", target_id=saved.id, details={"name": saved.name})
+    db.session.delete(saved)
+    db.session.flush()

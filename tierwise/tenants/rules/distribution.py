@@ -58,18 +58,28 @@ class CustomerTier:
     pending_count: int
 
 
-def tier_distribution(definition: RuleSetDefinition | None = None) -> list[DimensionDistribution]:
-    """Customers per tier in each dimension of the rule set in force (or of ``definition``)."""
+def tier_distribution(definition: RuleSetDefinition | None = None, *,
+                      visible: sa.ColumnElement[bool] | None = None) -> list[DimensionDistribution]:
+    """Customers per tier in each dimension of the rule set in force (or of ``definition``).
+
+    ``visible`` (a ``policy.visible_customers`` criterion) narrows the counts to
+    those customers, for an RM's dashboard; without it the whole tenant is
+    counted straight from the assignments, with no join to the customers.
+    """
     if definition is None:
         version = current_version()
         if version is None:
             return []
         definition = version.parsed()
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(Customer)) or 0
+    counted = sa.select(TierAssignment.dimension, TierAssignment.tier, sa.func.count())
+    if visible is not None:
+        counted = counted.join(Customer, sa.and_(Customer.tenant_id == TierAssignment.tenant_id,
+                                                 Customer.id == TierAssignment.customer_id)).where(visible)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(Customer)
+                              .where(visible if visible is not None else sa.true())) or 0
     counts: dict[tuple[str, str], int] = {
         (dimension, tier): n for dimension, tier, n in db.session.execute(
-            sa.select(TierAssignment.dimension, TierAssignment.tier, sa.func.count())
-            .group_by(TierAssignment.dimension, TierAssignment.tier))}
+            counted.group_by(TierAssignment.dimension, TierAssignment.tier))}
     result = []
     for dimension in definition.dimensions:
         shares = [TierShare(t.code, t.label_en, t.label_zh, t.colour, counts.get((dimension.code, t.code), 0), 0.0)

@@ -1,0 +1,235 @@
+"""RM lists: the right customers on each list, only the RM's own book, paged, filtered, saved and exported."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+
+import pytest
+import sqlalchemy as sa
+from openpyxl import load_workbook
+
+from tests.rule_helpers import in_tenant, publish_and_retier
+from tierwise.models.scores import CustomerScore
+from tierwise.platform import tenancy
+from tierwise.platform.audit import Actor, AuditEvent, acting_as
+from tierwise.platform.db import db
+from tierwise.platform.users import User
+from tierwise.tenants.customers import Customer
+from tierwise.tenants.imports.runner import import_records
+from tierwise.tenants.lists import catalog
+from tierwise.tenants.lists.filters import ListFilters
+from tierwise.tenants.lists.query import list_page
+
+RULES = {"dimensions": [
+    {"code": "value", "tiers": [
+        {"code": "key", "rule": "sum(amount, 365d) >= 50000"},
+        {"code": "important", "rule": "sum(amount, 365d) >= 10000"},
+        {"code": "standard", "rule": "sum(amount, 365d) >= 1000"},
+        {"code": "basic", "fallback": True}]},
+    {"code": "high_risk", "tiers": [
+        {"code": "critical", "rule": 'facility_type == "hospital"'},
+        {"code": "standard", "fallback": True}]},
+    {"code": "opinion_risk", "tiers": [
+        {"code": "watch", "rule": "count(complaints, 365d) >= 1"},
+        {"code": "none", "fallback": True}]}]}
+
+# external id -> (RM, monthly bill, facility, churn probability)
+BOOK = {
+    "C01": ("rm1", 6000, "hospital", 0.9), "C02": ("rm1", 1500, "other", 0.2), "C03": ("rm1", 90, "hospital", None),
+    "C04": ("rm2", 5000, "other", 0.7), "C05": ("rm2", 1000, "other", 0.1), "C06": ("rm2", 50, "other", 0.6),
+}
+
+
+@pytest.fixture
+def grid(app, make_tenant):
+    """A power utility whose two RMs hold three customers each, tiered and scored."""
+    world = make_tenant("power_utility")
+    customers = [{"external_id": cid, "name": f"客户{cid}", "facility_type": facility,
+                  "rm_email": world.email(rm)} for cid, (rm, _, facility, _) in BOOK.items()]
+    activity = [{"customer": cid, "occurred_at": f"2024-{m:02d}-20", "amount": str(bill), "category": "bill"}
+                for cid, (_, bill, _, _) in BOOK.items() for m in range(1, 13)]
+    with app.app_context(), tenancy.tenant_scope(world.tenant_id), acting_as(Actor(label="test")):
+        import_records(customers, kind="customers")
+        import_records(activity, kind="activity")
+        import_records([{"customer": "C04", "occurred_at": "2024-11-05", "channel": "regulator_hotline",
+                         "type": "complaint", "severity": "4"}], kind="interactions")
+        ids = dict(db.session.execute(sa.select(Customer.external_id, Customer.id)).all())
+        for cid, (_, bill, _, churn) in BOOK.items():
+            db.session.add(CustomerScore(customer_id=ids[cid], churn_probability=churn, predicted_value=bill * 12.0))
+        db.session.commit()
+    publish_and_retier(app, world, RULES)
+    return world
+
+
+def visible(app, world, who):
+    from tierwise.platform.policy import visible_customers
+
+    user = db.session.scalar(sa.select(User).where(User.email == world.email(who)))
+    return visible_customers(user)
+
+
+def ids_on(app, world, who, name, **options) -> list[str]:
+    with in_tenant(app, world):
+        page = list_page(name, visible(app, world, who), **options)
+        return [row.external_id for row in page.rows]
+
+
+def test_each_built_in_list_holds_the_customers_its_definition_names(app, grid):
+    # key >= 50,000 a year: C01 (72,000), C04 (60,000); important >= 10,000: C02 (18,000), C05 (12,000)
+    assert ids_on(app, grid, "admin", "vip") == ["C01", "C02", "C04", "C05"]  # a power utility: key and important
+    assert ids_on(app, grid, "admin", "high_risk") == ["C01", "C03"]  # hospitals, whatever their value
+    assert ids_on(app, grid, "admin", "opinion_risk") == ["C04"]
+    assert ids_on(app, grid, "admin", "vip_at_risk") == ["C01", "C04"]  # VIPs at or above 0.5
+    assert ids_on(app, grid, "admin", "at_risk") == ["C01", "C04", "C06"]
+    assert len(ids_on(app, grid, "admin", "all")) == 6
+
+
+def test_an_rm_sees_only_their_own_book_on_every_list(app, grid):
+    for name in catalog.BUILT_IN:
+        assert set(ids_on(app, grid, "rm1", name)) <= {"C01", "C02", "C03"}, name
+        assert set(ids_on(app, grid, "rm2", name)) <= {"C04", "C05", "C06"}, name
+    assert ids_on(app, grid, "rm1", "vip") == ["C01", "C02"]
+
+
+def test_the_vip_tiers_and_the_at_risk_threshold_are_the_tenants_settings(app, grid):
+    with in_tenant(app, grid):
+        catalog.update_settings(vip_tiers=["key"], at_risk_probability=0.8)
+        db.session.commit()
+    assert ids_on(app, grid, "admin", "vip") == ["C01", "C04"]
+    assert ids_on(app, grid, "admin", "vip_at_risk") == ["C01"]
+    with in_tenant(app, grid), pytest.raises(Exception, match="not a tier of the value dimension: gold"):
+        catalog.update_settings(vip_tiers=["gold"], at_risk_probability=0.5)
+
+
+def test_pages_follow_each_other_without_gaps_or_repeats_in_any_sort(app, grid):
+    for sort in ("external_id", "name", "churn", "value"):
+        seen, cursor = [], None
+        with in_tenant(app, grid):
+            while True:
+                page = list_page("all", sa.true(), sort=sort, cursor=cursor, limit=2)
+                seen += [row.external_id for row in page.rows]
+                cursor = page.next_cursor
+                if cursor is None:
+                    break
+        assert sorted(seen) == sorted(BOOK) and len(seen) == 6, sort
+        if sort == "churn":  # highest first, the unscored last
+            assert seen == ["C01", "C04", "C06", "C02", "C05", "C03"]
+
+
+def test_filters_narrow_a_list_and_bad_ones_name_the_field(app, grid, browser):
+    assert ids_on(app, grid, "admin", "all", filters=ListFilters(tiers={"value": ("key",)})) == ["C01", "C04"]
+    assert ids_on(app, grid, "admin", "vip", filters=ListFilters(churn_min=0.5)) == ["C01", "C04"]
+    assert ids_on(app, grid, "admin", "all", filters=ListFilters(search="C0", value_max=15000)) == ["C03", "C05",
+                                                                                                    "C06"]
+    browser.login(grid)
+    bad = browser.get(f"/t/{grid.slug}/lists/all?tier.value=gold")
+    assert bad.status_code == 400 and "gold" in bad.text
+    cursor = browser.get(f"/t/{grid.slug}/lists/all?cursor=bm90LWEtY3Vyc29y")
+    assert cursor.status_code == 400
+
+
+def test_the_list_page_shows_the_filtered_rows_with_their_tiers(app, grid, browser):
+    browser.login(grid)
+    page = browser.get(f"/t/{grid.slug}/lists/vip?tier.value=key")
+    assert page.status_code == 200
+    assert page.text.count('data-testid="list-row"') == 2 and "客户C01" in page.text and "客户C02" not in page.text
+    browser.login(grid, "rm2")
+    mine = browser.get(f"/t/{grid.slug}/lists/vip")
+    assert "客户C04" in mine.text and "客户C01" not in mine.text
+
+
+def test_an_export_is_the_users_list_and_its_audit_record_matches_the_file(app, grid, browser):
+    browser.login(grid, "rm1")
+    response = browser.get(f"/t/{grid.slug}/lists/vip/export?format=csv")
+    assert response.status_code == 200 and response.data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
+    assert [r["external_id"] for r in rows] == ["C01", "C02"]
+    assert rows[0]["tier_value"] == "key" and rows[0]["name"] == "客户C01"
+    workbook = browser.get(f"/t/{grid.slug}/lists/vip/export?format=xlsx&tier.value=key")
+    sheet = load_workbook(io.BytesIO(workbook.data)).active
+    assert [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)] == ["C01"]
+    with in_tenant(app, grid):
+        events = [(e.actor_label, e.details) for e in db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == "export.created").order_by(AuditEvent.occurred_at))]
+    assert [details["sha256"] for _, details in events] == [hashlib.sha256(response.data).hexdigest(),
+                                                           hashlib.sha256(workbook.data).hexdigest()]
+    assert events[1][1]["filters"] == {"tiers": {"value": ["key"]}} and events[1][1]["rows"] == 1
+    assert events[0][0] == grid.email("rm1")
+    assert browser.get(f"/t/{grid.slug}/lists/exports").status_code == 403
+    browser.login(grid)
+    log = browser.get(f"/t/{grid.slug}/lists/exports")
+    assert log.status_code == 200 and events[0][1]["sha256"][:16] in log.text
+
+
+def test_saved_lists_are_private_unless_shared(app, grid, browser):
+    browser.login(grid, "rm1")
+    saved = browser.submit(f"/t/{grid.slug}/lists/vip", {"list_name": "我的大客户", "tier.value": "key"},
+                           action=f"/t/{grid.slug}/lists/vip/save")
+    assert saved.status_code == 302
+    opened = browser.get(saved.headers["Location"], follow_redirects=True)
+    assert opened.text.count('data-testid="list-row"') == 1 and "客户C01" in opened.text
+    browser.login(grid, "rm2")
+    assert browser.get(saved.headers["Location"]).status_code == 404
+    assert "我的大客户" not in browser.get(f"/t/{grid.slug}/lists/").text
+
+
+def test_lists_of_changes_show_what_the_latest_retier_moved(app, grid):
+    lowered = {"dimensions": [dict(RULES["dimensions"][0], tiers=[
+        {"code": "key", "rule": "sum(amount, 365d) >= 65000"}, *RULES["dimensions"][0]["tiers"][1:]]),
+        *RULES["dimensions"][1:]]}
+    publish_and_retier(app, grid, lowered)
+    assert ids_on(app, grid, "admin", "value_down") == ["C04"]  # 60,000 is no longer key
+    with in_tenant(app, grid):
+        row = list_page("value_down", sa.true()).rows[0]
+    assert row.change["from"] == "key" and row.change["to"] == "important"
+    assert ids_on(app, grid, "admin", "newly_high_risk") == []  # the first run's hospitals are not new any more
+
+
+def test_the_api_pages_through_a_list_with_the_callers_visibility(app, grid, client, issue_token):
+    from tests.test_api import bearer
+
+    rm = bearer(issue_token(grid, "rm2"))
+    first = client.get("/api/v1/lists/vip/customers", query_string={"limit": 1}, headers=rm)
+    assert first.status_code == 200 and [r["external_id"] for r in first.json["items"]] == ["C04"]
+    assert first.json["items"][0]["tiers"]["value"] == "key"
+    second = client.get("/api/v1/lists/vip/customers", query_string={"limit": 1, "cursor": first.json["next_cursor"]},
+                        headers=rm)
+    assert [r["external_id"] for r in second.json["items"]] == ["C05"] and second.json["next_cursor"] is None
+    unknown = client.get("/api/v1/lists/vips/customers", headers=rm)
+    assert unknown.status_code == 400 and unknown.json["error"]["field"] == "list"
+    exported = client.get("/api/v1/lists/high_risk/export", headers=rm)
+    assert exported.status_code == 200 and exported.data.decode("utf-8-sig").count("\n") == 1  # header only
+    assert client.get("/api/v1/exports", headers=rm).status_code == 403
+    admin = bearer(issue_token(grid))
+    log = client.get("/api/v1/exports", headers=admin).json["items"]
+    assert log[0]["list"] == "high_risk" and log[0]["rows"] == 0 and log[0]["by"] == grid.email("rm2")
+    kept = client.post("/api/v1/saved-lists", json={"name": "风险", "base": "at_risk", "shared": True,
+                                                   "filters": {"churn_min": 0.65}}, headers=admin)
+    assert kept.status_code == 201
+    assert [s["name"] for s in client.get("/api/v1/saved-lists", headers=rm).json["items"]] == ["风险"]
+    refused = client.post("/api/v1/saved-lists", json={"name": "x", "base": "vip", "filters": {"tiers": {"v": ["a"]}}},
+                          headers=admin)
+    assert refused.status_code == 400 and refused.json["error"]["field"] == "tier.v"
+
+
+def test_a_condition_in_the_rule_language_filters_on_fields_and_scores(app, grid, browser):
+    hospitals = ListFilters(condition='facility_type == "hospital" and churn_probability >= 0.5')
+    assert ids_on(app, grid, "admin", "all", filters=hospitals) == ["C01"]
+    browser.login(grid)
+    typo = browser.get(f"/t/{grid.slug}/lists/all", query_string={"condition": 'facility_typ == "hospital"'})
+    assert typo.status_code == 400 and "facility_type" in typo.text  # the close match is named
+    aggregate = browser.get(f"/t/{grid.slug}/lists/all", query_string={"condition": "sum(amount, 90d) > 10"})
+    assert aggregate.status_code == 400 and "tier rule" in aggregate.text
+
+
+def test_the_customer_page_charts_twelve_months_of_activity_from_local_assets(app, grid, browser):
+    with in_tenant(app, grid):
+        customer_id = db.session.scalar(sa.select(Customer.id).where(Customer.external_id == "C01"))
+    browser.login(grid)
+    page = browser.get(f"/t/{grid.slug}/customers/{customer_id}").text
+    assert 'data-chart="activity-chart"' in page and "/static/vendor/echarts.min.js" in page
+    spec = json.loads(page.split('<script type="application/json" id="activity-chart">')[1].split("</script>")[0])
+    assert spec["option"]["xAxis"]["data"] == [f"2024-{m:02d}" for m in range(1, 13)]
+    assert [bar for series in spec["option"]["series"] for bar in series["data"]] == [6000] * 12

@@ -1,0 +1,121 @@
+"""``/lists``, ``/saved-lists`` and ``/exports``: the RM lists through the API.
+
+The same query as the list pages (``tierwise.tenants.lists.query``) with the
+caller's visibility: a token of an RM pages through that RM's book only.
+"""
+from __future__ import annotations
+
+import uuid
+
+from flask import Response, abort, request
+from flask_login import current_user
+
+from tierwise.errors import ValidationError
+from tierwise.platform.api import api_blueprint
+from tierwise.platform.db import db
+from tierwise.platform.pagination import parse_limit
+from tierwise.platform.policy import Permission, allows, visible_customers
+from tierwise.tenants import exports
+from tierwise.tenants.lists import catalog, saved
+from tierwise.tenants.lists.filters import ListFilters
+from tierwise.tenants.lists.query import ListRow, list_page
+
+
+def _settings() -> dict:
+    current = catalog.settings()
+    return {"vip_tiers": list(current.vip_tiers), "at_risk_probability": current.at_risk_probability,
+            "configured": current.configured}
+
+
+@api_blueprint.get("/lists")
+def list_lists():
+    locale = getattr(current_user, "locale", None)
+    return {"items": [{"name": spec.name, "label": spec.label(locale), "description": spec.description(locale)}
+                      for spec in catalog.BUILT_IN.values()], "settings": _settings()}
+
+
+@api_blueprint.put("/lists/settings")
+def change_list_settings():
+    if not allows(current_user, Permission.MANAGE_RULES):
+        abort(403)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ValidationError("send a JSON object", field="body")
+    tiers = body.get("vip_tiers")
+    if not isinstance(tiers, list) or not all(isinstance(t, str) for t in tiers):
+        raise ValidationError("a list of value tier codes", field="vip_tiers")
+    probability = body.get("at_risk_probability", catalog.DEFAULT_AT_RISK)
+    if isinstance(probability, bool) or not isinstance(probability, (int, float)):
+        raise ValidationError("a number between 0 and 1", field="at_risk_probability")
+    catalog.update_settings(vip_tiers=tiers, at_risk_probability=float(probability))
+    db.session.commit()
+    return _settings()
+
+
+def _row(row: ListRow) -> dict:
+    change = None if row.change is None else {"from": row.change["from"], "to": row.change["to"],
+                                              "at": row.change["at"].isoformat()}
+    return {"customer_id": str(row.customer_id), "external_id": row.external_id, "name": row.name,
+            "branch": row.branch, "rm": row.rm, "tiers": row.tiers, "churn_probability": row.churn_probability,
+            "predicted_value": row.predicted_value, "change": change}
+
+
+@api_blueprint.get("/lists/<name>/customers")
+def list_customers_on(name: str):
+    page = list_page(name, visible_customers(current_user), filters=ListFilters.from_args(request.args),
+                     sort=request.args.get("sort", "external_id"), cursor=request.args.get("cursor"),
+                     limit=parse_limit(request.args.get("limit")))
+    return {"items": [_row(row) for row in page.rows], "next_cursor": page.next_cursor,
+            "dimensions": [d.code for d in page.dimensions]}
+
+
+@api_blueprint.get("/lists/<name>/export")
+def export_list(name: str):
+    if not allows(current_user, Permission.EXPORT_LISTS):
+        abort(403)
+    export = exports.export_list(name, visible_customers(current_user), filters=ListFilters.from_args(request.args),
+                                 sort=request.args.get("sort", "external_id"),
+                                 fmt=request.args.get("format", "csv"), by=current_user.email)
+    db.session.commit()
+    return Response(export.content, mimetype=export.mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{export.filename}"',
+                             "X-Content-SHA256": export.sha256})
+
+
+def _saved(kept) -> dict:
+    return {"id": str(kept.id), "name": kept.name, "base": kept.base, "filters": kept.filters,
+            "shared": kept.shared, "owner_id": str(kept.owner_id), "created_at": kept.created_at.isoformat()}
+
+
+@api_blueprint.get("/saved-lists")
+def list_saved_lists():
+    return {"items": [_saved(kept) for kept in saved.available_lists(current_user)]}
+
+
+@api_blueprint.post("/saved-lists")
+def create_saved_list():
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ValidationError("send a JSON object", field="body")
+    kept = saved.save_list(current_user, name=body.get("name", ""), base=str(body.get("base", "")),
+                           filters=ListFilters.from_dict(body.get("filters") or {}),
+                           shared=body.get("shared") is True)
+    db.session.commit()
+    return _saved(kept), 201
+
+
+@api_blueprint.delete("/saved-lists/<uuid:list_id>")
+def delete_saved_list(list_id: uuid.UUID):
+    kept = saved.get_saved_list(list_id, current_user)
+    saved.delete_saved_list(kept, current_user, is_admin=allows(current_user, Permission.MANAGE_RULES))
+    db.session.commit()
+    return "", 204
+
+
+@api_blueprint.get("/exports")
+def export_log():
+    if not allows(current_user, Permission.VIEW_AUDIT_LOG):
+        abort(403)
+    return {"items": [{"at": event.occurred_at.isoformat(), "by": event.actor_label, **{
+        key: event.details.get(key) for key in ("list", "filters", "sort", "rows", "sha256", "format")}}
+        for event in exports.export_log()]}

@@ -1,0 +1,117 @@
+"""The lists part of the OpenAPI document: built-in and saved lists, exports; merged into ``openapi.py``'s."""
+from __future__ import annotations
+
+from tierwise.platform.api.openapi_parts import UUID as _UUID
+from tierwise.platform.api.openapi_parts import id_param as _id_param
+from tierwise.platform.api.openapi_parts import items as _items
+from tierwise.platform.api.openapi_parts import json_body as _json
+from tierwise.platform.api.openapi_parts import ref as _ref
+from tierwise.platform.api.openapi_parts import responses as _responses
+from tierwise.tenants.lists.catalog import BUILT_IN
+from tierwise.tenants.lists.filters import RANGES
+from tierwise.tenants.lists.query import SORTS
+
+_NUMBER_OR_NULL = {"type": ["number", "null"]}
+_FILTERS = {"type": "object", "additionalProperties": False, "properties": {
+    "tiers": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}},
+              "description": 'Tier codes per dimension, e.g. {"value": ["key", "important"]}.'},
+    **{key: {"type": "number"} for key in RANGES},
+    "branch_id": _UUID, "rm_user_id": _UUID, "search": {"type": "string", "maxLength": 100},
+    "condition": {"type": "string", "maxLength": 1000,
+                  "description": "In the rule language, on fields, customer columns and scores."}}}
+LIST_SCHEMAS = {
+    "ListSettings": {"type": "object", "properties": {
+        "vip_tiers": {"type": "array", "items": {"type": "string"},
+                      "description": "The value tiers the VIP lists hold."},
+        "at_risk_probability": {"type": "number", "description": "The churn threshold of the at-risk lists."},
+        "configured": {"type": "boolean", "description": "false: the industry's defaults apply."}}},
+    "BuiltInList": {"type": "object", "properties": {
+        "name": {"type": "string", "enum": list(BUILT_IN)}, "label": {"type": "string"},
+        "description": {"type": "string"}}},
+    "ListRow": {"type": "object", "properties": {
+        "customer_id": _UUID, "external_id": {"type": "string"}, "name": {"type": "string"},
+        "branch": {"type": ["string", "null"]}, "rm": {"type": ["string", "null"]},
+        "tiers": {"type": "object", "additionalProperties": {"type": ["string", "null"]},
+                  "description": "The tier code in each dimension of the rule set in force."},
+        "churn_probability": _NUMBER_OR_NULL, "predicted_value": _NUMBER_OR_NULL,
+        "change": {"type": ["object", "null"], "description": "For newly_high_risk and value_down: the move.",
+                   "properties": {"from": {"type": ["string", "null"]}, "to": {"type": "string"},
+                                  "at": {"type": "string", "format": "date-time"}}}}},
+    "SavedList": {"type": "object", "properties": {
+        "id": _UUID, "name": {"type": "string"}, "base": {"type": "string", "enum": list(BUILT_IN)},
+        "filters": _FILTERS, "shared": {"type": "boolean"}, "owner_id": _UUID,
+        "created_at": {"type": "string", "format": "date-time"}}},
+    "ExportRecord": {"type": "object", "properties": {
+        "at": {"type": "string", "format": "date-time"}, "by": {"type": "string"},
+        "list": {"type": "string"}, "filters": _FILTERS, "sort": {"type": ["string", "null"]},
+        "rows": {"type": "integer"}, "sha256": {"type": "string"}, "format": {"type": "string"}}},
+}
+
+_NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string", "enum": list(BUILT_IN)}}
+_QUERY = [{"name": "tier.{dimension}", "in": "query", "required": False, "schema": {"type": "string"},
+           "description": "Comma-separated tier codes of a dimension, e.g. tier.value=key,important."},
+          *({"name": key, "in": "query", "required": False, "schema": {"type": "number"}} for key in RANGES),
+          {"name": "branch_id", "in": "query", "required": False, "schema": _UUID},
+          {"name": "rm_user_id", "in": "query", "required": False, "schema": _UUID},
+          {"name": "search", "in": "query", "required": False, "schema": {"type": "string"},
+           "description": "The start of the external id, or any part of the name."},
+          {"name": "condition", "in": "query", "required": False, "schema": {"type": "string"},
+           "description": 'In the rule language, e.g. facility_type == "hospital" and churn_probability > 0.3.'},
+          {"name": "sort", "in": "query", "required": False,
+           "schema": {"type": "string", "enum": list(SORTS), "default": "external_id"},
+           "description": "churn and value: highest first, unscored last; ties by external id."}]
+_PAGE = [{"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"}},
+         {"name": "limit", "in": "query", "required": False,
+          "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}}]
+LIST_PATHS = {
+    "/api/v1/lists": {"get": {
+        "summary": "The built-in lists and the tenant's list settings", "operationId": "listLists", "tags": ["lists"],
+        "responses": _responses({"200": _json({"type": "object", "properties": {
+            "items": {"type": "array", "items": _ref("BuiltInList")}, "settings": _ref("ListSettings")}},
+            "The lists")})}},
+    "/api/v1/lists/settings": {"put": {
+        "summary": "Set the VIP tiers and the at-risk churn threshold (tenant admins)",
+        "operationId": "changeListSettings", "tags": ["lists"],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["vip_tiers"], "properties": {
+                "vip_tiers": {"type": "array", "items": {"type": "string"}},
+                "at_risk_probability": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}}}}}},
+        "responses": _responses({"200": _json(_ref("ListSettings"), "The settings now")}, 400, 403)}},
+    "/api/v1/lists/{name}/customers": {"get": {
+        "summary": "One page of a list: only the customers the caller may see", "operationId": "listCustomersOn",
+        "tags": ["lists"], "parameters": [_NAME, *_QUERY, *_PAGE],
+        "description": "Keyset-paginated: pass `next_cursor` back as `cursor` with the same filters and sort.",
+        "responses": _responses({"200": _json({"type": "object", "required": ["items", "next_cursor"], "properties": {
+            "items": {"type": "array", "items": _ref("ListRow")},
+            "next_cursor": {"type": ["string", "null"]},
+            "dimensions": {"type": "array", "items": {"type": "string"}}}}, "A page of the list")}, 400)}},
+    "/api/v1/lists/{name}/export": {"get": {
+        "summary": "The whole list as CSV (UTF-8 with BOM) or XLSX, audited", "operationId": "exportList",
+        "tags": ["lists"],
+        "parameters": [_NAME, *_QUERY, {"name": "format", "in": "query", "required": False,
+                                        "schema": {"type": "string", "enum": ["csv", "xlsx"], "default": "csv"}}],
+        "description": "The export log records who, when, the list, filters, row count and the file's SHA-256 "
+                       "(also sent as `X-Content-SHA256`).",
+        "responses": _responses({"200": {"description": "The file", "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                "schema": {"type": "string", "format": "binary"}}}}}, 400, 403)}},
+    "/api/v1/saved-lists": {
+        "get": {"summary": "The caller's saved lists and those shared in the tenant", "operationId": "listSavedLists",
+                "tags": ["lists"], "responses": _responses({"200": _items("SavedList", "Saved lists by name")})},
+        "post": {"summary": "Save a built-in list's filters under a name", "operationId": "createSavedList",
+                 "tags": ["lists"],
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                     "type": "object", "required": ["name", "base"], "properties": {
+                         "name": {"type": "string", "maxLength": 120},
+                         "base": {"type": "string", "enum": list(BUILT_IN)},
+                         "filters": _FILTERS, "shared": {"type": "boolean"}}}}}},
+                 "responses": _responses({"201": _json(_ref("SavedList"), "The saved list")}, 400, 409)}},
+    "/api/v1/saved-lists/{list_id}": {"delete": {
+        "summary": "Delete a saved list (its owner; a tenant admin for a shared one)", "operationId": "deleteSavedList",
+        "tags": ["lists"], "parameters": [_id_param("list_id")],
+        "responses": _responses({"204": {"description": "Deleted"}}, 404)}},
+    "/api/v1/exports": {"get": {
+        "summary": "The export log (tenant admins)", "operationId": "listExports", "tags": ["lists"],
+        "responses": _responses({"200": _items("ExportRecord", "Exports, newest first")}, 403)}},
+}

@@ -1,0 +1,85 @@
+"""Account ownership through the API: a customer's RM history, assigning customers, moving a book.
+
+Anyone who may see a customer may read its history; changing who looks after
+customers is for tenant admins (``ASSIGN_CUSTOMERS``).  The domain functions
+validate and audit; this module only checks the JSON's shape and turns ids
+into UUIDs, naming the field at fault.
+"""
+from __future__ import annotations
+
+import uuid
+
+from flask import abort, request
+from flask_login import current_user
+
+from tierwise.errors import ValidationError
+from tierwise.platform.api import api_blueprint
+from tierwise.platform.api.serializers import (ASSIGNMENT_FIELDS, BOOK_MOVE_FIELDS, RM_ASSIGNMENT_FIELDS,
+                                               serialize)
+from tierwise.platform.db import db
+from tierwise.platform.policy import Permission, allows, visible_customers
+from tierwise.platform.users import get_user
+from tierwise.tenants import customer_directory, ownership
+
+ASSIGN_KEYS = ("customer_ids", "rm_user_id", "reason")
+REASSIGN_KEYS = ("to_user_id", "branch_id", "reason")
+
+
+def _require_assign() -> None:
+    if not allows(current_user, Permission.ASSIGN_CUSTOMERS):
+        abort(403, description="Only tenant admins may assign customers to relationship managers.")
+
+
+def _body(allowed: tuple[str, ...], required: tuple[str, ...]) -> dict:
+    """The JSON object sent, with only the allowed keys and every required one."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ValidationError(f"send a JSON object with {', '.join(required)}", field="body")
+    for key in body:
+        if key not in allowed:
+            raise ValidationError(f"unknown key '{key}' (allowed: {', '.join(allowed)})", field=str(key))
+    for key in required:
+        if key not in body:
+            raise ValidationError("is required", field=key)
+    if not isinstance(body["reason"], str):
+        raise ValidationError("must be a string", field="reason")
+    return body
+
+
+def _uuid(value, *, field: str, nullable: bool = False) -> uuid.UUID | None:
+    if value is None and nullable:
+        return None
+    try:
+        return uuid.UUID(value)
+    except (TypeError, ValueError, AttributeError):
+        raise ValidationError("must be a UUID" + (" or null" if nullable else ""), field=field) from None
+
+
+@api_blueprint.get("/customers/<uuid:customer_id>/assignments")
+def customer_assignments(customer_id: uuid.UUID):
+    customer = customer_directory.get_visible_customer(customer_id, visible_customers(current_user))
+    return {"items": [serialize(period, RM_ASSIGNMENT_FIELDS) for period in ownership.assignment_history(customer)]}
+
+
+@api_blueprint.post("/customers/assignments")
+def assign_customers():
+    _require_assign()
+    body = _body(ASSIGN_KEYS, required=ASSIGN_KEYS)
+    if not isinstance(body["customer_ids"], list):
+        raise ValidationError("must be a list of customer ids", field="customer_ids")
+    customer_ids = [_uuid(value, field="customer_ids") for value in body["customer_ids"]]
+    rm_user_id = _uuid(body["rm_user_id"], field="rm_user_id", nullable=True)
+    result = ownership.assign(customer_ids, rm_user_id, reason=body["reason"])
+    db.session.commit()
+    return serialize(result, ASSIGNMENT_FIELDS)
+
+
+@api_blueprint.post("/users/<uuid:user_id>/book/reassign")
+def reassign_book(user_id: uuid.UUID):
+    user = get_user(user_id)  # another tenant's id: 404
+    _require_assign()
+    body = _body(REASSIGN_KEYS, required=("to_user_id", "reason"))
+    move = ownership.reassign_book(user.id, _uuid(body["to_user_id"], field="to_user_id"), reason=body["reason"],
+                                   branch_id=_uuid(body.get("branch_id"), field="branch_id", nullable=True))
+    db.session.commit()
+    return serialize(move, BOOK_MOVE_FIELDS)

@@ -1,0 +1,80 @@
+"""The dashboard: tiers, value concentration, risk, tier moves, model health and job runs on one page.
+
+Every signed-in user has one, covering the customers they may see (an RM's own
+book or branch, everyone for admins and analysts); ``dashboard_scope`` says
+which sections beyond the customer figures each role gets.  Charts are drawn by
+ECharts from JSON in the page; the tables beside them carry the same numbers
+for readers without JavaScript.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from tierwise.errors import ValidationError
+from tierwise.models.runs import latest_scoring
+from tierwise.platform.dashboard_scope import book_scope, reads_model_health, requested_days, visible_job_kinds
+from tierwise.platform.policy import visible_customers
+from tierwise.platform.web import dashboard_charts as charts
+from tierwise.platform.web import model_report as report
+from tierwise.platform.web.access import signed_in
+from tierwise.tenants.dashboard_operations import job_runs, model_health
+from tierwise.tenants.dashboards import CustomerFigures, customer_figures
+from tierwise.tenants.imports.runner import DEFAULT_TIMEZONE
+
+bp = Blueprint("dashboards", __name__)
+
+JOB_LABELS = {"retier": _l("Retier"), "train": _l("Training"), "score": _l("Scoring"), "import": _l("Import")}
+
+
+def _model_sections(locale: str) -> list[dict]:
+    """Each model's health with the model pages' own metric table and drift labels."""
+    drift = report.drift_rows(latest_scoring(), locale)
+    labels = {(model, row.feature): row.label for model, rows in drift.items() for row in rows}
+    sections = []
+    for health in model_health():
+        version = health.champion
+        sections.append({
+            "health": health, "label": report.MODEL_LABELS[health.model],
+            "primary": report.primary(version) if version else None,
+            "columns": report.columns(version) if version else [],
+            "rows": report.metric_rows(version) if version else [],
+            "alerts": [(labels.get((health.model, a.feature), a.feature), a.psi) for a in health.drift_alerts]})
+    return sections
+
+
+def _local_day(moment: datetime | None) -> str | None:
+    """The day in the tenant's time zone, the one its activity dates were written in."""
+    if moment is None:
+        return None
+    zone = (g.tenant.settings or {}).get("timezone") or DEFAULT_TIMEZONE
+    return moment.astimezone(ZoneInfo(zone)).date().isoformat()
+
+
+def _charts(figures: CustomerFigures, locale: str) -> dict:
+    return {"distribution": [charts.distribution_chart(d, locale) for d in figures.distribution],
+            "pareto": charts.pareto_chart(figures.pareto), "risk": charts.risk_chart(figures.risk, locale),
+            "flows": {f.dimension: charts.flow_chart(f, locale) for f in figures.flows if f.flows}}
+
+
+@bp.route("/dashboard")
+@signed_in
+def index():
+    locale = str(get_locale())
+    try:
+        figures = customer_figures(visible_customers(current_user), dimension=request.args.get("dimension") or None,
+                                   days=requested_days(request.args.get("days")))
+    except ValidationError as exc:  # a dimension the rules lack, a period out of range
+        flash(exc.message, "error")
+        return redirect(url_for(".index"))
+    return render_template(
+        "dashboards/index.html", figures=figures, charts=_charts(figures, locale), scope=book_scope(current_user),
+        data_end=_local_day(figures.pareto.window_end),
+        models=_model_sections(locale) if reads_model_health(current_user) else None,
+        runs=job_runs(visible_job_kinds(current_user)), job_label=lambda kind: JOB_LABELS.get(kind, kind),
+        model_label=lambda code: str(report.MODEL_LABELS.get(code, code)) if code else "")

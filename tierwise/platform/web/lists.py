@@ -1,0 +1,142 @@
+"""The RM's lists: built-in and saved lists, filtered, sorted, paged, exported; the admins' export log.
+
+Every page reads ``tierwise.tenants.lists.query`` with the signed-in user's
+visibility, so an RM's list, export or saved list never holds another RM's
+customer.
+"""
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from tierwise.errors import ConflictError, ValidationError
+from tierwise.platform.branches import list_branches
+from tierwise.platform.db import db
+from tierwise.platform.pagination import parse_limit
+from tierwise.platform.policy import Permission, allows, visible_customers
+from tierwise.platform.users import Role, list_users
+from tierwise.platform.web.access import requires, signed_in
+from tierwise.platform.web.forms import EmptyForm
+from tierwise.tenants import exports
+from tierwise.tenants.lists import catalog, saved
+from tierwise.tenants.lists.filters import ListFilters
+from tierwise.tenants.lists.query import SORTS, list_page
+
+bp = Blueprint("lists", __name__, url_prefix="/lists")
+
+
+@bp.route("/")
+@signed_in
+def index():
+    return render_template("lists/index.html", builtins=catalog.BUILT_IN.values(), locale=str(get_locale()),
+                           saved_lists=saved.available_lists(current_user), settings=catalog.settings(),
+                           delete_form=EmptyForm())
+
+
+def _arguments() -> dict:
+    """The filter and sort arguments of this request, to carry into links (next page, export, save)."""
+    return {key: value for key, value in request.args.items(multi=False)
+            if key != "cursor" and value not in (None, "")}
+
+
+@bp.route("/<name>")
+@signed_in
+def show(name: str):
+    builtin = catalog.builtin(name)
+    filters = ListFilters.from_args(request.args)
+    sort = request.args.get("sort", "external_id")
+    page = list_page(name, visible_customers(current_user), filters=filters, sort=sort,
+                     cursor=request.args.get("cursor"), limit=parse_limit(request.args.get("limit")))
+    sees_all = allows(current_user, Permission.VIEW_ALL_CUSTOMERS)
+    managers = [u for u in list_users() if u.role == Role.RELATIONSHIP_MANAGER] if sees_all else []
+    return render_template("lists/show.html", builtin=builtin, name=name, page=page, filters=filters, sort=sort,
+                           sorts=SORTS, arguments=_arguments(), locale=str(get_locale()),
+                           branches=list_branches() if sees_all else [], managers=managers,
+                           can_export=allows(current_user, Permission.EXPORT_LISTS), save_form=EmptyForm())
+
+
+@bp.route("/<name>/export")
+@requires(Permission.EXPORT_LISTS)
+def export(name: str):
+    fmt = request.args.get("format", "csv")
+    export = exports.export_list(name, visible_customers(current_user), filters=ListFilters.from_args(request.args),
+                                 sort=request.args.get("sort", "external_id"), fmt=fmt, by=current_user.email)
+    db.session.commit()
+    return Response(export.content, mimetype=export.mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{export.filename}"',
+                             "X-Content-SHA256": export.sha256})
+
+
+@bp.route("/<name>/save", methods=["POST"])
+@signed_in
+def save(name: str):
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        flash(_("The form expired; try again."), "error")
+        return redirect(url_for(".show", name=name))
+    arguments = {k: v for k, v in request.form.items() if k not in ("csrf_token", "list_name", "shared")}
+    try:
+        kept = saved.save_list(current_user, name=request.form.get("list_name", ""), base=name,
+                               filters=ListFilters.from_args(request.form),
+                               shared=request.form.get("shared") == "on")
+    except (ValidationError, ConflictError) as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for(".show", name=name, **arguments))
+    db.session.commit()
+    flash(_("Saved the list “%(name)s”.", name=kept.name), "success")
+    return redirect(url_for(".saved_list", list_id=kept.id))
+
+
+@bp.route("/saved/<uuid:list_id>")
+@signed_in
+def saved_list(list_id: uuid.UUID):
+    kept = saved.get_saved_list(list_id, current_user)
+    filters = ListFilters.from_dict(kept.filters)
+    arguments = {f"tier.{d}": ",".join(codes) for d, codes in filters.tiers.items()}
+    arguments |= {k: v for k, v in filters.to_dict().items() if k != "tiers"}
+    return redirect(url_for(".show", name=kept.base, **arguments))
+
+
+@bp.route("/saved/<uuid:list_id>/delete", methods=["POST"])
+@signed_in
+def delete_saved(list_id: uuid.UUID):
+    if EmptyForm().validate_on_submit():
+        kept = saved.get_saved_list(list_id, current_user)
+        saved.delete_saved_list(kept, current_user, is_admin=allows(current_user, Permission.MANAGE_RULES))
+        db.session.commit()
+        flash(_("Deleted the list “%(name)s”.", name=kept.name), "success")
+    return redirect(url_for(".index"))
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@requires(Permission.MANAGE_RULES)
+def settings():
+    form = EmptyForm()
+    value = catalog.dimension(catalog.rule_set(), "value")
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            probability = float(request.form.get("at_risk_probability", ""))
+        except ValueError:
+            probability = -1.0
+        try:
+            catalog.update_settings(vip_tiers=request.form.getlist("vip_tiers"), at_risk_probability=probability)
+        except ValidationError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_("List settings saved."), "success")
+            return redirect(url_for(".index"))
+    return render_template("lists/settings.html", form=form, value=value, settings=catalog.settings(),
+                           locale=str(get_locale()))
+
+
+@bp.route("/exports")
+@requires(Permission.VIEW_AUDIT_LOG)
+def export_log():
+    return render_template("lists/exports.html", events=exports.export_log())

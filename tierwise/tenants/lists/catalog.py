@@ -1,0 +1,130 @@
+"""The built-in lists an RM opens each morning, and the tenant's settings that shape them.
+
+- ``vip``: customers in the tenant's VIP tiers of the ``value`` dimension;
+- ``high_risk`` and ``opinion_risk``: any tier of that dimension but its fallback;
+- ``vip_at_risk``: VIPs whose churn probability is at least the tenant's threshold;
+- ``newly_high_risk`` and ``value_down``: what the latest retier changed (moved
+  into a high-risk tier; moved down a value tier);
+- ``at_risk``: churn probability at or above the threshold, whatever the tier;
+- ``all``: every customer the user may see.
+
+Which value tiers count as VIP is a tenant setting (``settings["lists"]``), since
+"VIP" means the top two tiers to a power utility and three to a bank; until an
+admin sets it, the industry's default applies, else the value dimension's top tier.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tierwise.errors import ValidationError
+from tierwise.platform import audit
+from tierwise.platform.db import db
+from tierwise.tenants.rules.definition import DimensionSpec, RuleSetDefinition
+from tierwise.tenants.rules.versions import current_version
+
+DEFAULT_AT_RISK = 0.5
+DEFAULT_VIP_TIERS = {
+    "power_utility": ("key", "important"),
+    "bank": ("private_banking", "wealth_centre", "vip_counter"),
+    "pharma_distributor": ("a",),
+}
+
+
+@dataclass(frozen=True)
+class BuiltInList:
+    name: str
+    label_en: str
+    label_zh: str
+    description_en: str
+    description_zh: str
+
+    def label(self, locale: str | None) -> str:
+        return self.label_zh if (locale or "").startswith("zh") else self.label_en
+
+    def description(self, locale: str | None) -> str:
+        return self.description_zh if (locale or "").startswith("zh") else self.description_en
+
+
+BUILT_IN = {spec.name: spec for spec in (
+    BuiltInList("vip", "VIP", "贵宾客户", "Customers in the VIP tiers of the value dimension.",
+                "价值维度中贵宾等级的客户。"),
+    BuiltInList("high_risk", "High-risk", "高危客户",
+                "Customers in any high-risk tier (every tier but the fallback).", "高危维度中除兜底等级外的客户。"),
+    BuiltInList("opinion_risk", "Opinion-risk watchlist", "舆情风险关注",
+                "Customers in any public-opinion-risk tier (every tier but the fallback).",
+                "舆情风险维度中除兜底等级外的客户。"),
+    BuiltInList("vip_at_risk", "VIP at risk", "流失风险贵宾",
+                "VIPs whose churn probability is at or above the tenant's threshold.", "流失概率达到阈值的贵宾客户。"),
+    BuiltInList("newly_high_risk", "Newly high-risk", "新增高危",
+                "Customers the latest retier moved into a high-risk tier.", "最近一次分级中新进入高危等级的客户。"),
+    BuiltInList("value_down", "Moved down a value tier", "价值等级下降",
+                "Customers the latest retier moved down the value dimension.", "最近一次分级中价值等级下降的客户。"),
+    BuiltInList("at_risk", "At risk of churn", "流失风险",
+                "Customers whose churn probability is at or above the tenant's threshold.", "流失概率达到阈值的客户。"),
+    BuiltInList("all", "All customers", "全部客户", "Every customer you may see.", "您可查看的全部客户。"),
+)}
+
+
+@dataclass(frozen=True)
+class ListSettings:
+    vip_tiers: tuple[str, ...]
+    at_risk_probability: float
+    configured: bool  # False: the defaults apply
+
+
+def builtin(name: str) -> BuiltInList:
+    if name not in BUILT_IN:
+        raise ValidationError(f"unknown list '{name}' (choose one of: {', '.join(BUILT_IN)})", field="list")
+    return BUILT_IN[name]
+
+
+def rule_set() -> RuleSetDefinition | None:
+    version = current_version()
+    return None if version is None else version.parsed()
+
+
+def dimension(definition: RuleSetDefinition | None, code: str) -> DimensionSpec | None:
+    if definition is None:
+        return None
+    return next((d for d in definition.dimensions if d.code == code), None)
+
+
+def _tenant():
+    from tierwise.platform import tenancy
+    from tierwise.platform.tenant import Tenant
+
+    return db.session.get(Tenant, tenancy.current_tenant_id())
+
+
+def settings(definition: RuleSetDefinition | None = None) -> ListSettings:
+    """The tenant's list settings, the VIP tiers limited to those the value dimension has now."""
+    tenant = _tenant()
+    stored = (tenant.settings or {}).get("lists", {})
+    value = dimension(definition if definition is not None else rule_set(), "value")
+    codes = [t.code for t in value.tiers] if value else []
+    wanted = stored.get("vip_tiers") or DEFAULT_VIP_TIERS.get(tenant.industry, ())
+    vip = tuple(code for code in codes if code in wanted) or tuple(codes[:1])
+    return ListSettings(vip_tiers=vip, at_risk_probability=float(stored.get("at_risk_probability", DEFAULT_AT_RISK)),
+                        configured=bool(stored))
+
+
+def update_settings(*, vip_tiers: list[str], at_risk_probability: float) -> ListSettings:
+    """Set which value tiers are VIP and the churn threshold for the at-risk lists (audited)."""
+    value = dimension(rule_set(), "value")
+    known = [t.code for t in value.tiers] if value else []
+    unknown = [code for code in vip_tiers if code not in known]
+    if unknown:
+        raise ValidationError(f"not a tier of the value dimension: {', '.join(unknown)} "
+                              f"(its tiers: {', '.join(known) or 'none yet'})", field="vip_tiers")
+    if not vip_tiers:
+        raise ValidationError("choose at least one VIP tier", field="vip_tiers")
+    if not 0 < at_risk_probability < 1:
+        raise ValidationError("must be a probability between 0 and 1", field="at_risk_probability")
+    tenant = _tenant()
+    before = (tenant.settings or {}).get("lists", {})
+    after = {"vip_tiers": list(vip_tiers), "at_risk_probability": at_risk_probability}
+    tenant.settings = {**(tenant.settings or {}), "lists": after}
+    db.session.flush()
+    audit.record("lists.settings_changed", target_type="tenant", target_id=tenant.id,
+                 details={"before": before, "after": after})
+    return settings()

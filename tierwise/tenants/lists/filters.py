@@ -1,0 +1,109 @@
+"""What narrows a list: tiers per dimension, score ranges, branch, RM, a search text, a rule-language condition.
+
+Filters arrive as query parameters (pages, the API), as JSON (saved lists, API
+bodies) and are stored with saved lists and export records; every bad value is
+a ValidationError naming the filter.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from tierwise.errors import ValidationError
+from tierwise.tenants.lists import catalog
+from tierwise.tenants.rules.definition import RuleSetDefinition
+
+RANGES = ("churn_min", "churn_max", "value_min", "value_max")
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    """What narrows a list: tiers per dimension, score ranges, branch, RM, a search text."""
+
+    tiers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    churn_min: float | None = None
+    churn_max: float | None = None
+    value_min: float | None = None
+    value_max: float | None = None
+    branch_id: uuid.UUID | None = None
+    rm_user_id: uuid.UUID | None = None
+    search: str = ""
+    condition: str = ""  # in the rule language, on fields and scores (``tierwise.tenants.lists.conditions``)
+
+    def to_dict(self) -> dict:
+        data = {"tiers": {d: list(codes) for d, codes in self.tiers.items() if codes}}
+        data |= {key: getattr(self, key) for key in RANGES if getattr(self, key) is not None}
+        data |= {key: str(getattr(self, key)) for key in ("branch_id", "rm_user_id") if getattr(self, key)}
+        return data | {key: getattr(self, key) for key in ("search", "condition") if getattr(self, key)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ListFilters":
+        """From a saved list or an API body; bad values are ValidationErrors naming the filter."""
+        if not isinstance(data, dict):
+            raise ValidationError("filters must be an object", field="filters")
+        unknown = set(data) - {"tiers", "branch_id", "rm_user_id", "search", "condition", *RANGES}
+        if unknown:
+            raise ValidationError(f"unknown filter {', '.join(sorted(unknown))}", field="filters")
+        tiers = data.get("tiers") or {}
+        if not isinstance(tiers, dict) or not all(isinstance(v, list) and all(isinstance(c, str) for c in v)
+                                                  for v in tiers.values()):
+            raise ValidationError('tiers must map a dimension to a list of tier codes, e.g. {"value": ["vip"]}',
+                                  field="tiers")
+        return cls(tiers={d: tuple(v) for d, v in tiers.items() if v},
+                   **{key: _number(data.get(key), key) for key in RANGES},
+                   branch_id=_uuid(data.get("branch_id"), "branch_id"),
+                   rm_user_id=_uuid(data.get("rm_user_id"), "rm_user_id"),
+                   search=_text(data.get("search"), "search", 100),
+                   condition=_text(data.get("condition"), "condition", 1000))
+
+    @classmethod
+    def from_args(cls, args) -> "ListFilters":
+        """From query parameters: ``tier.<dimension>=a,b`` (or repeated), ``churn_min=0.3``, ..."""
+        tiers: dict[str, list[str]] = {}
+        for key in args:
+            if key.startswith("tier."):
+                values = args.getlist(key) if hasattr(args, "getlist") else [args[key]]
+                codes = [code.strip() for value in values for code in value.split(",") if code.strip()]
+                if codes:
+                    tiers[key[5:]] = codes
+        data = {"tiers": tiers} | {key: args.get(key) for key in (*RANGES, "branch_id", "rm_user_id", "search", "condition")
+                                    if args.get(key) not in (None, "")}
+        return cls.from_dict(data)
+
+    def check(self, definition: RuleSetDefinition | None) -> None:
+        """Tier filters must name dimensions and tiers the rule set in force has."""
+        for code, tiers in self.tiers.items():
+            dimension = catalog.dimension(definition, code)
+            if dimension is None:
+                raise ValidationError(f"the rule set in force has no dimension '{code}'", field=f"tier.{code}")
+            unknown = [t for t in tiers if t not in {tier.code for tier in dimension.tiers}]
+            if unknown:
+                raise ValidationError(f"'{code}' has no tier {', '.join(unknown)}", field=f"tier.{code}")
+
+
+def _number(value, name: str) -> float | None:
+    if value in (None, ""):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValidationError(f"'{value}' is not a number", field=name) from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ValidationError("must be a finite number", field=name)
+    return number
+
+
+def _uuid(value, name: str) -> uuid.UUID | None:
+    if value in (None, ""):
+        return None
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise ValidationError(f"'{value}' is not an id", field=name) from None
+
+
+def _text(value, name: str, limit: int) -> str:
+    text = "" if value is None else str(value).strip()
+    if len(text) > limit or "\x00" in text:
+        raise ValidationError(f"at most {limit} characters", field=name)
+    return text

@@ -1,0 +1,230 @@
+"""One query behind every list, page, API answer and export: a built-in list, narrowed by filters.
+
+Every query takes ``visible`` (from ``tierwise.platform.policy.visible_customers``):
+an RM's list, page, export or API answer can only ever hold that RM's book (or
+branch).  Pages are keyset-paginated on (sort value, external id), so page 500
+costs what page 1 does; the export reads the same query without the limit.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from tierwise.errors import ValidationError
+from tierwise.models.scores import CustomerScore
+from tierwise.platform import tenancy
+from tierwise.platform.branches import Branch
+from tierwise.platform.db import db
+from tierwise.platform.pagination import MAX_CURSOR_LENGTH
+from tierwise.platform.users import User
+from tierwise.tenants.customers import Customer
+from tierwise.tenants.lists import catalog
+from tierwise.tenants.lists.conditions import condition_sql
+from tierwise.tenants.lists.filters import ListFilters
+from tierwise.tenants.rules.assignments import TierAssignment, TierChange
+from tierwise.tenants.rules.definition import RuleSetDefinition
+
+# name -> (column key, descending); ties are broken by external id, ascending
+SORTS = {"external_id": ("external_id", False), "name": ("name", False),
+         "churn": ("churn_probability", True), "value": ("predicted_value", True)}
+
+
+@dataclass(frozen=True)
+class ListRow:
+    customer_id: uuid.UUID
+    external_id: str
+    name: str
+    branch: str | None
+    rm: str | None
+    tiers: dict[str, str | None]
+    churn_probability: float | None
+    predicted_value: float | None
+    change: dict | None  # for the lists of changes: from, to, when
+
+
+@dataclass(frozen=True)
+class ListPage:
+    rows: list[ListRow]
+    next_cursor: str | None
+    dimensions: list  # DimensionSpec, in the rule set's order
+
+
+def build(name: str, visible: sa.ColumnElement[bool], filters: ListFilters,
+          definition: RuleSetDefinition | None) -> tuple[sa.Select, dict[str, sa.ColumnElement]]:
+    """The list's SELECT (one row per customer) and its sortable columns."""
+    catalog.builtin(name)
+    filters.check(definition)
+    tenant_id = tenancy.current_tenant_id()
+    c, s = Customer.__table__, CustomerScore.__table__
+    b, u = Branch.__table__, User.__table__
+    settings = catalog.settings(definition)
+    joined = (c.outerjoin(s, sa.and_(s.c.tenant_id == c.c.tenant_id, s.c.customer_id == c.c.id))
+              .outerjoin(b, sa.and_(b.c.tenant_id == c.c.tenant_id, b.c.id == c.c.branch_id))
+              .outerjoin(u, sa.and_(u.c.tenant_id == c.c.tenant_id, u.c.id == c.c.rm_user_id)))
+    rm_label = sa.case((u.c.display_name != "", u.c.display_name), else_=u.c.email)
+    columns = [c.c.id.label("customer_id"), c.c.external_id, c.c.name, b.c.name.label("branch"),
+               rm_label.label("rm"), s.c.churn_probability, s.c.predicted_value]
+    conditions = [c.c.tenant_id == tenant_id, visible]
+    dimensions = list(definition.dimensions) if definition else []
+    for dimension in dimensions:
+        stored = TierAssignment.__table__.alias(f"tier_{dimension.code}")
+        wanted = _tiers_wanted(name, dimension, settings, filters)
+        on = sa.and_(stored.c.tenant_id == c.c.tenant_id, stored.c.customer_id == c.c.id,
+                     stored.c.dimension == dimension.code)
+        joined = joined.join(stored, on) if wanted is not None else joined.outerjoin(stored, on)
+        if wanted is not None:
+            conditions.append(stored.c.tier.in_(wanted))
+        columns.append(stored.c.tier.label(f"tier__{dimension.code}"))
+    missing = {"vip": "value", "vip_at_risk": "value", "value_down": "value", "high_risk": "high_risk",
+               "newly_high_risk": "high_risk", "opinion_risk": "opinion_risk"}.get(name)
+    if missing and catalog.dimension(definition, missing) is None:
+        conditions.append(sa.false())  # the rule set has no such dimension: the list is empty by definition
+    if name in ("vip_at_risk", "at_risk"):
+        conditions.append(s.c.churn_probability >= settings.at_risk_probability)
+    change = _latest_change(name, definition, tenant_id)
+    if change is not None:
+        joined = joined.join(change, change.c.customer_id == c.c.id)
+        columns += [change.c.from_tier, change.c.to_tier, change.c.occurred_at.label("changed_at")]
+    conditions += _filter_conditions(filters, c, s)
+    if filters.condition:
+        conditions.append(condition_sql(filters.condition, c, s, definition))
+    select = sa.select(*columns).select_from(joined).where(*conditions)
+    sortable = {"external_id": c.c.external_id, "name": c.c.name, "churn_probability": s.c.churn_probability,
+                "predicted_value": s.c.predicted_value}
+    return select, sortable
+
+
+def _tiers_wanted(name: str, dimension, settings, filters: ListFilters) -> list[str] | None:
+    """The tiers of ``dimension`` this list keeps (None: any, or none assigned yet)."""
+    wanted = None
+    if dimension.code == "value" and name in ("vip", "vip_at_risk"):
+        wanted = list(settings.vip_tiers)
+    elif dimension.code == name or (dimension.code == "high_risk" and name == "newly_high_risk"):
+        wanted = [t.code for t in dimension.tiers if t.code != dimension.fallback.code]
+    if dimension.code in filters.tiers:
+        chosen = list(filters.tiers[dimension.code])
+        wanted = chosen if wanted is None else [t for t in wanted if t in chosen]
+    return wanted
+
+
+def _latest_change(name: str, definition, tenant_id: int) -> sa.Subquery | None:
+    """For the lists of changes: the moves the latest retier that changed anything recorded."""
+    if name not in ("newly_high_risk", "value_down"):
+        return None
+    t = TierChange.__table__
+    code = "value" if name == "value_down" else "high_risk"
+    latest = sa.select(sa.func.max(t.c.occurred_at)).where(t.c.tenant_id == tenant_id).scalar_subquery()
+    condition = [t.c.tenant_id == tenant_id, t.c.dimension == code, t.c.occurred_at == latest]
+    if name == "value_down":
+        condition.append(t.c.direction == "down")
+    else:
+        dimension = catalog.dimension(definition, code)
+        fallback = dimension.fallback.code if dimension else ""
+        condition.append(sa.or_(t.c.from_tier.is_(None), t.c.from_tier == fallback))
+    return sa.select(t.c.customer_id, t.c.from_tier, t.c.to_tier, t.c.occurred_at).where(*condition).subquery("moved")
+
+
+def _filter_conditions(filters: ListFilters, c, s) -> list:
+    conditions = []
+    for key, column, op in (("churn_min", s.c.churn_probability, "ge"), ("churn_max", s.c.churn_probability, "le"),
+                            ("value_min", s.c.predicted_value, "ge"), ("value_max", s.c.predicted_value, "le")):
+        value = getattr(filters, key)
+        if value is not None:
+            conditions.append(column >= value if op == "ge" else column <= value)
+    if filters.branch_id:
+        conditions.append(c.c.branch_id == filters.branch_id)
+    if filters.rm_user_id:
+        conditions.append(c.c.rm_user_id == filters.rm_user_id)
+    if filters.search:
+        escaped = filters.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conditions.append(sa.or_(c.c.external_id.like(f"{escaped}%", escape="\\"),
+                                 c.c.name.like(f"%{escaped}%", escape="\\")))
+    return conditions
+
+
+def ordered(select: sa.Select, sortable: dict, sort: str) -> tuple[sa.Select, str, bool]:
+    if sort not in SORTS:
+        raise ValidationError(f"unknown sort '{sort}' (choose one of: {', '.join(SORTS)})", field="sort")
+    key, descending = SORTS[sort]
+    column = sortable[key]
+    order = [column.desc().nulls_last() if descending else column.asc()]
+    if key != "external_id":
+        order.append(sortable["external_id"].asc())
+    return select.order_by(*order), key, descending
+
+
+def list_page(name: str, visible: sa.ColumnElement[bool], *, filters: ListFilters | None = None,
+              sort: str = "external_id", cursor: str | None = None, limit: int = 50) -> ListPage:
+    """One page of a list, after ``cursor`` (from the previous page)."""
+    definition = catalog.rule_set()
+    select, sortable = build(name, visible, filters or ListFilters(), definition)
+    select, key, descending = ordered(select, sortable, sort)
+    if cursor:
+        select = select.where(_after(sortable, key, descending, decode(cursor, key)))
+    rows = db.session.execute(select.limit(limit + 1).execution_options(tenant_filtered=True)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    last = rows[-1] if rows and more else None
+    next_cursor = encode([getattr(last, key), last.external_id] if key != "external_id"
+                         else [last.external_id]) if last is not None else None
+    dimensions = list(definition.dimensions) if definition else []
+    return ListPage([_row(r, dimensions) for r in rows], next_cursor, dimensions)
+
+
+def _row(row, dimensions) -> ListRow:
+    data = row._mapping
+    change = ({"from": data["from_tier"], "to": data["to_tier"], "at": data["changed_at"]}
+              if "changed_at" in data else None)
+    return ListRow(row.customer_id, row.external_id, row.name, row.branch, row.rm,
+                   {d.code: data[f"tier__{d.code}"] for d in dimensions},
+                   row.churn_probability, row.predicted_value, change)
+
+
+def _after(sortable: dict, key: str, descending: bool, position: list) -> sa.ColumnElement[bool]:
+    """Rows after ``position`` in (key, external id) order, nulls of a descending key last."""
+    external_id = sortable["external_id"]
+    if key == "external_id":
+        return external_id > position[0]
+    column, value, last_id = sortable[key], position[0], position[1]
+    if value is None:
+        return sa.and_(column.is_(None), external_id > last_id)
+    beyond = column < value if descending else column > value
+    later = sa.or_(beyond, sa.and_(column == value, external_id > last_id))
+    return sa.or_(later, column.is_(None)) if descending else later
+
+
+def encode(position: list) -> str:
+    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
+
+
+def decode(cursor: str, key: str) -> list:
+    """A cursor this list gave out, or a ValidationError naming ``cursor``."""
+    try:
+        if len(cursor) > MAX_CURSOR_LENGTH:
+            raise ValueError
+        position = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        width = 1 if key == "external_id" else 2
+        if not isinstance(position, list) or len(position) != width or not isinstance(position[-1], str):
+            raise ValueError
+        if width == 2 and position[0] is not None and (isinstance(position[0], bool) or not isinstance(
+                position[0], (int, float) if key in ("churn_probability", "predicted_value") else str)):
+            raise ValueError
+        return position
+    except (ValueError, TypeError, UnicodeDecodeError, RecursionError):
+        raise ValidationError("is not a cursor this list gave out (it may belong to another sort)",
+                              field="cursor") from None
+
+
+def list_rows(name: str, visible: sa.ColumnElement[bool], *, filters: ListFilters | None = None,
+              sort: str = "external_id") -> tuple[list, list]:
+    """Every row of a list (for exports): (rows as mappings, dimensions)."""
+    definition = catalog.rule_set()
+    select, sortable = build(name, visible, filters or ListFilters(), definition)
+    select, _, _ = ordered(select, sortable, sort)
+    rows = db.session.execute(select.execution_options(tenant_filtered=True)).mappings().all()
+    return rows, list(definition.dimensions) if definition else []
+
