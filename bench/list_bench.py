@@ -164,6 +164,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000, help="pages per list and server")
     args = parser.parse_args()
     from tierwise.platform import api_tokens
+    from tierwise.platform.pagination import decode_position
     from tierwise.platform.provisioning import provision_tenant
     from tierwise.platform.users import User
     from tierwise.tenants.rules.versions import publish
@@ -208,7 +209,7 @@ def main() -> None:
                             + (f"&cursor={cursor}" if cursor else ""))
 
                 def theirs(cursor, list_name=list_name):
-                    after = "" if cursor is None else _external_id(cursor)
+                    after = "" if cursor is None else decode_position(cursor)[-1]  # the external id
                     return f"{baseline_base}/{list_name}?after={after}"
 
                 for label, url_for in (("baseline", theirs), ("tierwise", ours)):
@@ -223,13 +224,6 @@ def main() -> None:
         ours, theirs = results[(list_name, "tierwise")], results[(list_name, "baseline")]
         print(f"{list_name}: p99 {ours['p99']:.1f} ms (target under 100: {'MET' if ours['p99'] < 100 else 'NOT MET'}); "
               f"throughput {ours['rps'] / theirs['rps']:.2f}x the bare endpoint's, p99 {ours['p99'] / theirs['p99']:.2f}x")
-
-
-def _external_id(cursor: str) -> str:
-    import base64
-    import json
-
-    return json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))[-1]
 
 
 if __name__ == "__main__":

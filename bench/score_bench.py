@@ -23,11 +23,10 @@ import time
 from pathlib import Path
 
 from throwaway import bench_database, checkpoint
-from train_bench import define_fields, generate, tierwise_training
+from train_bench import seeded_bank, tierwise_training
 
 from tierwise.platform import tenancy  # noqa: E402  (throwaway puts the repo on sys.path)
 from tierwise.platform.audit import Actor, acting_as
-from tierwise.platform.db import db
 
 
 def _reset_peak() -> None:
@@ -89,18 +88,8 @@ def main() -> None:
     parser.add_argument("--model", choices=("churn", "value", "both"), default="churn")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    from tierwise.platform.provisioning import provision_tenant
-
     with bench_database("tierwise_score_bench") as bench:
-        with bench.app.app_context():
-            tenant, _ = provision_tenant("bench", name="Bench bank", industry="bank")
-            tenant_id = tenant.id
-            db.session.commit()
-        define_fields(bench.app, tenant_id)
-        started = time.perf_counter()
-        counts = generate(bench.owner, tenant_id, args.customers)
-        print(f"generated {counts['customers']:,} customers, {counts['activity']:,} activity rows "
-              f"in {time.perf_counter() - started:.0f} s", flush=True)
+        tenant_id, _ = seeded_bank(bench, args.customers)
         for model in (("churn", "value") if args.model == "both" else (args.model,)):
             seconds, params, rounds, _, _ = tierwise_training(bench.app, tenant_id, model)
             print(f"trained the {model} champion in {seconds:.0f} s: {rounds} rounds, "

@@ -135,23 +135,29 @@ def tierwise_scoring(app, tenant_id: int) -> tuple[float, dict]:
         return seconds, run.summary
 
 
+def seeded_bank(bench, customers: int) -> tuple[int, dict[str, int]]:
+    """The bench tenant (a bank with its fields) and its generated data: (tenant id, row counts)."""
+    from tierwise.platform.provisioning import provision_tenant
+
+    with bench.app.app_context():
+        tenant, _ = provision_tenant("bench", name="Bench bank", industry="bank")
+        tenant_id = tenant.id
+        db.session.commit()
+    define_fields(bench.app, tenant_id)
+    started = time.perf_counter()
+    counts = generate(bench.owner, tenant_id, customers)
+    print(f"generated {counts['customers']:,} customers, {counts['activity']:,} activity rows, "
+          f"{counts['interactions']:,} interactions in {time.perf_counter() - started:.0f} s", flush=True)
+    return tenant_id, counts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--model", choices=("churn", "value"), default="churn")
     args = parser.parse_args()
-    from tierwise.platform.provisioning import provision_tenant
-
     with bench_database("tierwise_train_bench") as bench:
-        with bench.app.app_context():
-            tenant, _ = provision_tenant("bench", name="Bench bank", industry="bank")
-            tenant_id = tenant.id
-            db.session.commit()
-        define_fields(bench.app, tenant_id)
-        started = time.perf_counter()
-        counts = generate(bench.owner, tenant_id, args.customers)
-        print(f"generated {counts['customers']:,} customers, {counts['activity']:,} activity rows, "
-              f"{counts['interactions']:,} interactions in {time.perf_counter() - started:.0f} s", flush=True)
+        tenant_id, counts = seeded_bank(bench, args.customers)
         checkpoint(bench.owner)
         seconds, params, rounds, metrics, window = tierwise_training(bench.app, tenant_id, args.model)
         print(f"Tierwise training job done in {seconds:.1f} s", flush=True)

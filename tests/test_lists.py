@@ -128,6 +128,10 @@ def test_filters_narrow_a_list_and_bad_ones_name_the_field(app, grid, browser):
     assert bad.status_code == 400 and "gold" in bad.text
     cursor = browser.get(f"/t/{grid.slug}/lists/all?cursor=bm90LWEtY3Vyc29y")
     assert cursor.status_code == 400
+    from tierwise.platform.pagination import encode_position
+
+    for forged in (encode_position(["C0\x00"]), encode_position([0.5, "C01"])):  # a NUL; another sort's cursor
+        assert browser.get(f"/t/{grid.slug}/lists/all", query_string={"cursor": forged}).status_code == 400
 
 
 def test_the_list_page_shows_the_filtered_rows_with_their_tiers(app, grid, browser):

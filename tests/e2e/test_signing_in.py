@@ -14,6 +14,7 @@ def test_a_tenant_admin_signs_in_and_lands_on_the_home_page(page, bank):
     expect(page.get_by_role("heading", name="Welcome")).to_be_visible()
     expect(page.locator("dl.facts")).to_contain_text(bank.email("admin"))
     expect(page.get_by_role("link", name="Users")).to_be_visible()  # an admin's menu
+    assert page.url.endswith(f"/t/{bank.slug}/")
 
 
 def test_a_wrong_password_is_refused_with_the_pages_message(page, bank):
@@ -21,3 +22,4 @@ def test_a_wrong_password_is_refused_with_the_pages_message(page, bank):
     expect(page.get_by_role("status")).to_have_text("Invalid email or password.")
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     expect(page.get_by_role("link", name="Customers")).to_have_count(0)
+    assert f"/t/{bank.slug}/login" in page.url  # still on the sign-in page

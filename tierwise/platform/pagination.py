@@ -27,28 +27,41 @@ class Page(Generic[T]):
 
 
 def encode_cursor(value: Any) -> str:
-    raw = json.dumps([str(value) if isinstance(value, uuid.UUID) else value]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return encode_position([str(value) if isinstance(value, uuid.UUID) else value])
 
 
 MAX_CURSOR_LENGTH = 512
 
 
-def decode_cursor(cursor: str, key: sa.ColumnElement) -> Any:
-    if len(cursor) > MAX_CURSOR_LENGTH or "\x00" in cursor:
-        raise ValidationError("is not a cursor this list gave out", field="cursor")
+def encode_position(position: list) -> str:
+    """A cursor for a row's position: its key, or (sort value, key) for lists sorted on something else."""
+    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
+
+
+def decode_position(cursor: str) -> list:
+    """What ``encode_position`` encoded; a ValidationError naming ``cursor`` for anything else."""
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        (value,) = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if len(cursor) > MAX_CURSOR_LENGTH or "\x00" in cursor:
+            raise ValueError("not a cursor")
+        position = json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()))
+        if not isinstance(position, list) or any(isinstance(v, str) and "\x00" in v for v in position):
+            raise ValueError("not a position")
+        return position
+    except (ValueError, TypeError, RecursionError, UnicodeDecodeError):
+        raise ValidationError("is not a cursor this list gave out", field="cursor") from None
+
+
+def decode_cursor(cursor: str, key: sa.ColumnElement) -> Any:
+    position = decode_position(cursor)
+    try:
+        (value,) = position
         if isinstance(key.type, sa.Uuid):
             return uuid.UUID(value)
         expected = key.type.python_type
         if not isinstance(value, expected) or isinstance(value, bool):
             raise TypeError(f"cursor holds {type(value).__name__}, not {expected.__name__}")
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("NUL in cursor")
         return value
-    except (ValueError, TypeError, AttributeError, NotImplementedError, RecursionError, UnicodeDecodeError):
+    except (ValueError, TypeError, AttributeError, NotImplementedError):
         raise ValidationError("is not a cursor this list gave out", field="cursor") from None
 
 

@@ -13,7 +13,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from tierwise.models.drift import ALERT_PSI
+from tierwise.models import drift
 from tierwise.models.registry import MODELS, ModelVersion, champion
 from tierwise.models.runs import ModelRun, latest_scoring
 from tierwise.models.scores import CustomerScore
@@ -48,8 +48,7 @@ def model_health() -> list[ModelHealth]:
     found = []
     for model in MODELS:
         psi = (summary.get("drift") or {}).get(model, {}).get("psi", {})
-        alerts = sorted((DriftAlert(feature, value) for feature, value in psi.items() if value > ALERT_PSI),
-                        key=lambda alert: -alert.psi)
+        alerts = [DriftAlert(feature, psi[feature]) for feature in drift.alerts(psi)]
         scored_version = (summary.get("versions") or {}).get(model)
         best = champion(model)
         if scoring is not None:

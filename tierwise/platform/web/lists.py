@@ -18,13 +18,13 @@ from tierwise.platform.branches import list_branches
 from tierwise.platform.db import db
 from tierwise.platform.pagination import parse_limit
 from tierwise.platform.policy import Permission, allows, visible_customers
-from tierwise.platform.users import Role, list_users
 from tierwise.platform.web.access import requires, signed_in
 from tierwise.platform.web.forms import EmptyForm
 from tierwise.tenants import exports
 from tierwise.tenants.lists import catalog, saved
 from tierwise.tenants.lists.filters import ListFilters
-from tierwise.tenants.lists.query import SORTS, list_page
+from tierwise.tenants.lists.query import list_page
+from tierwise.tenants.ownership import active_rms
 
 bp = Blueprint("lists", __name__, url_prefix="/lists")
 
@@ -52,9 +52,9 @@ def show(name: str):
     page = list_page(name, visible_customers(current_user), filters=filters, sort=sort,
                      cursor=request.args.get("cursor"), limit=parse_limit(request.args.get("limit")))
     sees_all = allows(current_user, Permission.VIEW_ALL_CUSTOMERS)
-    managers = [u for u in list_users() if u.role == Role.RELATIONSHIP_MANAGER] if sees_all else []
+    managers = active_rms() if sees_all else []  # inactive RMs hold no customers (users.update_user)
     return render_template("lists/show.html", builtin=builtin, name=name, page=page, filters=filters, sort=sort,
-                           sorts=SORTS, arguments=_arguments(), locale=str(get_locale()),
+                           arguments=_arguments(), locale=str(get_locale()),
                            branches=list_branches() if sees_all else [], managers=managers,
                            can_export=allows(current_user, Permission.EXPORT_LISTS), save_form=EmptyForm())
 

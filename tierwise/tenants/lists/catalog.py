@@ -84,9 +84,8 @@ def rule_set() -> RuleSetDefinition | None:
 
 
 def dimension(definition: RuleSetDefinition | None, code: str) -> DimensionSpec | None:
-    if definition is None:
-        return None
-    return next((d for d in definition.dimensions if d.code == code), None)
+    """The rule set's dimension ``code``; None without a rule set in force or without that dimension."""
+    return None if definition is None else definition.dimension(code)
 
 
 def _tenant():

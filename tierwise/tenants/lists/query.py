@@ -7,8 +7,6 @@ costs what page 1 does; the export reads the same query without the limit.
 """
 from __future__ import annotations
 
-import base64
-import json
 import uuid
 from dataclasses import dataclass
 
@@ -19,7 +17,7 @@ from tierwise.models.scores import CustomerScore
 from tierwise.platform import tenancy
 from tierwise.platform.branches import Branch
 from tierwise.platform.db import db
-from tierwise.platform.pagination import MAX_CURSOR_LENGTH
+from tierwise.platform.pagination import decode_position, encode_position
 from tierwise.platform.users import User
 from tierwise.tenants.customers import Customer
 from tierwise.tenants.lists import catalog
@@ -169,7 +167,7 @@ def list_page(name: str, visible: sa.ColumnElement[bool], *, filters: ListFilter
     more = len(rows) > limit
     rows = rows[:limit]
     last = rows[-1] if rows and more else None
-    next_cursor = encode([getattr(last, key), last.external_id] if key != "external_id"
+    next_cursor = encode_position([getattr(last, key), last.external_id] if key != "external_id"
                          else [last.external_id]) if last is not None else None
     dimensions = list(definition.dimensions) if definition else []
     return ListPage([_row(r, dimensions) for r in rows], next_cursor, dimensions)
@@ -197,26 +195,21 @@ def _after(sortable: dict, key: str, descending: bool, position: list) -> sa.Col
     return sa.or_(later, column.is_(None)) if descending else later
 
 
-def encode(position: list) -> str:
-    return base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
-
-
 def decode(cursor: str, key: str) -> list:
-    """A cursor this list gave out, or a ValidationError naming ``cursor``."""
+    """A cursor this list gave out for this sort, or a ValidationError naming ``cursor``."""
+    refused = ValidationError("is not a cursor this list gave out (it may belong to another sort)", field="cursor")
     try:
-        if len(cursor) > MAX_CURSOR_LENGTH:
-            raise ValueError
-        position = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        width = 1 if key == "external_id" else 2
-        if not isinstance(position, list) or len(position) != width or not isinstance(position[-1], str):
-            raise ValueError
-        if width == 2 and position[0] is not None and (isinstance(position[0], bool) or not isinstance(
-                position[0], (int, float) if key in ("churn_probability", "predicted_value") else str)):
-            raise ValueError
-        return position
-    except (ValueError, TypeError, UnicodeDecodeError, RecursionError):
-        raise ValidationError("is not a cursor this list gave out (it may belong to another sort)",
-                              field="cursor") from None
+        position = decode_position(cursor)
+    except ValidationError:
+        raise refused from None
+    width = 1 if key == "external_id" else 2
+    if len(position) != width or not isinstance(position[-1], str):
+        raise refused
+    value = position[0]
+    if width == 2 and value is not None and (isinstance(value, bool) or not isinstance(
+            value, (int, float) if key in ("churn_probability", "predicted_value") else str)):
+        raise refused
+    return position
 
 
 def list_rows(name: str, visible: sa.ColumnElement[bool], *, filters: ListFilters | None = None,
