@@ -124,3 +124,30 @@ def test_models_train_score_and_feed_the_rules_on_sqlite(sqlite_app):
         assert len(scores) == 300 and all(0 <= s.churn_probability <= 1 for s in scores)
         feature, contribution, _value = scores[0].value_reasons[0]
         assert isinstance(feature, str) and isinstance(contribution, float)
+
+
+def test_a_trend_of_exactly_the_threshold_reaches_it_on_sqlite(sqlite_app):
+    # SQLite adds up in floating point: +20% exactly must still be >= 0.2 (see test_tiering for PostgreSQL).
+    from datetime import datetime, timezone
+
+    from tierwise.platform import tenancy
+    from tierwise.platform.audit import Actor, acting_as
+    from tierwise.platform.tenant import find_tenant
+    from tierwise.tenants.imports.runner import import_records
+    from tierwise.tenants.rules.preview import preview
+    from tierwise.tenants.rules.versions import validate
+
+    with sqlite_app.app_context(), tenancy.tenant_scope(find_tenant("lite").id), acting_as(Actor(label="test")):
+        import_records([{"external_id": "G1", "name": "扩产工厂", "facility_type": "other", "outage_consequence": "1",
+                         "illegal_use": "no", "arrears_days": "0", "arrears_amount": "0"}], kind="customers")
+        import_records([{"customer": "G1", "occurred_at": "2024-08-20", "amount": "2612.05"},
+                        {"customer": "G1", "occurred_at": "2024-11-20", "amount": "3134.46"}], kind="activity")
+        db.session.commit()
+        _, plan = validate({"dimensions": [{"code": "value", "tiers": [
+            {"code": "growing", "rule": "trend(amount, 90d) >= 0.2"}, {"code": "flat", "fallback": True}]},
+            {"code": "high_risk", "tiers": [{"code": "critical", "rule": "outage_consequence >= 5"},
+                                            {"code": "normal", "fallback": True}]},
+            {"code": "opinion_risk", "tiers": [{"code": "alert", "rule": "count(complaints, 90d) >= 2"},
+                                               {"code": "calm", "fallback": True}]}]})
+        shown = preview(plan, as_of=datetime(2025, 1, 1, tzinfo=timezone.utc))
+    assert {t.tier: t.customers for t in shown.dimensions[0].tiers} == {"growing": 1, "flat": 0}

@@ -271,3 +271,17 @@ def test_a_run_abandoned_by_a_dead_worker_is_marked_failed_by_the_next_retier(ap
     with in_tenant(app, utility):
         stale = RetierRun.get(stale_id)
         assert stale.status == "failed" and "abandoned" in stale.message
+
+
+def test_a_trend_of_exactly_the_threshold_counts_as_reaching_it(app, utility):
+    # 2,612.05 growing to 3,134.46 is +20% exactly; in floating point it is 0.19999999999999993.
+    with app.app_context(), tenancy.tenant_scope(utility.tenant_id), acting_as(Actor(label="test")):
+        import_records([{"external_id": "G1", "name": "扩产工厂", "facility_type": "other",
+                         "outage_consequence": "1"}], kind="customers")
+        import_records([{"customer": "G1", "occurred_at": "2024-08-20", "amount": "2612.05", "category": "bill"},
+                        {"customer": "G1", "occurred_at": "2024-11-20", "amount": "3134.46", "category": "bill"}],
+                       kind="activity")
+        db.session.commit()
+    publish_and_retier(app, utility, rule_set(value=[{"code": "growing", "rule": "trend(amount, 90d) >= 0.2"},
+                                                     {"code": "flat", "fallback": True}]))
+    assert tiers(app, utility)[("G1", "value")] == "growing"

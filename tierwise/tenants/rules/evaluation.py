@@ -147,8 +147,10 @@ class Evaluation:
             return self.days_between(_timestamp(self.as_of), c.c.attributes[atom.detail[0]].as_string(), dates=True)
         aggregate_of = {a.column: a for a in self.plan.compiler.aggregates.values()}
         if atom.origin == "trend":
-            current, previous = (self._aggregate_value(aggregate_of[col], sources) for col in atom.detail)
-            return sa.case((previous > 0, (current - previous) / previous), else_=None)
+            # In exact decimals, rounded once when stored: in floating point, 2,612.05 growing to 3,134.46
+            # comes out at 0.19999999999999993 and misses "trend(...) >= 0.2".
+            current, previous = (self._exact(aggregate_of[col], sources) for col in atom.detail)
+            return sa.case((previous > 0, self._rounded((current - previous) / previous)), else_=None)
         aggregate = aggregate_of[atom.detail[0]]
         if atom.origin == "days_since_last":
             return self.days_between(_timestamp(self.as_of), self._raw(aggregate, sources))
@@ -156,6 +158,17 @@ class Evaluation:
 
     def _raw(self, aggregate: Aggregate, sources) -> sa.ColumnElement:
         return sources["activity" if aggregate.source == ACTIVITY else "interactions"].c[aggregate.column]
+
+    def _exact(self, aggregate: Aggregate, sources) -> sa.ColumnElement:
+        """A sum or count as the database adds it up: numeric on PostgreSQL, zero when nothing is in the window."""
+        value = self._raw(aggregate, sources)
+        if self.postgres:
+            value = sa.cast(value, sa.Numeric())
+        return sa.func.coalesce(value, 0)
+
+    def _rounded(self, value: sa.ColumnElement) -> sa.ColumnElement:
+        """SQLite has only floating point: round away the last digits' noise (12 decimals stay)."""
+        return value if self.postgres else sa.func.round(value, 12)
 
     def _aggregate_value(self, aggregate: Aggregate, sources) -> sa.ColumnElement:
         value = sa.cast(self._raw(aggregate, sources), sa.Float)
