@@ -14,10 +14,14 @@ Measured, each after a CHECKPOINT:
 - **Baseline**: one hand-written ``UPDATE bench_tiers SET value_tier = CASE ...``
   with the same logic (the same aggregates, windows and top-share ranking), as
   the owner (no row-level security), into a narrow table of one row per customer.
-- **Preview** of the same rule set (what the editor runs before publishing).
+- **Preview** of the same rule set (what the editor runs before publishing),
+  from scratch, and then of a draft with one rule edited, which reuses the
+  values the first preview kept (``tierwise.tenants.rules.snapshot``).
 
-Target: a retier is no slower than the baseline.  The process's peak RSS is
-printed too: evaluation happens in PostgreSQL, so it does not grow with N.
+Target: a retier is no slower than the baseline, and 10M customers complete
+within 8 GB.  Memory is printed for both sides: the peak private memory of the
+PostgreSQL server's processes during each phase (``server_memory.py``; the
+server must run on this machine) and this process's peak RSS.
 
     .venv/bin/python bench/retier_bench.py [--customers 1000000]
 """
@@ -30,6 +34,7 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
+from server_memory import ServerMemory
 from throwaway import bench_database, checkpoint
 
 from tierwise.platform import tenancy  # noqa: E402  (throwaway puts the repo on sys.path)
@@ -205,12 +210,21 @@ def tierwise_retier(app, tenant_id: int, as_of: datetime, profile: bool = False)
     return time.perf_counter() - started, changes
 
 
-def tierwise_preview(app, tenant_id: int, as_of: datetime, profile: bool = False) -> float:
+def edited_draft() -> dict:
+    """The rule set with one rule changed, as an administrator would between two previews."""
+    import copy
+
+    draft = copy.deepcopy(RULES)
+    draft["dimensions"][0]["tiers"][3]["rule"] = "sum(amount, 365d) >= 1200"  # value: standard from 1,200
+    return draft
+
+
+def tierwise_preview(app, tenant_id: int, as_of: datetime, profile: bool = False, rules: dict = RULES) -> float:
     from tierwise.tenants.rules.preview import preview
     from tierwise.tenants.rules.versions import validate
 
     with app.app_context(), tenancy.tenant_scope(tenant_id), acting_as(Actor(label="bench")):
-        _, plan = validate(RULES)
+        _, plan = validate(rules)
         times = statement_times(db.engine) if profile else {}
         started = time.perf_counter()
         preview(plan, as_of=as_of)
@@ -255,32 +269,45 @@ def main() -> None:
         counts = generate(bench.owner, tenant_id, args.customers)
         print(f"generated {counts['customers']:,} customers, {counts['activity']:,} activity rows, "
               f"{counts['interactions']:,} interactions in {time.perf_counter() - started:.0f} s", flush=True)
-        timings = {}
+        timings, memory = {}, {}
         checkpoint(bench.owner)
-        timings["baseline"] = baseline(bench.owner, tenant_id, as_of)
+        with ServerMemory() as peak:
+            timings["baseline"] = baseline(bench.owner, tenant_id, as_of)
+        memory["baseline"] = peak.mib
         print(f"baseline done in {timings['baseline']:.1f} s", flush=True)
         checkpoint(bench.owner)
-        timings["first"], first_changes = tierwise_retier(bench.app, tenant_id, as_of, args.profile)
+        with ServerMemory() as peak:
+            timings["first"], first_changes = tierwise_retier(bench.app, tenant_id, as_of, args.profile)
+        memory["first"] = peak.mib
         print(f"first retier done in {timings['first']:.1f} s", flush=True)
         checkpoint(bench.owner)
-        timings["steady"], steady_changes = tierwise_retier(bench.app, tenant_id, as_of, args.profile)
+        with ServerMemory() as peak:
+            timings["steady"], steady_changes = tierwise_retier(bench.app, tenant_id, as_of, args.profile)
+        memory["steady"] = peak.mib
         checkpoint(bench.owner)
-        timings["preview"] = tierwise_preview(bench.app, tenant_id, as_of, args.profile)
+        with ServerMemory() as peak:
+            timings["preview"] = tierwise_preview(bench.app, tenant_id, as_of, args.profile)
+        memory["preview"] = peak.mib
+        checkpoint(bench.owner)
+        with ServerMemory() as peak:
+            timings["draft"] = tierwise_preview(bench.app, tenant_id, as_of, args.profile, edited_draft())
+        memory["draft"] = peak.mib
         differing = agreement(bench.owner, tenant_id)
-    report(counts, timings, first_changes, steady_changes, differing)
+    report(counts, timings, memory, first_changes, steady_changes, differing)
 
 
-def report(counts, timings, first_changes, steady_changes, differing) -> None:
+def report(counts, timings, memory, first_changes, steady_changes, differing) -> None:
     n = counts["customers"]
     print(f"\n{n:,} customers, {counts['activity']:,} activity rows, {counts['interactions']:,} interactions; "
           "3 dimensions x 4 rules + fallbacks")
-    print(f"{'':58} {'seconds':>8} {'customers/s':>12}")
-    rows = [("baseline: hand-written UPDATE ... SET tier = CASE (owner)", timings["baseline"]),
-            ("Tierwise retier, first (every customer new)", timings["first"]),
-            ("Tierwise retier, steady state (second run)", timings["steady"]),
-            ("Tierwise preview of the same rule set", timings["preview"])]
-    for label, seconds in rows:
-        print(f"{label:58} {seconds:8.1f} {n / seconds:12,.0f}")
+    print(f"{'':58} {'seconds':>8} {'customers/s':>12} {'server MiB':>11}")
+    rows = [("baseline: hand-written UPDATE ... SET tier = CASE (owner)", "baseline"),
+            ("Tierwise retier, first (every customer new)", "first"),
+            ("Tierwise retier, steady state (second run)", "steady"),
+            ("Tierwise preview, from scratch (keeps a snapshot)", "preview"),
+            ("Tierwise preview of a draft, one rule edited (reuses it)", "draft")]
+    for label, key in rows:
+        print(f"{label:58} {timings[key]:8.1f} {n / timings[key]:12,.0f} {memory[key]:11,.0f}")
     for label, key in (("first", "first"), ("steady", "steady")):
         ratio = timings["baseline"] / timings[key]
         print(f"ratio retier ({label}) / baseline throughput: {ratio:.2f}x "
@@ -288,7 +315,8 @@ def report(counts, timings, first_changes, steady_changes, differing) -> None:
     print(f"changes, first run: {first_changes}")
     print(f"changes, steady run: {steady_changes}")
     print(f"customers tiered differently from the baseline: {differing:,} (must be 0)")
-    print(f"peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB")
+    print(f"peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB; "
+          "server MiB: peak private memory (RssAnon) of all PostgreSQL processes, shared buffers not counted")
 
 
 if __name__ == "__main__":

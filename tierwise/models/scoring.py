@@ -37,6 +37,7 @@ from tierwise.models.registry import ModelVersion, aligned, champion
 from tierwise.platform import tenancy
 from tierwise.platform.db import UTCDateTime, db, utcnow
 from tierwise.tenants.imports.loading import copy_into
+from tierwise.tenants.rules import snapshot
 from tierwise.tenants.rules.evaluation import execute_sql
 
 STAGE = "score_stage"
@@ -209,6 +210,7 @@ def _replace_scores(customer_ids: np.ndarray, scored: dict[str, dict], labels: d
         FROM {STAGE} s""", params,
         types={"scored_at": UTCDateTime(), "churn_version_id": sa.Uuid(), "value_version_id": sa.Uuid()}).rowcount
     execute_sql(f"DROP TABLE {STAGE}")
+    snapshot.data_changed()  # rules that rank on scores see new values
     return inserted
 
 

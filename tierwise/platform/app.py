@@ -46,7 +46,7 @@ def _import_models() -> None:
     from tierwise.platform import api_tokens, audit, branches, operators, tenant, users  # noqa: F401
     from tierwise.tenants import activity, customers, fields, interactions, ownership  # noqa: F401
     from tierwise.tenants.imports import mappings, runs  # noqa: F401
-    from tierwise.tenants.rules import assignments, versions  # noqa: F401
+    from tierwise.tenants.rules import assignments, snapshot, versions  # noqa: F401
     from tierwise.tenants.lists import saved as _saved_lists  # noqa: F401
     from tierwise.jobs import schedules  # noqa: F401
     from tierwise.models import registry as _model_registry, runs as _model_runs, scores as _scores  # noqa: F401

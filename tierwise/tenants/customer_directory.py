@@ -18,6 +18,7 @@ from tierwise.platform.pagination import Page, keyset_page
 from tierwise.tenants.activity import Activity
 from tierwise.tenants.customers import Customer
 from tierwise.tenants.interactions import Interaction
+from tierwise.tenants.rules import snapshot
 
 
 def search_customers(visible: sa.ColumnElement[bool], *, query: str = "", cursor: str | None = None,
@@ -91,6 +92,7 @@ def erase_customer(customer: Customer) -> dict[str, int]:
                  details={"external_id": customer.external_id, "removed": removed})
     db.session.delete(customer)
     db.session.flush()
+    snapshot.data_changed()  # rankings and totals change without the customer
     return removed
 
 

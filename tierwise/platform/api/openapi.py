@@ -127,6 +127,9 @@ RULE_SCHEMAS = {
     "Preview": {"type": "object", "properties": {
         "as_of": {"type": "string", "format": "date-time"}, "customers": {"type": "integer"},
         "total_value": {"type": "number"}, "seconds": {"type": "number", "description": "How long it took."},
+        "reused": {"type": "boolean", "description": (
+            "Built on the values an earlier preview kept (same data, same moment): only what the draft "
+            "changed was computed.  as_of is then that preview's moment.")},
         "dimensions": {"type": "array", "items": _ref("DimensionPreview")}}},
     "DimensionPreview": {"type": "object", "properties": {
         "dimension": {"type": "string"}, "tiers": {"type": "array", "items": _ref("TierCount")},

@@ -40,7 +40,7 @@ DIMENSION_DISTRIBUTION_FIELDS = ("dimension", "label_en", "label_zh", "tiers", "
 CUSTOMER_TIER_FIELDS = ("dimension", "tier", "label_en", "label_zh", "colour", "basis", "reason", "rule", "since",
                         "evaluated_at", "decided_at", "version", "pending_tier", "pending_count")
 TIER_PERIOD_FIELDS = ("dimension", "tier", "valid_from", "valid_to", "rule_version_id")
-PREVIEW_FIELDS = ("as_of", "customers", "total_value", "seconds", "dimensions")
+PREVIEW_FIELDS = ("as_of", "customers", "total_value", "seconds", "reused", "dimensions")
 DIMENSION_PREVIEW_FIELDS = ("dimension", "tiers", "matrix", "moving_up", "moving_down", "unchanged", "held",
                             "unclassified")
 TIER_COUNT_FIELDS = ("tier", "customers", "value", "customer_share", "value_share")

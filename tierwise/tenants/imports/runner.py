@@ -30,6 +30,7 @@ from tierwise.tenants.imports.errors import ImportRejected, RowError, row_errors
 from tierwise.tenants.imports.planning import ColumnPlan, plan_columns
 from tierwise.tenants.imports.reading import CHUNK_ROWS, Chunk, open_table
 from tierwise.tenants.imports.specs import BUILT_IN_TARGETS, Target
+from tierwise.tenants.rules import snapshot
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 KEPT_ERRORS = 10_000  # kept in memory for messages; all are counted and written to the rejects file
@@ -154,6 +155,7 @@ def _run(source, *, name: str, kind: str, mapping: dict[str, str], skip_invalid:
                       "activity": lambda: loading.merge_activity(connection, tenant_id),
                       "interactions": lambda: loading.merge_interactions(connection, tenant_id)}[kind]()
         loading.drop_stage(connection)  # on failure the rollback takes the temporary tables with it
+        snapshot.data_changed()  # last, so the tenant's row is locked only until the commit
     finally:
         if rejects is not None:
             rejects.close()

@@ -31,10 +31,12 @@ from tierwise.models.scores import CustomerScore
 from tierwise.tenants.activity import Activity
 from tierwise.tenants.customers import Customer
 from tierwise.tenants.interactions import Interaction
+from tierwise.tenants.rules import snapshot
 from tierwise.tenants.rules import syntax as s
 from tierwise.tenants.rules.assignments import TierAssignment
 from tierwise.tenants.rules.compiler import SQL_TYPES, Aggregate, Atom, column
 from tierwise.tenants.rules.definition import CompiledDimension, Plan
+from tierwise.tenants.rules.snapshot import PreviewValue
 from tierwise.tenants.rules.vocabulary import ACTIVITY, BOOLEAN, NUMBER
 
 JSON_PAIRS_PER_CALL = 40  # PostgreSQL functions take at most 100 arguments
@@ -59,10 +61,15 @@ class Evaluation:
     """Builds the query for one plan, one tenant, one moment, on one database dialect."""
 
     def __init__(self, plan: Plan, *, tenant_id: int, as_of: datetime, dialect: str,
-                 version_id: uuid.UUID | None = None, preview: bool = False) -> None:
+                 version_id: uuid.UUID | None = None, preview: bool = False,
+                 reuse: snapshot.Reuse | None = None) -> None:
         self.plan = plan
         self.version_id = version_id
         self.preview = preview  # reasons explain the rules' verdict (the candidate), not a held tier
+        self.reuse = reuse  # a preview's kept values, taken instead of computed where the keys match
+        self.values = PreviewValue.__table__.alias("kept")
+        self.reused_rankings: set[str] = set()
+        self.reused_candidates: set[str] = set()
         self.tenant_id = tenant_id
         self.as_of = as_of
         self.postgres = dialect == "postgresql"
@@ -187,6 +194,14 @@ class Evaluation:
         columns = []
         for dimension in self.plan.definition.dimensions:
             code = dimension.code
+            if self.reuse is not None and self.reuse.has(f"cur:{code}"):  # as the kept preview saw it
+                text = sa.cast(sa.null(), sa.String(32))
+                columns += [self.reuse.column(self.values, f"cur:{code}").label(f"cur_{code}"),
+                            self.reuse.column(self.values, f"pend:{code}").label(f"pend_{code}"),
+                            sa.cast(self.reuse.column(self.values, f"pendn:{code}"), sa.Integer)
+                            .label(f"pendn_{code}"),
+                            text.label(f"curbasis_{code}"), sa.false().label(f"sameversion_{code}")]
+                continue
             if first_run:
                 text, number = sa.cast(sa.null(), sa.String(32)), sa.cast(sa.null(), sa.Integer)
                 columns += [text.label(f"cur_{code}"), text.label(f"pend_{code}"), number.label(f"pendn_{code}"),
@@ -203,9 +218,44 @@ class Evaluation:
                         same.label(f"sameversion_{code}")]
         return joined, columns
 
+    def _reused(self, atom: Atom) -> bool:
+        return self.reuse is not None and atom.origin in snapshot.KEPT_ORIGINS \
+            and self.reuse.has(snapshot.atom_key(atom))
+
+    def _needed_aggregates(self) -> list[Aggregate]:
+        """The aggregates behind atoms that must be computed (all of them, without a snapshot)."""
+        needed = set()
+        for atom in self.plan.compiler.atoms.values():
+            if atom.origin in snapshot.KEPT_ORIGINS and not self._reused(atom):
+                needed.update(atom.detail[:2] if atom.origin == "trend" else atom.detail[:1])
+        return [a for a in self.plan.compiler.aggregates.values() if a.column in needed]
+
+    def reads_only_snapshot(self) -> bool:
+        """After ``base``: whether every aggregate and ranking comes from the snapshot."""
+        return self.reuse is not None and not self._needed_aggregates() \
+            and self.reused_rankings == set(self.plan.compiler.rankings)
+
+    def _kept_columns(self) -> list[sa.ColumnElement]:
+        """Rankings and candidate tiers the snapshot has, read from it (``ranked`` and the
+        dimension layers then skip computing them)."""
+        if self.reuse is None:
+            return []
+        columns = []
+        for atom in self.plan.compiler.atoms.values():
+            key = snapshot.ranking_key(atom)
+            if atom.origin == "ranking" and self.reuse.has(key):
+                value = self.reuse.column(self.values, key)
+                columns.append((value == 1.0 if atom.kind == BOOLEAN else value).label(atom.column))
+                self.reused_rankings.add(atom.column)
+        for code, key in snapshot.candidate_keys(self.plan).items():
+            if self.reuse.has(key) and self.reuse.has(f"cur:{code}"):
+                columns.append(self.reuse.column(self.values, key).label(f"keptcand_{code}"))
+                self.reused_candidates.add(code)
+        return columns
+
     def base(self) -> sa.Select:
         c = self.customers
-        aggregates = list(self.plan.compiler.aggregates.values())
+        aggregates = self._needed_aggregates()
         sources = {}
         for name, table, source_filter in (("activity", Activity.__table__, lambda a: a.source == ACTIVITY),
                                            ("interactions", Interaction.__table__,
@@ -221,10 +271,18 @@ class Evaluation:
             sources["scores"] = scores
             joined = joined.outerjoin(scores, sa.and_(scores.c.tenant_id == c.c.tenant_id,
                                                       scores.c.customer_id == c.c.id))
+        if self.reuse is not None:
+            kept = self.values
+            joined = joined.outerjoin(kept, sa.and_(kept.c.tenant_id == c.c.tenant_id, kept.c.customer_id == c.c.id))
         atoms = [a for a in self.plan.compiler.atoms.values() if a.origin not in ("ranking", "tier")]
         columns = [c.c.id.label("customer_id"), c.c.external_id]
-        columns += [sa.cast(self.atom_sql(a, sources), SQL_TYPES[a.kind]).label(a.column)
-                    if a.kind == NUMBER else self.atom_sql(a, sources).label(a.column) for a in atoms]
+        for atom in atoms:
+            if self._reused(atom):
+                value = self.reuse.column(self.values, snapshot.atom_key(atom))
+            else:
+                value = self.atom_sql(atom, sources)
+            columns.append((sa.cast(value, SQL_TYPES[atom.kind]) if atom.kind == NUMBER else value).label(atom.column))
+        columns += self._kept_columns()
         joined, current = self.current_columns(joined, first_run=not self._assigned())
         columns += current
         return sa.select(*columns).select_from(joined).where(c.c.tenant_id == self.tenant_id)
@@ -246,6 +304,8 @@ class Evaluation:
         external_id = base.c.external_id
         windows, shares, running, totals = [], [], {}, []
         for ranking in self.plan.compiler.rankings.values():
+            if ranking.column in self.reused_rankings:  # a column of base already
+                continue
             operand = ranking.operand
             if ranking.function == "percentile":
                 value = sa.case((operand.is_(None), None), else_=sa.func.cume_dist().over(
@@ -306,7 +366,11 @@ class Evaluation:
                 condition = sa.or_(condition, sa.and_(current == tier.code, rule.relaxed))
             whens.append((condition, tier.code))
         candidate = sa.case(*whens, else_=spec.fallback.code)
-        first = sa.select(source, candidate.label(f"cand_{code}")).offset(0).cte(f"candidate_{index}")
+        if code in self.reused_candidates:  # the same rules over the same values: the kept verdict, a
+            candidate = sa.column(f"keptcand_{code}", sa.String)  # column (no fence: nothing to repeat)
+            first = sa.select(source, candidate.label(f"cand_{code}")).subquery(f"candidate_{index}")
+        else:
+            first = sa.select(source, candidate.label(f"cand_{code}")).offset(0).cte(f"candidate_{index}")
 
         cand, cur = first.c[f"cand_{code}"], first.c[f"cur_{code}"]
         pending, pending_count = first.c[f"pend_{code}"], sa.func.coalesce(first.c[f"pendn_{code}"], 0)
@@ -343,16 +407,19 @@ class Evaluation:
                          changed.label(f"changed_{code}"), reason.label(f"reason_{code}")
                          ).offset(0).cte(f"dimension_{index}")
 
-    def query(self, base: sa.Table) -> sa.Select:
-        """The result columns ``result_columns`` names, one row per customer, from the stored base."""
+    def query(self, base: sa.Table, columns: list[sa.Column]) -> sa.Select:
+        """``columns`` (``result_columns``), one row per customer, from the stored base."""
         layer = self.ranked(base)
         for index, compiled in enumerate(self.plan.dimensions):
             layer = self.dimension_layers(layer, compiled, index)
-        return sa.select(*(layer.c[column.name] for column in result_columns(self.plan)))
+        return sa.select(*(layer.c[column.name] for column in columns))
 
 
-def result_columns(plan: Plan) -> list[sa.Column]:
-    """What an evaluation yields per customer: per dimension the current and new tier and state."""
+def result_columns(plan: Plan, *, keep: bool = False) -> list[sa.Column]:
+    """What an evaluation yields per customer: per dimension the current and new tier and state.
+
+    ``keep``: also every value a preview snapshot keeps (``snapshot.kept_values``).
+    """
     columns = [sa.Column("customer_id", sa.Uuid(), primary_key=True), sa.Column("external_id", sa.String(64)),
                sa.Column("value_measure", sa.Float())]
     for dimension in plan.definition.dimensions:
@@ -361,14 +428,21 @@ def result_columns(plan: Plan) -> list[sa.Column]:
                     sa.Column(f"tier_{code}", sa.String(32)), sa.Column(f"basis_{code}", sa.String(16)),
                     sa.Column(f"reason_{code}", JSONType), sa.Column(f"newpend_{code}", sa.String(32)),
                     sa.Column(f"newpendn_{code}", sa.Integer()), sa.Column(f"changed_{code}", sa.Boolean())]
+    if keep:
+        named = {column.name for column in columns}
+        kinds = {"number": sa.Float(), "boolean": sa.Boolean(), "string": sa.String(32)}
+        columns += [sa.Column(item.column, kinds[item.kind]) for item in snapshot.kept_values(plan)
+                    if item.column not in named]
     return columns
 
 
 def materialize(plan: Plan, *, tenant_id: int, as_of: datetime, name: str,
-                version_id: uuid.UUID | None = None, preview: bool = False) -> sa.Table:
+                version_id: uuid.UUID | None = None, preview: bool = False,
+                reuse: snapshot.Reuse | None = None, keep: bool = False) -> sa.Table:
     """Evaluate the plan into a temporary table ``name`` (dropped at commit on PostgreSQL).
 
-    Runs on the session's connection, inside its transaction and tenant scope.
+    Runs on the session's connection, inside its transaction and tenant scope.  A
+    preview may ``reuse`` a snapshot's values, or ``keep`` the columns a new one needs.
     """
     dialect = db.session.connection().dialect.name
     if dialect == "postgresql":
@@ -378,13 +452,18 @@ def materialize(plan: Plan, *, tenant_id: int, as_of: datetime, name: str,
         # CPU at a million customers.  The rules' CASEs below do gain from it, a little.
         db.session.execute(sa.text("SET LOCAL jit = off"))
     evaluation = Evaluation(plan, tenant_id=tenant_id, as_of=as_of, dialect=dialect, version_id=version_id,
-                            preview=preview)
-    base = temporary_table(f"{name}_base", evaluation.base())
+                            preview=preview, reuse=reuse)
+    columns = result_columns(plan, keep=keep)
+    select = evaluation.base()
+    if evaluation.reads_only_snapshot():
+        # Nothing to aggregate or rank: one statement, without storing the base first.
+        return temporary_table(name, evaluation.query(select.cte(f"{name}_base"), columns), columns=columns)
+    base = temporary_table(f"{name}_base", select)
     if dialect == "postgresql":
         db.session.execute(sa.text("SET LOCAL jit = DEFAULT"))
         # Temporary tables are never analyzed otherwise; the join to the rankings needs the key.
         db.session.execute(sa.text(f"ANALYZE {base.name} (customer_id)"))
-    table = temporary_table(name, evaluation.query(base), columns=result_columns(plan))
+    table = temporary_table(name, evaluation.query(base, columns), columns=columns)
     execute_sql(f"DROP TABLE {base.name}")
     return table
 

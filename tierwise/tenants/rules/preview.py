@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from tierwise.platform import tenancy
 from tierwise.platform.db import db, utcnow
 from tierwise.tenants.customers import Customer
+from tierwise.tenants.rules import snapshot
 from tierwise.tenants.rules.definition import DimensionSpec, Plan
 from tierwise.tenants.rules.evaluation import execute_sql, materialize
 
@@ -66,6 +67,7 @@ class Preview:
     total_value: float
     seconds: float
     dimensions: list[DimensionPreview]
+    reused: bool = False  # built on the values an earlier preview kept (see ``snapshot``)
 
     def as_dict(self) -> dict:
         data = asdict(self)
@@ -76,23 +78,36 @@ class Preview:
 
 
 def preview(plan: Plan, *, as_of: datetime | None = None) -> Preview:
-    """Evaluate ``plan`` for the current tenant and summarise the effect; writes nothing."""
+    """Evaluate ``plan`` for the current tenant and summarise the effect.
+
+    Assignments are not touched.  What it does keep is a snapshot of its per-customer
+    values when it had none to reuse (``snapshot``), committed before it returns, so the
+    next preview of an edited draft recomputes only what the edit changed.  Without an
+    explicit ``as_of``, a recent snapshot's moment is the preview's moment.
+    """
     started = time.perf_counter()
-    as_of = as_of or utcnow()
-    table = materialize(plan, tenant_id=tenancy.current_tenant_id(), as_of=as_of, name=RESULT, preview=True)
+    reuse = snapshot.usable(as_of)
+    generation = snapshot.current_generation()
+    as_of = reuse.as_of if reuse is not None else as_of or utcnow()
+    keep = reuse is None and db.session.connection().dialect.name == "postgresql"
+    table = materialize(plan, tenant_id=tenancy.current_tenant_id(), as_of=as_of, name=RESULT, preview=True,
+                        reuse=reuse, keep=keep)
     try:
         customers, total = execute_sql(f"SELECT count(*), coalesce(sum(value_measure), 0) FROM {RESULT}").one()
         dimensions = [_dimension(table, spec, customers, float(total or 0)) for spec in plan.definition.dimensions]
+        if keep:
+            snapshot.keep(plan, result=RESULT, as_of=as_of, generation=generation)
     finally:
         execute_sql(f"DROP TABLE IF EXISTS {RESULT}")
-    return Preview(as_of, customers, float(total or 0), round(time.perf_counter() - started, 3), dimensions)
+    return Preview(as_of, customers, float(total or 0), round(time.perf_counter() - started, 3), dimensions,
+                   reused=reuse is not None)
 
 
 def _dimension(table: sa.Table, spec: DimensionSpec, customers: int, total: float) -> DimensionPreview:
     code = spec.code
     rows = execute_sql(f"""
         SELECT cur_{code}, cand_{code}, basis_{code} = 'held', count(*), coalesce(sum(value_measure), 0)
-        FROM {RESULT} GROUP BY 1, 2, 3""").all()
+        FROM {RESULT} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3""").all()
     per_tier: dict[str, list[float]] = {t.code: [0, 0.0] for t in spec.tiers}
     matrix: dict[str | None, dict[str, int]] = {}
     result = DimensionPreview(code, [], matrix)
@@ -119,13 +134,18 @@ def _samples(table: sa.Table, spec: DimensionSpec, upwards: bool) -> list[Sample
     ranks = {t.code: i for i, t in enumerate(spec.tiers)}
     current, tier = table.c[f"cur_{code}"], table.c[f"cand_{code}"]
     old_rank, new_rank = sa.case(ranks, value=current), sa.case(ranks, value=tier)
+    order = (table.c.value_measure.desc().nulls_last(), table.c.external_id)
+    picked = (sa.select(table.c.customer_id, table.c.external_id, current.label("from_tier"), tier.label("to_tier"),
+                        table.c[f"reason_{code}"].label("reason"), table.c.value_measure)
+              .where(current != tier, current.in_(list(ranks)),  # a cheap test first: most do not move
+                     (new_rank < old_rank) if upwards else (new_rank > old_rank))
+              .order_by(*order).limit(SAMPLES).subquery())  # the few samples first, then their names
     customers = Customer.__table__
     rows = db.session.execute(
-        sa.select(table.c.customer_id, table.c.external_id, customers.c.name, current, tier,
-                  table.c[f"reason_{code}"])
+        sa.select(picked.c.customer_id, picked.c.external_id, customers.c.name, picked.c.from_tier,
+                  picked.c.to_tier, picked.c.reason)
         .join(customers, sa.and_(customers.c.tenant_id == tenancy.current_tenant_id(),
-                                 customers.c.id == table.c.customer_id))
-        .where(current.in_(list(ranks)), (new_rank < old_rank) if upwards else (new_rank > old_rank))
-        .order_by(table.c.value_measure.desc().nulls_last(), table.c.external_id).limit(SAMPLES)
+                                 customers.c.id == picked.c.customer_id))
+        .order_by(picked.c.value_measure.desc().nulls_last(), picked.c.external_id)
         .execution_options(tenant_filtered=True)).all()
     return [Sample(*row) for row in rows]

@@ -18,6 +18,7 @@ from tierwise.errors import NotFoundError
 from tierwise.jobs.runner import task
 from tierwise.platform import audit, tenancy
 from tierwise.platform.db import UTCDateTime, db, utcnow
+from tierwise.tenants.rules import snapshot
 from tierwise.tenants.rules.assignments import RetierRun
 from tierwise.tenants.rules.definition import DimensionSpec, Plan
 from tierwise.tenants.imports.loading import Dialect
@@ -130,18 +131,19 @@ def stored_dimensions(params: dict) -> list[str]:
         SELECT dimension FROM found WHERE dimension IS NOT NULL""", params).scalars())
 
 
-def drop_removed_dimensions(plan: Plan, params: dict) -> None:
+def drop_removed_dimensions(plan: Plan, params: dict) -> list[str]:
     """Dimensions the rule set no longer has: their periods close into history, their assignments go."""
     kept = {d.code for d in plan.definition.dimensions}
     removed = [code for code in stored_dimensions(params) if code not in kept]
     if not removed:
-        return
+        return removed
     codes = ", ".join(repr(code) for code in removed)
     _execute(f"""
         INSERT INTO tier_history (tenant_id, customer_id, dimension, valid_from, valid_to, tier, rule_version_id)
         SELECT tenant_id, customer_id, dimension, since, :now, tier, rule_version_id FROM tier_assignments
         WHERE tenant_id = :tenant_id AND dimension IN ({codes})""", params)
     _execute(f"DELETE FROM tier_assignments WHERE tenant_id = :tenant_id AND dimension IN ({codes})", params)
+    return removed
 
 
 def _keep_changed(plan: Plan) -> dict[str, int]:
@@ -174,7 +176,9 @@ def retier(run: RetierRun, version: RuleSetVersion, plan: Plan) -> RetierRun:
     params = {"tenant_id": tenant_id, "now": now, "run_id": run.id, "version_id": version.id}
     changes = apply_changes([d for d in plan.definition.dimensions if changed[d.code]], params)
     changes = {d.code: changes.get(d.code, dict.fromkeys(COUNTED, 0)) for d in plan.definition.dimensions}
-    drop_removed_dimensions(plan, params)
+    removed = drop_removed_dimensions(plan, params)
+    if any(changed.values()) or removed:  # a preview compares with the assignment: kept ones are out of date
+        snapshot.data_changed()
     run.customers = _execute(f"SELECT count(*) FROM {RESULT}", params).scalar_one()
     for name in (CHANGED, RESULT):
         _execute(f"DROP TABLE IF EXISTS {name}", {})
