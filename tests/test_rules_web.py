@@ -123,6 +123,9 @@ def test_admin_edits_a_rule_previews_publishes_and_retiers_and_the_distribution_
     assert "aum_avg_3m" in moving_up  # the reason: the value the rule looked at
     assert 'class="number diagonal' in preview.text
     assert distribution(admin, bank)["value.private_banking"] == 1  # a preview changes nothing
+    again = admin.get(f"/t/{bank.slug}/rules/draft/preview").text  # the first one's values are reused
+    assert "Only what the draft changes was evaluated anew" in again and "李女士" in again
+    assert "Only what the draft changes" not in preview.text
 
     published = admin.submit(f"/t/{bank.slug}/rules/draft", {}, action=f"/t/{bank.slug}/rules/draft/publish")
     assert published.status_code == 302 and published.location.endswith(f"/t/{bank.slug}/rules/")
