@@ -38,7 +38,7 @@ from tierwise.platform import tenancy
 from tierwise.platform.db import UTCDateTime, db, utcnow
 from tierwise.tenants.imports.loading import copy_into
 from tierwise.tenants.rules import snapshot
-from tierwise.tenants.rules.evaluation import execute_sql
+from tierwise.tenants.rules.sql import execute_sql
 
 STAGE = "score_stage"
 SCORES_LOCK = "scores"

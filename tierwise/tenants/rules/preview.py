@@ -22,7 +22,8 @@ from tierwise.platform.db import db, utcnow
 from tierwise.tenants.customers import Customer
 from tierwise.tenants.rules import snapshot
 from tierwise.tenants.rules.definition import DimensionSpec, Plan
-from tierwise.tenants.rules.evaluation import execute_sql, materialize
+from tierwise.tenants.rules.evaluation import materialize
+from tierwise.tenants.rules.sql import execute_sql
 
 RESULT = "preview_result"
 SAMPLES = 5
