@@ -87,10 +87,9 @@ def preview(plan: Plan, *, as_of: datetime | None = None) -> Preview:
     explicit ``as_of``, a recent snapshot's moment is the preview's moment.
     """
     started = time.perf_counter()
-    reuse = snapshot.usable(as_of)
-    generation = snapshot.current_generation()
+    reuse, generation = snapshot.usable(as_of)
     as_of = reuse.as_of if reuse is not None else as_of or utcnow()
-    keep = reuse is None and db.session.connection().dialect.name == "postgresql"
+    keep = reuse is None and snapshot.available()
     table = materialize(plan, tenant_id=tenancy.current_tenant_id(), as_of=as_of, name=RESULT, preview=True,
                         reuse=reuse, keep=keep)
     try:

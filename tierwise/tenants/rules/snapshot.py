@@ -123,19 +123,20 @@ def _signature(compiled: CompiledDimension, known: dict[str, str]) -> dict:
     spec = compiled.spec
     return {"code": spec.code, "tiers": [[t.code, t.rule] for t in spec.tiers],
             "hysteresis": [spec.hysteresis.evaluations, spec.hysteresis.margin],
-            "atoms": sorted(f"{a.origin}:{a.kind}:{a.label}" for a in compiled.atoms()),
+            "atoms": sorted(atom_key(a) for a in compiled.atoms()),
             "depends_on": {code: known[code] for code in sorted(compiled.depends_on)}}
 
 
 # -- the generation ----------------------------------------------------------------
 
-def _postgres() -> bool:
+def available() -> bool:
+    """Snapshots are kept on PostgreSQL only."""
     return db.session.connection().dialect.name == "postgresql"
 
 
 def data_changed() -> None:
     """Call in the same transaction as any change to what a preview reads: kept snapshots stop being used."""
-    if not _postgres():
+    if not available():
         return
     db.session.execute(sa.text(
         "INSERT INTO preview_snapshots (tenant_id, name, generation) VALUES (:tenant_id, :name, 1) "
@@ -143,26 +144,22 @@ def data_changed() -> None:
     ).execution_options(tenant_filtered=True), {"tenant_id": tenancy.current_tenant_id(), "name": NAME})
 
 
-def current_generation() -> int:
-    row = db.session.execute(sa.select(PreviewSnapshot.generation).where(PreviewSnapshot.name == NAME)
-                             ).scalar_one_or_none()
-    return row or 0
-
-
-def usable(as_of: datetime | None) -> Reuse | None:
-    """The tenant's snapshot, if it was built from today's data at ``as_of`` (or recently, when None)."""
-    if not _postgres():
-        return None
+def usable(as_of: datetime | None) -> tuple[Reuse | None, int]:
+    """The tenant's snapshot, if it was built from today's data at ``as_of`` (or recently, when None),
+    and the data's generation now (what a snapshot kept by this preview will describe)."""
     snapshot = db.session.execute(sa.select(PreviewSnapshot).where(PreviewSnapshot.name == NAME)
                                   ).scalar_one_or_none()
-    if snapshot is None or snapshot.built_generation != snapshot.generation or snapshot.as_of is None:
-        return None
+    if snapshot is None:
+        return None, 0
+    if not available() or snapshot.built_generation != snapshot.generation or snapshot.as_of is None:
+        return None, snapshot.generation
     if as_of is None:
         if utcnow() - snapshot.as_of > REUSE_WITHIN:
-            return None
+            return None, snapshot.generation
     elif as_of != snapshot.as_of:
-        return None
-    return Reuse(snapshot.as_of, {key: (array, position) for key, (array, position) in snapshot.layout.items()})
+        return None, snapshot.generation
+    return Reuse(snapshot.as_of, {key: (array, position) for key, (array, position) in snapshot.layout.items()}), \
+        snapshot.generation
 
 
 # -- keeping a preview's values ----------------------------------------------------
@@ -232,7 +229,6 @@ def keep(plan: Plan, *, result: str, as_of: datetime, generation: int) -> bool:
             db.session.execute(sa.insert(PreviewValue.__table__)
                                .from_select(["tenant_id", "customer_id", "numbers", "texts"], select)
                                .execution_options(tenant_filtered=True))
-            db.session.execute(sa.text("SET LOCAL lock_timeout = DEFAULT"))
     except _Stale:
         return False
     except sa.exc.OperationalError as error:
