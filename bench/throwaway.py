@@ -69,7 +69,14 @@ def bench_database(prefix: str = "tierwise_bench") -> Iterator[BenchDatabase]:
         shutil.rmtree(instance, ignore_errors=True)
 
 
-def checkpoint(owner: sa.Engine) -> None:
-    """Start each measured phase with the previous phase's WAL flushed (same footing for both)."""
+def checkpoint(owner: sa.Engine, *, vacuum: bool = False) -> None:
+    """Start each measured phase with the previous phase's WAL flushed (same footing for both).
+
+    ``vacuum``: first what autovacuum does in the hours between two nightly runs (dead rows
+    cleared, statistics of what the last phase wrote): otherwise it runs during the next
+    measured phase, or the planner works from row counts taken before it.
+    """
     with owner.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        if vacuum:
+            conn.execute(sa.text("VACUUM (ANALYZE)"))
         conn.execute(sa.text("CHECKPOINT"))

@@ -12,7 +12,7 @@ from tierwise.platform.db import db
 from tierwise.tenants.customers import Customer
 from tierwise.tenants.imports.runner import import_records
 from tierwise.tenants.rules import retier as retier_module
-from tierwise.tenants.rules.assignments import RetierRun, TierChange, TierHistory
+from tierwise.tenants.rules.assignments import RetierRun, TierAssignment, TierChange, TierHistory
 from tierwise.tenants.rules.distribution import customer_tier_history
 from tests.rule_helpers import assignment, in_tenant, publish_and_retier, retier_again, tiers
 
@@ -131,6 +131,30 @@ def test_a_retier_with_nothing_changed_records_no_changes(app, utility):
     publish_and_retier(app, utility, rule_set())
     run = retier_again(app, utility)
     assert all(counts == {"up": 0, "down": 0, "new": 0, "held": 0} for counts in run.changes.values())
+
+
+def decisions() -> dict:
+    """When each stored assignment was last written, by (customer, dimension)."""
+    rows = db.session.execute(sa.select(TierAssignment.customer_id, TierAssignment.dimension, TierAssignment.decided_at))
+    return {(customer, dimension): decided for customer, dimension, decided in rows}
+
+
+def test_a_new_version_rewrites_every_assignment_once_even_where_no_tier_moves(app, utility):
+    first = publish_and_retier(app, utility, rule_set())
+    # A threshold nobody is near: no tier moves, but every row must say which version decided it.
+    edited = rule_set(value=[{"code": "vip", "rule": "top_share(sum(amount, 365d), 0.8)"},
+                             {"code": "important", "rule": "sum(amount, 365d) >= 1001"},
+                             {"code": "general", "fallback": True}])
+    second = publish_and_retier(app, utility, edited)
+    assert all(counts == {"up": 0, "down": 0, "new": 0, "held": 0} for counts in second.changes.values())
+    with in_tenant(app, utility):
+        versions = db.session.execute(sa.select(TierAssignment.rule_version_id, sa.func.count())
+                                      .group_by(TierAssignment.rule_version_id)).all()
+        assert versions == [(second.rule_version_id, 15)] and second.rule_version_id != first.rule_version_id
+        decided = decisions()
+    retier_again(app, utility)  # the same version again: nothing is rewritten
+    with in_tenant(app, utility):
+        assert decisions() == decided
 
 
 def test_hysteresis_by_evaluations_moves_a_customer_only_after_n_evaluations_in_a_row(app, utility):

@@ -27,6 +27,7 @@ from tierwise.platform.db import JSONType, TenantOwned, TenantScoped, db, utcnow
 
 VERSION_FK = dict(refcolumns=["rule_set_versions.tenant_id", "rule_set_versions.id"])
 BASES = ("rule", "fallback", "held")
+STATE_COLUMNS = ("tier", "basis", "pending_tier", "pending_count")
 DIRECTIONS = ("up", "down", "new")
 
 
@@ -35,6 +36,11 @@ class TierAssignment(TenantOwned, db.Model):
     __table_args__ = (
         sa.CheckConstraint("basis IN ('rule', 'fallback', 'held')", name="basis"),
         sa.Index("ix_tier_assignments_tenant_dimension_tier", "tenant_id", "dimension", "tier", "customer_id"),
+        # What a retier compares each customer with, read from the index alone (the rows are
+        # mostly reasons): ``rule_version_id`` is left out, so a rewrite under a new version
+        # (reason, version and time only) stays a HOT update.
+        sa.Index("ix_tier_assignments_tenant_dimension_customer", "tenant_id", "dimension", "customer_id",
+                 postgresql_include=list(STATE_COLUMNS)),
         # Every retier rewrites reasons in place: free space per page lets those updates stay HOT.
         {"postgresql_with": {"fillfactor": "70"}},
     )
@@ -105,3 +111,15 @@ class RetierRun(TenantScoped, db.Model):
     changes: Mapped[dict] = mapped_column(JSONType, default=dict)
     message: Mapped[str] = mapped_column(sa.Text, default="")
     started_by: Mapped[str] = mapped_column(sa.String(254), default="")
+
+
+def applied_version(tenant_id: int) -> uuid.UUID | None:
+    """The rule set version that decided every stored assignment of the tenant: its last successful retier's.
+
+    A retier rewrites every row a different version decided, in the transaction that
+    marks the run succeeded, and nothing else writes assignments: so after it, all rows
+    carry its version (a failed run leaves them as they were).
+    """
+    return db.session.execute(
+        sa.select(RetierRun.rule_version_id).where(RetierRun.tenant_id == tenant_id, RetierRun.status == "succeeded")
+        .order_by(RetierRun.finished_at.desc()).limit(1)).scalar()
