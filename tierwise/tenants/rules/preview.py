@@ -123,8 +123,12 @@ def _dimension(table: sa.Table, spec: DimensionSpec, customers: int, total: floa
         result.unchanged += count if current == tier else 0
     result.tiers = [TierCount(tier, int(n), value, n / customers if customers else 0.0,
                               value / total if total else 0.0) for tier, (n, value) in per_tier.items()]
-    result.moving_up = _samples(table, spec, upwards=True)
-    result.moving_down = _samples(table, spec, upwards=False)
+    # A scan of every customer per list: skipped when the matrix shows nobody moving that way.
+    ranks = {t.code: i for i, t in enumerate(spec.tiers)}
+    moves = [ranks[tier] - ranks[current] for current, row in matrix.items() if current in ranks
+             for tier in row if tier != current]
+    result.moving_up = _samples(table, spec, upwards=True) if any(step < 0 for step in moves) else []
+    result.moving_down = _samples(table, spec, upwards=False) if any(step > 0 for step in moves) else []
     return result
 
 
