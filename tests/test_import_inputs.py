@@ -202,7 +202,7 @@ BAD_CELLS = [
     ("activity", "occurred_at", "", "is required"),
     ("customers", "name", "长" * 201, "is longer than 200 characters"),
     ("customers", "branch_code", "Z", "no branch with this code"),
-    ("customers", "rm_email", "ghost@nowhere.test", "no user with this email"),
+    ("customers", "rm_email", "ghost@nowhere.test", "no active relationship manager with this email"),
     ("activity", "customer", "0404", "no customer with this id"),
 ]
 

@@ -140,6 +140,25 @@ def test_an_import_that_changes_a_customers_rm_is_recorded(app, tenant_a, book):
     assert len(periods(app, tenant_a, "A-001")) == 1  # same RM: not a change
 
 
+@pytest.mark.parametrize("who", ["admin", "analyst", "retired rm"])
+def test_an_import_cannot_give_customers_to_anyone_but_an_active_rm(app, tenant_a, book, who):
+    with acting(app, tenant_a):
+        if who == "retired rm":
+            ownership.reassign_book(tenant_a.users["rm2"].id, tenant_a.users["rm1"].id, reason="rm2 leaves")
+            rm2 = User.get(tenant_a.users["rm2"].id)
+            update_user(rm2, role=rm2.role, display_name="", branch_id=rm2.branch_id, book_scope="own", active=False)
+        db.session.commit()
+    email = tenant_a.email("rm2" if who == "retired rm" else who)
+    with app.app_context(), tenancy.tenant_scope(tenant_a.tenant_id), acting_as(Actor(label="nightly-sync")):
+        with pytest.raises(ValidationError) as refused:
+            import_records([{"external_id": "A-001", "name": "北方客户", "rm_email": tenant_a.email("rm1")},
+                            {"external_id": "A-009", "name": "新客户", "rm_email": email.upper()}], kind="customers")
+        db.session.rollback()
+    assert (refused.value.field, refused.value.row) == ("rm_email", 3)
+    assert "no active relationship manager with this email" in str(refused.value)
+    assert "A-009" not in current_rms(app, tenant_a)  # nothing was imported
+
+
 def test_erasing_a_customer_erases_its_assignment_history(app, tenant_a, book):
     with acting(app, tenant_a):
         ownership.assign([book["A-001"]], tenant_a.users["rm2"].id, reason="before erasure")

@@ -129,12 +129,15 @@ def duplicate_keys(connection: sa.Connection, key: str, column: str) -> list[Row
 
 
 def unknown_references(connection: sa.Connection, tenant_id: int, *, stage_column: str, table: str,
-                       table_column: str, column: str, reason: str, lower: bool = False) -> list[RowError]:
+                       table_column: str, column: str, reason: str, lower: bool = False,
+                       only: str = "") -> list[RowError]:
+    """Rows whose ``stage_column`` names no row of ``table`` (``only``: no row meeting that SQL condition on ``t``)."""
     value = f"lower(s.{stage_column})" if lower else f"s.{stage_column}"
+    condition = f" AND {only}" if only else ""
     return _errors(connection, f"""
         SELECT s.row_no, s.{stage_column} FROM {STAGE} s
         WHERE s.{stage_column} IS NOT NULL AND NOT EXISTS (
-            SELECT 1 FROM {table} t WHERE t.tenant_id = :tenant_id AND t.{table_column} = {value})
+            SELECT 1 FROM {table} t WHERE t.tenant_id = :tenant_id AND t.{table_column} = {value}{condition})
         ORDER BY s.row_no""", {"tenant_id": tenant_id}, column, reason)
 
 

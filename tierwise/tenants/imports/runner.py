@@ -24,6 +24,7 @@ from tierwise.platform import audit, tenancy
 from tierwise.platform.change_context import changes_because
 from tierwise.platform.db import db
 from tierwise.platform.tenant import Tenant
+from tierwise.platform.users import Role
 from tierwise.tenants.fields import FieldGroup, define_field, field_registry
 from tierwise.tenants.imports import loading, parsing
 from tierwise.tenants.imports.errors import ImportRejected, RowError, row_errors
@@ -230,10 +231,12 @@ def _reference_errors(connection, tenant_id: int, plan: ColumnPlan) -> list[RowE
             errors += loading.unknown_references(
                 connection, tenant_id, stage_column="branch_code", table="branches", table_column="code",
                 column=sources["branch_code"], reason="no branch with this code")
-        if "rm_email" in sources:
+        if "rm_email" in sources:  # the same rule as assigning by hand: no book for a user who cannot work it
             errors += loading.unknown_references(
                 connection, tenant_id, stage_column="rm_email", table="users", table_column="email",
-                column=sources["rm_email"], reason="no user with this email", lower=True)
+                column=sources["rm_email"], lower=True,
+                reason="no active relationship manager with this email",
+                only=f"t.active AND t.role = '{Role.RELATIONSHIP_MANAGER.value}'")
     else:
         errors += loading.unknown_references(
             connection, tenant_id, stage_column="customer", table="customers", table_column="external_id",
