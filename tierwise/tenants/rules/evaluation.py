@@ -14,7 +14,8 @@ database (PostgreSQL in production, SQLite in the demo):
    reason (a JSON object of the values the deciding rule looked at) and the new
    pending state.
 
-Preview and retier both read this evaluation; neither loops over customers.
+Preview and retier both read this evaluation (``materialize`` runs it); neither
+loops over customers.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from tierwise.dates import months_before
-from tierwise.platform.db import JSONType, UTCDateTime, db
+from tierwise.platform.db import UTCDateTime, db
 from tierwise.models.scores import CustomerScore
 from tierwise.tenants.activity import Activity
 from tierwise.tenants.customers import Customer
@@ -35,11 +36,9 @@ from tierwise.tenants.rules.assignments import TierAssignment, applied_version
 from tierwise.tenants.rules.compiler import SQL_TYPES, Aggregate, Atom, column
 from tierwise.tenants.rules.definition import CompiledDimension, Plan
 from tierwise.tenants.rules.snapshot import PreviewValue
-from tierwise.tenants.rules.sql import execute_sql, temporary_table
 from tierwise.tenants.rules.vocabulary import ACTIVITY, BOOLEAN, NUMBER
 
 JSON_PAIRS_PER_CALL = 40  # PostgreSQL functions take at most 100 arguments
-EVALUATION_WORK_MEM = "256MB"  # per sort or window, for the evaluating transaction only
 
 
 def shift(moment: datetime, duration: s.Duration, times: int = 1) -> datetime:
@@ -73,6 +72,7 @@ class Evaluation:
         self.tenant_id = tenant_id
         self.as_of = as_of
         self.postgres = dialect == "postgresql"
+        self.aggregate_of = {a.column: a for a in plan.compiler.aggregates.values()}  # by the column it fills
         self.customers = Customer.__table__.alias("c")
 
     # -- helpers spelled differently per dialect ---------------------------
@@ -152,7 +152,7 @@ class Evaluation:
             return sources["scores"].c[atom.label]
         if atom.origin == "days_since":
             return self.days_between(_timestamp(self.as_of), c.c.attributes[atom.detail[0]].as_string(), dates=True)
-        aggregate_of = {a.column: a for a in self.plan.compiler.aggregates.values()}
+        aggregate_of = self.aggregate_of
         if atom.origin == "trend":
             # In exact decimals, rounded once when stored: in floating point, 2,612.05 growing to 3,134.46
             # comes out at 0.19999999999999993 and misses "trend(...) >= 0.2".
@@ -228,7 +228,7 @@ class Evaluation:
         """
         if not self.postgres:
             return []
-        aggregate_of = {a.column: a for a in self.plan.compiler.aggregates.values()}
+        aggregate_of = self.aggregate_of
         atoms = {atom.column: atom for atom in self.plan.compiler.atoms.values()}
         found = {}
         for ranking in self.plan.compiler.rankings.values():
@@ -341,7 +341,7 @@ class Evaluation:
             key = str(positive.compile(compile_kwargs={"literal_binds": True}))
             if key not in running:  # top_share(x, 0.5) and top_share(x, 0.8) share one running sum
                 summed = sa.cast(positive, sa.Numeric()) if self.postgres else positive
-                if getattr(operand, "name", None) in self.exact_operands:
+                if isinstance(operand, sa.ColumnClause) and operand.name in self.exact_operands:
                     exact = base.c[f"x_{operand.name}"]
                     summed = sa.case((exact > 0, exact), else_=0)
                 # Exact decimal running sums on PostgreSQL: who is in the top share must not hang on
@@ -442,63 +442,3 @@ class Evaluation:
         for index, compiled in enumerate(self.plan.dimensions):
             layer = self.dimension_layers(layer, compiled, index)
         return sa.select(*(layer.c[column.name] for column in columns))
-
-
-def result_columns(plan: Plan, *, keep: bool = False) -> list[sa.Column]:
-    """What an evaluation yields per customer: per dimension the current and new tier and state.
-
-    ``keep``: also every value a preview snapshot keeps (``snapshot.kept_values``).
-    """
-    columns = [sa.Column("customer_id", sa.Uuid(), primary_key=True), sa.Column("external_id", sa.String(64)),
-               sa.Column("value_measure", sa.Float())]
-    for dimension in plan.definition.dimensions:
-        code = dimension.code
-        columns += [sa.Column(f"cur_{code}", sa.String(32)), sa.Column(f"cand_{code}", sa.String(32)),
-                    sa.Column(f"tier_{code}", sa.String(32)), sa.Column(f"basis_{code}", sa.String(16)),
-                    sa.Column(f"reason_{code}", JSONType), sa.Column(f"newpend_{code}", sa.String(32)),
-                    sa.Column(f"newpendn_{code}", sa.Integer()), sa.Column(f"changed_{code}", sa.Boolean())]
-    if keep:
-        named = {column.name for column in columns}
-        kinds = {"number": sa.Float(), "boolean": sa.Boolean(), "string": sa.String(32)}
-        columns += [sa.Column(item.column, kinds[item.kind]) for item in snapshot.kept_values(plan)
-                    if item.column not in named]
-    return columns
-
-
-def materialize(plan: Plan, *, tenant_id: int, as_of: datetime, name: str,
-                version_id: uuid.UUID | None = None, preview: bool = False,
-                reuse: snapshot.Reuse | None = None, keep: bool = False) -> sa.Table:
-    """Evaluate the plan into a temporary table ``name`` (dropped at commit on PostgreSQL).
-
-    Runs on the session's connection, inside its transaction and tenant scope.  A
-    preview may ``reuse`` a snapshot's values, or ``keep`` the columns a new one needs.
-    """
-    dialect = db.session.connection().dialect.name
-    if dialect == "postgresql":
-        # The window functions keep every customer's row; with the default 4 MB they spill to disk.
-        db.session.execute(sa.text(f"SET LOCAL work_mem = '{EVALUATION_WORK_MEM}'"))
-        # Compiling the aggregation's expressions (JIT) cost more than it saved: 20 s against 16 s of
-        # CPU at a million customers.  The rules' CASEs below do gain from it, a little.
-        db.session.execute(sa.text("SET LOCAL jit = off"))
-        # One pass in customer order (the key index) rather than parallel workers: a customer's rows
-        # are spread over the table (each month's import appends its own), so every worker meets
-        # every customer, sorts its share (spilling) and hands partial numeric sums to the leader,
-        # which combines workers x customers of them alone.  10 s against 7 s at a million customers
-        # on two cores, and the leader's share grows with more workers.
-        db.session.execute(sa.text("SET LOCAL max_parallel_workers_per_gather = 0"))
-    evaluation = Evaluation(plan, tenant_id=tenant_id, as_of=as_of, dialect=dialect, version_id=version_id,
-                            preview=preview, reuse=reuse)
-    columns = result_columns(plan, keep=keep)
-    select = evaluation.base()
-    if evaluation.reads_only_snapshot():
-        # Nothing to aggregate or rank: one statement, without storing the base first.
-        return temporary_table(name, evaluation.query(select.cte(f"{name}_base"), columns), columns=columns)
-    base = temporary_table(f"{name}_base", select)
-    if dialect == "postgresql":
-        db.session.execute(sa.text("SET LOCAL jit = DEFAULT"))
-        db.session.execute(sa.text("SET LOCAL max_parallel_workers_per_gather = DEFAULT"))
-        # Temporary tables are never analyzed otherwise; the join to the rankings needs the key.
-        db.session.execute(sa.text(f"ANALYZE {base.name} (customer_id)"))
-    table = temporary_table(name, evaluation.query(base, columns), columns=columns)
-    execute_sql(f"DROP TABLE {base.name}")
-    return table

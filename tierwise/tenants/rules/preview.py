@@ -22,7 +22,7 @@ from tierwise.platform.db import db, utcnow
 from tierwise.tenants.customers import Customer
 from tierwise.tenants.rules import snapshot
 from tierwise.tenants.rules.definition import DimensionSpec, Plan
-from tierwise.tenants.rules.evaluation import materialize
+from tierwise.tenants.rules.materialize import materialize
 from tierwise.tenants.rules.sql import execute_sql
 
 RESULT = "preview_result"
@@ -127,15 +127,13 @@ def _dimension(table: sa.Table, spec: DimensionSpec, customers: int, total: floa
     ranks = {t.code: i for i, t in enumerate(spec.tiers)}
     moves = [ranks[tier] - ranks[current] for current, row in matrix.items() if current in ranks
              for tier in row if tier != current]
-    result.moving_up = _samples(table, spec, upwards=True) if any(step < 0 for step in moves) else []
-    result.moving_down = _samples(table, spec, upwards=False) if any(step > 0 for step in moves) else []
+    result.moving_up = _samples(table, code, ranks, upwards=True) if any(step < 0 for step in moves) else []
+    result.moving_down = _samples(table, code, ranks, upwards=False) if any(step > 0 for step in moves) else []
     return result
 
 
-def _samples(table: sa.Table, spec: DimensionSpec, upwards: bool) -> list[Sample]:
-    """The most valuable customers moving up (to a better rank) or down."""
-    code = spec.code
-    ranks = {t.code: i for i, t in enumerate(spec.tiers)}
+def _samples(table: sa.Table, code: str, ranks: dict[str, int], upwards: bool) -> list[Sample]:
+    """The most valuable customers of dimension ``code`` moving up (to a better rank) or down."""
     current, tier = table.c[f"cur_{code}"], table.c[f"cand_{code}"]
     old_rank, new_rank = sa.case(ranks, value=current), sa.case(ranks, value=tier)
     order = (table.c.value_measure.desc().nulls_last(), table.c.external_id)

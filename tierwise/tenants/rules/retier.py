@@ -22,7 +22,7 @@ from tierwise.tenants.rules import snapshot
 from tierwise.tenants.rules.assignments import RetierRun
 from tierwise.tenants.rules.definition import DimensionSpec, Plan
 from tierwise.tenants.imports.loading import Dialect
-from tierwise.tenants.rules.evaluation import materialize
+from tierwise.tenants.rules.materialize import materialize
 from tierwise.tenants.rules.sql import execute_sql
 from tierwise.tenants.rules.versions import RuleSetVersion, compile_for_tenant, current_version
 
