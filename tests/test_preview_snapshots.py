@@ -122,3 +122,58 @@ def test_snapshots_are_kept_per_tenant(app, utility, make_tenant):  # noqa: F811
     assert not reused and answer["customers"] == 0
     with in_tenant(app, other):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(snapshot.PreviewValue)) == 0
+
+
+# --- kept after a retier on a worker (``warmup``) ------------------------------------------------
+
+def retier_on_a_worker(database_urls, tmp_path, redis_url, world, as_of=AS_OF):
+    """Queue a retier as the schedules and the UI do, and let a worker drain the long queue (retier, warm-up)."""
+    from rq import Queue, SimpleWorker
+
+    from tests.conftest import make_settings
+    from tierwise.jobs.queue import redis_connection
+    from tierwise.platform.app import create_app
+    from tierwise.tenants.rules.retier import queue_retier, start_retier
+
+    rq_app = create_app(settings=make_settings(database_urls, tmp_path, TIERWISE_REDIS_URL=redis_url))
+    with in_tenant(rq_app, world):
+        run = start_retier(started_by="test", as_of=as_of)
+        db.session.commit()
+        queue_retier(run.id, tenant_id=world.tenant_id)
+        connection = redis_connection()
+        SimpleWorker([Queue("long", connection=connection)], connection=connection).work(burst=True)
+
+
+def test_a_retier_on_a_worker_leaves_a_snapshot_the_first_preview_reuses(app, utility, database_urls, tmp_path,  # noqa: F811
+                                                                          redis_url):
+    with in_tenant(app, utility):
+        from tierwise.tenants.rules.versions import publish
+
+        publish(rule_set(), author="test")
+        db.session.commit()
+    retier_on_a_worker(database_urls, tmp_path, redis_url, utility)
+    first, reused = shown(app, utility, rule_set())
+    assert reused  # the first preview after the retier: nothing evaluated from scratch
+    # Built at the retier's moment from the values it assigned from: the rules in force move nobody.
+    assert all(d["unchanged"] == 5 and d["held"] == 0 for d in first["dimensions"])
+    draft = edited(rule_set(), "value", "important", "sum(amount, 365d) >= 5000")
+    from_snapshot, reused = shown(app, utility, draft)
+    scratch, _ = shown(app, utility, draft, from_scratch=True)
+    assert reused and from_snapshot == scratch
+    assert {(m["from"], m["to"]): m["customers"] for m in scratch["dimensions"][0]["matrix"]}[("important", "general")]
+
+
+def test_a_warm_up_waits_for_the_retier_of_the_version_in_force(app, utility):  # noqa: F811
+    from tierwise.tenants.rules.versions import publish
+    from tierwise.tenants.rules.warmup import warm
+
+    publish_and_retier(app, utility, rule_set())
+    with in_tenant(app, utility):
+        publish(edited(rule_set(), "value", "important", "sum(amount, 365d) >= 5000"), author="test")
+        db.session.commit()
+        assert not warm()  # the new version's own retier will warm: values for the old one would mislead
+    retier_again(app, utility)
+    with in_tenant(app, utility):
+        assert warm()
+        assert not warm()  # kept already, for this moment and this data
+    assert shown(app, utility, rule_set())[1]

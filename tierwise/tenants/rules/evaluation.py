@@ -428,9 +428,12 @@ class Evaluation:
                              first.c[f"pendn_{code}"].is_distinct_from(new_count),
                              sa.not_(first.c[f"sameversion_{code}"]))
         final = cand if self.preview else tier
-        reason = sa.case(*((sa.and_(changed, final == t.code), self.json_object(rule.atoms))
-                           for t, rule in zip(spec.tiers[:-1], compiled.rules)),
-                         (changed, self.json_object(compiled.atoms())), else_=None)
+        # ``changed`` once per customer, then the tier once per mover (a simple CASE): written as one
+        # flat CASE, every WHEN repeated the test of ``changed`` and, through it, the candidate's
+        # expression (3.4 s of a 6 s preview at a million customers).
+        reason = sa.case((changed, sa.case({t.code: self.json_object(rule.atoms)
+                                            for t, rule in zip(spec.tiers[:-1], compiled.rules)},
+                                           value=final, else_=self.json_object(compiled.atoms()))), else_=None)
         return sa.select(first, tier.label(f"tier_{code}"), basis.label(f"basis_{code}"),
                          new_pending.label(f"newpend_{code}"), new_count.label(f"newpendn_{code}"),
                          changed.label(f"changed_{code}"), reason.label(f"reason_{code}")

@@ -21,19 +21,23 @@ from tierwise.tenants.rules.sql import execute_sql, temporary_table
 EVALUATION_WORK_MEM = "256MB"  # per sort or window, for the evaluating transaction only
 
 
-def result_columns(plan: Plan, *, keep: bool = False) -> list[sa.Column]:
+def result_columns(plan: Plan, *, preview: bool = False, keep: bool = False) -> list[sa.Column]:
     """What an evaluation yields per customer: per dimension the current and new tier and state.
 
-    ``keep``: also every value a preview snapshot keeps (``snapshot.kept_values``).
+    ``preview``: only what a preview summarises (the current tier, the rules' verdict, whether
+    hysteresis holds it back, the reason); the state a retier writes is left out, which
+    spares computing and storing eight columns a customer.  ``keep``: also every value a
+    preview snapshot keeps (``snapshot.kept_values``).
     """
     columns = [sa.Column("customer_id", sa.Uuid(), primary_key=True), sa.Column("external_id", sa.String(64)),
                sa.Column("value_measure", sa.Float())]
     for dimension in plan.definition.dimensions:
         code = dimension.code
         columns += [sa.Column(f"cur_{code}", sa.String(32)), sa.Column(f"cand_{code}", sa.String(32)),
-                    sa.Column(f"tier_{code}", sa.String(32)), sa.Column(f"basis_{code}", sa.String(16)),
-                    sa.Column(f"reason_{code}", JSONType), sa.Column(f"newpend_{code}", sa.String(32)),
-                    sa.Column(f"newpendn_{code}", sa.Integer()), sa.Column(f"changed_{code}", sa.Boolean())]
+                    sa.Column(f"basis_{code}", sa.String(16)), sa.Column(f"reason_{code}", JSONType)]
+        if not preview:
+            columns += [sa.Column(f"tier_{code}", sa.String(32)), sa.Column(f"newpend_{code}", sa.String(32)),
+                        sa.Column(f"newpendn_{code}", sa.Integer()), sa.Column(f"changed_{code}", sa.Boolean())]
     if keep:
         named = {column.name for column in columns}
         kinds = {"number": sa.Float(), "boolean": sa.Boolean(), "string": sa.String(32)}
@@ -65,7 +69,7 @@ def materialize(plan: Plan, *, tenant_id: int, as_of: datetime, name: str,
         db.session.execute(sa.text("SET LOCAL max_parallel_workers_per_gather = 0"))
     evaluation = Evaluation(plan, tenant_id=tenant_id, as_of=as_of, dialect=dialect, version_id=version_id,
                             preview=preview, reuse=reuse)
-    columns = result_columns(plan, keep=keep)
+    columns = result_columns(plan, preview=preview, keep=keep)
     select = evaluation.base()
     if evaluation.reads_only_snapshot():
         # Nothing to aggregate or rank: one statement, without storing the base first.

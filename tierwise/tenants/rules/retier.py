@@ -25,6 +25,7 @@ from tierwise.tenants.imports.loading import Dialect
 from tierwise.tenants.rules.materialize import materialize
 from tierwise.tenants.rules.sql import execute_sql
 from tierwise.tenants.rules.versions import RuleSetVersion, compile_for_tenant, current_version
+from tierwise.tenants.rules.warmup import queue_warmup
 
 RESULT = "retier_result"  # every customer's evaluation
 CHANGED = "retier_changed"  # the customers whose stored assignment changes
@@ -253,4 +254,5 @@ def retier_job(run_id: str) -> dict:
     import uuid
 
     run = run_retier(uuid.UUID(run_id))
+    queue_warmup(run.tenant_id)  # the next previews reuse what it keeps
     return {"run_id": str(run.id), "customers": run.customers, "changes": run.changes}

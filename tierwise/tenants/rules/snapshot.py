@@ -10,7 +10,8 @@ dimension's candidate tier and the current assignment it was compared with.
 The next preview takes every value whose definition it shares from here, by
 key (the same aggregate, the same ranking, the same dimension rules), and
 computes only the rest.  Fields and model scores are always read live: they
-cost a join, not a scan of the activity.
+cost a join, not a scan of the activity.  With a worker, a snapshot is also
+kept after every retier (``warmup``), so the first preview of the day reuses too.
 
 A snapshot describes one moment (``as_of``) and one *generation* of the
 tenant's data.  Whatever changes what a preview would read (an import, an
@@ -41,8 +42,9 @@ from tierwise.platform.db import JSONType, TenantOwned, UTCDateTime, db, utcnow
 from tierwise.tenants.rules.definition import CompiledDimension, Plan
 
 NAME = "rules"
-#: A preview without an explicit moment reuses a snapshot taken this recently (and reports its moment).
-REUSE_WITHIN = timedelta(hours=2)
+#: A preview without an explicit moment reuses a snapshot of a moment this recent (and reports the moment):
+#: the snapshot a nightly retier leaves (``warmup``) serves the next day's previews, on unchanged data.
+REUSE_WITHIN = timedelta(hours=26)
 #: Atoms computed from activity and interactions: the expensive ones, kept.  Fields are read live.
 KEPT_ORIGINS = ("aggregate", "trend", "days_since_last")
 #: How long keeping a snapshot may wait for a running import's lock before it gives up (and keeps nothing).

@@ -1,0 +1,75 @@
+"""Preparing the next previews in the background: after a retier, a snapshot of the rule set in force.
+
+A preview with nothing to reuse aggregates every activity row in the longest
+window and ranks every customer (half a minute at a million customers); one
+that reuses a snapshot recomputes only what the draft changed (a few seconds).
+Left to the previews, the first one after each night's retier is the slow one,
+and an administrator sits through it.  So when a retier succeeds on a worker, a
+job keeps the snapshot of the rule set in force at the retier's moment.  The
+next day's previews answer from it (``snapshot.REUSE_WITHIN``), and they compare
+with an assignment made from the same values at the same moment: the published
+rules preview with nobody moving, so what a draft's matrix shows is the draft's
+doing alone.
+
+Only with a worker (``TIERWISE_REDIS_URL``): in-process, warming would keep
+whoever started the retier waiting for work they did not ask for, and the first
+preview keeps the snapshot itself, as it always has.  PostgreSQL only, as
+snapshots are.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from tierwise.errors import ConflictError
+from tierwise.jobs.runner import task
+from tierwise.platform.db import db
+from tierwise.tenants.rules import snapshot
+from tierwise.tenants.rules.assignments import RetierRun
+from tierwise.tenants.rules.preview import prepare
+from tierwise.tenants.rules.versions import compile_for_tenant, current_version
+
+JOB_TIMEOUT_SECONDS = 3600  # a preview from scratch takes about 10 minutes at 10M customers
+
+
+def warm() -> bool:
+    """Keep the snapshot of the rule set in force at its last retier's moment; whether one was kept.
+
+    Nothing to do when the rule set in force has not been retiered yet (its own retier
+    will warm), or when a snapshot of this moment and this data is kept already.
+    """
+    if not snapshot.available():
+        return False
+    version = current_version()
+    last = db.session.scalars(sa.select(RetierRun).where(RetierRun.status == "succeeded")
+                              .order_by(RetierRun.finished_at.desc()).limit(1)).first()
+    if version is None or last is None or last.rule_version_id != version.id:
+        return False
+    reuse, generation = snapshot.usable(last.as_of)
+    if reuse is not None:
+        return False
+    return prepare(compile_for_tenant(version.parsed()), as_of=last.as_of, generation=generation)
+
+
+@task
+def warm_job() -> dict:
+    """``warm`` as a background task, queued by ``queue_warmup``."""
+    return {"kept": warm()}
+
+
+def queue_warmup(tenant_id: int) -> None:
+    """After a retier: queue ``warm_job`` on the long queue, once per tenant at a time; nothing without Redis.
+
+    A warm-up already queued is left to do the work: it reads the last retier when it
+    runs.  One already running describes an earlier retier; if this one moved anybody,
+    what it keeps is stale at once (``snapshot.keep`` checks), and the first preview
+    keeps the snapshot instead.
+    """
+    from tierwise.jobs.queue import enqueue, redis_connection
+
+    if redis_connection() is None:
+        return
+    try:
+        enqueue("tierwise.tenants.rules.warmup.warm_job", tenant_id=tenant_id, queue="long",
+                job_id=f"preview-warm-{tenant_id}", timeout=JOB_TIMEOUT_SECONDS)
+    except ConflictError:
+        pass
