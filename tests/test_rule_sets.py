@@ -186,3 +186,20 @@ def test_the_cli_can_start_a_retier_in_the_background(app, distributor, runner):
     result = runner.invoke(cli, ["retier", "--tenant", distributor.slug, "--background"])
     assert result.exit_code == 0, result.output
     assert "is succeeded" in result.output  # without Redis the job runs at once, in-process
+
+
+def test_the_rule_set_in_force_is_read_per_tenant_and_follows_every_publish(app, make_tenant):
+    """Lists read a parsed rule set kept in the process: a publish must show at once, and never in another tenant."""
+    first, second = make_tenant("pharma_distributor"), make_tenant("pharma_distributor")
+    with in_tenant(app, first):
+        versions.publish(abc(0.8), author="test")
+        db.session.commit()
+        assert [t.rule for t in versions.definition_in_force().dimensions[0].tiers][0] == \
+            "top_share(sum(amount, 365d), 0.8)"
+        versions.publish(abc(0.5), author="test")
+        db.session.commit()
+        assert [t.rule for t in versions.definition_in_force().dimensions[0].tiers][0] == \
+            "top_share(sum(amount, 365d), 0.5)"
+    with in_tenant(app, second):  # still the template its industry started with
+        assert versions.definition_in_force() == versions.current_version().parsed()
+        assert versions.definition_in_force() != RuleSetDefinition.from_dict(abc(0.5))

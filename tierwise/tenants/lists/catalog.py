@@ -20,7 +20,7 @@ from tierwise.errors import ValidationError
 from tierwise.platform import audit
 from tierwise.platform.db import db
 from tierwise.tenants.rules.definition import DimensionSpec, RuleSetDefinition
-from tierwise.tenants.rules.versions import current_version
+from tierwise.tenants.rules.versions import definition_in_force
 
 DEFAULT_AT_RISK = 0.5
 DEFAULT_VIP_TIERS = {
@@ -79,8 +79,7 @@ def builtin(name: str) -> BuiltInList:
 
 
 def rule_set() -> RuleSetDefinition | None:
-    version = current_version()
-    return None if version is None else version.parsed()
+    return definition_in_force()
 
 
 def dimension(definition: RuleSetDefinition | None, code: str) -> DimensionSpec | None:

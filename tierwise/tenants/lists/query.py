@@ -60,9 +60,9 @@ def build(name: str, visible: sa.ColumnElement[bool], filters: ListFilters,
     c, s = Customer.__table__, CustomerScore.__table__
     b, u = Branch.__table__, User.__table__
     settings = catalog.settings(definition)
-    joined = (c.outerjoin(s, sa.and_(s.c.tenant_id == c.c.tenant_id, s.c.customer_id == c.c.id))
-              .outerjoin(b, sa.and_(b.c.tenant_id == c.c.tenant_id, b.c.id == c.c.branch_id))
-              .outerjoin(u, sa.and_(u.c.tenant_id == c.c.tenant_id, u.c.id == c.c.rm_user_id)))
+    # Joined in the order they are planned in (``PLANNED_AS_WRITTEN``): first what narrows the list
+    # (the tiers it keeps, the moves it lists), then the lookups that only add columns.
+    joined, lookups = c, []
     rm_label = sa.case((u.c.display_name != "", u.c.display_name), else_=u.c.email)
     columns = [c.c.id.label("customer_id"), c.c.external_id, c.c.name, b.c.name.label("branch"),
                rm_label.label("rm"), s.c.churn_probability, s.c.predicted_value]
@@ -73,9 +73,11 @@ def build(name: str, visible: sa.ColumnElement[bool], filters: ListFilters,
         wanted = _tiers_wanted(name, dimension, settings, filters)
         on = sa.and_(stored.c.tenant_id == c.c.tenant_id, stored.c.customer_id == c.c.id,
                      stored.c.dimension == dimension.code)
-        joined = joined.join(stored, on) if wanted is not None else joined.outerjoin(stored, on)
         if wanted is not None:
+            joined = joined.join(stored, on)
             conditions.append(stored.c.tier.in_(wanted))
+        else:
+            lookups.append((stored, on))
         columns.append(stored.c.tier.label(f"tier__{dimension.code}"))
     missing = {"vip": "value", "vip_at_risk": "value", "value_down": "value", "high_risk": "high_risk",
                "newly_high_risk": "high_risk", "opinion_risk": "opinion_risk"}.get(name)
@@ -87,6 +89,11 @@ def build(name: str, visible: sa.ColumnElement[bool], filters: ListFilters,
     if change is not None:
         joined = joined.join(change, change.c.customer_id == c.c.id)
         columns += [change.c.from_tier, change.c.to_tier, change.c.occurred_at.label("changed_at")]
+    lookups = [(s, sa.and_(s.c.tenant_id == c.c.tenant_id, s.c.customer_id == c.c.id)),
+               (b, sa.and_(b.c.tenant_id == c.c.tenant_id, b.c.id == c.c.branch_id)),
+               (u, sa.and_(u.c.tenant_id == c.c.tenant_id, u.c.id == c.c.rm_user_id)), *lookups]
+    for table, on in lookups:
+        joined = joined.outerjoin(table, on)
     conditions += _filter_conditions(filters, c, s)
     if filters.condition:
         conditions.append(condition_sql(filters.condition, c, s, definition))
@@ -163,6 +170,7 @@ def list_page(name: str, visible: sa.ColumnElement[bool], *, filters: ListFilter
     select, key, descending = ordered(select, sortable, sort)
     if cursor:
         select = select.where(_after(sortable, key, descending, decode(cursor, key)))
+    _plan_as_written()
     rows = db.session.execute(select.limit(limit + 1).execution_options(tenant_filtered=True)).all()
     more = len(rows) > limit
     rows = rows[:limit]
@@ -171,6 +179,21 @@ def list_page(name: str, visible: sa.ColumnElement[bool], *, filters: ListFilter
                          else [last.external_id]) if last is not None else None
     dimensions = list(definition.dimensions) if definition else []
     return ListPage([_row(r, dimensions) for r in rows], next_cursor, dimensions)
+
+
+def _plan_as_written() -> None:
+    """Have PostgreSQL join a list's tables in the order ``build`` writes them, for this transaction.
+
+    A page joins seven tables or more.  Searching every join order took 7–10 ms of
+    planning for a query that runs in 1.5 ms (a 1M-customer tenant), most of a page's
+    database time, though the written order is the plan it picks: the tiers and moves
+    that narrow the list first, then one index probe per row for each lookup.  Join
+    methods are still chosen freely (a rare tier is hashed and sorted, a common one
+    walked in key order).
+    """
+    if db.session.connection().dialect.name == "postgresql":
+        db.session.execute(sa.text("SELECT set_config('join_collapse_limit', '1', true), "
+                                   "set_config('max_parallel_workers_per_gather', '0', true)"))
 
 
 def _row(row, dimensions) -> ListRow:
@@ -218,6 +241,7 @@ def list_rows(name: str, visible: sa.ColumnElement[bool], *, filters: ListFilter
     definition = catalog.rule_set()
     select, sortable = build(name, visible, filters or ListFilters(), definition)
     select, _, _ = ordered(select, sortable, sort)
+    _plan_as_written()
     rows = db.session.execute(select.execution_options(tenant_filtered=True)).mappings().all()
     return rows, list(definition.dimensions) if definition else []
 

@@ -8,13 +8,15 @@ audited with a diff against the version it replaces.
 """
 from __future__ import annotations
 
+import functools
+import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tierwise.errors import ConflictError, NotFoundError
-from tierwise.platform import audit
+from tierwise.platform import audit, tenancy
 from tierwise.platform.db import JSONType, TenantScoped, db, utcnow
 from tierwise.tenants.fields import field_registry
 from tierwise.tenants.rules.definition import Plan, RuleSetDefinition, compile_definition
@@ -65,6 +67,26 @@ def current_version() -> RuleSetVersion | None:
     """The rule set in force: the highest published version."""
     return db.session.scalar(sa.select(RuleSetVersion).where(RuleSetVersion.number.is_not(None))
                              .order_by(RuleSetVersion.number.desc()).limit(1))
+
+
+def definition_in_force() -> RuleSetDefinition | None:
+    """The rule set in force, parsed: what every list page and export reads.
+
+    Only the version's id is read per call; published versions never change, so
+    their parsed definitions are kept in the process, by tenant and version
+    (loading and parsing the definition was about a tenth of a list page's time).
+    """
+    version_id = db.session.scalar(sa.select(RuleSetVersion.id).where(RuleSetVersion.number.is_not(None))
+                                   .order_by(RuleSetVersion.number.desc()).limit(1))
+    return None if version_id is None else _published_definition(tenancy.current_tenant_id(), version_id)
+
+
+@functools.lru_cache(maxsize=1024)
+def _published_definition(tenant_id: int, version_id: uuid.UUID) -> RuleSetDefinition:
+    """Immutable once published, so shared by every request of the process (frozen dataclasses)."""
+    definition = db.session.scalar(sa.select(RuleSetVersion.definition).where(
+        RuleSetVersion.tenant_id == tenant_id, RuleSetVersion.id == version_id))
+    return RuleSetDefinition.from_dict(definition)
 
 
 def draft() -> RuleSetVersion | None:
