@@ -1,12 +1,14 @@
-"""What-if: what a rule set would do if it were published and run now, before anyone publishes it.
+"""What-if: what a rule set would do if it were published and run, before anyone publishes it.
 
 The preview evaluates the rule set exactly as a retier would (same query) into a
-temporary table, then answers with a few GROUP BYs: customers and value per
-tier, the migration matrix from the current assignment, and sample customers
-moving up and down with their reasons.  It shows where the rules put each
-customer (a hysteresis margin included); ``held`` counts the moves that the
-next retier would still hold back because hysteresis asks for more evaluations
-in a row.  Nothing is written.
+temporary table, then answers with one grouping pass and a few sample picks:
+customers and value per tier, the migration matrix from the current assignment,
+and sample customers moving up and down with their reasons.  It shows where the
+rules put each customer (a hysteresis margin included); ``held`` counts the
+moves that the next retier would still hold back because hysteresis asks for
+more evaluations in a row.  No assignment is written; the per-customer values
+are kept for the next preview (``snapshot``), and ``prepare`` keeps them
+without a preview, for the worker's warm-up after a retier (``warmup``).
 """
 from __future__ import annotations
 
