@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from tierwise.platform.db import db
+from tierwise.platform.db import db, utcnow
 from tierwise.platform.pagination import parse_limit
 from tierwise.platform.policy import Permission, allows, visible_customers
 from tierwise.platform.score_explanations import explained_scores
@@ -22,7 +22,7 @@ from tierwise.errors import ValidationError
 from tierwise.platform.web.forms import AssignCustomerForm, EmptyForm, show_validation_error
 from tierwise.tenants import customer_directory, ownership
 from tierwise.tenants.fields import field_registry
-from tierwise.tenants.rules.profile import tier_profile
+from tierwise.tenants.rules.profile import lay_out_timeline, tier_profile
 
 bp = Blueprint("customers", __name__, url_prefix="/customers")
 
@@ -49,10 +49,12 @@ def _customer_page(customer, assign_form: AssignCustomerForm):
     activity = customer_directory.monthly_activity(customer)
     chart = activity_chart(activity) if activity else None
     peak = max((row.amount for row in activity), default=0) or 1
+    tiers = tier_profile(customer.id)
+    timeline_start = lay_out_timeline(tiers, utcnow())
     return render_template(
         "customers/show.html", customer=customer, activity=activity, peak=peak, activity_chart=chart,
         interactions=customer_directory.recent_interactions(customer), fields=field_registry(),
-        tiers=tier_profile(customer.id), scores=explained_scores(customer.id, str(get_locale())),
+        tiers=tiers, timeline_start=timeline_start, scores=explained_scores(customer.id, str(get_locale())),
         branches={b.id: b for b in list_branches()}, people={u.id: u for u in list_users()},
         erase_form=EmptyForm(), can_erase=allows(current_user, Permission.ERASE_CUSTOMERS),
         assignments=ownership.assignment_history(customer), assign_form=assign_form,

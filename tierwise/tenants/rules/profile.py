@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from tierwise.tenants.rules.definition import DimensionSpec, RuleSetDefinition
 from tierwise.tenants.rules.distribution import CustomerTier, customer_tier_history, customer_tiers
@@ -42,6 +42,48 @@ class DimensionTiers:
     pending: TierLabel | None = None  # the tier hysteresis is holding the customer back from
     evaluations: int = 1  # how many evaluations in a row hysteresis asks for before a move
     history: list[Period] = field(default_factory=list)
+    segments: list["Segment"] = field(default_factory=list)  # the timeline (``lay_out_timeline``)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One period of a tier on the customer's timeline, placed in percent of the shared time axis."""
+
+    tier: TierLabel
+    start: datetime
+    end: datetime | None  # None: in force now
+    left: float
+    width: float
+
+
+def lay_out_timeline(dimensions: list[DimensionTiers], now: datetime) -> datetime | None:
+    """Place every dimension's periods, closed and current, on one axis from the earliest to ``now``.
+
+    One axis for all dimensions, so a move in one lines up with a move in another
+    (a value tier falling as the opinion risk rose).  Fills each dimension's
+    ``segments``; returns where the axis starts, or None when the customer has no tier yet.
+    """
+    periods: dict[str, list[tuple[TierLabel, datetime, datetime | None]]] = {}
+    for entry in dimensions:
+        spans = [(p.tier, p.valid_from, p.valid_to) for p in entry.history]
+        if entry.current is not None:
+            current = entry.current
+            spans.append((TierLabel(current.tier, current.label_en, current.label_zh, current.colour),
+                          current.since, None))
+        periods[entry.dimension] = sorted(spans, key=lambda span: span[1])
+    starts = [span[1] for spans in periods.values() for span in spans]
+    if not starts:
+        return None
+    start, end = min(starts), max(now, *starts)
+    if end == start:  # tiered this very moment: the periods in force fill the axis
+        end = start + timedelta(seconds=1)
+    length = (end - start).total_seconds()
+    for entry in dimensions:
+        entry.segments = [
+            Segment(tier, begins, ends, 100 * (begins - start).total_seconds() / length,
+                    100 * ((ends or end) - begins).total_seconds() / length)
+            for tier, begins, ends in periods[entry.dimension]]
+    return start
 
 
 class _Versions:
