@@ -30,7 +30,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from tierwise.platform import audit
-from tierwise.platform.db import TenantSession, db
+from tierwise.platform.db import TenantSession, begin_setting, db, set_transaction_settings
 
 ACTOR_SETTING = "tierwise.actor"
 REASON_SETTING = "tierwise.change_reason"
@@ -67,8 +67,7 @@ def publish(session: Session) -> None:
 
 
 def _set(connection: sa.Connection, actor: str, reason: str) -> None:
-    connection.execute(sa.text("SELECT set_config(:actor_name, :actor, true), set_config(:reason_name, :reason, true)"),
-                       {"actor_name": ACTOR_SETTING, "actor": actor, "reason_name": REASON_SETTING, "reason": reason})
+    set_transaction_settings(connection, {ACTOR_SETTING: actor, REASON_SETTING: reason})
 
 
 @event.listens_for(TenantSession, "do_orm_execute")
@@ -81,12 +80,12 @@ def _before_flush(session: Session, flush_context, instances) -> None:
     publish(session)
 
 
-@event.listens_for(TenantSession, "after_begin")
-def _on_begin(session: Session, transaction, connection: sa.Connection) -> None:
+@begin_setting
+def _on_begin(session: Session) -> dict[str, str]:
+    """The actor and reason, set as the transaction begins (with the tenant, one statement)."""
     wanted = (audit.current_actor().label, _reason.get())
-    if connection.dialect.name == "postgresql":
-        _set(connection, *wanted)
     session.info["change_context"] = wanted
+    return {ACTOR_SETTING: wanted[0], REASON_SETTING: wanted[1]}
 
 
 @event.listens_for(TenantSession, "after_transaction_end")

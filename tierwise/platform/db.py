@@ -141,6 +141,40 @@ class TenantSession(FlaskSession):
     """The session class; ``tierwise.platform.tenancy`` attaches its scoping events to it."""
 
 
+_BEGIN_SETTINGS: list = []  # providers: session -> {setting: value}
+
+
+def begin_setting(provider):
+    """Register ``provider(session) -> {setting: value}``, set when a session's transaction begins.
+
+    Every provider's settings go out in one statement (``set_transaction_settings``):
+    the row-level security tenant and the change context each had their own, a
+    round trip more for every request and job transaction.
+    """
+    _BEGIN_SETTINGS.append(provider)
+    return provider
+
+
+@sa.event.listens_for(TenantSession, "after_begin")
+def _begin_settings(session, transaction, connection: sa.Connection) -> None:
+    values: dict[str, str] = {}
+    for provider in _BEGIN_SETTINGS:
+        values.update(provider(session))
+    set_transaction_settings(connection, values)
+
+
+def set_transaction_settings(connection: sa.Connection, values: dict[str, str]) -> None:
+    """``set_config(name, value, true)`` for each, in one statement: transaction-local, so a pooled
+    connection never carries them into another transaction.  PostgreSQL only (a no-op elsewhere)."""
+    if not values or connection.dialect.name != "postgresql":
+        return
+    names = list(values)
+    connection.execute(sa.text("SELECT " + ", ".join(f"set_config(:name_{i}, :value_{i}, true)"
+                                                     for i in range(len(names)))),
+                       {**{f"name_{i}": name for i, name in enumerate(names)},
+                        **{f"value_{i}": values[name] for i, name in enumerate(names)}})
+
+
 db = SQLAlchemy(model_class=Base, session_options={"class_": TenantSession})
 
 

@@ -35,7 +35,8 @@ from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from sqlalchemy.sql.util import find_tables
 
-from tierwise.platform.db import TenantOwned, TenantSession, db, tenant_scoped_tables
+from tierwise.platform.db import (TenantOwned, TenantSession, begin_setting, db, set_transaction_settings,
+                                  tenant_scoped_tables)
 
 RLS_SETTING = "tierwise.tenant_id"
 _PLATFORM = object()
@@ -186,20 +187,15 @@ def set_rls_tenant(connection: sa.Connection, tenant_id: int | None) -> None:
     For Core work outside the ORM session (COPY, bulk SQL) run in a transaction.
     A no-op on databases without row-level security (SQLite).
     """
-    if connection.dialect.name != "postgresql":
-        return
-    connection.execute(
-        sa.text("SELECT set_config(:name, :value, true)"),
-        {"name": RLS_SETTING, "value": "" if tenant_id is None else str(tenant_id)},
-    )
+    set_transaction_settings(connection, {RLS_SETTING: "" if tenant_id is None else str(tenant_id)})
 
 
-@event.listens_for(TenantSession, "after_begin")
-def _on_begin(session: Session, transaction, connection: sa.Connection) -> None:
-    if connection.dialect.name == "postgresql":
-        tenant_id = current_tenant_id()
-        set_rls_tenant(connection, tenant_id)
-        session.info["rls_tenant"] = tenant_id
+@begin_setting
+def _on_begin(session: Session) -> dict[str, str]:
+    """The scope's tenant, set as the transaction begins (with the change context, one statement)."""
+    tenant_id = current_tenant_id()
+    session.info["rls_tenant"] = tenant_id
+    return {RLS_SETTING: "" if tenant_id is None else str(tenant_id)}
 
 
 @event.listens_for(TenantSession, "after_transaction_end")
