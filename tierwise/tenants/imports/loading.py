@@ -234,6 +234,15 @@ def _merge_history(connection: sa.Connection, tenant_id: int, table: str, key: l
         WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.tenant_id = :tenant_id AND {pk_match})
     """), {"tenant_id": tenant_id}).rowcount
     total = connection.execute(sa.text(f"SELECT count(*) FROM {RESOLVED}")).scalar_one()
+    # The table's latest moment moves on with the file's (``DataExtent``); "WHERE true" lets SQLite
+    # tell the upsert's ON CONFLICT from a join's ON.
+    connection.execute(sa.text(f"""
+        INSERT INTO data_extents (tenant_id, source, latest_at)
+        SELECT :tenant_id, '{table}', max(r.occurred_at) FROM {RESOLVED} r WHERE true
+        HAVING max(r.occurred_at) IS NOT NULL
+        ON CONFLICT (tenant_id, source) DO UPDATE SET latest_at = CASE
+            WHEN excluded.latest_at > data_extents.latest_at THEN excluded.latest_at
+            ELSE data_extents.latest_at END"""), {"tenant_id": tenant_id})
     return MergeCounts(inserted=inserted, updated=updated, unchanged=total - inserted - updated)
 
 
