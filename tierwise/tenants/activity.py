@@ -38,7 +38,6 @@ class Activity(TenantOwned, db.Model):
     quantity: Mapped[Decimal | None] = mapped_column(sa.Numeric(18, 4))
 
 
-
 class DataExtent(TenantOwned, db.Model):
     """The latest moment in each of a tenant's history tables, kept by the imports that add to it.
 

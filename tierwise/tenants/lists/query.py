@@ -16,7 +16,7 @@ from tierwise.errors import ValidationError
 from tierwise.models.scores import CustomerScore
 from tierwise.platform import tenancy
 from tierwise.platform.branches import Branch
-from tierwise.platform.db import db
+from tierwise.platform.db import db, set_transaction_settings
 from tierwise.platform.pagination import decode_position, encode_position
 from tierwise.platform.users import User
 from tierwise.tenants.customers import Customer
@@ -60,9 +60,9 @@ def build(name: str, visible: sa.ColumnElement[bool], filters: ListFilters,
     c, s = Customer.__table__, CustomerScore.__table__
     b, u = Branch.__table__, User.__table__
     settings = catalog.settings(definition)
-    # Joined in the order they are planned in (``PLANNED_AS_WRITTEN``): first what narrows the list
+    # Joined in the order they are planned in (``_plan_as_written``): first what narrows the list
     # (the tiers it keeps, the moves it lists), then the lookups that only add columns.
-    joined, lookups = c, []
+    joined, other_tiers = c, []
     rm_label = sa.case((u.c.display_name != "", u.c.display_name), else_=u.c.email)
     columns = [c.c.id.label("customer_id"), c.c.external_id, c.c.name, b.c.name.label("branch"),
                rm_label.label("rm"), s.c.churn_probability, s.c.predicted_value]
@@ -77,7 +77,7 @@ def build(name: str, visible: sa.ColumnElement[bool], filters: ListFilters,
             joined = joined.join(stored, on)
             conditions.append(stored.c.tier.in_(wanted))
         else:
-            lookups.append((stored, on))
+            other_tiers.append((stored, on))
         columns.append(stored.c.tier.label(f"tier__{dimension.code}"))
     missing = {"vip": "value", "vip_at_risk": "value", "value_down": "value", "high_risk": "high_risk",
                "newly_high_risk": "high_risk", "opinion_risk": "opinion_risk"}.get(name)
@@ -91,7 +91,7 @@ def build(name: str, visible: sa.ColumnElement[bool], filters: ListFilters,
         columns += [change.c.from_tier, change.c.to_tier, change.c.occurred_at.label("changed_at")]
     lookups = [(s, sa.and_(s.c.tenant_id == c.c.tenant_id, s.c.customer_id == c.c.id)),
                (b, sa.and_(b.c.tenant_id == c.c.tenant_id, b.c.id == c.c.branch_id)),
-               (u, sa.and_(u.c.tenant_id == c.c.tenant_id, u.c.id == c.c.rm_user_id)), *lookups]
+               (u, sa.and_(u.c.tenant_id == c.c.tenant_id, u.c.id == c.c.rm_user_id)), *other_tiers]
     for table, on in lookups:
         joined = joined.outerjoin(table, on)
     conditions += _filter_conditions(filters, c, s)
@@ -191,9 +191,8 @@ def _plan_as_written() -> None:
     methods are still chosen freely (a rare tier is hashed and sorted, a common one
     walked in key order).
     """
-    if db.session.connection().dialect.name == "postgresql":
-        db.session.execute(sa.text("SELECT set_config('join_collapse_limit', '1', true), "
-                                   "set_config('max_parallel_workers_per_gather', '0', true)"))
+    set_transaction_settings(db.session.connection(), {"join_collapse_limit": "1",
+                                                       "max_parallel_workers_per_gather": "0"})
 
 
 def _row(row, dimensions) -> ListRow:

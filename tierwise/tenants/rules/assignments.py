@@ -113,6 +113,13 @@ class RetierRun(TenantScoped, db.Model):
     started_by: Mapped[str] = mapped_column(sa.String(254), default="")
 
 
+def last_successful_retier(tenant_id: int) -> RetierRun | None:
+    """The tenant's latest retier that succeeded: what its stored assignment and the previews' warm-up come from."""
+    return db.session.scalars(sa.select(RetierRun).where(RetierRun.tenant_id == tenant_id,
+                                                         RetierRun.status == "succeeded")
+                              .order_by(RetierRun.finished_at.desc()).limit(1)).first()
+
+
 def applied_version(tenant_id: int) -> uuid.UUID | None:
     """The rule set version that decided every stored assignment of the tenant: its last successful retier's.
 
@@ -120,6 +127,5 @@ def applied_version(tenant_id: int) -> uuid.UUID | None:
     marks the run succeeded, and nothing else writes assignments: so after it, all rows
     carry its version (a failed run leaves them as they were).
     """
-    return db.session.execute(
-        sa.select(RetierRun.rule_version_id).where(RetierRun.tenant_id == tenant_id, RetierRun.status == "succeeded")
-        .order_by(RetierRun.finished_at.desc()).limit(1)).scalar()
+    last = last_successful_retier(tenant_id)
+    return None if last is None else last.rule_version_id

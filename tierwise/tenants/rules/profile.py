@@ -12,9 +12,9 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from tierwise.tenants.rules.definition import DimensionSpec, RuleSetDefinition
+from tierwise.tenants.rules.definition import DimensionSpec
 from tierwise.tenants.rules.distribution import CustomerTier, customer_tier_history, customer_tiers
-from tierwise.tenants.rules.versions import RuleSetVersion, published_versions
+from tierwise.tenants.rules.versions import RuleSetVersion, published_definition, published_versions
 
 
 @dataclass(frozen=True)
@@ -87,20 +87,17 @@ def lay_out_timeline(dimensions: list[DimensionTiers], now: datetime) -> datetim
 
 
 class _Versions:
-    """Published versions by id and number, each parsed once (a tenant has tens of versions, not thousands)."""
+    """Published versions by id and number (a tenant has tens of versions, not thousands)."""
 
     def __init__(self, versions: list[RuleSetVersion]):
         self.by_id = {v.id: v for v in versions}
         self.by_number = {v.number: v for v in versions}
-        self._parsed: dict[uuid.UUID, RuleSetDefinition] = {}
         self.in_force = versions[0] if versions else None  # published_versions() is newest first
 
     def dimension(self, version: RuleSetVersion | None, code: str) -> DimensionSpec | None:
         if version is None:
             return None
-        if version.id not in self._parsed:
-            self._parsed[version.id] = version.parsed()
-        return self._parsed[version.id].dimension(code)
+        return published_definition(version.tenant_id, version.id).dimension(code)
 
     def tier(self, version: RuleSetVersion | None, dimension: str, code: str) -> TierLabel:
         spec = self.dimension(version, dimension)
@@ -115,7 +112,7 @@ def tier_profile(customer_id: uuid.UUID) -> list[DimensionTiers]:
     versions = _Versions(published_versions())
     dimensions: dict[str, DimensionTiers] = {}
     if versions.in_force is not None:
-        for spec in versions.in_force.parsed().dimensions:
+        for spec in published_definition(versions.in_force.tenant_id, versions.in_force.id).dimensions:
             dimensions[spec.code] = DimensionTiers(spec.code, spec.label_en, spec.label_zh)
     for current in customer_tiers(customer_id):
         entry = dimensions.setdefault(current.dimension, DimensionTiers(current.dimension, current.dimension,

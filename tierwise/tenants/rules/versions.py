@@ -63,10 +63,14 @@ def validate(data) -> tuple[RuleSetDefinition, Plan]:
     return definition, compile_for_tenant(definition)
 
 
+def _in_force(selected) -> sa.Select:
+    """``selected`` of the rule set in force: the highest published version."""
+    return sa.select(selected).where(RuleSetVersion.number.is_not(None)).order_by(RuleSetVersion.number.desc()).limit(1)
+
+
 def current_version() -> RuleSetVersion | None:
     """The rule set in force: the highest published version."""
-    return db.session.scalar(sa.select(RuleSetVersion).where(RuleSetVersion.number.is_not(None))
-                             .order_by(RuleSetVersion.number.desc()).limit(1))
+    return db.session.scalar(_in_force(RuleSetVersion))
 
 
 def definition_in_force() -> RuleSetDefinition | None:
@@ -76,14 +80,14 @@ def definition_in_force() -> RuleSetDefinition | None:
     their parsed definitions are kept in the process, by tenant and version
     (loading and parsing the definition was about a tenth of a list page's time).
     """
-    version_id = db.session.scalar(sa.select(RuleSetVersion.id).where(RuleSetVersion.number.is_not(None))
-                                   .order_by(RuleSetVersion.number.desc()).limit(1))
-    return None if version_id is None else _published_definition(tenancy.current_tenant_id(), version_id)
+    version_id = db.session.scalar(_in_force(RuleSetVersion.id))
+    return None if version_id is None else published_definition(tenancy.current_tenant_id(), version_id)
 
 
 @functools.lru_cache(maxsize=1024)
-def _published_definition(tenant_id: int, version_id: uuid.UUID) -> RuleSetDefinition:
-    """Immutable once published, so shared by every request of the process (frozen dataclasses)."""
+def published_definition(tenant_id: int, version_id: uuid.UUID) -> RuleSetDefinition:
+    """A published version's rule set, parsed.  Immutable once published, so shared by every
+    request of the process (frozen dataclasses)."""
     definition = db.session.scalar(sa.select(RuleSetVersion.definition).where(
         RuleSetVersion.tenant_id == tenant_id, RuleSetVersion.id == version_id))
     return RuleSetDefinition.from_dict(definition)

@@ -18,13 +18,11 @@ snapshots are.
 """
 from __future__ import annotations
 
-import sqlalchemy as sa
-
 from tierwise.errors import ConflictError
 from tierwise.jobs.runner import task
-from tierwise.platform.db import db
+from tierwise.platform import tenancy
 from tierwise.tenants.rules import snapshot
-from tierwise.tenants.rules.assignments import RetierRun
+from tierwise.tenants.rules.assignments import last_successful_retier
 from tierwise.tenants.rules.preview import prepare
 from tierwise.tenants.rules.versions import compile_for_tenant, current_version
 
@@ -40,8 +38,7 @@ def warm() -> bool:
     if not snapshot.available():
         return False
     version = current_version()
-    last = db.session.scalars(sa.select(RetierRun).where(RetierRun.status == "succeeded")
-                              .order_by(RetierRun.finished_at.desc()).limit(1)).first()
+    last = last_successful_retier(tenancy.current_tenant_id())
     if version is None or last is None or last.rule_version_id != version.id:
         return False
     reuse, generation = snapshot.usable(last.as_of)
