@@ -134,10 +134,14 @@ def build_dataset(plan: Plan, spec: f.FeatureSpec, *, seed: int = 7, progress=No
     planned = len(plan.training_cutoffs) + 1
     valid_x = valid_y = None
     built: dict[datetime, tuple[pd.DataFrame, pd.Series]] = {}  # training cutoff: (x, y)
+    if progress:
+        progress("reading the activity", 1 / (planned + 1))
+    rows = f.activity_rows(spec, pd.Index(customers["customer_id"]),
+                           [plan.validation_cutoff, *plan.training_cutoffs], plan.horizon_days)
     for batch in _batches(plan, len(customers), built):
         if progress:
-            progress(f"features as of {', '.join(str(c.date()) for c in batch)}", (len(built) + 1) / planned)
-        scanned = f.build_feature_sets(spec, batch, customers, plan.horizon_days)
+            progress(f"features as of {', '.join(str(c.date()) for c in batch)}", (len(built) + 2) / (planned + 1))
+        scanned = f.build_feature_sets(spec, batch, customers, plan.horizon_days, rows)
         for cutoff, (x, future) in zip(batch, scanned):
             y = labels_for(plan.model, x, future, cutoff, plan.horizon_days, outcomes)
             known = y.notna()
@@ -153,6 +157,7 @@ def build_dataset(plan: Plan, spec: f.FeatureSpec, *, seed: int = 7, progress=No
                     x, y = x[keep], y[keep]
                 built[cutoff] = (x, y)
         del scanned
+    del rows
     used = sorted(built)
     plan = replace(plan, training_cutoffs=used,
                    unused_cutoffs=[c for c in plan.training_cutoffs if c not in built])

@@ -27,7 +27,8 @@ import pandas as pd
 import sqlalchemy as sa
 
 from tierwise.models.frames import read_frame
-from tierwise.models.scans import WINDOWS, activity_frame, current_tenant, interaction_frame, serial
+from tierwise.models.scans import (WINDOWS, YEAR_AGO, ActivityRows, activity_frames, current_tenant,
+                                   interaction_frame, read_activity, serial)
 from tierwise.platform.db import db
 from tierwise.tenants.activity import Activity
 from tierwise.tenants.customers import Customer
@@ -158,28 +159,39 @@ def build_features(spec: FeatureSpec, cutoff: datetime, customers: pd.DataFrame 
 
 
 def build_feature_sets(spec: FeatureSpec, cutoffs: list[datetime], customers: pd.DataFrame | None = None,
-                       horizon_days: int = 0) -> list[tuple[pd.DataFrame, pd.DataFrame | None]]:
-    """``build_features`` for each cutoff from one scan per source, with the label window after each.
+                       horizon_days: int = 0, rows: ActivityRows | None = None
+                       ) -> list[tuple[pd.DataFrame, pd.DataFrame | None]]:
+    """``build_features`` for each cutoff from one read per source, with the label window after each.
 
     Per cutoff: the features, and with ``horizon_days`` the customers' ``future_amount``
     and ``future_events`` in [cutoff, cutoff + horizon) (indexed like the features; 0 for none).
+    ``rows``: the activity rows already read (``activity_rows``) for these customers and cutoffs.
     """
     base = (customer_frame(spec) if customers is None else customers).set_index("customer_id")
+    rows = activity_rows(spec, base.index, cutoffs, horizon_days) if rows is None else rows
+    first_at, activity = activity_frames(rows, cutoffs, horizon_days, len(spec.categories))
     with serial():
-        activity = activity_frame(spec, cutoffs, horizon_days).reindex(base.index)
         interactions = interaction_frame(spec, cutoffs).reindex(base.index)
+    profile = _profile(spec, base)
     built = []
     for k, cutoff in enumerate(cutoffs):
         cutoff_ts = pd.Timestamp(cutoff)
         cutoff_ts = cutoff_ts.tz_convert("UTC") if cutoff_ts.tzinfo else cutoff_ts.tz_localize("UTC")
-        frame = pd.concat([base, _as_of(activity, k), _as_of(interactions, k)], axis=1)
-        frame["first_at"] = activity["first_at"].where(activity["first_at"] < cutoff_ts)  # the first before it
+        frame = pd.concat([base, activity[k], _as_of(interactions, k)], axis=1)
+        frame["first_at"] = first_at.where(first_at < cutoff_ts)  # the first before it
         future = None
         if horizon_days:
             future = pd.DataFrame({"future_amount": frame.pop("future_amount").fillna(0.0),
                                    "future_events": frame.pop("future_events").fillna(0.0)})
-        built.append((_features(spec, cutoff_ts, frame), future))
+        built.append((_features(spec, cutoff_ts, frame, profile), future))
     return built
+
+
+def activity_rows(spec: FeatureSpec, customer_ids: pd.Index, cutoffs: list[datetime],
+                  horizon_days: int = 0) -> ActivityRows:
+    """The activity rows the features of ``cutoffs`` (and their label windows) read, read once."""
+    return read_activity(spec, customer_ids, start=min(cutoffs) - timedelta(days=YEAR_AGO[1]),
+                         end=max(cutoffs) + timedelta(days=horizon_days))
 
 
 def _as_of(wide: pd.DataFrame, k: int) -> pd.DataFrame:
@@ -188,7 +200,17 @@ def _as_of(wide: pd.DataFrame, k: int) -> pd.DataFrame:
     return wide[[c for c in wide.columns if c.endswith(suffix)]].rename(columns=lambda c: c[:-len(suffix)])
 
 
-def _features(spec: FeatureSpec, cutoff_ts: pd.Timestamp, frame: pd.DataFrame) -> pd.DataFrame:
+def _profile(spec: FeatureSpec, base: pd.DataFrame) -> dict[str, pd.Series]:
+    """The profile columns that are the same at every cutoff (all but dates), converted once."""
+    profile = {"party_type": pd.Categorical(base["party_type"].astype("string"))}
+    for name, kind in spec.fields:
+        if kind != FieldType.DATE:
+            profile[f"field_{name}"] = _field_values(base[f"field_{name}"], kind, None)
+    return profile
+
+
+def _features(spec: FeatureSpec, cutoff_ts: pd.Timestamp, frame: pd.DataFrame,
+              profile: dict[str, pd.Series]) -> pd.DataFrame:
     out = pd.DataFrame(index=frame.index)
     out["recency_days"] = (cutoff_ts - frame["last_at"]).dt.total_seconds() / 86400
     out["tenure_days"] = (cutoff_ts - frame["first_at"]).dt.total_seconds() / 86400
@@ -215,9 +237,11 @@ def _features(spec: FeatureSpec, cutoff_ts: pd.Timestamp, frame: pd.DataFrame) -
     out["days_since_complaint"] = (cutoff_ts - frame["last_complaint_at"]).dt.total_seconds() / 86400
     for index in range(len(spec.channels)):
         out[f"interactions_365d_ch_{index}"] = frame[f"interactions_365d_ch_{index}"].fillna(0.0)
-    out["party_type"] = pd.Categorical(frame["party_type"].astype("string"))
+    for column, values in profile.items():
+        out[column] = values
     for name, kind in spec.fields:
-        out[f"field_{name}"] = _field_values(frame[f"field_{name}"], kind, cutoff_ts)
+        if kind == FieldType.DATE:  # days before the cutoff
+            out[f"field_{name}"] = _field_values(frame[f"field_{name}"], kind, cutoff_ts)
     return out[spec.columns()]
 
 
@@ -227,7 +251,7 @@ def _ratio_change(current: pd.Series, previous: pd.Series) -> pd.Series:
     return current / previous - 1
 
 
-def _field_values(values: pd.Series, kind: str, cutoff: pd.Timestamp) -> pd.Series:
+def _field_values(values: pd.Series, kind: str, cutoff: pd.Timestamp | None) -> pd.Series:
     if kind in (FieldType.NUMBER, FieldType.INTEGER):
         return pd.to_numeric(values, errors="coerce").astype("float64")
     if kind == FieldType.BOOLEAN:
