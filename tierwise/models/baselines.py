@@ -21,7 +21,9 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from tierwise.models.features import WINDOWS
 
-LOGISTIC_ROWS = 200_000  # logistic regression is fitted on at most this many training rows
+# Logistic regression is fitted on at most this many training rows.  At a million customers, twice as many
+# moved its ROC AUC by 0.0001 and its PR AUC by 0.002, and took 7.9 s against 5.1 s.
+LOGISTIC_ROWS = 100_000
 
 
 def logistic_regression(train_x: pd.DataFrame, train_y: pd.Series, valid_x: pd.DataFrame, *, seed: int) -> np.ndarray:

@@ -85,6 +85,28 @@ def better(model: str, challenger: dict, champion: dict) -> bool:
     return a > b if higher else a < b
 
 
+def standard_error(model: str, y: np.ndarray, prediction: np.ndarray, score: dict) -> float:
+    """How much the primary metric of ``score`` would move on another sample of the same size.
+
+    ROC AUC: Hanley and McNeil's (1982) formula from the AUC and the counts of
+    each class.  RMSE: the spread of the squared errors (the delta method).
+    Infinite where the metric is undefined.
+    """
+    name, _ = PRIMARY[model]
+    value = score.get(name)
+    if value is None:
+        return float("inf")
+    y = np.asarray(y, dtype=float)
+    if model == "churn":
+        positives, negatives = float(y.sum()), float(len(y) - y.sum())
+        q1, q2 = value / (2 - value), 2 * value ** 2 / (1 + value)
+        variance = (value * (1 - value) + (positives - 1) * (q1 - value ** 2)
+                    + (negatives - 1) * (q2 - value ** 2)) / (positives * negatives)
+        return float(np.sqrt(max(variance, 0.0)))
+    squared = (np.asarray(prediction, dtype=float) - y) ** 2
+    return float(squared.std() / np.sqrt(len(y)) / (2 * value)) if value > 0 else 0.0
+
+
 def roc_points(y: np.ndarray, p: np.ndarray) -> list[list[float]]:
     fpr, tpr, _ = roc_curve(y, p)
     keep = np.unique(np.linspace(0, len(fpr) - 1, min(len(fpr), CURVE_POINTS)).astype(int))
