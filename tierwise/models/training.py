@@ -188,9 +188,10 @@ def _search(model: str, data: Dataset, seed: int, budget: float, threads: int) -
         score = metrics.metrics_for(model, actual, prediction)
         name = metrics.PRIMARY[model][0]
         rounds = max(booster.best_iteration, 1)
+        error = metrics.standard_error(model, actual, prediction, score)
         tried.append({"params": {k: params[k] for k in (*SEARCH_SPACE, "scale_pos_weight") if k in params},
-                      "rounds": rounds, name: score[name],
-                      "standard_error": round(metrics.standard_error(model, actual, prediction, score), 6)})
+                      "rounds": rounds, name: score[name],  # an undefined error is stored as null (JSON)
+                      "standard_error": round(error, 6) if np.isfinite(error) else None})
         scored.append((params, score, rounds * params["num_leaves"]))
     chosen = _smallest_within_noise(model, scored, tried)
     tried[chosen]["chosen"] = True
@@ -205,7 +206,7 @@ def _smallest_within_noise(model: str, scored: list[tuple[dict, dict, int]], tri
         if metrics.better(model, score, scored[best][1]):
             best = index
     value, error = scored[best][1].get(name), tried[best]["standard_error"]
-    if value is None or not np.isfinite(error):
+    if value is None or error is None or not np.isfinite(error):
         return best
     near = [i for i, (_, score, _) in enumerate(scored) if score.get(name) is not None
             and (score[name] >= value - error if higher else score[name] <= value + error)]
