@@ -163,6 +163,41 @@ def test_a_retier_on_a_worker_leaves_a_snapshot_the_first_preview_reuses(app, ut
     assert {(m["from"], m["to"]): m["customers"] for m in scratch["dimensions"][0]["matrix"]}[("important", "general")]
 
 
+def test_an_import_on_a_worker_leaves_a_snapshot_of_the_new_data_for_the_first_preview(  # noqa: F811
+        app, utility, database_urls, tmp_path, redis_url):
+    from rq import Queue, SimpleWorker
+
+    from tests.conftest import make_settings
+    from tierwise.jobs.queue import redis_connection
+    from tierwise.platform.app import create_app
+    from tierwise.tenants.imports.runs import ImportRun, start_import_run
+    from tierwise.tenants.rules.versions import publish
+
+    with in_tenant(app, utility):
+        publish(rule_set(), author="test")
+        db.session.commit()
+    retier_on_a_worker(database_urls, tmp_path, redis_url, utility)
+    upload = tmp_path / "activity.csv"
+    upload.write_text("customer,occurred_at,amount,category\nN1,2024-12-10,90000,bill\n")
+    rq_app = create_app(settings=make_settings(database_urls, tmp_path, TIERWISE_REDIS_URL=redis_url))
+    with in_tenant(rq_app, utility):  # as the upload page does: the import is a job, the warm-up follows it
+        run = start_import_run(upload, kind="activity", source_name="activity.csv", created_by="test")
+        connection = redis_connection()
+        SimpleWorker([Queue("long", connection=connection)], connection=connection).work(burst=True)
+        db.session.expire_all()
+        assert ImportRun.get(run.id).status == "succeeded"
+    with in_tenant(app, utility):
+        _, plan = validate(rule_set())
+        warm = preview(plan)  # no moment asked for: the most recent snapshot of today's data
+        assert warm.reused and warm.as_of > AS_OF  # kept after the import, at its own moment
+        snapshot.data_changed()
+        db.session.commit()
+        scratch = preview(plan, as_of=warm.as_of)
+    assert not scratch.reused
+    answers = [dict(p.as_dict(), seconds=None, reused=None) for p in (warm, scratch)]
+    assert answers[0] == answers[1]
+
+
 def test_a_warm_up_waits_for_the_retier_of_the_version_in_force(app, utility):  # noqa: F811
     from tierwise.tenants.rules.versions import publish
     from tierwise.tenants.rules.warmup import warm

@@ -226,7 +226,11 @@ def train_job(run_id: str) -> dict:
 
 @task(on_lost=run_lost)
 def score_job(run_id: str) -> dict:
+    from tierwise.tenants.rules.warmup import AFTER_NEW_DATA, queue_warmup
+
     run = run_scoring(uuid.UUID(run_id))
+    if run.status == "succeeded":
+        queue_warmup(run.tenant_id, AFTER_NEW_DATA)  # rules that read scores preview from the new ones
     return {"run_id": str(run.id), "status": run.status, "customers": run.summary.get("customers")}
 
 
