@@ -125,6 +125,10 @@ def test_a_version_page_shows_its_evidence_and_search(app, bank):
     for text in ("Value model", "Champion", "RMSE", "Total predicted", "actual", "Parameter search", "Gain curve"):
         assert text in page.text, text
     assert "Make champion" not in page.text  # it already is
+    search = page.text[page.text.index("Parameter search"):]
+    search = search[:search.index("</table>")]
+    assert re.search(r"\d+\.\d{4} ± \d+\.\d{4}", search)  # each candidate's RMSE with its standard error
+    assert search.count("✓") == 1  # the one chosen
 
 
 def test_making_a_version_champion_needs_a_reason_and_is_audited(app, recorded):

@@ -230,6 +230,7 @@ def score_job(run_id: str) -> dict:
 
     run = run_scoring(uuid.UUID(run_id))
     if run.status == "succeeded":
+        db.session.commit()  # the scores and the run's outcome, before anything else is queued
         queue_warmup(run.tenant_id, AFTER_NEW_DATA)  # rules that read scores preview from the new ones
     return {"run_id": str(run.id), "status": run.status, "customers": run.summary.get("customers")}
 

@@ -24,6 +24,8 @@ snapshots are.
 """
 from __future__ import annotations
 
+from flask import current_app
+
 from tierwise.errors import ConflictError
 from tierwise.jobs.runner import task
 from tierwise.platform import tenancy
@@ -82,3 +84,5 @@ def queue_warmup(tenant_id: int, after: str = AFTER_RETIER) -> None:
                 job_id=f"preview-warm-{tenant_id}", timeout=JOB_TIMEOUT_SECONDS, after=after)
     except ConflictError:
         pass
+    except Exception:  # a warm-up only saves a later wait: the work that asked for it has succeeded regardless
+        current_app.logger.exception("could not queue the preview warm-up of tenant %s", tenant_id)
