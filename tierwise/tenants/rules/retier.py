@@ -54,9 +54,10 @@ def _unpivoted(dimensions: list[DimensionSpec]) -> str:
     """``CHANGED`` as one row per customer and changed dimension: a FROM item named ``u``.
 
     Its ``direction`` says how a move goes (``new`` for a first tier or one the rule set no
-    longer has).  Writes read it in (customer, dimension) order, the key order of the tier
-    tables: their indexes fill page after page instead of splitting every page once per
-    dimension.
+    longer has).  Inserts read it in (dimension, customer) order, the order of the tier
+    tables' indexes that lead with the dimension.  Against the primary key's (customer,
+    dimension) order, a first retier's insert of 300,000 assignments took 3.8 s this way
+    and 5.7 s that way (one run each).
     """
     parts = []
     for dimension in dimensions:
