@@ -3,6 +3,7 @@ and windows that start and end exactly where the rule language's do."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,7 @@ from tests.rule_helpers import in_tenant
 from tierwise.models import features, frames, scans
 from tierwise.platform.db import db
 from tierwise.tenants.activity import Activity
+from tierwise.tenants.customers import Customer
 
 CUTOFF = datetime(2025, 3, 1, tzinfo=timezone.utc)
 DAY = timedelta(days=1)
@@ -85,7 +87,8 @@ def _rows(events: list[tuple[int, datetime, float, int]], customers: int) -> sca
     np.minimum.at(first, position, at)
     return scans.ActivityRows(pd.Index([f"c{i}" for i in range(customers)]), position, at,
                               np.array([e[2] for e in events]), np.array([e[3] for e in events], dtype=np.int8),
-                              first, counts > 0, (np.cumsum(counts) - counts)[counts > 0])
+                              first, np.full(customers, scans.MISSING), counts > 0,
+                              (np.cumsum(counts) - counts)[counts > 0])
 
 
 def test_windows_include_their_first_microsecond_and_exclude_the_cutoff():
@@ -114,3 +117,25 @@ def test_windows_include_their_first_microsecond_and_exclude_the_cutoff():
     assert first_at.iloc[1] == pd.Timestamp(CUTOFF - 455 * DAY - MICRO)
     assert pd.isna(none["last_at"]) and np.isnan(none["amount_max_365d"]) and none["events_365d"] == 0
     assert pd.isna(first_at.iloc[2])
+
+
+def test_a_customer_silent_for_longer_than_every_window_still_has_a_history(app, tenant_a):
+    with in_tenant(app, tenant_a):
+        silent = Customer(external_id="SILENT", name="silent")
+        odd = Customer(external_id="ODD", name="odd")
+        db.session.add_all([silent, odd])
+        db.session.flush()
+        db.session.add_all([
+            Activity(customer_id=silent.id, occurred_at=CUTOFF - 500 * DAY, amount=Decimal("5")),
+            Activity(customer_id=odd.id, occurred_at=CUTOFF - 10 * DAY, amount=Decimal("7"), category="50%off"),
+            Activity(customer_id=odd.id, occurred_at=CUTOFF - 20 * DAY, amount=Decimal("1"), category="plain")])
+        db.session.flush()
+        spec = features.FeatureSpec(categories=("50%off", "plain"))
+        alone = features.build_features(spec, CUTOFF)
+        together = features.build_feature_sets(spec, [CUTOFF - 120 * DAY, CUTOFF])[1][0]
+        naive = features.build_features(spec, CUTOFF.replace(tzinfo=None))
+        for x in (alone, together):  # whether or not an earlier cutoff's windows reach its last activity
+            row = x.loc[str(silent.id)]
+            assert row["recency_days"] == 500 and row["amount_sum_365d"] == 0 and row["events_30d"] == 0
+        assert alone.loc[str(odd.id), "amount_365d_cat_0"] == 7  # a % in a category is read as itself
+        assert alone.equals(naive)  # a naive cutoff is UTC

@@ -20,7 +20,7 @@ record the outcome a churn model predicts.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pandas as pd
@@ -167,6 +167,7 @@ def build_feature_sets(spec: FeatureSpec, cutoffs: list[datetime], customers: pd
     and ``future_events`` in [cutoff, cutoff + horizon) (indexed like the features; 0 for none).
     ``rows``: the activity rows already read (``activity_rows``) for these customers and cutoffs.
     """
+    cutoffs = [c if c.tzinfo else c.replace(tzinfo=timezone.utc) for c in cutoffs]  # naive means UTC
     base = (customer_frame(spec) if customers is None else customers).set_index("customer_id")
     rows = activity_rows(spec, base.index, cutoffs, horizon_days) if rows is None else rows
     first_at, activity = activity_frames(rows, cutoffs, horizon_days, len(spec.categories))

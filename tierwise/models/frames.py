@@ -26,7 +26,7 @@ def read_frame(select: sa.Select, *, dtypes: dict[str, str] | None = None,
     """The rows of ``select`` as a DataFrame; ``dates`` are parsed as UTC timestamps."""
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
-        sql = select.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
+        sql = _sql(connection, select)
         buffer = io.BytesIO()
         with connection.connection.driver_connection.cursor() as cursor:
             with cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER)") as copy:
@@ -88,7 +88,14 @@ def _copy(connection, sql: str) -> Iterator[bytes]:
 
 
 def _sql(connection, element) -> str:
-    return str(element.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
+    """``element`` as SQL with its values written in, for COPY (which takes no parameters).
+
+    Compiled for the named paramstyle: psycopg's own (pyformat) doubles every ``%``
+    for a parameter pass that COPY never makes, and ``'50%off'`` would reach the
+    server as ``'50%%off'``.
+    """
+    dialect = type(connection.dialect)(paramstyle="named")
+    return str(element.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
 
 
 def _reads_whole_table(connection, select: sa.Select) -> bool:
@@ -97,7 +104,8 @@ def _reads_whole_table(connection, select: sa.Select) -> bool:
     if (connection.dialect.server_version_info or (0,)) < (14,) or len(froms) != 1 \
             or not isinstance(froms[0], sa.Table):
         return False
-    [[plan]] = connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {_sql(connection, select)}").one()
+    with connection.connection.driver_connection.cursor() as cursor:  # no parameters: a % is itself
+        [plan] = cursor.execute(f"EXPLAIN (FORMAT JSON) {_sql(connection, select)}").fetchone()[0]
     nodes = [plan["Plan"]]
     while nodes:
         node = nodes.pop()

@@ -75,7 +75,9 @@ MISSING = np.iinfo(np.int64).min  # a latest moment where there is none
 
 
 def microseconds(moment: datetime) -> int:
-    """A moment in Unix microseconds, exactly (the unit PostgreSQL keeps timestamps in)."""
+    """A moment in Unix microseconds, exactly (the unit PostgreSQL keeps timestamps in); naive means UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
     return (moment - UNIX_EPOCH) // timedelta(microseconds=1)
 
 
@@ -86,8 +88,10 @@ class ActivityRows:
     Positions index ``customers`` (the feature frames' index).  Rows are in
     position order (each customer's rows together, in the order they were read),
     so per-customer maxima are one ``reduceat`` over ``starts``.  Only rows from
-    ``start`` on are kept (what the windows of the earliest cutoff reach);
-    ``first_at`` is every customer's first activity of all, older rows included.
+    ``start`` on are kept (what the windows of the earliest cutoff reach); of
+    the older rows, before every cutoff, only each customer's first and latest
+    moments are kept (``first_at``, ``last_before_start``): a customer silent
+    for longer than the windows still has a last activity, and so a history.
     """
 
     customers: pd.Index
@@ -96,6 +100,7 @@ class ActivityRows:
     amount: np.ndarray  # float64
     category: np.ndarray  # int8: the index in the spec's categories, -1 for any other
     first_at: np.ndarray  # int64 per customer, NEVER without activity
+    last_before_start: np.ndarray  # int64 per customer: the latest row older than ``start``, MISSING for none
     present: np.ndarray  # bool per customer: has rows here
     starts: np.ndarray  # where each present customer's rows start
 
@@ -123,11 +128,13 @@ def read_activity(spec: FeatureSpec, customers: pd.Index, start: datetime, end: 
                        sa.cast(category, sa.SmallInteger).label("category")).where(
         a.c.tenant_id == current_tenant(), a.c.occurred_at < end)
     first_at = np.full(len(customers), NEVER, dtype=np.int64)
+    last_before_start = np.full(len(customers), MISSING, dtype=np.int64)
     kept, since = [], microseconds(start)
     for position, at, amount, code in _activity_chunks(select, customers):
         recent = at >= since
-        if not recent.all():  # older rows count only for the first activity (usually few are read)
+        if not recent.all():  # older rows count only for the first and latest moments (usually few are read)
             np.minimum.at(first_at, position[~recent], at[~recent])
+            np.maximum.at(last_before_start, position[~recent], at[~recent])
         kept.append((position[recent], at[recent], amount[recent], code[recent]))
     parts = list(zip(*kept)) if kept else [[np.empty(0, t)] for t in (np.int32, np.int64, np.float64, np.int8)]
     position, at, amount, code = (np.concatenate(p) for p in parts)
@@ -138,7 +145,7 @@ def read_activity(spec: FeatureSpec, customers: pd.Index, start: datetime, end: 
     counts = np.bincount(position, minlength=len(customers))
     present = counts > 0
     starts = (np.cumsum(counts) - counts)[present]
-    rows = ActivityRows(customers, position, at, amount, code, first_at, present, starts)
+    rows = ActivityRows(customers, position, at, amount, code, first_at, last_before_start, present, starts)
     first_recent = np.full(len(customers), NEVER, dtype=np.int64)
     if len(starts):
         first_recent[present] = np.minimum.reduceat(at, starts)
@@ -156,6 +163,8 @@ def _activity_chunks(select: sa.Select, customers: pd.Index):
         at = frame["occurred_at"].dt.tz_convert(None).to_numpy(dtype="datetime64[us]").view(np.int64)
         yield (position[known].astype(np.int32), at[known], frame["amount"].to_numpy()[known],
                frame["category"].to_numpy()[known].astype(np.int8))
+        return
+    if len(customers) == 0:  # nobody to map rows to (customers read before an import committed some)
         return
     words = uuid_words(customers)
     by_low = pd.Index(words[:, 1])
@@ -227,7 +236,8 @@ def activity_frames(rows: ActivityRows, cutoffs: list[datetime], horizon_days: i
         window_sums = np.cumsum(sums[:, :len(WINDOWS)], axis=1)
         window_counts = np.cumsum(counts[:, :len(WINDOWS)], axis=1)
         last_year = period < len(WINDOWS)
-        columns = {"last_at": _moments(rows.maximum(np.where(age > 0, rows.at, MISSING), MISSING), MISSING)}
+        last = np.maximum(rows.maximum(np.where(age > 0, rows.at, MISSING), MISSING), rows.last_before_start)
+        columns = {"last_at": _moments(last, MISSING)}
         for i, window in enumerate(WINDOWS):
             columns[f"amount_sum_{window}d"] = window_sums[:, i]
             columns[f"events_{window}d"] = window_counts[:, i]
