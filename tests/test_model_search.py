@@ -9,28 +9,27 @@ from tierwise.models import metrics, training
 
 
 def _candidates(scores: list[float], leaves: list[int], error: float, name: str):
-    scored = [({"num_leaves": n}, {name: s}, n * 100) for s, n in zip(scores, leaves)]
-    tried = [{"standard_error": error} for _ in scores]
-    return scored, tried
+    return [({"num_leaves": n}, {name: s}, error, n * 100) for s, n in zip(scores, leaves)]
 
 
 def test_the_smallest_churn_model_within_one_standard_error_of_the_best_wins():
-    scored, tried = _candidates([0.900, 0.910, 0.905], [31, 63, 15], error=0.01, name="roc_auc")
-    assert training._smallest_within_noise("churn", scored, tried) == 2  # 15 leaves, 0.005 below the best
-    scored, tried = _candidates([0.900, 0.910, 0.905], [31, 63, 15], error=0.001, name="roc_auc")
-    assert training._smallest_within_noise("churn", scored, tried) == 1  # a real difference: the best
+    scored = _candidates([0.900, 0.910, 0.905], [31, 63, 15], error=0.01, name="roc_auc")
+    assert training._smallest_within_noise("churn", scored) == 2  # 15 leaves, 0.005 below the best
+    scored = _candidates([0.900, 0.910, 0.905], [31, 63, 15], error=0.001, name="roc_auc")
+    assert training._smallest_within_noise("churn", scored) == 1  # a real difference: the best
 
 
 def test_for_value_lower_errors_are_better_and_the_same_rule_holds():
-    scored, tried = _candidates([100.0, 98.0, 99.5], [63, 31, 15], error=2.0, name="rmse")
-    assert training._smallest_within_noise("value", scored, tried) == 2
-    scored, tried = _candidates([100.0, 98.0, 99.5], [63, 31, 15], error=0.5, name="rmse")
-    assert training._smallest_within_noise("value", scored, tried) == 1
+    scored = _candidates([100.0, 98.0, 99.5], [63, 31, 15], error=2.0, name="rmse")
+    assert training._smallest_within_noise("value", scored) == 2
+    scored = _candidates([100.0, 98.0, 99.5], [63, 31, 15], error=0.5, name="rmse")
+    assert training._smallest_within_noise("value", scored) == 1
 
 
 def test_an_undefined_score_never_wins_and_an_undefined_error_keeps_the_best():
-    scored = [({"num_leaves": 15}, {"roc_auc": None}, 1500), ({"num_leaves": 63}, {"roc_auc": 0.8}, 6300)]
-    assert training._smallest_within_noise("churn", scored, [{"standard_error": None}] * 2) == 1
+    scored = [({"num_leaves": 15}, {"roc_auc": None}, float("inf"), 1500),
+              ({"num_leaves": 63}, {"roc_auc": 0.8}, float("inf"), 6300)]
+    assert training._smallest_within_noise("churn", scored) == 1
 
 
 @pytest.mark.parametrize("model", ["churn", "value"])

@@ -176,8 +176,7 @@ def build_feature_sets(spec: FeatureSpec, cutoffs: list[datetime], customers: pd
     profile = _profile(spec, base)
     built = []
     for k, cutoff in enumerate(cutoffs):
-        cutoff_ts = pd.Timestamp(cutoff)
-        cutoff_ts = cutoff_ts.tz_convert("UTC") if cutoff_ts.tzinfo else cutoff_ts.tz_localize("UTC")
+        cutoff_ts = pd.Timestamp(cutoff).tz_convert("UTC")
         frame = pd.concat([base, activity[k], _as_of(interactions, k)], axis=1)
         frame["first_at"] = first_at.where(first_at < cutoff_ts)  # the first before it
         future = None

@@ -26,12 +26,9 @@ def read_frame(select: sa.Select, *, dtypes: dict[str, str] | None = None,
     """The rows of ``select`` as a DataFrame; ``dates`` are parsed as UTC timestamps."""
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
-        sql = _sql(connection, select)
         buffer = io.BytesIO()
-        with connection.connection.driver_connection.cursor() as cursor:
-            with cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER)") as copy:
-                for chunk in copy:
-                    buffer.write(chunk)
+        for chunk in _copy(connection, _sql(connection, select), "csv, HEADER"):
+            buffer.write(chunk)
         buffer.seek(0)
         text_columns = {name: "string" for name, kind in (dtypes or {}).items() if kind == "string"}
         frame = pd.read_csv(buffer, dtype=text_columns or None, keep_default_na=False,
@@ -81,9 +78,10 @@ def stream_binary(select: sa.Select, columns: list[tuple[str, str | np.dtype]]) 
         yield from _fixed_rows(connection, select, columns)
 
 
-def _copy(connection, sql: str) -> Iterator[bytes]:
+def _copy(connection, sql: str, options: str = "binary") -> Iterator[bytes]:
+    """The output of ``COPY (sql) TO STDOUT WITH (FORMAT options)`` on the session's connection, as it comes."""
     with connection.connection.driver_connection.cursor() as cursor:
-        with cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT binary)") as copy:
+        with cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT {options})") as copy:
             yield from copy
 
 

@@ -87,7 +87,7 @@ class ActivityRows:
 
     Positions index ``customers`` (the feature frames' index).  Rows are in
     position order (each customer's rows together, in the order they were read),
-    so per-customer maxima are one ``reduceat`` over ``starts``.  Only rows from
+    so a per-customer minimum or maximum is one ``reduceat`` over ``starts``.  Only rows from
     ``start`` on are kept (what the windows of the earliest cutoff reach); of
     the older rows, before every cutoff, only each customer's first and latest
     moments are kept (``first_at``, ``last_before_start``): a customer silent
@@ -104,11 +104,12 @@ class ActivityRows:
     present: np.ndarray  # bool per customer: has rows here
     starts: np.ndarray  # where each present customer's rows start
 
-    def maximum(self, values: np.ndarray, empty) -> np.ndarray:
-        """Each customer's largest value (``empty`` for none): mask rows out by setting them to ``empty``."""
+    def per_customer(self, reduce: np.ufunc, values: np.ndarray, empty) -> np.ndarray:
+        """``reduce`` (``np.minimum``, ``np.maximum``) of each customer's values, ``empty`` for a customer
+        without rows: mask rows out by setting them to ``empty``."""
         result = np.full(len(self.customers), empty, dtype=values.dtype)
         if len(self.starts):
-            result[self.present] = np.maximum.reduceat(values, self.starts)
+            result[self.present] = reduce.reduceat(values, self.starts)
         return result
 
 
@@ -146,10 +147,7 @@ def read_activity(spec: FeatureSpec, customers: pd.Index, start: datetime, end: 
     present = counts > 0
     starts = (np.cumsum(counts) - counts)[present]
     rows = ActivityRows(customers, position, at, amount, code, first_at, last_before_start, present, starts)
-    first_recent = np.full(len(customers), NEVER, dtype=np.int64)
-    if len(starts):
-        first_recent[present] = np.minimum.reduceat(at, starts)
-    np.minimum(first_at, first_recent, out=first_at)
+    np.minimum(first_at, rows.per_customer(np.minimum, at, NEVER), out=first_at)
     return rows
 
 
@@ -236,12 +234,13 @@ def activity_frames(rows: ActivityRows, cutoffs: list[datetime], horizon_days: i
         window_sums = np.cumsum(sums[:, :len(WINDOWS)], axis=1)
         window_counts = np.cumsum(counts[:, :len(WINDOWS)], axis=1)
         last_year = period < len(WINDOWS)
-        last = np.maximum(rows.maximum(np.where(age > 0, rows.at, MISSING), MISSING), rows.last_before_start)
+        last = np.maximum(rows.per_customer(np.maximum, np.where(age > 0, rows.at, MISSING), MISSING),
+                          rows.last_before_start)
         columns = {"last_at": _moments(last, MISSING)}
         for i, window in enumerate(WINDOWS):
             columns[f"amount_sum_{window}d"] = window_sums[:, i]
             columns[f"events_{window}d"] = window_counts[:, i]
-        largest = rows.maximum(np.where(last_year, rows.amount, -np.inf), -np.inf)
+        largest = rows.per_customer(np.maximum, np.where(last_year, rows.amount, -np.inf), -np.inf)
         columns["amount_max_365d"] = np.where(np.isneginf(largest), np.nan, largest)
         columns["amount_year_ago_90d"] = sums[:, len(WINDOWS)]
         if categories:

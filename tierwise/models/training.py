@@ -174,6 +174,7 @@ def _search(model: str, data: Dataset, seed: int, budget: float, threads: int) -
                             params={"feature_pre_filter": False})
     valid_set = lgb.Dataset(x.iloc[stop_index], y.iloc[stop_index], reference=train_set, free_raw_data=False,
                             init_score=offset(x.iloc[stop_index], tried_params[0]))
+    name = metrics.PRIMARY[model][0]
     started, tried, scored = time.monotonic(), [], []
     for params in tried_params:
         if tried and time.monotonic() - started > budget:
@@ -186,31 +187,33 @@ def _search(model: str, data: Dataset, seed: int, budget: float, threads: int) -
         prediction = predict(booster, x.iloc[stop_index], params)
         actual = y.iloc[stop_index].to_numpy()
         score = metrics.metrics_for(model, actual, prediction)
-        name = metrics.PRIMARY[model][0]
         rounds = max(booster.best_iteration, 1)
         error = metrics.standard_error(model, actual, prediction, score)
         tried.append({"params": {k: params[k] for k in (*SEARCH_SPACE, "scale_pos_weight") if k in params},
                       "rounds": rounds, name: score[name],  # an undefined error is stored as null (JSON)
                       "standard_error": round(error, 6) if np.isfinite(error) else None})
-        scored.append((params, score, rounds * params["num_leaves"]))
-    chosen = _smallest_within_noise(model, scored, tried)
+        scored.append((params, score, error, rounds * params["num_leaves"]))
+    chosen = _smallest_within_noise(model, scored)
     tried[chosen]["chosen"] = True
     return scored[chosen][0], tried
 
 
-def _smallest_within_noise(model: str, scored: list[tuple[dict, dict, int]], tried: list[dict]) -> int:
-    """The index of the smallest candidate (leaves x rounds) scoring within one standard error of the best."""
+def _smallest_within_noise(model: str, scored: list[tuple[dict, dict, float, int]]) -> int:
+    """The index of the smallest candidate (leaves x rounds) scoring within one standard error of the best.
+
+    ``scored``: per candidate (parameters, metrics, standard error of the primary metric, size).
+    """
     name, higher = metrics.PRIMARY[model]
     best = 0
-    for index, (_, score, _) in enumerate(scored):
+    for index, (_, score, _, _) in enumerate(scored):
         if metrics.better(model, score, scored[best][1]):
             best = index
-    value, error = scored[best][1].get(name), tried[best]["standard_error"]
-    if value is None or error is None or not np.isfinite(error):
+    value, error = scored[best][1].get(name), scored[best][2]
+    if value is None or not np.isfinite(error):
         return best
-    near = [i for i, (_, score, _) in enumerate(scored) if score.get(name) is not None
+    near = [i for i, (_, score, _, _) in enumerate(scored) if score.get(name) is not None
             and (score[name] >= value - error if higher else score[name] <= value + error)]
-    return min(near, key=lambda i: (scored[i][2], i))
+    return min(near, key=lambda i: (scored[i][3], i))
 
 
 def threads_for(rows: int) -> int:
