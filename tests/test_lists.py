@@ -103,6 +103,25 @@ def test_the_vip_tiers_and_the_at_risk_threshold_are_the_tenants_settings(app, g
         catalog.update_settings(vip_tiers=["gold"], at_risk_probability=0.5)
 
 
+def test_a_list_follows_settings_rules_and_viewers_changed_after_its_last_page(app, grid):
+    """List statements are kept per shape between requests: nothing a page depends on may go stale."""
+    assert ids_on(app, grid, "admin", "vip") == ["C01", "C02", "C04", "C05"]
+    with in_tenant(app, grid):
+        catalog.update_settings(vip_tiers=["key"], at_risk_probability=0.5)
+        db.session.commit()
+    assert ids_on(app, grid, "admin", "vip") == ["C01", "C04"]
+    assert ids_on(app, grid, "rm2", "vip") == ["C04"]  # another viewer of the same list and settings
+    assert ids_on(app, grid, "rm1", "vip") == ["C01"]
+    raised = {"dimensions": [dict(RULES["dimensions"][0], tiers=[
+        {"code": "key", "rule": "sum(amount, 365d) >= 65000"}, *RULES["dimensions"][0]["tiers"][1:]]),
+        *RULES["dimensions"][1:]]}
+    publish_and_retier(app, grid, raised)
+    assert ids_on(app, grid, "admin", "vip") == ["C01"]  # C04's 60,000 is no longer key
+    with in_tenant(app, grid):
+        cursor = list_page("vip", sa.true(), limit=1).next_cursor
+        assert cursor is None
+
+
 def test_pages_follow_each_other_without_gaps_or_repeats_in_any_sort(app, grid):
     for sort in ("external_id", "name", "churn", "value"):
         seen, cursor = [], None

@@ -129,8 +129,8 @@ def _scope_statement(state: ORMExecuteState) -> None:
             raise TenantContextMissing(
                 "Core/text SQL on tenant tables needs execution_options(tenant_filtered=True) "
                 "and an explicit tenant_id predicate on databases without row-level security")
-    if not (state.is_select or state.is_update or state.is_delete):
-        return
+    if not state.is_orm_statement or not (state.is_select or state.is_update or state.is_delete):
+        return  # Core statements name tables, not entities: loader criteria would only copy them
     tenant_id = scope
     state.statement = state.statement.options(
         with_loader_criteria(TenantOwned, lambda cls: cls.tenant_id == tenant_id, include_aliases=True)

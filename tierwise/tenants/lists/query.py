@@ -7,7 +7,9 @@ costs what page 1 does; the export reads the same query without the limit.
 """
 from __future__ import annotations
 
+import threading
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -29,6 +31,9 @@ from tierwise.tenants.rules.definition import RuleSetDefinition
 # name -> (column key, descending); ties are broken by external id, ascending
 SORTS = {"external_id": ("external_id", False), "name": ("name", False),
          "churn": ("churn_probability", True), "value": ("predicted_value", True)}
+SHAPES_KEPT = 256  # list statements kept per process (``_statement``), least recently used dropped first
+_KEPT: OrderedDict = OrderedDict()
+_KEPT_LOCK = threading.Lock()  # gunicorn's threads share the process's statements
 
 
 @dataclass(frozen=True)
@@ -152,9 +157,7 @@ def _filter_conditions(filters: ListFilters, c, s) -> list:
 
 
 def ordered(select: sa.Select, sortable: dict, sort: str) -> tuple[sa.Select, str, bool]:
-    if sort not in SORTS:
-        raise ValidationError(f"unknown sort '{sort}' (choose one of: {', '.join(SORTS)})", field="sort")
-    key, descending = SORTS[sort]
+    key, descending = _sort(sort)
     column = sortable[key]
     order = [column.desc().nulls_last() if descending else column.asc()]
     if key != "external_id":
@@ -166,12 +169,16 @@ def list_page(name: str, visible: sa.ColumnElement[bool], *, filters: ListFilter
               sort: str = "external_id", cursor: str | None = None, limit: int = 50) -> ListPage:
     """One page of a list, after ``cursor`` (from the previous page)."""
     definition = catalog.rule_set()
-    select, sortable = build(name, visible, filters or ListFilters(), definition)
-    select, key, descending = ordered(select, sortable, sort)
-    if cursor:
-        select = select.where(_after(sortable, key, descending, decode(cursor, key)))
+    key, _ = _sort(sort)
+    position = decode(cursor, key) if cursor else None
+    variant = "first" if position is None else ("after_null" if position[0] is None and len(position) == 2
+                                                else "after")
+    select = _statement(name, visible, filters or ListFilters(), sort, definition, variant)
+    params = {"page_size": limit + 1}
+    if position is not None:
+        params |= {"after_id": position[-1], "after_value": position[0]}
     _plan_as_written()
-    rows = db.session.execute(select.limit(limit + 1).execution_options(tenant_filtered=True)).all()
+    rows = db.session.execute(select, params).all()
     more = len(rows) > limit
     rows = rows[:limit]
     last = rows[-1] if rows and more else None
@@ -179,6 +186,61 @@ def list_page(name: str, visible: sa.ColumnElement[bool], *, filters: ListFilter
                          else [last.external_id]) if last is not None else None
     dimensions = list(definition.dimensions) if definition else []
     return ListPage([_row(r, dimensions) for r in rows], next_cursor, dimensions)
+
+
+def _sort(sort: str) -> tuple[str, bool]:
+    if sort not in SORTS:
+        raise ValidationError(f"unknown sort '{sort}' (choose one of: {', '.join(SORTS)})", field="sort")
+    return SORTS[sort]
+
+
+def _statement(name: str, visible: sa.ColumnElement[bool], filters: ListFilters, sort: str,
+               definition: RuleSetDefinition | None, variant: str) -> sa.Select:
+    """The list's ordered statement for one page shape, built once per shape and kept.
+
+    ``variant``: ``first`` (no cursor), ``after`` / ``after_null`` (after a cursor whose sort
+    value is set / null), ``all`` (an export, no limit).  Cursor values and the page size are
+    bound at execution (``after_value``, ``after_id``, ``page_size``), so every page of a
+    list runs the same statement object: building it and deriving its cache key took about
+    1.7 ms of a 10 ms page, more than the list query's own database time at 100k customers.
+
+    The shape is everything the statement's text and literals depend on: the tenant, the
+    rule set in force (the parsed definition is shared per version), the tenant's list
+    settings, the filters, the sort and who may see what (the ``visible`` expression's
+    structure and values).  A change to any of them is another shape.
+    """
+    settings = catalog.settings(definition)
+    shape = _shape(name, visible, filters, sort, definition, settings, variant)
+    if shape is not None:
+        with _KEPT_LOCK:
+            kept = _KEPT.get(shape)
+            if kept is not None and kept[0] is definition:
+                _KEPT.move_to_end(shape)
+                return kept[1]
+    select, sortable = build(name, visible, filters, definition)
+    select, key, descending = ordered(select, sortable, sort)
+    if variant in ("after", "after_null"):
+        select = select.where(_after(sortable, key, descending, value_is_null=variant == "after_null"))
+    if variant != "all":
+        select = select.limit(sa.bindparam("page_size", type_=sa.Integer()))
+    select = select.execution_options(tenant_filtered=True)
+    if shape is not None:
+        with _KEPT_LOCK:
+            _KEPT[shape] = (definition, select)  # the definition kept alive: its id stays in the key
+            while len(_KEPT) > SHAPES_KEPT:
+                _KEPT.popitem(last=False)
+    return select
+
+
+def _shape(name, visible, filters: ListFilters, sort, definition, settings, variant) -> tuple | None:
+    """The key of a list statement's shape (see ``_statement``); None if ``visible`` has no cache key."""
+    visible_key = visible._generate_cache_key()
+    if visible_key is None:
+        return None
+    filters_key = (tuple(sorted(filters.tiers.items())), filters.churn_min, filters.churn_max, filters.value_min,
+                   filters.value_max, filters.branch_id, filters.rm_user_id, filters.search, filters.condition)
+    return (tenancy.current_tenant_id(), id(definition), settings, name, filters_key, sort, variant,
+            visible_key.key, tuple(param.effective_value for param in visible_key.bindparams))
 
 
 def _plan_as_written() -> None:
@@ -204,14 +266,19 @@ def _row(row, dimensions) -> ListRow:
                    row.churn_probability, row.predicted_value, change)
 
 
-def _after(sortable: dict, key: str, descending: bool, position: list) -> sa.ColumnElement[bool]:
-    """Rows after ``position`` in (key, external id) order, nulls of a descending key last."""
+def _after(sortable: dict, key: str, descending: bool, *, value_is_null: bool) -> sa.ColumnElement[bool]:
+    """Rows after the cursor's position in (key, external id) order, nulls of a descending key last.
+
+    The position is bound at execution: ``after_value`` (the sort value) and ``after_id``.
+    """
     external_id = sortable["external_id"]
+    last_id = sa.bindparam("after_id", type_=external_id.type)
     if key == "external_id":
-        return external_id > position[0]
-    column, value, last_id = sortable[key], position[0], position[1]
-    if value is None:
+        return external_id > last_id
+    column = sortable[key]
+    if value_is_null:
         return sa.and_(column.is_(None), external_id > last_id)
+    value = sa.bindparam("after_value", type_=column.type)
     beyond = column < value if descending else column > value
     later = sa.or_(beyond, sa.and_(column == value, external_id > last_id))
     return sa.or_(later, column.is_(None)) if descending else later
@@ -238,9 +305,9 @@ def list_rows(name: str, visible: sa.ColumnElement[bool], *, filters: ListFilter
               sort: str = "external_id") -> tuple[list, list]:
     """Every row of a list (for exports): (rows as mappings, dimensions)."""
     definition = catalog.rule_set()
-    select, sortable = build(name, visible, filters or ListFilters(), definition)
-    select, _, _ = ordered(select, sortable, sort)
+    _sort(sort)
+    select = _statement(name, visible, filters or ListFilters(), sort, definition, "all")
     _plan_as_written()
-    rows = db.session.execute(select.execution_options(tenant_filtered=True)).mappings().all()
+    rows = db.session.execute(select).mappings().all()
     return rows, list(definition.dimensions) if definition else []
 
