@@ -224,6 +224,7 @@ def test_the_api_pages_through_a_list_with_the_callers_visibility(app, grid, cli
     assert unknown.status_code == 400 and unknown.json["error"]["field"] == "list"
     exported = client.get("/api/v1/lists/high_risk/export", headers=rm)
     assert exported.status_code == 200 and exported.data.decode("utf-8-sig").count("\n") == 1  # header only
+    assert exported.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert client.get("/api/v1/exports", headers=rm).status_code == 403
     admin = bearer(issue_token(grid))
     log = client.get("/api/v1/exports", headers=admin).json["items"]

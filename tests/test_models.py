@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import numpy as np
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 
@@ -193,6 +194,51 @@ def test_cutoffs_are_time_aware(app, tenant_a):
         assert all(c < long.validation_cutoff for c in long.training_cutoffs)
 
 
+def test_activity_dated_in_the_future_moves_neither_training_nor_scoring_past_today(app, tenant_a):
+    """Training anchors its cutoffs where scoring takes its features: the data's end, never later than now.
+
+    With the end at a bill dated next week, every training cutoff fell a day after a bill
+    and scoring (as of today) three weeks after one: every monthly customer looked gone.
+    """
+    from tierwise.models.scoring import data_as_of
+    from tierwise.platform.db import utcnow
+
+    now = utcnow()
+    bills = [(now - timedelta(days=30 * k), "100") for k in range(1, 15)] + [(now + timedelta(days=8), "100")]
+    one_customer(app, tenant_a, "MONTHLY", bills)
+    with in_tenant(app, tenant_a):
+        plan = dataset.plan_cutoffs("churn", 90)
+        assert now <= plan.data_end <= utcnow()
+        assert plan.validation_cutoff <= utcnow() - timedelta(days=90)
+        assert abs(data_as_of() - plan.data_end) < timedelta(seconds=5)  # the same anchor
+
+
+def test_synthetic_history_holds_nothing_after_its_end():
+    from datetime import date
+
+    from tierwise.tenants.synthetic import generate
+
+    for end in (date(2026, 12, 6), date(2026, 12, 15)):
+        batch = next(generate("power_utility", 500, end=end))
+        resolved = batch.interactions["resolved_at"].replace("", None).dropna()
+        for moments in (batch.activity["occurred_at"], batch.interactions["occurred_at"], resolved):
+            assert pd.to_datetime(moments).max() <= pd.Timestamp(end), end
+        assert pd.to_datetime(batch.activity["occurred_at"]).max() >= pd.Timestamp(end) - pd.Timedelta(days=31)
+
+
+def test_drift_sees_a_feature_move_outside_the_range_it_was_judged_on():
+    from tierwise.models import drift
+
+    judged = pd.DataFrame({"recency_days": np.full(500, 1.0), "amount": np.linspace(0, 100, 500)})
+    reference = drift.reference_bins(judged, np.linspace(0, 1, 500))
+    same = drift.drift(reference, judged, np.linspace(0, 1, 500))
+    assert max(same.values()) < 0.01
+    three_weeks_later = judged.assign(recency_days=22.0)  # every customer billed on one day, scored 3 weeks on
+    moved = drift.drift(reference, three_weeks_later, np.linspace(0, 1, 500))
+    assert moved["recency_days"] > drift.ALERT_PSI and moved["amount"] < 0.01
+    assert drift.alerts(moved) == ["recency_days"]
+
+
 def test_models_beat_their_baselines_on_the_synthetic_bank(app, trained):
     with in_tenant(app, trained):
         churn_model, value_model = champion("churn"), champion("value")
@@ -231,6 +277,17 @@ def test_a_new_version_must_beat_the_champion_on_the_same_validation_data(app, t
         assert champion("churn").id == first.id
         actions = list(db.session.scalars(sa.select(AuditEvent.action).where(AuditEvent.action.like("model.%"))))
         assert "model.override" in actions and "model.rollback" in actions
+
+
+def test_a_version_of_another_horizon_is_not_crowned_by_comparison(app, trained):
+    """Scored on 180-day labels, a one-year value model loses for answering its own question."""
+    with in_tenant(app, trained):
+        year = champion("value")
+        half = train_model("value", horizon_days=180, trained_by="test", budget_seconds=DETERMINISTIC)
+        db.session.commit()
+        assert year.horizon_days == 365 and half.horizon_days == 180
+        assert not half.is_champion and champion("value").id == year.id
+        assert "predicts over 365 days and this version over 180" in half.promotion_note
 
 
 def test_scoring_gives_every_customer_scores_and_five_labelled_reasons(app, trained):

@@ -1,7 +1,8 @@
 """Training and validation examples from several past cutoffs: a time-aware design.
 
-The validation cutoff is the most recent one whose horizon the data covers
-(``data_end - horizon``).  Training examples come from earlier cutoffs, one
+The validation cutoff is the most recent one whose horizon the data covers, a
+whole number of calendar months before the data's end (where scoring takes its
+features), so customers billed monthly are seen at the same point of their cycle.  Training examples come from earlier cutoffs, one
 ``step`` apart.  Where the history allows, every training label window ends
 before the validation cutoff, so nothing the model learns from overlaps what it
 is judged on.  Where it does not (a one-year horizon on eighteen months of
@@ -22,7 +23,7 @@ from tierwise.errors import ValidationError
 from tierwise.models import features as f
 from tierwise.models.labels import CHURN, imported_outcomes, labels_for
 from tierwise.platform import tenancy
-from tierwise.platform.db import db
+from tierwise.platform.db import db, utcnow
 from tierwise.tenants.activity import Activity
 
 MIN_HISTORY_DAYS = 30  # a cutoff needs at least this much activity before it
@@ -75,6 +76,20 @@ def activity_span() -> tuple[datetime | None, datetime | None]:
     return first, last
 
 
+def data_end(last: datetime | None) -> datetime | None:
+    """The moment the tenant's data is complete up to: just after its last activity, never later than now.
+
+    Training anchors its cutoffs here and scoring takes its features as of here, so
+    both see customers at the same point of their billing cycle.  Rows dated in the
+    future (a bill issued ahead of its date, a clock set wrong) are not known yet:
+    taken as the end, they put every training cutoff at one point of the cycle and
+    scoring at another, where every monthly customer looked gone.
+    """
+    if last is None:
+        return None
+    return min(last + timedelta(seconds=1), utcnow())
+
+
 def plan_cutoffs(model: str, horizon_days: int, *, as_of: datetime | None = None,
                  step_days: int | None = None) -> Plan:
     """Where the validation and training cutoffs fall; a ValidationError names what is missing."""
@@ -83,20 +98,29 @@ def plan_cutoffs(model: str, horizon_days: int, *, as_of: datetime | None = None
     first, last = activity_span()
     if first is None:
         raise ValidationError("this tenant has no activity yet: import some before training", field="activity")
-    data_end = last + timedelta(seconds=1)
+    end = data_end(last)
+    if end <= first:
+        raise ValidationError(f"the tenant's activity starts on {first.date()}, after today: nothing is known yet",
+                              field="activity")
     if as_of is not None:
         if as_of <= first:
             raise ValidationError(f"--as-of {as_of.date()} is before the first activity ({first.date()})",
                                   field="as_of")
-        data_end = min(data_end, as_of)
-    validation = data_end - timedelta(days=horizon_days)
+        end = min(end, as_of)
+    # Whole calendar months before the end, the first far enough back for the horizon: the validation
+    # customers are seen at the point of their monthly cycle where scoring (as of the end) sees them.
+    back = 1
+    while months_before(end, back) + timedelta(days=horizon_days) > end:
+        back += 1
+    validation = months_before(end, back)
     earliest = first + timedelta(days=MIN_HISTORY_DAYS)
     if validation <= earliest:
-        span = (data_end - first).days
+        span = (end - first).days
+        needed = (end - validation).days + MIN_HISTORY_DAYS
         raise ValidationError(
-            f"a horizon of {horizon_days} days needs more than {horizon_days + MIN_HISTORY_DAYS} days of activity "
+            f"a horizon of {horizon_days} days needs more than {needed} days of activity "
             f"({MIN_HISTORY_DAYS} before a cutoff and the horizon after it); the activity covers {span} days, "
-            f"from {first.date()} to {data_end.date()}", field="horizon_days")
+            f"from {first.date()} to {end.date()}", field="horizon_days")
     # Cutoffs step back by whole calendar months from the validation cutoff, so each one sits at the same
     # point of a monthly cycle (bills, statements): 30-day steps would drift a monthly bill in and out
     # of the 30-day window from one cutoff to the next, and the model would learn the drift.
@@ -114,7 +138,7 @@ def plan_cutoffs(model: str, horizon_days: int, *, as_of: datetime | None = None
     if not cutoffs:
         cutoffs = [validation]  # the only cutoff: customers held out for validation
         overlapping = True
-    return Plan(model=model, horizon_days=horizon_days, data_start=first, data_end=data_end,
+    return Plan(model=model, horizon_days=horizon_days, data_start=first, data_end=end,
                 validation_cutoff=validation, training_cutoffs=sorted(cutoffs), overlapping=overlapping)
 
 

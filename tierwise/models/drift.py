@@ -21,8 +21,18 @@ FLOOR = 1e-4  # an empty bin counts as this share, so the logarithm stays finite
 
 
 def _numeric_reference(values: np.ndarray) -> dict:
+    """Decile edges, with the minimum and maximum as edges too and a bin for anything above the maximum.
+
+    Values outside the range the model was judged on then land in bins of their own.
+    With inner deciles alone, a feature nearly constant at validation (every customer
+    billed on the same day: recency 1 for all) had one edge, and a day-22 population
+    fell in the same bin as the day-1 one: no drift was seen.
+    """
     present = values[~np.isnan(values)]
-    edges = np.unique(np.quantile(present, np.linspace(0, 1, BINS + 1))[1:-1]) if len(present) else np.array([])
+    if not len(present):
+        return {"edges": [], "shares": _numeric_shares(values, []).tolist()}
+    edges = np.unique(np.quantile(present, np.linspace(0, 1, BINS + 1)))
+    edges = np.append(edges, np.nextafter(edges[-1], np.inf))  # the maximum gets a bin; above it, another
     return {"edges": [float(e) for e in edges], "shares": _numeric_shares(values, edges).tolist()}
 
 

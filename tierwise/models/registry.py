@@ -7,7 +7,10 @@ itself (as text, in the database, so it is backed up with everything else).
 
 A new version becomes champion only if it beats the current champion **on the
 new version's validation data** (the champion is re-scored on it, so the two
-are compared on the same customers and the same cutoff).  An admin may promote
+are compared on the same customers and the same cutoff), and only if both
+predict over the same horizon: a model of another horizon answers another
+question, and changes what ``churn_probability`` or ``predicted_value`` means
+only when an admin promotes it.  An admin may promote
 any version anyway (an override, audited), which is also how a rollback is
 done.  The database allows one champion per tenant and model.
 """
@@ -142,6 +145,12 @@ def register(model: str, trained: "Trained", data: "Dataset", *, trained_by: str
     current = champion(model)
     if current is None:
         _crown(version, current, "first model of this tenant")
+    elif current.horizon_days != version.horizon_days:
+        # Another horizon is another question (churn within 90 days or 180; value over 180 days or a
+        # year): scored on this version's labels the champion would lose for answering its own.
+        version.promotion_note = (f"kept version {current.number} as champion: it predicts over "
+                                  f"{current.horizon_days} days and this version over {version.horizon_days}, so "
+                                  "they cannot be compared; promote this version to use its horizon")
     else:
         theirs = metrics.metrics_for(model, data.valid_y.to_numpy(), current.predict(data.valid_x))
         version.champion_comparison = {"champion_number": current.number, "champion": theirs}

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -120,13 +120,13 @@ def _ranked(model: str, index, contribution, numeric, text) -> dict[str, np.ndar
 
 
 def data_as_of() -> datetime:
-    """Now, or the end of the tenant's data if its last import is older: features as of a moment
-    the data does not reach would make every customer look gone."""
-    from tierwise.models.dataset import activity_span
+    """Where the tenant's data ends (``dataset.data_end``), or now without any: training anchors its
+    cutoffs at the same moment, and features as of a moment the data does not reach would make every
+    customer look gone."""
+    from tierwise.models.dataset import activity_span, data_end
 
     _, last = activity_span()
-    now = utcnow()
-    return now if last is None else min(now, last + timedelta(seconds=1))
+    return data_end(last) or utcnow()
 
 
 SQL_TYPES = {"f": sa.SmallInteger, "c": sa.Float, "n": sa.Float, "s": sa.Integer}

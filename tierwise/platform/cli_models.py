@@ -118,8 +118,11 @@ def score_command(tenant_slug: str, no_wait: bool) -> None:
         click.echo(f"Scored {summary['customers']:,} customers of {tenant_slug} with {used}.")
         for model, drift in summary.get("drift", {}).items():
             if drift["alerts"]:
-                click.echo(f"  drift alert ({model}): population stability index above 0.2 for "
-                           + ", ".join(drift["alerts"][:8]))
+                from tierwise.models.drift import ALERT_PSI, SCORE
+
+                named = ["the score" if name == SCORE else name for name in drift["alerts"][:8]]
+                click.echo(f"  drift alert ({model}): population stability index above {ALERT_PSI} for "
+                           + ", ".join(named))
 
 
 @click.command("export")

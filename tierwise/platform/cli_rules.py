@@ -26,11 +26,21 @@ def _read(path: str) -> dict:
 @click.option("--draft", "as_draft", is_flag=True, help="Save as the tenant's draft instead of publishing.")
 @click.option("--note", default="", help="Why this change (kept with the version).")
 def rules_apply(tenant_slug: str, path: str, as_draft: bool, note: str) -> None:
-    """Validate the YAML rule set at PATH and publish it (or save it as the draft)."""
+    """Validate the YAML rule set at PATH and publish it (or save it as the draft).
+
+    Applying the rule set already in force changes nothing and succeeds, so a script
+    can export, keep and re-apply a file without checking first.
+    """
     from tierwise.tenants.rules import versions
 
     with in_tenant(tenant_slug):
         data = _read(path)
+        definition, _ = versions.validate(data)
+        in_force = None if as_draft else versions.identical_in_force(definition.to_dict())
+        if in_force is not None:
+            click.echo(f"Unchanged: the rule set is identical to version {in_force.number}, which is in force "
+                       f"for {tenant_slug}.")
+            return
         if as_draft:
             versions.save_draft(data, author="cli", note=note)
             db.session.commit()

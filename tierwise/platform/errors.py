@@ -51,7 +51,10 @@ def _http_error(exc: HTTPException):
         404: _("Not found."),
         429: _("Too many requests. Please wait and try again."),
     }
-    message = messages.get(status) if not wants_json() else (exc.description or messages.get(status))
+    # Werkzeug's stock text ("You don't have the permission to access the requested resource. It is
+    # either read-protected...") is for browsers of static sites: an API caller gets ours instead.
+    said = exc.description if exc.description != type(exc).description else None
+    message = messages.get(status) if not wants_json() else (said or messages.get(status))
     return error_response(status, CODE_BY_STATUS.get(status, "error"), message or exc.name)
 
 

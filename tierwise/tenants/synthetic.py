@@ -34,8 +34,14 @@ class Batch:
     interactions: pd.DataFrame
 
 
+BILL_DAY = 14  # days after the month's start: each month's row falls on its 15th
+
+
 def month_starts(months: int, end: date) -> pd.DatetimeIndex:
+    """The starts of the ``months`` months whose rows fall on or before ``end``: nothing in the future."""
     last = pd.Timestamp(end.year, end.month, 1)
+    if end.day <= BILL_DAY:
+        last -= pd.DateOffset(months=1)  # this month's bill is not out yet
     return pd.date_range(end=last, periods=months, freq="MS")
 
 
@@ -66,7 +72,7 @@ def _monthly(ids: np.ndarray, months: pd.DatetimeIndex, base: np.ndarray, season
               * np.where(fading, 0.25 + 0.25 * (to_stop - 1), 1.0)).ravel()
     frame = pd.DataFrame({
         "customer": np.repeat(ids, t),
-        "occurred_at": np.tile((months + pd.Timedelta(days=14)).strftime("%Y-%m-%d"), n),
+        "occurred_at": np.tile((months + pd.Timedelta(days=BILL_DAY)).strftime("%Y-%m-%d"), n),
         "amount": np.round(amount, 2),
         "category": category,
     })
@@ -84,7 +90,7 @@ def _interactions(ids: np.ndarray, months: pd.DatetimeIndex, rng, rate: float) -
     total = len(who)
     if total == 0:
         return pd.DataFrame(columns=["customer", "occurred_at", "channel", "type", "severity", "resolved_at", "summary"])
-    span_days = (months[-1] - months[0]).days + 28
+    span_days = (months[-1] - months[0]).days + BILL_DAY  # up to the last bill's day, not past it
     day = rng.integers(0, span_days, total)
     day = np.where(bursty[who], span_days - rng.integers(1, 45, total), day)  # bursts are recent
     occurred = months[0] + pd.to_timedelta(day, unit="D") + pd.to_timedelta(rng.integers(8 * 60, 20 * 60, total), unit="m")
@@ -94,6 +100,7 @@ def _interactions(ids: np.ndarray, months: pd.DatetimeIndex, rng, rate: float) -
     severity = np.where(kind == "complaint", rng.integers(2, 6, total), rng.integers(1, 3, total))
     unresolved = (kind == "complaint") & (rng.random(total) < 0.25)
     resolved = occurred + pd.to_timedelta(rng.integers(1, 20, total), unit="D")
+    unresolved |= resolved > months[-1] + pd.Timedelta(days=BILL_DAY)  # not resolved by the data's end
     return pd.DataFrame({
         "customer": ids[who],
         "occurred_at": occurred.strftime("%Y-%m-%d %H:%M"),

@@ -77,7 +77,7 @@ def export_list(name: str):
                                  sort=request.args.get("sort", "external_id"),
                                  fmt=request.args.get("format", "csv"), by=current_user.email)
     db.session.commit()
-    return Response(export.content, mimetype=export.mimetype,
+    return Response(export.content, content_type=export.mimetype,
                     headers={"Content-Disposition": f'attachment; filename="{export.filename}"',
                              "X-Content-SHA256": export.sha256})
 

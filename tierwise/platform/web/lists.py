@@ -66,7 +66,7 @@ def export(name: str):
     export = exports.export_list(name, visible_customers(current_user), filters=ListFilters.from_args(request.args),
                                  sort=request.args.get("sort", "external_id"), fmt=fmt, by=current_user.email)
     db.session.commit()
-    return Response(export.content, mimetype=export.mimetype,
+    return Response(export.content, content_type=export.mimetype,
                     headers={"Content-Disposition": f'attachment; filename="{export.filename}"',
                              "X-Content-SHA256": export.sha256})
 

@@ -152,10 +152,16 @@ def publish(data, *, author: str, note: str = "") -> RuleSetVersion:
     return _publish(version, author=author)
 
 
+def identical_in_force(definition: dict) -> RuleSetVersion | None:
+    """The version in force if ``definition`` (normalised, ``to_dict``) is exactly it."""
+    current = current_version()
+    return current if current is not None and current.definition == definition else None
+
+
 def _refuse_identical(definition: dict) -> None:
     """A new number with an empty diff would only blur the history."""
-    current = current_version()
-    if current is not None and current.definition == definition:
+    current = identical_in_force(definition)
+    if current is not None:
         raise ConflictError(f"the rule set is identical to version {current.number}, which is in force")
 
 
