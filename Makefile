@@ -6,6 +6,8 @@ STAMP  := $(VENV)/.installed
 
 PG_URL    ?= postgresql://postgres@127.0.0.1:5432/postgres
 REDIS_URL ?= redis://127.0.0.1:6379/15
+# `make demo PORT=5001` when 5000 is taken
+PORT      ?= 5000
 # The browser tests (tests/e2e) drive Debian's Chromium; Playwright never downloads a browser of its own.
 CHROMIUM  := /usr/bin/chromium
 
@@ -24,11 +26,11 @@ translations: $(STAMP)
 
 demo: install
 	$(BIN)/tierwise db upgrade
-	$(BIN)/tierwise demo
-	$(BIN)/tierwise serve --host 127.0.0.1 --port 5000
+	$(BIN)/tierwise demo --port $(PORT)
+	$(BIN)/tierwise serve --host 127.0.0.1 --port $(PORT)
 
 serve: install
-	$(BIN)/tierwise serve --host 127.0.0.1 --port 5000
+	$(BIN)/tierwise serve --host 127.0.0.1 --port $(PORT)
 
 services:
 	@scripts/ensure-services

@@ -141,3 +141,14 @@ def test_form_fields_never_say_autocomplete_none(app, tenant_a):
     for page in ("/users/new", "/branches/", "/fields/new"):
         html = person.get(f"/t/{tenant_a.slug}{page}").text
         assert 'autocomplete="None"' not in html, page
+
+
+def test_an_anonymous_visitor_is_sent_to_sign_in_and_back_to_the_same_page(client, tenant_a):
+    from urllib.parse import parse_qs, urlparse
+
+    for page, back in ((f"/t/{tenant_a.slug}/", f"/t/{tenant_a.slug}/"),
+                       (f"/t/{tenant_a.slug}/lists/vip?sort=name", f"/t/{tenant_a.slug}/lists/vip?sort=name")):
+        response = client.get(page)
+        assert response.status_code == 302
+        target = urlparse(response.location)
+        assert target.path == f"/t/{tenant_a.slug}/login" and parse_qs(target.query)["next"] == [back]

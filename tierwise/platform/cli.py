@@ -150,7 +150,8 @@ def operator_create(email: str) -> None:
 @click.option("--no-data", is_flag=True, help="Only tenants and users, no synthetic customer data.")
 @click.option("--scale", default=1.0, show_default=True, type=click.FloatRange(0.0001, 10),
               help="Size of the synthetic data relative to the default (20k / 50k / 5k customers).")
-def demo_command(password: str | None, no_data: bool, scale: float) -> None:
+@click.option("--port", default=5000, show_default=True, type=int, help="The port the printed addresses name.")
+def demo_command(password: str | None, no_data: bool, scale: float, port: int) -> None:
     """Seed (or refresh) the three demo tenants and print their users."""
     from flask import current_app
 
@@ -160,11 +161,11 @@ def demo_command(password: str | None, no_data: bool, scale: float) -> None:
         raise click.ClickException("demo tenants and their known passwords are not for production (TIERWISE_ENV=production)")
     with reported_errors():
         credentials = seed_demo(password or DEFAULT_PASSWORD, with_data=not no_data, scale=scale, progress=click.echo)
-    click.echo("Demo users (sign in at http://127.0.0.1:5000/t/<tenant>/login):")
+    click.echo(f"Demo users (sign in at http://127.0.0.1:{port}/t/<tenant>/login):")
     click.echo(f"  {'tenant':<20} {'email':<28} {'role':<22} password")
     for cred in credentials:
         click.echo(f"  {cred.tenant_slug:<20} {cred.email:<28} {cred.role:<22} {cred.password}")
-    click.echo("  operator console: http://127.0.0.1:5000/operator/login")
+    click.echo(f"  operator console: http://127.0.0.1:{port}/operator/login")
 
 
 @click.command("serve")

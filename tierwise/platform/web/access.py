@@ -16,7 +16,8 @@ def signed_in(view):
     @wraps(view)
     def wrapper(*args, **kwargs):
         if not isinstance(current_user._get_current_object(), User):
-            return redirect(url_for("tenant.auth.login", next=request.full_path))
+            back = request.full_path if request.query_string else request.path  # no stray "?"
+            return redirect(url_for("tenant.auth.login", next=back))
         return view(*args, **kwargs)
 
     return wrapper
