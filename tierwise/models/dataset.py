@@ -2,8 +2,8 @@
 
 The validation cutoff is the most recent one whose horizon the data covers, a
 whole number of calendar months before the data's end (where scoring takes its
-features), so customers billed monthly are seen at the same point of their cycle.  Training examples come from earlier cutoffs, one
-``step`` apart.  Where the history allows, every training label window ends
+features), so customers billed monthly are seen at the same point of their
+cycle.  Training examples come from earlier cutoffs, one ``step`` apart.  Where the history allows, every training label window ends
 before the validation cutoff, so nothing the model learns from overlaps what it
 is judged on.  Where it does not (a one-year horizon on eighteen months of
 data), the training cutoffs move closer and the validation customers are held
@@ -24,7 +24,7 @@ from tierwise.models import features as f
 from tierwise.models.labels import CHURN, imported_outcomes, labels_for
 from tierwise.platform import tenancy
 from tierwise.platform.db import db, utcnow
-from tierwise.tenants.activity import Activity
+from tierwise.tenants.activity import Activity, latest_activity_at
 
 MIN_HISTORY_DAYS = 30  # a cutoff needs at least this much activity before it
 MAX_TRAINING_CUTOFFS = 6
@@ -68,26 +68,25 @@ class Dataset:
     extras: dict = field(default_factory=dict)
 
 
-def activity_span() -> tuple[datetime | None, datetime | None]:
+def first_activity_at() -> datetime | None:
     a = Activity.__table__
-    first, last = db.session.execute(
-        sa.select(sa.func.min(a.c.occurred_at), sa.func.max(a.c.occurred_at))
-        .where(a.c.tenant_id == tenancy.current_tenant_id()).execution_options(tenant_filtered=True)).one()
-    return first, last
+    return db.session.scalar(sa.select(sa.func.min(a.c.occurred_at)).where(
+        a.c.tenant_id == tenancy.current_tenant_id()).execution_options(tenant_filtered=True))
 
 
-def data_end(last: datetime | None) -> datetime | None:
+def data_end() -> datetime | None:
     """The moment the tenant's data is complete up to: just after its last activity, never later than now.
 
     Training anchors its cutoffs here and scoring takes its features as of here, so
     both see customers at the same point of their billing cycle.  Rows dated in the
     future (a bill issued ahead of its date, a clock set wrong) are not known yet:
     taken as the end, they put every training cutoff at one point of the cycle and
-    scoring at another, where every monthly customer looked gone.
+    scoring at another, where every monthly customer looked gone.  The last activity is
+    the one imports keep (``latest_activity_at``, as the dashboards read it), not a
+    read of every row: scoring needs nothing else from the activity table.
     """
-    if last is None:
-        return None
-    return min(last + timedelta(seconds=1), utcnow())
+    last = latest_activity_at()
+    return None if last is None else min(last + timedelta(seconds=1), utcnow())
 
 
 def plan_cutoffs(model: str, horizon_days: int, *, as_of: datetime | None = None,
@@ -95,10 +94,10 @@ def plan_cutoffs(model: str, horizon_days: int, *, as_of: datetime | None = None
     """Where the validation and training cutoffs fall; a ValidationError names what is missing."""
     if horizon_days < 1:
         raise ValidationError("the horizon must be at least 1 day", field="horizon_days")
-    first, last = activity_span()
+    first = first_activity_at()
     if first is None:
         raise ValidationError("this tenant has no activity yet: import some before training", field="activity")
-    end = data_end(last)
+    end = data_end()
     if end <= first:
         raise ValidationError(f"the tenant's activity starts on {first.date()}, after today: nothing is known yet",
                               field="activity")

@@ -50,8 +50,8 @@ def read_frame(select: sa.Select, *, dtypes: dict[str, str] | None = None,
 #: PostgreSQL's binary timestamps count microseconds from 2000-01-01 UTC; this is that moment in Unix microseconds.
 PG_EPOCH_MICROSECONDS = 946_684_800_000_000
 PAGES_PER_MESSAGE = 256  # heap pages (2 MB) whose rows travel together, about 1 MB of column arrays
-_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
-_TRAILER = b"\xff\xff"
+PGCOPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"  # binary COPY's first bytes (flags and extension follow)
+PGCOPY_TRAILER = b"\xff\xff"  # binary COPY's last bytes
 _MISFIT = "binary COPY: a row has a NULL or a value of another width than its column's"
 
 
@@ -144,14 +144,14 @@ def _page_batches(connection, select: sa.Select, columns) -> Iterator[dict[str, 
                 yield chunk
         view.release()
         del buffer[:offset]
-    if bytes(buffer) != _TRAILER:
+    if bytes(buffer) != PGCOPY_TRAILER:
         raise ValueError("binary COPY: the stream did not end where its rows did")
 
 
 def _array_row(view: memoryview, offset: int, element: dict[str, np.dtype]):
     """One COPY row of one-dimensional arrays at ``offset``: (the next offset, arrays by name), or None if
     the row is not all there yet.  A range without rows has NULLs: its arrays are empty."""
-    if len(view) - offset < 2 or bytes(view[offset:offset + 2]) == _TRAILER:
+    if len(view) - offset < 2 or bytes(view[offset:offset + 2]) == PGCOPY_TRAILER:
         return None
     position = offset + 2
     if int.from_bytes(view[offset:offset + 2], "big") != len(element):
@@ -196,7 +196,7 @@ def _fixed_rows(connection, select: sa.Select, columns, chunk_bytes: int = 32 <<
             yield _rows(buffer, row, widths, len(buffer) // row.itemsize)
     if not header_done and not _skip_header(buffer):
         raise ValueError("binary COPY: the stream ended inside its header")
-    if buffer[-2:] != _TRAILER or (len(buffer) - 2) % row.itemsize:
+    if buffer[-2:] != PGCOPY_TRAILER or (len(buffer) - 2) % row.itemsize:
         raise ValueError(_MISFIT)
     if len(buffer) > 2:
         yield _rows(buffer, row, widths, (len(buffer) - 2) // row.itemsize)
@@ -206,7 +206,7 @@ def _skip_header(buffer: bytearray) -> bool:
     """Drop the binary COPY header from the front of ``buffer`` once it is all there."""
     if len(buffer) < 19:
         return False
-    if bytes(buffer[:11]) != _SIGNATURE:
+    if bytes(buffer[:11]) != PGCOPY_SIGNATURE:
         raise ValueError("binary COPY: not a PGCOPY stream")
     extension = int.from_bytes(buffer[15:19], "big")
     if len(buffer) < 19 + extension:

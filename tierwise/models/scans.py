@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 from tierwise.models.frames import PG_EPOCH_MICROSECONDS, read_frame, stream_binary
 from tierwise.platform import tenancy
-from tierwise.platform.db import db
+from tierwise.platform.db import db, set_transaction_settings
 from tierwise.tenants.activity import Activity
 from tierwise.tenants.interactions import PUBLIC_CHANNELS, Interaction
 
@@ -61,11 +61,11 @@ def serial():
         return
     setting = "max_parallel_workers_per_gather"
     before = connection.execute(sa.select(sa.func.current_setting(setting))).scalar_one()
-    connection.execute(sa.select(sa.func.set_config(setting, "0", True)))
+    set_transaction_settings(connection, {setting: "0"})
     try:
         yield
     finally:
-        connection.execute(sa.select(sa.func.set_config(setting, before, True)))
+        set_transaction_settings(connection, {setting: before})
 
 
 DAY = 86_400_000_000  # microseconds

@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from tierwise.errors import ValidationError
 from tierwise.models import drift as drift_module
 from tierwise.models.features import build_features
+from tierwise.models.frames import PGCOPY_SIGNATURE, PGCOPY_TRAILER
 from tierwise.models.labels import population_days
 from tierwise.models.reasons import CHUNK, contributions, reason_codes
 from tierwise.models.registry import ModelVersion, aligned, champion
@@ -123,14 +124,12 @@ def data_as_of() -> datetime:
     """Where the tenant's data ends (``dataset.data_end``), or now without any: training anchors its
     cutoffs at the same moment, and features as of a moment the data does not reach would make every
     customer look gone."""
-    from tierwise.models.dataset import activity_span, data_end
+    from tierwise.models.dataset import data_end
 
-    _, last = activity_span()
-    return data_end(last) or utcnow()
+    return data_end() or utcnow()
 
 
 SQL_TYPES = {"f": sa.SmallInteger, "c": sa.Float, "n": sa.Float, "s": sa.Integer}
-BINARY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # no flags, no header extension
 
 
 def _reasons_sql(model: str, width: int, postgres: bool) -> str:
@@ -165,7 +164,7 @@ def _copy_binary(connection: sa.Connection, table: str, columns: dict[str, np.nd
     rows = len(columns[names[0]])
     with connection.connection.driver_connection.cursor() as cursor:
         with cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN WITH (FORMAT binary)") as copy:
-            copy.write(BINARY_SIGNATURE)
+            copy.write(PGCOPY_SIGNATURE + bytes(8))  # no flags, no header extension
             for start in range(0, rows, CHUNK):
                 block = np.empty(min(CHUNK, rows - start), dtype=layout)
                 block["fields"] = len(names)
@@ -173,7 +172,7 @@ def _copy_binary(connection: sa.Connection, table: str, columns: dict[str, np.nd
                     block[f"size{i}"] = columns[name].dtype.itemsize
                     block[f"value{i}"] = columns[name][start:start + CHUNK]
                 copy.write(block.tobytes())
-            copy.write(b"\xff\xff")
+            copy.write(PGCOPY_TRAILER)
 
 
 def _replace_scores(customer_ids: np.ndarray, scored: dict[str, dict], labels: dict[str, list],

@@ -164,8 +164,8 @@ def _search(model: str, data: Dataset, seed: int, budget: float, threads: int) -
     """The best candidate parameters, tried on a sample (``SEARCH_FRACTION`` of the fitting rows)."""
     fit_index, stop_index = inner_split(data)
     rng = np.random.default_rng(seed)
-    fit_index = _sample(fit_index, min(SEARCH_ROWS, max(SEARCH_MIN_ROWS, len(fit_index) // SEARCH_FRACTION)), rng)
-    stop_index = _sample(stop_index, min(SEARCH_ROWS, max(SEARCH_MIN_ROWS, len(stop_index) // SEARCH_FRACTION)), rng)
+    fit_index = _sample(fit_index, _search_size(len(fit_index)), rng)
+    stop_index = _sample(stop_index, _search_size(len(stop_index)), rng)
     x, y = data.train_x, _target(data.train_y, model)
     tried_params = candidates(model, y, seed, data.plan.horizon_days)
     # the candidates differ in min_child_samples: the shared Dataset must not pre-filter features by it
@@ -196,6 +196,11 @@ def _search(model: str, data: Dataset, seed: int, budget: float, threads: int) -
     chosen = _smallest_within_noise(model, scored)
     tried[chosen]["chosen"] = True
     return scored[chosen][0], tried
+
+
+def _search_size(rows: int) -> int:
+    """How many of ``rows`` the search uses: ``SEARCH_FRACTION`` of them, within its bounds."""
+    return min(SEARCH_ROWS, max(SEARCH_MIN_ROWS, rows // SEARCH_FRACTION))
 
 
 def _smallest_within_noise(model: str, scored: list[tuple[dict, dict, float, int]]) -> int:

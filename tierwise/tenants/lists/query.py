@@ -56,15 +56,14 @@ class ListPage:
     dimensions: list  # DimensionSpec, in the rule set's order
 
 
-def build(name: str, visible: sa.ColumnElement[bool], filters: ListFilters,
-          definition: RuleSetDefinition | None) -> tuple[sa.Select, dict[str, sa.ColumnElement]]:
+def build(name: str, visible: sa.ColumnElement[bool], filters: ListFilters, definition: RuleSetDefinition | None,
+          settings: catalog.ListSettings) -> tuple[sa.Select, dict[str, sa.ColumnElement]]:
     """The list's SELECT (one row per customer) and its sortable columns."""
     catalog.builtin(name)
     filters.check(definition)
     tenant_id = tenancy.current_tenant_id()
     c, s = Customer.__table__, CustomerScore.__table__
     b, u = Branch.__table__, User.__table__
-    settings = catalog.settings(definition)
     # Joined in the order they are planned in (``_plan_as_written``): first what narrows the list
     # (the tiers it keeps, the moves it lists), then the lookups that only add columns.
     joined, other_tiers = c, []
@@ -217,7 +216,7 @@ def _statement(name: str, visible: sa.ColumnElement[bool], filters: ListFilters,
             if kept is not None and kept[0] is definition:
                 _KEPT.move_to_end(shape)
                 return kept[1]
-    select, sortable = build(name, visible, filters, definition)
+    select, sortable = build(name, visible, filters, definition, settings)
     select, key, descending = ordered(select, sortable, sort)
     if variant in ("after", "after_null"):
         select = select.where(_after(sortable, key, descending, value_is_null=variant == "after_null"))
