@@ -130,6 +130,7 @@ def test_an_analyst_cannot_train_score_or_promote(api, bank):
 @pytest.mark.parametrize("body, field", [
     ({"model": "weather"}, "model"), ({}, "model"), ({"model": "churn", "horizon_days": "90"}, "horizon_days"),
     ({"model": "churn", "horizon_days": 0}, "horizon_days"), ({"model": "churn", "as_of": "yesterday"}, "as_of"),
+    ({"model": "churn", "as_of": "2999-01-01"}, "as_of"),
     ({"model": "churn", "budget": 5}, "budget")])
 def test_a_training_request_is_checked_at_the_door(api, recorded, body, field):
     assert error_of(api(recorded).post("/models/train", json=body), 400)["field"] == field

@@ -10,13 +10,14 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from tests.model_fixtures import fast_training
 from tests.model_helpers import seed_history
 from tests.rule_helpers import in_tenant
 from tierwise.errors import ConflictError, ValidationError
 from tierwise.models import dataset, features, labels
 from tierwise.models.pipeline import train_model
 from tierwise.models.registry import ModelVersion, champion, promote
-from tierwise.models.runs import launch_scoring, launch_training, start_run
+from tierwise.models.runs import ModelRun, launch_scoring, launch_training, start_run
 from tierwise.models.scores import CustomerScore
 from tierwise.models.scoring import score_all
 from tierwise.platform.audit import AuditEvent
@@ -288,6 +289,37 @@ def test_a_version_of_another_horizon_is_not_crowned_by_comparison(app, trained)
         assert year.horizon_days == 365 and half.horizon_days == 180
         assert not half.is_champion and champion("value").id == year.id
         assert "predicts over 365 days and this version over 180" in half.promotion_note
+
+
+def test_a_training_that_names_no_horizon_asks_the_champions_question(app, trained):
+    """A weekly schedule names no horizon: it must retrain the 180-day champion an admin chose, not a 365-day one
+    that could never be compared with it."""
+    with in_tenant(app, trained):
+        year = champion("value")
+        half = train_model("value", horizon_days=180, trained_by="test", budget_seconds=DETERMINISTIC)
+        promote(half, by="admin@x", reason="the board plans in half-years")
+        db.session.commit()
+        try:
+            with fast_training():
+                run = launch_training("value", started_by="schedule")
+            assert run.status == "succeeded" and run.horizon_days == 180  # recorded: the run says which question
+            retrained = ModelVersion.get(run.version_id)
+            assert retrained.horizon_days == 180
+            assert retrained.champion_comparison["champion_number"] == half.number  # compared, not set aside
+        finally:
+            promote(ModelVersion.get(year.id), by="admin@x", reason="back to the year")
+            db.session.commit()
+
+
+def test_a_run_as_of_a_future_moment_is_refused_before_it_is_recorded(app, tenant_a):
+    with in_tenant(app, tenant_a):
+        tomorrow = datetime.now(timezone.utc) + timedelta(days=1)
+        for start in (lambda: start_run("train", "churn", started_by="test", as_of=tomorrow),
+                      lambda: launch_scoring(started_by="test", as_of=tomorrow)):
+            with pytest.raises(ValidationError, match="in the future") as error:
+                start()
+            assert error.value.field == "as_of"
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ModelRun)) == 0
 
 
 def test_scoring_gives_every_customer_scores_and_five_labelled_reasons(app, trained):

@@ -114,6 +114,20 @@ def champion(model: str) -> ModelVersion | None:
     return db.session.scalar(sa.select(ModelVersion).where(ModelVersion.model == model, ModelVersion.is_champion))
 
 
+def horizon(model: str) -> int:
+    """The tenant's horizon for ``model``: its champion's, else the default.
+
+    A training that names no horizon (a schedule, the model page left blank) asks
+    the question the champion answers: a version of another horizon could never
+    be crowned over it, so a weekly retraining on the default would never replace a
+    champion an admin trained over 180 days.
+    """
+    from tierwise.models.dataset import DEFAULT_HORIZON
+
+    current = champion(model)
+    return current.horizon_days if current is not None else DEFAULT_HORIZON[model]
+
+
 def version_by_number(model: str, number: int | None) -> ModelVersion | None:
     return db.session.scalar(sa.select(ModelVersion).where(ModelVersion.model == model, ModelVersion.number == number))
 

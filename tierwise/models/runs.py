@@ -85,6 +85,13 @@ def start_run(job: str, model: str = "", *, started_by: str, as_of: datetime | N
         raise ValidationError(f"unknown model '{model}' (choose churn or value)", field="model")
     if horizon_days is not None and not 1 <= horizon_days <= 3650:
         raise ValidationError("the horizon must be between 1 and 3650 days", field="horizon_days")
+    if as_of is not None and as_of > utcnow():
+        raise ValidationError(f"{as_of:%Y-%m-%d %H:%M} UTC is in the future: nothing is known after now",
+                              field="as_of")
+    if job == TRAIN and horizon_days is None:
+        from tierwise.models.registry import horizon
+
+        horizon_days = horizon(model)  # recorded: the run says which question it answered
     _give_up_abandoned(job)
     active = db.session.scalar(sa.select(ModelRun).where(ModelRun.job == job, ModelRun.model == model,
                                                          ModelRun.status.in_(ACTIVE)))

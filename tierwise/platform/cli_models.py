@@ -76,7 +76,7 @@ def _fmt(value) -> str:
 @click.option("--model", type=click.Choice(["churn", "value"]), required=True, help="Which model to train.")
 @click.option("--as-of", "as_of", default=None, help="Train as if today were this date (YYYY-MM-DD).")
 @click.option("--horizon-days", type=int, default=None,
-              help="Days after a cutoff the label looks at (default: churn 90, value 365).")
+              help="Days after a cutoff the label looks at (default: the champion's; without one, churn 90, value 365).")
 @click.option("--no-wait", is_flag=True, help="With Redis: return once the run is queued.")
 def train_command(tenant_slug: str, model: str, as_of: str | None, horizon_days: int | None, no_wait: bool) -> None:
     """Train a churn or value model for a tenant and print its metrics beside the baselines."""

@@ -123,9 +123,9 @@ MODEL_PATHS = {
             "type": "object", "required": ["model"], "additionalProperties": False, "properties": {
                 "model": _MODEL,
                 "horizon_days": {"type": "integer", "minimum": 1, "maximum": 3650,
-                                 "description": "Default: churn 90, value 365."},
+                                 "description": "Default: the champion's horizon; without a champion, churn 90, value 365."},
                 "as_of": {"type": "string", "format": "date-time",
-                          "description": "Train as if it were this moment (a date is midnight UTC)."}}}}}},
+                          "description": "Train as if it were this moment (a date is midnight UTC); not in the future."}}}}}},
         "responses": _responses(_RUN_STARTED, 400, 403, 409)}},
     "/api/v1/models/score": {"post": {
         "summary": "Score every customer with the champions, replacing all scores at once (tenant admins)",

@@ -22,6 +22,7 @@ from wtforms import HiddenField, IntegerField, TextAreaField
 from wtforms.validators import AnyOf, Length, NumberRange, Optional
 
 from tierwise.errors import ConflictError, ValidationError
+from tierwise.models.dataset import DEFAULT_HORIZON
 from tierwise.models.registry import MODELS, ModelVersion, champion, promote, versions
 from tierwise.models.runs import ACTIVE, ModelRun, latest_scoring, launch_scoring, launch_training, recent_runs
 from tierwise.platform.db import db
@@ -102,7 +103,8 @@ def index():
         "models/index.html", reports={m: version_report(v) for m, v in champions.items() if v is not None},
         history=_history(versions()), runs=runs, refresh=REFRESH_SECONDS if busy else None, scoring=scoring,
         drift=report.drift_rows(scoring, _locale()), can_manage=allows(current_user, Permission.MANAGE_MODELS),
-        train_form=TrainForm(), score_form=EmptyForm())
+        train_form=TrainForm(), score_form=EmptyForm(),
+        horizons={m: v.horizon_days if v is not None else DEFAULT_HORIZON[m] for m, v in champions.items()})
 
 
 def _render_version(version: ModelVersion, form: PromoteForm, status: int = 200):
