@@ -10,8 +10,6 @@ saved draft.  Errors are shown next to the input they name.
 """
 from __future__ import annotations
 
-import unicodedata
-
 from flask import Blueprint, Response, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -60,8 +58,7 @@ def error_details(definition: dict, exc: ValidationError) -> dict:
 
 def pointer(exc: RuleError) -> str:
     """The expression with a caret under the problem; wide (CJK) characters get a wide space, so it lines up."""
-    pad = "".join("\u3000" if unicodedata.east_asian_width(ch) in "WF" else " " for ch in exc.expression[:exc.position])
-    return f"{exc.expression}\n{pad}^"
+    return exc.pointer(wide="\u3000")
 
 
 def _starting_definition() -> dict:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from datetime import datetime, timezone
 
+import pandas as pd
 import sqlalchemy as sa
 
 from tierwise.platform.db import UTCDateTime
@@ -248,6 +249,8 @@ class _Walk:
         self.comparable(left, right, node, node.left, node.right)
         if row is not None:
             left, right = _timestamp_literal(self, left, right, node.right), _timestamp_literal(self, right, left, node.left)
+        else:
+            left, right = _date_literal(self, left, right, node.left), _date_literal(self, right, left, node.right)
         op = node.op
         if left.literal is not None and right.literal is None:  # 100 <= x  is  x >= 100
             left, right = right, left
@@ -283,12 +286,17 @@ class _Walk:
         for item in node.items.items:
             value = self.expression(item, polarity, row)
             self.comparable(operand, value, item, node.operand, item)
+            if row is None:
+                value = _date_literal(self, value, operand, item)
             items.append(value.sql)
         sql = operand.sql.in_(items)
         return Typed(sa.not_(sql) if node.negated else sql, BOOLEAN, ranked=operand.ranked,
                      uses_tier=operand.uses_tier)
 
     def _between(self, node: s.Between, polarity, row) -> Typed:
+        if isinstance(node.low, s.Number) and isinstance(node.high, s.Number) and node.low.value > node.high.value:
+            raise self.error(f"'between' takes the lower bound first: between {_number_text(node.high.value)} "
+                             f"and {_number_text(node.low.value)}", node)
         low = s.Binary(node.pos, ">=", node.operand, node.low)
         high = s.Binary(node.pos, "<=", node.operand, node.high)
         return self._binary(s.Binary(node.pos, "and", low, high), polarity, row)
@@ -330,6 +338,25 @@ def _timestamp_literal(walk: "_Walk", value: Typed, other: Typed, node: s.Node) 
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return Typed(sa.literal(moment, UTCDateTime()), DATE, value.label)
+
+
+def _date_literal(walk: "_Walk", value: Typed, other: Typed, node: s.Node) -> Typed:
+    """A text literal compared with a date field becomes that date in ISO form, read as imports read dates.
+
+    Date fields hold ISO dates (``2024-10-05``), so ISO text compares in date order;
+    ``"2024-6-1"`` as written would not (``"2024-10-05" < "2024-6-1"``), and ``"June"``
+    is no date at all.
+    """
+    if other.kind != DATE or value.kind != STRING or not value.label.startswith('"'):
+        return value
+    from tierwise.tenants.imports.parsing import parse_date
+
+    text = value.label[1:-1]
+    parsed, bad = parse_date(pd.Series([text], dtype="string"))
+    if bad.iloc[0] or parsed.iloc[0] is None:
+        raise walk.error(f"'{text}' is not a date: write it as \"2024-06-01\"", node)
+    day = parsed.iloc[0].isoformat()
+    return Typed(sa.literal(day, sa.String()), DATE, f'"{day}"')
 
 
 def _row_column(source: str, name: str) -> sa.ColumnElement:

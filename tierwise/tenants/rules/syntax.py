@@ -35,14 +35,30 @@ class RuleError(ValidationError):
         """The same error, told where the expression lives (e.g. ``value.vip``)."""
         return RuleError(self.message, position=self.position, expression=expression, field=field)
 
-    def pointer(self) -> str:
-        """The expression with a caret under the problem (wide characters such as 中文 take two columns)."""
-        lead = "".join("  " if unicodedata.east_asian_width(c) in "WF" else " " for c in self.expression[:self.position])
-        return f"{self.expression}\n{lead}^"
+    def line_and_column(self) -> tuple[int, int]:
+        """1-based line and column of the problem: a rule written over several lines (a YAML ``|`` block)."""
+        before = self.expression[:self.position]
+        return before.count("\n") + 1, self.position - (before.rfind("\n") + 1) + 1
+
+    def pointer(self, wide: str = "  ") -> str:
+        """The expression with a caret under the problem, on the line after the problem's line.
+
+        Wide characters such as 中文 take ``wide`` (two columns in a terminal; the
+        editor passes an ideographic space, which lines up in its font).
+        """
+        start = self.expression.rfind("\n", 0, self.position) + 1
+        end = self.expression.find("\n", self.position)
+        end = len(self.expression) if end < 0 else end
+        lead = "".join(wide if unicodedata.east_asian_width(c) in "WF" else " "
+                       for c in self.expression[start:self.position])
+        caret = f"{self.expression[:end]}\n{lead}^"
+        return caret + self.expression[end:]
 
     def __str__(self) -> str:
         where = f"field '{self.field}', " if self.field else ""
-        return f"{where}column {self.position + 1}: {self.message}"
+        line, column = self.line_and_column()
+        at = f"line {line}, column {column}" if "\n" in self.expression else f"column {self.position + 1}"
+        return f"{where}{at}: {self.message}"
 
 
 # -- the tree ---------------------------------------------------------------
@@ -135,6 +151,9 @@ class IsNull(Node):
 KEYWORDS = frozenset({"and", "or", "not", "in", "between", "is", "null", "true", "false"})
 COMPARISONS = frozenset({"==", "!=", "<", "<=", ">", ">="})
 DURATION_UNITS = frozenset("dwmy")
+UNIT_DAYS = {"d": 1, "w": 7, "m": 31, "y": 366}  # the longest each unit can be
+# A window reaches back at most a century: "everything" written as 9999y would start before the calendar does.
+MAX_WINDOW_YEARS = 100
 
 _TOKEN = re.compile(r"""
     (?P<space>\s+)
@@ -190,6 +209,9 @@ def _number_token(match: re.Match, text: str) -> Token:
     if unit.lower() not in DURATION_UNITS or not value.is_integer() or value <= 0:
         raise RuleError(f"'{digits}{unit}' is not a duration (write e.g. 90d, 12w, 6m or 1y)",
                         position=pos, expression=text)
+    if value * UNIT_DAYS[unit.lower()] > MAX_WINDOW_YEARS * UNIT_DAYS["y"]:
+        raise RuleError(f"'{digits}{unit}' is longer than a window may be: at most {MAX_WINDOW_YEARS} years "
+                        f"(for all of the history, write {MAX_WINDOW_YEARS}y)", position=pos, expression=text)
     return Token("duration", digits + unit, pos, (int(value), unit.lower()))
 
 
@@ -232,8 +254,17 @@ class Parser:
             raise self.error("the rule is empty")
         node = self.disjunction()
         if self.current.kind != "end":
-            raise self.error(f"unexpected '{self.current.text}' (missing 'and' / 'or'?)")
+            raise self.error(self._left_over())
         return node
+
+    def _left_over(self) -> str:
+        """Why a complete expression is followed by more text."""
+        token, before = self.current, self.tokens[self.index - 1]
+        if token.text == ")":
+            return "unexpected ')': no '(' before it is still open"
+        if token.text == "," and before.kind == "number":
+            return "unexpected ',': write numbers without thousands separators, e.g. 1000000 or 1_000_000"
+        return f"unexpected '{token.text}' (missing 'and' / 'or'?)"
 
     def disjunction(self) -> Node:
         node = self.conjunction()

@@ -63,8 +63,14 @@ FUNCTIONS = AGGREGATES + ("count", "days_since_last", "days_since", "percentile"
 
 
 def close_matches(word: str, candidates) -> str:
-    """' (did you mean ...?)' for the nearest candidates, or ''."""
-    matches = difflib.get_close_matches(word, list(candidates), n=3, cutoff=0.6)
+    """' (did you mean ...?)' for the nearest candidates, or ''.
+
+    Case is ignored: AUM_AVG_3M is offered aum_avg_3m, SME the code sme.
+    """
+    by_lower: dict[str, str] = {}
+    for candidate in candidates:
+        by_lower.setdefault(candidate.lower(), candidate)
+    matches = difflib.get_close_matches(word.lower(), list(by_lower), n=3, cutoff=0.6)
     if not matches:
         return ""
-    return " (did you mean " + " or ".join(f"'{m}'" for m in matches) + "?)"
+    return " (did you mean " + " or ".join(f"'{by_lower[m]}'" for m in matches) + "?)"
