@@ -162,7 +162,8 @@ def test_a_large_tenant_builds_only_the_recent_cutoffs_its_row_budget_needs(app,
         assert len(budgeted.train_x) == dataset.MAX_TRAINING_ROWS  # the last one overshot: sampled
         assert set(budgeted.train_cutoff) == {0, 1, 2}
         assert budgeted.valid_x.equals(everything.valid_x) and budgeted.valid_y.equals(everything.valid_y)
-        assert sum(len(c) for c in scans) == 4 and scans[0][0] == plan.validation_cutoff
+        assert scans[-1] == [plan.data_end]  # the drift reference: the population as scoring will see it
+        assert sum(len(c) for c in scans[:-1]) == 4 and scans[0][0] == plan.validation_cutoff
         described = budgeted.plan.describe()
         assert described["training_cutoffs"] == [c.isoformat() for c in used]
         assert described["unused_training_cutoffs"] == [c.isoformat() for c in plan.training_cutoffs[:3]]

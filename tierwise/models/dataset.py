@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from tierwise.dates import months_before
 from tierwise.errors import ValidationError
 from tierwise.models import features as f
-from tierwise.models.labels import CHURN, imported_outcomes, labels_for
+from tierwise.models.labels import CHURN, imported_outcomes, labels_for, population_days
 from tierwise.platform import tenancy
 from tierwise.platform.db import db, utcnow
 from tierwise.tenants.activity import Activity, latest_activity_at
@@ -31,6 +31,7 @@ MAX_TRAINING_CUTOFFS = 6
 MIN_TRAINING_CUTOFFS = 2  # kept where the plan has them, however large the tenant
 HELD_OUT_SHARE = 0.3  # of the customers, for validation when label windows must overlap
 MAX_TRAINING_ROWS = 2_000_000  # earlier cutoffs are not built past this; the rows over it are sampled
+DRIFT_REFERENCE_ROWS = 100_000  # customers binned for the drift reference: deciles need no more
 DEFAULT_HORIZON = {CHURN: 90, "value": 365}
 
 
@@ -65,6 +66,9 @@ class Dataset:
     train_bucket: np.ndarray  # a stable 0-999 hash of each row's customer for the inner split (not the outer one's)
     valid_x: pd.DataFrame
     valid_y: pd.Series
+    # The model's population as of the data's end, as scoring will see it on the same data (a sample):
+    # what drift is measured against (``drift_reference``).
+    now_x: pd.DataFrame | None = None
     extras: dict = field(default_factory=dict)
 
 
@@ -160,7 +164,7 @@ def build_dataset(plan: Plan, spec: f.FeatureSpec, *, seed: int = 7, progress=No
     if progress:
         progress("reading the activity", 1 / (planned + 1))
     rows = f.activity_rows(spec, pd.Index(customers["customer_id"]),
-                           [plan.validation_cutoff, *plan.training_cutoffs], plan.horizon_days)
+                           [plan.validation_cutoff, *plan.training_cutoffs, plan.data_end], plan.horizon_days)
     for batch in _batches(plan, len(customers), built):
         if progress:
             progress(f"features as of {', '.join(str(c.date()) for c in batch)}", (len(built) + 2) / (planned + 1))
@@ -180,6 +184,7 @@ def build_dataset(plan: Plan, spec: f.FeatureSpec, *, seed: int = 7, progress=No
                     x, y = x[keep], y[keep]
                 built[cutoff] = (x, y)
         del scanned
+    now_x = drift_reference(plan, spec, customers, rows, external)
     del rows
     used = sorted(built)
     plan = replace(plan, training_cutoffs=used,
@@ -202,7 +207,26 @@ def build_dataset(plan: Plan, spec: f.FeatureSpec, *, seed: int = 7, progress=No
     train_bucket = customer_buckets(external.reindex(ids), salt="inner")
     train_y = pd.concat(labels, ignore_index=True)
     _check_usable(plan, train_y, valid_y)
-    return Dataset(plan, spec, train_x, train_y, pd.Series(origins), train_bucket, valid_x, valid_y)
+    return Dataset(plan, spec, train_x, train_y, pd.Series(origins), train_bucket, valid_x, valid_y, now_x)
+
+
+def drift_reference(plan: Plan, spec: f.FeatureSpec, customers: pd.DataFrame, rows, external: pd.Series
+                    ) -> pd.DataFrame:
+    """The model's population as of the data's end: what scoring on the same data will see (a sample).
+
+    Drift answers "has the population moved since this model was trained?", so it is
+    measured against the customers as they were when it was trained, not at the
+    validation cutoff.  That cutoff lies a horizon back (a year for the value model),
+    where every customer's tenure was shorter and, on a history imported from one
+    date, the year-long windows were not yet full: measured against it, the first
+    scoring on unchanged data alerted, and retraining could never clear the alert.
+    """
+    [(x, _)] = f.build_feature_sets(spec, [plan.data_end], customers, 0, rows)
+    x = x[(x["recency_days"] <= population_days(plan.model, plan.horizon_days)).to_numpy()]
+    if len(x) > DRIFT_REFERENCE_ROWS:  # the same customers every time: a hash of their own ids
+        share = -(-DRIFT_REFERENCE_ROWS * 1000 // len(x))
+        x = x[customer_buckets(external.reindex(x.index), salt="drift") < share]
+    return x
 
 
 def _batches(plan: Plan, customers: int, built: dict):  # ``built``: the caller's, filled in between scans
@@ -252,8 +276,9 @@ def customer_buckets(ids: pd.Series, salt: str = "") -> np.ndarray:
 
 def _check_usable(plan: Plan, train_y: pd.Series, valid_y: pd.Series) -> None:
     if len(valid_y) < 20:
-        raise ValidationError(f"only {len(valid_y)} customers have a known label at the validation cutoff "
-                              f"{plan.validation_cutoff.date()}: too few to judge a model", field="horizon_days")
+        known = f"only {len(valid_y)} customer has" if len(valid_y) == 1 else f"only {len(valid_y)} customers have"
+        raise ValidationError(f"{known} a known label at the validation cutoff {plan.validation_cutoff.date()}: "
+                              "too few to judge a model", field="customers")
     if plan.model == CHURN:
         for name, y in (("training", train_y), ("validation", valid_y)):
             positives = int(y.sum())
@@ -261,3 +286,6 @@ def _check_usable(plan: Plan, train_y: pd.Series, valid_y: pd.Series) -> None:
                 raise ValidationError(
                     f"the {name} examples are all {'stayed' if positives == 0 else 'churned'} "
                     f"({len(y)} customers): a churn model needs both; try another horizon", field="horizon_days")
+    elif float(train_y.clip(lower=0.0).sum()) == 0.0:
+        raise ValidationError(f"every training example's amount in its horizon is zero ({len(train_y)} customers): "
+                              "a value model needs amounts; import activity with its amounts", field="amount")

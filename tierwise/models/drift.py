@@ -1,12 +1,15 @@
-"""Drift: how far the customers being scored have moved from the ones the model was judged on.
+"""Drift: how far the customers being scored have moved since the model was trained.
 
-At training, every feature and the score are binned on the validation data
-(deciles for numbers, with a bin of their own for missing values; the most
-frequent categories for categoricals) and the share in each bin is kept with
-the model.  At scoring, the same bins are filled with today's customers and the
-population stability index, sum((now - then) * ln(now / then)), is computed
-per feature and for the score.  Above 0.2 the population has shifted enough
-to retrain, and the model page raises an alert.
+At training, every feature and the score are binned on the model's population
+as it stood at the data's end, the moment scoring on the same data would see
+(``dataset.drift_reference``): deciles for numbers, with a bin of their own for
+missing values; the most frequent categories for categoricals.  The share in
+each bin is kept with the model.  At scoring, the same bins are filled with
+today's customers and the population stability index,
+sum((now - then) * ln(now / then)), is computed per feature and for the score.
+Above 0.2 the population has shifted enough to retrain, and the model page
+raises an alert; retraining moves the reference to the new data, so the alert
+clears.
 """
 from __future__ import annotations
 

@@ -143,11 +143,13 @@ def customer_frame(spec: FeatureSpec) -> pd.DataFrame:
     c = Customer.__table__
     columns = [c.c.id.label("customer_id"), c.c.external_id, c.c.party_type]
     for name, kind in spec.fields:
-        value = c.c.attributes[name]
-        columns.append((value.as_float() if kind in (FieldType.NUMBER, FieldType.INTEGER) else value.as_string())
-                       .label(f"field_{name}"))
+        # As text, converted by ``_field_values``: a value that is not a number (a field retyped, a stray
+        # "n/a") is missing for that customer, where a cast in SQL failed the whole training or scoring.
+        columns.append(c.c.attributes[name].as_string().label(f"field_{name}"))
     select = sa.select(*columns).where(c.c.tenant_id == current_tenant()).order_by(c.c.id)
-    return read_frame(select, dtypes={"customer_id": "string", "external_id": "string"})
+    # Every field as text: codes such as "007" keep their zeros; numbers are converted per kind.
+    return read_frame(select, dtypes={"customer_id": "string", "external_id": "string",
+                                      **{f"field_{name}": "string" for name, _ in spec.fields}})
 
 
 def build_features(spec: FeatureSpec, cutoff: datetime, customers: pd.DataFrame | None = None) -> pd.DataFrame:

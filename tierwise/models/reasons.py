@@ -100,7 +100,7 @@ def contributions(version: ModelVersion, x: pd.DataFrame) -> tuple[np.ndarray, n
     memory; LightGBM's threads are chosen for the whole frame (the last chunk
     of a large tenant is no small job).
     """
-    from tierwise.models.training import from_raw, offset, threads_for
+    from tierwise.models.training import from_raw, started_from, threads_for
 
     paths = _PATHS.get(version.id)
     if paths is None:
@@ -114,7 +114,7 @@ def contributions(version: ModelVersion, x: pd.DataFrame) -> tuple[np.ndarray, n
         part = x.iloc[start:start + CHUNK]
         raw, contrib = paths.explain(part, threads)
         rows = slice(start, start + len(part))
-        predictions[rows] = from_raw(raw + offset(part, version.params), version.params)
+        predictions[rows] = from_raw(started_from(raw, part, version.params), version.params)
         top_index[rows] = np.argsort(-np.abs(contrib), axis=1, kind="stable")[:, :top_index.shape[1]]
         top_value[rows] = np.take_along_axis(contrib, top_index[rows].astype(np.intp), axis=1)
     return predictions, top_index, top_value

@@ -104,7 +104,7 @@ def _target(y: pd.Series, model: str) -> pd.Series:
     return y.clip(lower=0.0) if model == "value" else y
 
 
-def offset(x: pd.DataFrame, params: dict) -> np.ndarray:
+def offset(x: pd.DataFrame, params: dict) -> np.ndarray | None:
     """Where boosting starts: the value model corrects the customer's own run rate, it does not replace it.
 
     Trees cannot predict beyond the amounts they were trained on, and a plain
@@ -113,9 +113,14 @@ def offset(x: pd.DataFrame, params: dict) -> np.ndarray:
     the year the customer was known), the trees learn only what changes that
     estimate: fading, seasonality, churn signals.  With nothing to learn, early
     stopping leaves the run rate itself.
+
+    None for the churn model: any initial score, even zeros, turns off LightGBM's
+    start from the average (``boost_from_average``), so boosting began at a
+    probability of one half; with few churners the first tree found no split and
+    every customer kept 0.5.
     """
     if params.get("boost_from") != "run_rate":
-        return np.zeros(len(x))
+        return None
     run_rate = params["horizon_days"] * x["amount_per_day_365d"].fillna(0.0).to_numpy(dtype=float)
     return np.log(np.maximum(run_rate, RUN_RATE_FLOOR))  # the Tweedie model's log link: corrections multiply
 
@@ -123,7 +128,13 @@ def offset(x: pd.DataFrame, params: dict) -> np.ndarray:
 def predict(booster: lgb.Booster, x: pd.DataFrame, params: dict) -> np.ndarray:
     """Probabilities (churn, corrected for any positive weighting) or amounts (value)."""
     raw = booster.predict(x, raw_score=True, num_threads=threads_for(len(x)))
-    return from_raw(raw + offset(x, params), params)
+    return from_raw(started_from(raw, x, params), params)
+
+
+def started_from(raw: np.ndarray, x: pd.DataFrame, params: dict) -> np.ndarray:
+    """The trees' raw score plus where boosting started (``offset``), for the rows of ``x``."""
+    start = offset(x, params)
+    return raw if start is None else raw + start
 
 
 def from_raw(raw: np.ndarray, params: dict) -> np.ndarray:
@@ -214,7 +225,9 @@ def _smallest_within_noise(model: str, scored: list[tuple[dict, dict, float, int
         if metrics.better(model, score, scored[best][1]):
             best = index
     value, error = scored[best][1].get(name), scored[best][2]
-    if value is None or not np.isfinite(error):
+    if value is None:  # undefined for every candidate (the stopping rows hold one class): the smallest
+        return min(range(len(scored)), key=lambda i: (scored[i][3], i))
+    if not np.isfinite(error):
         return best
     near = [i for i, (_, score, _, _) in enumerate(scored) if score.get(name) is not None
             and (score[name] >= value - error if higher else score[name] <= value + error)]
@@ -273,5 +286,14 @@ def train(model: str, data: Dataset, *, seed: int = 7, budget_seconds: float = D
     timings["candidates"] = len(tried)  # fewer than candidates() offers: the time budget cut the search short
     return Trained(booster=booster, params=params, rounds=final_rounds, metrics=results, search=tried,
                    prediction=prediction, curves=curves, importance=importance,
-                   reference=reference_bins(data.valid_x, prediction), seconds=time.monotonic() - started,
+                   reference=_drift_reference(booster, data, params, prediction), seconds=time.monotonic() - started,
                    timings={k: round(v, 2) for k, v in timings.items()})
+
+
+def _drift_reference(booster: lgb.Booster, data: Dataset, params: dict, prediction: np.ndarray) -> dict:
+    """Bins of the features and the score as the model's population stood when it was trained
+    (``dataset.drift_reference``); the validation customers where that is unknown."""
+    now = data.now_x
+    if now is None or len(now) == 0:
+        return reference_bins(data.valid_x, prediction)
+    return reference_bins(now, predict(booster, now, params))
