@@ -25,7 +25,7 @@ from tierwise.tenants.customers import Customer
 from tierwise.tenants.lists import catalog
 from tierwise.tenants.lists.conditions import condition_sql
 from tierwise.tenants.lists.filters import ListFilters
-from tierwise.tenants.rules.assignments import TierAssignment, TierChange
+from tierwise.tenants.rules.assignments import RetierRun, TierAssignment, TierChange
 from tierwise.tenants.rules.definition import RuleSetDefinition
 
 # name -> (column key, descending); ties are broken by external id, ascending
@@ -121,13 +121,22 @@ def _tiers_wanted(name: str, dimension, settings, filters: ListFilters) -> list[
 
 
 def _latest_change(name: str, definition, tenant_id: int) -> sa.Subquery | None:
-    """For the lists of changes: the moves the latest retier that changed anything recorded."""
+    """For the lists of changes: the moves the latest successful retier recorded.
+
+    The latest retier, not the latest one that changed anything: after a night that
+    moved nobody the list is empty, as the dashboard's "0 new" says, instead of
+    showing again what a retier days before moved.
+    """
     if name not in ("newly_high_risk", "value_down"):
         return None
-    t = TierChange.__table__
+    t, runs = TierChange.__table__, RetierRun.__table__
     code = "value" if name == "value_down" else "high_risk"
+    latest_run = (sa.select(runs.c.id).where(runs.c.tenant_id == tenant_id, runs.c.status == "succeeded")
+                  .order_by(runs.c.finished_at.desc()).limit(1).scalar_subquery())
     latest = sa.select(sa.func.max(t.c.occurred_at)).where(t.c.tenant_id == tenant_id).scalar_subquery()
-    condition = [t.c.tenant_id == tenant_id, t.c.dimension == code, t.c.occurred_at == latest]
+    # The newest moves (found through the index on the time) are listed only if that retier was the latest.
+    condition = [t.c.tenant_id == tenant_id, t.c.dimension == code, t.c.occurred_at == latest,
+                 t.c.retier_run_id == latest_run]
     if name == "value_down":
         condition.append(t.c.direction == "down")
     else:
