@@ -1,7 +1,7 @@
 """Each tenant's latest activity is kept by its imports, so dashboards window the year without scanning activity."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
@@ -46,6 +46,20 @@ def test_imports_move_the_latest_activity_forward_and_never_back(app, make_tenan
                        kind="interactions")
         db.session.commit()
         assert kept()["interactions"] > kept()["activity"]
+
+
+def test_a_row_dated_years_ahead_does_not_carry_the_dashboards_year_past_today(app, make_tenant):
+    world = make_tenant("pharma_distributor")
+    last_month = (datetime.now(UTC) - timedelta(days=30)).date().isoformat()
+    with in_tenant(app, world):
+        import_records([{"external_id": "C1", "name": "药房"}, {"external_id": "C2", "name": "诊所"}], kind="customers")
+        import_records([{"customer": "C1", "occurred_at": last_month, "amount": "900"},
+                        {"customer": "C2", "occurred_at": last_month, "amount": "100"},
+                        {"customer": "C2", "occurred_at": "2030-01-01", "amount": "5"}], kind="activity")  # a typo
+        db.session.commit()
+        measured = pareto(sa.true())
+    assert measured.window_end <= datetime.now(UTC)
+    assert measured.total_value == 1000 and measured.points[0].value_share == 0.9  # the top customer holds 90%
 
 
 def test_the_extent_is_the_tenants_own(app, make_tenant):

@@ -24,7 +24,7 @@ from tierwise.models import features as f
 from tierwise.models.labels import CHURN, imported_outcomes, labels_for, population_days
 from tierwise.platform import tenancy
 from tierwise.platform.db import db, utcnow
-from tierwise.tenants.activity import Activity, latest_activity_at
+from tierwise.tenants.activity import Activity, data_end
 
 MIN_HISTORY_DAYS = 30  # a cutoff needs at least this much activity before it
 MAX_TRAINING_CUTOFFS = 6
@@ -76,21 +76,6 @@ def first_activity_at() -> datetime | None:
     a = Activity.__table__
     return db.session.scalar(sa.select(sa.func.min(a.c.occurred_at)).where(
         a.c.tenant_id == tenancy.current_tenant_id()).execution_options(tenant_filtered=True))
-
-
-def data_end() -> datetime | None:
-    """The moment the tenant's data is complete up to: just after its last activity, never later than now.
-
-    Training anchors its cutoffs here and scoring takes its features as of here, so
-    both see customers at the same point of their billing cycle.  Rows dated in the
-    future (a bill issued ahead of its date, a clock set wrong) are not known yet:
-    taken as the end, they put every training cutoff at one point of the cycle and
-    scoring at another, where every monthly customer looked gone.  The last activity is
-    the one imports keep (``latest_activity_at``, as the dashboards read it), not a
-    read of every row: scoring needs nothing else from the activity table.
-    """
-    last = latest_activity_at()
-    return None if last is None else min(last + timedelta(seconds=1), utcnow())
 
 
 def plan_cutoffs(model: str, horizon_days: int, *, as_of: datetime | None = None,

@@ -121,10 +121,10 @@ def _ranked(model: str, index, contribution, numeric, text) -> dict[str, np.ndar
 
 
 def data_as_of() -> datetime:
-    """Where the tenant's data ends (``dataset.data_end``), or now without any: training anchors its
+    """Where the tenant's data ends (``activity.data_end``), or now without any: training anchors its
     cutoffs at the same moment, and features as of a moment the data does not reach would make every
     customer look gone."""
-    from tierwise.models.dataset import data_end
+    from tierwise.tenants.activity import data_end
 
     return data_end() or utcnow()
 

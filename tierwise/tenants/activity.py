@@ -11,13 +11,13 @@ time-windowed query needs.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tierwise.platform.db import TenantOwned, db
+from tierwise.platform.db import TenantOwned, db, utcnow
 
 MONEY = sa.Numeric(18, 2)
 
@@ -45,8 +45,9 @@ class DataExtent(TenantOwned, db.Model):
     has no index to use (the key leads with the customer), so it read the activity of
     every tenant: 1.3 s at a million customers, on every dashboard view of any tenant.
     Imports keep it (``loading._merge_history``); erasing a customer leaves it as it
-    was, so the window may end at an activity that no longer exists, which moves
-    nothing but the window's last day.
+    was, so it may name an activity that no longer exists.  Readers take the data's end
+    through ``data_end`` or ``latest_known_activity_at``, never later than now, so such a moment (or a row dated years
+    ahead by a typo) cannot carry a window past today.
     """
 
     __tablename__ = "data_extents"
@@ -61,3 +62,23 @@ def latest_activity_at() -> datetime | None:
     import, as the benchmarks generate it) the activity itself."""
     kept = db.session.scalar(sa.select(DataExtent.latest_at).where(DataExtent.source == "activity"))
     return kept if kept is not None else db.session.scalar(sa.select(sa.func.max(Activity.occurred_at)))
+
+
+def latest_known_activity_at() -> datetime | None:
+    """The latest activity, or now if that lies ahead (see ``data_end``): where the dashboards' year ends."""
+    last = latest_activity_at()
+    return None if last is None else min(last, utcnow())
+
+
+def data_end() -> datetime | None:
+    """The moment the tenant's activity is complete up to: just after its last activity, never later than now.
+
+    Training anchors its cutoffs here, scoring takes its features as of here and the
+    dashboards measure value up to here, so all three see the same data.  Rows dated in
+    the future (a bill issued ahead of its date, a clock set wrong, a typo for 2030) are
+    not known yet: taken as the end, they put every training cutoff at one point of the
+    billing cycle and scoring at another, or a dashboard's year past today, where it held
+    no value at all.
+    """
+    last = latest_activity_at()
+    return None if last is None else min(last + timedelta(seconds=1), utcnow())

@@ -24,7 +24,7 @@ from tierwise.errors import ValidationError
 from tierwise.models.scores import CustomerScore
 from tierwise.platform.db import db, utcnow
 from tierwise.platform.tenancy import current_tenant_id
-from tierwise.tenants.activity import Activity, latest_activity_at
+from tierwise.tenants.activity import Activity, latest_known_activity_at
 from tierwise.tenants.customers import Customer
 from tierwise.tenants.rules.assignments import RetierRun, TierAssignment, TierChange
 from tierwise.tenants.rules.definition import DimensionSpec, RuleSetDefinition
@@ -75,7 +75,7 @@ def _value_per_customer(visible: sa.ColumnElement[bool], start: datetime | None,
 def pareto(visible: sa.ColumnElement[bool]) -> Pareto:
     """The measured share of value held by the top 1, 5, 10, 20, 50, 80, 100% of the visible customers."""
     customers = db.session.scalar(sa.select(sa.func.count()).select_from(Customer).where(visible)) or 0
-    end = latest_activity_at()
+    end = latest_known_activity_at()  # a row dated ahead (a typo for 2030) must not carry the year past today
     start = end - timedelta(days=VALUE_WINDOW_DAYS) if end else None
     result = Pareto(customers, 0.0, start, end)
     if not customers:

@@ -34,8 +34,8 @@ DASHBOARD_SCHEMAS = {
         "runs": {"type": "array", "items": _ref("JobRun"),
                  "description": "The latest 10 runs of each kind the caller may follow, newest first."}}},
     "Pareto": {"type": "object", "description": "Value is each customer's activity amount over the 365 days to "
-                                                "`window_end` (the latest activity), negative totals counting as "
-                                                "zero; shares are measured from it.", "properties": {
+                                                "`window_end` (the latest activity, never later than now), negative "
+                                                "totals counting as zero; shares are measured from it.", "properties": {
         "customers": _COUNT, "total_value": {"type": "number"},
         "window_start": _TIME, "window_end": {**_TIME, "description": "null until activity is imported"},
         "points": {"type": "array", "items": _ref("ParetoPoint"),
