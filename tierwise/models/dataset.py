@@ -23,7 +23,7 @@ from tierwise.errors import ValidationError
 from tierwise.models import features as f
 from tierwise.models.labels import CHURN, imported_outcomes, labels_for, population_days
 from tierwise.platform import tenancy
-from tierwise.platform.db import db, utcnow
+from tierwise.platform.db import db
 from tierwise.tenants.activity import Activity, data_end
 
 MIN_HISTORY_DAYS = 30  # a cutoff needs at least this much activity before it
