@@ -225,6 +225,7 @@ def test_console_script_reports_a_duplicate_tenant_on_one_stderr_line(database_u
 def test_demo_seeds_customer_data_through_the_import_path(app, runner):
     import sqlalchemy as sa
 
+    from tierwise.models.runs import ModelRun
     from tierwise.platform import tenancy
     from tierwise.platform.db import db
     from tierwise.platform.tenant import find_tenant
@@ -238,3 +239,9 @@ def test_demo_seeds_customer_data_through_the_import_path(app, runner):
                 customers = db.session.scalar(sa.select(sa.func.count()).select_from(Customer))
                 activity = db.session.scalar(sa.select(sa.func.count()).select_from(Activity))
                 assert customers >= 50 and activity > customers * 10, slug
+                # the models are trained and scored through recorded runs, as the model page shows them
+                runs = {(r.job, r.model): r for r in db.session.scalars(sa.select(ModelRun))}
+                assert {("train", "churn"), ("train", "value")} <= set(runs), slug
+                assert all(r.started_by == "demo" and r.status in ("succeeded", "failed") for r in runs.values())
+                if any(runs[("train", m)].status == "succeeded" for m in ("churn", "value")):
+                    assert runs[("score", "")].status == "succeeded" and runs[("score", "")].summary["drift"], slug

@@ -192,12 +192,15 @@ def _retries_left() -> int:
     return (job.retries_left or 0) if job is not None else 0
 
 
-def run_training(run_id: uuid.UUID) -> ModelRun:
+def run_training(run_id: uuid.UUID, *, budget_seconds: float | None = None) -> ModelRun:
+    """The recorded training run, done here; ``budget_seconds``: the parameter search's (default: training's)."""
     from tierwise.models.pipeline import train_model
+
+    budget = {} if budget_seconds is None else {"budget_seconds": budget_seconds}
 
     def work(run: ModelRun) -> dict:
         version = train_model(run.model, as_of=run.as_of, horizon_days=run.horizon_days,
-                              trained_by=run.started_by, progress=_progress(run.id))
+                              trained_by=run.started_by, progress=_progress(run.id), **budget)
         run = ModelRun.get(run.id)
         run.version_id = version.id
         return {"version": version.number, "champion": version.is_champion, "note": version.promotion_note,

@@ -113,30 +113,34 @@ def _seed_data(spec: DemoTenant, progress, customers: int) -> None:
 
 
 def _seed_models(spec: DemoTenant, progress) -> None:
-    """Train the churn and value models, score every customer and retier, so rules see the scores."""
-    from tierwise.models.pipeline import train_model
-    from tierwise.models.scoring import score_all
+    """Train the churn and value models, score every customer and retier, so rules see the scores.
+
+    Through recorded runs, as the model page, the CLI and the schedules start them: the
+    demo's model page and dashboard then show the runs, their outcome and the drift
+    they measured, like any tenant's.  Done here, not on a worker: the demo has none.
+    """
+    from tierwise.models.registry import ModelVersion
+    from tierwise.models.runs import SCORE, TRAIN, run_scoring, run_training, start_run
 
     trained = 0
     for model in ("churn", "value"):
         try:
-            version = train_model(model, trained_by="demo", budget_seconds=DEMO_SEARCH_SECONDS)
+            run = run_training(start_run(TRAIN, model, started_by="demo").id, budget_seconds=DEMO_SEARCH_SECONDS)
         except TierwiseError as error:  # a tiny --scale may leave too little history to learn from
-            db.session.rollback()
             progress(f"  {spec.slug}: no {model} model: {error}")
             continue
         db.session.commit()
         trained += 1
-        name, value = version.primary_metric
+        name, value = ModelVersion.get(run.version_id).primary_metric
         progress(f"  {spec.slug}: trained the {model} model ({name} {value:,.3f})")
     if not trained:
         return
-    scored = score_all()
+    scored = run_scoring(start_run(SCORE, started_by="demo").id)
     db.session.commit()
     run = start_retier(started_by="demo")
     db.session.commit()
     run_retier(run.id)
-    progress(f"  {spec.slug}: scored {scored.customers:,} customers and tiered them again with the scores")
+    progress(f"  {spec.slug}: scored {scored.summary['customers']:,} customers and tiered them again with the scores")
 
 
 def _seed_operator(password: str) -> Credential:
