@@ -178,6 +178,21 @@ def set_transaction_settings(connection: sa.Connection, values: dict[str, str]) 
 db = SQLAlchemy(model_class=Base, session_options={"class_": TenantSession})
 
 
+def one_snapshot() -> None:
+    """Have the session's next statements read one snapshot of the database (PostgreSQL).
+
+    A page built from several queries (the dashboard's distribution, flows and
+    risks) otherwise sees each at its own moment: a retier committing between two of
+    them put its new tiers beside the previous retier's moves.  Ends the current
+    transaction (committing what it holds; callers read) and begins a REPEATABLE READ
+    one, whose snapshot is taken at its first query.
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        return  # SQLite: one writer at a time, readers see a committed whole
+    db.session.commit()
+    db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
 def tenant_scoped_tables() -> list[sa.Table]:
     """Every table that carries tenant data (the ones row-level security must cover)."""
     return [

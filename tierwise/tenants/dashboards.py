@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from tierwise.errors import ValidationError
 from tierwise.models.scores import CustomerScore
-from tierwise.platform.db import db, utcnow
+from tierwise.platform.db import db, one_snapshot, utcnow
 from tierwise.platform.tenancy import current_tenant_id
 from tierwise.tenants.activity import Activity, latest_known_activity_at
 from tierwise.tenants.customers import Customer
@@ -270,7 +270,12 @@ class CustomerFigures:
 
 def customer_figures(visible: sa.ColumnElement[bool], *, dimension: str | None = None,
                      days: int | None = None) -> CustomerFigures:
-    """Every customer figure of the dashboard; ValidationError for an unknown dimension or a bad period."""
+    """Every customer figure of the dashboard; ValidationError for an unknown dimension or a bad period.
+
+    Read in one snapshot (``db.one_snapshot``): a retier landing while they are read
+    would otherwise show its tiers beside the previous retier's moves.
+    """
+    one_snapshot()
     version = current_version()
     definition = version.parsed() if version is not None else None
     chosen = chosen_dimension(definition, dimension)

@@ -395,24 +395,35 @@ class Evaluation:
                 condition = sa.or_(condition, sa.and_(current == tier.code, rule.relaxed))
             whens.append((condition, tier.code))
         candidate = sa.case(*whens, else_=spec.fallback.code)
+        # Kept by the margin: its current tier's rule holds only in its relaxed form.  Such a customer
+        # is held (basis and counts say so), not shown as matching a rule its values do not meet.
+        relaxed = {tier.code: rule.strict for tier, rule in zip(spec.tiers[:-1], compiled.rules)
+                   if rule.relaxed is not None}
+        margin = (sa.not_(sa.func.coalesce(sa.case(relaxed, value=current, else_=sa.true()), False))
+                  if relaxed and not self.preview else sa.false())
         if code in self.reused_candidates:  # the same rules over the same values: the kept verdict, a
             candidate = sa.column(f"keptcand_{code}", sa.String)  # column (no fence: nothing to repeat)
-            first = sa.select(source, candidate.label(f"cand_{code}")).subquery(f"candidate_{index}")
+            first = sa.select(source, candidate.label(f"cand_{code}"), margin.label(f"margin_{code}")
+                              ).subquery(f"candidate_{index}")
         else:
-            first = sa.select(source, candidate.label(f"cand_{code}")).offset(0).cte(f"candidate_{index}")
+            first = sa.select(source, candidate.label(f"cand_{code}"), margin.label(f"margin_{code}")
+                              ).offset(0).cte(f"candidate_{index}")
 
         cand, cur = first.c[f"cand_{code}"], first.c[f"cur_{code}"]
         pending, pending_count = first.c[f"pend_{code}"], sa.func.coalesce(first.c[f"pendn_{code}"], 0)
         needed = spec.hysteresis.evaluations
         if needed > 1:
+            # N evaluations in a row outside the current tier move the customer to the latest candidate,
+            # however the candidate changed meanwhile: one sliding down two tiers is not held longer.
             known = sa.and_(cur.is_not(None), cur.in_(codes))
-            tier = sa.case((sa.not_(known), cand), (cand == cur, cur),
-                           (sa.and_(cand == pending, pending_count + 1 >= needed), cand), else_=cur)
+            tier = sa.case((sa.not_(known), cand), (cand == cur, cur), (pending_count + 1 >= needed, cand),
+                           else_=cur)
         else:
             tier = cand
         moving = tier != cand if needed > 1 else sa.false()
-        basis = sa.case((moving, "held"), (tier == spec.fallback.code, "fallback"), else_="rule")
-        new_count = sa.case((moving, sa.case((cand == pending, pending_count + 1), else_=1)), else_=0)
+        held = sa.or_(moving, sa.and_(cand == cur, first.c[f"margin_{code}"])) if relaxed else moving
+        basis = sa.case((held, "held"), (tier == spec.fallback.code, "fallback"), else_="rule")
+        new_count = sa.case((moving, pending_count + 1), else_=0)
         new_pending = sa.case((moving, cand), else_=None)
 
         # Whether the stored assignment must be written (the retier updates only these rows): a new
