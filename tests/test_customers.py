@@ -141,7 +141,7 @@ def test_api_imports_a_json_batch_and_refuses_bad_rows_with_their_positions(app,
     bad = client.post("/api/v1/imports/activity", json={"rows": [{"customer": "J1", "occurred_at": "2024-13-40",
                                                                   "amount": "1"}]}, headers=bearer)
     assert bad.status_code == 400 and bad.json["error"]["rows"][0] == {
-        "row": 2, "column": "occurred_at", "value": "2024-13-40",
+        "row": 0, "column": "occurred_at", "value": "2024-13-40",
         "reason": "is not a date or time such as 2024-01-05, 2024/1/5 13:45 or 2024年1月5日"}
     rm = {"Authorization": f"Bearer {issue_token(tenant_a, 'rm1')}"}
     assert client.post("/api/v1/imports/customers", json={"rows": [{"external_id": "J2", "name": "x"}]},

@@ -185,7 +185,8 @@ GOOD_ROW = {  # a bad file is a good row followed by the same row with one cell 
     "customers": {"external_id": "0003", "name": "A", "party_type": "个人", "status": "正常", "branch_code": "N",
                   "rm_email": "{rm1}", "churn_label": "是", "occupation": "executive"},
     "activity": {"customer": "0001", "occurred_at": "2024-01-05", "amount": "10", "category": "fee"},
-    "interactions": {"customer": "0001", "occurred_at": "2024-05-01", "channel": "微博", "type": "投诉", "severity": "5"},
+    "interactions": {"customer": "0001", "occurred_at": "2024-05-01", "channel": "微博", "type": "投诉", "severity": "5",
+                     "resolved_at": "2024-05-01 18:00"},
 }
 BAD_CELLS = [
     ("activity", "amount", "abc", "is not a number"),
@@ -204,6 +205,12 @@ BAD_CELLS = [
     ("customers", "branch_code", "Z", "no branch with this code"),
     ("customers", "rm_email", "ghost@nowhere.test", "no active relationship manager with this email"),
     ("activity", "customer", "0404", "no customer with this id"),
+    ("activity", "amount", "1234,5", "a comma that does not group thousands"),  # a decimal comma, not 12345
+    ("activity", "amount", "1,5", "a comma that does not group thousands"),
+    ("activity", "amount", "1.234,50", "a comma that does not group thousands"),
+    ("activity", "amount", "12,34,567", "a comma that does not group thousands"),
+    ("interactions", "severity", "4,5", "a comma that does not group thousands"),
+    ("interactions", "resolved_at", "2024-04-30", "is before occurred_at"),
 ]
 
 
@@ -299,6 +306,63 @@ def test_duplicate_ids_and_a_bad_row_deep_in_a_large_file_reject_the_whole_file(
                                     (240_002, "status", "zombie")]
     assert [e.reason for e in refused.value.errors[:2]] == ["this id appears more than once in the file"] * 2
     assert customers(app, tenant_a) == {}
+
+
+def test_a_decimal_comma_in_a_semicolon_file_is_refused_not_read_as_thousands(app, tmp_path, tenant_a, run_import,
+                                                                             runner):
+    seed(run_import, tmp_path, tenant_a)
+    before = snapshot(app, tenant_a)
+    path = write(tmp_path, "eu.csv", "customer;occurred_at;amount\n0001;2024-02-01;1234,5\n0002;2024-02-01;1.234\n")
+
+    with pytest.raises(ImportRejected) as refused:
+        run_import(tenant_a, "activity", path)
+    assert cells(refused.value) == [(2, "amount", "1234,5")]
+    error = one_line_error(import_cli(runner, tenant_a, "activity", path))
+    assert "row 2, column 'amount', value '1234,5'" in error and "thousands" in error
+    assert snapshot(app, tenant_a) == before
+
+
+def test_commas_grouping_thousands_still_import(app, tmp_path, tenant_a, run_import):
+    seed(run_import, tmp_path, tenant_a)
+    path = write(tmp_path, "a.csv", 'customer,occurred_at,amount\n0001,2024-02-10,"12,345"\n'
+                                    '0001,2024-02-11,"-1,234,567.5"\n0001,2024-02-12,"(1,000.25)"\n')
+    assert run_import(tenant_a, "activity", path).inserted == 3
+    amounts = sorted(a.amount for a in rows(app, tenant_a, Activity) if a.occurred_at.month == 2)
+    assert amounts == [Decimal("-1234567.50"), Decimal("-1000.25"), Decimal("12345.00")]
+
+
+def test_an_interaction_resolved_when_it_happened_or_later_imports(app, tmp_path, tenant_a, run_import):
+    seed(run_import, tmp_path, tenant_a)
+    path = write(tmp_path, "i.csv", "customer,occurred_at,channel,type,resolved_at\n"
+                                    "0001,2024-06-01 09:00,phone,request,2024-06-01 09:00\n"
+                                    "0002,2024-06-01 09:00,phone,request,2024-06-03\n")
+    assert run_import(tenant_a, "interactions", path).inserted == 2
+
+
+# --- JSON batches name a record by its place in the batch ----------------------------------------------------------
+
+def test_a_json_batch_error_names_the_record_as_it_was_sent(app, tenant_a, issue_token):
+    client, admin = app.test_client(), {"Authorization": f"Bearer {issue_token(tenant_a)}"}
+    records = [{"external_id": "J1", "name": "第一"}, {"external_id": "J2", "name": "第二", "status": "zombie"}]
+    refused = client.post("/api/v1/imports/customers", json={"rows": records}, headers=admin)
+    assert refused.status_code == 400
+    assert refused.json["error"]["rows"] == [{"row": 1, "column": "status", "value": "zombie",
+                                              "reason": "is not one of: active, closed, dormant"}]
+    assert "rows[1], column 'status', value 'zombie'" in refused.json["error"]["message"]
+    assert "row 3" not in refused.json["error"]["message"]
+    comma = client.post("/api/v1/imports/activity", json={"rows": [
+        {"customer": "J1", "occurred_at": "2024-01-05", "amount": "1,5"}]}, headers=admin)
+    assert comma.status_code == 400 and comma.json["error"]["rows"][0]["row"] == 0
+    assert "rows[0], column 'amount', value '1,5'" in comma.json["error"]["message"]
+    assert client.get("/api/v1/customers", headers=admin).json["items"] == []
+
+
+def test_a_skipped_record_of_a_json_batch_is_named_by_its_index(app, tenant_a, issue_token):
+    client, admin = app.test_client(), {"Authorization": f"Bearer {issue_token(tenant_a)}"}
+    records = [{"external_id": "J1", "name": "第一", "status": "zombie"}, {"external_id": "J2", "name": "第二"}]
+    done = client.post("/api/v1/imports/customers", json={"rows": records, "skip_invalid": True}, headers=admin)
+    assert done.status_code == 200 and done.json["inserted"] == 1
+    assert [(e["row"], e["column"]) for e in done.json["errors"]] == [(0, "status")]
 
 
 # --- skip_invalid -------------------------------------------------------------------------------------------------

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import html
 import io
 import json
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -168,8 +170,8 @@ def test_an_export_is_the_users_list_and_its_audit_record_matches_the_file(app, 
     response = browser.get(f"/t/{grid.slug}/lists/vip/export?format=csv")
     assert response.status_code == 200 and response.data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
-    assert [r["external_id"] for r in rows] == ["C01", "C02"]
-    assert rows[0]["tier_value"] == "key" and rows[0]["name"] == "客户C01"
+    assert [r["Customer id"] for r in rows] == ["C01", "C02"]
+    assert rows[0]["value (code)"] == "key" and rows[0]["Name"] == "客户C01"
     workbook = browser.get(f"/t/{grid.slug}/lists/vip/export?format=xlsx&tier.value=key")
     sheet = load_workbook(io.BytesIO(workbook.data)).active
     assert [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)] == ["C01"]
@@ -250,6 +252,57 @@ def test_a_condition_in_the_rule_language_filters_on_fields_and_scores(app, grid
     assert aggregate.status_code == 400 and "tier rule" in aggregate.text
 
 
+@pytest.mark.parametrize("body, field", [
+    ({"name": 5, "base": "vip"}, "name"),
+    ({"name": "y2", "base": "vip", "filters": {"condition": "churn_probability >"}}, "condition"),
+    ({"name": "y2", "base": "vip", "filters": {"condition": "facility_typ == \"hospital\""}}, "condition"),
+    ({"name": "y2", "base": "vip", "filters": {"condition": "sum(amount, 90d) > 10"}}, "condition"),
+    ({"name": "y2", "base": "vip", "shared": "yes"}, "shared"),
+    ({"name": "y2", "base": "vip", "filters": {"churn_min": True}}, "churn_min"),
+    ({"name": "y2", "base": "vip", "filters": {"churn_min": 0.8, "churn_max": 0.2}}, "churn_min"),
+    ({"name": "y2"}, "base"),
+    ({"name": "y2", "base": "vips"}, "base"),
+    ({"name": "y2", "base": "vip", "filters": None}, "filters"),
+    ({"name": "y2", "base": "vip", "colour": "red"}, "colour"),
+])
+def test_a_saved_list_that_could_not_open_is_refused_naming_the_field(app, grid, client, issue_token, body, field):
+    from tests.test_api import bearer
+
+    admin = bearer(issue_token(grid))
+    refused = client.post("/api/v1/saved-lists", json=body, headers=admin)
+    assert refused.status_code == 400 and refused.json["error"]["field"] == field, refused.json
+    assert client.get("/api/v1/saved-lists", headers=admin).json["items"] == []
+
+
+def test_a_saved_condition_is_checked_as_the_list_page_checks_it(app, grid, client, issue_token, browser):
+    from tests.test_api import bearer
+
+    admin = bearer(issue_token(grid))
+    condition = 'facility_type == "hospital" and churn_probability >= 0.5'
+    kept = client.post("/api/v1/saved-lists", json={"name": "医院", "base": "all", "filters": {"condition": condition}},
+                       headers=admin)
+    assert kept.status_code == 201 and kept.json["filters"] == {"tiers": {}, "condition": condition}
+    browser.login(grid)
+    opened = browser.get(f"/t/{grid.slug}/lists/saved/{kept.json['id']}", follow_redirects=True)
+    assert opened.status_code == 200 and opened.text.count('data-testid="list-row"') == 1
+    broken = browser.submit(f"/t/{grid.slug}/lists/all", {"list_name": "坏的", "condition": "churn_probability >"},
+                            action=f"/t/{grid.slug}/lists/all/save")
+    assert broken.status_code == 302 and "/saved/" not in broken.headers["Location"]
+    assert [s["name"] for s in client.get("/api/v1/saved-lists", headers=admin).json["items"]] == ["医院"]
+
+
+@pytest.mark.parametrize("query", [{"churn_min": "2"}, {"churn_max": "-0.1"}, {"churn_min": "0.8", "churn_max": "0.2"},
+                                   {"value_min": "5000", "value_max": "100"}])
+def test_an_impossible_score_range_is_refused_naming_the_parameter(client, tenant_a, issue_token, browser, query):
+    from tests.test_api import bearer
+
+    field = next(key for key in query if key.endswith("min")) if len(query) == 2 else next(iter(query))
+    refused = client.get("/api/v1/lists/all/customers", query_string=query, headers=bearer(issue_token(tenant_a)))
+    assert refused.status_code == 400 and refused.json["error"]["field"] == field
+    browser.login(tenant_a)
+    assert browser.get(f"/t/{tenant_a.slug}/lists/all", query_string=query).status_code == 400
+
+
 def test_the_customer_page_charts_twelve_months_of_activity_from_local_assets(app, grid, browser):
     with in_tenant(app, grid):
         customer_id = db.session.scalar(sa.select(Customer.id).where(Customer.external_id == "C01"))
@@ -259,3 +312,82 @@ def test_the_customer_page_charts_twelve_months_of_activity_from_local_assets(ap
     spec = json.loads(page.split('<script type="application/json" id="activity-chart">')[1].split("</script>")[0])
     assert spec["option"]["xAxis"]["data"] == [f"2024-{m:02d}" for m in range(1, 13)]
     assert [bar for series in spec["option"]["series"] for bar in series["data"]] == [6000] * 12
+
+
+LABELLED = {"dimensions": [
+    dict(RULES["dimensions"][0], label_en="Value", label_zh="价值等级", tiers=[
+        dict(tier, label_en=tier["code"].title(), label_zh=label) for tier, label in
+        zip(RULES["dimensions"][0]["tiers"], ("重点客户", "重要客户", "普通客户", "基础客户"))]),
+    *RULES["dimensions"][1:]]}
+
+
+def headings_on_screen(html: str) -> list[str]:
+    table = html.split('data-testid="list-table"')[1].split("</thead>")[0]
+    return re.findall(r"<th>([^<]*)</th>", table)
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_an_export_is_headed_and_labelled_as_the_screen_with_the_tier_codes_beside(app, grid, browser, client,
+                                                                                   issue_token, language):
+    publish_and_retier(app, grid, LABELLED)
+    browser.login(grid, "rm1")
+    asked = {"Accept-Language": language}
+    screen = headings_on_screen(browser.get(f"/t/{grid.slug}/lists/vip", headers=asked).text)
+    exported = browser.get(f"/t/{grid.slug}/lists/vip/export?format=xlsx", headers=asked)
+    header, *rows = load_workbook(io.BytesIO(exported.data)).active.iter_rows(values_only=True)
+    code = "价值等级（代码）" if language == "zh-CN" else "Value (code)"
+    assert [h for h in header if "code" not in h and "代码" not in h] == screen  # the screen's headings, in order
+    assert header[header.index(screen[4]) + 1] == code  # each tier's code beside its label
+    assert rows[0][:2] == ("C01", "客户C01")
+    value = header.index(screen[4])
+    assert rows[0][value:value + 2] == (("重点客户", "key") if language == "zh-CN" else ("Key", "key"))
+    through_api = client.get("/api/v1/lists/vip/export", headers=asked | {
+        "Authorization": f"Bearer {issue_token(grid, 'rm1')}"}).data.decode("utf-8-sig")
+    assert through_api.splitlines()[0].split(",") == list(header)
+
+
+def test_the_command_line_export_keeps_its_column_keys_and_tier_codes(app, grid):
+    from tierwise.tenants.exports import table
+
+    publish_and_retier(app, grid, LABELLED)
+    with in_tenant(app, grid):
+        header, body = table("vip", sa.true(), ListFilters(), "external_id")
+    assert header[:5] == ["external_id", "name", "branch", "rm", "tier_value"]
+    assert header[-2:] == ["churn_probability", "predicted_value"] and body[0][4] == "key"
+
+
+@pytest.mark.parametrize(("query", "field", "typed"), [
+    ({"condition": "churn_probability >", "search": "C0"}, "condition", 'value="churn_probability &gt;"'),
+    ({"sort": "loudest", "search": "C0"}, "sort", '<option value="loudest" selected>'),
+    ({"tier.value": "gold", "search": "C0"}, "tier.value", '<option value="gold" selected>'),
+    ({"churn_min": "half", "search": "C0"}, "churn_min", 'value="half"'),
+    ({"cursor": "bm90LWEtY3Vyc29y", "search": "C0"}, "cursor", 'value="C0"'),
+])
+def test_a_filter_typo_keeps_the_list_page_with_the_filters_as_typed_and_says_what_is_wrong(
+        grid, browser, query, field, typed):
+    browser.login(grid)
+    page = browser.get(f"/t/{grid.slug}/lists/vip", query_string=query)
+    assert page.status_code == 400
+    assert 'data-testid="list-filters"' in page.text and "Back to Tierwise" not in page.text
+    assert typed in page.text and 'value="C0"' in page.text  # the rest of what was typed is kept too
+    assert 'data-testid="filter-error"' in page.text
+    if field != "cursor":  # a cursor has no input: the message above the form is all there is
+        assert re.search(rf'data-testid="filter-problem" data-field="{re.escape(field)}"', page.text)
+
+
+def test_a_mistyped_condition_is_pointed_at_beside_its_input(grid, browser):
+    browser.login(grid)
+    page = browser.get(f"/t/{grid.slug}/lists/vip", query_string={"condition": "churn_probability >"})
+    problem = page.text.split('data-field="condition"')[1].split("</label>")[0]
+    assert "the rule ends too early" in problem and '<pre class="pointer">churn_probability &gt;\n' in problem
+
+
+@pytest.mark.parametrize("industry", ["bank", "power_utility", "pharma_distributor"])
+def test_the_condition_example_uses_the_tenants_own_fields_and_works(make_tenant, browser, industry):
+    world = make_tenant(industry)
+    browser.login(world)
+    page = browser.get(f"/t/{world.slug}/lists/all").text
+    example = html.unescape(re.search(r'name="condition"[^>]*placeholder="([^"]+)"', page).group(1))
+    if industry != "power_utility":
+        assert "facility_type" not in example
+    assert browser.get(f"/t/{world.slug}/lists/all", query_string={"condition": example}).status_code == 200

@@ -167,16 +167,34 @@ def state(app, world) -> dict:
 
 # --- customers arriving and leaving between retiers ------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="imported customers stay unclassified until someone retiers by hand: "
-                                       "imports trigger no retier and nothing classifies them")
-def test_customers_imported_after_a_retier_are_classified_without_waiting_for_someone_to_retier(app, book):
-    add_customers(app, book, {"N1": ("rm2", "hospital", 7000)})
+def test_customers_imported_after_a_retier_are_classified_without_waiting_for_someone_to_retier(
+        app, book, client, issue_token):
+    """Through the API, as a nightly sync would send them; the CLI and uploads take the same step."""
+    imported = client.post("/api/v1/imports/customers", headers={"Authorization": f"Bearer {issue_token(book)}"},
+                           json={"rows": [{"external_id": "N1", "name": "客户N1", "facility_type": "hospital",
+                                           "rm_email": book.email("rm2")}]})
+    assert imported.status_code == 200 and imported.json["inserted"] == 1
+    assert imported.json["retier_run_id"] is not None  # without Redis it already ran
     with in_tenant(app, book):
         shown = {d.dimension: d.unclassified for d in tier_distribution()}
         dashboard = {d.dimension: d.unclassified for d in customer_figures(admin_view()).distribution}
     assert shown == dashboard == {"value": 0, "high_risk": 0, "opinion_risk": 0}  # the issue: must be zero
     assert listed(app, book)["N1"]["high_risk"] == "critical"
     assert "N1" in listed(app, book, "high_risk", who="rm2")  # a hospital is on its RM's high-risk list
+
+
+def test_customers_imported_from_the_cli_are_classified_in_the_foreground_and_in_the_background(
+        app, book, runner, tmp_path):
+    from tierwise.platform.cli import cli
+
+    for flags, cid in (((), "N2"), (("--background",), "N3")):
+        path = tmp_path / f"{cid}.csv"
+        path.write_text(f"external_id,name,facility_type\n{cid},客户{cid},hospital\n", encoding="utf-8")
+        result = runner.invoke(cli, ["import", "customers", "--tenant", book.slug, str(path), *flags])
+        assert result.exit_code == 0, result.output
+        if not flags:
+            assert "to classify the 1 new customers: succeeded" in result.stdout
+        assert listed(app, book)[cid]["high_risk"] == "critical", flags
 
 
 def test_an_erased_customer_leaves_no_tiers_history_or_changes_and_every_count_adds_up(app, book):

@@ -39,3 +39,20 @@ def test_catalogue_compiles(tmp_path, locale):
     with (tmp_path / "messages.mo").open("wb") as out:
         write_mo(out, catalogue)
     assert (tmp_path / "messages.mo").stat().st_size > 1000
+
+
+def test_every_permission_has_a_label():
+    """A permission added without a label would show as its code on the home page."""
+    from tierwise.platform.policy import Permission
+    from tierwise.platform.web.labels import PERMISSION_LABELS
+
+    assert sorted(set(Permission) - set(PERMISSION_LABELS)) == []
+
+
+def test_every_category_of_the_industry_templates_has_a_label():
+    """The templates' category codes (``large_venue``, ``commercial``) are shown to people by their labels."""
+    from tierwise.platform.web.labels import CATEGORY_LABELS
+    from tierwise.tenants.field_templates import TEMPLATES
+
+    codes = {code for fields in TEMPLATES.values() for f in fields for code in f.categories or ()}
+    assert sorted(codes - set(CATEGORY_LABELS)) == []

@@ -152,3 +152,16 @@ def test_an_anonymous_visitor_is_sent_to_sign_in_and_back_to_the_same_page(clien
         assert response.status_code == 302
         target = urlparse(response.location)
         assert target.path == f"/t/{tenant_a.slug}/login" and parse_qs(target.query)["next"] == [back]
+
+
+@pytest.mark.parametrize("language", ["en", "zh-CN"])
+def test_a_tenant_admin_sees_every_permission_by_its_label_never_its_code(browser, tenant_a, language):
+    from tierwise.platform.policy import Permission
+
+    browser.login(tenant_a, "admin")  # an admin holds every permission, so the page lists them all
+    page = browser.get(f"/t/{tenant_a.slug}/", headers={"Accept-Language": language})
+    listed = re.findall(r"<li>([^<]*)</li>", page.text.split('class="permissions"')[1].split("</ul>")[0])
+    assert len(listed) == len(Permission)
+    assert not {permission.value for permission in Permission} & set(listed)
+    if language == "zh-CN":
+        assert all(re.search(r"[\u4e00-\u9fff]", label) for label in listed), listed

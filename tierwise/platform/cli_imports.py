@@ -82,6 +82,20 @@ def _run(kind: str, mapping: dict[str, str], *, path: str, tenant_slug: str, map
         click.echo(f"Ignored columns: {', '.join(result.ignored_columns)}")
     if result.rejects_path:
         click.echo(f"Rejected rows and reasons: {result.rejects_path}")
+    _classify_newcomers(tenant_slug, result)
+
+
+def _classify_newcomers(tenant_slug: str, result) -> None:
+    """New customers get their tiers now (``retier_launch.classify_newcomers``), and the CLI says how it went."""
+    from tierwise.platform.cli import in_tenant
+    from tierwise.tenants.rules.retier_launch import classify_newcomers
+
+    with in_tenant(tenant_slug):
+        run = classify_newcomers(result.inserted, kind=result.kind, started_by="cli import")
+        if run is not None:
+            db.session.commit()
+            click.echo(f"Retier {run.id} to classify the {result.inserted:,} new customers: {run.status}"
+                       + (f" ({run.message})" if run.status == "failed" else ""))
 
 
 def _start_run(kind: str, mapping: dict[str, str], *, path: str, tenant_slug: str, mapping_name: str | None,

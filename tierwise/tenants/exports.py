@@ -43,24 +43,71 @@ class Export:
         return FORMATS[self.format]
 
 
-def table(list_name: str, visible: sa.ColumnElement[bool], filters: ListFilters,
-          sort: str) -> tuple[list[str], list[list]]:
-    """The export's header and rows: ids, the tier in every dimension, the scores (and the move, for changes)."""
+# What the list page calls each column, (English, Chinese): a file for people is headed as the screen is.
+HEADINGS = {
+    "external_id": ("Customer id", "客户编号"), "name": ("Name", "名称"), "branch": ("Branch", "分支机构"),
+    "rm": ("Relationship manager", "客户经理"), "churn_probability": ("Churn probability", "流失概率"),
+    "predicted_value": ("Predicted value", "预测价值"), "from_tier": ("Moved from", "变动前"),
+    "to_tier": ("Moved to", "变动后"), "changed_at": ("Moved at", "变动时间"),
+}
+CODE_HEADING = ("{heading} (code)", "{heading}（代码）")
+MOVED_IN = {"newly_high_risk": "high_risk", "value_down": "value"}  # the dimension a list of changes follows
+
+
+def table(list_name: str, visible: sa.ColumnElement[bool], filters: ListFilters, sort: str,
+          locale: str | None = None) -> tuple[list[str], list[list]]:
+    """The export's header and rows: ids, the tier in every dimension, the scores (and the move, for changes).
+
+    Without ``locale`` the file is for programs (``tierwise export``): column keys and tier codes.
+    With one it is for people: the list page's headings and tier labels in that language, each tier's
+    code in the column beside its label, so a sheet can still be matched back to the rules.
+    """
     rows, dimensions = list_rows(list_name, visible, filters=filters, sort=sort)
-    header = ["external_id", "name", "branch", "rm"] + [f"tier_{d.code}" for d in dimensions]
-    header += ["churn_probability", "predicted_value"]
-    changes = list_name in ("newly_high_risk", "value_down")
-    if changes:
-        header += ["from_tier", "to_tier", "changed_at"]
+    changes = list_name in MOVED_IN
+    if locale is None:
+        header = ["external_id", "name", "branch", "rm"] + [f"tier_{d.code}" for d in dimensions]
+        header += ["churn_probability", "predicted_value"] + (["from_tier", "to_tier", "changed_at"] if changes else [])
+    else:
+        header = _people_header(dimensions, locale, changes)
+    moved_in = next((d for d in dimensions if d.code == MOVED_IN.get(list_name)), None)
     body = []
     for row in rows:
         line = [row["external_id"], row["name"], row["branch"] or "", row["rm"] or ""]
-        line += [row[f"tier__{d.code}"] or "" for d in dimensions]
+        for dimension in dimensions:
+            line += _tier(dimension, row[f"tier__{dimension.code}"], locale)
         line += [_rounded(row["churn_probability"], 6), _rounded(row["predicted_value"], 2)]
         if changes:
-            line += [row["from_tier"] or "", row["to_tier"], row["changed_at"].isoformat(timespec="seconds")]
+            line += _tier(moved_in, row["from_tier"], locale) + _tier(moved_in, row["to_tier"], locale)
+            line.append(row["changed_at"].isoformat(timespec="seconds"))
         body.append(line)
     return header, body
+
+
+def _in(locale: str, english: str, chinese: str) -> str:
+    return chinese if locale.startswith("zh") else english
+
+
+def _people_header(dimensions: list, locale: str, changes: bool) -> list[str]:
+    def with_code(heading: str) -> list[str]:
+        return [heading, _in(locale, *CODE_HEADING).format(heading=heading)]
+
+    header = [_in(locale, *HEADINGS[key]) for key in ("external_id", "name", "branch", "rm")]
+    for dimension in dimensions:
+        header += with_code(_in(locale, dimension.label_en, dimension.label_zh))
+    header += [_in(locale, *HEADINGS[key]) for key in ("churn_probability", "predicted_value")]
+    if changes:
+        header += with_code(_in(locale, *HEADINGS["from_tier"])) + with_code(_in(locale, *HEADINGS["to_tier"]))
+        header.append(_in(locale, *HEADINGS["changed_at"]))
+    return header
+
+
+def _tier(dimension, code: str | None, locale: str | None) -> list[str]:
+    """A tier as the file shows it: its code; for people, its label and then its code."""
+    if locale is None:
+        return [code or ""]
+    tier = next((t for t in (dimension.tiers if dimension else ()) if t.code == code), None)
+    label = _in(locale, tier.label_en, tier.label_zh) if tier else (code or "")
+    return [label, code or ""]
 
 
 def _rounded(value, digits: int):
@@ -88,13 +135,16 @@ def render(header: list[str], body: list[list], fmt: str) -> bytes:
 
 
 def export_list(list_name: str, visible: sa.ColumnElement[bool], *, filters: ListFilters | None = None,
-                sort: str = "external_id", fmt: str = "csv", by: str = "") -> Export:
-    """Build the file for a list and record the export (committed by the caller with nothing else)."""
+                sort: str = "external_id", fmt: str = "csv", by: str = "", locale: str | None = None) -> Export:
+    """Build the file for a list and record the export (committed by the caller with nothing else).
+
+    ``locale``: the reader's language, for a file headed and labelled as the list page is (see ``table``).
+    """
     builtin(list_name)
     if fmt not in FORMATS:
         raise ValidationError(f"unknown format '{fmt}' (choose csv or xlsx)", field="format")
     filters = filters or ListFilters()
-    header, body = table(list_name, visible, filters, sort)
+    header, body = table(list_name, visible, filters, sort, locale)
     content = render(header, body, fmt)
     digest = hashlib.sha256(content).hexdigest()
     moment = utcnow()

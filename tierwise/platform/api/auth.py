@@ -9,6 +9,7 @@ so the identity exists before any ``before_request`` hook asks for it.
 from __future__ import annotations
 
 from flask import abort, g, request
+from flask_babel import gettext
 from flask_login import current_user
 
 from tierwise.platform import api_tokens
@@ -33,9 +34,9 @@ def authenticate(endpoint, values) -> None:
     else:
         user = _user_from_session()
     if user is None:
-        abort(401, description="Send 'Authorization: Bearer <token>' with a valid, unrevoked API token.")
+        abort(401, description=gettext("Send 'Authorization: Bearer <token>' with a valid, unrevoked API token."))
     if not allows(user, Permission.USE_API):
-        abort(403, description="Your role may not use the API.")
+        abort(403, description=gettext("Your role may not use the API."))
     set_request_actor(user)
 
 

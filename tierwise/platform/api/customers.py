@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from tierwise.errors import ValidationError
 from tierwise.platform.api import api_blueprint
+from tierwise.platform.api.bodies import read_body, request_body
 from tierwise.platform.api.serializers import (CUSTOMER_FIELDS, FIELD_DEFINITION_FIELDS, IMPORT_RESULT_FIELDS,
                                                IMPORT_RUN_FIELDS, INTERACTION_FIELDS, MONTHLY_ACTIVITY_FIELDS,
                                                ROW_ERROR_FIELDS,
@@ -19,8 +20,20 @@ from tierwise.tenants import customer_directory
 from tierwise.tenants.fields import field_registry
 from tierwise.tenants.imports.runner import import_records
 from tierwise.tenants.imports.runs import ImportRun, list_runs, start_import_run
+from tierwise.tenants.rules.retier_launch import classify_newcomers
 
 MAX_JSON_ROWS = 10_000
+_UPLOAD = {"multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+    "file": {"type": "string", "format": "binary"}, "skip_invalid": {"type": "boolean"},
+    "add_fields": {"type": "boolean"}}}}}
+IMPORT_BODY = request_body({
+    "rows": {"type": "array", "maxItems": MAX_JSON_ROWS, "items": {"type": "object"},
+             "description": "The records; an error names a record by its place here, rows[0] the first."},
+    "mapping": {"type": "object", "additionalProperties": {"type": "string"},
+                "description": "Target name -> the key that holds it in each record."},
+    "skip_invalid": {"type": "boolean", "default": False}, "add_fields": {"type": "boolean", "default": False}},
+    required=("rows",), other_content=_UPLOAD,
+    description="A JSON batch, or a CSV/XLSX upload whose errors name the file's row (the header is row 1).")
 
 
 def _customer(customer_id: uuid.UUID):
@@ -82,20 +95,17 @@ def run_import(kind: str):
                                options=options)
         return serialize(run, IMPORT_RUN_FIELDS), 201, {"Location": url_for("api.show_import_run", run_id=run.id)}
     else:
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict):
-            raise ValidationError('send {"rows": [...]} as JSON, or a multipart file upload', field="body")
-        rows = body.get("rows")
-        if isinstance(rows, list) and len(rows) > MAX_JSON_ROWS:
+        body = read_body(IMPORT_BODY)
+        if len(body["rows"]) > MAX_JSON_ROWS:
             raise ValidationError(f"at most {MAX_JSON_ROWS:,} rows per JSON batch; upload a file for more", field="rows")
-        mapping = body.get("mapping") or {}
-        if not isinstance(mapping, dict):
-            raise ValidationError("must be an object mapping targets to column names", field="mapping")
-        result = import_records(rows, kind=kind, mapping=mapping, skip_invalid=bool(body.get("skip_invalid")),
-                                add_fields=bool(body.get("add_fields")))
+        result = import_records(body["rows"], kind=kind, mapping=body.get("mapping", {}),
+                                skip_invalid=body.get("skip_invalid", False), add_fields=body.get("add_fields", False))
+    db.session.commit()
+    retier = classify_newcomers(result.inserted, kind=kind, started_by=current_user.email)  # nobody unclassified
     db.session.commit()
     return {**serialize(result, IMPORT_RESULT_FIELDS),
-            "errors": [serialize(e, ROW_ERROR_FIELDS) for e in result.errors[:100]]}
+            "errors": [serialize(e, ROW_ERROR_FIELDS) for e in result.errors[:100]],
+            "retier_run_id": str(retier.id) if retier is not None else None}
 
 
 @api_blueprint.get("/import-runs")

@@ -8,17 +8,41 @@ from __future__ import annotations
 import uuid
 
 from flask import Response, abort, request
+from flask_babel import get_locale
 from flask_login import current_user
 
 from tierwise.errors import ValidationError
 from tierwise.platform.api import api_blueprint
+from tierwise.platform.api.bodies import read_body, request_body
+from tierwise.platform.api.openapi_parts import UUID
 from tierwise.platform.db import db
 from tierwise.platform.pagination import parse_limit
 from tierwise.platform.policy import Permission, allows, visible_customers
 from tierwise.tenants import exports
 from tierwise.tenants.lists import catalog, saved
-from tierwise.tenants.lists.filters import ListFilters
+from tierwise.tenants.lists.filters import RANGES, ListFilters
 from tierwise.tenants.lists.query import ListRow, list_page
+
+FILTERS_SCHEMA = {"type": "object", "additionalProperties": False, "properties": {
+    "tiers": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}},
+              "description": 'Tier codes per dimension, e.g. {"value": ["key", "important"]}.'},
+    **{key: {"type": "number", "minimum": 0, "maximum": 1, "description": "A churn probability."}
+       for key in RANGES if key.startswith("churn")},
+    **{key: {"type": "number"} for key in RANGES if key.startswith("value")},
+    "branch_id": UUID, "rm_user_id": UUID, "search": {"type": "string", "maxLength": 100},
+    "condition": {"type": "string", "maxLength": 1000,
+                  "description": "In the rule language, on fields, customer columns and scores."}},
+    "description": "A minimum may not be above its maximum."}
+SETTINGS_BODY = request_body({
+    "vip_tiers": {"type": "array", "items": {"type": "string"}},
+    "at_risk_probability": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}},
+    required=("vip_tiers",))
+SAVED_LIST_BODY = request_body({
+    "name": {"type": "string", "minLength": 1, "maxLength": 120},
+    "base": {"type": "string", "enum": list(catalog.BUILT_IN)},
+    "filters": FILTERS_SCHEMA, "shared": {"type": "boolean", "default": False}},
+    required=("name", "base"), description="The condition is checked as the list page checks it: a saved list "
+                                           "always opens.")
 
 
 def _settings() -> dict:
@@ -38,15 +62,11 @@ def list_lists():
 def change_list_settings():
     if not allows(current_user, Permission.MANAGE_RULES):
         abort(403)
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ValidationError("send a JSON object", field="body")
-    tiers = body.get("vip_tiers")
-    if not isinstance(tiers, list) or not all(isinstance(t, str) for t in tiers):
+    body = read_body(SETTINGS_BODY)
+    tiers = body["vip_tiers"]
+    if not all(isinstance(t, str) for t in tiers):
         raise ValidationError("a list of value tier codes", field="vip_tiers")
     probability = body.get("at_risk_probability", catalog.DEFAULT_AT_RISK)
-    if isinstance(probability, bool) or not isinstance(probability, (int, float)):
-        raise ValidationError("a number between 0 and 1", field="at_risk_probability")
     catalog.update_settings(vip_tiers=tiers, at_risk_probability=float(probability))
     db.session.commit()
     return _settings()
@@ -75,7 +95,8 @@ def export_list(name: str):
         abort(403)
     export = exports.export_list(name, visible_customers(current_user), filters=ListFilters.from_args(request.args),
                                  sort=request.args.get("sort", "external_id"),
-                                 fmt=request.args.get("format", "csv"), by=current_user.email)
+                                 fmt=request.args.get("format", "csv"), by=current_user.email,
+                                 locale=str(get_locale()))  # headed and labelled in the caller's language
     db.session.commit()
     return Response(export.content, content_type=export.mimetype,
                     headers={"Content-Disposition": f'attachment; filename="{export.filename}"',
@@ -94,12 +115,9 @@ def list_saved_lists():
 
 @api_blueprint.post("/saved-lists")
 def create_saved_list():
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ValidationError("send a JSON object", field="body")
-    kept = saved.save_list(current_user, name=body.get("name", ""), base=str(body.get("base", "")),
-                           filters=ListFilters.from_dict(body.get("filters") or {}),
-                           shared=body.get("shared") is True)
+    body = read_body(SAVED_LIST_BODY)
+    kept = saved.save_list(current_user, name=body["name"], base=body["base"],
+                           filters=ListFilters.from_dict(body.get("filters", {})), shared=body.get("shared", False))
     db.session.commit()
     return _saved(kept), 201
 

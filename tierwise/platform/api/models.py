@@ -18,13 +18,14 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 from flask import abort, request, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, gettext
 from flask_login import current_user
 
 from tierwise.errors import ValidationError
 from tierwise.models.registry import MODELS, ModelVersion, promote, versions
 from tierwise.models.runs import ACTIVE, ModelRun, launch_scoring, launch_training
 from tierwise.platform.api import api_blueprint
+from tierwise.platform.api.bodies import NO_BODY, read_body, request_body
 from tierwise.platform.api.serializers import (CUSTOMER_SCORES_FIELDS, MODEL_RUN_FIELDS, MODEL_VERSION_DETAIL_FIELDS,
                                                MODEL_VERSION_FIELDS, serialize, serialize_page)
 from tierwise.platform.db import db
@@ -35,29 +36,25 @@ from tierwise.tenants import customer_directory
 
 READ_MODELS = Permission.VIEW_ALL_CUSTOMERS
 MAX_REASON = 500
+PROMOTE_BODY = request_body({"reason": {"type": "string", "minLength": 1, "maxLength": MAX_REASON}},
+                            required=("reason",))
+TRAIN_BODY = request_body({
+    "model": {"type": "string", "enum": list(MODELS)},
+    "horizon_days": {"type": "integer", "minimum": 1, "maximum": 3650,
+                     "description": "Default: the champion's horizon; without a champion, churn 90, value 365."},
+    "as_of": {"type": "string", "format": "date-time",
+              "description": "Train as if it were this moment (a date is midnight UTC); not in the future."}},
+    required=("model",))
 
 
 def _require_read() -> None:
     if not allows(current_user, READ_MODELS):
-        abort(403, description="Models and their runs are for tenant admins and analysts.")
+        abort(403, description=gettext("Models and their runs are for tenant admins and analysts."))
 
 
 def _require_manage() -> None:
     if not allows(current_user, Permission.MANAGE_MODELS):
-        abort(403, description="Only tenant admins may train, score or promote models.")
-
-
-def _body(allowed: tuple[str, ...]) -> dict:
-    """The JSON object sent (nothing at all counts as ``{}``), refusing keys it should not have."""
-    if not request.get_data(cache=True).strip():
-        return {}
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ValidationError("send a JSON object", field="body")
-    for key in body:
-        if key not in allowed:
-            raise ValidationError(f"unknown key '{key}' (allowed: {', '.join(allowed) or 'none'})", field=str(key))
-    return body
+        abort(403, description=gettext("Only tenant admins may train, score or promote models."))
 
 
 def _as_of(value) -> datetime | None:
@@ -65,16 +62,10 @@ def _as_of(value) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(value)
-    except (TypeError, ValueError):
+    except ValueError:
         raise ValidationError("must be a date or time such as 2025-06-30 or 2025-06-30T00:00:00Z",
                               field="as_of") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
-def _horizon(value) -> int | None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-        raise ValidationError("must be a whole number of days", field="horizon_days")
-    return value
 
 
 def _version(version: ModelVersion, fields: tuple[str, ...] = MODEL_VERSION_FIELDS) -> dict:
@@ -112,8 +103,8 @@ def promote_model_version(model_version_id: uuid.UUID):
     """Make this version the champion whatever its metrics (an override or a rollback); the reason is audited."""
     version = ModelVersion.get(model_version_id)
     _require_manage()
-    reason = _body(("reason",)).get("reason", "")
-    if not isinstance(reason, str) or len(reason) > MAX_REASON:
+    reason = read_body(PROMOTE_BODY)["reason"]
+    if len(reason) > MAX_REASON:
         raise ValidationError(f"must be text of at most {MAX_REASON} characters", field="reason")
     promote(version, by=current_user.email, reason=reason)
     db.session.commit()
@@ -123,19 +114,19 @@ def promote_model_version(model_version_id: uuid.UUID):
 @api_blueprint.post("/models/train")
 def start_model_training():
     _require_manage()
-    body = _body(("model", "horizon_days", "as_of"))
-    model = body.get("model")
+    body = read_body(TRAIN_BODY)
+    model = body["model"]
     if model not in MODELS:
         raise ValidationError(f"choose one of: {', '.join(MODELS)}", field="model")
     run = launch_training(model, started_by=current_user.email, as_of=_as_of(body.get("as_of")),
-                          horizon_days=_horizon(body.get("horizon_days")))
+                          horizon_days=body.get("horizon_days"))
     return _run_started(run)
 
 
 @api_blueprint.post("/models/score")
 def start_model_scoring():
     _require_manage()
-    _body(())
+    read_body(NO_BODY)
     return _run_started(launch_scoring(started_by=current_user.email))
 
 

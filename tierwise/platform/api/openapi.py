@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from flask import url_for
 
-from tierwise.platform.api import api_blueprint
+from tierwise.platform.api import api_blueprint, customers, rules, tokens
 from tierwise.platform.api import serializers as s
+from tierwise.platform.api.bodies import NO_BODY
 from tierwise.platform.api.openapi_models import MODEL_PATHS, MODEL_SCHEMA_FIELDS, MODEL_SCHEMAS
 from tierwise.platform.api.openapi_parts import TIME as _TIME
 from tierwise.platform.api.openapi_parts import UUID as _UUID
@@ -215,7 +216,9 @@ SCHEMAS = {
         "message": {"type": "string"}, "created_by": {"type": "string"},
         "created_at": {"type": "string", "format": "date-time"}, "started_at": _TIME, "finished_at": _TIME}},
     "RowError": {"type": "object", "properties": {
-        "row": {"type": "integer", "description": "As a spreadsheet numbers it: the header is row 1."},
+        "row": {"type": "integer", "description": "In a file, the row as a spreadsheet numbers it (the header is "
+                                                  "row 1); in a JSON batch, the record's index in `rows` (the "
+                                                  "first is 0, and the message says rows[0])."},
         "column": {"type": "string"}, "value": {"type": "string"}, "reason": {"type": "string"}}},
     **RULE_SCHEMAS,
     **SCHEDULE_SCHEMAS,
@@ -241,15 +244,6 @@ SCHEMA_FIELDS = {"User": s.USER_FIELDS, "Branch": s.BRANCH_FIELDS, "ApiToken": s
                  **OWNERSHIP_SCHEMA_FIELDS, **DASHBOARD_SCHEMA_FIELDS}
 
 
-def _definition_body(description: str, *, note: bool, required: bool = True) -> dict:
-    properties = {"definition": _ref("RuleSetDefinition")}
-    if note:
-        properties["note"] = {"type": "string", "maxLength": 500, "description": "Why, for the version history."}
-    return {"required": required, "description": description, "content": {"application/json": {"schema": {
-        "type": "object", "required": ["definition"] if required else [], "additionalProperties": False,
-        "properties": properties}}}}
-
-
 _VERSION_CREATED = {"201": _json(_ref("RuleSetVersionDetail"), "The new version; its address is in Location")}
 _CUSTOMER_TIERS = {"type": "object", "required": ["customer_id", "tiers", "history"], "properties": {
     "customer_id": _UUID, "tiers": {"type": "array", "items": _ref("CustomerTier")},
@@ -265,7 +259,7 @@ RULE_PATHS = {
                  "description": "Like `tierwise rules apply`; the draft, if any, is left as it is. "
                                 "Run a retier afterwards for the tiers to follow.",
                  "operationId": "publishRuleSet", "tags": ["rules"],
-                 "requestBody": _definition_body("The rule set to publish", note=True),
+                 "requestBody": rules.PUBLISH_BODY,
                  "responses": _responses(_VERSION_CREATED, 400, 403, 409, 422)}},
     "/api/v1/rule-set/versions": {"get": {
         "summary": "Published versions, newest first, without their definitions (tenant admins, analysts)",
@@ -280,6 +274,7 @@ RULE_PATHS = {
     "/api/v1/rule-set/versions/{version_id}/rollback": {"post": {
         "summary": "Publish this version's rules again, as a new version (tenant admins)",
         "operationId": "rollBackRuleSet", "tags": ["rules"], "parameters": [_id_param("version_id")],
+        "requestBody": NO_BODY,
         "responses": _responses(_VERSION_CREATED, 403, 404, 409, 422)}},
     "/api/v1/rule-set/draft": {
         "get": {"summary": "The draft; 404 when there is none (tenant admins, analysts)",
@@ -287,7 +282,7 @@ RULE_PATHS = {
                 "responses": _responses({"200": _json(_ref("RuleSetVersionDetail"), "The draft")}, 403, 404)},
         "put": {"summary": "Validate and save the draft, replacing the previous one (tenant admins)",
                 "operationId": "saveRuleSetDraft", "tags": ["rules"],
-                "requestBody": _definition_body("The draft rule set", note=True),
+                "requestBody": rules.DRAFT_BODY,
                 "responses": _responses({"200": _json(_ref("RuleSetVersionDetail"), "The saved draft")},
                                         400, 403, 422)},
         "delete": {"summary": "Discard the draft (tenant admins)", "operationId": "discardRuleSetDraft",
@@ -296,19 +291,19 @@ RULE_PATHS = {
         "summary": "Publish the draft as the next version (tenant admins)", "operationId": "publishRuleSetDraft",
         "tags": ["rules"],
         "description": "Validated again first: the tenant's fields may have changed since it was saved.",
+        "requestBody": NO_BODY,
         "responses": _responses(_VERSION_CREATED, 403, 404, 409, 422)}},
     "/api/v1/rule-set/validate": {"post": {
         "summary": "Check a rule set against the tenant's fields without saving anything (tenant admins, analysts)",
         "operationId": "validateRuleSet", "tags": ["rules"],
-        "requestBody": _definition_body("The rule set to check", note=False),
+        "requestBody": rules.VALIDATE_BODY,
         "responses": _responses({"200": _json(_ref("RuleSetValidation"), "The rule set can be used")},
                                 400, 403, 422)}},
     "/api/v1/rule-set/preview": {"post": {
         "summary": "What a rule set (or, with no body, the draft) would do if published and run now "
                    "(tenant admins, analysts)",
         "operationId": "previewRuleSet", "tags": ["rules"], "description": "Writes nothing.",
-        "requestBody": _definition_body("The rule set to preview; send no body (or `{}`) for the draft",
-                                        note=False, required=False),
+        "requestBody": rules.PREVIEW_BODY,
         "responses": _responses({"200": _json(_ref("Preview"), "Counts, value, migration matrix and sample movers "
                                                               "per dimension")}, 400, 403, 404, 422)}},
     "/api/v1/retier-runs": {
@@ -318,9 +313,10 @@ RULE_PATHS = {
         "post": {"summary": "Retier every customer under the rules in force (tenant admins)",
                  "operationId": "startRetierRun", "tags": ["tiers"],
                  "description": "One retier per tenant may be queued or running at a time (409 otherwise).",
+                 "requestBody": NO_BODY,
                  "responses": _responses({"202": _json(_ref("RetierRun"), "The run: queued (poll Location), or "
                                                                           "already finished without Redis")},
-                                         403, 404, 409)}},
+                                         400, 403, 404, 409)}},
     "/api/v1/retier-runs/{retier_run_id}": {"get": {
         "summary": "One retier run, with its counts or why it failed",
         "operationId": "getRetierRun", "tags": ["tiers"], "parameters": [_id_param("retier_run_id")],
@@ -359,8 +355,7 @@ PATHS = {
                 "tags": ["tokens"], "responses": _responses({"200": _json({"type": "object", "properties": {
                     "items": {"type": "array", "items": _ref("ApiToken")}}}, "Tokens, newest first")}, 403)},
         "post": {"summary": "Create an API token; the secret is in the response only", "operationId": "createToken",
-                 "tags": ["tokens"], "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                     "type": "object", "required": ["name"], "properties": {"name": {"type": "string", "maxLength": 100}}}}}},
+                 "tags": ["tokens"], "requestBody": tokens.CREATE_BODY,
                  "responses": _responses({"201": _json({"allOf": [_ref("ApiToken"), {"type": "object", "properties": {
                      "token": {"type": "string", "description": "tw_<tenant>_<secret>; shown once"}}}]}, "The new token")},
                      400, 403)}},
@@ -409,17 +404,14 @@ PATHS = {
         "operationId": "runImport", "tags": ["imports"],
         "parameters": [{"name": "kind", "in": "path", "required": True,
                         "schema": {"type": "string", "enum": ["customers", "activity", "interactions"]}}],
-        "requestBody": {"required": True, "content": {
-            "application/json": {"schema": {"type": "object", "required": ["rows"], "properties": {
-                "rows": {"type": "array", "maxItems": 10000, "items": {"type": "object"}},
-                "mapping": {"type": "object", "additionalProperties": {"type": "string"}},
-                "skip_invalid": {"type": "boolean"}, "add_fields": {"type": "boolean"}}}},
-            "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
-                "file": {"type": "string", "format": "binary"}, "skip_invalid": {"type": "boolean"},
-                "add_fields": {"type": "boolean"}}}}}},
+        "requestBody": customers.IMPORT_BODY,
         "responses": _responses({
             "200": _json({"allOf": [_ref("ImportResult"), {"type": "object", "properties": {
-                "errors": {"type": "array", "items": _ref("RowError")}}}]}, "JSON batch: what was imported"),
+                "errors": {"type": "array", "items": _ref("RowError")},
+                "retier_run_id": {**_UUID, "type": ["string", "null"], "description": (
+                    "When the batch added customers to a tenant with a rule set in force: the retier started "
+                    "to classify them (follow it at /retier-runs/{id}); null otherwise.")}}}]},
+                "JSON batch: what was imported"),
             "201": _json(_ref("ImportRun"), "File upload: the import run (queued, or finished without Redis); "
                                             "poll the Location header")}, 400, 403)}},
     "/api/v1/import-runs": {"get": {

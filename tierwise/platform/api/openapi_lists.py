@@ -1,6 +1,8 @@
 """The lists part of the OpenAPI document: built-in and saved lists, exports; merged into ``openapi.py``'s."""
 from __future__ import annotations
 
+from tierwise.platform.api.lists import FILTERS_SCHEMA as _FILTERS
+from tierwise.platform.api.lists import SAVED_LIST_BODY, SETTINGS_BODY
 from tierwise.platform.api.openapi_parts import UUID as _UUID
 from tierwise.platform.api.openapi_parts import id_param as _id_param
 from tierwise.platform.api.openapi_parts import items as _items
@@ -12,13 +14,6 @@ from tierwise.tenants.lists.filters import RANGES
 from tierwise.tenants.lists.query import SORTS
 
 _NUMBER_OR_NULL = {"type": ["number", "null"]}
-_FILTERS = {"type": "object", "additionalProperties": False, "properties": {
-    "tiers": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}},
-              "description": 'Tier codes per dimension, e.g. {"value": ["key", "important"]}.'},
-    **{key: {"type": "number"} for key in RANGES},
-    "branch_id": _UUID, "rm_user_id": _UUID, "search": {"type": "string", "maxLength": 100},
-    "condition": {"type": "string", "maxLength": 1000,
-                  "description": "In the rule language, on fields, customer columns and scores."}}}
 LIST_SCHEMAS = {
     "ListSettings": {"type": "object", "properties": {
         "vip_tiers": {"type": "array", "items": {"type": "string"},
@@ -50,7 +45,8 @@ LIST_SCHEMAS = {
 _NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string", "enum": list(BUILT_IN)}}
 _QUERY = [{"name": "tier.{dimension}", "in": "query", "required": False, "schema": {"type": "string"},
            "description": "Comma-separated tier codes of a dimension, e.g. tier.value=key,important."},
-          *({"name": key, "in": "query", "required": False, "schema": {"type": "number"}} for key in RANGES),
+          *({"name": key, "in": "query", "required": False, "schema": _FILTERS["properties"][key],
+             "description": "A minimum may not be above its maximum."} for key in RANGES),
           {"name": "branch_id", "in": "query", "required": False, "schema": _UUID},
           {"name": "rm_user_id", "in": "query", "required": False, "schema": _UUID},
           {"name": "search", "in": "query", "required": False, "schema": {"type": "string"},
@@ -72,10 +68,7 @@ LIST_PATHS = {
     "/api/v1/lists/settings": {"put": {
         "summary": "Set the VIP tiers and the at-risk churn threshold (tenant admins)",
         "operationId": "changeListSettings", "tags": ["lists"],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "required": ["vip_tiers"], "properties": {
-                "vip_tiers": {"type": "array", "items": {"type": "string"}},
-                "at_risk_probability": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}}}}}},
+        "requestBody": SETTINGS_BODY,
         "responses": _responses({"200": _json(_ref("ListSettings"), "The settings now")}, 400, 403)}},
     "/api/v1/lists/{name}/customers": {"get": {
         "summary": "One page of a list: only the customers the caller may see", "operationId": "listCustomersOn",
@@ -101,11 +94,7 @@ LIST_PATHS = {
                 "tags": ["lists"], "responses": _responses({"200": _items("SavedList", "Saved lists by name")})},
         "post": {"summary": "Save a built-in list's filters under a name", "operationId": "createSavedList",
                  "tags": ["lists"],
-                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                     "type": "object", "required": ["name", "base"], "properties": {
-                         "name": {"type": "string", "maxLength": 120},
-                         "base": {"type": "string", "enum": list(BUILT_IN)},
-                         "filters": _FILTERS, "shared": {"type": "boolean"}}}}}},
+                 "requestBody": SAVED_LIST_BODY,
                  "responses": _responses({"201": _json(_ref("SavedList"), "The saved list")}, 400, 409)}},
     "/api/v1/saved-lists/{list_id}": {"delete": {
         "summary": "Delete a saved list (its owner; a tenant admin for a shared one)", "operationId": "deleteSavedList",

@@ -6,6 +6,8 @@ building blocks come from ``openapi_parts``.
 from __future__ import annotations
 
 from tierwise.platform.api import serializers as s
+from tierwise.platform.api.bodies import NO_BODY
+from tierwise.platform.api.models import PROMOTE_BODY, TRAIN_BODY
 from tierwise.platform.api.openapi_parts import TIME as _TIME
 from tierwise.platform.api.openapi_parts import UUID as _UUID
 from tierwise.platform.api.openapi_parts import id_param as _id_param
@@ -110,28 +112,21 @@ MODEL_PATHS = {
         "operationId": "promoteModelVersion", "tags": ["models"], "parameters": [_id_param("model_version_id")],
         "description": "Audited with the reason. Customers get its scores at the next scoring. 400 if it already "
                        "is the champion.",
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "required": ["reason"], "additionalProperties": False,
-            "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 500}}}}}},
+        "requestBody": PROMOTE_BODY,
         "responses": _responses({"200": _json(_ref("ModelVersionDetail"), "The new champion")}, 400, 403, 404)}},
     "/api/v1/models/train": {"post": {
         "summary": "Train a new churn or value model version (tenant admins)", "operationId": "trainModel",
         "tags": ["models"],
         "description": "It becomes champion only if it beats the current one on the same validation data. One "
                        "training per model may be queued or running at a time (409 otherwise).",
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "required": ["model"], "additionalProperties": False, "properties": {
-                "model": _MODEL,
-                "horizon_days": {"type": "integer", "minimum": 1, "maximum": 3650,
-                                 "description": "Default: the champion's horizon; without a champion, churn 90, value 365."},
-                "as_of": {"type": "string", "format": "date-time",
-                          "description": "Train as if it were this moment (a date is midnight UTC); not in the future."}}}}}},
+        "requestBody": TRAIN_BODY,
         "responses": _responses(_RUN_STARTED, 400, 403, 409)}},
     "/api/v1/models/score": {"post": {
         "summary": "Score every customer with the champions, replacing all scores at once (tenant admins)",
         "operationId": "scoreCustomers", "tags": ["models"],
-        "description": "No body. One scoring may be queued or running at a time (409 otherwise); without a champion "
+        "description": "One scoring may be queued or running at a time (409 otherwise); without a champion "
                        "the run fails and says so.",
+        "requestBody": NO_BODY,
         "responses": _responses(_RUN_STARTED, 400, 403, 409)}},
     "/api/v1/model-runs": {"get": {
         "summary": "Training and scoring runs, newest first (tenant admins, analysts)", "operationId": "listModelRuns",

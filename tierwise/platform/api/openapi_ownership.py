@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from tierwise.platform.api import serializers as s
+from tierwise.platform.api.ownership import ASSIGN_BODY, NULLABLE_UUID, REASSIGN_BODY
 from tierwise.platform.api.openapi_parts import TIME as _TIME
 from tierwise.platform.api.openapi_parts import UUID as _UUID
 from tierwise.platform.api.openapi_parts import id_param as _id_param
@@ -10,8 +11,7 @@ from tierwise.platform.api.openapi_parts import json_body as _json
 from tierwise.platform.api.openapi_parts import ref as _ref
 from tierwise.platform.api.openapi_parts import responses as _responses
 
-_NULLABLE_UUID = {"type": ["string", "null"], "format": "uuid"}
-_REASON = {"type": "string", "minLength": 1, "maxLength": 500, "description": "Why, for the assignment history."}
+_NULLABLE_UUID = NULLABLE_UUID
 OWNERSHIP_SCHEMAS = {
     "RmAssignment": {"type": "object", "properties": {
         "customer_id": _UUID,
@@ -40,10 +40,7 @@ OWNERSHIP_PATHS = {
         "operationId": "assignCustomers", "tags": ["customers"],
         "description": "All or nothing: every id must be a customer of this organisation, and `rm_user_id` an active "
                        "relationship manager (or null). Customers that already have that RM are left as they are.",
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "required": ["customer_ids", "rm_user_id", "reason"], "additionalProperties": False,
-            "properties": {"customer_ids": {"type": "array", "minItems": 1, "maxItems": 10000, "items": _UUID},
-                           "rm_user_id": _NULLABLE_UUID, "reason": _REASON}}}}},
+        "requestBody": ASSIGN_BODY,
         "responses": _responses({"200": _json(_ref("Assignment"), "What changed")}, 400, 403)}},
     "/api/v1/users/{user_id}/book/reassign": {"post": {
         "summary": "Move every customer of this user (optionally one branch's) to another relationship manager "
@@ -51,10 +48,6 @@ OWNERSHIP_PATHS = {
         "operationId": "reassignBook", "tags": ["users"], "parameters": [_id_param("user_id")],
         "description": "A user who looks after customers cannot be deactivated, or leave the relationship manager "
                        "role, until their book is moved.",
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "required": ["to_user_id", "reason"], "additionalProperties": False,
-            "properties": {"to_user_id": _UUID, "branch_id": {**_NULLABLE_UUID, "description": "Only this branch's "
-                                                                                                 "customers."},
-                           "reason": _REASON}}}}},
+        "requestBody": REASSIGN_BODY,
         "responses": _responses({"200": _json(_ref("BookMove"), "How many customers moved")}, 400, 403, 404)}},
 }

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from tierwise.platform.api.openapi_parts import TIME as _TIME
+from tierwise.platform.api.schedules import ACTION, CHANGE_BODY, CHANGES, CREATE_BODY
 from tierwise.platform.api.openapi_parts import UUID as _UUID
 from tierwise.platform.api.openapi_parts import id_param as _id_param
 from tierwise.platform.api.openapi_parts import items as _items
@@ -9,10 +10,8 @@ from tierwise.platform.api.openapi_parts import json_body as _json
 from tierwise.platform.api.openapi_parts import ref as _ref
 from tierwise.platform.api.openapi_parts import responses as _responses
 
-_SCHEDULE_ACTION = {"type": "string", "enum": ["retier", "score", "train_churn", "train_value"]}
-_CRON = {"type": "string", "example": "0 3 * * *",
-         "description": "5 fields: minute hour day-of-month month day-of-week, read on the schedule's clock."}
-_ZONE = {"type": "string", "example": "Asia/Shanghai", "description": "An IANA time zone name."}
+_SCHEDULE_ACTION = ACTION
+_CRON, _ZONE = CHANGES["cron"], CHANGES["timezone"]
 SCHEDULE_SCHEMAS = {
     "Schedule": {"type": "object", "properties": {
         "id": _UUID, "action": _SCHEDULE_ACTION, "cron": _CRON, "timezone": _ZONE, "enabled": {"type": "boolean"},
@@ -28,7 +27,6 @@ SCHEDULE_SCHEMAS = {
         "updated_at": {"type": "string", "format": "date-time"}}},
 }
 
-_SCHEDULE_CHANGES = {"cron": _CRON, "timezone": _ZONE, "enabled": {"type": "boolean"}}
 SCHEDULE_PATHS = {
     "/api/v1/schedules": {
         "get": {"summary": "The tenant's schedules (tenant admins, analysts)", "operationId": "listSchedules",
@@ -39,9 +37,7 @@ SCHEDULE_PATHS = {
                  "description": "`timezone` defaults to the tenant's. The work starts as a run with "
                                 "`started_by` `schedule:<id>`, within a minute of its time, while `tierwise cron` "
                                 "and a worker run.",
-                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                     "type": "object", "required": ["action", "cron"], "additionalProperties": False,
-                     "properties": {"action": _SCHEDULE_ACTION, **_SCHEDULE_CHANGES}}}}},
+                 "requestBody": CREATE_BODY,
                  "responses": _responses({"201": _json(_ref("Schedule"), "The new schedule; its address is in "
                                                                         "Location")}, 400, 403, 409)}},
     "/api/v1/schedules/{schedule_id}": {
@@ -52,8 +48,7 @@ SCHEDULE_PATHS = {
                   "operationId": "changeSchedule", "tags": ["schedules"], "parameters": [_id_param("schedule_id")],
                   "description": "The next run is computed again from now; missed runs are not caught up. "
                                  "The action cannot change.",
-                  "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                      "type": "object", "additionalProperties": False, "properties": _SCHEDULE_CHANGES}}}},
+                  "requestBody": CHANGE_BODY,
                   "responses": _responses({"200": _json(_ref("Schedule"), "The changed schedule")},
                                           400, 403, 404, 409)},
         "delete": {"summary": "Delete a schedule (tenant admins); runs it started are kept",

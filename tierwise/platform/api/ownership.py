@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import uuid
 
-from flask import abort, request
+from flask import abort
+from flask_babel import gettext
 from flask_login import current_user
 
 from tierwise.errors import ValidationError
 from tierwise.platform.api import api_blueprint
+from tierwise.platform.api.bodies import read_body, request_body
+from tierwise.platform.api.openapi_parts import UUID
 from tierwise.platform.api.serializers import (ASSIGNMENT_FIELDS, BOOK_MOVE_FIELDS, RM_ASSIGNMENT_FIELDS,
                                                serialize)
 from tierwise.platform.db import db
@@ -21,29 +24,19 @@ from tierwise.platform.policy import Permission, allows, visible_customers
 from tierwise.platform.users import get_user
 from tierwise.tenants import customer_directory, ownership
 
-ASSIGN_KEYS = ("customer_ids", "rm_user_id", "reason")
-REASSIGN_KEYS = ("to_user_id", "branch_id", "reason")
+NULLABLE_UUID = {"type": ["string", "null"], "format": "uuid"}
+REASON = {"type": "string", "minLength": 1, "maxLength": 500, "description": "Why, for the assignment history."}
+ASSIGN_BODY = request_body({
+    "customer_ids": {"type": "array", "minItems": 1, "maxItems": 10000, "items": UUID},
+    "rm_user_id": NULLABLE_UUID, "reason": REASON}, required=("customer_ids", "rm_user_id", "reason"))
+REASSIGN_BODY = request_body({
+    "to_user_id": UUID, "branch_id": {**NULLABLE_UUID, "description": "Only this branch's customers."},
+    "reason": REASON}, required=("to_user_id", "reason"))
 
 
 def _require_assign() -> None:
     if not allows(current_user, Permission.ASSIGN_CUSTOMERS):
-        abort(403, description="Only tenant admins may assign customers to relationship managers.")
-
-
-def _body(allowed: tuple[str, ...], required: tuple[str, ...]) -> dict:
-    """The JSON object sent, with only the allowed keys and every required one."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ValidationError(f"send a JSON object with {', '.join(required)}", field="body")
-    for key in body:
-        if key not in allowed:
-            raise ValidationError(f"unknown key '{key}' (allowed: {', '.join(allowed)})", field=str(key))
-    for key in required:
-        if key not in body:
-            raise ValidationError("is required", field=key)
-    if not isinstance(body["reason"], str):
-        raise ValidationError("must be a string", field="reason")
-    return body
+        abort(403, description=gettext("Only tenant admins may assign customers to relationship managers."))
 
 
 def _uuid(value, *, field: str, nullable: bool = False) -> uuid.UUID | None:
@@ -64,9 +57,7 @@ def customer_assignments(customer_id: uuid.UUID):
 @api_blueprint.post("/customers/assignments")
 def assign_customers():
     _require_assign()
-    body = _body(ASSIGN_KEYS, required=ASSIGN_KEYS)
-    if not isinstance(body["customer_ids"], list):
-        raise ValidationError("must be a list of customer ids", field="customer_ids")
+    body = read_body(ASSIGN_BODY)
     customer_ids = [_uuid(value, field="customer_ids") for value in body["customer_ids"]]
     rm_user_id = _uuid(body["rm_user_id"], field="rm_user_id", nullable=True)
     result = ownership.assign(customer_ids, rm_user_id, reason=body["reason"])
@@ -78,7 +69,7 @@ def assign_customers():
 def reassign_book(user_id: uuid.UUID):
     user = get_user(user_id)  # another tenant's id: 404
     _require_assign()
-    body = _body(REASSIGN_KEYS, required=("to_user_id", "reason"))
+    body = read_body(REASSIGN_BODY)
     move = ownership.reassign_book(user.id, _uuid(body["to_user_id"], field="to_user_id"), reason=body["reason"],
                                    branch_id=_uuid(body.get("branch_id"), field="branch_id", nullable=True))
     db.session.commit()

@@ -20,11 +20,13 @@ from __future__ import annotations
 import uuid
 from contextlib import contextmanager
 
-from flask import abort, request, url_for
+from flask import abort, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from tierwise.errors import NotFoundError, ValidationError
 from tierwise.platform.api import api_blueprint
+from tierwise.platform.api.bodies import NO_BODY, read_body, request_body
 from tierwise.platform.api.serializers import (PREVIEW_FIELDS, RULE_SET_VERSION_DETAIL_FIELDS,
                                                RULE_SET_VERSION_FIELDS, serialize)
 from tierwise.platform.db import db
@@ -35,6 +37,15 @@ from tierwise.tenants.rules.preview import preview
 from tierwise.tenants.rules.published import changes_from_previous, published_version
 
 MAX_NOTE = 500
+DEFINITION = {"$ref": "#/components/schemas/RuleSetDefinition"}
+NOTE = {"type": "string", "maxLength": MAX_NOTE, "description": "Why, for the version history."}
+PUBLISH_BODY = request_body({"definition": DEFINITION, "note": NOTE}, required=("definition",),
+                            description="The rule set to publish")
+DRAFT_BODY = request_body({"definition": DEFINITION, "note": NOTE}, required=("definition",),
+                          description="The draft rule set")
+VALIDATE_BODY = request_body({"definition": DEFINITION}, required=("definition",), description="The rule set to check")
+PREVIEW_BODY = request_body({"definition": DEFINITION}, optional=True,
+                            description="The rule set to preview; send no body (or `{}`) for the draft")
 READ_RULE_SETS = Permission.VIEW_ALL_CUSTOMERS  # the web's version history asks for the same
 
 
@@ -61,19 +72,6 @@ def unusable_rule_set_is_422():
         raise RuleSetRejected(error) from error
 
 
-def _body(allowed: tuple[str, ...], *, may_be_empty: bool = False) -> dict:
-    """The JSON object sent, refusing keys it should not have (a misspelt ``note`` is not silently dropped)."""
-    if may_be_empty and not request.get_data(cache=True).strip():
-        return {}
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ValidationError('send a JSON object such as {"definition": {"dimensions": [...]}}', field="body")
-    for key in body:
-        if key not in allowed:
-            raise ValidationError(f"unknown key '{key}' (allowed: {', '.join(allowed)})", field=str(key))
-    return body
-
-
 def _definition(body: dict) -> dict:
     definition = body.get("definition")
     if not isinstance(definition, dict):
@@ -84,20 +82,20 @@ def _definition(body: dict) -> dict:
 
 def _note(body: dict) -> str:
     note = body.get("note", "")
-    if not isinstance(note, str) or len(note) > MAX_NOTE:
+    if len(note) > MAX_NOTE:
         raise ValidationError(f"must be text of at most {MAX_NOTE} characters", field="note")
     return note.strip()
 
 
 def _require_manage_rules() -> None:
     if not allows(current_user, Permission.MANAGE_RULES):
-        abort(403, description="Only tenant admins may change the tiering rules.")
+        abort(403, description=gettext("Only tenant admins may change the tiering rules."))
 
 
 def _require_rule_work() -> None:
     if not allows(current_user, READ_RULE_SETS):
-        abort(403, description="The rule history, the draft, validation and preview are for tenant admins and "
-                               "analysts; GET /rule-set shows the rules in force.")
+        abort(403, description=gettext("The rule history, the draft, validation and preview are for tenant admins "
+                                       "and analysts; GET /rule-set shows the rules in force."))
 
 
 def _version_created(version):
@@ -131,6 +129,7 @@ def roll_back_rule_set(version_id: uuid.UUID):
     """Publish this version's rules again, as a new version (409 if it is the one in force)."""
     version = published_version(version_id)
     _require_manage_rules()
+    read_body(NO_BODY)
     with unusable_rule_set_is_422():  # a field its rules use may have been removed since
         restored = versions.roll_back(version.number, author=current_user.email)
     db.session.commit()
@@ -141,7 +140,7 @@ def roll_back_rule_set(version_id: uuid.UUID):
 def publish_rule_set():
     """Validate and publish in one step, as ``tierwise rules apply`` does; any draft is left alone."""
     _require_manage_rules()
-    body = _body(("definition", "note"))
+    body = read_body(PUBLISH_BODY)
     definition, note = _definition(body), _note(body)
     with unusable_rule_set_is_422():
         version = versions.publish(definition, author=current_user.email, note=note)
@@ -161,7 +160,7 @@ def show_draft():
 @api_blueprint.put("/rule-set/draft")
 def save_draft():
     _require_manage_rules()
-    body = _body(("definition", "note"))
+    body = read_body(DRAFT_BODY)
     definition, note = _definition(body), _note(body)
     with unusable_rule_set_is_422():
         draft = versions.save_draft(definition, author=current_user.email, note=note)
@@ -181,6 +180,7 @@ def discard_draft():
 def publish_draft():
     """The draft becomes the next version (re-validated: the tenant's fields may have changed since)."""
     _require_manage_rules()
+    read_body(NO_BODY)
     with unusable_rule_set_is_422():
         version = versions.publish_draft(author=current_user.email)
     db.session.commit()
@@ -190,7 +190,7 @@ def publish_draft():
 @api_blueprint.post("/rule-set/validate")
 def validate_rule_set():
     _require_rule_work()
-    definition = _definition(_body(("definition",)))
+    definition = _definition(read_body(VALIDATE_BODY))
     with unusable_rule_set_is_422():
         parsed, _plan = versions.validate(definition)
     return {"ok": True, "dimensions": len(parsed.dimensions),
@@ -201,7 +201,7 @@ def validate_rule_set():
 def preview_rule_set():
     """What the definition sent (or, with no body, the draft) would do if published and run now; writes nothing."""
     _require_rule_work()
-    body = _body(("definition",), may_be_empty=True)
+    body = read_body(PREVIEW_BODY)
     if body:
         definition = _definition(body)
     else:

@@ -12,43 +12,36 @@ from __future__ import annotations
 import uuid
 
 from flask import abort, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from tierwise.errors import ValidationError
 from tierwise.jobs import schedules
 from tierwise.platform.api import api_blueprint
+from tierwise.platform.api.bodies import read_body, request_body
 from tierwise.platform.api.serializers import SCHEDULE_FIELDS, serialize
 from tierwise.platform.db import db
 from tierwise.platform.policy import Permission, allows, can_manage_schedule
 
 READ_SCHEDULES = Permission.VIEW_ALL_CUSTOMERS
-CREATE_KEYS = ("action", "cron", "timezone", "enabled")
-CHANGE_KEYS = ("cron", "timezone", "enabled")
-
-
-def _body(allowed: tuple[str, ...]) -> dict:
-    """The JSON object sent, with only the keys it may have and each of the right type."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ValidationError('send a JSON object such as {"action": "retier", "cron": "0 3 * * *"}', field="body")
-    for key, value in body.items():
-        if key == "action" and key not in allowed:
-            raise ValidationError("cannot be changed: delete the schedule and create another", field="action")
-        if key not in allowed:
-            raise ValidationError(f"unknown key '{key}' (allowed: {', '.join(allowed)})", field=str(key))
-        if not isinstance(value, bool if key == "enabled" else str):
-            raise ValidationError("must be true or false" if key == "enabled" else "must be a string", field=key)
-    return body
+ACTION = {"type": "string", "enum": [action.value for action in schedules.Action]}
+CHANGES = {"cron": {"type": "string", "example": "0 3 * * *",
+                    "description": "5 fields: minute hour day-of-month month day-of-week, read on the schedule's "
+                                   "clock."},
+           "timezone": {"type": "string", "example": "Asia/Shanghai", "description": "An IANA time zone name."},
+           "enabled": {"type": "boolean"}}
+CREATE_BODY = request_body({"action": ACTION, **CHANGES}, required=("action", "cron"))
+CHANGE_BODY = request_body(CHANGES, description="`action` cannot be changed: delete the schedule and create another.")
 
 
 def _require_read() -> None:
     if not allows(current_user, READ_SCHEDULES):
-        abort(403, description="Schedules are for tenant admins and analysts.")
+        abort(403, description=gettext("Schedules are for tenant admins and analysts."))
 
 
 def _require_manage(action: str) -> None:
     if not can_manage_schedule(current_user, action):
-        abort(403, description="Only tenant admins may schedule this work.")
+        abort(403, description=gettext("Only tenant admins may schedule this work."))
 
 
 @api_blueprint.get("/schedules")
@@ -66,10 +59,10 @@ def show_schedule(schedule_id: uuid.UUID):
 
 @api_blueprint.post("/schedules")
 def create_schedule():
-    body = _body(CREATE_KEYS)
-    action = body.get("action", "")
+    body = read_body(CREATE_BODY)
+    action = body["action"]
     _require_manage(action)
-    schedule = schedules.create_schedule(action=action, cron=body.get("cron", ""), timezone=body.get("timezone"),
+    schedule = schedules.create_schedule(action=action, cron=body["cron"], timezone=body.get("timezone"),
                                          enabled=body.get("enabled", True), author=current_user.email)
     db.session.commit()
     location = url_for("api.show_schedule", schedule_id=schedule.id)
@@ -80,7 +73,10 @@ def create_schedule():
 def change_schedule(schedule_id: uuid.UUID):
     schedule = schedules.get_schedule(schedule_id)
     _require_manage(schedule.action)
-    body = _body(CHANGE_KEYS)
+    sent = request.get_json(silent=True)
+    if isinstance(sent, dict) and "action" in sent:
+        raise ValidationError("cannot be changed: delete the schedule and create another", field="action")
+    body = read_body(CHANGE_BODY)
     schedules.update_schedule(schedule, author=current_user.email, **body)
     db.session.commit()
     return serialize(schedule, SCHEDULE_FIELDS)

@@ -13,9 +13,11 @@ import uuid
 
 import sqlalchemy as sa
 from flask import abort, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from tierwise.platform.api import api_blueprint
+from tierwise.platform.api.bodies import NO_BODY, read_body
 from tierwise.platform.api.serializers import (CUSTOMER_TIER_FIELDS, DIMENSION_DISTRIBUTION_FIELDS,
                                                RETIER_RUN_FIELDS, TIER_PERIOD_FIELDS, serialize, serialize_page)
 from tierwise.platform.pagination import keyset_page, parse_limit
@@ -30,7 +32,8 @@ from tierwise.tenants.rules.retier_launch import launch_retier
 def start_retier_run():
     """Retier under the rules in force: queued (202; poll Location), or already done without Redis."""
     if not allows(current_user, Permission.MANAGE_RULES):
-        abort(403, description="Only tenant admins may retier.")
+        abort(403, description=gettext("Only tenant admins may retier."))
+    read_body(NO_BODY)
     run = launch_retier(started_by=current_user.email)
     return serialize(run, RETIER_RUN_FIELDS), 202, {"Location": url_for("api.show_retier_run", retier_run_id=run.id)}
 

@@ -3,15 +3,19 @@ from __future__ import annotations
 
 import uuid
 
-from flask import abort, g, request
+from flask import abort, g
+from flask_babel import gettext
 from flask_login import current_user
 
-from tierwise.errors import PermissionDeniedError, ValidationError
+from tierwise.errors import PermissionDeniedError
 from tierwise.platform import api_tokens
 from tierwise.platform.api import api_blueprint
+from tierwise.platform.api.bodies import read_body, request_body
 from tierwise.platform.api.serializers import TOKEN_FIELDS, serialize
 from tierwise.platform.db import db
 from tierwise.platform.policy import Permission, allows, can_manage_token
+
+CREATE_BODY = request_body({"name": {"type": "string", "maxLength": 100}}, required=("name",))
 
 
 @api_blueprint.get("/tokens")
@@ -23,13 +27,9 @@ def list_tokens():
 @api_blueprint.post("/tokens")
 def create_token():
     if "api_token" in g:  # a token that mints tokens would outlive its own revocation
-        raise PermissionDeniedError("create tokens from a signed-in session (or `tierwise token create`), not with a token")
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ValidationError("send a JSON object such as {\"name\": \"nightly export\"}", field="body")
-    name = body.get("name")
-    if not isinstance(name, str):
-        raise ValidationError("must be a string", field="name")
+        raise PermissionDeniedError(gettext("create tokens from a signed-in session (or `tierwise token create`), "
+                                             "not with a token"))
+    name = read_body(CREATE_BODY)["name"]
     token, plaintext = api_tokens.issue(current_user, name=name, tenant_slug=g.tenant.slug)
     db.session.commit()
     return {**serialize(token, TOKEN_FIELDS), "token": plaintext}, 201

@@ -35,6 +35,7 @@ PERMISSION_LABELS = {
     Permission.MANAGE_MODELS: _l("Train and promote models"),
     Permission.EXPORT_LISTS: _l("Export customer lists"),
     Permission.ERASE_CUSTOMERS: _l("Erase a customer and all its data"),
+    Permission.ASSIGN_CUSTOMERS: _l("Assign customers to relationship managers and move books"),
 }
 
 
@@ -51,6 +52,28 @@ INTERACTION_LABELS = {"complaint": _l("Complaint"), "request": _l("Request"), "o
 
 RUN_STATUS_LABELS = {"queued": _l("Queued"), "running": _l("Running"), "succeeded": _l("Succeeded"),
                      "failed": _l("Failed")}
+
+# The category codes of the industry templates (``tierwise.tenants.field_templates``), which the field
+# registry stores without labels.  A code a tenant added itself is shown as it was imported.
+CATEGORY_LABELS = {
+    # bank: occupation
+    "business_owner": _l("Business owner"), "property_investor": _l("Property investor"),
+    "professional_investor": _l("Professional investor"), "executive": _l("Executive"), "other": _l("Other"),
+    # power utility: usage category, voltage class (units read the same in both languages), facility type
+    "industrial": _l("Industrial"), "commercial": _l("Commercial"), "residential": _l("Residential"),
+    "220v": "220 V", "380v": "380 V", "10kv": "10 kV", "35kv": "35 kV", "110kv": "110 kV", "220kv": "220 kV",
+    "hospital": _l("Hospital"), "government": _l("Government body"), "military": _l("Military facility"),
+    "mine": _l("Mine"), "hazardous_chemicals": _l("Hazardous chemicals"), "transport_hub": _l("Transport hub"),
+    "school": _l("School"), "large_venue": _l("Large venue"), "data_centre": _l("Data centre"),
+    # pharmaceutical distributor: account type
+    "tertiary_hospital": _l("Tertiary hospital"), "other_hospital": _l("Other hospital"),
+    "pharmacy_chain": _l("Pharmacy chain"), "single_pharmacy": _l("Single pharmacy"), "clinic": _l("Clinic"),
+}
+
+
+def category_label(value):
+    """A category value as people read it: its label where Tierwise has one, else the stored code."""
+    return CATEGORY_LABELS.get(value, value) if isinstance(value, str) else value
 
 
 def readable_json(value) -> str:
@@ -70,4 +93,5 @@ def init_app(app: Flask) -> None:
         channel_label=lambda code: CHANNEL_LABELS.get(code, code),
         interaction_label=lambda code: INTERACTION_LABELS.get(code, code),
         run_status_label=lambda code: RUN_STATUS_LABELS.get(code, code),
+        category_label=category_label,
     )

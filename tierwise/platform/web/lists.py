@@ -20,11 +20,14 @@ from tierwise.platform.pagination import parse_limit
 from tierwise.platform.policy import Permission, allows, visible_customers
 from tierwise.platform.web.access import requires, signed_in
 from tierwise.platform.web.forms import EmptyForm
+from tierwise.platform.web.rules_editor import pointer
 from tierwise.tenants import exports
+from tierwise.tenants.fields import field_registry
 from tierwise.tenants.lists import catalog, saved
 from tierwise.tenants.lists.filters import ListFilters
-from tierwise.tenants.lists.query import list_page
+from tierwise.tenants.lists.query import ListPage, list_page
 from tierwise.tenants.ownership import active_rms
+from tierwise.tenants.rules.syntax import RuleError
 
 bp = Blueprint("lists", __name__, url_prefix="/lists")
 
@@ -47,16 +50,57 @@ def _arguments() -> dict:
 @signed_in
 def show(name: str):
     builtin = catalog.builtin(name)
-    filters = ListFilters.from_args(request.args)
     sort = request.args.get("sort", "external_id")
-    page = list_page(name, visible_customers(current_user), filters=filters, sort=sort,
-                     cursor=request.args.get("cursor"), limit=parse_limit(request.args.get("limit")))
+    try:
+        filters = ListFilters.from_args(request.args)
+        page = list_page(name, visible_customers(current_user), filters=filters, sort=sort,
+                         cursor=request.args.get("cursor"), limit=parse_limit(request.args.get("limit")))
+    except ValidationError as error:  # a typo in a filter: the page stays, with the filters as typed
+        db.session.rollback()
+        definition = catalog.rule_set()
+        page = ListPage([], None, list(definition.dimensions) if definition else [])
+        return _render_list(builtin, name, page, sort, error=filter_error(error)), 400
+    return _render_list(builtin, name, page, sort)
+
+
+def _render_list(builtin, name: str, page: ListPage, sort: str, *, error: dict | None = None) -> str:
     sees_all = allows(current_user, Permission.VIEW_ALL_CUSTOMERS)
     managers = active_rms() if sees_all else []  # inactive RMs hold no customers (users.update_user)
-    return render_template("lists/show.html", builtin=builtin, name=name, page=page, filters=filters, sort=sort,
-                           arguments=_arguments(), locale=str(get_locale()),
+    return render_template("lists/show.html", builtin=builtin, name=name, page=page, typed=typed_filters(), sort=sort,
+                           arguments=_arguments(), locale=str(get_locale()), error=error,
+                           condition_example=example_condition(field_registry()),
                            branches=list_branches() if sees_all else [], managers=managers,
                            can_export=allows(current_user, Permission.EXPORT_LISTS), save_form=EmptyForm())
+
+
+def typed_filters() -> dict:
+    """The filters exactly as the request typed them (a bad one included), to fill the form in again.
+
+    ``tiers`` maps each dimension to the codes asked for, whether or not the dimension has them.
+    """
+    typed = {key: value for key, value in request.args.items() if not key.startswith("tier.")}
+    typed["tiers"] = {key[5:]: [code.strip() for value in request.args.getlist(key) for code in value.split(",")
+                                if code.strip()] for key in request.args if key.startswith("tier.")}
+    return typed
+
+
+def filter_error(error: ValidationError) -> dict:
+    """What the form shows beside the filter the error names; a condition gets a caret under the problem."""
+    shown = {"field": error.field, "message": error.message}
+    if isinstance(error, RuleError) and error.expression:
+        shown["pointer"] = pointer(error)
+    return shown
+
+
+def example_condition(registry: dict) -> str:
+    """A condition for the filter's placeholder, on this tenant's own fields (every tenant has the scores)."""
+    category = next((f for f in registry.values() if f.field_type == "category" and f.categories), None)
+    if category is not None:
+        return f'{category.name} == "{category.categories[0]}" and churn_probability > 0.3'
+    number = next((f for f in registry.values() if f.field_type in ("number", "integer")), None)
+    if number is not None:
+        return f"{number.name} > 0 and churn_probability > 0.3"
+    return "churn_probability > 0.3 and predicted_value > 10000"
 
 
 @bp.route("/<name>/export")
@@ -64,7 +108,8 @@ def show(name: str):
 def export(name: str):
     fmt = request.args.get("format", "csv")
     export = exports.export_list(name, visible_customers(current_user), filters=ListFilters.from_args(request.args),
-                                 sort=request.args.get("sort", "external_id"), fmt=fmt, by=current_user.email)
+                                 sort=request.args.get("sort", "external_id"), fmt=fmt, by=current_user.email,
+                                 locale=str(get_locale()))
     db.session.commit()
     return Response(export.content, content_type=export.mimetype,
                     headers={"Content-Disposition": f'attachment; filename="{export.filename}"',

@@ -32,6 +32,7 @@ from tierwise.platform.web import model_report as report
 from tierwise.platform.web.access import requires
 from tierwise.platform.web.forms import EmptyForm, show_validation_error
 from tierwise.platform.web.model_charts import curve_chart
+from tierwise.platform.web.promotion_notes import promotion_note
 
 bp = Blueprint("models", __name__, url_prefix="/models")
 READ_MODELS = Permission.VIEW_ALL_CUSTOMERS
@@ -47,6 +48,10 @@ class TrainForm(FlaskForm):
 
 class PromoteForm(FlaskForm):
     reason = TextAreaField(_l("Why should this version be the champion?"), validators=[Length(max=MAX_REASON)])
+
+
+# A filter, not a context variable: the report macros are imported without the page's context.
+bp.add_app_template_filter(promotion_note, "promotion_note")
 
 
 @bp.context_processor

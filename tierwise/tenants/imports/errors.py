@@ -1,7 +1,7 @@
 """What a rejected import tells the user: row, column, value and reason."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -12,14 +12,20 @@ SHOWN_IN_MESSAGE = 20
 
 @dataclass(frozen=True)
 class RowError:
-    row: int  # as a spreadsheet shows it: the header is row 1, the first record row 2
+    row: int  # a file's row as a spreadsheet shows it (the header is row 1); a JSON batch's index, from 0
     column: str
     value: str
     reason: str
+    batch: bool = False  # the row is an index into a JSON batch's ``rows``
 
     def __str__(self) -> str:
         shown = self.value[:60].replace("\r", "\\r").replace("\n", "\\n")
-        return f"row {self.row}, column '{self.column}', value '{shown}': {self.reason}"
+        where = f"rows[{self.row}]" if self.batch else f"row {self.row}"
+        return f"{where}, column '{self.column}', value '{shown}': {self.reason}"
+
+    def in_batch(self) -> "RowError":
+        """The same error, its row an index into a JSON batch."""
+        return replace(self, batch=True)
 
 
 def row_errors(rows: pd.Series, column: str, values: pd.Series, reason: str) -> list[RowError]:

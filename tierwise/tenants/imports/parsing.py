@@ -2,7 +2,10 @@
 
 Every parser takes a Series of stripped strings ('' = empty) and returns the
 parsed Series plus a boolean mask of cells that are not empty but could not be
-parsed.  Numbers accept thousands separators and currency signs; dates accept
+parsed.  Numbers accept thousands separators and currency signs; a comma must
+group thousands (``1,234.5``), since read as a separator a decimal comma
+(``1234,5``, ``1,5``) would silently make the number 10 or 100 times larger, so
+such a cell is refused (``decimal_comma`` finds them to say why).  Dates accept
 ``2024-01-05``, ``2024/1/5``, ``2024.1.5``, ``20240105`` and ``2024年1月5日``,
 with an optional time.
 """
@@ -12,7 +15,8 @@ import pandas as pd
 
 TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1", "是", "对", "√", "有"})
 FALSE_WORDS = frozenset({"false", "f", "no", "n", "0", "否", "错", "×", "无"})
-_NUMBER_NOISE = r"[,\s，'_¥￥$]"
+_NUMBER_NOISE = r"[\s'_¥￥$]"
+_GROUPED = r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d*)?"  # 1,234 and -12,345.67: the first group 1-3 digits, then threes
 _DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y%m%d")
 
 
@@ -25,12 +29,28 @@ def parse_number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     parsed = pd.to_numeric(values, errors="coerce").astype("float64")
     retry = parsed.isna() & ~empty(values)
     if retry.any():
-        cleaned = values[retry].str.replace(_NUMBER_NOISE, "", regex=True)
+        cleaned = _without_noise(values[retry])
         negative = cleaned.str.match(r"^\(.*\)$")  # accounting negatives: (1,234.50)
-        slow = pd.to_numeric(cleaned.str.strip("()"), errors="coerce").astype("float64")
+        digits = cleaned.str.strip("()")
+        slow = pd.to_numeric(digits.str.replace(",", "", regex=False), errors="coerce").astype("float64")
+        slow = slow.where(~_misgrouped(digits))
         parsed[retry] = slow.where(~negative, -slow)
     bad = ~empty(values) & ~(parsed.abs() < 1e15)  # NaN and infinities fail the comparison
     return parsed.where(~bad), bad
+
+
+def decimal_comma(values: pd.Series) -> pd.Series:
+    """Cells with a comma that does not group thousands (``1234,5``, ``1,5``, ``1.234,5``)."""
+    return _misgrouped(_without_noise(values).str.strip("()"))
+
+
+def _without_noise(values: pd.Series) -> pd.Series:
+    """Spaces, currency signs and other thousands marks removed; a full-width comma made a comma."""
+    return values.str.replace(_NUMBER_NOISE, "", regex=True).str.replace("，", ",", regex=False)
+
+
+def _misgrouped(digits: pd.Series) -> pd.Series:
+    return digits.str.contains(",", regex=False) & ~digits.str.fullmatch(_GROUPED)
 
 
 def parse_integer(values: pd.Series) -> tuple[pd.Series, pd.Series]:

@@ -35,6 +35,7 @@ from tierwise.tenants.rules import snapshot
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 KEPT_ERRORS = 10_000  # kept in memory for messages; all are counted and written to the rejects file
+DECIMAL_COMMA = "has a comma that does not group thousands (write 1234.5 or 1,234.5; a decimal comma is not read)"
 Progress = Callable[[int], None]
 
 
@@ -61,7 +62,11 @@ class ImportResult:
 
 
 class FrameSource:
-    """Rows already in memory (a JSON batch from the API), read like a file."""
+    """Rows already in memory (a JSON batch from the API), read like a file.
+
+    Its rows are numbered as the caller sent them, from 0 (the index into the
+    batch, not a spreadsheet row); ``import_records`` says so in the errors.
+    """
 
     def __init__(self, records: list[dict]) -> None:
         if not isinstance(records, list) or not records or not all(isinstance(r, dict) for r in records):
@@ -75,7 +80,7 @@ class FrameSource:
     def chunks(self, chunk_rows: int = CHUNK_ROWS) -> Iterator[Chunk]:
         for start in range(0, len(self.frame), chunk_rows):
             frame = self.frame.iloc[start:start + chunk_rows].reset_index(drop=True).apply(lambda c: c.str.strip())
-            yield Chunk(frame=frame, rows=pd.Series(np.arange(start + 2, start + 2 + len(frame)), index=frame.index))
+            yield Chunk(frame=frame, rows=pd.Series(np.arange(start, start + len(frame)), index=frame.index))
 
 
 def import_file(path: str | Path, *, kind: str, mapping: dict[str, str] | None = None, skip_invalid: bool = False,
@@ -89,9 +94,17 @@ def import_file(path: str | Path, *, kind: str, mapping: dict[str, str] | None =
 
 def import_records(records: list[dict], *, kind: str, mapping: dict[str, str] | None = None,
                    skip_invalid: bool = False, add_fields: bool = False) -> ImportResult:
-    """Import a JSON batch (a list of objects keyed by column) into the current tenant."""
-    return _run(FrameSource(records), name="api batch", kind=kind, mapping=mapping or {}, skip_invalid=skip_invalid,
-                add_fields=add_fields, rejects_path=None, progress=None)
+    """Import a JSON batch (a list of objects keyed by column) into the current tenant.
+
+    An error names the record by its place in ``records``: ``rows[0]`` is the first.
+    """
+    try:
+        result = _run(FrameSource(records), name="api batch", kind=kind, mapping=mapping or {},
+                      skip_invalid=skip_invalid, add_fields=add_fields, rejects_path=None, progress=None)
+    except ImportRejected as rejected:
+        raise ImportRejected([error.in_batch() for error in rejected.errors], total=rejected.total) from None
+    result.errors = [error.in_batch() for error in result.errors]
+    return result
 
 
 def _run(source, *, name: str, kind: str, mapping: dict[str, str], skip_invalid: bool, add_fields: bool,
@@ -183,11 +196,26 @@ def parse_chunk(chunk: Chunk, plan: ColumnPlan, timezone: str) -> tuple[pd.DataF
             missing = parsing.empty(raw)
             errors += row_errors(chunk.rows[missing], source, raw[missing], "is required")
             bad = bad & ~missing
+        if target.kind in ("number", "integer"):
+            comma = bad & parsing.decimal_comma(raw)
+            errors += row_errors(chunk.rows[comma], source, raw[comma], DECIMAL_COMMA)
+            bad = bad & ~comma
         errors += row_errors(chunk.rows[bad], source, raw[bad], _reason(target))
         typed[target.name] = values
     if plan.kind == "activity":
         typed["category"] = typed["category"].fillna("") if "category" in typed else ""
+    if plan.kind == "interactions":
+        errors += _resolved_before_occurred(chunk, plan, typed)
     return typed, errors
+
+
+def _resolved_before_occurred(chunk: Chunk, plan: ColumnPlan, typed: pd.DataFrame) -> list[RowError]:
+    """An interaction cannot be resolved before it happened (a swapped column, or a typo in a year)."""
+    if "resolved_at" not in typed:
+        return []
+    early = (typed["resolved_at"] < typed["occurred_at"]).fillna(False).astype(bool)
+    source = next(column for target, column in plan.targets if target.name == "resolved_at")
+    return row_errors(chunk.rows[early], source, chunk.frame[source][early], "is before occurred_at")
 
 
 def _parse(target: Target, raw: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:

@@ -129,8 +129,15 @@ def run_import_job(import_run_id: str) -> dict:
         run.rows_read, run.rows_per_second = result.rows_read, result.rows_read / max(result.seconds, 1e-6)
         run.result = {**result.summary(), "errors": [e.__dict__ for e in result.errors[:200]]}
         db.session.commit()
+        from tierwise.tenants.rules.retier_launch import classify_newcomers
         from tierwise.tenants.rules.warmup import AFTER_NEW_DATA, queue_warmup
 
+        try:
+            classify_newcomers(result.inserted, kind=result.kind, started_by=f"import {run.source_name}"[:254])
+            db.session.commit()
+        except Exception:  # the import stands; the next retier (a schedule, a person) classifies them
+            db.session.rollback()
+            current_app.logger.exception("could not start the retier after import run %s", run.id)
         queue_warmup(run.tenant_id, AFTER_NEW_DATA)  # the next preview reads the new data: keep it ready
         return result.summary()
     except Exception as exc:

@@ -14,6 +14,7 @@ from tierwise.tenants.lists import catalog
 from tierwise.tenants.rules.definition import RuleSetDefinition
 
 RANGES = ("churn_min", "churn_max", "value_min", "value_max")
+PROBABILITIES = ("churn_min", "churn_max")  # churn probabilities lie in 0-1
 
 
 @dataclass(frozen=True)
@@ -49,8 +50,7 @@ class ListFilters:
                                                   for v in tiers.values()):
             raise ValidationError('tiers must map a dimension to a list of tier codes, e.g. {"value": ["vip"]}',
                                   field="tiers")
-        return cls(tiers={d: tuple(v) for d, v in tiers.items() if v},
-                   **{key: _number(data.get(key), key) for key in RANGES},
+        return cls(tiers={d: tuple(v) for d, v in tiers.items() if v}, **_ranges(data),
                    branch_id=_uuid(data.get("branch_id"), "branch_id"),
                    rm_user_id=_uuid(data.get("rm_user_id"), "rm_user_id"),
                    search=_text(data.get("search"), "search", 100),
@@ -81,9 +81,23 @@ class ListFilters:
                 raise ValidationError(f"'{code}' has no tier {', '.join(unknown)}", field=f"tier.{code}")
 
 
+def _ranges(data: dict) -> dict[str, float | None]:
+    """The score ranges: numbers, probabilities within 0-1, no minimum above its maximum."""
+    ranges = {key: _number(data.get(key), key) for key in RANGES}
+    for key in PROBABILITIES:
+        if ranges[key] is not None and not 0 <= ranges[key] <= 1:
+            raise ValidationError(f"must be a probability between 0 and 1, not {ranges[key]:g}", field=key)
+    for low, high in (("churn_min", "churn_max"), ("value_min", "value_max")):
+        if ranges[low] is not None and ranges[high] is not None and ranges[low] > ranges[high]:
+            raise ValidationError(f"{ranges[low]:g} is above {high} ({ranges[high]:g})", field=low)
+    return ranges
+
+
 def _number(value, name: str) -> float | None:
     if value in (None, ""):
         return None
+    if isinstance(value, bool):  # JSON true is not 1
+        raise ValidationError(f"'{value}' is not a number", field=name)
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -103,7 +117,9 @@ def _uuid(value, name: str) -> uuid.UUID | None:
 
 
 def _text(value, name: str, limit: int) -> str:
-    text = "" if value is None else str(value).strip()
+    if value is not None and not isinstance(value, str):
+        raise ValidationError("must be text", field=name)
+    text = "" if value is None else value.strip()
     if len(text) > limit or "\x00" in text:
         raise ValidationError(f"at most {limit} characters", field=name)
     return text

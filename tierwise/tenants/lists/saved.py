@@ -50,16 +50,23 @@ def get_saved_list(list_id: uuid.UUID, user) -> SavedList:
 
 
 def save_list(user, *, name: str, base: str, filters, shared: bool = False) -> SavedList:
-    """Keep a built-in list's filters under a name (validated as the list would use them; audited)."""
+    """Keep a built-in list's filters under a name (audited).
+
+    The filters are checked by building the list's query, as a list page does, so
+    a saved list always opens: a condition that does not parse or compile, or a
+    tier the rule set in force lacks, is refused now rather than when it is opened.
+    """
     from tierwise.errors import ConflictError, ValidationError
     from tierwise.platform import audit
-    from tierwise.tenants.lists.catalog import builtin, rule_set
+    from tierwise.tenants.lists import catalog, query
 
     name = (name or "").strip()
     if not name or len(name) > 120:
         raise ValidationError("give the list a name of at most 120 characters", field="name")
-    builtin(base)
-    filters.check(rule_set())
+    if base not in catalog.BUILT_IN:
+        raise ValidationError(f"unknown list '{base}' (choose one of: {', '.join(catalog.BUILT_IN)})", field="base")
+    definition = catalog.rule_set()
+    query.build(base, sa.true(), filters, definition, catalog.settings(definition))
     if db.session.scalar(sa.select(SavedList.id).where(SavedList.owner_id == user.id, SavedList.name == name)):
         raise ConflictError(f"you already have a list named '{name}'")
     saved = SavedList(name=name, owner_id=user.id, shared=bool(shared), base=base, filters=filters.to_dict())

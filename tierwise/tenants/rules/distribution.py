@@ -2,8 +2,9 @@
 
 Counts come from one GROUP BY over ``tier_assignments``; the unclassified count
 is the customers with no tier in a dimension (zero after any retier, because
-every dimension ends in a fallback tier; customers imported since the last
-retier show up here until the next one).
+every dimension ends in a fallback tier).  An import that adds customers starts a
+retier (``retier_launch.classify_newcomers``), so newcomers show up here only
+while it runs, or if it could not start.
 """
 from __future__ import annotations
 

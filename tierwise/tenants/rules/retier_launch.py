@@ -32,3 +32,24 @@ def launch_retier(*, started_by: str) -> RetierRun:
         log.exception("retier run %s failed", run.id)  # recorded on the run as well
     db.session.expire(run)
     return run
+
+
+def classify_newcomers(inserted: int, *, kind: str, started_by: str) -> RetierRun | None:
+    """After an import committed ``inserted`` new customers: a retier, so that none stays unclassified.
+
+    Every customer must have a tier in every dimension; a customer imported after the
+    night's retier had none until the next one, so the dashboards counted it as
+    unclassified and no list showed it.  The retier is the whole tenant's (rankings such
+    as ``top_share`` move with every newcomer), queued on RQ, or done here without Redis.
+    Nothing when the import added no customer, when no rule set is in force yet (its
+    first retier will classify everyone), or when a retier is already queued or running
+    (the import's caller is told by the returned None).
+    """
+    from tierwise.tenants.rules.versions import current_version
+
+    if kind != "customers" or inserted <= 0 or current_version() is None:
+        return None
+    try:
+        return launch_retier(started_by=started_by)
+    except ConflictError:
+        return None

@@ -1,0 +1,108 @@
+"""A user who reads Chinese meets Chinese everywhere: API refusals, champion decisions, category values."""
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from flask_babel import force_locale
+
+from tests.conftest import Browser
+from tests.model_fixtures import record_model_version
+from tests.rule_helpers import in_tenant
+from tierwise.platform import tenancy
+from tierwise.platform.audit import Actor, acting_as
+from tierwise.platform.db import db
+from tierwise.platform.web.promotion_notes import promotion_note
+from tierwise.tenants.imports.runner import import_records
+
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
+
+# (method, path, who): each refused for its own reason, in its own words
+REFUSALS = [
+    ("get", "/api/v1/models", "rm1"),
+    ("get", "/api/v1/schedules", "rm1"),
+    ("get", "/api/v1/rule-set/draft", "rm1"),
+    ("delete", "/api/v1/rule-set/draft", "analyst"),
+    ("post", "/api/v1/retier-runs", "analyst"),
+    ("post", "/api/v1/customers/assignments", "analyst"),
+    ("post", "/api/v1/tokens", "rm1"),  # a token may not mint tokens
+]
+
+
+@pytest.mark.parametrize(("method", "path", "who"), REFUSALS)
+def test_api_refusals_answer_in_the_language_the_request_asks_for(client, issue_token, tenant_a, method, path, who):
+    token = {"Authorization": f"Bearer {issue_token(tenant_a, who)}"}
+    chinese = getattr(client, method)(path, headers=token | {"Accept-Language": "zh-CN"}, json={"name": "x"})
+    english = getattr(client, method)(path, headers=token | {"Accept-Language": "en"}, json={"name": "x"})
+    assert chinese.status_code == english.status_code == 403
+    assert CHINESE.search(chinese.json["error"]["message"]), chinese.json
+    assert not CHINESE.search(english.json["error"]["message"]), english.json
+
+
+def test_a_request_without_a_token_is_told_how_to_send_one_in_its_language(client):
+    refused = client.get("/api/v1/me", headers={"Accept-Language": "zh-CN"})
+    assert refused.status_code == 401 and "Authorization: Bearer" in refused.json["error"]["message"]
+    assert CHINESE.search(refused.json["error"]["message"])
+
+
+# The sentences ``tierwise.models.registry`` stores, as an English and a Chinese reader see them
+FIRST = "first model of this tenant"
+OTHER_HORIZON = ("kept version 1 as champion: it predicts over 90 days and this version over 180, so they cannot be "
+                 "compared; promote this version to use its horizon")
+ROLLBACK = "rollback by admin@bank.test: version 2: the scores drifted"
+OVERRIDE = "override by admin@bank.test: validated"
+REGISTRY_NOTES = [
+    (FIRST, FIRST, "本租户的第一个模型"),
+    (OTHER_HORIZON, OTHER_HORIZON,
+     "保留版本 1 为冠军：它的预测期为 90 天，此版本为 180 天，二者无法比较；如需使用此版本的预测期，请将其设为冠军"),
+    ("beat version 1 on the same validation data (roc_auc 0.8123 against 0.7012)",
+     "beat version 1 on the same validation data (ROC AUC 0.8123 against 0.7012)",
+     "在同一验证数据上胜过版本 1（ROC AUC 0.8123，对方 0.7012）"),
+    ("kept version 3 as champion: rmse 1200.5000 against its undefined on the same validation data",
+     "kept version 3 as champion: RMSE 1200.5000 against its undefined on the same validation data",
+     "保留版本 3 为冠军：在同一验证数据上 RMSE（均方根误差） 为 1200.5000，不及它的 无定义"),
+    (ROLLBACK, ROLLBACK, "由 admin@bank.test 回滚：version 2: the scores drifted"),  # the reason as the admin typed it
+    (OVERRIDE, OVERRIDE, "由 admin@bank.test 手动指定：validated"),
+]
+
+
+@pytest.mark.parametrize(("stored", "english", "chinese"), REGISTRY_NOTES)
+def test_champion_decisions_are_shown_in_the_readers_language(app, stored, english, chinese):
+    with app.test_request_context(), force_locale("zh_CN"):
+        assert promotion_note(stored) == chinese
+    with app.test_request_context(), force_locale("en"):
+        assert promotion_note(stored) == english  # the metric by its label, as the metrics table names it
+
+
+def test_a_note_the_registry_did_not_write_is_shown_as_stored(app):
+    with app.test_request_context(), force_locale("zh_CN"):
+        assert promotion_note("imported from the old system") == "imported from the old system"
+
+
+def test_the_chinese_models_page_says_why_the_first_model_is_champion(app, make_tenant):
+    world = make_tenant("bank")
+    with in_tenant(app, world):
+        record_model_version(make_champion=True).promotion_note = FIRST
+        db.session.commit()
+    admin = Browser(app.test_client())
+    admin.login(world)
+    page = admin.get(f"/t/{world.slug}/models/", headers={"Accept-Language": "zh-CN"})
+    assert page.status_code == 200
+    assert "本租户的第一个模型" in page.text and "first model of this tenant" not in page.text
+
+
+def test_the_customer_page_shows_category_values_by_their_labels(app, browser, make_tenant):
+    world = make_tenant("power_utility")
+    with app.app_context(), tenancy.tenant_scope(world.tenant_id), acting_as(Actor(label="test")):
+        import_records([{"external_id": "P01", "name": "体育中心", "facility_type": "large_venue",
+                         "usage_category": "commercial"}], kind="customers")
+        db.session.commit()
+    browser.login(world)
+    search = browser.get(f"/t/{world.slug}/customers/?q=P01").text
+    customer_id = uuid.UUID(re.search(rf"/t/{world.slug}/customers/([0-9a-f-]{{36}})", search).group(1))
+    chinese = browser.get(f"/t/{world.slug}/customers/{customer_id}", headers={"Accept-Language": "zh-CN"}).text
+    assert "<dd>大型场馆</dd>" in chinese and "<dd>商业</dd>" in chinese
+    assert "large_venue" not in chinese and ">commercial<" not in chinese
+    english = browser.get(f"/t/{world.slug}/customers/{customer_id}", headers={"Accept-Language": "en"}).text
+    assert "<dd>Large venue</dd>" in english and "<dd>Commercial</dd>" in english

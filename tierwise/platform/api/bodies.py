@@ -1,0 +1,73 @@
+"""JSON request bodies, checked at the door against the ``requestBody`` the OpenAPI document shows.
+
+Every endpoint that takes a JSON body declares it once, with ``request_body``,
+and reads it with ``read_body``; the OpenAPI document lists the same object, so
+the check and the document cannot drift apart.  A body is refused with a 400
+naming the key when it is not a JSON object, has a key the schema does not
+list, lacks a required key, or holds a value of another JSON type than the
+schema's.  What a value means (a known tier, a date in the past, a UUID) stays
+for the handler or the domain to check.
+"""
+from __future__ import annotations
+
+from flask import request
+
+from tierwise.errors import ValidationError
+
+JSON_TYPES = {  # JSON Schema type -> (is it, how the message says it)
+    "string": (lambda value: isinstance(value, str), "a string"),
+    "boolean": (lambda value: isinstance(value, bool), "true or false"),
+    "integer": (lambda value: isinstance(value, int) and not isinstance(value, bool), "a whole number"),
+    "number": (lambda value: isinstance(value, (int, float)) and not isinstance(value, bool), "a number"),
+    "array": (lambda value: isinstance(value, list), "a list"),
+    "object": (lambda value: isinstance(value, dict), "an object"),
+    "null": (lambda value: value is None, "null"),
+}
+
+
+def request_body(properties: dict, *, required: tuple[str, ...] = (), optional: bool = False,
+                 description: str = "", other_content: dict | None = None) -> dict:
+    """An OpenAPI ``requestBody``: a JSON object of exactly ``properties``.
+
+    ``optional``: the body may be left out (or sent empty), which reads as ``{}``.
+    ``other_content``: further media types the endpoint takes (a multipart upload).
+    """
+    schema = {"type": "object", "additionalProperties": False, "properties": properties}
+    if required:
+        schema["required"] = list(required)
+    body = {"required": not optional, "content": {"application/json": {"schema": schema}, **(other_content or {})}}
+    return {**body, "description": description} if description else body
+
+
+NO_BODY = request_body({}, optional=True, description="No body (or `{}`).")
+
+
+def read_body(declared: dict) -> dict:
+    """The JSON object sent, refused (ValidationError naming the key) unless it fits ``declared``."""
+    schema = declared["content"]["application/json"]["schema"]
+    properties = schema["properties"]
+    if not declared["required"] and not request.get_data(cache=True).strip():
+        return {}
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        keys = ", ".join(properties) or "no keys"
+        raise ValidationError(f"send a JSON object ({keys})", field="body")
+    for key in body:
+        if key not in properties:
+            raise ValidationError(f"unknown key '{key}' (allowed: {', '.join(properties) or 'none'})", field=str(key))
+    for key in schema.get("required", ()):
+        if key not in body:
+            raise ValidationError("is required", field=key)
+    for key, value in body.items():
+        _check_type(value, properties[key], key)
+    return body
+
+
+def _check_type(value, schema: dict, key: str) -> None:
+    """``value`` is of the JSON type(s) ``schema`` names (a schema naming none, such as a ``$ref``, is not checked)."""
+    types = schema.get("type")
+    if types is None:
+        return
+    types = [types] if isinstance(types, str) else types
+    if not any(JSON_TYPES[name][0](value) for name in types):
+        raise ValidationError(f"must be {' or '.join(JSON_TYPES[name][1] for name in types)}", field=key)
