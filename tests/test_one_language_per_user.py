@@ -75,6 +75,19 @@ def test_champion_decisions_are_shown_in_the_readers_language(app, stored, engli
         assert promotion_note(stored) == english  # the metric by its label, as the metrics table names it
 
 
+def test_every_sentence_the_registry_writes_is_translated(app):
+    """A sentence added to (or reworded in) the registry without its translation fails here."""
+    from tierwise.models.registry import NOTES
+    from tierwise.platform.web.promotion_notes import SAID
+
+    assert set(SAID) == set(NOTES)
+    values = {"number": 3, "metric": "roc_auc", "ours": "0.8123", "theirs": "0.7012", "by": "a@b.test", "reason": "ok"}
+    with app.test_request_context(), force_locale("zh_CN"):
+        for kind, template in NOTES.items():
+            stored = template.format(**values)
+            assert promotion_note(stored) != stored, kind
+
+
 def test_a_note_the_registry_did_not_write_is_shown_as_stored(app):
     with app.test_request_context(), force_locale("zh_CN"):
         assert promotion_note("imported from the old system") == "imported from the old system"

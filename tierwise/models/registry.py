@@ -158,30 +158,40 @@ def register(model: str, trained: "Trained", data: "Dataset", *, trained_by: str
     db.session.add(version)
     current = champion(model)
     if current is None:
-        _crown(version, current, "first model of this tenant")
+        _crown(version, current, NOTES["first"])
     elif current.horizon_days != version.horizon_days:
         # Another horizon is another question (churn within 90 days or 180; value over 180 days or a
         # year): scored on this version's labels the champion would lose for answering its own.
-        version.promotion_note = (f"kept version {current.number} as champion: it predicts over "
-                                  f"{current.horizon_days} days and this version over {version.horizon_days}, so "
-                                  "they cannot be compared; promote this version to use its horizon")
+        version.promotion_note = NOTES["other_horizon"].format(number=current.number, theirs=current.horizon_days,
+                                                               ours=version.horizon_days)
     else:
         theirs = metrics.metrics_for(model, data.valid_y.to_numpy(), current.predict(data.valid_x))
         version.champion_comparison = {"champion_number": current.number, "champion": theirs}
         name = PRIMARY_METRIC[model][0]
+        compared = {"number": current.number, "metric": name, "ours": _shown(trained.metrics["model"][name]),
+                    "theirs": _shown(theirs[name])}
         if metrics.better(model, trained.metrics["model"], theirs):
-            _crown(version, current, f"beat version {current.number} on the same validation data "
-                                     f"({name} {_shown(trained.metrics['model'][name])} against "
-                                     f"{_shown(theirs[name])})")
+            _crown(version, current, NOTES["beat"].format(**compared))
         else:
-            version.promotion_note = (f"kept version {current.number} as champion: {name} "
-                                      f"{_shown(trained.metrics['model'][name])} against its {_shown(theirs[name])} "
-                                      "on the same validation data")
+            version.promotion_note = NOTES["kept"].format(**compared)
     db.session.flush()
     audit.record("model.trained", target_type="model_version", target_id=version.id,
                  details={"model": model, "number": number, "champion": version.is_champion,
                           "metrics": {k: v for k, v in trained.metrics["model"].items() if k != "calibration"}})
     return version
+
+
+#: Why a version is or is not champion, stored with it in English (the CLI and the API show it as stored);
+#: the web pages recognise these sentences and say them in the reader's language (``web.promotion_notes``).
+NOTES = {
+    "first": "first model of this tenant",
+    "other_horizon": "kept version {number} as champion: it predicts over {theirs} days and this version over "
+                     "{ours}, so they cannot be compared; promote this version to use its horizon",
+    "beat": "beat version {number} on the same validation data ({metric} {ours} against {theirs})",
+    "kept": "kept version {number} as champion: {metric} {ours} against its {theirs} on the same validation data",
+    "rollback": "rollback by {by}: {reason}",
+    "override": "override by {by}: {reason}",
+}
 
 
 def _shown(value: float | None) -> str:
@@ -206,7 +216,7 @@ def promote(version: ModelVersion, *, by: str, reason: str) -> ModelVersion:
     if current is not None and current.id == version.id:
         raise ValidationError(f"version {version.number} is already the champion", field="version")
     kind = "rollback" if current is not None and version.number < current.number else "override"
-    _crown(version, current, f"{kind} by {by}: {reason}")
+    _crown(version, current, NOTES[kind].format(by=by, reason=reason))
     db.session.flush()
     audit.record(f"model.{kind}", target_type="model_version", target_id=version.id,
                  details={"model": version.model, "number": version.number,

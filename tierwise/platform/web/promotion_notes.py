@@ -11,38 +11,39 @@ import re
 
 from flask_babel import gettext as _
 
+from tierwise.models.registry import NOTES
 from tierwise.platform.web.model_report import METRICS
 
-_FIRST = re.compile(r"first model of this tenant")
-_OTHER_HORIZON = re.compile(r"kept version (?P<number>\d+) as champion: it predicts over (?P<theirs>\d+) days and "
-                            r"this version over (?P<ours>\d+), so they cannot be compared; "
-                            r"promote this version to use its horizon")
-_BEAT = re.compile(r"beat version (?P<number>\d+) on the same validation data "
-                   r"\((?P<metric>\w+) (?P<ours>\S+) against (?P<theirs>\S+)\)")
-_KEPT = re.compile(r"kept version (?P<number>\d+) as champion: (?P<metric>\w+) (?P<ours>\S+) against its "
-                   r"(?P<theirs>\S+) on the same validation data")
-_BY_HAND = re.compile(r"(?P<kind>rollback|override) by (?P<by>[^:]*): (?P<reason>.*)", re.DOTALL)
+
+def _pattern(template: str) -> re.Pattern:
+    """The registry's sentence with each ``{name}`` a named group (the last one may span lines: a reason)."""
+    parts = re.split(r"\{(\w+)\}", template)
+    pattern = "".join(re.escape(part) if k % 2 == 0 else (f"(?P<{part}>.*)" if k == len(parts) - 2 else
+                                                         f"(?P<{part}>.*?)") for k, part in enumerate(parts))
+    return re.compile(pattern, re.DOTALL)
+
+
+_PATTERNS = {kind: _pattern(template) for kind, template in NOTES.items()}
+SAID = {  # each of the registry's sentences, through the catalogue
+    "first": lambda p: _("first model of this tenant"),
+    "other_horizon": lambda p: _("kept version %(number)s as champion: it predicts over %(theirs)s days and this "
+                                 "version over %(ours)s, so they cannot be compared; promote this version to use "
+                                 "its horizon", **p),
+    "beat": lambda p: _("beat version %(number)s on the same validation data (%(metric)s %(ours)s against "
+                        "%(theirs)s)", **_readable(p)),
+    "kept": lambda p: _("kept version %(number)s as champion: %(metric)s %(ours)s against its %(theirs)s on the same "
+                        "validation data", **_readable(p)),
+    "rollback": lambda p: _("rollback by %(by)s: %(reason)s", **p),
+    "override": lambda p: _("override by %(by)s: %(reason)s", **p),
+}
 
 
 def promotion_note(note: str | None) -> str:
     """``note`` as the registry wrote it, translated where it is one of the registry's sentences."""
     note = note or ""
-    if _FIRST.fullmatch(note):
-        return _("first model of this tenant")
-    if match := _OTHER_HORIZON.fullmatch(note):
-        return _("kept version %(number)s as champion: it predicts over %(theirs)s days and this version over "
-                 "%(ours)s, so they cannot be compared; promote this version to use its horizon", **match.groupdict())
-    if match := _BEAT.fullmatch(note):
-        return _("beat version %(number)s on the same validation data (%(metric)s %(ours)s against %(theirs)s)",
-                 **_readable(match.groupdict()))
-    if match := _KEPT.fullmatch(note):
-        return _("kept version %(number)s as champion: %(metric)s %(ours)s against its %(theirs)s on the same "
-                 "validation data", **_readable(match.groupdict()))
-    if match := _BY_HAND.fullmatch(note):
-        by, reason = match["by"], match["reason"]
-        if match["kind"] == "rollback":
-            return _("rollback by %(by)s: %(reason)s", by=by, reason=reason)
-        return _("override by %(by)s: %(reason)s", by=by, reason=reason)
+    for kind, pattern in _PATTERNS.items():
+        if match := pattern.fullmatch(note):
+            return SAID[kind](match.groupdict())
     return note
 
 
