@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from tierwise.errors import ValidationError
 from tierwise.platform import audit
@@ -43,14 +46,12 @@ class Export:
         return FORMATS[self.format]
 
 
-# What the list page calls each column, (English, Chinese): a file for people is headed as the screen is.
+# What the list page calls each column (its template's msgids): a file for people is headed as the screen is.
 HEADINGS = {
-    "external_id": ("Customer id", "客户编号"), "name": ("Name", "名称"), "branch": ("Branch", "分支机构"),
-    "rm": ("Relationship manager", "客户经理"), "churn_probability": ("Churn probability", "流失概率"),
-    "predicted_value": ("Predicted value", "预测价值"), "from_tier": ("Moved from", "变动前"),
-    "to_tier": ("Moved to", "变动后"), "changed_at": ("Moved at", "变动时间"),
+    "external_id": _l("Customer id"), "name": _l("Name"), "branch": _l("Branch"), "rm": _l("Relationship manager"),
+    "churn_probability": _l("Churn probability"), "predicted_value": _l("Predicted value"),
+    "from_tier": _l("Moved from"), "to_tier": _l("Moved to"), "changed_at": _l("Moved at"),
 }
-CODE_HEADING = ("{heading} (code)", "{heading}（代码）")
 MOVED_IN = {"newly_high_risk": "high_risk", "value_down": "value"}  # the dimension a list of changes follows
 
 
@@ -88,16 +89,17 @@ def _in(locale: str, english: str, chinese: str) -> str:
 
 
 def _people_header(dimensions: list, locale: str, changes: bool) -> list[str]:
-    def with_code(heading: str) -> list[str]:
-        return [heading, _in(locale, *CODE_HEADING).format(heading=heading)]
+    with force_locale(locale):
+        def with_code(heading: str) -> list[str]:
+            return [heading, _("%(heading)s (code)", heading=heading)]
 
-    header = [_in(locale, *HEADINGS[key]) for key in ("external_id", "name", "branch", "rm")]
-    for dimension in dimensions:
-        header += with_code(_in(locale, dimension.label_en, dimension.label_zh))
-    header += [_in(locale, *HEADINGS[key]) for key in ("churn_probability", "predicted_value")]
-    if changes:
-        header += with_code(_in(locale, *HEADINGS["from_tier"])) + with_code(_in(locale, *HEADINGS["to_tier"]))
-        header.append(_in(locale, *HEADINGS["changed_at"]))
+        header = [str(HEADINGS[key]) for key in ("external_id", "name", "branch", "rm")]
+        for dimension in dimensions:
+            header += with_code(_in(locale, dimension.label_en, dimension.label_zh))
+        header += [str(HEADINGS[key]) for key in ("churn_probability", "predicted_value")]
+        if changes:
+            header += with_code(str(HEADINGS["from_tier"])) + with_code(str(HEADINGS["to_tier"]))
+            header.append(str(HEADINGS["changed_at"]))
     return header
 
 
