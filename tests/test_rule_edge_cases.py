@@ -220,13 +220,20 @@ def test_an_impossible_share_is_refused_at_its_position(app, bank, share):
 
 
 def test_percentile_ranks_only_customers_with_a_value_and_ties_share_a_rank(app, bank):
-    # aum_avg_3m: R1 0, B1 20,000, A1 5,000,000; the rest have none and no percentile.
-    assigned = value_tiers(app, bank, rules(("top", "percentile(aum_avg_3m) >= 0.6"),
+    # aum_avg_3m: R1 0, B1 20,000, A1 5,000,000 (percentile ranks 1/6, 1/2, 5/6); the rest have none and no rank.
+    assigned = value_tiers(app, bank, rules(("top", "percentile(aum_avg_3m) >= 0.5"),
                                             ("ranked", "percentile(aum_avg_3m) is not null")))
     assert {c for c, t in assigned.items() if t == "top"} == {"A1", "B1"}
     assert {c for c, t in assigned.items() if t == "ranked"} == {"R1"}
-    # Last 25 days: B1, R1, Z0 at 0 (3/7), T1-T3 tied at 100 (6/7), A1 1,000 (7/7).
-    assert matching(app, bank, "percentile(sum(amount, 25d)) >= 0.8") == {"A1", "T1", "T2", "T3"}
+    # Last 25 days: B1, R1, Z0 at 0 (3/14), T1-T3 tied at 100 (9/14), A1 1,000 (13/14): ties share the middle.
+    assert matching(app, bank, "percentile(sum(amount, 25d)) >= 0.6") == {"A1", "T1", "T2", "T3"}
+    assert matching(app, bank, "percentile(sum(amount, 25d)) >= 0.7") == {"A1"}
+
+
+def test_customers_who_all_tie_are_ranked_in_the_middle_not_at_the_top(app, bank):
+    """Before any activity is imported every sum is 0: nobody is in the top 5%."""
+    assert matching(app, bank, "percentile(sum(amount, 1d)) >= 0.95") == set()
+    assert matching(app, bank, "percentile(sum(amount, 1d)) >= 0.5") == {"A1", "B1", "R1", "T1", "T2", "T3", "Z0"}
 
 
 # -- lists, ranges, text -------------------------------------------------------------

@@ -183,6 +183,14 @@ def test_customers_imported_after_a_retier_are_classified_without_waiting_for_so
     assert "N1" in listed(app, book, "high_risk", who="rm2")  # a hospital is on its RM's high-risk list
 
 
+def test_a_new_tenants_first_customers_wait_for_its_first_retier(app, fresh, client, issue_token):
+    """Customers usually arrive before their activity: classified then, every value tier would rest on no data."""
+    imported = client.post("/api/v1/imports/customers", headers={"Authorization": f"Bearer {issue_token(fresh)}"},
+                           json={"rows": [{"external_id": "F1", "name": "客户F1", "facility_type": "other"}]})
+    assert imported.status_code == 200 and imported.json["retier_run_id"] is None
+    assert count(app, fresh, RetierRun) == 0
+
+
 def test_customers_imported_from_the_cli_are_classified_in_the_foreground_and_in_the_background(
         app, book, runner, tmp_path):
     from tierwise.platform.cli import cli

@@ -333,8 +333,14 @@ class Evaluation:
                 continue
             operand = ranking.operand
             if ranking.function == "percentile":
-                value = sa.case((operand.is_(None), None), else_=sa.func.cume_dist().over(
-                    partition_by=operand.is_(None), order_by=operand))
+                # The percentile rank: the share below, plus half the share tied (the mean of cume_dist and
+                # the share strictly below).  Ties share the middle of their run: with cume_dist alone, a
+                # tenant whose customers all tie (no activity imported yet) put every one of them at 1.0,
+                # in the top tier.
+                ordered = {"partition_by": operand.is_(None), "order_by": operand}
+                below = sa.cast(sa.func.rank().over(**ordered) - 1, sa.Float) / sa.func.count().over(
+                    partition_by=operand.is_(None))
+                value = sa.case((operand.is_(None), None), else_=(sa.func.cume_dist().over(**ordered) + below) / 2)
                 windows.append(value.label(ranking.column))
                 continue
             positive = sa.case((operand > 0, operand), else_=0.0)

@@ -41,13 +41,18 @@ def classify_newcomers(inserted: int, *, kind: str, started_by: str) -> RetierRu
     night's retier had none until the next one, so the dashboards counted it as
     unclassified and no list showed it.  The retier is the whole tenant's (rankings such
     as ``top_share`` move with every newcomer), queued on RQ, or done here without Redis.
-    Nothing when the import added no customer, when no rule set is in force yet (its
-    first retier will classify everyone), or when a retier is already queued or running
-    (the import's caller is told by the returned None).
+    Nothing when the import added no customer, when the tenant has never been retiered
+    (its first customers usually arrive before their activity: classified then, every
+    value tier would be decided on no data, and the first retier is the admin's to
+    start), or when a retier is already queued or running (the caller gets None).
     """
+    from tierwise.platform import tenancy
+    from tierwise.tenants.rules.assignments import last_successful_retier
     from tierwise.tenants.rules.versions import current_version
 
     if kind != "customers" or inserted <= 0 or current_version() is None:
+        return None
+    if last_successful_retier(tenancy.current_tenant_id()) is None:
         return None
     try:
         return launch_retier(started_by=started_by)
