@@ -214,6 +214,19 @@ def test_lists_of_changes_show_what_the_latest_retier_moved(app, grid):
     assert ids_on(app, grid, "admin", "value_down") == []
 
 
+def test_newly_high_risk_lists_escalations_within_the_high_risk_tiers_too(app, grid):
+    def high_risk(critical: str, elevated: str) -> dict:
+        return {"dimensions": [RULES["dimensions"][0], {"code": "high_risk", "tiers": [
+            {"code": "critical", "rule": critical}, {"code": "elevated", "rule": elevated},
+            {"code": "standard", "fallback": True}]}, RULES["dimensions"][2]]}
+
+    hospital = 'facility_type == "hospital"'
+    publish_and_retier(app, grid, high_risk(f"{hospital} and sum(amount, 365d) >= 60000", hospital))  # C03 down
+    assert ids_on(app, grid, "admin", "newly_high_risk") == []
+    publish_and_retier(app, grid, high_risk(hospital, 'facility_type == "mine"'))  # C03: elevated -> critical
+    assert ids_on(app, grid, "admin", "newly_high_risk") == ["C03"]  # an escalation, as the dashboard counts it
+
+
 def test_the_api_pages_through_a_list_with_the_callers_visibility(app, grid, client, issue_token):
     from tests.test_api import bearer
 

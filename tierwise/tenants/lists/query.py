@@ -142,7 +142,9 @@ def _latest_change(name: str, definition, tenant_id: int) -> sa.Subquery | None:
     else:
         dimension = catalog.dimension(definition, code)
         fallback = dimension.fallback.code if dimension else ""
-        condition.append(sa.or_(t.c.from_tier.is_(None), t.c.from_tier == fallback))
+        # Into a high-risk tier, or up to a more severe one (watch -> high): every escalation the
+        # dashboard counts as up or new, not only those from the fallback.
+        condition += [t.c.direction.in_(("up", "new")), t.c.to_tier != fallback]
     return sa.select(t.c.customer_id, t.c.from_tier, t.c.to_tier, t.c.occurred_at).where(*condition).subquery("moved")
 
 
