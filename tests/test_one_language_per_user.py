@@ -109,13 +109,13 @@ def test_the_customer_page_shows_category_values_by_their_labels(app, browser, m
     world = make_tenant("power_utility")
     with app.app_context(), tenancy.tenant_scope(world.tenant_id), acting_as(Actor(label="test")):
         import_records([{"external_id": "P01", "name": "体育中心", "facility_type": "large_venue",
-                         "usage_category": "commercial"}], kind="customers")
+                         "usage_category": "commercial", "illegal_use": "no"}], kind="customers")
         db.session.commit()
     browser.login(world)
     search = browser.get(f"/t/{world.slug}/customers/?q=P01").text
     customer_id = uuid.UUID(re.search(rf"/t/{world.slug}/customers/([0-9a-f-]{{36}})", search).group(1))
     chinese = browser.get(f"/t/{world.slug}/customers/{customer_id}", headers={"Accept-Language": "zh-CN"}).text
-    assert "<dd>大型场馆</dd>" in chinese and "<dd>商业</dd>" in chinese
+    assert "<dd>大型场馆</dd>" in chinese and "<dd>商业</dd>" in chinese and "<dd>否</dd>" in chinese  # not False
     assert "large_venue" not in chinese and ">commercial<" not in chinese
     english = browser.get(f"/t/{world.slug}/customers/{customer_id}", headers={"Accept-Language": "en"}).text
     assert "<dd>Large venue</dd>" in english and "<dd>Commercial</dd>" in english

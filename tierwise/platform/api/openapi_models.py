@@ -75,7 +75,10 @@ MODEL_SCHEMAS = {
                                                     "customers, versions, drift {model: {psi: {feature: value}, "
                                                     "alerts: [...]}} (`__score__` is the score itself)."}}},
     "CustomerScores": {"type": "object", "properties": {
-        "customer_id": _UUID, "scored_at": {**_TIME, "description": "null: not scored yet"},
+        "customer_id": _UUID, "scored_at": {**_TIME, "description": (
+            "The moment the scores' features were taken as of: the end of the tenant's data (its last "
+            "activity, never later than the scoring run). The run's own time is on /model-runs. "
+            "null: not scored yet.")},
         "churn_probability": {"type": ["number", "null"]},
         "churn_version_id": {"type": ["string", "null"], "format": "uuid"},
         "churn_reasons": {"type": "array", "items": _ref("ScoreReason")},
