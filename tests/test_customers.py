@@ -85,6 +85,16 @@ def test_api_returns_monthly_activity_and_interactions(app, tenant_a, book, issu
     assert interactions["items"][0]["channel"] == "social_media"
 
 
+def test_activity_is_totalled_by_the_tenants_own_months(app, tenant_a, book, issue_token):
+    """A bill dated 1 March at local midnight is stored as 28 February 16:00 UTC; it is March's."""
+    with app.app_context(), tenancy.tenant_scope(tenant_a.tenant_id), acting_as(Actor(label="test")):
+        import_records([{"customer": "A-002", "occurred_at": "2025-03-01", "amount": "77"}], kind="activity")
+        db.session.commit()
+    bearer = {"Authorization": f"Bearer {issue_token(tenant_a, 'analyst')}"}
+    activity = app.test_client().get(f"/api/v1/customers/{book['A-002']}/activity", headers=bearer).json["items"]
+    assert [(row["month"], row["amount"]) for row in activity] == [("2025-03", 77.0)]
+
+
 def test_erasing_a_customer_removes_its_history_and_is_audited(app, browser, tenant_a, book):
     browser.login(tenant_a, "admin")
     url = f"/t/{tenant_a.slug}/customers/{book['A-001']}"

@@ -19,6 +19,9 @@ SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 RESERVED_SLUGS = frozenset({"api", "static", "operator", "login", "admin", "t"})
 
 
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
 class Industry(StrEnum):
     BANK = "bank"
     POWER_UTILITY = "power_utility"
@@ -41,6 +44,11 @@ class Tenant(db.Model):
     settings: Mapped[dict] = mapped_column(JSONType, default=dict)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def timezone(self) -> str:
+        """Where the tenant's dates are written: imports read local times in it, pages and months follow it."""
+        return (self.settings or {}).get("timezone") or DEFAULT_TIMEZONE
 
     def __repr__(self) -> str:
         return f"<Tenant {self.slug}>"

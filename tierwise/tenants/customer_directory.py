@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -15,6 +17,7 @@ from tierwise.errors import NotFoundError
 from tierwise.platform import audit, tenancy
 from tierwise.platform.db import Base, db
 from tierwise.platform.pagination import Page, keyset_page
+from tierwise.platform.tenant import Tenant
 from tierwise.tenants.activity import Activity
 from tierwise.tenants.customers import Customer
 from tierwise.tenants.interactions import Interaction
@@ -51,11 +54,18 @@ class MonthlyActivity:
 
 
 def monthly_activity(customer: Customer, months: int = 24) -> list[MonthlyActivity]:
-    """Totals per month and category, newest first, computed in the database."""
+    """Totals per month and category, newest first, computed in the database.
+
+    Months are the tenant's own (``Tenant.timezone``): a bill dated the 1st at local
+    midnight, stored as the previous evening in UTC, belongs to the month it names.
+    SQLite (the demo) has no time zones: it shifts by the zone's offset now.
+    """
+    zone = db.session.get(Tenant, tenancy.current_tenant_id()).timezone
     if db.session.get_bind().dialect.name == "postgresql":
-        month = sa.func.to_char(sa.func.date_trunc("month", sa.func.timezone("UTC", Activity.occurred_at)), "YYYY-MM")
+        month = sa.func.to_char(sa.func.date_trunc("month", sa.func.timezone(zone, Activity.occurred_at)), "YYYY-MM")
     else:
-        month = sa.func.strftime("%Y-%m", Activity.occurred_at)
+        offset = datetime.now(ZoneInfo(zone)).utcoffset().total_seconds()
+        month = sa.func.strftime("%Y-%m", Activity.occurred_at, f"{offset:+.0f} seconds")
     rows = db.session.execute(
         sa.select(month.label("month"), Activity.category, sa.func.sum(Activity.amount), sa.func.sum(Activity.quantity),
                   sa.func.count())

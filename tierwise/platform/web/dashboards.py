@@ -25,7 +25,6 @@ from tierwise.platform.web import model_report as report
 from tierwise.platform.web.access import signed_in
 from tierwise.tenants.dashboard_operations import job_runs, model_health
 from tierwise.tenants.dashboards import CustomerFigures, customer_figures
-from tierwise.tenants.imports.runner import DEFAULT_TIMEZONE
 
 bp = Blueprint("dashboards", __name__)
 
@@ -52,8 +51,7 @@ def _local_day(moment: datetime | None) -> str | None:
     """The day in the tenant's time zone, the one its activity dates were written in."""
     if moment is None:
         return None
-    zone = (g.tenant.settings or {}).get("timezone") or DEFAULT_TIMEZONE
-    return moment.astimezone(ZoneInfo(zone)).date().isoformat()
+    return moment.astimezone(ZoneInfo(g.tenant.timezone)).date().isoformat()
 
 
 def _charts(figures: CustomerFigures, locale: str) -> dict:

@@ -33,7 +33,6 @@ from tierwise.tenants.imports.reading import CHUNK_ROWS, Chunk, open_table
 from tierwise.tenants.imports.specs import BUILT_IN_TARGETS, Target
 from tierwise.tenants.rules import snapshot
 
-DEFAULT_TIMEZONE = "Asia/Shanghai"
 KEPT_ERRORS = 10_000  # kept in memory for messages; all are counted and written to the rejects file
 DECIMAL_COMMA = "has a comma that does not group thousands (write 1234.5 or 1,234.5; a decimal comma is not read)"
 Progress = Callable[[int], None]
@@ -273,8 +272,7 @@ def _reference_errors(connection, tenant_id: int, plan: ColumnPlan) -> list[RowE
 
 
 def _tenant_timezone(tenant_id: int) -> str:
-    settings = db.session.get(Tenant, tenant_id).settings or {}
-    return settings.get("timezone") or DEFAULT_TIMEZONE
+    return db.session.get(Tenant, tenant_id).timezone
 
 
 def new_ids(count: int) -> np.ndarray:
