@@ -7,6 +7,7 @@ import html
 import io
 import json
 import re
+import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -225,6 +226,19 @@ def test_newly_high_risk_lists_escalations_within_the_high_risk_tiers_too(app, g
     assert ids_on(app, grid, "admin", "newly_high_risk") == []
     publish_and_retier(app, grid, high_risk(hospital, 'facility_type == "mine"'))  # C03: elevated -> critical
     assert ids_on(app, grid, "admin", "newly_high_risk") == ["C03"]  # an escalation, as the dashboard counts it
+
+
+def test_a_branch_or_rm_filter_must_name_one_of_the_tenants_own(app, grid, make_tenant, client, issue_token):
+    from tests.test_api import bearer
+
+    other = make_tenant("power_utility")  # its RM's id exists, in another tenant
+    admin = bearer(issue_token(grid))
+    for key, value in (("rm_user_id", other.users["rm1"].id), ("branch_id", uuid.uuid4())):
+        refused = client.get("/api/v1/lists/all/customers", query_string={key: str(value)}, headers=admin)
+        assert refused.status_code == 400 and refused.json["error"]["field"] == key, refused.json
+    saved = client.post("/api/v1/saved-lists", headers=admin,
+                        json={"name": "x", "base": "vip", "filters": {"churn_minimum": 0.5}})
+    assert saved.status_code == 400 and saved.json["error"]["field"] == "churn_minimum"
 
 
 def test_the_api_pages_through_a_list_with_the_callers_visibility(app, grid, client, issue_token):

@@ -9,6 +9,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
+import sqlalchemy as sa
+
 from tierwise.errors import ValidationError
 from tierwise.tenants.lists import catalog
 from tierwise.tenants.rules.definition import RuleSetDefinition
@@ -44,7 +46,8 @@ class ListFilters:
             raise ValidationError("filters must be an object", field="filters")
         unknown = set(data) - {"tiers", "branch_id", "rm_user_id", "search", "condition", *RANGES}
         if unknown:
-            raise ValidationError(f"unknown filter {', '.join(sorted(unknown))}", field="filters")
+            first = sorted(unknown)[0]
+            raise ValidationError(f"unknown filter {', '.join(sorted(unknown))}", field=str(first))
         tiers = data.get("tiers") or {}
         if not isinstance(tiers, dict) or not all(isinstance(v, list) and all(isinstance(c, str) for c in v)
                                                   for v in tiers.values()):
@@ -71,7 +74,16 @@ class ListFilters:
         return cls.from_dict(data)
 
     def check(self, definition: RuleSetDefinition | None) -> None:
-        """Tier filters must name dimensions and tiers the rule set in force has."""
+        """Tier filters must name dimensions and tiers the rule set in force has; a branch or an RM, one
+        of the tenant's (another tenant's id is as unknown as a made-up one: the lookups are tenant-scoped)."""
+        from tierwise.platform.branches import Branch
+        from tierwise.platform.db import db
+        from tierwise.platform.users import User
+
+        for key, model, noun in (("branch_id", Branch, "branch"), ("rm_user_id", User, "user")):
+            wanted = getattr(self, key)
+            if wanted is not None and db.session.scalar(sa.select(model.id).where(model.id == wanted)) is None:
+                raise ValidationError(f"no {noun} with this id", field=key)
         for code, tiers in self.tiers.items():
             dimension = catalog.dimension(definition, code)
             if dimension is None:
