@@ -228,6 +228,17 @@ def test_newly_high_risk_lists_escalations_within_the_high_risk_tiers_too(app, g
     assert ids_on(app, grid, "admin", "newly_high_risk") == ["C03"]  # an escalation, as the dashboard counts it
 
 
+def test_an_exported_name_that_looks_like_a_formula_stays_text(app, grid, client, issue_token):
+    from tests.test_api import bearer
+
+    with app.app_context(), tenancy.tenant_scope(grid.tenant_id), acting_as(Actor(label="test")):
+        import_records([{"external_id": "C09", "name": '=HYPERLINK("http://evil.example","x")'}], kind="customers")
+        db.session.commit()
+    exported = client.get("/api/v1/lists/all/export", headers=bearer(issue_token(grid)))
+    rows = list(csv.reader(io.StringIO(exported.get_data().decode("utf-8-sig"))))
+    assert next(r for r in rows if r[0] == "C09")[1] == "'=HYPERLINK(\"http://evil.example\",\"x\")"
+
+
 def test_a_branch_or_rm_filter_must_name_one_of_the_tenants_own(app, grid, make_tenant, client, issue_token):
     from tests.test_api import bearer
 

@@ -116,12 +116,25 @@ def _rounded(value, digits: int):
     return "" if value is None else round(float(value), digits)
 
 
-def render(header: list[str], body: list[list], fmt: str) -> bytes:
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet would run as a formula
+
+
+def _inert(value):
+    """A text cell a spreadsheet shows as written: one starting like a formula gets a leading quote.
+
+    A customer named ``=HYPERLINK(...)`` would otherwise run when an RM opens the file (CSV injection).
+    """
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
+def render(header: list[str], body: list[list], fmt: str, *, for_people: bool = True) -> bytes:
+    """The file's bytes.  ``for_people``: text that looks like a formula is made inert (always in XLSX;
+    in CSV only for people, since a program reading ``tierwise export`` wants the values as stored)."""
     if fmt == "csv":
         text = io.StringIO()
         writer = csv.writer(text, lineterminator="\r\n")
         writer.writerow(header)
-        writer.writerows(body)
+        writer.writerows([[_inert(v) for v in line] for line in body] if for_people else body)
         return text.getvalue().encode("utf-8-sig")
     from openpyxl import Workbook
 
@@ -129,8 +142,7 @@ def render(header: list[str], body: list[list], fmt: str) -> bytes:
     sheet = workbook.create_sheet("customers")
     sheet.append(header)
     for line in body:
-        # Ids stay text (leading zeros); a value starting with "=" is not run as a formula.
-        sheet.append([f"'{v}" if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v for v in line])
+        sheet.append([_inert(v) for v in line])  # ids stay text (leading zeros)
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
@@ -147,7 +159,7 @@ def export_list(list_name: str, visible: sa.ColumnElement[bool], *, filters: Lis
         raise ValidationError(f"unknown format '{fmt}' (choose csv or xlsx)", field="format")
     filters = filters or ListFilters()
     header, body = table(list_name, visible, filters, sort, locale)
-    content = render(header, body, fmt)
+    content = render(header, body, fmt, for_people=locale is not None)
     digest = hashlib.sha256(content).hexdigest()
     moment = utcnow()
     filename = f"{list_name}-{moment:%Y%m%d-%H%M%S}.{fmt}"
