@@ -202,6 +202,12 @@ def test_customers_imported_from_the_cli_are_classified_in_the_foreground_and_in
         assert result.exit_code == 0, result.output
         if not flags:
             assert "to classify the 1 new customers: succeeded" in result.stdout
+        else:  # the run's page links to the retier it started
+            from tierwise.tenants.imports.runs import ImportRun
+
+            with in_tenant(app, book):
+                run = db.session.scalars(sa.select(ImportRun).order_by(ImportRun.created_at.desc()).limit(1)).one()
+                assert run.result["retier_run_id"] is not None
         assert listed(app, book)[cid]["high_risk"] == "critical", flags
 
 

@@ -133,7 +133,10 @@ def run_import_job(import_run_id: str) -> dict:
         from tierwise.tenants.rules.warmup import AFTER_NEW_DATA, queue_warmup
 
         try:
-            classify_newcomers(result.inserted, kind=result.kind, started_by=f"import {run.source_name}"[:254])
+            retier = classify_newcomers(result.inserted, kind=result.kind, started_by=f"import {run.source_name}"[:254])
+            if retier is not None:  # the run's page says so
+                run = ImportRun.get(run.id)
+                run.result = {**run.result, "retier_run_id": str(retier.id)}
             db.session.commit()
         except Exception:  # the import stands; the next retier (a schedule, a person) classifies them
             db.session.rollback()
