@@ -12,6 +12,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from tierwise.errors import ConflictError, NotFoundError, PermissionDeniedError, TierwiseError, ValidationError
+from tierwise.platform.db import db
 
 STATUS_BY_ERROR = {
     ValidationError: 400,
@@ -63,6 +64,7 @@ def _csrf_error(exc: CSRFError):
 
 
 def _domain_error(exc: TierwiseError):
+    db.session.rollback()  # the request's work stops here; its session must answer the error page's queries
     status = next((s for cls, s in STATUS_BY_ERROR.items() if isinstance(exc, cls)), 400)
     rows = [{"row": e.row, "column": e.column, "value": e.value, "reason": e.reason}
             for e in getattr(exc, "errors", [])[:100]]  # an import's bad cells, where they are
@@ -71,6 +73,9 @@ def _domain_error(exc: TierwiseError):
 
 
 def _server_error(exc: Exception):
+    # A failed statement leaves the session unusable until rolled back, and saying the error in the
+    # user's language reads the user: without this the handler itself failed and the client got a bare 500.
+    db.session.rollback()
     return error_response(500, "internal_error", _("Something went wrong on our side. It has been logged."))
 
 

@@ -66,10 +66,15 @@ def count_operator_events(action: str, *, since: timedelta, email: str | None = 
     return db.session.scalar(query)
 
 
+def end_operator_sessions(operator: Operator) -> None:
+    """Every session of ``operator`` stops working (a copied cookie included): the nonce in it changes."""
+    operator.session_nonce = secrets.token_hex(8)
+
+
 def set_operator_active(operator: Operator, active: bool) -> None:
     """Deactivating an operator also ends their sessions."""
     operator.active = active
-    operator.session_nonce = secrets.token_hex(8)
+    end_operator_sessions(operator)
 
 
 def create_operator(*, email: str, password: str) -> Operator:

@@ -40,6 +40,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 }
 
 
+def import_rights(user: User | None) -> dict[str, bool]:
+    """What ``user`` may do through an import beyond adding data: assign customers to RMs (an ``rm_email``
+    column) and add fields to the registry (``add_fields``); the import refuses the rest."""
+    return {"may_assign": allows(user, Permission.ASSIGN_CUSTOMERS),
+            "may_add_fields": allows(user, Permission.MANAGE_FIELDS)}
+
+
 def allows(user: User | None, permission: Permission) -> bool:
     if user is None or not getattr(user, "is_authenticated", False) or not user.active:
         return False

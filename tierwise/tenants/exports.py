@@ -127,14 +127,17 @@ def _inert(value):
     return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
 
 
-def render(header: list[str], body: list[list], fmt: str, *, for_people: bool = True) -> bytes:
-    """The file's bytes.  ``for_people``: text that looks like a formula is made inert (always in XLSX;
-    in CSV only for people, since a program reading ``tierwise export`` wants the values as stored)."""
+def render(header: list[str], body: list[list], fmt: str) -> bytes:
+    """The file's bytes; text that looks like a formula is made inert in both formats (``_inert``).
+
+    Even ``tierwise export``'s CSV: it is written with a BOM for Excel, and is opened there as often
+    as it is read by a program.
+    """
     if fmt == "csv":
         text = io.StringIO()
         writer = csv.writer(text, lineterminator="\r\n")
         writer.writerow(header)
-        writer.writerows([[_inert(v) for v in line] for line in body] if for_people else body)
+        writer.writerows([_inert(v) for v in line] for line in body)
         return text.getvalue().encode("utf-8-sig")
     from openpyxl import Workbook
 
@@ -159,7 +162,7 @@ def export_list(list_name: str, visible: sa.ColumnElement[bool], *, filters: Lis
         raise ValidationError(f"unknown format '{fmt}' (choose csv or xlsx)", field="format")
     filters = filters or ListFilters()
     header, body = table(list_name, visible, filters, sort, locale)
-    content = render(header, body, fmt, for_people=locale is not None)
+    content = render(header, body, fmt)
     digest = hashlib.sha256(content).hexdigest()
     moment = utcnow()
     filename = f"{list_name}-{moment:%Y%m%d-%H%M%S}.{fmt}"

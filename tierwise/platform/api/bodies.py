@@ -10,7 +10,7 @@ for the handler or the domain to check.
 """
 from __future__ import annotations
 
-from flask import request
+from flask import abort, request
 
 from tierwise.errors import ValidationError
 
@@ -42,16 +42,32 @@ def request_body(properties: dict, *, required: tuple[str, ...] = (), optional: 
 NO_BODY = request_body({}, optional=True, description="No body (or `{}`).")
 
 
-def read_body(declared: dict) -> dict:
-    """The JSON object sent, refused (ValidationError naming the key) unless it fits ``declared``."""
+MAX_BODY_BYTES = 1024 * 1024  # a JSON body; the app's own limit (1 GiB) is for file uploads
+
+
+def read_body(declared: dict, *, max_bytes: int = MAX_BODY_BYTES) -> dict:
+    """The JSON object sent, refused (ValidationError naming the key) unless it fits ``declared``.
+
+    A body larger than ``max_bytes`` is refused (413) before it is read; one nested past
+    what Python parses, or holding a NUL character (which PostgreSQL stores nowhere), is a 400.
+    """
     schema = declared["content"]["application/json"]["schema"]
     properties = schema["properties"]
+    if request.content_length is not None and request.content_length > max_bytes:
+        abort(413, description=f"a JSON body may hold at most {max_bytes // 1024:,} KiB")
+    request.max_content_length = max_bytes  # a body sent without its length stops there too
     if not declared["required"] and not request.get_data(cache=True).strip():
         return {}
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:
+        body = None
     if not isinstance(body, dict):
         keys = ", ".join(properties) or "no keys"
         raise ValidationError(f"send a JSON object ({keys})", field="body")
+    where = _nul_in(body)
+    if where is not None:
+        raise ValidationError("holds a NUL character", field=where or "body")
     for key in body:
         if key not in properties:
             raise ValidationError(f"unknown key '{key}' (allowed: {', '.join(properties) or 'none'})", field=str(key))
@@ -71,3 +87,22 @@ def _check_type(value, schema: dict, key: str) -> None:
     types = [types] if isinstance(types, str) else types
     if not any(JSON_TYPES[name][0](value) for name in types):
         raise ValidationError(f"must be {' or '.join(JSON_TYPES[name][1] for name in types)}", field=key)
+
+
+def _nul_in(value, where: str = "") -> str | None:
+    """Where in ``value`` a text holds a NUL character (a key path such as ``rows[3].name``), or None."""
+    if isinstance(value, str):
+        return where if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in str(key):
+                return where or "body"
+            found = _nul_in(item, f"{where}.{key}" if where else str(key))
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _nul_in(item, f"{where}[{index}]")
+            if found is not None:
+                return found
+    return None

@@ -15,7 +15,7 @@ from tierwise.platform.api.serializers import (CUSTOMER_FIELDS, FIELD_DEFINITION
                                                serialize, serialize_page)
 from tierwise.platform.db import db
 from tierwise.platform.pagination import parse_limit
-from tierwise.platform.policy import Permission, allows, visible_customers
+from tierwise.platform.policy import Permission, allows, import_rights, visible_customers
 from tierwise.tenants import customer_directory
 from tierwise.tenants.fields import field_registry
 from tierwise.tenants.imports.runner import import_records
@@ -23,6 +23,7 @@ from tierwise.tenants.imports.runs import ImportRun, list_runs, start_import_run
 from tierwise.tenants.rules.retier_launch import classify_newcomers
 
 MAX_JSON_ROWS = 10_000
+MAX_JSON_BYTES = 32 * 1024 * 1024  # 10,000 records of a few kilobytes each
 _UPLOAD = {"multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
     "file": {"type": "string", "format": "binary"}, "skip_invalid": {"type": "boolean"},
     "add_fields": {"type": "boolean"}}}}}
@@ -90,16 +91,17 @@ def run_import(kind: str):
         if upload is None or not upload.filename:
             raise ValidationError("attach the CSV or XLSX file as 'file'", field="file")
         options = {"skip_invalid": request.form.get("skip_invalid") in ("1", "true", "yes"),
-                   "add_fields": request.form.get("add_fields") in ("1", "true", "yes")}
+                   "add_fields": request.form.get("add_fields") in ("1", "true", "yes"), **import_rights(current_user)}
         run = start_import_run(upload, kind=kind, source_name=upload.filename, created_by=current_user.email,
                                options=options)
         return serialize(run, IMPORT_RUN_FIELDS), 201, {"Location": url_for("api.show_import_run", run_id=run.id)}
     else:
-        body = read_body(IMPORT_BODY)
+        body = read_body(IMPORT_BODY, max_bytes=MAX_JSON_BYTES)
         if len(body["rows"]) > MAX_JSON_ROWS:
             raise ValidationError(f"at most {MAX_JSON_ROWS:,} rows per JSON batch; upload a file for more", field="rows")
         result = import_records(body["rows"], kind=kind, mapping=body.get("mapping", {}),
-                                skip_invalid=body.get("skip_invalid", False), add_fields=body.get("add_fields", False))
+                                skip_invalid=body.get("skip_invalid", False), add_fields=body.get("add_fields", False),
+                                **import_rights(current_user))
     db.session.commit()
     retier = classify_newcomers(result.inserted, kind=kind, started_by=current_user.email)  # nobody unclassified
     db.session.commit()

@@ -19,7 +19,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
 from tierwise.errors import NotFoundError, ValidationError
-from tierwise.platform.policy import Permission
+from tierwise.platform.policy import Permission, import_rights
 from tierwise.platform.web.access import requires
 from tierwise.platform.web.forms import show_validation_error
 from tierwise.tenants.imports.mappings import MAX_NAME, ColumnMapping, list_mappings, parse_pairs
@@ -62,7 +62,7 @@ def index():
                                    created_by=current_user.email, mapping_name=form.mapping.data or None,
                                    save_as=form.save_mapping.data or None,
                                    options={"mapping": explicit, "skip_invalid": form.skip_invalid.data,
-                                            "add_fields": form.add_fields.data})
+                                            "add_fields": form.add_fields.data, **import_rights(current_user)})
         except NotFoundError as exc:
             form.mapping.errors = [exc.message]
         except ValidationError as exc:

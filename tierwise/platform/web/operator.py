@@ -11,7 +11,7 @@ from flask_login import current_user, login_user, logout_user
 from tierwise.errors import ConflictError, ValidationError
 from tierwise.platform.db import db
 from tierwise.platform.login import attempt_operator_login
-from tierwise.platform.operators import Operator
+from tierwise.platform.operators import Operator, end_operator_sessions
 from tierwise.platform.provisioning import provision_tenant
 from tierwise.platform.tenant import list_tenants
 from tierwise.platform.web.forms import LoginForm, TenantForm, show_validation_error
@@ -48,6 +48,10 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    operator = current_user._get_current_object()
+    if isinstance(operator, Operator):
+        end_operator_sessions(operator)  # a copied cookie must not outlive sign-out, as for tenant users
+        db.session.commit()
     logout_user()
     session.clear()
     return redirect(url_for("operator.login"))

@@ -117,6 +117,17 @@ def parse_category(values: pd.Series, allowed: frozenset[str] | None,
     return lowered.where(~bad & ~empty(values), None), bad
 
 
+# Characters no one can see (zero-width spaces and joiners, direction marks and overrides, the BOM, soft
+# hyphens) and control characters: in an id they make a look-alike of another customer's.
+INVISIBLE = r"[\x00-\x1f\x7f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]"
+
+
+def parse_id(values: pd.Series, max_length: int) -> tuple[pd.Series, pd.Series]:
+    """A customer's id: text of at most ``max_length`` characters, none of them invisible."""
+    text, bad = parse_text(values, max_length)
+    return text, bad | values.str.contains(INVISIBLE, regex=True).fillna(False).astype(bool)
+
+
 def parse_text(values: pd.Series, max_length: int) -> tuple[pd.Series, pd.Series]:
     bad = values.str.len() > max_length
     return values.where(~empty(values), None), bad

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from tierwise.errors import ValidationError
+from tierwise.errors import PermissionDeniedError, ValidationError
 from tierwise.platform import audit, tenancy
 from tierwise.platform.change_context import changes_because
 from tierwise.platform.db import db
@@ -84,22 +84,25 @@ class FrameSource:
 
 def import_file(path: str | Path, *, kind: str, mapping: dict[str, str] | None = None, skip_invalid: bool = False,
                 add_fields: bool = False, rejects_path: str | Path | None = None,
-                progress: Progress | None = None) -> ImportResult:
-    """Import a CSV or XLSX file into the current tenant."""
+                progress: Progress | None = None, may_assign: bool = True, may_add_fields: bool = True) -> ImportResult:
+    """Import a CSV or XLSX file into the current tenant (``may_assign``, ``may_add_fields``: see ``_run``)."""
     source = open_table(path)
     return _run(source, name=Path(path).name, kind=kind, mapping=mapping or {}, skip_invalid=skip_invalid,
-                add_fields=add_fields, rejects_path=rejects_path, progress=progress)
+                add_fields=add_fields, rejects_path=rejects_path, progress=progress, may_assign=may_assign,
+                may_add_fields=may_add_fields)
 
 
 def import_records(records: list[dict], *, kind: str, mapping: dict[str, str] | None = None,
-                   skip_invalid: bool = False, add_fields: bool = False) -> ImportResult:
+                   skip_invalid: bool = False, add_fields: bool = False, may_assign: bool = True,
+                   may_add_fields: bool = True) -> ImportResult:
     """Import a JSON batch (a list of objects keyed by column) into the current tenant.
 
     An error names the record by its place in ``records``: ``rows[0]`` is the first.
     """
     try:
         result = _run(FrameSource(records), name="api batch", kind=kind, mapping=mapping or {},
-                      skip_invalid=skip_invalid, add_fields=add_fields, rejects_path=None, progress=None)
+                      skip_invalid=skip_invalid, add_fields=add_fields, rejects_path=None, progress=None,
+                      may_assign=may_assign, may_add_fields=may_add_fields)
     except ImportRejected as rejected:
         raise ImportRejected([error.in_batch() for error in rejected.errors], total=rejected.total) from None
     result.errors = [error.in_batch() for error in result.errors]
@@ -107,7 +110,17 @@ def import_records(records: list[dict], *, kind: str, mapping: dict[str, str] | 
 
 
 def _run(source, *, name: str, kind: str, mapping: dict[str, str], skip_invalid: bool, add_fields: bool,
-         rejects_path, progress: Progress | None) -> ImportResult:
+         rejects_path, progress: Progress | None, may_assign: bool = True, may_add_fields: bool = True
+         ) -> ImportResult:
+    """What whoever imports may do through the import (``policy.import_rights``), checked before anything is read:
+
+    ``may_assign``: give customers to RMs.  An ``rm_email`` column assigns every customer
+    of the file, moving existing ones between books, so without the right a file carrying
+    one is refused.  ``may_add_fields``: ``add_fields`` adds the registry's fields.
+    """
+    if add_fields and not may_add_fields:
+        raise PermissionDeniedError("adding fields to the registry is for tenant admins: import without "
+                                    "add_fields, or ask one")
     tenant_id = tenancy.current_tenant_id()
     if tenant_id is None:
         raise tenancy.TenantContextMissing("imports run inside a tenant scope")
@@ -117,6 +130,9 @@ def _run(source, *, name: str, kind: str, mapping: dict[str, str], skip_invalid:
     first = next(chunks, None)
     plan = plan_columns(kind, source.columns, mapping, field_registry(), add_fields=add_fields,
                         sample=first.frame if first is not None else None)
+    if not may_assign and any(target.name == "rm_email" for target, _ in plan.targets):
+        raise PermissionDeniedError("an rm_email column gives customers to relationship managers, which only a "
+                                    "tenant admin may do: leave the column out, or ask one")
     result.ignored_columns = plan.ignored
     for field_name, field_type in plan.new_fields.items():
         define_field(name=field_name, field_type=field_type.value, field_group=FieldGroup.PROFILE.value,
@@ -234,6 +250,8 @@ def _parse(target: Target, raw: pd.Series, timezone: str) -> tuple[pd.Series, pd
         return parsing.parse_datetime(raw, timezone)
     if target.kind == "category":
         return parsing.parse_category(raw, target.choices, target.aliases)
+    if target.kind == "id":
+        return parsing.parse_id(raw, target.max_length)
     return parsing.parse_text(raw, target.max_length or 10_000)
 
 
@@ -246,6 +264,8 @@ def _reason(target: Target) -> str:
         "datetime": "is not a date or time such as 2024-01-05, 2024/1/5 13:45 or 2024年1月5日",
         "category": "is not one of: " + ", ".join(sorted(target.choices or ())),
         "text": f"is longer than {target.max_length} characters",
+        "id": f"is longer than {target.max_length} characters or holds an invisible character (a zero-width "
+              "space, a direction mark, a byte order mark): it would look like another customer's id",
     }[target.kind]
 
 

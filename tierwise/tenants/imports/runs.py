@@ -56,6 +56,11 @@ def upload_folder() -> Path:
     return Path(current_app.config["TIERWISE"].upload_path)
 
 
+def rights(options: dict) -> dict[str, bool]:
+    """What the user who started a run may do through it (``policy.import_rights``, kept with its options)."""
+    return {name: bool(options.get(name, True)) for name in ("may_assign", "may_add_fields")}
+
+
 def start_import_run(source, *, kind: str, source_name: str, created_by: str, options: dict | None = None,
                      mapping_name: str | None = None, save_as: str | None = None) -> ImportRun:
     """Keep the file, record the run and commit it, then enqueue the job (or run it, without Redis).
@@ -70,6 +75,8 @@ def start_import_run(source, *, kind: str, source_name: str, created_by: str, op
 
     if kind not in KINDS:
         raise ValueError(f"unknown import kind {kind!r}")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in source_name):
+        raise ValidationError("the file's name holds control characters: rename it and try again", field="file")
     if isinstance(source, Path) and not source.is_file():
         raise ValidationError(f"no such file: {source}", field="file")
     options = dict(options or {})
@@ -123,7 +130,8 @@ def run_import_job(import_run_id: str) -> dict:
         result = import_mapped(path, kind=run.kind, mapping=run.options.get("mapping") or {},
                                save_as=run.options.get("save_mapping"),
                                skip_invalid=bool(run.options.get("skip_invalid")),
-                               add_fields=bool(run.options.get("add_fields")), progress=progress)
+                               add_fields=bool(run.options.get("add_fields")), progress=progress,
+                               **rights(run.options))
         result.source = run.source_name
         run.status, run.finished_at = "succeeded", utcnow()
         run.rows_read, run.rows_per_second = result.rows_read, result.rows_read / max(result.seconds, 1e-6)

@@ -30,7 +30,7 @@ class Target:
         if self.kind == "number" and self.scale is not None:
             return sa.Numeric(18, self.scale)
         return {
-            "text": sa.Text(), "category": sa.Text(), "number": sa.Float(), "integer": sa.BigInteger(),
+            "text": sa.Text(), "id": sa.Text(), "category": sa.Text(), "number": sa.Float(), "integer": sa.BigInteger(),
             "boolean": sa.Boolean(), "date": sa.Date(), "datetime": sa.DateTime(timezone=True),
         }[self.kind]
 
@@ -54,7 +54,7 @@ def _codes(enum) -> frozenset[str]:
 
 
 CUSTOMER_TARGETS = (
-    Target("external_id", "text", required=True, max_length=64),
+    Target("external_id", "id", required=True, max_length=64),
     Target("name", "text", required=True, max_length=200),
     Target("party_type", "category", choices=_codes(PartyType), aliases=PARTY_ALIASES),
     Target("branch_code", "text", max_length=40),
@@ -64,14 +64,14 @@ CUSTOMER_TARGETS = (
     Target("label_observed_on", "date"),
 )
 ACTIVITY_TARGETS = (
-    Target("customer", "text", required=True, max_length=64),
+    Target("customer", "id", required=True, max_length=64),
     Target("occurred_at", "datetime", required=True),
     Target("amount", "number", required=True, scale=2),
     Target("quantity", "number", scale=4),
     Target("category", "text", max_length=64),
 )
 INTERACTION_TARGETS = (
-    Target("customer", "text", required=True, max_length=64),
+    Target("customer", "id", required=True, max_length=64),
     Target("occurred_at", "datetime", required=True),
     Target("channel", "category", required=True, choices=_codes(Channel), aliases=CHANNEL_ALIASES),
     Target("type", "category", required=True, choices=_codes(InteractionType), aliases=TYPE_ALIASES),
