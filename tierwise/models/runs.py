@@ -168,6 +168,7 @@ def _finish(run_id: uuid.UUID, work) -> ModelRun:
         run = ModelRun.get(run_id)
         _fail(run, str(error))
         db.session.commit()
+        _no_retry()  # bad input would fail the same way again, and a retry waiting holds the tenant's slot
         raise
     except BaseException as error:
         db.session.rollback()
@@ -183,6 +184,15 @@ def _finish(run_id: uuid.UUID, work) -> ModelRun:
     run.status, run.finished_at, run.progress, run.stage = "succeeded", utcnow(), 1.0, "done"
     run.summary = summary
     return run
+
+
+def _no_retry() -> None:
+    """Cancel the current RQ job's remaining retries (nothing in-process)."""
+    from rq import get_current_job
+
+    job = get_current_job()
+    if job is not None:
+        job.retries_left = 0
 
 
 def _retries_left() -> int:

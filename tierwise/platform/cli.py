@@ -198,7 +198,10 @@ def worker_command(queues: str, burst: bool) -> None:
         worker_queues = [get_queue(name.strip(), connection) for name in queues.split(",") if name.strip()]
     from tierwise.jobs.runner import work_horse_killed
 
-    Worker(worker_queues, connection=connection, work_horse_killed_handler=work_horse_killed).work(burst=burst)
+    # with_scheduler: a failed job's retry waits in RQ's scheduled registry for its backoff, and only a worker
+    # running the scheduler moves it back onto its queue; without it the retry never ran and the run stayed queued.
+    Worker(worker_queues, connection=connection, work_horse_killed_handler=work_horse_killed).work(
+        burst=burst, with_scheduler=True)
 
 
 cli = FlaskGroup(create_app=_create_app, help="Tierwise: customer tiering for banks, utilities and distributors.")

@@ -112,7 +112,16 @@ def _stored_file(run: ImportRun, suffix: str = "") -> Path:
     return folder / f"{run.id}{suffix}"
 
 
-@task
+def import_lost(params: dict, reason: str) -> None:
+    """The job's worker died under it: the run failed, nothing was imported (one transaction), the file goes."""
+    run = db.session.scalar(sa.select(ImportRun).where(ImportRun.id == uuid.UUID(params["import_run_id"])))
+    if run is not None and run.status in ("queued", "running"):
+        run.status, run.finished_at = "failed", utcnow()
+        run.message = f"the worker stopped before the import finished ({reason}); nothing was imported"
+        _stored_file(run).unlink(missing_ok=True)
+
+
+@task(on_lost=import_lost)
 def run_import_job(import_run_id: str) -> dict:
     """Run a recorded import; marks the run failed (and re-raises) on any error."""
     run = ImportRun.get(uuid.UUID(import_run_id))

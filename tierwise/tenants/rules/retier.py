@@ -249,7 +249,17 @@ def queue_retier(run_id, *, tenant_id: int):
         raise ConflictError(run.message) from None
 
 
-@task
+def retier_lost(params: dict, reason: str) -> None:
+    """The job's worker died under it: the run failed, and nothing it did was kept (one transaction)."""
+    import uuid
+
+    run = db.session.scalar(sa.select(RetierRun).where(RetierRun.id == uuid.UUID(params["run_id"])))
+    if run is not None and run.status in ("queued", "running"):
+        run.status, run.finished_at = "failed", utcnow()
+        run.message = f"the worker stopped before the retier finished ({reason}); the tiers are as they were"
+
+
+@task(on_lost=retier_lost)
 def retier_job(run_id: str) -> dict:
     """The retier as a background task (``tierwise worker``; in-process without Redis)."""
     import uuid
