@@ -339,7 +339,6 @@ def test_a_monday_0200_shanghai_schedule_is_due_sunday_1800_utc_and_a_utc_one_mo
     assert utc.next_run_at - shanghai.next_run_at == timedelta(hours=8)
 
 
-@pytest.mark.xfail(strict=True, reason="schedules.next_run repeats the wall-clock hour when summer time ends")
 def test_a_daily_schedule_fires_once_on_the_night_summer_time_ends():
     fired = datetime(2026, 10, 25, 0, 30, tzinfo=UTC)  # 02:30 CEST in Berlin; 02:30 comes again an hour later
     assert next_run("30 2 * * *", "Europe/Berlin", after=fired) == datetime(2026, 10, 26, 1, 30, tzinfo=UTC)

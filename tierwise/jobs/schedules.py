@@ -123,9 +123,20 @@ def tenant_timezone() -> str:
 
 
 def next_run(cron: str, zone: str, *, after: datetime) -> datetime:
-    """The first moment strictly after ``after`` that ``cron`` matches on the clock of ``zone``, in UTC."""
-    local = after.astimezone(ZoneInfo(zone))
-    return croniter(cron, local).get_next(datetime).astimezone(timezone.utc)
+    """The first moment strictly after ``after`` that ``cron`` matches on the clock of ``zone``, in UTC.
+
+    Stepped on the wall clock (naive local times), each matched time read with ``fold=0``:
+    on the night summer time ends, 02:30 happens twice, and croniter on aware times
+    matched both, so a daily schedule fired twice.  A time the spring change skips
+    (02:30 when clocks jump from 02:00 to 03:00) still fires once, an hour on.
+    """
+    tz = ZoneInfo(zone)
+    wall = croniter(cron, after.astimezone(tz).replace(tzinfo=None))
+    for _ in range(1000):  # a few steps at most: a match at or before ``after`` only around a change
+        moment = wall.get_next(datetime).replace(tzinfo=tz, fold=0).astimezone(timezone.utc)
+        if moment > after:
+            return moment
+    raise ValueError(f"cron '{cron}' finds no time after {after.isoformat()} in {zone}")
 
 
 def _refuse_duplicate(action: str, cron: str, *, other_than: uuid.UUID | None = None) -> None:
