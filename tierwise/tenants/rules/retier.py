@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from tierwise.errors import NotFoundError
+from tierwise.errors import ConflictError, NotFoundError
 from tierwise.jobs.runner import task
 from tierwise.platform import audit, tenancy
 from tierwise.platform.db import UTCDateTime, db, utcnow
@@ -199,10 +199,20 @@ def start_retier(*, started_by: str, as_of: datetime | None = None) -> RetierRun
     if version is None:
         raise NotFoundError("no rule set has been published yet: publish one before retiering")
     _give_up_abandoned_runs()
+    active = active_retier()
+    if active is not None:  # refused before anything is recorded: the history lists retiers, not attempts
+        raise ConflictError(f"a retier of this tenant is already {active.status} (started by {active.started_by} "
+                            f"at {active.started_at:%Y-%m-%d %H:%M} UTC)")
     run = RetierRun(rule_version_id=version.id, as_of=as_of or utcnow(), started_by=started_by)
     db.session.add(run)
     db.session.flush()
     return run
+
+
+def active_retier() -> RetierRun | None:
+    """The tenant's retier queued or running now, if any (one at a time)."""
+    return db.session.scalars(sa.select(RetierRun).where(RetierRun.status.in_(("queued", "running")))
+                              .order_by(RetierRun.started_at.desc()).limit(1)).first()
 
 
 def _give_up_abandoned_runs() -> None:
@@ -235,7 +245,6 @@ def run_retier(run_id) -> RetierRun:
 
 def queue_retier(run_id, *, tenant_id: int):
     """Run a recorded retier in the background; one retier per tenant may be queued or running."""
-    from tierwise.errors import ConflictError
     from tierwise.jobs.queue import enqueue
 
     try:

@@ -3,8 +3,9 @@
 ``start_retier`` and ``queue_retier`` leave the commit between them and the
 handling of an in-process failure to the caller; the API and the web UI want
 the same answer (the run, which records any failure), so both live here.  A
-retier already queued or running is a ConflictError; the refused run stays
-recorded as failed, saying why.
+retier already queued or running is a ConflictError, refused before anything is
+recorded (the history lists retiers, not attempts); one refused by the queue in
+the instant between (two clicks at once) stays recorded as failed, saying why.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import logging
 from tierwise.errors import ConflictError, TierwiseError
 from tierwise.platform.db import db
 from tierwise.tenants.rules.assignments import RetierRun
-from tierwise.tenants.rules.retier import queue_retier, start_retier
+from tierwise.tenants.rules.retier import active_retier, queue_retier, start_retier
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,10 @@ def classify_newcomers(inserted: int, *, kind: str, started_by: str) -> RetierRu
         return None
     if last_successful_retier(tenancy.current_tenant_id()) is None:
         return None
+    waiting = active_retier()
+    if waiting is not None:  # queued: it reads the customers when it runs, newcomers included
+        return waiting if waiting.status == "queued" else None
     try:
         return launch_retier(started_by=started_by)
-    except ConflictError:
+    except ConflictError:  # started by someone else in between
         return None
