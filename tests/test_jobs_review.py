@@ -267,7 +267,6 @@ def test_bad_input_fails_at_once_without_a_retry_and_the_operator_can_start_agai
         assert launch_scoring(started_by="test").status == "queued"
 
 
-@pytest.mark.xfail(strict=True, reason="timeout mid-SQL: run_retier's rollback fails (query in progress), run stays running")
 def test_a_retier_past_its_time_limit_fails_saying_so_keeps_the_tiers_and_frees_the_slot(
         rq_app, tenant_a, tmp_path, database_urls, workers, monkeypatch):
     before = retiered_tenant(rq_app, tenant_a, tmp_path)

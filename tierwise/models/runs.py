@@ -24,7 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from tierwise.errors import ConflictError, TierwiseError, ValidationError
 from tierwise.jobs.runner import task
 from tierwise.platform import audit
-from tierwise.platform.db import JSONType, TenantScoped, db, utcnow
+from tierwise.platform.db import JSONType, TenantScoped, db, rollback_or_discard, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -170,8 +170,8 @@ def _finish(run_id: uuid.UUID, work) -> ModelRun:
         db.session.commit()
         _no_retry()  # bad input would fail the same way again, and a retry waiting holds the tenant's slot
         raise
-    except BaseException as error:
-        db.session.rollback()
+    except BaseException as error:  # a job's time limit too, possibly in the middle of a statement
+        rollback_or_discard()
         run = ModelRun.get(run_id)
         message = f"{type(error).__name__}: {error}"
         if _retries_left():

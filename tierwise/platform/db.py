@@ -178,6 +178,19 @@ def set_transaction_settings(connection: sa.Connection, values: dict[str, str]) 
 db = SQLAlchemy(model_class=Base, session_options={"class_": TenantSession})
 
 
+def rollback_or_discard() -> None:
+    """Roll the session back; if its connection cannot (a job's time limit struck in the middle of a
+    statement: "another command is already in progress"), throw the connection away instead.
+
+    Either way the work is undone and the session is ready to record the failure on a fresh
+    connection; a failed rollback left the run "running" for hours.
+    """
+    try:
+        db.session.rollback()
+    except Exception:
+        db.session().invalidate()  # the scoped proxy does not forward it
+
+
 def one_snapshot() -> None:
     """Have the session's next statements read one snapshot of the database (PostgreSQL).
 

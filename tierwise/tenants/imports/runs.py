@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from tierwise.errors import TierwiseError, ValidationError
 from tierwise.jobs.runner import task
 from tierwise.platform import tenancy
-from tierwise.platform.db import JSONType, TenantScoped, db, utcnow
+from tierwise.platform.db import JSONType, TenantScoped, db, rollback_or_discard, utcnow
 from tierwise.tenants.imports.errors import ImportRejected
 from tierwise.tenants.imports.mappings import check_save_as, import_mapped, resolve_mapping
 from tierwise.tenants.imports.specs import KINDS
@@ -160,8 +160,8 @@ def run_import_job(import_run_id: str) -> dict:
             current_app.logger.exception("could not start the retier after import run %s", run.id)
         queue_warmup(run.tenant_id, AFTER_NEW_DATA)  # the next preview reads the new data: keep it ready
         return result.summary()
-    except Exception as exc:
-        db.session.rollback()
+    except BaseException as exc:  # a job's time limit too, possibly in the middle of a statement
+        rollback_or_discard()
         details = {"errors": [e.__dict__ for e in exc.errors[:200]]} if isinstance(exc, ImportRejected) else None
         _set_progress(run, status="failed", finished_at=utcnow(), message=str(exc)[:4000], result=details)
         raise

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from tierwise.errors import ConflictError, NotFoundError
 from tierwise.jobs.runner import task
 from tierwise.platform import audit, tenancy
-from tierwise.platform.db import UTCDateTime, db, utcnow
+from tierwise.platform.db import UTCDateTime, db, rollback_or_discard, utcnow
 from tierwise.tenants.rules import snapshot
 from tierwise.tenants.rules.assignments import RetierRun
 from tierwise.tenants.rules.definition import DimensionSpec, Plan
@@ -234,10 +234,11 @@ def run_retier(run_id) -> RetierRun:
         plan = compile_for_tenant(version.parsed())
         retier(run, version, plan)
         db.session.commit()
-    except Exception as error:
-        db.session.rollback()
+    except BaseException as error:  # a job's time limit arrives as an exception too, mid-statement
+        rollback_or_discard()
         run = RetierRun.get(run_id)
-        run.status, run.finished_at, run.message = "failed", utcnow(), str(error)[:2000]
+        run.status, run.finished_at = "failed", utcnow()
+        run.message = (str(error) or type(error).__name__)[:2000]
         db.session.commit()
         raise
     return run
