@@ -365,7 +365,6 @@ def test_two_heartbeats_at_once_fire_every_due_schedule_once(rq_app, app, tenant
         assert started_by_schedule(rq_app, world, schedule_id) == ["queued"]
 
 
-@pytest.mark.xfail(strict=True, reason="a late firing overwrites next_run_at; the page cannot show the missed time")
 def test_after_an_hour_without_workers_a_schedule_catches_up_once_and_the_page_says_it_ran_late(
         app, tenant_a):
     now = utcnow()

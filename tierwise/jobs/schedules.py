@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 import logging
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
@@ -48,6 +48,7 @@ CRON_FIELDS = (("minute", "0-59"), ("hour", "0-23"), ("day of month", "1-31"), (
                ("day of week", "0-6 or SUN-SAT"))
 FALLBACK_TIMEZONE = "Asia/Shanghai"  # as imports read local times (tierwise.tenants.imports.runner)
 MAX_MESSAGE = 2000
+LATE = timedelta(minutes=5)  # a heartbeat ticks every minute: a run this far past its time was missed
 
 
 class Schedule(TenantScoped, db.Model):
@@ -66,6 +67,7 @@ class Schedule(TenantScoped, db.Model):
     enabled: Mapped[bool] = mapped_column(default=True)
     next_run_at: Mapped[datetime | None]  # None while disabled
     last_run_at: Mapped[datetime | None]
+    last_due_at: Mapped[datetime | None]  # when that run was due: later than it by much, the heartbeat was down
     # started: a run was launched (last_run_id); skipped: one was already queued or running;
     # failed: the launcher refused or broke, or the run it started failed at once (last_message says why)
     last_status: Mapped[str | None] = mapped_column(sa.String(16))
@@ -75,6 +77,11 @@ class Schedule(TenantScoped, db.Model):
     updated_by: Mapped[str] = mapped_column(sa.String(254))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)  # the last edit, not the last firing
+
+    @property
+    def ran_late(self) -> bool:
+        """Its last run started well after it was due (the heartbeat was down): the page says so."""
+        return bool(self.last_due_at and self.last_run_at and self.last_run_at - self.last_due_at > LATE)
 
     def in_zone(self, moment: datetime | None) -> datetime | None:
         """``moment`` as the schedule's own clock shows it (pages show times that way)."""
@@ -234,7 +241,7 @@ def fire(schedule: Schedule, now: datetime) -> Schedule:
     recorded as skipped; any other failure as failed, with why.
     """
     schedule_id, action = schedule.id, schedule.action
-    schedule.last_run_at = now
+    schedule.last_due_at, schedule.last_run_at = schedule.next_run_at, now
     schedule.next_run_at = next_run(schedule.cron, schedule.timezone, after=now)
     db.session.commit()
     run_id, status, message = None, "started", ""

@@ -17,6 +17,8 @@ SCHEDULE_SCHEMAS = {
         "id": _UUID, "action": _SCHEDULE_ACTION, "cron": _CRON, "timezone": _ZONE, "enabled": {"type": "boolean"},
         "next_run_at": {"type": ["string", "null"], "format": "date-time", "description": "null while disabled"},
         "last_run_at": _TIME,
+        "last_due_at": {**_TIME, "description": "When the last run was due; much earlier than last_run_at: it "
+                                                "ran late (no worker was running then)."},
         "last_status": {"type": ["string", "null"], "enum": ["started", "skipped", "failed", None],
                         "description": "skipped: the same work was already queued or running."},
         "last_message": {"type": "string"},
