@@ -23,6 +23,7 @@ from flask_babel import lazy_gettext as _l
 from tierwise.errors import ValidationError
 from tierwise.platform import audit
 from tierwise.platform.db import utcnow
+from tierwise.tenants import xlsx
 from tierwise.tenants.lists.catalog import builtin
 from tierwise.tenants.lists.filters import ListFilters
 from tierwise.tenants.lists.query import list_rows
@@ -139,16 +140,7 @@ def render(header: list[str], body: list[list], fmt: str) -> bytes:
         writer.writerow(header)
         writer.writerows([_inert(v) for v in line] for line in body)
         return text.getvalue().encode("utf-8-sig")
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("customers")
-    sheet.append(header)
-    for line in body:
-        sheet.append([_inert(v) for v in line])  # ids stay text (leading zeros)
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+    return xlsx.write(header, ([_inert(v) for v in line] for line in body))  # ids stay text (leading zeros)
 
 
 def export_list(list_name: str, visible: sa.ColumnElement[bool], *, filters: ListFilters | None = None,
