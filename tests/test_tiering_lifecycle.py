@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from tests.rule_helpers import assignment, in_tenant, publish_and_retier, retier_again
+from tests.rule_helpers import assignment, in_tenant, publish_and_retier, retier_again, tiers
 from tierwise.errors import ConflictError
 from tierwise.platform import tenancy
 from tierwise.platform.audit import Actor, acting_as
@@ -32,7 +32,9 @@ from tierwise.tenants.lists.query import list_page
 from tierwise.tenants.rules import retier as retier_module
 from tierwise.tenants.rules.assignments import RetierRun, TierAssignment, TierChange, TierHistory
 from tierwise.tenants.rules.distribution import customer_tier_history, customer_tiers, tier_distribution
-from tierwise.tenants.rules.versions import publish, roll_back
+from tierwise.tenants.rules.definition import RuleSetDefinition
+from tierwise.tenants.rules.preview import preview
+from tierwise.tenants.rules.versions import compile_for_tenant, publish, roll_back
 
 JAN = datetime(2025, 1, 31, tzinfo=UTC)
 
@@ -235,6 +237,23 @@ def test_an_erased_customer_leaves_no_tiers_history_or_changes_and_every_count_a
 
 
 # --- hysteresis over many retiers ----------------------------------------------------------------------------
+
+def test_a_preview_under_hysteresis_shows_what_the_next_retier_will_do(app, book):
+    """A1 (6,000) would leave key when key needs 7,000; held for one more evaluation, it stays key for now."""
+    publish_and_retier(app, book, rules(value_tiers(), hysteresis={"evaluations": 2}), as_of=JAN)
+    draft = rules(value_tiers(key=7000), hysteresis={"evaluations": 2})
+    with in_tenant(app, book):
+        shown = preview(compile_for_tenant(RuleSetDefinition.from_dict(draft)), as_of=JAN)
+        db.session.rollback()
+    value = next(d for d in shown.dimensions if d.dimension == "value")
+    assert value.held == 1 and value.moving_down == []  # held back: not moving yet
+    assert value.matrix["key"] == {"key": 1}
+    run = publish_and_retier(app, book, draft, as_of=JAN)
+    assert run.changes["value"]["held"] == 1
+    assert {t.tier: t.customers for t in value.tiers} == {
+        tier: sum(1 for (c, d), t in tiers(app, book).items() if d == "value" and t == tier)
+        for tier in ("key", "important", "standard", "basic")}  # the preview's counts are the retier's
+
 
 def test_a_customer_flapping_around_a_boundary_keeps_its_tier_until_n_evaluations_in_a_row(app, fresh):
     # busy in Jan and Mar, quiet from Apr: only the third quiet month in a row moves it.

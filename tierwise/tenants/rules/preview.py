@@ -153,10 +153,12 @@ def _dimension(table: sa.Table, spec: DimensionSpec, rows: list[tuple], customer
     per_tier: dict[str, list[float]] = {t.code: [0, 0.0] for t in spec.tiers}
     matrix: dict[str | None, dict[str, int]] = {}
     result = DimensionPreview(code, [], matrix)
-    for current, tier, held, count, value in rows:
-        if tier is None:
+    for current, candidate, held, count, value in rows:
+        if candidate is None:
             result.unclassified += count
             continue
+        # Where the next retier will put them: hysteresis keeps the held ones in their tier for now.
+        tier = current if held else candidate
         per_tier[tier][0] += count
         per_tier[tier][1] += float(value or 0)
         matrix.setdefault(current, {}).setdefault(tier, 0)
@@ -182,6 +184,7 @@ def _samples(table: sa.Table, code: str, ranks: dict[str, int], upwards: bool) -
     picked = (sa.select(table.c.customer_id, table.c.external_id, current.label("from_tier"), tier.label("to_tier"),
                         table.c[f"reason_{code}"].label("reason"), table.c.value_measure)
               .where(current != tier, current.in_(list(ranks)),  # a cheap test first: most do not move
+                     table.c[f"basis_{code}"].is_distinct_from("held"),  # held back: not moving yet
                      (new_rank < old_rank) if upwards else (new_rank > old_rank))
               .order_by(*order).limit(SAMPLES).subquery())  # the few samples first, then their names
     customers = Customer.__table__
