@@ -360,3 +360,10 @@ def test_a_nul_in_an_upload_file_name_is_a_400_naming_the_file(tenant_a, client,
     response = client.post("/api/v1/imports/customers", headers=_bearer(issue_token(tenant_a, "admin")),
                            data={"file": upload}, content_type="multipart/form-data")
     assert response.status_code == 400 and response.get_json()["error"]["field"] == "file"
+
+
+def test_the_import_page_offers_adding_fields_only_to_who_may_add_them(tenant_a, browser):
+    browser.login(tenant_a, "analyst")
+    assert 'name="add_fields"' not in browser.get(f"/t/{tenant_a.slug}/imports/").text
+    browser.login(tenant_a, "admin")
+    assert 'name="add_fields"' in browser.get(f"/t/{tenant_a.slug}/imports/").text

@@ -53,6 +53,9 @@ def _import_form(saved: list[ColumnMapping]) -> ImportForm:
 def index():
     saved = list_mappings()
     form = _import_form(saved)
+    rights = import_rights(current_user)
+    if not rights["may_add_fields"]:
+        del form.add_fields  # adding registry fields is a tenant admin's: not offered, and refused if sent
     if form.validate_on_submit():
         try:
             upload = form.file.data
@@ -62,7 +65,8 @@ def index():
                                    created_by=current_user.email, mapping_name=form.mapping.data or None,
                                    save_as=form.save_mapping.data or None,
                                    options={"mapping": explicit, "skip_invalid": form.skip_invalid.data,
-                                            "add_fields": form.add_fields.data, **import_rights(current_user)})
+                                            "add_fields": bool(getattr(form, "add_fields", None) and
+                                                               form.add_fields.data), **rights})
         except NotFoundError as exc:
             form.mapping.errors = [exc.message]
         except ValidationError as exc:
