@@ -46,7 +46,6 @@ LAUNCHERS: dict[Action, tuple[str, tuple]] = {
 }
 CRON_FIELDS = (("minute", "0-59"), ("hour", "0-23"), ("day of month", "1-31"), ("month", "1-12 or JAN-DEC"),
                ("day of week", "0-6 or SUN-SAT"))
-FALLBACK_TIMEZONE = "Asia/Shanghai"  # as imports read local times (tierwise.tenants.imports.runner)
 MAX_MESSAGE = 2000
 LATE = timedelta(minutes=5)  # a heartbeat ticks every minute: a run this far past its time was missed
 
@@ -125,8 +124,7 @@ def tenant_timezone() -> str:
     """The current tenant's time zone setting (the one its imports use), the default for new schedules."""
     from tierwise.platform.tenant import Tenant
 
-    tenant = db.session.get(Tenant, tenancy.current_tenant_id())
-    return (tenant.settings or {}).get("timezone") or FALLBACK_TIMEZONE
+    return db.session.get(Tenant, tenancy.current_tenant_id()).timezone
 
 
 def next_run(cron: str, zone: str, *, after: datetime) -> datetime:

@@ -12,6 +12,12 @@ from tierwise.platform.extensions import babel
 LOCALES = {"en": "English", "zh_CN": "简体中文"}
 
 
+def localised(label_en: str, label_zh: str, locale: str) -> str:
+    """A label the tenant wrote in both languages (a dimension, a tier), in the reader's language
+    (the other one when it is empty)."""
+    return (label_zh or label_en) if locale.startswith("zh") else (label_en or label_zh)
+
+
 def select_locale() -> str:
     user = current_user._get_current_object() if current_user else None
     saved = getattr(user, "locale", None)

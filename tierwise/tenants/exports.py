@@ -23,6 +23,7 @@ from flask_babel import lazy_gettext as _l
 from tierwise.errors import ValidationError
 from tierwise.platform import audit
 from tierwise.platform.db import utcnow
+from tierwise.platform.i18n import localised
 from tierwise.tenants import xlsx
 from tierwise.tenants.lists.catalog import builtin
 from tierwise.tenants.lists.filters import ListFilters
@@ -85,10 +86,6 @@ def table(list_name: str, visible: sa.ColumnElement[bool], filters: ListFilters,
     return header, body
 
 
-def _in(locale: str, english: str, chinese: str) -> str:
-    return chinese if locale.startswith("zh") else english
-
-
 def _people_header(dimensions: list, locale: str, changes: bool) -> list[str]:
     with force_locale(locale):
         def with_code(heading: str) -> list[str]:
@@ -96,7 +93,7 @@ def _people_header(dimensions: list, locale: str, changes: bool) -> list[str]:
 
         header = [str(HEADINGS[key]) for key in ("external_id", "name", "branch", "rm")]
         for dimension in dimensions:
-            header += with_code(_in(locale, dimension.label_en, dimension.label_zh))
+            header += with_code(localised(dimension.label_en, dimension.label_zh, locale))
         header += [str(HEADINGS[key]) for key in ("churn_probability", "predicted_value")]
         if changes:
             header += with_code(str(HEADINGS["from_tier"])) + with_code(str(HEADINGS["to_tier"]))
@@ -109,7 +106,7 @@ def _tier(dimension, code: str | None, locale: str | None) -> list[str]:
     if locale is None:
         return [code or ""]
     tier = next((t for t in (dimension.tiers if dimension else ()) if t.code == code), None)
-    label = _in(locale, tier.label_en, tier.label_zh) if tier else (code or "")
+    label = localised(tier.label_en, tier.label_zh, locale) if tier else (code or "")
     return [label, code or ""]
 
 

@@ -11,16 +11,12 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
+from tierwise.platform.i18n import localised
 from tierwise.tenants.dashboards import DimensionFlows, Pareto, RiskByTier
 from tierwise.tenants.rules.distribution import DimensionDistribution
 
 UNCLASSIFIED_COLOUR = "#9ca3af"
 GRID = {"left": 8, "right": 24, "top": 36, "bottom": 8, "containLabel": True}
-
-
-def localised(label_en: str, label_zh: str, locale: str) -> str:
-    """The rule set's label in the reader's language (the other one when it is empty)."""
-    return (label_zh or label_en) if locale.startswith("zh") else (label_en or label_zh)
 
 
 def _percent(share: float | None) -> float | None:

@@ -141,7 +141,7 @@ def _run(source, *, name: str, kind: str, mapping: dict[str, str], skip_invalid:
     if plan.new_fields:
         db.session.flush()
         plan = plan_columns(kind, source.columns, mapping, field_registry())
-    timezone = _tenant_timezone(tenant_id)
+    timezone = db.session.get(Tenant, tenant_id).timezone  # local times in the file are the tenant's
     connection = db.session.connection()
     targets = [target for target, _ in plan.targets]
     if kind == "customers":
@@ -289,10 +289,6 @@ def _reference_errors(connection, tenant_id: int, plan: ColumnPlan) -> list[RowE
             connection, tenant_id, stage_column="customer", table="customers", table_column="external_id",
             column=sources["customer"], reason="no customer with this id (import customers first)")
     return errors
-
-
-def _tenant_timezone(tenant_id: int) -> str:
-    return db.session.get(Tenant, tenant_id).timezone
 
 
 def new_ids(count: int) -> np.ndarray:
