@@ -228,6 +228,18 @@ def browser(client) -> Browser:
 
 
 @pytest.fixture
+def operator(app) -> str:
+    """A platform operator's email (password ``PASSWORD``)."""
+    from tierwise.platform.operators import create_operator
+
+    email = f"op-{secrets.token_hex(3)}@tierwise.test"
+    with app.app_context():
+        create_operator(email=email, password=PASSWORD)
+        db.session.commit()
+    return email
+
+
+@pytest.fixture
 def redis_url() -> str:
     import redis
 

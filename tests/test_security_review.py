@@ -15,7 +15,6 @@ from tests.conftest import PASSWORD, csrf_token_from
 from tierwise.platform import tenancy
 from tierwise.platform.audit import Actor, acting_as
 from tierwise.platform.db import db
-from tierwise.platform.operators import create_operator
 from tierwise.tenants.customers import Customer
 from tierwise.tenants.fields import FieldDefinition
 from tierwise.tenants.imports.runner import import_records
@@ -104,17 +103,8 @@ def test_rms_and_analysts_are_refused_every_admin_write_in_the_api(app, client, 
 # --- Sessions and the operator console --------------------------------------------------------------
 
 
-@pytest.fixture
-def operator_email(app) -> str:
-    email = f"op-{uuid.uuid4().hex[:6]}@tierwise.test"
-    with app.app_context():
-        create_operator(email=email, password=PASSWORD)
-        db.session.commit()
-    return email
-
-
-def test_a_copied_operator_cookie_stops_working_after_the_operator_signs_out(app, browser, operator_email):
-    assert browser.submit("/operator/login", {"email": operator_email, "password": PASSWORD}).status_code == 302
+def test_a_copied_operator_cookie_stops_working_after_the_operator_signs_out(app, browser, operator):
+    assert browser.submit("/operator/login", {"email": operator, "password": PASSWORD}).status_code == 302
     thief = app.test_client()
     thief.set_cookie("tierwise_session", browser.client.get_cookie("tierwise_session").value)
     assert thief.get("/operator/").status_code == 200

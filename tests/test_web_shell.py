@@ -6,7 +6,6 @@ import re
 import pytest
 
 from tests.conftest import Browser, PASSWORD
-from tierwise.platform.operators import create_operator
 from tierwise.platform.db import db
 
 
@@ -52,17 +51,6 @@ def test_an_rm_cannot_revoke_a_colleagues_token(browser, issue_token, tenant_a, 
     response = browser.submit(f"/t/{tenant_a.slug}/tokens/", {}, action=f"/t/{tenant_a.slug}/tokens/{colleague_token['id']}/revoke")
     assert response.status_code == 404
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {colleague_secret}"}).status_code == 200
-
-
-@pytest.fixture
-def operator(app):
-    import secrets
-
-    email = f"op-{secrets.token_hex(3)}@tierwise.test"
-    with app.app_context():
-        create_operator(email=email, password=PASSWORD)
-        db.session.commit()
-    return email
 
 
 def test_operator_creates_a_tenant_whose_admin_can_sign_in(app, browser, operator):
