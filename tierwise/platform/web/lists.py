@@ -24,7 +24,7 @@ from tierwise.platform.web.rules_editor import pointer
 from tierwise.tenants import exports
 from tierwise.tenants.fields import field_registry
 from tierwise.tenants.lists import catalog, saved
-from tierwise.tenants.lists.filters import ListFilters
+from tierwise.tenants.lists.filters import ListFilters, tiers_asked
 from tierwise.tenants.lists.query import ListPage, list_page
 from tierwise.tenants.ownership import active_rms
 from tierwise.tenants.rules.syntax import RuleError
@@ -79,8 +79,7 @@ def typed_filters() -> dict:
     ``tiers`` maps each dimension to the codes asked for, whether or not the dimension has them.
     """
     typed = {key: value for key, value in request.args.items() if not key.startswith("tier.")}
-    typed["tiers"] = {key[5:]: [code.strip() for value in request.args.getlist(key) for code in value.split(",")
-                                if code.strip()] for key in request.args if key.startswith("tier.")}
+    typed["tiers"] = tiers_asked(request.args)
     return typed
 
 

@@ -62,13 +62,7 @@ class ListFilters:
     @classmethod
     def from_args(cls, args) -> "ListFilters":
         """From query parameters: ``tier.<dimension>=a,b`` (or repeated), ``churn_min=0.3``, ..."""
-        tiers: dict[str, list[str]] = {}
-        for key in args:
-            if key.startswith("tier."):
-                values = args.getlist(key) if hasattr(args, "getlist") else [args[key]]
-                codes = [code.strip() for value in values for code in value.split(",") if code.strip()]
-                if codes:
-                    tiers[key[5:]] = codes
+        tiers = {dimension: codes for dimension, codes in tiers_asked(args).items() if codes}
         data = {"tiers": tiers} | {key: args.get(key) for key in (*RANGES, "branch_id", "rm_user_id", "search", "condition")
                                     if args.get(key) not in (None, "")}
         return cls.from_dict(data)
@@ -91,6 +85,17 @@ class ListFilters:
             unknown = [t for t in tiers if t not in {tier.code for tier in dimension.tiers}]
             if unknown:
                 raise ValidationError(f"'{code}' has no tier {', '.join(unknown)}", field=f"tier.{code}")
+
+
+def tiers_asked(args) -> dict[str, list[str]]:
+    """The tier codes query parameters ask for per dimension (``tier.<dimension>=a,b``, or repeated),
+    as typed: a dimension asked for with no code maps to an empty list."""
+    asked = {}
+    for key in args:
+        if key.startswith("tier."):
+            values = args.getlist(key) if hasattr(args, "getlist") else [args[key]]
+            asked[key[5:]] = [code.strip() for value in values for code in value.split(",") if code.strip()]
+    return asked
 
 
 def _ranges(data: dict) -> dict[str, float | None]:
