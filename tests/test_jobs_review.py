@@ -335,7 +335,11 @@ def test_a_monday_0200_shanghai_schedule_is_due_sunday_1800_utc_and_a_utc_one_mo
     utc = state(app, tenant_a, Schedule, make_schedule(app, tenant_a, cron="0 2 * * MON", zone="UTC"))
     assert (shanghai.next_run_at.weekday(), shanghai.next_run_at.hour) == (6, 18)  # Sunday evening in UTC
     assert (utc.next_run_at.weekday(), utc.next_run_at.hour) == (0, 2)
-    assert utc.next_run_at - shanghai.next_run_at == timedelta(hours=8)
+    # From the same instant the Shanghai one comes eight hours first (fixed, not now: between Sunday
+    # 18:00 and Monday 02:00 UTC the Shanghai run of this week has already passed).
+    sunday_noon = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+    assert (next_run("0 2 * * MON", "UTC", after=sunday_noon)
+            - next_run("0 2 * * 1", "Asia/Shanghai", after=sunday_noon)) == timedelta(hours=8)
 
 
 def test_a_daily_schedule_fires_once_on_the_night_summer_time_ends():
