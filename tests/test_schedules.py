@@ -6,6 +6,7 @@ past, as the passing of time would.
 """
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -358,3 +359,28 @@ def test_the_cli_lists_a_tenants_schedules_and_fires_the_due_ones_without_redis(
 def test_tierwise_cron_refuses_to_start_without_redis(runner):
     result = runner.invoke(cli, ["cron"])
     assert result.exit_code != 0 and "TIERWISE_REDIS_URL is not set" in result.output
+
+
+def outcome_shown(browser, world, schedule_id) -> str:
+    """The text of a schedule's "Outcome" cell on the schedules page."""
+    page = browser.get(f"/t/{world.slug}/schedules/").text
+    row = page[page.index(f'data-schedule="{schedule_id}"'):]
+    cell = row[row.index('data-testid="outcome">') + len('data-testid="outcome">'):]
+    return " ".join(re.sub(r"<[^>]+>", " ", cell[:cell.index("</td>")]).split())
+
+
+def test_the_page_and_the_cli_show_how_the_run_a_schedule_started_ended(rq_app, runner, tenant_a, scheduled):
+    schedule_id = scheduled(tenant_a)
+    tick_now(rq_app)  # with Redis the run is queued: the schedule can only say it started it
+    (run,) = runs_of(rq_app, tenant_a, schedule_id)
+    admin = Browser(rq_app.test_client())
+    admin.login(tenant_a, "admin")
+    assert outcome_shown(admin, tenant_a, schedule_id).startswith("Queued")
+    with InTenant(rq_app, tenant_a.tenant_id):  # as the worker's on-lost handler leaves it
+        lost = db.session.get(RetierRun, (tenant_a.tenant_id, run.id))
+        lost.status, lost.message = "failed", "the worker running it stopped"
+        db.session.commit()
+    outcome = outcome_shown(admin, tenant_a, schedule_id)
+    assert outcome.startswith("Failed") and "the worker running it stopped" in outcome
+    listed = runner.invoke(cli, ["schedules", "list", "--tenant", tenant_a.slug])
+    assert "retier run failed the worker running it stopped" in listed.output, listed.output

@@ -23,8 +23,10 @@ from croniter import CroniterError, croniter
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tierwise.errors import ConflictError, TierwiseError, ValidationError, parse_choice
+from tierwise.models.runs import ModelRun
 from tierwise.platform import audit, tenancy
 from tierwise.platform.db import TenantScoped, db, utcnow
+from tierwise.tenants.rules.assignments import RetierRun
 
 log = logging.getLogger(__name__)
 
@@ -203,6 +205,20 @@ def get_schedule(schedule_id: uuid.UUID) -> Schedule:
 
 def list_schedules() -> list[Schedule]:
     return list(db.session.scalars(sa.select(Schedule).order_by(Schedule.action, Schedule.cron)))
+
+
+def last_runs(listed: list[Schedule]) -> dict[uuid.UUID, RetierRun | ModelRun]:
+    """The run each schedule started last, as it stands now.
+
+    A schedule records only that it started a run; on a worker the run is still
+    queued then, and whether it succeeded is the run's to say.  Without this the
+    page said "Run started" for a run that failed an hour later.
+    """
+    ids = [schedule.last_run_id for schedule in listed if schedule.last_run_id]
+    if not ids:
+        return {}
+    return {run.id: run for kind in (RetierRun, ModelRun)
+            for run in db.session.scalars(sa.select(kind).where(kind.id.in_(ids)))}
 
 
 def due_query(now: datetime) -> sa.Select:

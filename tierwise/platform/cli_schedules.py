@@ -36,14 +36,19 @@ def cron_command() -> None:
 @click.option("--tenant", "tenant_slug", required=True, help="Tenant slug.")
 def schedules_list(tenant_slug: str) -> None:
     """List a tenant's schedules with their next run and last outcome."""
-    from tierwise.jobs.schedules import list_schedules
+    from tierwise.jobs.schedules import last_runs, list_schedules
 
     with in_tenant(tenant_slug):
-        for schedule in list_schedules():
+        listed = list_schedules()
+        runs = last_runs(listed)
+        for schedule in listed:
             state = "on " if schedule.enabled else "off"
             next_run = f"{schedule.in_zone(schedule.next_run_at):%Y-%m-%d %H:%M}" if schedule.next_run_at else "-"
-            last = (f"{schedule.in_zone(schedule.last_run_at):%Y-%m-%d %H:%M} {schedule.last_status or ''} "
-                    f"{schedule.last_message}".strip() if schedule.last_run_at else "never run")
+            run = runs.get(schedule.last_run_id)
+            outcome = (f"{schedule.action} run {run.status} {run.message if run.status == 'failed' else ''}" if run
+                       else f"{schedule.last_status or ''} {schedule.last_message}")
+            last = (f"{schedule.in_zone(schedule.last_run_at):%Y-%m-%d %H:%M} {outcome}".strip()
+                    if schedule.last_run_at else "never run")
             click.echo(f"{schedule.id}  {state}  {schedule.action:<11} {schedule.cron:<16} {schedule.timezone:<18} "
                        f"next {next_run}  last {last}")
 

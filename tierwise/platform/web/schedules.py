@@ -72,7 +72,8 @@ def _schedule_to_manage(schedule_id: uuid.UUID) -> Schedule:
 @bp.route("/")
 @requires(READ_SCHEDULES)
 def index():
-    return render_template("schedules/index.html", schedules=schedules.list_schedules(),
+    listed = schedules.list_schedules()
+    return render_template("schedules/index.html", schedules=listed, last_runs=schedules.last_runs(listed),
                            can_add=bool(_manageable_actions()), can_manage=lambda s: can_manage_schedule(
                                current_user, s.action), switch_form=SwitchForm(), delete_form=EmptyForm())
 
