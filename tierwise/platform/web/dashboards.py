@@ -8,10 +8,7 @@ for readers without JavaScript.
 """
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -20,6 +17,7 @@ from tierwise.errors import ValidationError
 from tierwise.models.runs import latest_scoring
 from tierwise.platform.dashboard_scope import book_scope, reads_model_health, requested_days, visible_job_kinds
 from tierwise.platform.policy import visible_customers
+from tierwise.platform.web import clock
 from tierwise.platform.web import dashboard_charts as charts
 from tierwise.platform.web import model_report as report
 from tierwise.platform.web.access import signed_in
@@ -47,13 +45,6 @@ def _model_sections(locale: str) -> list[dict]:
     return sections
 
 
-def _local_day(moment: datetime | None) -> str | None:
-    """The day in the tenant's time zone, the one its activity dates were written in."""
-    if moment is None:
-        return None
-    return moment.astimezone(ZoneInfo(g.tenant.timezone)).date().isoformat()
-
-
 def _charts(figures: CustomerFigures, locale: str) -> dict:
     return {"distribution": [charts.distribution_chart(d, locale) for d in figures.distribution],
             "pareto": charts.pareto_chart(figures.pareto), "risk": charts.risk_chart(figures.risk, locale),
@@ -72,7 +63,7 @@ def index():
         return redirect(url_for(".index"))
     return render_template(
         "dashboards/index.html", figures=figures, charts=_charts(figures, locale), scope=book_scope(current_user),
-        data_end=_local_day(figures.pareto.window_end),
+        data_end=clock.local_date(figures.pareto.window_end) if figures.pareto.window_end else None,
         models=_model_sections(locale) if reads_model_health(current_user) else None,
         runs=job_runs(visible_job_kinds(current_user)), job_label=lambda kind: JOB_LABELS.get(kind, kind),
         model_label=lambda code: str(report.MODEL_LABELS.get(code, code)) if code else "")
