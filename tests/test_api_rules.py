@@ -239,16 +239,33 @@ def test_only_tenant_admins_change_the_rules_or_retier(app, api, utility, who, m
 
 
 def test_an_rm_reads_the_rules_in_force_and_the_distribution_but_not_the_history_or_drafts(app, api, utility):
-    run = retiered(app, utility)
+    retiered(app, utility)
     admin, rm = api(utility, "admin"), api(utility, "rm1")
     admin.put("/rule-set/draft", json={"definition": rule_set(vip="sum(amount, 365d) >= 1")})
     in_force = rm.get("/rule-set").json
     assert in_force["number"] == 2 and in_force["definition"]["dimensions"]
-    assert rm.get("/tiers").status_code == 200 and rm.get(f"/retier-runs/{run.id}").status_code == 200
+    assert rm.get("/tiers").status_code == 200
     for response in (rm.get("/rule-set/versions"), rm.get(f"/rule-set/versions/{in_force['id']}"),
                      rm.get("/rule-set/draft"), rm.post("/rule-set/validate", json={"definition": rule_set()}),
                      rm.post("/rule-set/preview", json={"definition": rule_set()}), rm.post("/rule-set/preview")):
         assert error_of(response, 403)["code"] == "forbidden"
+
+
+def counted(distribution: dict) -> dict[str, int]:
+    """Customers counted in each dimension: in a tier, in a tier no longer defined, or unclassified."""
+    return {d["dimension"]: sum(t["customers"] for t in d["tiers"]) + d["other"] + d["unclassified"]
+            for d in distribution["items"]}
+
+
+def test_an_rm_counts_the_tiers_of_their_book_and_not_the_whole_tenants_runs(app, api, utility):
+    run = retiered(app, utility)
+    admin, rm = api(utility, "admin"), api(utility, "rm1")
+    everyone, book = counted(admin.get("/tiers").json), counted(rm.get("/tiers").json)
+    assert set(everyone.values()) == {3} and set(book.values()) == {2}  # rm1 has the hospital and the shop
+    assert admin.get(f"/retier-runs/{run.id}").json["customers"] == 3
+    never_there = "01900000-0000-7000-8000-000000000000"
+    for response in (rm.get("/retier-runs"), rm.get(f"/retier-runs/{run.id}"), rm.get(f"/retier-runs/{never_there}")):
+        assert error_of(response, 403)["code"] == "forbidden"  # the same answer whether the run exists or not
 
 
 def test_an_analyst_reads_the_history_and_the_draft_validates_and_previews(app, api, utility):

@@ -374,3 +374,16 @@ def test_the_customer_page_says_when_hysteresis_holds_a_customer_in_its_tier(app
     value = page[page.index('data-dimension="value"'):page.index('data-dimension="high_risk"')]
     assert "Private banking" in value and "Held by hysteresis" in value
     assert "Moving to Wealth centre: 1 of 2 evaluations in a row so far." in value
+
+
+def test_an_rm_sees_the_tiers_of_their_book_and_admins_the_whole_tenant_with_its_retiers(app, bank):
+    retier_again(app, bank)
+    with in_tenant(app, bank):
+        db.session.get(Customer, (bank.tenant_id, bank.customers["P1"])).rm_user_id = bank.users["rm1"].id
+        db.session.commit()
+    rm, admin = signed_in(app, bank, "rm1"), signed_in(app, bank)
+    assert sum(n for tier, n in distribution(rm, bank).items() if tier.startswith("value.")) == 1
+    assert sum(n for tier, n in distribution(admin, bank).items() if tier.startswith("value.")) == 3
+    rm_page, admin_page = rm.get(f"/t/{bank.slug}/rules/").text, admin.get(f"/t/{bank.slug}/rules/").text
+    assert 'data-testid="book-scope"' in rm_page and "Recent retiers" not in rm_page
+    assert 'data-testid="book-scope"' not in admin_page and "Recent retiers" in admin_page

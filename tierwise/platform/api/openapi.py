@@ -307,7 +307,8 @@ RULE_PATHS = {
         "responses": _responses({"200": _json(_ref("Preview"), "Counts, value, migration matrix and sample movers "
                                                               "per dimension")}, 400, 403, 404, 422)}},
     "/api/v1/retier-runs": {
-        "get": {"summary": "Retier runs, newest first", "operationId": "listRetierRuns",
+        "get": {"summary": "Retier runs, newest first (tenant admins, analysts: they count the whole tenant)",
+                "operationId": "listRetierRuns",
                 "tags": ["tiers"], "parameters": _PAGING,
                 "responses": _responses({"200": _json(_page_of("RetierRun"), "A page of runs")}, 400, 403)},
         "post": {"summary": "Retier every customer under the rules in force (tenant admins)",
@@ -318,11 +319,12 @@ RULE_PATHS = {
                                                                           "already finished without Redis")},
                                          400, 403, 404, 409)}},
     "/api/v1/retier-runs/{retier_run_id}": {"get": {
-        "summary": "One retier run, with its counts or why it failed",
+        "summary": "One retier run, with its counts or why it failed (tenant admins, analysts)",
         "operationId": "getRetierRun", "tags": ["tiers"], "parameters": [_id_param("retier_run_id")],
         "responses": _responses({"200": _json(_ref("RetierRun"), "The run")}, 403, 404)}},
     "/api/v1/tiers": {"get": {
-        "summary": "Customers per tier in each dimension of the rule set in force",
+        "summary": "Customers per tier in each dimension of the rule set in force, among the customers you may "
+                   "see (an RM: their book)",
         "operationId": "getTierDistribution", "tags": ["tiers"],
         "responses": _responses({"200": _items("DimensionDistribution", "One entry per dimension")}, 403)}},
     "/api/v1/customers/{customer_id}/tiers": {"get": {

@@ -1,8 +1,9 @@
 """``/retier-runs``, ``/tiers`` and ``/customers/{id}/tiers``: the tiers the rules in force assign.
 
 Who may do what (as on the web UI's tier distribution page):
-- the tier distribution and the retier runs: every role, since RMs act on the
-  tiers (they are counts, naming no customer);
+- the tier distribution: every role, each counting the customers they may see
+  (an RM their book; the whole tenant's counts are not theirs to read);
+- the retier runs (they count the whole tenant): who may see every customer;
 - starting a retier: tenant admins (``MANAGE_RULES``); the run is audited when it finishes;
 - one customer's tiers and history: anyone who may see that customer, so an RM
   gets a 404 for a customer outside their book, as on every customer endpoint.
@@ -38,8 +39,16 @@ def start_retier_run():
     return serialize(run, RETIER_RUN_FIELDS), 202, {"Location": url_for("api.show_retier_run", retier_run_id=run.id)}
 
 
+def _may_read_runs() -> None:
+    """Asked before any lookup, so an RM gets the same 403 for any id, of this tenant or not."""
+    if not allows(current_user, Permission.VIEW_ALL_CUSTOMERS):
+        abort(403, description=gettext("Retier runs count the whole organisation: tenant admins and analysts "
+                                       "read them."))
+
+
 @api_blueprint.get("/retier-runs")
 def list_retier_runs():
+    _may_read_runs()
     page = keyset_page(sa.select(RetierRun), key=RetierRun.id, cursor=request.args.get("cursor"),
                        limit=parse_limit(request.args.get("limit")), descending=True)
     return serialize_page(page, RETIER_RUN_FIELDS)
@@ -47,13 +56,15 @@ def list_retier_runs():
 
 @api_blueprint.get("/retier-runs/<uuid:retier_run_id>")
 def show_retier_run(retier_run_id: uuid.UUID):
+    _may_read_runs()
     run = RetierRun.get(retier_run_id)
     return serialize(run, RETIER_RUN_FIELDS)
 
 
 @api_blueprint.get("/tiers")
 def show_tier_distribution():
-    return {"items": [serialize(dimension, DIMENSION_DISTRIBUTION_FIELDS) for dimension in tier_distribution()]}
+    return {"items": [serialize(dimension, DIMENSION_DISTRIBUTION_FIELDS) for dimension in
+                      tier_distribution(visible=visible_customers(current_user))]}
 
 
 @api_blueprint.get("/customers/<uuid:customer_id>/tiers")

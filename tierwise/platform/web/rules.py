@@ -1,7 +1,8 @@
 """The tier distribution page (every role) and the admins' "Retier now".
 
-Everyone signed in sees how the customers fall into tiers, because RMs act on
-those tiers; only rule managers start a retier.  The rule editor and the
+Everyone signed in sees how the customers they may see fall into tiers (an RM
+their book, admins and analysts the whole tenant, with its retier runs); only
+rule managers start a retier.  The rule editor and the
 preview are in ``rules_editor``, the version history in ``rules_versions``.
 """
 from __future__ import annotations
@@ -12,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from tierwise.errors import ConflictError, NotFoundError
-from tierwise.platform.policy import Permission, allows
+from tierwise.platform.policy import Permission, allows, visible_customers
 from tierwise.platform.web.access import requires, signed_in
 from tierwise.platform.web.forms import EmptyForm
 from tierwise.tenants.rules.distribution import recent_runs, tier_distribution
@@ -38,7 +39,9 @@ def index():
     runs = recent_runs(10)
     applied = next((run for run in runs if run.status == "succeeded"), None)
     return render_template(
-        "rules/index.html", dimensions=tier_distribution(), in_force=in_force, runs=runs,
+        "rules/index.html", dimensions=tier_distribution(visible=visible_customers(current_user)),
+        whole_tenant=allows(current_user, Permission.VIEW_ALL_CUSTOMERS), in_force=in_force,
+        runs=runs if allows(current_user, Permission.VIEW_ALL_CUSTOMERS) else [],
         numbers={v.id: v.number for v in published_versions()},
         not_applied=in_force is not None and (applied is None or applied.rule_version_id != in_force.id),
         can_manage=allows(current_user, Permission.MANAGE_RULES), retier_form=EmptyForm())

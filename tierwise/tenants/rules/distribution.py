@@ -64,9 +64,12 @@ def tier_distribution(definition: RuleSetDefinition | None = None, *,
     """Customers per tier in each dimension of the rule set in force (or of ``definition``).
 
     ``visible`` (a ``policy.visible_customers`` criterion) narrows the counts to
-    those customers, for an RM's dashboard; without it the whole tenant is
-    counted straight from the assignments, with no join to the customers.
+    those customers, for an RM's book; without it (or when it lets everyone
+    through) the whole tenant is counted straight from the assignments, with no
+    join to the customers.
     """
+    if isinstance(visible, sa.sql.elements.True_):
+        visible = None
     if definition is None:
         version = current_version()
         if version is None:
