@@ -34,6 +34,19 @@ def test_a_user_switches_language_and_it_sticks_to_their_account(app, browser, t
     assert "Relationship manager" in browser.get(f"/t/{tenant_a.slug}/").text
 
 
+def test_the_language_picked_on_the_sign_in_page_is_kept_after_signing_in(app, browser, tenant_a):
+    browser.login(tenant_a, "rm1")
+    browser.submit(f"/t/{tenant_a.slug}/", {"locale": "en", "next": f"/t/{tenant_a.slug}/"},
+                   action=f"/t/{tenant_a.slug}/locale")  # English saved on the account
+    at_the_door = Browser(app.test_client())
+    at_the_door.submit(f"/t/{tenant_a.slug}/login", {"locale": "zh_CN", "next": f"/t/{tenant_a.slug}/login"},
+                       action=f"/t/{tenant_a.slug}/locale")
+    assert "登录" in at_the_door.get(f"/t/{tenant_a.slug}/login").text
+    at_the_door.login(tenant_a, "rm1")
+    assert "客户经理" in at_the_door.get(f"/t/{tenant_a.slug}/").text  # the latest choice, now the account's
+    assert "客户经理" in browser.get(f"/t/{tenant_a.slug}/").text
+
+
 def test_token_secret_is_shown_once_and_then_only_its_prefix(browser, client, tenant_a):
     browser.login(tenant_a, "rm1")
     created = browser.submit(f"/t/{tenant_a.slug}/tokens/", {"name": "morning export"})

@@ -17,7 +17,6 @@ from tierwise.platform.web.forms import ChangePasswordForm, LoginForm, show_vali
 bp = Blueprint("auth", __name__)
 
 
-
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm()
@@ -25,9 +24,13 @@ def login():
     if form.validate_on_submit():
         result = attempt_login(form.email.data, form.password.data, ip=request.remote_addr)
         if result.user is not None:
+            chosen = session.get("locale")  # picked on this page, just now: the latest word on it
             session.clear()  # a fresh session on privilege change (no fixation)
             login_user(result.user)
             set_request_actor(result.user)
+            if chosen in LOCALES and chosen != result.user.locale:
+                set_locale(result.user, chosen)
+                db.session.commit()
             return redirect(safe_next(request.args.get("next")))
         if result.throttled:
             flash(_("Too many failed sign-in attempts. Try again in 15 minutes."), "error")
