@@ -71,9 +71,11 @@ def create_token(app, world, name: str = "nightly export") -> dict:
 
 @pytest.mark.parametrize("header", [None, "Bearer garbage", "Bearer ", "Basic YWRtaW46cGFzc3dvcmQ=",
                                     "Bearer tw_no-such-tenant_" + "x" * 43])
-def test_missing_or_invalid_credentials_get_401_json(client, tenant_a, header):
+def test_missing_or_invalid_credentials_get_401_json_naming_the_scheme(client, tenant_a, header):
     headers = {"Authorization": header} if header else {}
-    assert_error(client.get("/api/v1/me", headers=headers), 401, "unauthorized")
+    refused = client.get("/api/v1/me", headers=headers)
+    assert_error(refused, 401, "unauthorized")
+    assert refused.headers["WWW-Authenticate"].startswith("Bearer ")
 
 
 def test_unknown_secret_for_a_real_tenant_gets_401(client, tenant_a):

@@ -56,7 +56,10 @@ def _http_error(exc: HTTPException):
     # either read-protected...") is for browsers of static sites: an API caller gets ours instead.
     said = exc.description if exc.description != type(exc).description else None
     message = messages.get(status) if not wants_json() else (said or messages.get(status))
-    return error_response(status, CODE_BY_STATUS.get(status, "error"), message or exc.name)
+    response, status = error_response(status, CODE_BY_STATUS.get(status, "error"), message or exc.name)
+    if status == 401 and wants_json():  # RFC 6750: say which scheme to answer with
+        response.headers["WWW-Authenticate"] = 'Bearer realm="tierwise"'
+    return response, status
 
 
 def _csrf_error(exc: CSRFError):
