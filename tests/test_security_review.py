@@ -357,3 +357,12 @@ def test_the_import_page_offers_adding_fields_only_to_who_may_add_them(tenant_a,
     assert 'name="add_fields"' not in browser.get(f"/t/{tenant_a.slug}/imports/").text
     browser.login(tenant_a, "admin")
     assert 'name="add_fields"' in browser.get(f"/t/{tenant_a.slug}/imports/").text
+
+
+@pytest.mark.parametrize("path", ["/api/v1/models/versions/{id}", "/api/v1/model-runs/{id}",
+                                  "/api/v1/rule-set/versions/{id}", "/api/v1/schedules/{id}",
+                                  "/api/v1/retier-runs/{id}", "/api/v1/import-runs/{id}"])
+def test_a_role_refused_a_kind_of_record_is_refused_alike_for_any_id(client, tenant_a, issue_token, path):
+    """403 before any lookup: a 404 for ids that do not exist (and 403 for those that do) would tell an RM which do."""
+    response = client.get(path.format(id=uuid.uuid4()), headers=_bearer(issue_token(tenant_a, "rm1")))
+    assert response.status_code == 403, response.get_data(as_text=True)

@@ -93,8 +93,8 @@ def list_models():
 
 @api_blueprint.get("/models/versions/<uuid:model_version_id>")
 def show_model_version(model_version_id: uuid.UUID):
-    version = ModelVersion.get(model_version_id)
     _require_read()
+    version = ModelVersion.get(model_version_id)
     return _version(version, MODEL_VERSION_DETAIL_FIELDS)
 
 
@@ -140,8 +140,8 @@ def list_model_runs():
 
 @api_blueprint.get("/model-runs/<uuid:model_run_id>")
 def show_model_run(model_run_id: uuid.UUID):
-    run = ModelRun.get(model_run_id)
     _require_read()
+    run = ModelRun.get(model_run_id)
     return serialize(run, MODEL_RUN_FIELDS)
 
 

@@ -119,8 +119,8 @@ def list_rule_set_versions():
 
 @api_blueprint.get("/rule-set/versions/<uuid:version_id>")
 def show_rule_set_version(version_id: uuid.UUID):
-    version = published_version(version_id)
     _require_rule_work()
+    version = published_version(version_id)
     return {**serialize(version, RULE_SET_VERSION_DETAIL_FIELDS), "diff": changes_from_previous(version)}
 
 

@@ -52,8 +52,8 @@ def list_schedules():
 
 @api_blueprint.get("/schedules/<uuid:schedule_id>")
 def show_schedule(schedule_id: uuid.UUID):
-    schedule = schedules.get_schedule(schedule_id)
     _require_read()
+    schedule = schedules.get_schedule(schedule_id)
     return serialize(schedule, SCHEDULE_FIELDS)
 
 
