@@ -263,7 +263,7 @@ def test_the_api_pages_through_a_list_with_the_callers_visibility(app, grid, cli
                         headers=rm)
     assert [r["external_id"] for r in second.json["items"]] == ["C05"] and second.json["next_cursor"] is None
     unknown = client.get("/api/v1/lists/vips/customers", headers=rm)
-    assert unknown.status_code == 400 and unknown.json["error"]["field"] == "list"
+    assert unknown.status_code == 404 and unknown.json["error"]["field"] == "list"
     exported = client.get("/api/v1/lists/high_risk/export", headers=rm)
     assert exported.status_code == 200 and exported.data.decode("utf-8-sig").count("\n") == 1  # header only
     assert exported.headers["Content-Type"] == "text/csv; charset=utf-8"
@@ -429,3 +429,12 @@ def test_the_condition_example_uses_the_tenants_own_fields_and_works(make_tenant
     if industry != "power_utility":
         assert "facility_type" not in example
     assert browser.get(f"/t/{world.slug}/lists/all", query_string={"condition": example}).status_code == 200
+
+
+def test_a_list_that_does_not_exist_is_not_found_on_the_page_and_in_the_api(app, grid, browser, issue_token):
+    browser.login(grid, "admin")
+    assert browser.get(f"/t/{grid.slug}/lists/vips").status_code == 404
+    response = browser.client.get("/api/v1/lists/vips/customers",
+                                  headers={"Authorization": f"Bearer {issue_token(grid, 'admin')}"})
+    assert response.status_code == 404 and response.json["error"]["field"] == "list"
+    assert "unknown list 'vips'" in response.json["error"]["message"]

@@ -52,9 +52,13 @@ class ConflictError(TierwiseError):
 
 
 class NotFoundError(TierwiseError):
-    """The named object does not exist (or belongs to another tenant)."""
+    """The named object does not exist (or belongs to another tenant); ``field`` says which name, if asked by one."""
 
     code = "not_found"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class PermissionDeniedError(TierwiseError):

@@ -77,7 +77,7 @@ LIST_PATHS = {
         "responses": _responses({"200": _json({"type": "object", "required": ["items", "next_cursor"], "properties": {
             "items": {"type": "array", "items": _ref("ListRow")},
             "next_cursor": {"type": ["string", "null"]},
-            "dimensions": {"type": "array", "items": {"type": "string"}}}}, "A page of the list")}, 400)}},
+            "dimensions": {"type": "array", "items": {"type": "string"}}}}, "A page of the list")}, 400, 404)}},
     "/api/v1/lists/{name}/export": {"get": {
         "summary": "The whole list as CSV (UTF-8 with BOM) or XLSX, audited", "operationId": "exportList",
         "tags": ["lists"],
@@ -88,7 +88,7 @@ LIST_PATHS = {
         "responses": _responses({"200": {"description": "The file", "content": {
             "text/csv": {"schema": {"type": "string"}},
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
-                "schema": {"type": "string", "format": "binary"}}}}}, 400, 403)}},
+                "schema": {"type": "string", "format": "binary"}}}}}, 400, 403, 404)}},
     "/api/v1/saved-lists": {
         "get": {"summary": "The caller's saved lists and those shared in the tenant", "operationId": "listSavedLists",
                 "tags": ["lists"], "responses": _responses({"200": _items("SavedList", "Saved lists by name")})},

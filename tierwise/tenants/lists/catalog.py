@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tierwise.errors import ValidationError
+from tierwise.errors import NotFoundError, ValidationError
 from tierwise.platform import audit
 from tierwise.platform.db import db
 from tierwise.tenants.rules.definition import DimensionSpec, RuleSetDefinition
@@ -75,7 +75,7 @@ class ListSettings:
 
 def builtin(name: str) -> BuiltInList:
     if name not in BUILT_IN:
-        raise ValidationError(f"unknown list '{name}' (choose one of: {', '.join(BUILT_IN)})", field="list")
+        raise NotFoundError(f"unknown list '{name}' (choose one of: {', '.join(BUILT_IN)})", field="list")
     return BUILT_IN[name]
 
 
