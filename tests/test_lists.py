@@ -187,6 +187,7 @@ def test_an_export_is_the_users_list_and_its_audit_record_matches_the_file(app, 
     browser.login(grid)
     log = browser.get(f"/t/{grid.slug}/lists/exports")
     assert log.status_code == 200 and events[0][1]["sha256"][:16] in log.text
+    assert "tiers</span> value: key" in log.text and '{"tiers"' not in log.text  # filters as words, not JSON
 
 
 def test_saved_lists_are_private_unless_shared(app, grid, browser):

@@ -81,8 +81,26 @@ def readable_json(value) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
+def plain_details(value) -> list[tuple[str, str]]:
+    """An audit record's details as ``(key, text)`` lines a person reads: nested values as
+    ``key: value; ...``, empty ones left out (a list's ``{"tiers": {}}`` says nothing)."""
+
+    def text(item) -> str:
+        if isinstance(item, dict):
+            return "; ".join(f"{k}: {text(v)}" for k, v in sorted(item.items()) if v not in (None, "", {}, []))
+        if isinstance(item, (list, tuple)):
+            return ", ".join(text(v) for v in item)
+        return str(item)
+
+    if not isinstance(value, dict):
+        return [("", text(value))] if value not in (None, "", {}, []) else []
+    return [(key, text(item)) for key, item in sorted(value.items()) if item not in (None, "", {}, [])
+            and text(item)]
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["readable_json"] = readable_json
+    app.jinja_env.filters["plain_details"] = plain_details
     app.jinja_env.globals.update(
         allows=lambda user, permission: allows(user, Permission(permission)),
         role_label=lambda role: ROLE_LABELS.get(role, role),
