@@ -119,3 +119,20 @@ def test_the_customer_page_shows_category_values_by_their_labels(app, browser, m
     assert "large_venue" not in chinese and ">commercial<" not in chinese
     english = browser.get(f"/t/{world.slug}/customers/{customer_id}", headers={"Accept-Language": "en"}).text
     assert "<dd>Large venue</dd>" in english and "<dd>Commercial</dd>" in english
+
+
+def test_a_domain_error_is_said_in_the_language_of_who_caused_it_and_in_english_in_the_cli(
+        app, client, issue_token, tenant_a, runner):
+    token = {"Authorization": f"Bearer {issue_token(tenant_a, 'admin')}"}
+    body = {"action": "nap", "cron": "0 3 * * *"}
+    chinese = client.post("/api/v1/schedules", headers=token | {"Accept-Language": "zh-CN"}, json=body)
+    english = client.post("/api/v1/schedules", headers=token | {"Accept-Language": "en"}, json=body)
+    assert chinese.status_code == english.status_code == 400
+    assert "未知的 action“nap”" in chinese.json["error"]["message"], chinese.json
+    assert "unknown action 'nap'" in english.json["error"]["message"], english.json
+    with app.app_context():  # no request: operators read English
+        from tierwise.errors import ValidationError, parse_choice
+        from tierwise.jobs.schedules import Action
+
+        with pytest.raises(ValidationError, match="^unknown action 'nap'"):
+            parse_choice(Action, "nap", field="action")

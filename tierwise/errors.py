@@ -3,8 +3,15 @@
 One type per kind of failure, each carrying where the problem is (field, row,
 parameter).  The web UI, the REST API and the CLI each render them their own way;
 domain code only raises them.
+
+Messages are written in English inside ``gettext`` (``%(name)s`` placeholders, no
+f-strings, so Babel can extract them) and said when raised, in the language of
+whoever caused them: the signed-in user's, the request's, or English in the CLI
+and on workers (what a run records is read by operators).
 """
 from __future__ import annotations
+
+from flask_babel import gettext as _
 
 
 class TierwiseError(Exception):
@@ -13,6 +20,7 @@ class TierwiseError(Exception):
     code = "error"
 
     def __init__(self, message: str) -> None:
+        message = str(message)  # a lazy string is said now, not wherever it is later stored
         super().__init__(message)
         self.message = message
 
@@ -30,10 +38,10 @@ class ValidationError(TierwiseError):
     def __str__(self) -> str:
         where = []
         if self.row is not None:
-            where.append(f"row {self.row}")
+            where.append(_("row %(row)s", row=self.row))
         if self.field:
-            where.append(f"field '{self.field}'")
-        return f"{', '.join(where)}: {self.message}" if where else self.message
+            where.append(_("field '%(field)s'", field=self.field))
+        return _("%(where)s: %(message)s", where=", ".join(where), message=self.message) if where else self.message
 
 
 def parse_choice(choices, value, *, field: str):
@@ -42,7 +50,8 @@ def parse_choice(choices, value, *, field: str):
         return choices(value)
     except ValueError:
         allowed = ", ".join(choice.value for choice in choices)
-        raise ValidationError(f"unknown {field} '{value}' (choose one of: {allowed})", field=field) from None
+        raise ValidationError(_("unknown %(field)s '%(value)s' (choose one of: %(allowed)s)", field=field, value=value,
+                                allowed=allowed), field=field) from None
 
 
 class ConflictError(TierwiseError):

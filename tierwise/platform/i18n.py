@@ -2,7 +2,7 @@
 else the browser's preference."""
 from __future__ import annotations
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 from flask_login import current_user
 
 from flask_babel import get_locale
@@ -19,6 +19,8 @@ def localised(label_en: str, label_zh: str, locale: str) -> str:
 
 
 def select_locale() -> str:
+    if not has_request_context():  # the CLI and workers: what they print and record is read by operators
+        return "en"
     user = current_user._get_current_object() if current_user else None
     saved = getattr(user, "locale", None)
     if saved in LOCALES:
