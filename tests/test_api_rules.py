@@ -354,3 +354,14 @@ def test_the_openapi_document_lists_the_rules_routes_and_the_error_position(clie
         assert set(document["paths"][path]) == methods, path
     assert "position" in document["components"]["schemas"]["Error"]["properties"]["error"]["properties"]
     assert "422" in document["paths"]["/api/v1/rule-set/draft"]["put"]["responses"]
+
+
+def test_a_rule_error_is_explained_in_the_language_the_request_asks_for(client, issue_token, utility):
+    token = {"Authorization": f"Bearer {issue_token(utility, 'admin')}"}
+    body = {"definition": rule_set(vip="sum(amount, 365d) >= 10 and arrers > 0")}
+    chinese = client.post("/api/v1/rule-set/validate", json=body, headers=token | {"Accept-Language": "zh-CN"})
+    english = client.post("/api/v1/rule-set/validate", json=body, headers=token | {"Accept-Language": "en"})
+    said = chinese.json["error"]["message"]
+    assert chinese.json["error"]["position"] == english.json["error"]["position"]
+    assert "未知字段“arrers”" in said and "arrears" in said, said  # the field names stay as written
+    assert "unknown field 'arrers'" in english.json["error"]["message"]

@@ -16,6 +16,7 @@ import uuid
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tierwise.errors import ValidationError
@@ -66,7 +67,7 @@ def issue(user: User, *, name: str, tenant_slug: str) -> tuple[ApiToken, str]:
     """Create a token for ``user``; the plaintext is returned once and never stored."""
     name = (name or "").strip()
     if not name or len(name) > 100:
-        raise ValidationError("must be 1-100 characters", field="name")
+        raise ValidationError(_("must be 1-100 characters"), field="name")
     secret = secrets.token_urlsafe(32)
     token = ApiToken(user_id=user.id, name=name, token_hash=_digest(secret), display_prefix=secret[:8])
     db.session.add(token)

@@ -5,6 +5,7 @@ import re
 import uuid
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tierwise.errors import ConflictError, ValidationError
@@ -27,11 +28,11 @@ def create_branch(*, code: str, name: str) -> Branch:
     code = (code or "").strip()
     name = (name or "").strip()
     if not CODE_PATTERN.match(code):
-        raise ValidationError("must be 1-40 letters, digits, '.', '_' or '-'", field="code")
+        raise ValidationError(_("must be 1-40 letters, digits, '.', '_' or '-'"), field="code")
     if not name or len(name) > 200:
-        raise ValidationError("must be 1-200 characters", field="name")
+        raise ValidationError(_("must be 1-200 characters"), field="name")
     if db.session.scalar(sa.select(Branch.id).where(Branch.code == code)) is not None:
-        raise ConflictError(f"a branch with code '{code}' already exists")
+        raise ConflictError(_("a branch with code '%(code)s' already exists", code=code))
     branch = Branch(code=code, name=name)
     db.session.add(branch)
     db.session.flush()

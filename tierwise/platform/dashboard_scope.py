@@ -7,6 +7,8 @@ role reads; trainings and scorings on the model pages; imports on the import pag
 """
 from __future__ import annotations
 
+from flask_babel import gettext as _
+
 from tierwise.errors import ValidationError
 from tierwise.platform.policy import Permission, allows
 from tierwise.platform.users import BookScope, User
@@ -38,4 +40,4 @@ def requested_days(raw: str | None) -> int | None:
     try:
         return int(raw)
     except ValueError:
-        raise ValidationError("days must be a whole number", field="days") from None
+        raise ValidationError(_("days must be a whole number"), field="days") from None

@@ -10,6 +10,7 @@ import secrets
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -81,7 +82,7 @@ def create_operator(*, email: str, password: str) -> Operator:
     email = normalise_email(email)
     validate_password(password)
     if find_operator(email) is not None:
-        raise ConflictError(f"an operator with email '{email}' already exists")
+        raise ConflictError(_("an operator with email '%(email)s' already exists", email=email))
     operator = Operator(email=email, password_hash=hash_password(password))
     db.session.add(operator)
     db.session.flush()

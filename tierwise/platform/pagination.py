@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from tierwise.errors import ValidationError
 from tierwise.platform.db import db
@@ -48,7 +49,7 @@ def decode_position(cursor: str) -> list:
             raise ValueError("not a position")
         return position
     except (ValueError, TypeError, RecursionError, UnicodeDecodeError):
-        raise ValidationError("is not a cursor this list gave out", field="cursor") from None
+        raise ValidationError(_("is not a cursor this list gave out"), field="cursor") from None
 
 
 def decode_cursor(cursor: str, key: sa.ColumnElement) -> Any:
@@ -62,7 +63,7 @@ def decode_cursor(cursor: str, key: sa.ColumnElement) -> Any:
             raise TypeError(f"cursor holds {type(value).__name__}, not {expected.__name__}")
         return value
     except (ValueError, TypeError, AttributeError, NotImplementedError):
-        raise ValidationError("is not a cursor this list gave out", field="cursor") from None
+        raise ValidationError(_("is not a cursor this list gave out"), field="cursor") from None
 
 
 def parse_limit(raw: str | None, default: int = 50) -> int:
@@ -70,7 +71,7 @@ def parse_limit(raw: str | None, default: int = 50) -> int:
         return default
     text = str(raw)
     if len(text) > 3 or not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_LIMIT:
-        raise ValidationError(f"must be a whole number from 1 to {MAX_LIMIT}", field="limit")
+        raise ValidationError(_("must be a whole number from 1 to %(max)s", max=MAX_LIMIT), field="limit")
     return int(raw)
 
 

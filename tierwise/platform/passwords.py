@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from tierwise.errors import ValidationError
@@ -17,11 +18,11 @@ MAX_LENGTH = 256
 
 def validate_password(password: str, *, field: str = "password") -> None:
     if not isinstance(password, str) or len(password) < MIN_LENGTH:
-        raise ValidationError(f"must be at least {MIN_LENGTH} characters", field=field)
+        raise ValidationError(_("must be at least %(min)s characters", min=MIN_LENGTH), field=field)
     if len(password) > MAX_LENGTH:
-        raise ValidationError(f"must be at most {MAX_LENGTH} characters", field=field)
+        raise ValidationError(_("must be at most %(max)s characters", max=MAX_LENGTH), field=field)
     if len(set(password)) < 4:
-        raise ValidationError("is too simple: use at least four different characters", field=field)
+        raise ValidationError(_("is too simple: use at least four different characters"), field=field)
 
 
 def hash_password(password: str) -> str:

@@ -10,6 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tierwise.errors import ConflictError, NotFoundError, ValidationError, parse_choice
@@ -58,11 +59,11 @@ def validate_slug(slug: str) -> str:
     slug = (slug or "").strip()
     if not SLUG_PATTERN.match(slug):
         raise ValidationError(
-            "must be 1-40 lowercase letters, digits or hyphens, starting and ending with a letter or digit",
+            _("must be 1-40 lowercase letters, digits or hyphens, starting and ending with a letter or digit"),
             field="slug",
         )
     if slug in RESERVED_SLUGS:
-        raise ValidationError(f"'{slug}' is reserved", field="slug")
+        raise ValidationError(_("'%(slug)s' is reserved", slug=slug), field="slug")
     return slug
 
 
@@ -76,9 +77,9 @@ def create_tenant(slug: str, *, name: str, industry: str, settings: dict | None 
     industry_value = validate_industry(industry)
     name = (name or "").strip()
     if not name or len(name) > 200:
-        raise ValidationError("must be 1-200 characters", field="name")
+        raise ValidationError(_("must be 1-200 characters"), field="name")
     if find_tenant(slug) is not None:
-        raise ConflictError(f"a tenant with slug '{slug}' already exists")
+        raise ConflictError(_("a tenant with slug '%(slug)s' already exists", slug=slug))
     tenant = Tenant(slug=slug, name=name, industry=industry_value.value, settings=dict(settings or {}))
     db.session.add(tenant)
     db.session.flush()
@@ -94,7 +95,7 @@ def find_tenant(slug: str) -> Tenant | None:
 def get_tenant(slug: str) -> Tenant:
     tenant = find_tenant(slug)
     if tenant is None or not tenant.active:
-        raise NotFoundError(f"no tenant '{slug}'")
+        raise NotFoundError(_("no tenant '%(slug)s'", slug=slug))
     return tenant
 
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -83,7 +84,7 @@ class User(TenantScoped, UserMixin, db.Model):
 def normalise_email(email: str) -> str:
     email = (email or "").strip().lower()
     if len(email) > 254 or not EMAIL_PATTERN.match(email):
-        raise ValidationError("is not a valid email address", field="email")
+        raise ValidationError(_("is not a valid email address"), field="email")
     return email
 
 
@@ -93,11 +94,11 @@ def validate_role(role: str) -> Role:
 
 def _validate_profile(*, display_name: str, book_scope: str, locale: str | None) -> None:
     if len(display_name) > 200:
-        raise ValidationError("must be at most 200 characters", field="display_name")
+        raise ValidationError(_("must be at most %(max)s characters", max=200), field="display_name")
     if book_scope not in {s.value for s in BookScope}:
-        raise ValidationError("must be 'own' or 'branch'", field="book_scope")
+        raise ValidationError(_("must be 'own' or 'branch'"), field="book_scope")
     if locale is not None and locale not in LOCALES:
-        raise ValidationError(f"must be one of {', '.join(LOCALES)}", field="locale")
+        raise ValidationError(_("must be one of %(choices)s", choices=", ".join(LOCALES)), field="locale")
 
 
 def create_user(*, email: str, role: str, password: str, display_name: str = "",
@@ -112,7 +113,7 @@ def create_user(*, email: str, role: str, password: str, display_name: str = "",
     if branch_id is not None:
         get_branch(branch_id)
     if find_user_by_email(email) is not None:
-        raise ConflictError(f"a user with email '{email}' already exists in this tenant")
+        raise ConflictError(_("a user with email '%(email)s' already exists in this tenant", email=email))
     user = User(email=email, role=role_value.value, display_name=display_name, branch_id=branch_id,
                 book_scope=book_scope, locale=locale, password_hash=hash_password(password))
     db.session.add(user)
@@ -143,7 +144,7 @@ def update_user(user: User, *, role: str, display_name: str, branch_id: uuid.UUI
         get_branch(branch_id)
     loses_admin = user.role == Role.TENANT_ADMIN and user.active and (role_value != Role.TENANT_ADMIN or not active)
     if loses_admin and _active_admin_count() <= 1:
-        raise ConflictError("the tenant must keep at least one active tenant admin")
+        raise ConflictError(_("the tenant must keep at least one active tenant admin"))
     leaves_rm_role = user.role == Role.RELATIONSHIP_MANAGER and role_value != Role.RELATIONSHIP_MANAGER
     if (user.active and not active) or leaves_rm_role:
         _refuse_orphaning_customers(user)
@@ -189,9 +190,9 @@ def _end_sessions_and_tokens(user: User, *, reason: str) -> None:
 
 def change_own_password(user: User, *, current_password: str, new_password: str) -> None:
     if not verify_password(user.password_hash, current_password):
-        raise ValidationError("is not your current password", field="current_password")
+        raise ValidationError(_("is not your current password"), field="current_password")
     if current_password == new_password:
-        raise ValidationError("must differ from the current password", field="new_password")
+        raise ValidationError(_("must differ from the current password"), field="new_password")
     set_password(user, new_password, reason="changed by user")
 
 
@@ -201,7 +202,8 @@ def _refuse_orphaning_customers(user: User) -> None:
 
     held = book_size(user.id)
     if held:
-        raise ConflictError(f"{user.email} looks after {held} customers: reassign their {held} customers first")
+        raise ConflictError(_("%(email)s looks after %(count)s customers: reassign their %(count)s customers first",
+                              email=user.email, count=held))
 
 
 def _active_admin_count() -> int:

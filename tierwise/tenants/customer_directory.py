@@ -12,6 +12,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from tierwise.errors import NotFoundError
 from tierwise.platform import audit, tenancy
@@ -40,7 +41,7 @@ def get_visible_customer(customer_id: uuid.UUID, visible: sa.ColumnElement[bool]
     """The customer if it exists in this tenant and the user may see it; else NotFoundError (a 404)."""
     customer = db.session.scalar(sa.select(Customer).where(Customer.id == customer_id, visible))
     if customer is None:
-        raise NotFoundError("no such customer")
+        raise NotFoundError(_("no such customer"))
     return customer
 
 

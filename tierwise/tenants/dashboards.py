@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from tierwise.errors import ValidationError
 from tierwise.models.scores import CustomerScore
@@ -133,7 +134,8 @@ def chosen_dimension(definition: RuleSetDefinition | None, code: str | None) -> 
     found = definition.dimension(code or VALUE_DIMENSION)
     if found is None:
         codes = ", ".join(d.code for d in definition.dimensions)
-        raise ValidationError(f"unknown dimension '{code}' (the rules have: {codes})", field="dimension")
+        raise ValidationError(_("unknown dimension '%(dimension)s' (the rules have: %(codes)s)", dimension=code,
+                                codes=codes), field="dimension")
     return found
 
 
@@ -218,7 +220,7 @@ def flow_period(days: int | None = None) -> FlowPeriod:
     """The period flows cover: the last ``days`` days if asked, else the latest successful retier's changes."""
     if days is not None:
         if not 1 <= days <= MAX_FLOW_DAYS:
-            raise ValidationError(f"days must be between 1 and {MAX_FLOW_DAYS}", field="days")
+            raise ValidationError(_("days must be between 1 and %(max)s", max=MAX_FLOW_DAYS), field="days")
         return FlowPeriod(utcnow() - timedelta(days=days), None, days)
     run = db.session.execute(sa.select(RetierRun.id, RetierRun.started_at).where(RetierRun.status == "succeeded")
                              .order_by(RetierRun.started_at.desc()).limit(1)).first()

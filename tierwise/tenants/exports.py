@@ -148,7 +148,7 @@ def export_list(list_name: str, visible: sa.ColumnElement[bool], *, filters: Lis
     """
     builtin(list_name)
     if fmt not in FORMATS:
-        raise ValidationError(f"unknown format '{fmt}' (choose csv or xlsx)", field="format")
+        raise ValidationError(_("unknown format '%(format)s' (choose csv or xlsx)", format=fmt), field="format")
     filters = filters or ListFilters()
     header, body = table(list_name, visible, filters, sort, locale)
     content = render(header, body, fmt)
@@ -174,9 +174,9 @@ def export_customers(out: str | Path, *, list_name: str = "all", by: str = "") -
     path = Path(out)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in FORMATS:
-        raise ValidationError(f"'{path}': name the file .csv or .xlsx", field="out")
+        raise ValidationError(_("'%(path)s': name the file .csv or .xlsx", path=str(path)), field="out")
     if not path.parent.exists():
-        raise ValidationError(f"'{path.parent}' does not exist", field="out")
+        raise ValidationError(_("'%(folder)s' does not exist", folder=str(path.parent)), field="out")
     export = export_list(list_name, sa.true(), fmt=fmt, by=by)
     path.write_bytes(export.content)
     return ExportResult(path=path, rows=export.rows, sha256=export.sha256, list_name=list_name)

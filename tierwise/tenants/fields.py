@@ -13,6 +13,7 @@ from collections import Counter
 from enum import StrEnum
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tierwise.errors import ConflictError, ValidationError, parse_choice
@@ -73,10 +74,10 @@ class FieldDefinition(TenantScoped, db.Model):
 def validate_field_name(name: str) -> str:
     name = (name or "").strip()
     if not NAME_PATTERN.match(name):
-        raise ValidationError(f"'{name}' is not a field name: it must start with a lowercase letter and use only "
-                              "a-z, 0-9 and _ (at most 63)", field="name")
+        raise ValidationError(_("'%(name)s' is not a field name: it must start with a lowercase letter and use only "
+                                "a-z, 0-9 and _ (at most 63)", name=name), field="name")
     if name in RESERVED_NAMES:
-        raise ValidationError(f"'{name}' is a built-in customer column", field="name")
+        raise ValidationError(_("'%(name)s' is a built-in customer column", name=name), field="name")
     return name
 
 
@@ -89,7 +90,7 @@ def define_field(*, name: str, field_type: str, field_group: str = FieldGroup.PR
     details = _checked_details(name, field_type, field_group=field_group, label_zh=label_zh, label_en=label_en,
                                description=description, categories=categories)
     if field_registry().get(name) is not None:
-        raise ConflictError(f"field '{name}' already exists")
+        raise ConflictError(_("field '%(name)s' already exists", name=name))
     definition = FieldDefinition(name=name, field_type=field_type, **details)
     db.session.add(definition)
     if audit_action:
@@ -129,9 +130,10 @@ def _checked_details(name: str, field_type: str, *, field_group: str, label_zh: 
     description = (description or "").strip()
     for field_name, label in (("label_zh", label_zh), ("label_en", label_en)):
         if len(label) > MAX_LABEL:
-            raise ValidationError(f"must be at most {MAX_LABEL} characters", field=field_name)
+            raise ValidationError(_("must be at most %(max)s characters", max=MAX_LABEL), field=field_name)
     if len(description) > MAX_DESCRIPTION:
-        raise ValidationError(f"must be at most {MAX_DESCRIPTION:,} characters", field="description")
+        raise ValidationError(_("must be at most %(max)s characters", max=format(MAX_DESCRIPTION, ",")),
+                              field="description")
     return {"field_group": field_group, "label_zh": label_zh, "label_en": label_en, "description": description,
             "categories": _checked_categories(field_type, categories)}
 
@@ -142,16 +144,18 @@ def _checked_categories(field_type: str, categories: list[str] | None) -> list[s
     if not codes:
         return None
     if field_type != FieldType.CATEGORY:
-        raise ValidationError(f"only category fields have categories (this field's type is {field_type})",
-                              field="categories")
+        raise ValidationError(_("only category fields have categories (this field's type is %(type)s)",
+                                type=field_type), field="categories")
     if len(codes) > MAX_CATEGORIES:
-        raise ValidationError(f"at most {MAX_CATEGORIES} categories", field="categories")
+        raise ValidationError(_("at most %(max)s categories", max=MAX_CATEGORIES), field="categories")
     too_long = [code for code in codes if len(code) > MAX_CATEGORY]
     if too_long:
-        raise ValidationError(f"'{too_long[0][:20]}...' is longer than {MAX_CATEGORY} characters", field="categories")
+        raise ValidationError(_("'%(code)s...' is longer than %(max)s characters", code=too_long[0][:20],
+                                max=MAX_CATEGORY), field="categories")
     repeated = [code for code, count in Counter(codes).items() if count > 1]
     if repeated:
-        raise ValidationError(f"'{repeated[0]}' is listed more than once (codes ignore case)", field="categories")
+        raise ValidationError(_("'%(code)s' is listed more than once (codes ignore case)", code=repeated[0]),
+                              field="categories")
     return codes
 
 

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Iterable
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tierwise.errors import NotFoundError, ValidationError
@@ -98,13 +99,13 @@ def reassign_book(from_rm_id: uuid.UUID, to_rm_id: uuid.UUID, *, reason: str,
     reason = _checked_reason(reason)
     active_rm(to_rm_id, field="to_user_id")
     if to_rm_id == source.id:
-        raise ValidationError("must be another relationship manager", field="to_user_id")
+        raise ValidationError(_("must be another relationship manager"), field="to_user_id")
     criterion = Customer.rm_user_id == source.id
     if branch_id is not None:
         try:
             get_branch(branch_id)
         except NotFoundError:
-            raise ValidationError("no such branch", field="branch_id") from None
+            raise ValidationError(_("no such branch"), field="branch_id") from None
         criterion = sa.and_(criterion, Customer.branch_id == branch_id)
     moved = _move(criterion, to_rm_id, reason)
     audit.record("customers.book_reassigned", target_type="user", target_id=source.id,
@@ -150,7 +151,7 @@ def active_rm(user_id: uuid.UUID, *, field: str) -> User:
     """The user, if they can be given customers; another tenant's id is simply not one."""
     user = db.session.scalar(sa.select(User).where(User.id == user_id))
     if user is None or not user.active or user.role != Role.RELATIONSHIP_MANAGER.value:
-        raise ValidationError("is not an active relationship manager of this organisation", field=field)
+        raise ValidationError(_("is not an active relationship manager of this organisation"), field=field)
     return user
 
 
@@ -166,10 +167,10 @@ def _move(criterion: sa.ColumnElement[bool], to_rm_id: uuid.UUID | None, reason:
 def _distinct_ids(customer_ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
     ids = list(dict.fromkeys(customer_ids))
     if not ids:
-        raise ValidationError("name at least one customer", field="customer_ids")
+        raise ValidationError(_("name at least one customer"), field="customer_ids")
     if len(ids) > MAX_CUSTOMERS:
-        raise ValidationError(f"at most {MAX_CUSTOMERS:,} customers at a time; move a whole book instead",
-                              field="customer_ids")
+        raise ValidationError(_("at most %(max)s customers at a time; move a whole book instead",
+                                max=format(MAX_CUSTOMERS, ",")), field="customer_ids")
     return ids
 
 
@@ -178,16 +179,19 @@ def _require_customers(ids: list[uuid.UUID]) -> None:
     found = set(db.session.scalars(sa.select(Customer.id).where(Customer.id.in_(ids))))
     missing = [str(i) for i in ids if i not in found]
     if missing:
-        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
-        raise ValidationError(f"no such customer: {', '.join(missing[:5])}{more}", field="customer_ids")
+        shown = ", ".join(missing[:5])
+        if len(missing) > 5:
+            raise ValidationError(_("no such customer: %(ids)s and %(more)s more", ids=shown, more=len(missing) - 5),
+                                  field="customer_ids")
+        raise ValidationError(_("no such customer: %(ids)s", ids=shown), field="customer_ids")
 
 
 def _checked_reason(reason: str | None) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError("say why, for the assignment history", field="reason")
+        raise ValidationError(_("say why, for the assignment history"), field="reason")
     if len(reason) > MAX_REASON:
-        raise ValidationError(f"must be at most {MAX_REASON} characters", field="reason")
+        raise ValidationError(_("must be at most %(max)s characters", max=MAX_REASON), field="reason")
     return reason
 
 

@@ -10,18 +10,22 @@ for the handler or the domain to check.
 """
 from __future__ import annotations
 
+import functools
+
 from flask import abort, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from tierwise.errors import ValidationError
 
 JSON_TYPES = {  # JSON Schema type -> (is it, how the message says it)
-    "string": (lambda value: isinstance(value, str), "a string"),
-    "boolean": (lambda value: isinstance(value, bool), "true or false"),
-    "integer": (lambda value: isinstance(value, int) and not isinstance(value, bool), "a whole number"),
-    "number": (lambda value: isinstance(value, (int, float)) and not isinstance(value, bool), "a number"),
-    "array": (lambda value: isinstance(value, list), "a list"),
-    "object": (lambda value: isinstance(value, dict), "an object"),
-    "null": (lambda value: value is None, "null"),
+    "string": (lambda value: isinstance(value, str), _l("a string")),
+    "boolean": (lambda value: isinstance(value, bool), _l("true or false")),
+    "integer": (lambda value: isinstance(value, int) and not isinstance(value, bool), _l("a whole number")),
+    "number": (lambda value: isinstance(value, (int, float)) and not isinstance(value, bool), _l("a number")),
+    "array": (lambda value: isinstance(value, list), _l("a list")),
+    "object": (lambda value: isinstance(value, dict), _l("an object")),
+    "null": (lambda value: value is None, "null"),  # the JSON token, as typed
 }
 
 
@@ -54,7 +58,7 @@ def read_body(declared: dict, *, max_bytes: int = MAX_BODY_BYTES) -> dict:
     schema = declared["content"]["application/json"]["schema"]
     properties = schema["properties"]
     if request.content_length is not None and request.content_length > max_bytes:
-        abort(413, description=f"a JSON body may hold at most {max_bytes // 1024:,} KiB")
+        abort(413, description=_("a JSON body may hold at most %(size)s KiB", size=format(max_bytes // 1024, ",")))
     request.max_content_length = max_bytes  # a body sent without its length stops there too
     if not declared["required"] and not request.get_data(cache=True).strip():
         return {}
@@ -63,17 +67,18 @@ def read_body(declared: dict, *, max_bytes: int = MAX_BODY_BYTES) -> dict:
     except RecursionError:
         body = None
     if not isinstance(body, dict):
-        keys = ", ".join(properties) or "no keys"
-        raise ValidationError(f"send a JSON object ({keys})", field="body")
+        keys = ", ".join(properties) or _("no keys")
+        raise ValidationError(_("send a JSON object (%(keys)s)", keys=keys), field="body")
     where = _nul_in(body)
     if where is not None:
-        raise ValidationError("holds a NUL character", field=where or "body")
+        raise ValidationError(_("holds a NUL character"), field=where or "body")
     for key in body:
         if key not in properties:
-            raise ValidationError(f"unknown key '{key}' (allowed: {', '.join(properties) or 'none'})", field=str(key))
+            raise ValidationError(_("unknown key '%(key)s' (allowed: %(allowed)s)", key=key,
+                                    allowed=", ".join(properties) or _("none")), field=str(key))
     for key in schema.get("required", ()):
         if key not in body:
-            raise ValidationError("is required", field=key)
+            raise ValidationError(_("is required"), field=key)
     for key, value in body.items():
         _check_type(value, properties[key], key)
     return body
@@ -86,7 +91,9 @@ def _check_type(value, schema: dict, key: str) -> None:
         return
     types = [types] if isinstance(types, str) else types
     if not any(JSON_TYPES[name][0](value) for name in types):
-        raise ValidationError(f"must be {' or '.join(JSON_TYPES[name][1] for name in types)}", field=key)
+        said = [str(JSON_TYPES[name][1]) for name in types]
+        either = functools.reduce(lambda first, then: _("%(first)s or %(then)s", first=first, then=then), said)
+        raise ValidationError(_("must be %(types)s", types=either), field=key)
 
 
 def _nul_in(value, where: str = "") -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import uuid
 
 from flask import abort, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from tierwise.errors import ValidationError
@@ -89,7 +90,7 @@ def run_import(kind: str):
     if request.mimetype == "multipart/form-data":
         upload = request.files.get("file")
         if upload is None or not upload.filename:
-            raise ValidationError("attach the CSV or XLSX file as 'file'", field="file")
+            raise ValidationError(_("attach the CSV or XLSX file as 'file'"), field="file")
         options = {"skip_invalid": request.form.get("skip_invalid") in ("1", "true", "yes"),
                    "add_fields": request.form.get("add_fields") in ("1", "true", "yes"), **import_rights(current_user)}
         run = start_import_run(upload, kind=kind, source_name=upload.filename, created_by=current_user.email,
@@ -98,7 +99,8 @@ def run_import(kind: str):
     else:
         body = read_body(IMPORT_BODY, max_bytes=MAX_JSON_BYTES)
         if len(body["rows"]) > MAX_JSON_ROWS:
-            raise ValidationError(f"at most {MAX_JSON_ROWS:,} rows per JSON batch; upload a file for more", field="rows")
+            raise ValidationError(_("at most %(rows)s rows per JSON batch; upload a file for more",
+                                    rows=format(MAX_JSON_ROWS, ",")), field="rows")
         result = import_records(body["rows"], kind=kind, mapping=body.get("mapping", {}),
                                 skip_invalid=body.get("skip_invalid", False), add_fields=body.get("add_fields", False),
                                 **import_rights(current_user))

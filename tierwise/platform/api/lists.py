@@ -9,6 +9,7 @@ import uuid
 
 from flask import Response, abort, request
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from tierwise.errors import ValidationError
@@ -65,7 +66,7 @@ def change_list_settings():
     body = read_body(SETTINGS_BODY)
     tiers = body["vip_tiers"]
     if not all(isinstance(t, str) for t in tiers):
-        raise ValidationError("a list of value tier codes", field="vip_tiers")
+        raise ValidationError(_("a list of value tier codes"), field="vip_tiers")
     probability = body.get("at_risk_probability", catalog.DEFAULT_AT_RISK)
     catalog.update_settings(vip_tiers=tiers, at_risk_probability=float(probability))
     db.session.commit()

@@ -63,7 +63,7 @@ def _as_of(value) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise ValidationError("must be a date or time such as 2025-06-30 or 2025-06-30T00:00:00Z",
+        raise ValidationError(gettext("must be a date or time such as 2025-06-30 or 2025-06-30T00:00:00Z"),
                               field="as_of") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
@@ -105,7 +105,7 @@ def promote_model_version(model_version_id: uuid.UUID):
     _require_manage()
     reason = read_body(PROMOTE_BODY)["reason"]
     if len(reason) > MAX_REASON:
-        raise ValidationError(f"must be text of at most {MAX_REASON} characters", field="reason")
+        raise ValidationError(gettext("must be text of at most %(max)s characters", max=MAX_REASON), field="reason")
     promote(version, by=current_user.email, reason=reason)
     db.session.commit()
     return _version(version, MODEL_VERSION_DETAIL_FIELDS)
@@ -117,7 +117,7 @@ def start_model_training():
     body = read_body(TRAIN_BODY)
     model = body["model"]
     if model not in MODELS:
-        raise ValidationError(f"choose one of: {', '.join(MODELS)}", field="model")
+        raise ValidationError(gettext("choose one of: %(choices)s", choices=", ".join(MODELS)), field="model")
     run = launch_training(model, started_by=current_user.email, as_of=_as_of(body.get("as_of")),
                           horizon_days=body.get("horizon_days"))
     return _run_started(run)

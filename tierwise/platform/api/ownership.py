@@ -45,7 +45,8 @@ def _uuid(value, *, field: str, nullable: bool = False) -> uuid.UUID | None:
     try:
         return uuid.UUID(value)
     except (TypeError, ValueError, AttributeError):
-        raise ValidationError("must be a UUID" + (" or null" if nullable else ""), field=field) from None
+        raise ValidationError(gettext("must be a UUID or null") if nullable else gettext("must be a UUID"),
+                              field=field) from None
 
 
 @api_blueprint.get("/customers/<uuid:customer_id>/assignments")

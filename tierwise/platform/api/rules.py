@@ -75,7 +75,7 @@ def unusable_rule_set_is_422():
 def _definition(body: dict) -> dict:
     definition = body.get("definition")
     if not isinstance(definition, dict):
-        raise ValidationError('must be a rule set object: {"value_measure": ..., "dimensions": [...]}',
+        raise ValidationError(gettext('must be a rule set object: {"value_measure": ..., "dimensions": [...]}'),
                               field="definition")
     return definition
 
@@ -83,7 +83,7 @@ def _definition(body: dict) -> dict:
 def _note(body: dict) -> str:
     note = body.get("note", "")
     if len(note) > MAX_NOTE:
-        raise ValidationError(f"must be text of at most {MAX_NOTE} characters", field="note")
+        raise ValidationError(gettext("must be text of at most %(max)s characters", max=MAX_NOTE), field="note")
     return note.strip()
 
 
@@ -107,7 +107,7 @@ def _version_created(version):
 def show_rule_set():
     version = versions.current_version()
     if version is None:
-        raise NotFoundError("no rule set has been published yet")
+        raise NotFoundError(gettext("no rule set has been published yet"))
     return serialize(version, RULE_SET_VERSION_DETAIL_FIELDS)
 
 
@@ -153,7 +153,7 @@ def show_draft():
     _require_rule_work()
     draft = versions.draft()
     if draft is None:
-        raise NotFoundError("there is no draft")
+        raise NotFoundError(gettext("there is no draft"))
     return serialize(draft, RULE_SET_VERSION_DETAIL_FIELDS)
 
 
@@ -207,7 +207,7 @@ def preview_rule_set():
     else:
         draft = versions.draft()
         if draft is None:
-            raise NotFoundError("there is no draft to preview: send a definition, or save a draft first")
+            raise NotFoundError(gettext("there is no draft to preview: send a definition, or save a draft first"))
         definition = draft.definition
     with unusable_rule_set_is_422():
         _parsed, plan = versions.validate(definition)

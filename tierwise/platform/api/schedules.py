@@ -75,7 +75,7 @@ def change_schedule(schedule_id: uuid.UUID):
     _require_manage(schedule.action)
     sent = request.get_json(silent=True)
     if isinstance(sent, dict) and "action" in sent:
-        raise ValidationError("cannot be changed: delete the schedule and create another", field="action")
+        raise ValidationError(gettext("cannot be changed: delete the schedule and create another"), field="action")
     body = read_body(CHANGE_BODY)
     schedules.update_schedule(schedule, author=current_user.email, **body)
     db.session.commit()

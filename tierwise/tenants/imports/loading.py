@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from tierwise.platform.db import UTCDateTime, utcnow
 from tierwise.tenants.imports.errors import RowError
@@ -46,7 +47,7 @@ class Dialect:
         if not pairs:
             return "'{}'"
         if self.postgres:
-            body = ", ".join(f"'{key}', {expr}" for key, expr, _ in pairs)
+            body = ", ".join(f"'{key}', {expr}" for key, expr, _kind in pairs)
             return f"jsonb_strip_nulls(jsonb_build_object({body}))"
         body = ", ".join(
             f"'{key}', " + (f"CASE WHEN {expr} IS NULL THEN NULL WHEN {expr} THEN json('true') ELSE json('false') END"
@@ -118,6 +119,7 @@ def _timestamps_as_text(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _errors(connection: sa.Connection, sql: str, params: dict, column: str, reason: str) -> list[RowError]:
     rows = connection.execute(sa.text(sql), params).all()
+    reason = str(reason)
     return [RowError(int(row_no), column, str(value), reason) for row_no, value in rows]
 
 
@@ -125,7 +127,7 @@ def duplicate_keys(connection: sa.Connection, key: str, column: str) -> list[Row
     return _errors(connection, f"""
         SELECT s.row_no, s.{key} FROM {STAGE} s
         JOIN (SELECT {key} FROM {STAGE} GROUP BY {key} HAVING count(*) > 1) d ON d.{key} = s.{key}
-        ORDER BY s.row_no""", {}, column, "this id appears more than once in the file")
+        ORDER BY s.row_no""", {}, column, _("this id appears more than once in the file"))
 
 
 def unknown_references(connection: sa.Connection, tenant_id: int, *, stage_column: str, table: str,

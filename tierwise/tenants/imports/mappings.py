@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Iterable
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tierwise.errors import NotFoundError, ValidationError
@@ -39,7 +40,7 @@ def parse_pairs(pairs: Iterable[str], *, field: str) -> dict[str, str]:
     for pair in pairs:
         target, sep, column = pair.partition("=")
         if not sep or not target.strip() or not column.strip():
-            raise ValidationError(f"'{pair}' is not TARGET=COLUMN", field=field)
+            raise ValidationError(_("'%(pair)s' is not TARGET=COLUMN", pair=pair), field=field)
         mapping[target.strip()] = column.strip()
     return mapping
 
@@ -47,7 +48,7 @@ def parse_pairs(pairs: Iterable[str], *, field: str) -> dict[str, str]:
 def validate_mapping_name(name: str | None, *, field: str = "mapping_name") -> str:
     name = (name or "").strip()
     if not name or len(name) > MAX_NAME:
-        raise ValidationError(f"a mapping name must be 1-{MAX_NAME} characters", field=field)
+        raise ValidationError(_("a mapping name must be 1-%(max)s characters", max=MAX_NAME), field=field)
     return name
 
 
@@ -63,7 +64,7 @@ def check_save_as(name: str | None, mapping: dict[str, str], *, field: str = "sa
         return None
     name = validate_mapping_name(name, field=field)
     if not mapping:
-        raise ValidationError("there is no column mapping to save: choose a saved mapping or map columns",
+        raise ValidationError(_("there is no column mapping to save: choose a saved mapping or map columns"),
                               field=field)
     return name
 
@@ -81,10 +82,10 @@ def import_mapped(path: str | Path, *, kind: str, mapping: dict[str, str], save_
 def save_mapping(kind: str, name: str, mapping: dict[str, str]) -> ColumnMapping:
     """Create or replace the mapping ``name`` for ``kind`` imports."""
     if kind not in KINDS:
-        raise ValidationError(f"unknown import kind '{kind}'", field="kind")
+        raise ValidationError(_("unknown import kind '%(kind)s'", kind=kind), field="kind")
     name = validate_mapping_name(name)
     if not all(isinstance(k, str) and isinstance(v, str) and v for k, v in mapping.items()):
-        raise ValidationError("must map target names to source column names", field="mapping")
+        raise ValidationError(_("must map target names to source column names"), field="mapping")
     saved = db.session.scalar(sa.select(ColumnMapping).where(ColumnMapping.kind == kind, ColumnMapping.name == name))
     if saved is None:
         saved = ColumnMapping(kind=kind, name=name, mapping={})
@@ -97,7 +98,7 @@ def save_mapping(kind: str, name: str, mapping: dict[str, str]) -> ColumnMapping
 def load_mapping(kind: str, name: str) -> dict[str, str]:
     saved = db.session.scalar(sa.select(ColumnMapping).where(ColumnMapping.kind == kind, ColumnMapping.name == name))
     if saved is None:
-        raise NotFoundError(f"no saved {kind} mapping named '{name}'")
+        raise NotFoundError(_("no saved %(kind)s mapping named '%(name)s'", kind=kind, name=name))
     return dict(saved.mapping)
 
 

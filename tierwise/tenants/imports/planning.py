@@ -13,6 +13,7 @@ import difflib
 from dataclasses import dataclass, field
 
 import pandas as pd
+from flask_babel import gettext as _
 
 from tierwise.errors import ValidationError
 from tierwise.tenants.fields import FieldDefinition, FieldType, validate_field_name
@@ -33,23 +34,27 @@ class ColumnPlan:
 def plan_columns(kind: str, columns: list[str], mapping: dict[str, str], registry: dict[str, FieldDefinition],
                  *, add_fields: bool = False, sample: pd.DataFrame | None = None) -> ColumnPlan:
     if kind not in KINDS:
-        raise ValidationError(f"unknown import kind '{kind}' (choose one of: {', '.join(KINDS)})", field="kind")
+        raise ValidationError(_("unknown import kind '%(kind)s' (choose one of: %(choices)s)", kind=kind,
+                                choices=", ".join(KINDS)), field="kind")
     by_lower = {c.lower(): c for c in columns}
     built_in = BUILT_IN_TARGETS[kind]
     known = {t.name for t in built_in}
     for target, source in mapping.items():
         if target not in known and not (kind == "customers" and target in registry):
-            raise ValidationError(f"'{target}' is not something a {kind} import fills", field=target)
+            raise ValidationError(_("'%(target)s' is not something a %(kind)s import fills", target=target, kind=kind),
+                                  field=target)
         if source not in columns:
-            raise ValidationError(f"the file has no column '{source}' (columns: {', '.join(columns)})", field=target)
+            raise ValidationError(_("the file has no column '%(column)s' (columns: %(columns)s)", column=source,
+                                    columns=", ".join(columns)), field=target)
     plan = ColumnPlan(kind=kind, targets=[])
     used: set[str] = set()
     for target in built_in:
         source = mapping.get(target.name) or by_lower.get(target.name)
         if source is None:
             if target.required:
-                raise ValidationError(f"the file has no column for '{target.name}': name a column '{target.name}' "
-                                      f"or map one to it (columns: {', '.join(columns)})", field=target.name)
+                raise ValidationError(_("the file has no column for '%(target)s': name a column '%(target)s' "
+                                        "or map one to it (columns: %(columns)s)", target=target.name,
+                                        columns=", ".join(columns)), field=target.name)
             continue
         plan.targets.append((target, source))
         used.add(source)
@@ -72,9 +77,11 @@ def plan_columns(kind: str, columns: list[str], mapping: dict[str, str], registr
         hints = []
         for column in unknown:
             close = difflib.get_close_matches(column.lower(), list(registry) + list(known), n=1)
-            hints.append(f"'{column}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
-        raise ValidationError(f"unknown column(s) {', '.join(hints)}: add them to the field registry first, "
-                              f"or import with --add-fields to create them", field=unknown[0])
+            hints.append(_("'%(column)s' (did you mean '%(match)s'?)", column=column, match=close[0]) if close
+                         else _("'%(column)s'", column=column))
+        raise ValidationError(_("unknown column(s) %(columns)s: add them to the field registry first, "
+                                "or import with --add-fields to create them", columns=", ".join(hints)),
+                              field=unknown[0])
     for column in unknown:
         name = validate_field_name(column.lower())
         plan.new_fields[name] = infer_field_type(sample[column] if sample is not None else pd.Series([], dtype=str))

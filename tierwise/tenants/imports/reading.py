@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pandas as pd
+from flask_babel import gettext as _
 
 from tierwise.errors import ValidationError
 
@@ -50,17 +51,17 @@ def open_table(path: str | Path) -> TableSource:
     """Inspect ``path`` (encoding, delimiter, header) without reading it all."""
     path = Path(path)
     if not path.is_file():
-        raise ValidationError(f"no such file: {path}", field="file")
+        raise ValidationError(_("no such file: %(path)s", path=path), field="file")
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         return TableSource(path=path, columns=_xlsx_header(path), format="xlsx")
     if path.suffix.lower() == ".xls":
-        raise ValidationError("old .xls workbooks are not supported: save as .xlsx or CSV", field="file")
+        raise ValidationError(_("old .xls workbooks are not supported: save as .xlsx or CSV"), field="file")
     with path.open("rb") as handle:
         sample = handle.read(SAMPLE_BYTES)
         encoding = detect_encoding(sample, _first_non_ascii_block(handle, sample))
     text = _decode_sample(sample, encoding)
     if not text.strip():
-        raise ValidationError("the file is empty", field="file")
+        raise ValidationError(_("the file is empty"), field="file")
     delimiter = detect_delimiter(text)
     header = next(csv.reader(io.StringIO(text.splitlines()[0]), delimiter=delimiter))
     return TableSource(path=path, columns=_check_header(header), format="csv", encoding=encoding, delimiter=delimiter)
@@ -92,7 +93,7 @@ def detect_encoding(sample: bytes, evidence: bytes | None = None) -> str:
             return encoding
         except UnicodeDecodeError:
             continue
-    raise ValidationError("the file is neither UTF-8 nor GBK/GB18030 text", field="file")
+    raise ValidationError(_("the file is neither UTF-8 nor GBK/GB18030 text"), field="file")
 
 
 def _decode_sample(sample: bytes, encoding: str) -> str:
@@ -111,9 +112,9 @@ def _check_header(header: list[str]) -> list[str]:
     seen: set[str] = set()
     for position, column in enumerate(columns, start=1):
         if not column:
-            raise ValidationError(f"column {position} of the header is blank", field="header", row=1)
+            raise ValidationError(_("column %(position)s of the header is blank", position=position), field="header", row=1)
         if column in seen:
-            raise ValidationError(f"column '{column}' appears twice in the header", field=column, row=1)
+            raise ValidationError(_("column '%(column)s' appears twice in the header", column=column), field=column, row=1)
         seen.add(column)
     return columns
 
@@ -130,9 +131,10 @@ def _csv_chunks(source: TableSource, chunk_rows: int) -> Iterator[tuple[pd.DataF
             yield frame, range(next_row, next_row + len(frame))
             next_row += len(frame)
     except UnicodeDecodeError as exc:
-        raise ValidationError(f"the file is not valid {source.encoding} text near byte {exc.start}", field="file") from None
+        raise ValidationError(_("the file is not valid %(encoding)s text near byte %(byte)s", encoding=source.encoding,
+                                byte=exc.start), field="file") from None
     except pd.errors.ParserError as exc:
-        raise ValidationError(f"the file is not a well-formed table: {exc}", field="file") from None
+        raise ValidationError(_("the file is not a well-formed table: %(error)s", error=exc), field="file") from None
 
 
 def _xlsx_rows(path: Path):
@@ -141,7 +143,8 @@ def _xlsx_rows(path: Path):
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a damaged file
-        raise ValidationError(f"not a readable .xlsx workbook ({type(exc).__name__})", field="file") from None
+        raise ValidationError(_("not a readable .xlsx workbook (%(error)s)", error=type(exc).__name__),
+                              field="file") from None
     try:
         yield from workbook.worksheets[0].iter_rows(values_only=True)
     finally:
@@ -151,7 +154,7 @@ def _xlsx_rows(path: Path):
 def _xlsx_header(path: Path) -> list[str]:
     header = next(_xlsx_rows(path), None)
     if header is None:
-        raise ValidationError("the workbook's first sheet is empty", field="file")
+        raise ValidationError(_("the workbook's first sheet is empty"), field="file")
     while header and header[-1] is None:
         header = header[:-1]
     return _check_header([_cell_text(c) for c in header])

@@ -18,6 +18,8 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from tierwise.errors import PermissionDeniedError, ValidationError
 from tierwise.platform import audit, tenancy
@@ -34,7 +36,7 @@ from tierwise.tenants.imports.specs import BUILT_IN_TARGETS, Target
 from tierwise.tenants.rules import snapshot
 
 KEPT_ERRORS = 10_000  # kept in memory for messages; all are counted and written to the rejects file
-DECIMAL_COMMA = "has a comma that does not group thousands (write 1234.5 or 1,234.5; a decimal comma is not read)"
+DECIMAL_COMMA = _l("has a comma that does not group thousands (write 1234.5 or 1,234.5; a decimal comma is not read)")
 Progress = Callable[[int], None]
 
 
@@ -69,7 +71,7 @@ class FrameSource:
 
     def __init__(self, records: list[dict]) -> None:
         if not isinstance(records, list) or not records or not all(isinstance(r, dict) for r in records):
-            raise ValidationError("send a non-empty list of objects", field="rows")
+            raise ValidationError(_("send a non-empty list of objects"), field="rows")
         columns = list(dict.fromkeys(key for record in records for key in record))
         frame = pd.DataFrame(records, columns=columns).astype(object)
         self.columns = [str(c) for c in columns]
@@ -119,8 +121,8 @@ def _run(source, *, name: str, kind: str, mapping: dict[str, str], skip_invalid:
     one is refused.  ``may_add_fields``: ``add_fields`` adds the registry's fields.
     """
     if add_fields and not may_add_fields:
-        raise PermissionDeniedError("adding fields to the registry is for tenant admins: import without "
-                                    "add_fields, or ask one")
+        raise PermissionDeniedError(_("adding fields to the registry is for tenant admins: import without "
+                                      "add_fields, or ask one"))
     tenant_id = tenancy.current_tenant_id()
     if tenant_id is None:
         raise tenancy.TenantContextMissing("imports run inside a tenant scope")
@@ -130,9 +132,9 @@ def _run(source, *, name: str, kind: str, mapping: dict[str, str], skip_invalid:
     first = next(chunks, None)
     plan = plan_columns(kind, source.columns, mapping, field_registry(), add_fields=add_fields,
                         sample=first.frame if first is not None else None)
-    if not may_assign and any(target.name == "rm_email" for target, _ in plan.targets):
-        raise PermissionDeniedError("an rm_email column gives customers to relationship managers, which only a "
-                                    "tenant admin may do: leave the column out, or ask one")
+    if not may_assign and any(target.name == "rm_email" for target, _source in plan.targets):
+        raise PermissionDeniedError(_("an rm_email column gives customers to relationship managers, which only a "
+                                      "tenant admin may do: leave the column out, or ask one"))
     result.ignored_columns = plan.ignored
     for field_name, field_type in plan.new_fields.items():
         define_field(name=field_name, field_type=field_type.value, field_group=FieldGroup.PROFILE.value,
@@ -143,7 +145,7 @@ def _run(source, *, name: str, kind: str, mapping: dict[str, str], skip_invalid:
         plan = plan_columns(kind, source.columns, mapping, field_registry())
     timezone = db.session.get(Tenant, tenant_id).timezone  # local times in the file are the tenant's
     connection = db.session.connection()
-    targets = [target for target, _ in plan.targets]
+    targets = [target for target, _source in plan.targets]
     if kind == "customers":
         stage = loading.create_stage(connection, targets, [sa.Column("new_id", sa.Uuid(as_uuid=False))])
     else:  # the merge SQL reads every column; absent optional ones stay NULL
@@ -168,7 +170,7 @@ def _run(source, *, name: str, kind: str, mapping: dict[str, str], skip_invalid:
             if progress:
                 progress(result.rows_read)
         if result.rows_read == 0:
-            raise ValidationError("the file has a header but no rows", field="file")
+            raise ValidationError(_("the file has a header but no rows"), field="file")
         loading.prepare_for_joins(connection, loading.STAGE, ["external_id"] if kind == "customers" else ["customer"])
         sql_errors = _reference_errors(connection, tenant_id, plan)
         error_count += len(sql_errors)
@@ -209,7 +211,7 @@ def parse_chunk(chunk: Chunk, plan: ColumnPlan, timezone: str) -> tuple[pd.DataF
         values, bad = _parse(target, raw, timezone)
         if target.required:
             missing = parsing.empty(raw)
-            errors += row_errors(chunk.rows[missing], source, raw[missing], "is required")
+            errors += row_errors(chunk.rows[missing], source, raw[missing], _("is required"))
             bad = bad & ~missing
         if target.kind in ("number", "integer"):
             comma = bad & parsing.decimal_comma(raw)
@@ -230,7 +232,8 @@ def _resolved_before_occurred(chunk: Chunk, plan: ColumnPlan, typed: pd.DataFram
         return []
     early = (typed["resolved_at"] < typed["occurred_at"]).fillna(False).astype(bool)
     source = next(column for target, column in plan.targets if target.name == "resolved_at")
-    return row_errors(chunk.rows[early], source, chunk.frame[source][early], "is before occurred_at")
+    return row_errors(chunk.rows[early], source, chunk.frame[source][early],
+                      _("is before %(column)s", column="occurred_at"))
 
 
 def _parse(target: Target, raw: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:
@@ -256,17 +259,26 @@ def _parse(target: Target, raw: pd.Series, timezone: str) -> tuple[pd.Series, pd
 
 
 def _reason(target: Target) -> str:
-    return {
-        "number": "is not a number",
-        "integer": "is not a whole number" + (" from 1 to 5" if target.name == "severity" else ""),
-        "boolean": "is not yes/no (true/false, 1/0, 是/否)",
-        "date": "is not a date such as 2024-01-05, 2024/1/5 or 2024年1月5日",
-        "datetime": "is not a date or time such as 2024-01-05, 2024/1/5 13:45 or 2024年1月5日",
-        "category": "is not one of: " + ", ".join(sorted(target.choices or ())),
-        "text": f"is longer than {target.max_length} characters",
-        "id": f"is longer than {target.max_length} characters or holds an invisible character (a zero-width "
-              "space, a direction mark, a byte order mark): it would look like another customer's id",
-    }[target.kind]
+    """Why a cell of ``target`` was refused, said in the importing user's language."""
+    if target.kind == "number":
+        return _("is not a number")
+    if target.kind == "integer":
+        return _("is not a whole number from 1 to 5") if target.name == "severity" else _("is not a whole number")
+    if target.kind == "boolean":
+        return _("is not yes/no (true/false, 1/0, 是/否)")
+    if target.kind == "date":
+        return _("is not a date such as 2024-01-05, 2024/1/5 or 2024年1月5日")
+    if target.kind == "datetime":
+        return _("is not a date or time such as 2024-01-05, 2024/1/5 13:45 or 2024年1月5日")
+    if target.kind == "category":
+        return _("is not one of: %(choices)s", choices=", ".join(sorted(target.choices or ())))
+    if target.kind == "text":
+        return _("is longer than %(max_length)s characters", max_length=target.max_length)
+    if target.kind == "id":
+        return _("is longer than %(max_length)s characters or holds an invisible character (a zero-width space, "
+                 "a direction mark, a byte order mark): it would look like another customer's id",
+                 max_length=target.max_length)
+    raise KeyError(target.kind)
 
 
 def _reference_errors(connection, tenant_id: int, plan: ColumnPlan) -> list[RowError]:
@@ -277,17 +289,17 @@ def _reference_errors(connection, tenant_id: int, plan: ColumnPlan) -> list[RowE
         if "branch_code" in sources:
             errors += loading.unknown_references(
                 connection, tenant_id, stage_column="branch_code", table="branches", table_column="code",
-                column=sources["branch_code"], reason="no branch with this code")
+                column=sources["branch_code"], reason=_("no branch with this code"))
         if "rm_email" in sources:  # the same rule as assigning by hand: no book for a user who cannot work it
             errors += loading.unknown_references(
                 connection, tenant_id, stage_column="rm_email", table="users", table_column="email",
                 column=sources["rm_email"], lower=True,
-                reason="no active relationship manager with this email",
+                reason=_("no active relationship manager with this email"),
                 only=f"t.active AND t.role = '{Role.RELATIONSHIP_MANAGER.value}'")
     else:
         errors += loading.unknown_references(
             connection, tenant_id, stage_column="customer", table="customers", table_column="external_id",
-            column=sources["customer"], reason="no customer with this id (import customers first)")
+            column=sources["customer"], reason=_("no customer with this id (import customers first)"))
     return errors
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tierwise.errors import TierwiseError, ValidationError
@@ -76,9 +77,9 @@ def start_import_run(source, *, kind: str, source_name: str, created_by: str, op
     if kind not in KINDS:
         raise ValueError(f"unknown import kind {kind!r}")
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in source_name):
-        raise ValidationError("the file's name holds control characters: rename it and try again", field="file")
+        raise ValidationError(_("the file's name holds control characters: rename it and try again"), field="file")
     if isinstance(source, Path) and not source.is_file():
-        raise ValidationError(f"no such file: {source}", field="file")
+        raise ValidationError(_("no such file: %(path)s", path=source), field="file")
     options = dict(options or {})
     options["mapping"] = resolve_mapping(kind, saved_name=mapping_name, explicit=options.get("mapping"))
     options["mapping_name"] = mapping_name or None

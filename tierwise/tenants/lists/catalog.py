@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+
 from tierwise.errors import NotFoundError, ValidationError
 from tierwise.platform import audit
 from tierwise.platform.db import db
@@ -75,7 +77,8 @@ class ListSettings:
 
 def builtin(name: str) -> BuiltInList:
     if name not in BUILT_IN:
-        raise NotFoundError(f"unknown list '{name}' (choose one of: {', '.join(BUILT_IN)})", field="list")
+        raise NotFoundError(_("unknown list '%(name)s' (choose one of: %(choices)s)", name=name,
+                              choices=", ".join(BUILT_IN)), field="list")
     return BUILT_IN[name]
 
 
@@ -113,12 +116,13 @@ def update_settings(*, vip_tiers: list[str], at_risk_probability: float) -> List
     known = [t.code for t in value.tiers] if value else []
     unknown = [code for code in vip_tiers if code not in known]
     if unknown:
-        raise ValidationError(f"not a tier of the value dimension: {', '.join(unknown)} "
-                              f"(its tiers: {', '.join(known) or 'none yet'})", field="vip_tiers")
+        raise ValidationError(_("not a tier of the value dimension: %(unknown)s (its tiers: %(tiers)s)",
+                                unknown=", ".join(unknown), tiers=", ".join(known) or _("none yet")),
+                              field="vip_tiers")
     if not vip_tiers:
-        raise ValidationError("choose at least one VIP tier", field="vip_tiers")
+        raise ValidationError(_("choose at least one VIP tier"), field="vip_tiers")
     if not 0 < at_risk_probability < 1:
-        raise ValidationError("must be a probability between 0 and 1", field="at_risk_probability")
+        raise ValidationError(_("must be a probability between 0 and 1"), field="at_risk_probability")
     tenant = _tenant()
     before = (tenant.settings or {}).get("lists", {})
     after = {"vip_tiers": list(vip_tiers), "at_risk_probability": at_risk_probability}

@@ -9,6 +9,7 @@ tier rule, and the list filters on that tier instead.
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.sql import visitors
 
 from tierwise.tenants.fields import field_registry
@@ -31,8 +32,9 @@ def condition_sql(text: str, customers: sa.Table, scores: sa.Table, definition) 
         raise error.located(field="condition", expression=text) from None
     refused = [atom.label for atom in rule.atoms if atom.origin not in ROW_ORIGINS]
     if refused:
-        raise RuleError(f"a list condition can use fields, customer columns and scores; {', '.join(refused)} "
-                        "needs a tier rule (then filter the list on that tier)", expression=text, field="condition")
+        raise RuleError(_("a list condition can use fields, customer columns and scores; %(refused)s "
+                          "needs a tier rule (then filter the list on that tier)", refused=", ".join(refused)),
+                        expression=text, field="condition")
     columns = {atom.column: _row_value(atom, customers, scores) for atom in rule.atoms}
 
     def substitute(element):

@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from tierwise.errors import ValidationError
 from tierwise.tenants.lists import catalog
@@ -43,15 +44,15 @@ class ListFilters:
     def from_dict(cls, data: dict) -> "ListFilters":
         """From a saved list or an API body; bad values are ValidationErrors naming the filter."""
         if not isinstance(data, dict):
-            raise ValidationError("filters must be an object", field="filters")
+            raise ValidationError(_("filters must be an object"), field="filters")
         unknown = set(data) - {"tiers", "branch_id", "rm_user_id", "search", "condition", *RANGES}
         if unknown:
             first = sorted(unknown)[0]
-            raise ValidationError(f"unknown filter {', '.join(sorted(unknown))}", field=str(first))
+            raise ValidationError(_("unknown filter %(names)s", names=", ".join(sorted(unknown))), field=str(first))
         tiers = data.get("tiers") or {}
         if not isinstance(tiers, dict) or not all(isinstance(v, list) and all(isinstance(c, str) for c in v)
                                                   for v in tiers.values()):
-            raise ValidationError('tiers must map a dimension to a list of tier codes, e.g. {"value": ["vip"]}',
+            raise ValidationError(_('tiers must map a dimension to a list of tier codes, e.g. {"value": ["vip"]}'),
                                   field="tiers")
         return cls(tiers={d: tuple(v) for d, v in tiers.items() if v}, **_ranges(data),
                    branch_id=_uuid(data.get("branch_id"), "branch_id"),
@@ -74,17 +75,20 @@ class ListFilters:
         from tierwise.platform.db import db
         from tierwise.platform.users import User
 
-        for key, model, noun in (("branch_id", Branch, "branch"), ("rm_user_id", User, "user")):
+        for key, model in (("branch_id", Branch), ("rm_user_id", User)):
             wanted = getattr(self, key)
             if wanted is not None and db.session.scalar(sa.select(model.id).where(model.id == wanted)) is None:
-                raise ValidationError(f"no {noun} with this id", field=key)
+                raise ValidationError(_("no branch with this id") if model is Branch else _("no user with this id"),
+                                      field=key)
         for code, tiers in self.tiers.items():
             dimension = catalog.dimension(definition, code)
             if dimension is None:
-                raise ValidationError(f"the rule set in force has no dimension '{code}'", field=f"tier.{code}")
+                raise ValidationError(_("the rule set in force has no dimension '%(dimension)s'", dimension=code),
+                                      field=f"tier.{code}")
             unknown = [t for t in tiers if t not in {tier.code for tier in dimension.tiers}]
             if unknown:
-                raise ValidationError(f"'{code}' has no tier {', '.join(unknown)}", field=f"tier.{code}")
+                raise ValidationError(_("'%(dimension)s' has no tier %(tiers)s", dimension=code,
+                                        tiers=", ".join(unknown)), field=f"tier.{code}")
 
 
 def tiers_asked(args) -> dict[str, list[str]]:
@@ -103,10 +107,12 @@ def _ranges(data: dict) -> dict[str, float | None]:
     ranges = {key: _number(data.get(key), key) for key in RANGES}
     for key in PROBABILITIES:
         if ranges[key] is not None and not 0 <= ranges[key] <= 1:
-            raise ValidationError(f"must be a probability between 0 and 1, not {ranges[key]:g}", field=key)
+            raise ValidationError(_("must be a probability between 0 and 1, not %(value)s",
+                                    value=format(ranges[key], "g")), field=key)
     for low, high in (("churn_min", "churn_max"), ("value_min", "value_max")):
         if ranges[low] is not None and ranges[high] is not None and ranges[low] > ranges[high]:
-            raise ValidationError(f"{ranges[low]:g} is above {high} ({ranges[high]:g})", field=low)
+            raise ValidationError(_("%(value)s is above %(bound)s (%(limit)s)", value=format(ranges[low], "g"),
+                                    bound=high, limit=format(ranges[high], "g")), field=low)
     return ranges
 
 
@@ -114,13 +120,13 @@ def _number(value, name: str) -> float | None:
     if value in (None, ""):
         return None
     if isinstance(value, bool):  # JSON true is not 1
-        raise ValidationError(f"'{value}' is not a number", field=name)
+        raise ValidationError(_("'%(value)s' is not a number", value=value), field=name)
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise ValidationError(f"'{value}' is not a number", field=name) from None
+        raise ValidationError(_("'%(value)s' is not a number", value=value), field=name) from None
     if number != number or number in (float("inf"), float("-inf")):
-        raise ValidationError("must be a finite number", field=name)
+        raise ValidationError(_("must be a finite number"), field=name)
     return number
 
 
@@ -130,13 +136,13 @@ def _uuid(value, name: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(value))
     except ValueError:
-        raise ValidationError(f"'{value}' is not an id", field=name) from None
+        raise ValidationError(_("'%(value)s' is not an id", value=value), field=name) from None
 
 
 def _text(value, name: str, limit: int) -> str:
     if value is not None and not isinstance(value, str):
-        raise ValidationError("must be text", field=name)
+        raise ValidationError(_("must be text"), field=name)
     text = "" if value is None else value.strip()
     if len(text) > limit or "\x00" in text:
-        raise ValidationError(f"at most {limit} characters", field=name)
+        raise ValidationError(_("at most %(limit)s characters", limit=limit), field=name)
     return text

@@ -13,6 +13,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from tierwise.errors import ValidationError
 from tierwise.models.scores import CustomerScore
@@ -179,7 +180,7 @@ def list_page(name: str, visible: sa.ColumnElement[bool], *, filters: ListFilter
               sort: str = "external_id", cursor: str | None = None, limit: int = 50) -> ListPage:
     """One page of a list, after ``cursor`` (from the previous page)."""
     definition = catalog.rule_set()
-    key, _ = _sort(sort)
+    key, _descending = _sort(sort)
     position = decode(cursor, key) if cursor else None
     variant = "first" if position is None else ("after_null" if position[0] is None and len(position) == 2
                                                 else "after")
@@ -200,7 +201,8 @@ def list_page(name: str, visible: sa.ColumnElement[bool], *, filters: ListFilter
 
 def _sort(sort: str) -> tuple[str, bool]:
     if sort not in SORTS:
-        raise ValidationError(f"unknown sort '{sort}' (choose one of: {', '.join(SORTS)})", field="sort")
+        raise ValidationError(_("unknown sort '%(sort)s' (choose one of: %(choices)s)", sort=sort,
+                                choices=", ".join(SORTS)), field="sort")
     return SORTS[sort]
 
 
@@ -296,7 +298,8 @@ def _after(sortable: dict, key: str, descending: bool, *, value_is_null: bool) -
 
 def decode(cursor: str, key: str) -> list:
     """A cursor this list gave out for this sort, or a ValidationError naming ``cursor``."""
-    refused = ValidationError("is not a cursor this list gave out (it may belong to another sort)", field="cursor")
+    refused = ValidationError(_("is not a cursor this list gave out (it may belong to another sort)"),
+                              field="cursor")
     try:
         position = decode_position(cursor)
     except ValidationError:

@@ -10,6 +10,7 @@ import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tierwise.platform.db import JSONType, TenantScoped, db, utcnow
@@ -45,7 +46,7 @@ def get_saved_list(list_id: uuid.UUID, user) -> SavedList:
     saved = db.session.scalar(sa.select(SavedList).where(SavedList.id == list_id,
                                                          sa.or_(SavedList.owner_id == user.id, SavedList.shared)))
     if saved is None:
-        raise NotFoundError("no such saved list")
+        raise NotFoundError(_("no such saved list"))
     return saved
 
 
@@ -62,13 +63,14 @@ def save_list(user, *, name: str, base: str, filters, shared: bool = False) -> S
 
     name = (name or "").strip()
     if not name or len(name) > 120:
-        raise ValidationError("give the list a name of at most 120 characters", field="name")
+        raise ValidationError(_("give the list a name of at most 120 characters"), field="name")
     if base not in catalog.BUILT_IN:
-        raise ValidationError(f"unknown list '{base}' (choose one of: {', '.join(catalog.BUILT_IN)})", field="base")
+        raise ValidationError(_("unknown list '%(name)s' (choose one of: %(choices)s)", name=base,
+                                choices=", ".join(catalog.BUILT_IN)), field="base")
     definition = catalog.rule_set()
     query.build(base, sa.true(), filters, definition, catalog.settings(definition))
     if db.session.scalar(sa.select(SavedList.id).where(SavedList.owner_id == user.id, SavedList.name == name)):
-        raise ConflictError(f"you already have a list named '{name}'")
+        raise ConflictError(_("you already have a list named '%(name)s'", name=name))
     saved = SavedList(name=name, owner_id=user.id, shared=bool(shared), base=base, filters=filters.to_dict())
     db.session.add(saved)
     db.session.flush()
@@ -83,7 +85,7 @@ def delete_saved_list(saved: SavedList, user, *, is_admin: bool) -> None:
     from tierwise.platform import audit
 
     if saved.owner_id != user.id and not (is_admin and saved.shared):
-        raise NotFoundError("no such saved list")
+        raise NotFoundError(_("no such saved list"))
     audit.record("lists.deleted", target_type="saved_list", target_id=saved.id, details={"name": saved.name})
     db.session.delete(saved)
     db.session.flush()

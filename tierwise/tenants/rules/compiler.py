@@ -15,19 +15,21 @@ already has (and the other way under ``not``).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from datetime import datetime, timezone
 
 import pandas as pd
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from tierwise.platform.db import UTCDateTime
 from tierwise.tenants.rules import syntax as s
 from tierwise.tenants.rules.syntax import RuleError
 from tierwise.tenants.rules.vocabulary import (
     ACTIVITY, AGGREGATES, BOOLEAN, BUILT_IN, DATE, FIELD_KINDS, FUNCTIONS, MODEL_OUTPUTS, NUMBER, ROW_COLUMNS,
-    SOURCES, STRING, close_matches)
+    SOURCES, STRING, close_matches, kind_name)
 
 SQL_TYPES = {NUMBER: sa.Float(), BOOLEAN: sa.Boolean(), STRING: sa.String(), DATE: sa.String()}
 
@@ -101,7 +103,8 @@ class Compiler:
     rankings: dict[str, Ranking] = field(default_factory=dict)
 
     def compile_rule(self, text: str, *, margin: float = 0.0) -> CompiledRule:
-        tree, result, used = self._typed(text, BOOLEAN, "a rule must be true or false")
+        tree, result, used = self._typed(text, BOOLEAN, lambda kind: _(
+            "a rule must be true or false, but this is a %(kind)s", kind=kind_name(kind)))
         relaxed = None
         if margin:
             relaxed = _Walk(self, text, margin).expression(tree, +1).sql
@@ -109,20 +112,24 @@ class Compiler:
 
     def compile_measure(self, text: str) -> tuple[sa.ColumnElement, list[Atom]]:
         """A numeric expression (the rule set's value measure)."""
-        _, result, used = self._typed(text, NUMBER, "the value measure must be a number")
+        _tree, result, used = self._typed(text, NUMBER, lambda kind: _(
+            "the value measure must be a number, but this is a %(kind)s", kind=kind_name(kind)))
         return result.sql, [self.atoms[c] for c in used]
 
-    def _typed(self, text: str, kind: str, requirement: str) -> tuple[s.Node, Typed, list[str]]:
-        """Parse and check ``text``: its tree, its strict compilation and the atoms it used."""
+    def _typed(self, text: str, kind: str, mismatch: Callable[[str], str]) -> tuple[s.Node, Typed, list[str]]:
+        """Parse and check ``text``: its tree, its strict compilation and the atoms it used.
+
+        ``mismatch`` says what is wrong when the result is of another kind (given that kind).
+        """
         try:
             tree = s.parse(text)
             walk = _Walk(self, text, 0.0)
             result = walk.expression(tree, +1)
         except RecursionError:
-            raise RuleError("the expression is nested too deeply to evaluate; split it into simpler parts",
+            raise RuleError(_("the expression is nested too deeply to evaluate; split it into simpler parts"),
                             expression=text) from None
         if result.kind != kind:
-            raise RuleError(f"{requirement}, but this is a {result.kind}", position=tree.pos, expression=text)
+            raise RuleError(mismatch(result.kind), position=tree.pos, expression=text)
         return tree, result, walk.used
 
     def atom(self, label: str, kind: str, origin: str, detail: tuple = (), prefix: str = "x",
@@ -184,21 +191,23 @@ class _Walk:
         return Typed(sa.true() if node.value else sa.false(), BOOLEAN, str(node.value).lower())
 
     def _null(self, node: s.Null, polarity, row) -> Typed:
-        raise self.error("use 'is null' or 'is not null' to test for a missing value", node)
+        raise self.error(_("use 'is null' or 'is not null' to test for a missing value"), node)
 
     def _duration(self, node: s.Duration, polarity, row) -> Typed:
-        raise self.error(f"a duration ({node.text()}) is only allowed as an aggregate's window", node)
+        raise self.error(_("a duration (%(duration)s) is only allowed as an aggregate's window",
+                           duration=node.text()), node)
 
     def _listof(self, node: s.ListOf, polarity, row) -> Typed:
-        raise self.error("a list is only allowed after 'in'", node)
+        raise self.error(_("a list is only allowed after 'in'"), node)
 
     def _name(self, node: s.Name, polarity, row) -> Typed:
         name = node.name
         if row is not None:
             columns = ROW_COLUMNS[row]
             if name not in columns:
-                raise self.error(f"{row} rows have no column '{name}'{close_matches(name, columns)} "
-                                 f"(they have: {', '.join(columns)})", node)
+                raise self.error(_("%(source)s rows have no column '%(name)s'%(suggestion)s (they have: %(columns)s)",
+                                   source=row, name=name, suggestion=close_matches(name, columns),
+                                   columns=", ".join(columns)), node)
             spec = columns[name]
             return Typed(_row_column(row, spec.column), spec.kind, name, spec.choices)
         vocabulary = self.compiler.vocabulary
@@ -210,9 +219,11 @@ class _Walk:
         if name in MODEL_OUTPUTS:
             return self.use(self.compiler.atom(name, NUMBER, "model", prefix="m"))
         if name in SOURCES:
-            raise self.error(f"'{name}' is a source of rows: count it, e.g. count({name}, 90d)", node)
+            raise self.error(_("'%(name)s' is a source of rows: count it, e.g. count(%(name)s, 90d)", name=name),
+                             node)
         known = list(BUILT_IN) + list(vocabulary.fields) + list(MODEL_OUTPUTS)
-        raise self.error(f"unknown field '{name}'{close_matches(name, known)}", node)
+        raise self.error(_("unknown field '%(name)s'%(suggestion)s", name=name, suggestion=close_matches(name, known)),
+                         node)
 
     def _unary(self, node: s.Unary, polarity, row) -> Typed:
         if node.op == "not":
@@ -266,7 +277,8 @@ class _Walk:
     def comparable(self, left: Typed, right: Typed, node: s.Node, left_node: s.Node, right_node: s.Node) -> None:
         """Same kind on both sides, and a literal code must exist (the error points at the literal)."""
         if left.kind != right.kind and {left.kind, right.kind} != {DATE, STRING}:
-            raise self.error(f"cannot compare {_described(left)} with {_described(right)}", node)
+            raise self.error(_("cannot compare %(left)s with %(right)s", left=_described(left),
+                               right=_described(right)), node)
         self.check_code(left, right, right_node)
         self.check_code(right, left, left_node)
 
@@ -275,13 +287,14 @@ class _Walk:
         if value.choices and code.kind == STRING and code.label.startswith('"'):
             text = code.label[1:-1]
             if text not in value.choices:
-                raise self.error(f"'{text}' is not a value of {value.label}{close_matches(text, value.choices)} "
-                                 f"(its values: {', '.join(value.choices)})", node)
+                raise self.error(_("'%(text)s' is not a value of %(name)s%(suggestion)s (its values: %(values)s)",
+                                   text=text, name=value.label, suggestion=close_matches(text, value.choices),
+                                   values=", ".join(value.choices)), node)
 
     def _in(self, node: s.In, polarity, row) -> Typed:
         operand = self.expression(node.operand, polarity, row)
         if not node.items.items:
-            raise self.error("the list is empty", node.items)
+            raise self.error(_("the list is empty"), node.items)
         items = []
         for item in node.items.items:
             value = self.expression(item, polarity, row)
@@ -295,8 +308,8 @@ class _Walk:
 
     def _between(self, node: s.Between, polarity, row) -> Typed:
         if isinstance(node.low, s.Number) and isinstance(node.high, s.Number) and node.low.value > node.high.value:
-            raise self.error(f"'between' takes the lower bound first: between {_number_text(node.high.value)} "
-                             f"and {_number_text(node.low.value)}", node)
+            raise self.error(_("'between' takes the lower bound first: between %(low)s and %(high)s",
+                               low=_number_text(node.high.value), high=_number_text(node.low.value)), node)
         low = s.Binary(node.pos, ">=", node.operand, node.low)
         high = s.Binary(node.pos, "<=", node.operand, node.high)
         return self._binary(s.Binary(node.pos, "and", low, high), polarity, row)
@@ -309,7 +322,8 @@ class _Walk:
     def expect(self, node: s.Node, kind: str, polarity: int, row, context: str) -> Typed:
         result = self.expression(node, polarity, row)
         if result.kind != kind:
-            raise self.error(f"{context} needs a {kind}, but {_described(result)} is a {result.kind}", node)
+            raise self.error(_("%(context)s needs a %(kind)s, but %(value)s is a %(actual)s", context=context,
+                               kind=kind_name(kind), value=_described(result), actual=kind_name(result.kind)), node)
         return result
 
     # -- functions -------------------------------------------------------
@@ -317,9 +331,10 @@ class _Walk:
     def _call(self, node: s.Call, polarity, row) -> Typed:
         name = node.function
         if name not in FUNCTIONS:
-            raise self.error(f"unknown function '{name}'{close_matches(name, FUNCTIONS)}", node)
+            raise self.error(_("unknown function '%(name)s'%(suggestion)s", name=name,
+                               suggestion=close_matches(name, FUNCTIONS)), node)
         if row is not None and name not in ("abs", "coalesce"):
-            raise self.error(f"{name}() cannot be used inside an aggregate's filter", node)
+            raise self.error(_("%(name)s() cannot be used inside an aggregate's filter", name=name), node)
         from tierwise.tenants.rules import functions
 
         return getattr(functions, f"call_{name}" if name not in AGGREGATES else "call_aggregate")(
@@ -334,7 +349,7 @@ def _timestamp_literal(walk: "_Walk", value: Typed, other: Typed, node: s.Node) 
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise walk.error(f"'{text}' is not a date: write it as \"2024-06-01\"", node) from None
+        raise walk.error(_("'%(text)s' is not a date: write it as \"2024-06-01\"", text=text), node) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return Typed(sa.literal(moment, UTCDateTime()), DATE, value.label)
@@ -354,7 +369,7 @@ def _date_literal(walk: "_Walk", value: Typed, other: Typed, node: s.Node) -> Ty
     text = value.label[1:-1]
     parsed, bad = parse_date(pd.Series([text], dtype="string"))
     if bad.iloc[0] or parsed.iloc[0] is None:
-        raise walk.error(f"'{text}' is not a date: write it as \"2024-06-01\"", node)
+        raise walk.error(_("'%(text)s' is not a date: write it as \"2024-06-01\"", text=text), node)
     day = parsed.iloc[0].isoformat()
     return Typed(sa.literal(day, sa.String()), DATE, f'"{day}"')
 
@@ -368,7 +383,7 @@ def _row_column(source: str, name: str) -> sa.ColumnElement:
 
 
 def _described(value: Typed) -> str:
-    return value.label or "this expression"
+    return value.label or _("this expression")
 
 
 def _number_text(value: float) -> str:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
+from flask_babel import gettext as _
+
 from tierwise.errors import ValidationError
 from tierwise.tenants.rules.compiler import Atom, CompiledRule, Compiler, Vocabulary
 from tierwise.tenants.rules.syntax import RuleError
@@ -28,6 +30,7 @@ PALETTE = ("#7c3aed", "#2563eb", "#0891b2", "#16a34a", "#ca8a04", "#ea580c", "#d
 DEFAULT_MEASURE = "sum(amount, 365d)"
 MAX_EVALUATIONS = 12
 MAX_MARGIN = 0.5
+RULE_SET = "rule set"  # where the top of a definition is, in errors
 
 
 @dataclass(frozen=True)
@@ -97,45 +100,48 @@ class RuleSetDefinition:
 
     @classmethod
     def from_dict(cls, data) -> "RuleSetDefinition":
-        _mapping(data, "rule set", {"value_measure", "dimensions"})
+        _mapping(data, RULE_SET, {"value_measure", "dimensions"})
         dimensions = data.get("dimensions")
         if not isinstance(dimensions, list) or not dimensions:
-            raise ValidationError("a rule set needs a list of dimensions", field="dimensions")
+            raise ValidationError(_("a rule set needs a list of dimensions"), field="dimensions")
         parsed = tuple(_dimension(item, i) for i, item in enumerate(dimensions))
         codes = [d.code for d in parsed]
         for code in codes:
             if codes.count(code) > 1:
-                raise ValidationError(f"dimension '{code}' is defined twice", field=code)
+                raise ValidationError(_("dimension '%(code)s' is defined twice", code=code), field=code)
         missing = [code for code in BUILT_IN_DIMENSIONS if code not in codes]
         if missing:
-            raise ValidationError(f"the built-in dimensions must be present; missing: {', '.join(missing)}",
-                                  field="dimensions")
+            raise ValidationError(_("the built-in dimensions must be present; missing: %(missing)s",
+                                    missing=", ".join(missing)), field="dimensions")
         measure = data.get("value_measure", DEFAULT_MEASURE)
         if not isinstance(measure, str) or not measure.strip():
-            raise ValidationError("must be a numeric expression such as sum(amount, 365d)", field="value_measure")
+            raise ValidationError(_("must be a numeric expression such as sum(amount, 365d)"), field="value_measure")
         return cls(parsed, measure.strip())
 
 
 def _mapping(data, where: str, allowed: set[str]) -> None:
     if not isinstance(data, dict):
-        raise ValidationError(f"{where} must be a mapping of keys to values", field=where)
+        if where == RULE_SET:
+            raise ValidationError(_("rule set must be a mapping of keys to values"), field=where)
+        raise ValidationError(_("%(where)s must be a mapping of keys to values", where=where), field=where)
     for key in data:
         if key not in allowed:
-            raise ValidationError(f"unknown key '{key}'{close_matches(str(key), allowed)} "
-                                  f"(allowed: {', '.join(sorted(allowed))})", field=f"{where}.{key}")
+            raise ValidationError(_("unknown key '%(key)s'%(suggestion)s (allowed: %(allowed)s)", key=key,
+                                    suggestion=close_matches(str(key), allowed), allowed=", ".join(sorted(allowed))),
+                                  field=f"{where}.{key}")
 
 
 def _code(value, where: str) -> str:
     if not isinstance(value, str) or not CODE.match(value):
-        raise ValidationError("a code must start with a lowercase letter and use only a-z, 0-9 and _ "
-                              "(at most 32)", field=where)
+        raise ValidationError(_("a code must start with a lowercase letter and use only a-z, 0-9 and _ "
+                                "(at most 32)"), field=where)
     return value
 
 
 def _text(data: dict, key: str, where: str, default: str, limit: int = 100) -> str:
     value = data.get(key, default)
     if not isinstance(value, str) or len(value) > limit:
-        raise ValidationError(f"must be text of at most {limit} characters", field=f"{where}.{key}")
+        raise ValidationError(_("must be text of at most %(limit)s characters", limit=limit), field=f"{where}.{key}")
     return value.strip() or default
 
 
@@ -145,13 +151,13 @@ def _dimension(data, index: int) -> DimensionSpec:
     code = _code(data.get("code"), f"dimensions[{index}].code")
     tiers = data.get("tiers")
     if not isinstance(tiers, list) or len(tiers) < 2:
-        raise ValidationError("a dimension needs at least one tier with a rule and a fallback tier",
+        raise ValidationError(_("a dimension needs at least one tier with a rule and a fallback tier"),
                               field=f"{code}.tiers")
     parsed = tuple(_tier(item, code, i, last=i == len(tiers) - 1) for i, item in enumerate(tiers))
     seen: set[str] = set()
     for tier in parsed:
         if tier.code in seen:
-            raise ValidationError(f"tier '{tier.code}' appears twice", field=f"{code}.{tier.code}")
+            raise ValidationError(_("tier '%(code)s' appears twice", code=tier.code), field=f"{code}.{tier.code}")
         seen.add(tier.code)
     return DimensionSpec(code, _text(data, "label_en", code, code), _text(data, "label_zh", code, code),
                          _text(data, "description", code, "", limit=1000), parsed,
@@ -165,22 +171,22 @@ def _tier(data, dimension: str, index: int, *, last: bool) -> TierSpec:
     where = f"{dimension}.{code}"
     colour = data.get("colour", PALETTE[index % len(PALETTE)])
     if not isinstance(colour, str) or not COLOUR.match(colour):
-        raise ValidationError("a colour is written #rrggbb", field=f"{where}.colour")
+        raise ValidationError(_("a colour is written #rrggbb"), field=f"{where}.colour")
     rule = data.get("rule")
     fallback = data.get("fallback", False)
     if last:
         if rule not in (None, "") or fallback is False and "fallback" in data:
-            raise ValidationError("the last tier is the fallback: it takes every customer no other tier "
-                                  "matched, so it has no rule", field=f"{where}.rule")
+            raise ValidationError(_("the last tier is the fallback: it takes every customer no other tier "
+                                    "matched, so it has no rule"), field=f"{where}.rule")
         rule = None
     else:
         if fallback:
-            raise ValidationError("only the last tier can be the fallback", field=f"{where}.fallback")
+            raise ValidationError(_("only the last tier can be the fallback"), field=f"{where}.fallback")
         if not isinstance(rule, str) or not rule.strip():
-            raise ValidationError("every tier but the last needs a rule", field=f"{where}.rule")
+            raise ValidationError(_("every tier but the last needs a rule"), field=f"{where}.rule")
         rule = rule.strip()
         if len(rule) > 2000:
-            raise ValidationError("a rule may be at most 2000 characters", field=f"{where}.rule")
+            raise ValidationError(_("a rule may be at most 2000 characters"), field=f"{where}.rule")
     return TierSpec(code, _text(data, "label_en", where, code), _text(data, "label_zh", where, code), colour, rule)
 
 
@@ -192,9 +198,11 @@ def _hysteresis(data, dimension: str) -> Hysteresis:
     evaluations = data.get("evaluations", 1)
     margin = data.get("margin", 0)
     if not isinstance(evaluations, int) or isinstance(evaluations, bool) or not 1 <= evaluations <= MAX_EVALUATIONS:
-        raise ValidationError(f"must be a whole number from 1 to {MAX_EVALUATIONS}", field=f"{where}.evaluations")
+        raise ValidationError(_("must be a whole number from 1 to %(max)s", max=MAX_EVALUATIONS),
+                              field=f"{where}.evaluations")
     if not isinstance(margin, (int, float)) or isinstance(margin, bool) or not 0 <= margin <= MAX_MARGIN:
-        raise ValidationError(f"must be a fraction from 0 to {MAX_MARGIN} (0.1 is 10%)", field=f"{where}.margin")
+        raise ValidationError(_("must be a fraction from 0 to %(max)s (0.1 is 10%%)", max=MAX_MARGIN),
+                              field=f"{where}.margin")
     return Hysteresis(evaluations, float(margin))
 
 
@@ -242,7 +250,7 @@ def compile_definition(definition: RuleSetDefinition, fields: dict[str, str],
             rules.append(rule)
         depends = {a.detail[0] for r in rules for a in r.atoms if a.origin == "tier"}
         if dimension.code in depends:
-            raise ValidationError("a dimension's rules cannot use its own tier", field=f"{dimension.code}.tiers")
+            raise ValidationError(_("a dimension's rules cannot use its own tier"), field=f"{dimension.code}.tiers")
         compiled[dimension.code] = CompiledDimension(dimension, rules, depends)
     try:
         measure, measure_atoms = compiler.compile_measure(definition.value_measure)
@@ -261,7 +269,7 @@ def _evaluation_order(dimensions: dict[str, CompiledDimension]) -> list[Compiled
             return
         if state.get(code) == "visiting":
             cycle = " -> ".join(path[path.index(code):] + [code])
-            raise ValidationError(f"dimensions use each other's tiers in a cycle: {cycle}", field=code)
+            raise ValidationError(_("dimensions use each other's tiers in a cycle: %(cycle)s", cycle=cycle), field=code)
         state[code] = "visiting"
         for dependency in sorted(dimensions[code].depends_on):
             visit(dependency, path + [code])

@@ -15,6 +15,8 @@ import copy
 import re
 from collections.abc import Mapping
 
+from flask_babel import gettext as _
+
 from tierwise.errors import ValidationError
 from tierwise.tenants.rules.definition import BUILT_IN_DIMENSIONS, PALETTE
 
@@ -42,7 +44,7 @@ def definition_from_form(form: Mapping[str, str]) -> dict:
         elif tier is not None and key in TIER_INPUTS:
             tiers.setdefault(index, {}).setdefault(int(tier), {})[key] = value
     return {"value_measure": form.get("value_measure", ""),
-            "dimensions": [_dimension(dimensions[i], [row for _, row in sorted(tiers.get(i, {}).items())])
+            "dimensions": [_dimension(dimensions[i], [row for _position, row in sorted(tiers.get(i, {}).items())])
                            for i in sorted(dimensions)]}
 
 
@@ -83,7 +85,7 @@ def apply_edit(definition: dict, edit: str) -> dict:
     """A copy of ``definition`` with ``edit`` applied, e.g. ``add_tier:0`` or ``remove_tier:0.2``."""
     match = EDIT.match(edit or "")
     if not match:
-        raise ValidationError(f"unknown edit '{edit}'", field="action")
+        raise ValidationError(_("unknown edit '%(edit)s'", edit=edit), field="action")
     action, index, tier = match[1], match[2], match[3]
     changed = copy.deepcopy(definition)
     dimensions = changed.setdefault("dimensions", [])
@@ -91,11 +93,11 @@ def apply_edit(definition: dict, edit: str) -> dict:
         dimensions.append(_new_dimension({d.get("code") for d in dimensions}))
         return changed
     if index is None or int(index) >= len(dimensions):
-        raise ValidationError("no such dimension", field="action")
+        raise ValidationError(_("no such dimension"), field="action")
     dimension = dimensions[int(index)]
     if action == "remove_dimension":
         if dimension.get("code") in BUILT_IN_DIMENSIONS:
-            raise ValidationError("the built-in dimensions (value, high-risk, opinion risk) cannot be removed",
+            raise ValidationError(_("the built-in dimensions (value, high-risk, opinion risk) cannot be removed"),
                                   field=f"dimensions[{index}].code")
         del dimensions[int(index)]
     elif action == "add_tier":
@@ -104,7 +106,7 @@ def apply_edit(definition: dict, edit: str) -> dict:
         tiers.insert(len(tiers) - 1, {"code": code, "label_en": "", "label_zh": "",
                                       "colour": PALETTE[len(tiers) % len(PALETTE)], "rule": ""})
     elif tier is None:
-        raise ValidationError("no such tier", field="action")
+        raise ValidationError(_("no such tier"), field="action")
     else:
         _edit_tier(dimension, action, int(tier))
     return changed
@@ -114,10 +116,11 @@ def _edit_tier(dimension: dict, action: str, position: int) -> None:
     tiers = dimension["tiers"]
     where = f"{dimension.get('code')}.tiers[{position}].code"
     if not 0 <= position < len(tiers) - 1:  # the fallback stays last
-        raise ValidationError("the last tier is the fallback: it cannot be moved or removed", field=where)
+        raise ValidationError(_("the last tier is the fallback: it cannot be moved or removed"), field=where)
     if action == "remove_tier":
         if len(tiers) <= 2:
-            raise ValidationError("a dimension needs at least one tier with a rule and a fallback tier", field=where)
+            raise ValidationError(_("a dimension needs at least one tier with a rule and a fallback tier"),
+                                  field=where)
         del tiers[position]
     elif position > 0:  # move_tier_up: a rank higher, so it is tried earlier
         tiers[position - 1], tiers[position] = tiers[position], tiers[position - 1]
@@ -145,7 +148,7 @@ def input_for_error(definition: dict, field: str | None) -> str | None:
     positional = POSITIONAL.match(field)
     if positional:
         return _positional_input(dimensions, positional)
-    code, _, rest = field.partition(".")
+    code, _dot, rest = field.partition(".")
     index = next((i for i, d in enumerate(dimensions) if d.get("code") == code), None)
     if index is None:
         return None
@@ -155,7 +158,7 @@ def input_for_error(definition: dict, field: str | None) -> str | None:
         return f"d{index}.margin" if rest.endswith("margin") else f"d{index}.evaluations"
     if rest in DIMENSION_INPUTS:
         return f"d{index}.{rest}"
-    tier_code, _, key = rest.partition(".")
+    tier_code, _dot, key = rest.partition(".")
     tiers = dimensions[index].get("tiers")
     positions = [j for j, t in enumerate(tiers if isinstance(tiers, list) else [])
                  if isinstance(t, dict) and t.get("code") == tier_code]

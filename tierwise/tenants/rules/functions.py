@@ -22,21 +22,22 @@ atoms mean is computed by ``tierwise.tenants.rules.evaluation``:
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from tierwise.tenants.rules import syntax as s
 from tierwise.tenants.rules.compiler import BOOLEAN, NUMBER, Ranking, Typed, _Walk
 from tierwise.tenants.rules.vocabulary import (
-    ACTIVITY, COMPLAINTS, DATE, INTERACTIONS, MEASURES, SOURCES, close_matches)
+    ACTIVITY, COMPLAINTS, DATE, INTERACTIONS, MEASURES, SOURCES, close_matches, kind_name)
 
 
 def _arity(walk: _Walk, node: s.Call, low: int, high: int, usage: str) -> None:
     if not low <= len(node.args) <= high:
-        raise walk.error(f"{node.function}() takes {usage}", node)
+        raise walk.error(_("%(function)s() takes %(usage)s", function=node.function, usage=usage), node)
 
 
 def _window(walk: _Walk, node: s.Node) -> s.Duration:
     if not isinstance(node, s.Duration):
-        raise walk.error("expected a window such as 30d, 12w, 6m or 1y", node)
+        raise walk.error(_("expected a window such as 30d, 12w, 6m or 1y"), node)
     return node
 
 
@@ -47,7 +48,8 @@ def _filter(walk: _Walk, source: str, node: s.Node | None) -> tuple[sa.ColumnEle
         plain = _Walk(walk.compiler, walk.text, 0.0)
         result = plain.expression(node, +1, row=source)
         if result.kind != BOOLEAN:
-            raise walk.error(f"a filter must be true or false, but this is a {result.kind}", node)
+            raise walk.error(_("a filter must be true or false, but this is a %(kind)s", kind=kind_name(result.kind)),
+                             node)
         condition = result.sql
     if source == COMPLAINTS:
         from tierwise.tenants.interactions import Interaction
@@ -60,8 +62,9 @@ def _filter(walk: _Walk, source: str, node: s.Node | None) -> tuple[sa.ColumnEle
 def _source(walk: _Walk, node: s.Node) -> str:
     if not isinstance(node, s.Name) or node.name not in SOURCES:
         found = node.name if isinstance(node, s.Name) else s.unparse(node)
-        raise walk.error(f"expected a source of rows ({', '.join(SOURCES)}), found '{found}'"
-                         + (close_matches(found, SOURCES) if isinstance(node, s.Name) else ""), node)
+        raise walk.error(_("expected a source of rows (%(sources)s), found '%(found)s'%(suggestion)s",
+                           sources=", ".join(SOURCES), found=found,
+                           suggestion=close_matches(found, SOURCES) if isinstance(node, s.Name) else ""), node)
     return node.name
 
 
@@ -71,14 +74,18 @@ def call_aggregate(walk: _Walk, node: s.Call, polarity: int, row) -> Typed:
     # trend() may name how far back the comparison window lies: trend(amount, 90d, 1y) is year on year.
     lag = args.pop(2) if function == "trend" and len(args) > 2 and isinstance(args[2], s.Duration) else None
     if not 2 <= len(args) <= 3:
-        usage = "a measure, a window, an optional lag and an optional filter: trend(amount, 90d, 1y)" \
-            if function == "trend" else f"a measure, a window and an optional filter: {function}(amount, 90d)"
-        raise walk.error(f"{function}() takes {usage}", node)
+        if function == "trend":
+            usage = _("a measure, a window, an optional lag and an optional filter: trend(amount, 90d, 1y)")
+        else:
+            usage = _("a measure, a window and an optional filter: %(function)s(amount, 90d)", function=function)
+        raise walk.error(_("%(function)s() takes %(usage)s", function=function, usage=usage), node)
     measure = args[0]
     if not isinstance(measure, s.Name) or measure.name not in MEASURES:
         found = measure.name if isinstance(measure, s.Name) else s.unparse(measure)
-        raise walk.error(f"{function}() adds up an activity column ({', '.join(MEASURES)}), not '{found}'"
-                         + (close_matches(found, MEASURES) if isinstance(measure, s.Name) else ""), measure)
+        raise walk.error(_("%(function)s() adds up an activity column (%(measures)s), not '%(found)s'%(suggestion)s",
+                           function=function, measures=", ".join(MEASURES), found=found,
+                           suggestion=close_matches(found, MEASURES) if isinstance(measure, s.Name) else ""),
+                         measure)
     window = _window(walk, args[1])
     condition, filter_text = _filter(walk, ACTIVITY, args[2] if len(args) > 2 else None)
     compiler = walk.compiler
@@ -99,7 +106,7 @@ def call_aggregate(walk: _Walk, node: s.Call, polarity: int, row) -> Typed:
 
 
 def call_count(walk: _Walk, node: s.Call, polarity: int, row) -> Typed:
-    _arity(walk, node, 2, 3, "a source, a window and an optional filter: count(complaints, 90d)")
+    _arity(walk, node, 2, 3, _("a source, a window and an optional filter: count(complaints, 90d)"))
     source = _source(walk, node.args[0])
     window = _window(walk, node.args[1])
     condition, filter_text = _filter(walk, source, node.args[2] if len(node.args) > 2 else None)
@@ -111,7 +118,7 @@ def call_count(walk: _Walk, node: s.Call, polarity: int, row) -> Typed:
 
 
 def call_days_since_last(walk: _Walk, node: s.Call, polarity: int, row) -> Typed:
-    _arity(walk, node, 1, 2, "a source and an optional filter: days_since_last(activity)")
+    _arity(walk, node, 1, 2, _("a source and an optional filter: days_since_last(activity)"))
     source = _source(walk, node.args[0])
     condition, filter_text = _filter(walk, source, node.args[1] if len(node.args) > 1 else None)
     label = f"days_since_last({source}{filter_text})"
@@ -122,18 +129,21 @@ def call_days_since_last(walk: _Walk, node: s.Call, polarity: int, row) -> Typed
 
 
 def call_days_since(walk: _Walk, node: s.Call, polarity: int, row) -> Typed:
-    _arity(walk, node, 1, 1, "one date field: days_since(opened_on)")
+    _arity(walk, node, 1, 1, _("one date field: days_since(opened_on)"))
     argument = node.args[0]
     value = walk.expression(argument, polarity, row)
     if not isinstance(argument, s.Name) or value.kind != DATE:
-        raise walk.error(f"days_since() needs a date field, but {value.label or 'this'} is a {value.kind}",
+        if value.label:
+            raise walk.error(_("days_since() needs a date field, but %(value)s is a %(kind)s", value=value.label,
+                               kind=kind_name(value.kind)), argument)
+        raise walk.error(_("days_since() needs a date field, but this is a %(kind)s", kind=kind_name(value.kind)),
                          argument)
     label = f"days_since({argument.name})"
     return walk.use(walk.compiler.atom(label, NUMBER, "days_since", (argument.name,), prefix="a"))
 
 
 def call_percentile(walk: _Walk, node: s.Call, polarity: int, row) -> Typed:
-    _arity(walk, node, 1, 1, "one number: percentile(sum(amount, 365d))")
+    _arity(walk, node, 1, 1, _("one number: percentile(sum(amount, 365d))"))
     operand = _rankable(walk, node.args[0])
     label = f"percentile({s.unparse(node.args[0])})"
     atom = walk.compiler.atom(label, NUMBER, "ranking", prefix="r")
@@ -142,11 +152,11 @@ def call_percentile(walk: _Walk, node: s.Call, polarity: int, row) -> Typed:
 
 
 def call_top_share(walk: _Walk, node: s.Call, polarity: int, row) -> Typed:
-    _arity(walk, node, 2, 2, "a number and a share: top_share(sum(amount, 365d), 0.8)")
+    _arity(walk, node, 2, 2, _("a number and a share: top_share(sum(amount, 365d), 0.8)"))
     operand = _rankable(walk, node.args[0])
     share_node = node.args[1]
     if not isinstance(share_node, s.Number) or not 0 < share_node.value <= 1:
-        raise walk.error("the share must be a number above 0 and at most 1, e.g. 0.8", share_node)
+        raise walk.error(_("the share must be a number above 0 and at most 1, e.g. 0.8"), share_node)
     share = share_node.value
     if walk.margin:  # staying in the tier: the share widens by the margin
         share = min(1.0, share + polarity * walk.margin * share)
@@ -158,31 +168,31 @@ def call_top_share(walk: _Walk, node: s.Call, polarity: int, row) -> Typed:
 
 def _rankable(walk: _Walk, node: s.Node) -> Typed:
     plain = _Walk(walk.compiler, walk.text, 0.0)
-    operand = plain.expect(node, NUMBER, +1, None, "ranking")
+    operand = plain.expect(node, NUMBER, +1, None, _("ranking"))
     if operand.ranked:
-        raise walk.error("a ranking cannot rank another ranking", node)
+        raise walk.error(_("a ranking cannot rank another ranking"), node)
     if operand.uses_tier:
-        raise walk.error("a ranking cannot use tier(): rank on the values instead", node)
+        raise walk.error(_("a ranking cannot use tier(): rank on the values instead"), node)
     walk.used.extend(key for key in plain.used if key not in walk.used)
     return operand
 
 
 def call_tier(walk: _Walk, node: s.Call, polarity: int, row) -> Typed:
-    _arity(walk, node, 1, 1, 'a dimension\'s code: tier("value")')
+    _arity(walk, node, 1, 1, _('a dimension\'s code: tier("value")'))
     argument = node.args[0]
     dimensions = walk.compiler.vocabulary.dimensions
     if not isinstance(argument, s.String):
-        raise walk.error('tier() takes a dimension\'s code in quotes, e.g. tier("value")', argument)
+        raise walk.error(_('tier() takes a dimension\'s code in quotes, e.g. tier("value")'), argument)
     if argument.value not in dimensions:
-        raise walk.error(f"unknown dimension '{argument.value}'{close_matches(argument.value, dimensions)}",
-                         argument)
+        raise walk.error(_("unknown dimension '%(code)s'%(suggestion)s", code=argument.value,
+                           suggestion=close_matches(argument.value, dimensions)), argument)
     label = f'tier("{argument.value}")'
     return walk.use(walk.compiler.atom(label, "string", "tier", (argument.value,), name=f"tier_{argument.value}"))
 
 
 def call_coalesce(walk: _Walk, node: s.Call, polarity: int, row) -> Typed:
     if len(node.args) < 2:
-        raise walk.error("coalesce() takes two or more values: coalesce(loan_balance, 0)", node)
+        raise walk.error(_("coalesce() takes two or more values: coalesce(loan_balance, 0)"), node)
     values = [walk.expression(arg, polarity, row) for arg in node.args]
     for value, arg in zip(values[1:], node.args[1:]):
         walk.comparable(values[0], value, arg, node.args[0], arg)
@@ -191,6 +201,6 @@ def call_coalesce(walk: _Walk, node: s.Call, polarity: int, row) -> Typed:
 
 
 def call_abs(walk: _Walk, node: s.Call, polarity: int, row) -> Typed:
-    _arity(walk, node, 1, 1, "one number")
+    _arity(walk, node, 1, 1, _("one number"))
     value = walk.expect(node.args[0], NUMBER, polarity, row, "abs()")
     return Typed(sa.func.abs(value.sql), NUMBER, ranked=value.ranked, uses_tier=value.uses_tier)

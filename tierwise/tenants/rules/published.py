@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import uuid
 
+from flask_babel import gettext as _
+
 from tierwise.errors import NotFoundError
 from tierwise.tenants.rules import versions
 from tierwise.tenants.rules.diff import definition_diff
@@ -18,7 +20,7 @@ def published_version(version_id: uuid.UUID) -> RuleSetVersion:
     """The published version with this id; NotFoundError for the draft, unknown or other tenants' ids."""
     version = RuleSetVersion.get(version_id)
     if version.is_draft:
-        raise NotFoundError(f"no such {RuleSetVersion.noun}")
+        raise NotFoundError(_("no such rule set version"))
     return version
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from tierwise.errors import ConflictError, NotFoundError
 from tierwise.jobs.runner import task
@@ -197,12 +198,16 @@ def start_retier(*, started_by: str, as_of: datetime | None = None) -> RetierRun
     """Record a run for the version in force (committed by the caller before the work starts)."""
     version = current_version()
     if version is None:
-        raise NotFoundError("no rule set has been published yet: publish one before retiering")
+        raise NotFoundError(_("no rule set has been published yet: publish one before retiering"))
     _give_up_abandoned_runs()
     active = active_retier()
     if active is not None:  # refused before anything is recorded: the history lists retiers, not attempts
-        raise ConflictError(f"a retier of this tenant is already {active.status} (started by {active.started_by} "
-                            f"at {active.started_at:%Y-%m-%d %H:%M} UTC)")
+        when = f"{active.started_at:%Y-%m-%d %H:%M}"
+        if active.status == "queued":
+            raise ConflictError(_("a retier of this tenant is already queued (started by %(who)s at %(when)s UTC)",
+                                  who=active.started_by, when=when))
+        raise ConflictError(_("a retier of this tenant is already running (started by %(who)s at %(when)s UTC)",
+                              who=active.started_by, when=when))
     run = RetierRun(rule_version_id=version.id, as_of=as_of or utcnow(), started_by=started_by)
     db.session.add(run)
     db.session.flush()
@@ -254,7 +259,7 @@ def queue_retier(run_id, *, tenant_id: int):
     except ConflictError:
         run = RetierRun.get(run_id)
         run.status, run.finished_at = "failed", utcnow()
-        run.message = "another retier of this tenant is queued or running"
+        run.message = _("another retier of this tenant is queued or running")  # said to whoever started it
         db.session.commit()
         raise ConflictError(run.message) from None
 

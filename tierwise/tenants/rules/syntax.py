@@ -18,6 +18,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
+
 from tierwise.errors import ValidationError
 
 
@@ -55,10 +57,17 @@ class RuleError(ValidationError):
         return caret + self.expression[end:]
 
     def __str__(self) -> str:
-        where = f"field '{self.field}', " if self.field else ""
         line, column = self.line_and_column()
-        at = f"line {line}, column {column}" if "\n" in self.expression else f"column {self.position + 1}"
-        return f"{where}{at}: {self.message}"
+        if "\n" not in self.expression:
+            column = self.position + 1
+            if self.field:
+                return _("field '%(field)s', column %(column)s: %(message)s", field=self.field, column=column,
+                         message=self.message)
+            return _("column %(column)s: %(message)s", column=column, message=self.message)
+        if self.field:
+            return _("field '%(field)s', line %(line)s, column %(column)s: %(message)s", field=self.field,
+                     line=line, column=column, message=self.message)
+        return _("line %(line)s, column %(column)s: %(message)s", line=line, column=column, message=self.message)
 
 
 # -- the tree ---------------------------------------------------------------
@@ -180,8 +189,9 @@ def tokenize(text: str) -> list[Token]:
         match = _TOKEN.match(text, pos)
         if match is None:
             if text[pos] in "\"'":
-                raise RuleError("this text has no closing quote", position=pos, expression=text)
-            raise RuleError(f"unexpected character '{text[pos]}'", position=pos, expression=text)
+                raise RuleError(_("this text has no closing quote"), position=pos, expression=text)
+            raise RuleError(_("unexpected character '%(character)s'", character=text[pos]), position=pos,
+                            expression=text)
         kind = match.lastgroup if match.lastgroup != "unit" else "number"
         if match.group("number") is not None:
             tokens.append(_number_token(match, text))
@@ -195,7 +205,7 @@ def tokenize(text: str) -> list[Token]:
         elif kind == "op":
             tokens.append(Token("op", match.group("op"), pos))
         elif kind == "equals":
-            raise RuleError("use '==' to compare", position=pos, expression=text)
+            raise RuleError(_("use '==' to compare"), position=pos, expression=text)
         pos = match.end()
     tokens.append(Token("end", "", len(text)))
     return tokens
@@ -207,11 +217,12 @@ def _number_token(match: re.Match, text: str) -> Token:
     if unit is None:
         return Token("number", digits, pos, value)
     if unit.lower() not in DURATION_UNITS or not value.is_integer() or value <= 0:
-        raise RuleError(f"'{digits}{unit}' is not a duration (write e.g. 90d, 12w, 6m or 1y)",
+        raise RuleError(_("'%(text)s' is not a duration (write e.g. 90d, 12w, 6m or 1y)", text=digits + unit),
                         position=pos, expression=text)
     if value * UNIT_DAYS[unit.lower()] > MAX_WINDOW_YEARS * UNIT_DAYS["y"]:
-        raise RuleError(f"'{digits}{unit}' is longer than a window may be: at most {MAX_WINDOW_YEARS} years "
-                        f"(for all of the history, write {MAX_WINDOW_YEARS}y)", position=pos, expression=text)
+        raise RuleError(_("'%(text)s' is longer than a window may be: at most %(years)s years "
+                          "(for all of the history, write %(years)sy)", text=digits + unit, years=MAX_WINDOW_YEARS),
+                        position=pos, expression=text)
     return Token("duration", digits + unit, pos, (int(value), unit.lower()))
 
 
@@ -243,15 +254,16 @@ class Parser:
     def expect(self, kind: str, text: str, what: str) -> Token:
         token = self.accept(kind, text)
         if token is None:
-            found = self.current.text or "the end of the rule"
-            raise self.error(f"expected {what}, found '{found}'" if self.current.text else f"expected {what}")
+            if self.current.text:
+                raise self.error(_("expected %(what)s, found '%(found)s'", what=what, found=self.current.text))
+            raise self.error(_("expected %(what)s", what=what))
         return token
 
     # Grammar, loosest binding first.
 
     def parse(self) -> Node:
         if self.current.kind == "end":
-            raise self.error("the rule is empty")
+            raise self.error(_("the rule is empty"))
         node = self.disjunction()
         if self.current.kind != "end":
             raise self.error(self._left_over())
@@ -261,10 +273,10 @@ class Parser:
         """Why a complete expression is followed by more text."""
         token, before = self.current, self.tokens[self.index - 1]
         if token.text == ")":
-            return "unexpected ')': no '(' before it is still open"
+            return _("unexpected ')': no '(' before it is still open")
         if token.text == "," and before.kind == "number":
-            return "unexpected ',': write numbers without thousands separators, e.g. 1000000 or 1_000_000"
-        return f"unexpected '{token.text}' (missing 'and' / 'or'?)"
+            return _("unexpected ',': write numbers without thousands separators, e.g. 1000000 or 1_000_000")
+        return _("unexpected '%(token)s' (missing 'and' / 'or'?)", token=token.text)
 
     def disjunction(self) -> Node:
         node = self.conjunction()
@@ -296,11 +308,11 @@ class Parser:
             return In(token.pos, left, self.list_literal(), negated=True)
         if self.accept("keyword", "between"):
             low = self.additive()
-            self.expect("keyword", "and", "'and' between the two bounds")
+            self.expect("keyword", "and", _("'and' between the two bounds"))
             return Between(token.pos, left, low, self.additive())
         if self.accept("keyword", "is"):
             negated = self.accept("keyword", "not") is not None
-            self.expect("keyword", "null", "'null' after 'is'")
+            self.expect("keyword", "null", _("'null' after 'is'"))
             return IsNull(token.pos, left, negated)
         return left
 
@@ -352,8 +364,8 @@ class Parser:
         if token.kind == "op" and token.text == "[":
             return self.list_literal()
         if token.kind == "end":
-            raise self.error("the rule ends too early")
-        raise self.error(f"unexpected '{token.text}'")
+            raise self.error(_("the rule ends too early"))
+        raise self.error(_("unexpected '%(token)s'", token=token.text))
 
     def arguments(self) -> tuple[Node, ...]:
         args: list[Node] = []
@@ -363,28 +375,28 @@ class Parser:
             args.append(self.disjunction())
             if self.accept("op", ")"):
                 return tuple(args)
-            self.expect("op", ",", "',' or ')'")
+            self.expect("op", ",", _("',' or ')'"))
 
     def list_literal(self) -> ListOf:
-        start = self.expect("op", "[", "'[' to start a list")
+        start = self.expect("op", "[", _("'[' to start a list"))
         items: list[Node] = []
         if not self.accept("op", "]"):
             while True:
                 items.append(self.additive())
                 if self.accept("op", "]"):
                     break
-                self.expect("op", ",", "',' or ']'")
+                self.expect("op", ",", _("',' or ']'"))
         return ListOf(start.pos, tuple(items))
 
 
 def parse(text: str) -> Node:
     """The tree of one rule expression; RuleError with the position on bad syntax."""
     if not isinstance(text, str):
-        raise RuleError("a rule must be text")
+        raise RuleError(_("a rule must be text"))
     try:
         return Parser(text, tokenize(text)).parse()
     except RecursionError:
-        raise RuleError("the rule is nested too deeply; split it into simpler tiers", expression=text) from None
+        raise RuleError(_("the rule is nested too deeply; split it into simpler tiers"), expression=text) from None
 
 
 def unparse(node: Node) -> str:

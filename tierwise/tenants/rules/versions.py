@@ -13,6 +13,7 @@ import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tierwise.errors import ConflictError, NotFoundError
@@ -105,13 +106,13 @@ def published_versions() -> list[RuleSetVersion]:
 def version_by_number(number: int) -> RuleSetVersion:
     found = db.session.scalar(sa.select(RuleSetVersion).where(RuleSetVersion.number == number))
     if found is None:
-        raise NotFoundError(f"no rule set version {number}")
+        raise NotFoundError(_("no rule set version %(number)s", number=number))
     return found
 
 
 def save_draft(data, *, author: str, note: str = "") -> RuleSetVersion:
     """Validate and store the tenant's draft (replacing the previous draft)."""
-    definition, _ = validate(data)
+    definition, _plan = validate(data)
     version = draft()
     if version is None:
         version = RuleSetVersion(definition=definition.to_dict(), created_by=author, note=note)
@@ -128,7 +129,7 @@ def save_draft(data, *, author: str, note: str = "") -> RuleSetVersion:
 def discard_draft() -> None:
     version = draft()
     if version is None:
-        raise NotFoundError("there is no draft to discard")
+        raise NotFoundError(_("there is no draft to discard"))
     db.session.delete(version)
     audit.record("rules.draft_discarded", target_type="rule_set_version", target_id=version.id)
 
@@ -137,7 +138,7 @@ def publish_draft(*, author: str) -> RuleSetVersion:
     """Publish the draft as the next version (re-validated: fields may have changed since)."""
     version = draft()
     if version is None:
-        raise NotFoundError("there is no draft to publish")
+        raise NotFoundError(_("there is no draft to publish"))
     validate(version.definition)
     _refuse_identical(version.definition)
     return _publish(version, author=author)
@@ -145,7 +146,7 @@ def publish_draft(*, author: str) -> RuleSetVersion:
 
 def publish(data, *, author: str, note: str = "") -> RuleSetVersion:
     """Validate and publish in one step (YAML apply, API): any draft is left as it is."""
-    definition, _ = validate(data)
+    definition, _plan = validate(data)
     _refuse_identical(definition.to_dict())
     version = RuleSetVersion(definition=definition.to_dict(), created_by=author, note=note)
     db.session.add(version)
@@ -162,7 +163,8 @@ def _refuse_identical(definition: dict) -> None:
     """A new number with an empty diff would only blur the history."""
     current = identical_in_force(definition)
     if current is not None:
-        raise ConflictError(f"the rule set is identical to version {current.number}, which is in force")
+        raise ConflictError(_("the rule set is identical to version %(number)s, which is in force",
+                              number=current.number))
 
 
 def roll_back(number: int, *, author: str) -> RuleSetVersion:
@@ -170,7 +172,7 @@ def roll_back(number: int, *, author: str) -> RuleSetVersion:
     old = version_by_number(number)
     current = current_version()
     if current is not None and current.number == number:
-        raise ConflictError(f"version {number} is already in force")
+        raise ConflictError(_("version %(number)s is already in force", number=number))
     validate(old.definition)  # a field it used may have been removed since
     version = RuleSetVersion(definition=old.definition, created_by=author, restored_from=number,
                              note=f"roll back to version {number}")

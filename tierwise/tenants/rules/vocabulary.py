@@ -10,10 +10,21 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from tierwise.tenants.fields import FieldType
 from tierwise.tenants.interactions import Channel, InteractionType
 
 NUMBER, BOOLEAN, STRING, DATE = "number", "boolean", "string", "date"
+
+#: How errors name each kind of value ("needs a number, but x is a date").
+KIND_NAMES = {NUMBER: _l("number"), BOOLEAN: _l("boolean"), STRING: _l("string"), DATE: _l("date")}
+
+
+def kind_name(kind: str) -> str:
+    """The kind of a value as an error message says it, in the reader's language."""
+    return str(KIND_NAMES.get(kind, kind))
 
 FIELD_KINDS = {
     FieldType.NUMBER.value: NUMBER, FieldType.INTEGER.value: NUMBER, FieldType.BOOLEAN.value: BOOLEAN,
@@ -71,6 +82,12 @@ def close_matches(word: str, candidates) -> str:
     for candidate in candidates:
         by_lower.setdefault(candidate.lower(), candidate)
     matches = difflib.get_close_matches(word.lower(), list(by_lower), n=3, cutoff=0.6)
-    if not matches:
+    found = [by_lower[m] for m in matches]
+    if not found:
         return ""
-    return " (did you mean " + " or ".join(f"'{by_lower[m]}'" for m in matches) + "?)"
+    if len(found) == 1:
+        return _(" (did you mean '%(first)s'?)", first=found[0])
+    if len(found) == 2:
+        return _(" (did you mean '%(first)s' or '%(second)s'?)", first=found[0], second=found[1])
+    return _(" (did you mean '%(first)s' or '%(second)s' or '%(third)s'?)", first=found[0], second=found[1],
+             third=found[2])

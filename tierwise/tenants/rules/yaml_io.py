@@ -7,6 +7,7 @@ lines the admin changed.
 from __future__ import annotations
 
 import yaml
+from flask_babel import gettext as _
 
 from tierwise.errors import ValidationError
 
@@ -21,9 +22,12 @@ def load(text: str) -> dict:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(error, "problem", None) or str(error)
-        raise ValidationError(f"{where}not valid YAML ({problem})", field="file") from None
+        if mark:
+            raise ValidationError(_("line %(line)s, column %(column)s: not valid YAML (%(problem)s)",
+                                    line=mark.line + 1, column=mark.column + 1, problem=problem),
+                                  field="file") from None
+        raise ValidationError(_("not valid YAML (%(problem)s)", problem=problem), field="file") from None
     if not isinstance(data, dict):
-        raise ValidationError("the file must hold a rule set: a mapping with 'dimensions'", field="file")
+        raise ValidationError(_("the file must hold a rule set: a mapping with 'dimensions'"), field="file")
     return data
