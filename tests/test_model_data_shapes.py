@@ -5,11 +5,13 @@ one enormous customer, weekly orders, a profile field nobody filled, ...) the
 way a tenant imports it, then trains and scores.  What a tenant is owed: either
 a model whose stored metrics and scores are finite and sane, or a failed run
 whose message names what is missing, with no version stored and the scores
-left as they were.
+left as they were.  A history too short for the horizon or the as-of asked for
+is refused before any run is recorded, naming which of the two to change.
 """
 from __future__ import annotations
 
 import math
+import re
 import tempfile
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -27,7 +29,7 @@ from tests.rule_helpers import in_tenant
 from tierwise.errors import ValidationError
 from tierwise.models import dataset, features, labels
 from tierwise.models.registry import ModelVersion, champion
-from tierwise.models.runs import launch_scoring, launch_training
+from tierwise.models.runs import ModelRun, launch_scoring, launch_training
 from tierwise.models.scores import CustomerScore
 from tierwise.platform.db import db
 from tierwise.tenants.activity import Activity
@@ -95,6 +97,15 @@ def train(app, world, model: str, **options):
                 importance=stored.importance, columns=stored.columns, data_window=stored.data_window,
                 rounds=stored.rounds, note=stored.promotion_note)
         return run.status, run.message, version
+
+
+def refused(app, world, model: str, **options) -> ValidationError:
+    """The refusal of a training that the history cannot hold, with no run recorded."""
+    with fast_training(), in_tenant(app, world):
+        with pytest.raises(ValidationError) as error:
+            launch_training(model, started_by="test", **options)
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ModelRun)) == 0
+    return error.value
 
 
 def score(app, world) -> tuple[str, str]:
@@ -355,17 +366,65 @@ def test_activity_all_on_one_day_is_refused_naming_the_horizon(app):
     activity["occurred_at"] = "2025-03-01 10:00:00"
     load(app, world, people, activity)
     for model in ("churn", "value"):
-        status, message, version = train(app, world, model)
-        assert status == "failed" and version is None
-        assert "horizon_days" in message and "covers 0 days" in message, message
+        error = refused(app, world, model)
+        assert error.field == "horizon_days" and "covers 0 days" in error.message, error
+    assert versions(app, world) == 0
 
 
-def test_a_churn_horizon_longer_than_the_history_is_refused_naming_the_parameter(app):
+def test_a_churn_horizon_longer_than_the_history_is_refused_naming_the_longest_that_fits(app):
     world = tenant(app)
     load(app, world, *shop(100, months=3))
-    status, message, version = train(app, world, "churn")
-    assert status == "failed" and version is None
-    assert "horizon_days" in message and "needs more than" in message, message
+    error = refused(app, world, "churn")
+    assert error.field == "horizon_days" and "a horizon of 90 days needs more than" in error.message, error
+    longest = int(re.search(r"choose a horizon of at most (\d+) days", error.message).group(1))
+    with in_tenant(app, world):
+        assert dataset.plan_cutoffs("churn", longest).horizon_days == longest
+        with pytest.raises(ValidationError):
+            dataset.plan_cutoffs("churn", longest + 1)
+
+
+def test_an_as_of_too_early_for_the_history_is_refused_naming_the_earliest_that_works(app):
+    """The horizon was not asked for and fits the history: the as-of is what to change, and to what."""
+    world = tenant(app)
+    load(app, world, *shop(100, months=8))
+    error = refused(app, world, "churn", as_of=datetime(2024, 12, 1, tzinfo=timezone.utc))
+    assert error.field == "as_of" and error.message.startswith("2024-12-01 is too early"), error
+    assert "--" not in error.message  # the API shares the message: no command-line option in it
+    earliest = date.fromisoformat(re.search(r"the earliest as-of that works is (\S+)$", error.message).group(1))
+    with in_tenant(app, world):
+        works = datetime(earliest.year, earliest.month, earliest.day, tzinfo=timezone.utc)
+        assert dataset.plan_cutoffs("churn", 90, as_of=works).data_end == works
+        with pytest.raises(ValidationError) as day_before:
+            dataset.plan_cutoffs("churn", 90, as_of=works - DAY)
+        assert day_before.value.field == "as_of"
+
+    before = refused(app, world, "churn", as_of=datetime(2000, 1, 1, tzinfo=timezone.utc))
+    assert before.field == "as_of" and "before the tenant's first activity" in before.message, before
+
+
+def test_the_api_refuses_an_as_of_before_the_history_with_a_400_and_records_no_run(app, client, issue_token):
+    world = tenant(app)
+    load(app, world, *shop(100, months=8))
+    response = client.post("/api/v1/models/train", json={"model": "churn", "as_of": "2000-01-01"},
+                           headers={"Authorization": f"Bearer {issue_token(world)}"})
+    assert response.status_code == 400, response.get_data(as_text=True)
+    error = response.json["error"]
+    assert error["field"] == "as_of" and "before the tenant's first activity" in error["message"], error
+    assert "--as-of" not in error["message"]
+    assert client.get("/api/v1/model-runs", headers={"Authorization": f"Bearer {issue_token(world)}"}
+                      ).json["items"] == []
+
+
+def test_the_history_a_horizon_needs_adds_up_where_whole_months_lengthen_it():
+    """Cutoffs fall whole calendar months back: as of 1 July, 90 days take three months, 91 days."""
+    first, end = datetime(2025, 3, 5, tzinfo=timezone.utc), datetime(2025, 7, 1, tzinfo=timezone.utc)
+    assert dataset.validation_cutoff(end, 90) == datetime(2025, 4, 1, tzinfo=timezone.utc)
+    error = dataset.too_little_history(first, end, 90)
+    assert error.field == "horizon_days"
+    assert ("needs more than 121 days of activity (30 before a cutoff and 91 after it: the horizon in whole "
+            "calendar months); the activity covers 118 days") in error.message, error
+    assert dataset.too_little_history(first, end, 61).message.startswith(
+        "a horizon of 61 days needs more than 91 days of activity (30 before a cutoff and the horizon after it)")
 
 
 def test_a_value_horizon_longer_than_early_cutoffs_history_still_trains(app):

@@ -12,7 +12,7 @@ out of training instead; the plan says so and the model page shows it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta, timezone
 
 import numpy as np
 import pandas as pd
@@ -78,6 +78,18 @@ def first_activity_at() -> datetime | None:
         a.c.tenant_id == tenancy.current_tenant_id()).execution_options(tenant_filtered=True))
 
 
+def validation_cutoff(end: datetime, horizon_days: int) -> datetime:
+    """The most recent cutoff whose horizon ``end`` covers: the first whole number of calendar months back.
+
+    Whole months, so the validation customers are seen at the point of their monthly
+    cycle where scoring (as of the end) sees them: a 90-day horizon may take 92 days.
+    """
+    back = 1
+    while months_before(end, back) + timedelta(days=horizon_days) > end:
+        back += 1
+    return months_before(end, back)
+
+
 def plan_cutoffs(model: str, horizon_days: int, *, as_of: datetime | None = None,
                  step_days: int | None = None) -> Plan:
     """Where the validation and training cutoffs fall; a ValidationError names what is missing."""
@@ -86,29 +98,16 @@ def plan_cutoffs(model: str, horizon_days: int, *, as_of: datetime | None = None
     first = first_activity_at()
     if first is None:
         raise ValidationError("this tenant has no activity yet: import some before training", field="activity")
-    end = data_end()
+    last = end = data_end()
     if end <= first:
         raise ValidationError(f"the tenant's activity starts on {first.date()}, after today: nothing is known yet",
                               field="activity")
     if as_of is not None:
-        if as_of <= first:
-            raise ValidationError(f"--as-of {as_of.date()} is before the first activity ({first.date()})",
-                                  field="as_of")
         end = min(end, as_of)
-    # Whole calendar months before the end, the first far enough back for the horizon: the validation
-    # customers are seen at the point of their monthly cycle where scoring (as of the end) sees them.
-    back = 1
-    while months_before(end, back) + timedelta(days=horizon_days) > end:
-        back += 1
-    validation = months_before(end, back)
+    validation = validation_cutoff(end, horizon_days)
     earliest = first + timedelta(days=MIN_HISTORY_DAYS)
     if validation <= earliest:
-        span = (end - first).days
-        needed = (end - validation).days + MIN_HISTORY_DAYS
-        raise ValidationError(
-            f"a horizon of {horizon_days} days needs more than {needed} days of activity "
-            f"({MIN_HISTORY_DAYS} before a cutoff and the horizon after it); the activity covers {span} days, "
-            f"from {first.date()} to {end.date()}", field="horizon_days")
+        raise too_little_history(first, end, horizon_days, known_until=last if end < last else None)
     # Cutoffs step back by whole calendar months from the validation cutoff, so each one sits at the same
     # point of a monthly cycle (bills, statements): 30-day steps would drift a monthly bill in and out
     # of the 30-day window from one cutoff to the next, and the model would learn the drift.
@@ -128,6 +127,85 @@ def plan_cutoffs(model: str, horizon_days: int, *, as_of: datetime | None = None
         overlapping = True
     return Plan(model=model, horizon_days=horizon_days, data_start=first, data_end=end,
                 validation_cutoff=validation, training_cutoffs=sorted(cutoffs), overlapping=overlapping)
+
+
+def check_plan(model: str, horizon_days: int, *, as_of: datetime | None = None) -> None:
+    """Refuse now, before a run is recorded, an as-of or a horizon that ``plan_cutoffs`` would refuse.
+
+    Quick where the plan fits: a probe for one activity old enough before the
+    validation cutoff, where the tenant's first activity takes a read of all of it
+    (a second at a million customers); only a plan that does not fit is planned in
+    full, for its message.  A tenant with no activity at all is left to the run, which
+    records why it cannot train.
+    """
+    end = data_end()
+    if end is None:
+        return
+    if as_of is not None:
+        end = min(end, as_of)
+    enough_before = validation_cutoff(end, horizon_days) - timedelta(days=MIN_HISTORY_DAYS)
+    a = Activity.__table__
+    if not db.session.scalar(sa.select(sa.exists().where(
+            a.c.tenant_id == tenancy.current_tenant_id(), a.c.occurred_at < enough_before))
+            .execution_options(tenant_filtered=True)):
+        plan_cutoffs(model, horizon_days, as_of=as_of)  # raises, saying what to change
+
+
+def too_little_history(first: datetime, end: datetime, horizon_days: int, *,
+                       known_until: datetime | None = None) -> ValidationError:
+    """Why no cutoff fits between ``first`` and ``end`` for the horizon, blaming what to change.
+
+    ``known_until``: the data's end, where an as-of before it ends the data early.  The
+    as-of is blamed if a later one would do (the earliest is named); otherwise the
+    horizon, with the longest the activity allows.  No option is named: the CLI and
+    the API each name the field their own way.
+    """
+    after = (end - validation_cutoff(end, horizon_days)).days
+    rest = ("the horizon after it" if after == horizon_days
+            else f"{after} after it: the horizon in whole calendar months")
+    needed = f"more than {after + MIN_HISTORY_DAYS} days of activity ({MIN_HISTORY_DAYS} before a cutoff and {rest})"
+    if known_until is not None:
+        later = earliest_as_of(first, horizon_days, until=known_until)
+        if end <= first:
+            known = f"{end.date()} is before the tenant's first activity ({first.date()})"
+            return ValidationError(f"{known}; the earliest as-of that works is {later.date()}" if later
+                                   else f"{known}: nothing is known then", field="as_of")
+        if later is not None:
+            return ValidationError(
+                f"{end.date()} is too early: up to it the activity covers {(end - first).days} days (from "
+                f"{first.date()}), and a horizon of {horizon_days} days needs {needed}; the earliest as-of that "
+                f"works is {later.date()}", field="as_of")
+    longest = longest_horizon(first, end)
+    return ValidationError(
+        f"a horizon of {horizon_days} days needs {needed}; the activity covers {(end - first).days} days, from "
+        f"{first.date()} to {end.date()}" + (f": choose a horizon of at most {longest} days" if longest else ""),
+        field="horizon_days")
+
+
+def earliest_as_of(first: datetime, horizon_days: int, *, until: datetime) -> datetime | None:
+    """The first midnight (UTC) as of which a cutoff fits after ``first``, if one comes by ``until``.
+
+    The validation cutoff lies less than a month further back than the horizon, so the
+    search ends within about a month of the first day that could do.
+    """
+    enough = first + timedelta(days=MIN_HISTORY_DAYS)
+    day = datetime.combine((enough + timedelta(days=horizon_days)).date(), time(), tzinfo=timezone.utc)
+    while day <= until:
+        if validation_cutoff(day, horizon_days) > enough:
+            return day
+        day += timedelta(days=1)
+    return None
+
+
+def longest_horizon(first: datetime, end: datetime) -> int | None:
+    """The longest horizon, in days, that leaves a cutoff enough history after ``first`` (None: not even one)."""
+    enough = first + timedelta(days=MIN_HISTORY_DAYS)
+    if months_before(end, 1) <= enough:
+        return None
+    back = 1
+    while months_before(end, back + 1) > enough:
+        back += 1
+    return (end - months_before(end, back)).days
 
 
 def build_dataset(plan: Plan, spec: f.FeatureSpec, *, seed: int = 7, progress=None) -> Dataset:

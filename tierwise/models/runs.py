@@ -80,7 +80,11 @@ def _fail(run: ModelRun, message: str) -> None:
 
 def start_run(job: str, model: str = "", *, started_by: str, as_of: datetime | None = None,
               horizon_days: int | None = None) -> ModelRun:
-    """Record a queued run (committed here: the job reloads it); ConflictError if one is already active."""
+    """Record a queued run (committed here: the job reloads it); ConflictError if one is already active.
+
+    Bad input is refused before anything is recorded, a ValidationError naming the field:
+    a training's cutoffs are planned here too, so an as-of too early for the data fails now.
+    """
     if job == TRAIN and model not in ("churn", "value"):
         raise ValidationError(f"unknown model '{model}' (choose churn or value)", field="model")
     if horizon_days is not None and not 1 <= horizon_days <= 3650:
@@ -88,10 +92,13 @@ def start_run(job: str, model: str = "", *, started_by: str, as_of: datetime | N
     if as_of is not None and as_of > utcnow():
         raise ValidationError(f"{as_of:%Y-%m-%d %H:%M} UTC is in the future: nothing is known after now",
                               field="as_of")
-    if job == TRAIN and horizon_days is None:
+    if job == TRAIN:
+        from tierwise.models.dataset import check_plan
         from tierwise.models.registry import horizon
 
-        horizon_days = horizon(model)  # recorded: the run says which question it answered
+        if horizon_days is None:
+            horizon_days = horizon(model)  # recorded: the run says which question it answered
+        check_plan(model, horizon_days, as_of=as_of)  # an as-of or a horizon the data cannot hold: nothing recorded
     _give_up_abandoned(job)
     active = db.session.scalar(sa.select(ModelRun).where(ModelRun.job == job, ModelRun.model == model,
                                                          ModelRun.status.in_(ACTIVE)))

@@ -2,7 +2,10 @@
 
 Commands call the same domain functions as the UI and API.  A domain error
 becomes a one-line ``Error: ...`` on stderr and exit status 1, with the
-transaction rolled back so nothing is half-written.
+transaction rolled back so nothing is half-written; a field the command takes
+as an option is named as that option (``--as-of``, not ``as_of``).  A usage
+error (an unknown option, a bad or missing value) is one such line too, with
+exit status 2.
 """
 from __future__ import annotations
 
@@ -33,8 +36,55 @@ def reported_errors() -> Iterator[None]:
     except TierwiseError as exc:
         db.session.rollback()
         pointer = getattr(exc, "pointer", None)  # rule errors show where in the expression
-        message = f"{exc}\n{pointer()}" if pointer and getattr(exc, "expression", "") else str(exc)
+        message = f"{exc}\n{pointer()}" if pointer and getattr(exc, "expression", "") else _described(exc)
         raise click.ClickException(message) from None
+
+
+def _described(exc: TierwiseError) -> str:
+    """The error, naming its field as the running command's option for it (``--horizon-days``), if it has one.
+
+    The field names are the domain's, shared with the API (``horizon_days``).  A
+    field of a file's row (an import's column) stays as it is, with its row.
+    """
+    field, row = getattr(exc, "field", None), getattr(exc, "row", None)
+    ctx = click.get_current_context(silent=True)
+    if not field or row is not None or ctx is None:
+        return str(exc)
+    flag = f"--{field.replace('_', '-')}"
+    for param in ctx.command.params:
+        if param.name == field or flag in param.opts:
+            return f"{param.opts[0]}: {exc.message}"  # an argument's opts are its name (``slug``)
+    return str(exc)
+
+
+class OneLineUsageError(click.UsageError):
+    """A usage error shown as its ``Error: ...`` line alone, without Click's usage block and hint."""
+
+    def show(self, file=None) -> None:
+        click.ClickException.show(self, file)
+
+
+@contextmanager
+def _one_line_usage_errors() -> Iterator[None]:
+    try:
+        yield
+    except click.exceptions.NoArgsIsHelpError:
+        raise  # a group run without a command shows its help
+    except click.UsageError as exc:  # a missing choice lists its values a line each: joined into the one line
+        lines = (line.strip() for line in exc.format_message().splitlines())
+        raise OneLineUsageError(" ".join(line for line in lines if line)) from None
+
+
+class TierwiseGroup(FlaskGroup):
+    """The ``tierwise`` group: every command's usage error (``--model nope``, a missing ``--tenant``) is one line."""
+
+    def make_context(self, info_name, args, parent=None, **extra) -> click.Context:
+        with _one_line_usage_errors():  # the group's own options
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: click.Context):
+        with _one_line_usage_errors():  # the command's name, options and arguments, and its BadParameter
+            return super().invoke(ctx)
 
 
 def read_password(prompt: str = "Password") -> str:
@@ -204,7 +254,7 @@ def worker_command(queues: str, burst: bool) -> None:
         burst=burst, with_scheduler=True)
 
 
-cli = FlaskGroup(create_app=_create_app, help="Tierwise: customer tiering for banks, utilities and distributors.")
+cli = TierwiseGroup(create_app=_create_app, help="Tierwise: customer tiering for banks, utilities and distributors.")
 for command in (tenant_cli, user_cli, token_cli, operator_cli, demo_command, serve_command, worker_command):
     cli.add_command(command)
 

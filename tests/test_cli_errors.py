@@ -1,0 +1,101 @@
+"""What an operator sees when a ``tierwise`` command is given something wrong.
+
+The README's promise: a bad input ends with one ``Error: ...`` line on stderr that
+names the command's parameter as the operator typed it (``--as-of``, not the
+API's ``as_of``), a non-zero exit status (2 for a usage error, as Click's own),
+and nothing changed.  ``--help`` still prints the usage.
+"""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from tests.model_helpers import seed_history
+from tests.rule_helpers import in_tenant
+from tierwise.models.runs import ModelRun
+from tierwise.platform.cli import cli
+from tierwise.platform.db import db
+
+
+def tierwise(runner, *args: str):
+    return runner.invoke(cli, list(args))
+
+
+def one_line_error(result) -> str:
+    """The whole of stderr, which must be a single ``Error: ...`` line."""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: "), result.stderr
+    return lines[0]
+
+
+def model_runs(app, world) -> int:
+    with in_tenant(app, world):
+        return db.session.scalar(sa.select(sa.func.count()).select_from(ModelRun))
+
+
+@pytest.mark.parametrize("args, named", [
+    (["train", "--tenant", "{tenant}", "--model", "nope"], "--model"),
+    (["train", "--tenant", "{tenant}", "--model", "churn", "--as-of", "2026-13-45"], "--as-of"),
+    (["train", "--tenant", "{tenant}", "--model", "churn", "--horizon-days", "abc"], "--horizon-days"),
+    (["train", "--tenant", "{tenant}"], "--model"),
+    (["train", "--model", "churn"], "--tenant"),
+    (["train", "--tenant", "{tenant}", "--model", "churn", "--horizon", "90"], "--horizon"),
+    (["export", "--tenant", "{tenant}"], "--out"),
+    (["rules", "apply", "--tenant", "{tenant}", "/no/such/rules.yaml"], "PATH"),
+    (["tenant", "create", "--name", "No slug", "--industry", "bank"], "SLUG"),
+    (["trian", "--tenant", "{tenant}"], "trian"),
+])
+def test_a_usage_error_is_one_line_naming_the_parameter_with_status_2(app, runner, tenant_a, args, named):
+    result = tierwise(runner, *(arg.format(tenant=tenant_a.slug) for arg in args))
+
+    assert result.exit_code == 2, result.output
+    assert named in one_line_error(result)
+    assert "Usage:" not in result.output and "--help" not in result.output
+    assert result.stdout == ""
+    assert model_runs(app, tenant_a) == 0
+
+
+def test_help_still_shows_the_usage(runner):
+    helped = tierwise(runner, "train", "--help")
+    assert helped.exit_code == 0, helped.output
+    assert helped.stdout.startswith("Usage:") and "--horizon-days" in helped.stdout
+
+    group = tierwise(runner, "tenant")  # a group without its command: its help, as Click shows it
+    assert "Usage:" in group.output and "create" in group.output
+
+
+@pytest.mark.parametrize("args, error", [
+    (["train", "--model", "churn", "--horizon-days", "0"], "Error: --horizon-days: the horizon must be between"),
+    (["train", "--model", "churn", "--as-of", "2030-01-01"], "Error: --as-of: 2030-01-01 00:00 UTC is in the future"),
+    (["export", "--out", "{folder}/all.csv", "--list", "nope"], "Error: --list: unknown list 'nope'"),
+    (["export", "--out", "{folder}/all.pdf"], "Error: --out: "),
+])
+def test_a_refused_value_names_the_option_not_the_apis_field(app, runner, tenant_a, tmp_path, args, error):
+    result = tierwise(runner, args[0], "--tenant", tenant_a.slug, *(a.format(folder=tmp_path) for a in args[1:]))
+
+    assert result.exit_code == 1, result.output
+    assert one_line_error(result).startswith(error)
+    assert "field '" not in result.stderr
+    assert model_runs(app, tenant_a) == 0
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_as_of_too_early_for_the_history_is_refused_naming_it_and_no_run_is_recorded(app, runner, tenant_a):
+    seed_history(app, tenant_a, customers=30, months=6)  # activity from the start of 2025 to 2025-06-30
+
+    early = tierwise(runner, "train", "--tenant", tenant_a.slug, "--model", "churn", "--as-of", "2025-03-01")
+
+    assert early.exit_code == 1, early.output
+    message = one_line_error(early)
+    assert message.startswith("Error: --as-of: 2025-03-01 is too early"), message
+    assert "a horizon of 90 days needs more than" in message and "the earliest as-of that works is 2025-" in message
+    assert "horizon_days" not in message and "field '" not in message
+    assert "Training run" not in early.stdout
+
+    before = tierwise(runner, "train", "--tenant", tenant_a.slug, "--model", "churn", "--as-of", "2000-01-01")
+
+    assert before.exit_code == 1, before.output
+    assert one_line_error(before).startswith("Error: --as-of: 2000-01-01 is before the tenant's first activity")
+    assert "Training run" not in before.stdout
+    assert model_runs(app, tenant_a) == 0
