@@ -79,6 +79,15 @@ def test_reason_codes_give_numbers_for_numbers_and_label_indexes_for_categories(
     assert np.array_equal(numeric, np.array([[np.nan, 1.5], [np.nan, np.nan], [3.0, np.nan]]), equal_nan=True)
 
 
+def test_a_category_after_many_features_keeps_its_label():
+    """Category codes are small integers (int8): offset by 130 labels they wrapped to another label."""
+    columns = [f"n{k}" for k in range(130)] + ["c"]
+    x = pd.DataFrame({**{name: [0.0, 0.0] for name in columns[:-1]}, "c": pd.Categorical(["a", "b"])})
+    index = np.array([[130, 0], [130, 0]], dtype=np.int16)
+    labels, _numeric, text = reason_codes(x, columns, index)
+    assert [labels[code] for code in text[:, 0]] == ["a", "b"]
+
+
 @pytest.fixture(scope="module")
 def scored(app):
     return trained_world(app)

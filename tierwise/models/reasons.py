@@ -137,7 +137,7 @@ def reason_codes(x: pd.DataFrame, columns: list[str], index: np.ndarray) -> tupl
             continue
         rows = np.nonzero(chosen)[0]
         if isinstance(x[column].dtype, pd.CategoricalDtype):
-            codes = x[column].cat.codes.to_numpy()[rows]
+            codes = x[column].cat.codes.to_numpy().astype(np.int32)[rows]  # int8: 130 labels on would wrap
             text[chosen] = np.where(codes >= 0, codes + len(labels), -1)
             labels += list(x[column].cat.categories.astype("string"))
         else:
