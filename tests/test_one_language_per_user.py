@@ -136,3 +136,21 @@ def test_a_domain_error_is_said_in_the_language_of_who_caused_it_and_in_english_
 
         with pytest.raises(ValidationError, match="^field 'action': unknown action 'nap'"):
             parse_choice(Action, "nap", field="action")
+
+
+def test_a_program_asking_for_english_gets_english_headings_whatever_the_tokens_owner_reads(
+        app, client, issue_token, tenant_a):
+    from tierwise.platform.users import User, set_locale
+
+    with app.app_context(), tenancy.tenant_scope(tenant_a.tenant_id), acting_as(Actor(label="test")):
+        set_locale(db.session.get(User, (tenant_a.tenant_id, tenant_a.users["rm1"].id)), "zh_CN")
+        db.session.commit()
+    token = {"Authorization": f"Bearer {issue_token(tenant_a, 'rm1')}"}
+
+    def headings(**headers) -> str:
+        exported = client.get("/api/v1/lists/all/export?format=csv", headers=token | headers)
+        assert exported.status_code == 200, exported.get_data(as_text=True)
+        return exported.data.decode("utf-8-sig").splitlines()[0]
+
+    assert headings(**{"Accept-Language": "en"}).startswith("Customer id")
+    assert CHINESE.search(headings())  # no header: the owner's language

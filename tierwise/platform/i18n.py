@@ -19,15 +19,29 @@ def localised(label_en: str, label_zh: str, locale: str) -> str:
 
 
 def select_locale() -> str:
+    """The request's language.
+
+    A program calling the API with a token and an ``Accept-Language`` header
+    asked for that language on purpose: an export's column headings must not
+    change because the token's owner switched their screens to Chinese.  A
+    browser sends the header whatever the person chose, so pages follow the
+    user's saved choice, then the session's, then the header.
+    """
     if not has_request_context():  # the CLI and workers: what they print and record is read by operators
         return "en"
+    if request.authorization is not None and request.authorization.type == "bearer" and request.accept_languages:
+        return _best(request.accept_languages)
     user = current_user._get_current_object() if current_user else None
     saved = getattr(user, "locale", None)
     if saved in LOCALES:
         return saved
     if session.get("locale") in LOCALES:
         return session["locale"]
-    best = request.accept_languages.best_match(["en", "zh-CN", "zh"], default="en")
+    return _best(request.accept_languages)
+
+
+def _best(accepted) -> str:
+    best = accepted.best_match(["en", "zh-CN", "zh"], default="en")
     return "zh_CN" if best.startswith("zh") else "en"
 
 
