@@ -445,7 +445,9 @@ def build_document(server_url: str) -> dict:
         "openapi": "3.1.0",
         "info": {"title": "Tierwise API", "version": "1",
                  "description": "Customer tiering for banks, power utilities and pharmaceutical distributors. "
-                                "Every call acts inside the tenant of its API token."},
+                                "Every call acts inside the tenant of its API token. Messages and export "
+                                "headings are in English or Chinese: with a token, as `Accept-Language` asks "
+                                "(`en`, `zh-CN`), else as the token's owner chose. Times are ISO 8601 in UTC."},
         "servers": [{"url": server_url}],
         "security": [{"bearerToken": []}, {"sessionCookie": []}],
         "paths": PATHS,
