@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from redis import Redis
 from rq import Callback, Queue, Retry
 from rq.exceptions import DuplicateJobError, NoSuchJobError
@@ -54,7 +55,8 @@ def get_queue(name: str, connection: Redis) -> Queue:
 
 def _check_queue(name: str) -> None:
     if name not in QUEUE_NAMES:
-        raise ValidationError(f"unknown queue '{name}' (choose one of: {', '.join(QUEUE_NAMES)})", field="queue")
+        raise ValidationError(_("unknown queue '%(name)s' (choose one of: %(choices)s)", name=name,
+                                choices=", ".join(QUEUE_NAMES)), field="queue")
 
 
 def enqueue(task: str, *, tenant_id: int, queue: str = "short", job_id: str | None = None,
@@ -82,5 +84,5 @@ def enqueue(task: str, *, tenant_id: int, queue: str = "short", job_id: str | No
             on_failure=Callback("tierwise.jobs.runner.job_failed"),
         )
     except DuplicateJobError:
-        raise ConflictError(f"job '{job_id}' is already queued or running") from None
+        raise ConflictError(_("job '%(id)s' is already queued or running", id=job_id)) from None
     return JobHandle(id=job.id, queue=queue, status="queued")

@@ -20,6 +20,8 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import sqlalchemy as sa
 from croniter import CroniterError, croniter
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tierwise.errors import ConflictError, TierwiseError, ValidationError, parse_choice
@@ -60,7 +62,7 @@ class Schedule(TenantScoped, db.Model):
         sa.CheckConstraint("last_status IN ('started', 'skipped', 'failed')", name="last_status"),
         sa.Index("ix_schedules_tenant_id_next_run_at", "tenant_id", "next_run_at"),
     )
-    noun = "schedule"
+    noun = _l("schedule")
 
     action: Mapped[str] = mapped_column(sa.String(32))
     cron: Mapped[str] = mapped_column(sa.String(120))
@@ -93,20 +95,40 @@ def validate_cron(expression: str) -> str:
     """The expression, normalised; a ValidationError on ``cron`` saying which field is wrong."""
     fields = (expression or "").split()
     if len(fields) != len(CRON_FIELDS):
-        raise ValidationError(f"must have 5 fields (minute hour day-of-month month day-of-week), e.g. '0 3 * * *'; "
-                              f"got {len(fields)}", field="cron")
-    for position, ((name, allowed), value) in enumerate(zip(CRON_FIELDS, fields)):
+        raise ValidationError(_("must have 5 fields (minute hour day-of-month month day-of-week), e.g. '0 3 * * *'; "
+                                "got %(count)s", count=len(fields)), field="cron")
+    for position, value in enumerate(fields):
         alone = ["*"] * len(CRON_FIELDS)
         alone[position] = value
         if not croniter.is_valid(" ".join(alone)):
-            raise ValidationError(f"the {name} field '{value}' is not valid (allowed: {allowed}, '*', lists, "
-                                  f"ranges and steps such as 1-5 or */15)", field="cron")
+            raise ValidationError(_invalid_cron_field(position, value), field="cron")
     normalised = " ".join(fields)
     try:
         croniter(normalised, datetime(2000, 1, 1)).get_next(datetime)
     except CroniterError:
-        raise ValidationError(f"'{normalised}' never matches a date (e.g. 30 February)", field="cron") from None
+        raise ValidationError(_("'%(cron)s' never matches a date (e.g. 30 February)", cron=normalised),
+                              field="cron") from None
     return normalised
+
+
+# Why a cron field is not valid, by position (in the order of ``CRON_FIELDS``), each a whole sentence to translate.
+_CRON_FIELD_PROBLEMS = (
+    _l("the minute field '%(value)s' is not valid (allowed: 0-59, '*', lists, ranges and steps such as "
+       "1-5 or */15)"),
+    _l("the hour field '%(value)s' is not valid (allowed: 0-23, '*', lists, ranges and steps such as "
+       "1-5 or */15)"),
+    _l("the day of month field '%(value)s' is not valid (allowed: 1-31, '*', lists, ranges and steps "
+       "such as 1-5 or */15)"),
+    _l("the month field '%(value)s' is not valid (allowed: 1-12 or JAN-DEC, '*', lists, ranges and "
+       "steps such as 1-5 or */15)"),
+    _l("the day of week field '%(value)s' is not valid (allowed: 0-6 or SUN-SAT, '*', lists, ranges and "
+       "steps such as 1-5 or */15)"),
+)
+
+
+def _invalid_cron_field(position: int, value: str) -> str:
+    """Why ``value`` cannot be the cron field at ``position``, and what can."""
+    return str(_CRON_FIELD_PROBLEMS[position]) % {"value": value}
 
 
 @cache
@@ -117,8 +139,8 @@ def _known_timezones() -> frozenset[str]:
 def validate_timezone(name: str) -> str:
     name = (name or "").strip()
     if name not in _known_timezones():
-        raise ValidationError(f"unknown time zone '{name}': use an IANA name such as Asia/Shanghai or UTC",
-                              field="timezone")
+        raise ValidationError(_("unknown time zone '%(name)s': use an IANA name such as Asia/Shanghai or UTC",
+                                name=name), field="timezone")
     return name
 
 
@@ -139,7 +161,7 @@ def next_run(cron: str, zone: str, *, after: datetime) -> datetime:
     """
     tz = ZoneInfo(zone)
     wall = croniter(cron, after.astimezone(tz).replace(tzinfo=None))
-    for _ in range(1000):  # a few steps at most: a match at or before ``after`` only around a change
+    for _step in range(1000):  # a few steps at most: a match at or before ``after`` only around a change
         moment = wall.get_next(datetime).replace(tzinfo=tz, fold=0).astimezone(timezone.utc)
         if moment > after:
             return moment
@@ -151,7 +173,7 @@ def _refuse_duplicate(action: str, cron: str, *, other_than: uuid.UUID | None = 
     if other_than is not None:
         query = query.where(Schedule.id != other_than)
     if db.session.scalar(query) is not None:
-        raise ConflictError(f"a {action} schedule with cron '{cron}' already exists")
+        raise ConflictError(_("a %(action)s schedule with cron '%(cron)s' already exists", action=action, cron=cron))
 
 
 def create_schedule(*, action: str, cron: str, author: str, timezone: str | None = None,
@@ -238,7 +260,7 @@ class LauncherMissing(RuntimeError):
 def launcher(action: str):
     """The function that starts ``action``'s run, with its leading arguments bound."""
     dotted, leading = LAUNCHERS[Action(action)]
-    module_name, _, function_name = dotted.rpartition(".")
+    module_name, _dot, function_name = dotted.rpartition(".")
     try:
         function = getattr(importlib.import_module(module_name), function_name)
     except (ImportError, AttributeError):

@@ -17,6 +17,7 @@ from datetime import datetime, time, timedelta, timezone
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from tierwise.dates import months_before
 from tierwise.errors import ValidationError
@@ -94,14 +95,14 @@ def plan_cutoffs(model: str, horizon_days: int, *, as_of: datetime | None = None
                  step_days: int | None = None) -> Plan:
     """Where the validation and training cutoffs fall; a ValidationError names what is missing."""
     if horizon_days < 1:
-        raise ValidationError("the horizon must be at least 1 day", field="horizon_days")
+        raise ValidationError(_("the horizon must be at least 1 day"), field="horizon_days")
     first = first_activity_at()
     if first is None:
-        raise ValidationError("this tenant has no activity yet: import some before training", field="activity")
+        raise ValidationError(_("this tenant has no activity yet: import some before training"), field="activity")
     last = end = data_end()
     if end <= first:
-        raise ValidationError(f"the tenant's activity starts on {first.date()}, after today: nothing is known yet",
-                              field="activity")
+        raise ValidationError(_("the tenant's activity starts on %(first)s, after today: nothing is known yet",
+                                first=first.date()), field="activity")
     if as_of is not None:
         end = min(end, as_of)
     validation = validation_cutoff(end, horizon_days)
@@ -161,24 +162,38 @@ def too_little_history(first: datetime, end: datetime, horizon_days: int, *,
     the API each name the field their own way.
     """
     after = (end - validation_cutoff(end, horizon_days)).days
-    rest = ("the horizon after it" if after == horizon_days
-            else f"{after} after it: the horizon in whole calendar months")
-    needed = f"more than {after + MIN_HISTORY_DAYS} days of activity ({MIN_HISTORY_DAYS} before a cutoff and {rest})"
+    if after == horizon_days:
+        needed = _("more than %(days)s days of activity (%(before)s before a cutoff and the horizon after it)",
+                   days=after + MIN_HISTORY_DAYS, before=MIN_HISTORY_DAYS)
+    else:
+        needed = _("more than %(days)s days of activity (%(before)s before a cutoff and %(after)s after it: "
+                   "the horizon in whole calendar months)", days=after + MIN_HISTORY_DAYS, before=MIN_HISTORY_DAYS,
+                   after=after)
+    covered = (end - first).days
     if known_until is not None:
         later = earliest_as_of(first, horizon_days, until=known_until)
         if end <= first:
-            known = f"{end.date()} is before the tenant's first activity ({first.date()})"
-            return ValidationError(f"{known}; the earliest as-of that works is {later.date()}" if later
-                                   else f"{known}: nothing is known then", field="as_of")
+            if later:
+                return ValidationError(_("%(as_of)s is before the tenant's first activity (%(first)s); the earliest "
+                                         "as-of that works is %(later)s", as_of=end.date(), first=first.date(),
+                                         later=later.date()), field="as_of")
+            return ValidationError(_("%(as_of)s is before the tenant's first activity (%(first)s): nothing is known "
+                                     "then", as_of=end.date(), first=first.date()), field="as_of")
         if later is not None:
             return ValidationError(
-                f"{end.date()} is too early: up to it the activity covers {(end - first).days} days (from "
-                f"{first.date()}), and a horizon of {horizon_days} days needs {needed}; the earliest as-of that "
-                f"works is {later.date()}", field="as_of")
+                _("%(as_of)s is too early: up to it the activity covers %(covered)s days (from %(first)s), and a "
+                  "horizon of %(horizon)s days needs %(needed)s; the earliest as-of that works is %(later)s",
+                  as_of=end.date(), covered=covered, first=first.date(), horizon=horizon_days, needed=needed,
+                  later=later.date()), field="as_of")
     longest = longest_horizon(first, end)
+    if longest:
+        return ValidationError(
+            _("a horizon of %(horizon)s days needs %(needed)s; the activity covers %(covered)s days, from %(first)s "
+              "to %(end)s: choose a horizon of at most %(longest)s days", horizon=horizon_days, needed=needed,
+              covered=covered, first=first.date(), end=end.date(), longest=longest), field="horizon_days")
     return ValidationError(
-        f"a horizon of {horizon_days} days needs {needed}; the activity covers {(end - first).days} days, from "
-        f"{first.date()} to {end.date()}" + (f": choose a horizon of at most {longest} days" if longest else ""),
+        _("a horizon of %(horizon)s days needs %(needed)s; the activity covers %(covered)s days, from %(first)s "
+          "to %(end)s", horizon=horizon_days, needed=needed, covered=covered, first=first.date(), end=end.date()),
         field="horizon_days")
 
 
@@ -254,7 +269,7 @@ def build_dataset(plan: Plan, spec: f.FeatureSpec, *, seed: int = 7, progress=No
                    unused_cutoffs=[c for c in plan.training_cutoffs if c not in built])
     frames, labels = [built[c][0] for c in used], [built[c][1] for c in used]
     if not frames or sum(len(x) for x in frames) == 0:
-        raise ValidationError("no training examples: no customer has a known label at any training cutoff",
+        raise ValidationError(_("no training examples: no customer has a known label at any training cutoff"),
                               field="horizon_days")
     origins = np.concatenate([np.full(len(x), number) for number, x in enumerate(frames)])
     total = len(origins)
@@ -284,7 +299,7 @@ def drift_reference(plan: Plan, spec: f.FeatureSpec, customers: pd.DataFrame, ro
     date, the year-long windows were not yet full: measured against it, the first
     scoring on unchanged data alerted, and retraining could never clear the alert.
     """
-    [(x, _)] = f.build_feature_sets(spec, [plan.data_end], customers, 0, rows)
+    [(x, _future)] = f.build_feature_sets(spec, [plan.data_end], customers, 0, rows)
     x = x[(x["recency_days"] <= population_days(plan.model, plan.horizon_days)).to_numpy()]
     if len(x) > DRIFT_REFERENCE_ROWS:  # the same customers every time: a hash of their own ids
         share = -(-DRIFT_REFERENCE_ROWS * 1000 // len(x))
@@ -305,7 +320,7 @@ def _batches(plan: Plan, customers: int, built: dict):  # ``built``: the caller'
     first, pending = pending[:count], pending[count:]
     yield [plan.validation_cutoff, *sorted(first)]  # the validation cutoff first: it decides who is held out
     while pending:
-        rows = sum(len(y) for _, y in built.values())
+        rows = sum(len(y) for _x, y in built.values())
         if rows >= MAX_TRAINING_ROWS:
             return
         count = max(1, -(-(MAX_TRAINING_ROWS - rows) * len(built) // max(rows, 1)))
@@ -339,16 +354,33 @@ def customer_buckets(ids: pd.Series, salt: str = "") -> np.ndarray:
 
 def _check_usable(plan: Plan, train_y: pd.Series, valid_y: pd.Series) -> None:
     if len(valid_y) < 20:
-        known = f"only {len(valid_y)} customer has" if len(valid_y) == 1 else f"only {len(valid_y)} customers have"
-        raise ValidationError(f"{known} a known label at the validation cutoff {plan.validation_cutoff.date()}: "
-                              "too few to judge a model", field="customers")
+        cutoff = plan.validation_cutoff.date()
+        if len(valid_y) == 1:
+            raise ValidationError(_("only 1 customer has a known label at the validation cutoff %(cutoff)s: too few "
+                                    "to judge a model", cutoff=cutoff), field="customers")
+        raise ValidationError(_("only %(count)s customers have a known label at the validation cutoff %(cutoff)s: "
+                                "too few to judge a model", count=len(valid_y), cutoff=cutoff), field="customers")
     if plan.model == CHURN:
         for name, y in (("training", train_y), ("validation", valid_y)):
             positives = int(y.sum())
             if positives == 0 or positives == len(y):
-                raise ValidationError(
-                    f"the {name} examples are all {'stayed' if positives == 0 else 'churned'} "
-                    f"({len(y)} customers): a churn model needs both; try another horizon", field="horizon_days")
+                raise ValidationError(_one_class(name, stayed=positives == 0, count=len(y)), field="horizon_days")
     elif float(train_y.clip(lower=0.0).sum()) == 0.0:
-        raise ValidationError(f"every training example's amount in its horizon is zero ({len(train_y)} customers): "
-                              "a value model needs amounts; import activity with its amounts", field="amount")
+        raise ValidationError(_("every training example's amount in its horizon is zero (%(count)s customers): "
+                                "a value model needs amounts; import activity with its amounts", count=len(train_y)),
+                              field="amount")
+
+
+def _one_class(name: str, *, stayed: bool, count: int) -> str:
+    """Why a churn model cannot learn from ``name`` (training or validation) examples that are all one outcome."""
+    if name == "training":
+        if stayed:
+            return _("the training examples are all stayed (%(count)s customers): a churn model needs both; "
+                     "try another horizon", count=count)
+        return _("the training examples are all churned (%(count)s customers): a churn model needs both; "
+                 "try another horizon", count=count)
+    if stayed:
+        return _("the validation examples are all stayed (%(count)s customers): a churn model needs both; "
+                 "try another horizon", count=count)
+    return _("the validation examples are all churned (%(count)s customers): a churn model needs both; "
+             "try another horizon", count=count)

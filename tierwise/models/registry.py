@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, deferred, mapped_column
 
 from tierwise.errors import ValidationError
@@ -50,7 +52,7 @@ class ModelVersion(TenantScoped, db.Model):
         sa.Index("uq_model_versions_champion", "tenant_id", "model", unique=True,
                  postgresql_where=sa.text("is_champion"), sqlite_where=sa.text("is_champion")),
     )
-    noun = "model version"
+    noun = _l("model version")
 
     model: Mapped[str] = mapped_column(sa.String(16))
     number: Mapped[int]
@@ -211,10 +213,10 @@ def promote(version: ModelVersion, *, by: str, reason: str) -> ModelVersion:
     """An admin makes ``version`` the champion whatever its metrics (an override or a rollback); audited."""
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError("say why this version should be champion", field="reason")
+        raise ValidationError(_("say why this version should be champion"), field="reason")
     current = champion(version.model)
     if current is not None and current.id == version.id:
-        raise ValidationError(f"version {version.number} is already the champion", field="version")
+        raise ValidationError(_("version %(number)s is already the champion", number=version.number), field="version")
     kind = "rollback" if current is not None and version.number < current.number else "override"
     _crown(version, current, NOTES[kind].format(by=by, reason=reason))
     db.session.flush()

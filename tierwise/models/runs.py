@@ -19,6 +19,8 @@ import uuid
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tierwise.errors import ConflictError, TierwiseError, ValidationError
@@ -45,7 +47,7 @@ class ModelRun(TenantScoped, db.Model):
                  sqlite_where=sa.text("status IN ('queued', 'running')")),
         sa.Index("ix_model_runs_tenant_started_at", "tenant_id", "started_at"),
     )
-    noun = "model run"
+    noun = _l("model run")
 
     job: Mapped[str] = mapped_column(sa.String(8))
     model: Mapped[str] = mapped_column(sa.String(16), default="")  # '' for scoring (every champion)
@@ -86,12 +88,12 @@ def start_run(job: str, model: str = "", *, started_by: str, as_of: datetime | N
     a training's cutoffs are planned here too, so an as-of too early for the data fails now.
     """
     if job == TRAIN and model not in ("churn", "value"):
-        raise ValidationError(f"unknown model '{model}' (choose churn or value)", field="model")
+        raise ValidationError(_("unknown model '%(model)s' (choose churn or value)", model=model), field="model")
     if horizon_days is not None and not 1 <= horizon_days <= 3650:
-        raise ValidationError("the horizon must be between 1 and 3650 days", field="horizon_days")
+        raise ValidationError(_("the horizon must be between 1 and 3650 days"), field="horizon_days")
     if as_of is not None and as_of > utcnow():
-        raise ValidationError(f"{as_of:%Y-%m-%d %H:%M} UTC is in the future: nothing is known after now",
-                              field="as_of")
+        raise ValidationError(_("%(when)s UTC is in the future: nothing is known after now",
+                                when=as_of.strftime("%Y-%m-%d %H:%M")), field="as_of")
     if job == TRAIN:
         from tierwise.models.dataset import check_plan
         from tierwise.models.registry import horizon
@@ -103,17 +105,30 @@ def start_run(job: str, model: str = "", *, started_by: str, as_of: datetime | N
     active = db.session.scalar(sa.select(ModelRun).where(ModelRun.job == job, ModelRun.model == model,
                                                          ModelRun.status.in_(ACTIVE)))
     if active is not None:
-        what = f"a {model} training" if job == TRAIN else "a scoring"
-        raise ConflictError(f"{what} is already {active.status} (started by {active.started_by} "
-                            f"at {active.started_at:%Y-%m-%d %H:%M} UTC)")
+        raise ConflictError(_already_active(active))
     run = ModelRun(job=job, model=model, started_by=started_by, as_of=as_of, horizon_days=horizon_days)
     db.session.add(run)
     try:
         db.session.commit()
     except sa.exc.IntegrityError:  # started by someone else between the check and the insert
         db.session.rollback()
-        raise ConflictError(f"a {job} of this model is already queued or running") from None
+        raise ConflictError(_("a train of this model is already queued or running") if job == TRAIN
+                            else _("a score of this model is already queued or running")) from None
     return run
+
+
+def _already_active(active: ModelRun) -> str:
+    """Why ``active``, a queued or running run of the same job and model, stops another from starting."""
+    who, when = active.started_by, active.started_at.strftime("%Y-%m-%d %H:%M")
+    if active.job == TRAIN:
+        if active.status == "queued":
+            return _("a %(model)s training is already queued (started by %(who)s at %(when)s UTC)",
+                     model=active.model, who=who, when=when)
+        return _("a %(model)s training is already running (started by %(who)s at %(when)s UTC)",
+                 model=active.model, who=who, when=when)
+    if active.status == "queued":
+        return _("a scoring is already queued (started by %(who)s at %(when)s UTC)", who=who, when=when)
+    return _("a scoring is already running (started by %(who)s at %(when)s UTC)", who=who, when=when)
 
 
 def launch(run: ModelRun) -> ModelRun:
@@ -159,7 +174,8 @@ def _progress(run_id: uuid.UUID):
 def _begin(run_id: uuid.UUID) -> ModelRun:
     run = ModelRun.get(run_id)
     if run.status not in ACTIVE:
-        raise ConflictError(f"run {run_id} has already {run.status}")
+        raise ConflictError(_("run %(id)s has already succeeded", id=run_id) if run.status == "succeeded"
+                            else _("run %(id)s has already failed", id=run_id))
     run.status, run.stage, run.progress, run.message = "running", "starting", 0.0, ""
     db.session.commit()
     return run

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tierwise.errors import ValidationError
@@ -34,7 +35,7 @@ class ApiToken(TenantScoped, db.Model):
         sa.UniqueConstraint("tenant_id", "token_hash"),
         sa.ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"]),
     )
-    noun = "token"
+    noun = _l("token")
 
     user_id: Mapped[uuid.UUID]
     name: Mapped[str] = mapped_column(sa.String(100))

@@ -6,6 +6,7 @@ import uuid
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tierwise.errors import ConflictError, ValidationError
@@ -18,7 +19,7 @@ CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 class Branch(TenantScoped, db.Model):
     __tablename__ = "branches"
     __table_args__ = (sa.UniqueConstraint("tenant_id", "code"),)
-    noun = "branch"
+    noun = _l("branch")
 
     code: Mapped[str] = mapped_column(sa.String(40))
     name: Mapped[str] = mapped_column(sa.String(200))

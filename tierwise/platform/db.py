@@ -15,6 +15,8 @@ import uuid
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy.dialects.postgresql import JSONB
@@ -121,7 +123,7 @@ class TenantScoped(TenantOwned):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id, sort_order=-99)
 
     #: How the object is named in "no such ..." errors.
-    noun = "object"
+    noun = _l("object")
 
     @classmethod
     def get(cls, object_id: uuid.UUID):
@@ -133,7 +135,7 @@ class TenantScoped(TenantOwned):
 
         found = db.session.scalar(sa.select(cls).where(cls.id == object_id))
         if found is None:
-            raise NotFoundError(f"no such {cls.noun}")
+            raise NotFoundError(_("no such %(noun)s", noun=cls.noun))
         return found
 
 

@@ -14,6 +14,7 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -48,7 +49,7 @@ class User(TenantScoped, UserMixin, db.Model):
         sa.CheckConstraint("role IN ('tenant_admin', 'analyst', 'relationship_manager')", name="role"),
         sa.CheckConstraint("book_scope IN ('own', 'branch')", name="book_scope"),
     )
-    noun = "user"
+    noun = _l("user")
 
     email: Mapped[str] = mapped_column(sa.String(254))
     display_name: Mapped[str] = mapped_column(sa.String(200), default="")

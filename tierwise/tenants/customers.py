@@ -11,6 +11,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tierwise.platform.db import JSONType, TenantScoped, db, utcnow
@@ -39,7 +40,7 @@ class Customer(TenantScoped, db.Model):
         sa.Index("ix_customers_tenant_branch", "tenant_id", "branch_id"),
         sa.Index("ix_customers_tenant_name", "tenant_id", "name"),
     )
-    noun = "customer"
+    noun = _l("customer")
 
     external_id: Mapped[str] = mapped_column(sa.String(64))
     name: Mapped[str] = mapped_column(sa.String(200))

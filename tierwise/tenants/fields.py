@@ -14,6 +14,7 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tierwise.errors import ConflictError, ValidationError, parse_choice
@@ -56,7 +57,7 @@ class FieldDefinition(TenantScoped, db.Model):
         sa.CheckConstraint("field_type IN ('number', 'integer', 'boolean', 'category', 'date', 'text')", name="field_type"),
         sa.CheckConstraint("field_group IN ('profile', 'behaviour', 'value', 'risk', 'compliance')", name="field_group"),
     )
-    noun = "field"
+    noun = _l("field")
 
     name: Mapped[str] = mapped_column(sa.String(63))
     field_type: Mapped[str] = mapped_column(sa.String(16))

@@ -22,6 +22,7 @@ from typing import Iterable
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tierwise.errors import NotFoundError, ValidationError
@@ -51,7 +52,7 @@ class RmAssignment(TenantScoped, db.Model):
     )
     # A row per customer per change: the customer foreign key already ties it to the tenant.
     references_tenant = False
-    noun = "assignment"
+    noun = _l("assignment")
 
     customer_id: Mapped[uuid.UUID]
     valid_from: Mapped[datetime]

@@ -13,6 +13,7 @@ from typing import Iterable
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tierwise.errors import NotFoundError, ValidationError
@@ -27,7 +28,7 @@ MAX_NAME = 100
 class ColumnMapping(TenantScoped, db.Model):
     __tablename__ = "column_mappings"
     __table_args__ = (sa.UniqueConstraint("tenant_id", "kind", "name"),)
-    noun = "column mapping"
+    noun = _l("column mapping")
 
     kind: Mapped[str] = mapped_column(sa.String(32))
     name: Mapped[str] = mapped_column(sa.String(100))

@@ -17,6 +17,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tierwise.errors import TierwiseError, ValidationError
@@ -33,7 +34,7 @@ STATUSES = ("queued", "running", "succeeded", "failed")
 class ImportRun(TenantScoped, db.Model):
     __tablename__ = "import_runs"
     __table_args__ = (sa.CheckConstraint("status IN ('queued', 'running', 'succeeded', 'failed')", name="status"),)
-    noun = "import run"
+    noun = _l("import run")
 
     kind: Mapped[str] = mapped_column(sa.String(32))
     source_name: Mapped[str] = mapped_column(sa.String(255))

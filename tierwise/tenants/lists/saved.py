@@ -11,6 +11,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tierwise.platform.db import JSONType, TenantScoped, db, utcnow
@@ -22,7 +23,7 @@ class SavedList(TenantScoped, db.Model):
         sa.ForeignKeyConstraint(["tenant_id", "owner_id"], ["users.tenant_id", "users.id"], ondelete="CASCADE"),
         sa.UniqueConstraint("tenant_id", "owner_id", "name"),
     )
-    noun = "saved list"
+    noun = _l("saved list")
 
     name: Mapped[str] = mapped_column(sa.String(120))
     owner_id: Mapped[uuid.UUID]

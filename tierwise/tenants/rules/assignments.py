@@ -21,6 +21,7 @@ import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tierwise.platform.db import JSONType, TenantOwned, TenantScoped, db, utcnow
@@ -99,7 +100,7 @@ class RetierRun(TenantScoped, db.Model):
         sa.ForeignKeyConstraint(["tenant_id", "rule_version_id"], **VERSION_FK),
         sa.CheckConstraint("status IN ('queued', 'running', 'succeeded', 'failed')", name="status"),
     )
-    noun = "retier run"
+    noun = _l("retier run")
 
     rule_version_id: Mapped[uuid.UUID]
     as_of: Mapped[datetime]

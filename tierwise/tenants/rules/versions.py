@@ -14,6 +14,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tierwise.errors import ConflictError, NotFoundError
@@ -30,7 +31,7 @@ class RuleSetVersion(TenantScoped, db.Model):
         sa.UniqueConstraint("tenant_id", "number"),
         sa.CheckConstraint("(number IS NULL) = (published_at IS NULL)", name="published_number"),
     )
-    noun = "rule set version"
+    noun = _l("rule set version")
 
     number: Mapped[int | None]  # None while a draft
     definition: Mapped[dict] = mapped_column(JSONType)
