@@ -279,7 +279,8 @@ def test_the_cli_export_makes_formula_like_names_inert(app, runner, tenant_a, tm
     assert not any(cell.lstrip('"').startswith(("=", "@", "+", "-")) for cell in cells), text
 
 
-def test_web_and_api_exports_make_formula_like_names_inert(app, browser, client, tenant_a, issue_token):
+def test_web_and_api_exports_make_formula_like_names_inert_and_xlsx_keeps_them_as_written_text(
+        app, browser, client, tenant_a, issue_token):
     from openpyxl import load_workbook
 
     _customers(app, tenant_a, [{"external_id": "FX-1", "name": "=1+cmd|'/C calc'!A0"},
@@ -291,8 +292,9 @@ def test_web_and_api_exports_make_formula_like_names_inert(app, browser, client,
         assert not line.split(",")[1].lstrip('"').startswith(("=", "+", "@", "-")), line
     browser.login(tenant_a, "admin")
     sheet = browser.get(f"/t/{tenant_a.slug}/lists/all/export", query_string={"format": "xlsx"})
-    rows = list(load_workbook(io.BytesIO(sheet.data)).active.iter_rows(values_only=True))[1:]
-    assert {row[1] for row in rows} == {"'=1+cmd|'/C calc'!A0", "'+2+3", "'@SUM(A1)"}
+    names = [row[1] for row in list(load_workbook(io.BytesIO(sheet.data)).active.iter_rows())[1:]]
+    assert {cell.value for cell in names} == {"=1+cmd|'/C calc'!A0", "+2+3", "@SUM(A1)"}  # no quote to read past
+    assert {cell.data_type for cell in names} == {"s"}  # text, never a formula
 
 
 # --- CLI and database --------------------------------------------------------------------------------

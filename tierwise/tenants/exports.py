@@ -118,15 +118,17 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet would ru
 
 
 def _inert(value):
-    """A text cell a spreadsheet shows as written: one starting like a formula gets a leading quote.
+    """A CSV cell a spreadsheet shows as written: one starting like a formula gets a leading quote.
 
     A customer named ``=HYPERLINK(...)`` would otherwise run when an RM opens the file (CSV injection).
+    XLSX needs none of this: its text cells are text (``xlsx`` never writes a formula), so a name is
+    written there exactly as it is.
     """
     return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
 
 
 def render(header: list[str], body: list[list], fmt: str) -> bytes:
-    """The file's bytes; text that looks like a formula is made inert in both formats (``_inert``).
+    """The file's bytes; in CSV, text that looks like a formula is made inert (``_inert``).
 
     Even ``tierwise export``'s CSV: it is written with a BOM for Excel, and is opened there as often
     as it is read by a program.
@@ -137,7 +139,7 @@ def render(header: list[str], body: list[list], fmt: str) -> bytes:
         writer.writerow(header)
         writer.writerows([_inert(v) for v in line] for line in body)
         return text.getvalue().encode("utf-8-sig")
-    return xlsx.write(header, ([_inert(v) for v in line] for line in body))  # ids stay text (leading zeros)
+    return xlsx.write(header, body)  # text cells stay text: ids keep leading zeros, names their "=" or "-"
 
 
 def export_list(list_name: str, visible: sa.ColumnElement[bool], *, filters: ListFilters | None = None,
