@@ -40,6 +40,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 }
 
 
+IMPORT_RIGHTS = ("may_assign", "may_add_fields")  # what ``import_rights`` answers, and a recorded run keeps
+
+
 def import_rights(user: User | None) -> dict[str, bool]:
     """What ``user`` may do through an import beyond adding data: assign customers to RMs (an ``rm_email``
     column) and add fields to the registry (``add_fields``); the import refuses the rest."""

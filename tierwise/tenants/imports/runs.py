@@ -24,6 +24,7 @@ from tierwise.errors import TierwiseError, ValidationError
 from tierwise.jobs.runner import task
 from tierwise.platform import tenancy
 from tierwise.platform.db import JSONType, TenantScoped, db, rollback_or_discard, utcnow
+from tierwise.platform.policy import IMPORT_RIGHTS
 from tierwise.tenants.imports.errors import ImportRejected
 from tierwise.tenants.imports.mappings import check_save_as, import_mapped, resolve_mapping
 from tierwise.tenants.imports.specs import KINDS
@@ -60,7 +61,7 @@ def upload_folder() -> Path:
 
 def rights(options: dict) -> dict[str, bool]:
     """What the user who started a run may do through it (``policy.import_rights``, kept with its options)."""
-    return {name: bool(options.get(name, True)) for name in ("may_assign", "may_add_fields")}
+    return {name: bool(options.get(name, True)) for name in IMPORT_RIGHTS}
 
 
 def start_import_run(source, *, kind: str, source_name: str, created_by: str, options: dict | None = None,
