@@ -53,7 +53,7 @@ OTHER_HORIZON = ("kept version 1 as champion: it predicts over 90 days and this 
 ROLLBACK = "rollback by admin@bank.test: version 2: the scores drifted"
 OVERRIDE = "override by admin@bank.test: validated"
 REGISTRY_NOTES = [
-    (FIRST, FIRST, "本租户的第一个模型"),
+    (FIRST, FIRST, "本机构的第一个模型"),
     (OTHER_HORIZON, OTHER_HORIZON,
      "保留版本 1 为冠军：它的预测期为 90 天，此版本为 180 天，二者无法比较；如需使用此版本的预测期，请将其设为冠军"),
     ("beat version 1 on the same validation data (roc_auc 0.8123 against 0.7012)",
@@ -102,7 +102,7 @@ def test_the_chinese_models_page_says_why_the_first_model_is_champion(app, make_
     admin.login(world)
     page = admin.get(f"/t/{world.slug}/models/", headers={"Accept-Language": "zh-CN"})
     assert page.status_code == 200
-    assert "本租户的第一个模型" in page.text and "first model of this tenant" not in page.text
+    assert "本机构的第一个模型" in page.text and "first model of this tenant" not in page.text
 
 
 def test_the_customer_page_shows_category_values_by_their_labels(app, browser, make_tenant):
@@ -154,3 +154,14 @@ def test_a_program_asking_for_english_gets_english_headings_whatever_the_tokens_
 
     assert headings(**{"Accept-Language": "en"}).startswith("Customer id")
     assert CHINESE.search(headings())  # no header: the owner's language
+
+
+def test_a_malformed_request_or_a_wrong_method_is_refused_in_the_readers_language(app, client, issue_token, tenant_a):
+    token = {"Authorization": f"Bearer {issue_token(tenant_a, 'admin')}"}
+    refused = client.delete("/api/v1/me", headers=token | {"Accept-Language": "zh-CN"})
+    assert refused.status_code == 405 and CHINESE.search(refused.json["error"]["message"]), refused.json
+    person = Browser(app.test_client())
+    person.login(tenant_a, "admin")
+    person.client.post(f"/t/{tenant_a.slug}/locale", data={"locale": "zh_CN", "next": "/"})
+    page = person.client.put(f"/t/{tenant_a.slug}/tokens/")
+    assert page.status_code == 405 and "Method Not Allowed" not in page.get_data(as_text=True)

@@ -47,9 +47,13 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
 def _http_error(exc: HTTPException):
     status = exc.code or 500
     messages = {
+        400: _("The request could not be understood: check its parameters."),
         401: _("Please sign in."),
         403: _("You do not have permission to do that."),
         404: _("Not found."),
+        405: _("This address does not accept that method."),
+        413: _("The request is too large."),
+        415: _("The request's content type is not supported."),
         429: _("Too many requests. Please wait and try again."),
     }
     # Werkzeug's stock text ("You don't have the permission to access the requested resource. It is
