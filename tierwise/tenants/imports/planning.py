@@ -79,11 +79,15 @@ def plan_columns(kind: str, columns: list[str], mapping: dict[str, str], registr
             close = difflib.get_close_matches(column.lower(), list(registry) + list(known), n=1)
             hints.append(_("'%(column)s' (did you mean '%(match)s'?)", column=column, match=close[0]) if close
                          else _("'%(column)s'", column=column))
-        raise ValidationError(_("unknown column(s) %(columns)s: add them to the field registry first, "
-                                "or import with --add-fields to create them", columns=", ".join(hints)),
+        raise ValidationError(_("unknown column(s) %(columns)s: add them to the field registry first, or let the "
+                                "import create them (\"Add unknown customer columns to the field registry\" on the "
+                                "page, add_fields in the API, --add-fields in the CLI)", columns=", ".join(hints)),
                               field=unknown[0])
     for column in unknown:
-        name = validate_field_name(column.lower())
+        try:
+            name = validate_field_name(column.lower())
+        except ValidationError as refused:  # the file's column is at fault, not a form's "name" input
+            raise ValidationError(refused.message, field=column) from None
         plan.new_fields[name] = infer_field_type(sample[column] if sample is not None else pd.Series([], dtype=str))
     return plan
 
