@@ -125,6 +125,8 @@ def test_rms_and_analysts_read_the_registry_but_cannot_change_it(app, tenant_a, 
     ("Risk Score", "'Risk Score' is not a field name"),
     ("9lives", "'9lives' is not a field name"),
     ("status", "'status' is a built-in customer column"),
+    ("and", "'and' is reserved by the rule language: choose another name, e.g. 'and_value'"),
+    ("amount", "'amount' is reserved by the rule language: choose another name, e.g. 'amount_value'"),
     ("aum_avg_3m", "field 'aum_avg_3m' already exists"),
 ])
 def test_a_bad_field_name_is_refused_with_the_message_on_the_name_input(app, admin, tenant_a, name, message):

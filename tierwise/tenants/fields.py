@@ -79,7 +79,29 @@ def validate_field_name(name: str) -> str:
                                 "a-z, 0-9 and _ (at most 63)", name=name), field="name")
     if name in RESERVED_NAMES:
         raise ValidationError(_("'%(name)s' is a built-in customer column", name=name), field="name")
+    if name in rule_words():
+        raise ValidationError(_("'%(name)s' is reserved by the rule language: choose another name, "
+                                "e.g. '%(name)s_value'", name=name), field="name")
     return name
+
+
+def rule_words() -> frozenset[str]:
+    """The names the rule language gives a meaning of its own, which no field may take.
+
+    A keyword (``and``) could not name a field in a rule at all.  The others would
+    mean two things: a field called ``churn_probability`` would hide the model's
+    score, one called ``sum`` or ``complaints`` would read as the function or the
+    source of rows, and one called ``amount`` would be the field outside an
+    aggregate but the activity row's amount inside ``sum(amount, 90d)``.  The
+    columns an aggregate's filter tests (``category``, ``type``, ``channel``) are
+    left to fields: they are common customer columns, and inside a filter the row's
+    column is what anyone means.
+    """
+    # Imported here: the rule vocabulary types fields by FieldType, so it imports this module.
+    from tierwise.tenants.rules.syntax import KEYWORDS
+    from tierwise.tenants.rules.vocabulary import FUNCTIONS, MEASURES, MODEL_OUTPUTS, SOURCES
+
+    return frozenset(KEYWORDS | set(FUNCTIONS) | set(MODEL_OUTPUTS) | set(SOURCES) | set(MEASURES))
 
 
 def define_field(*, name: str, field_type: str, field_group: str = FieldGroup.PROFILE.value, label_zh: str = "",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -21,12 +22,24 @@ from tierwise.platform.web import clock
 from tierwise.platform.web import dashboard_charts as charts
 from tierwise.platform.web import model_report as report
 from tierwise.platform.web.access import signed_in
-from tierwise.tenants.dashboard_operations import job_runs, model_health
+from tierwise.platform.web.labels import IMPORT_KIND_LABELS
+from tierwise.tenants.dashboard_operations import JobRun, job_runs, model_health
 from tierwise.tenants.dashboards import CustomerFigures, customer_figures
 
 bp = Blueprint("dashboards", __name__)
 
 JOB_LABELS = {"retier": _l("Retier"), "train": _l("Training"), "score": _l("Scoring"), "import": _l("Import")}
+
+
+def job_subject(run: JobRun) -> str:
+    """What a run worked on, as the job table shows it after the job: the model trained, or the import's
+    kind and file (stored as ``kind: file``)."""
+    if run.kind == "train":
+        return str(report.MODEL_LABELS.get(run.subject, run.subject))
+    if run.kind == "import":
+        kind, _sep, source = run.subject.partition(": ")
+        return _("%(kind)s: %(file)s", kind=IMPORT_KIND_LABELS.get(kind, kind), file=source)
+    return run.subject
 
 
 def _model_sections(locale: str) -> list[dict]:
@@ -66,4 +79,4 @@ def index():
         data_end=clock.local_date(figures.pareto.window_end) if figures.pareto.window_end else None,
         models=_model_sections(locale) if reads_model_health(current_user) else None,
         runs=job_runs(visible_job_kinds(current_user)), job_label=lambda kind: JOB_LABELS.get(kind, kind),
-        model_label=lambda code: str(report.MODEL_LABELS.get(code, code)) if code else "")
+        job_subject=job_subject)

@@ -39,7 +39,8 @@ class TenantChoiceForm(FlaskForm):
 class ChangePasswordForm(FlaskForm):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
     new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=MIN_LENGTH, max=256)])
-    confirm = PasswordField(_l("Repeat new password"), validators=[DataRequired(), EqualTo("new_password")])
+    confirm = PasswordField(_l("Repeat new password"), validators=[
+        DataRequired(), EqualTo("new_password", _l("The two new passwords do not match."))])
 
 
 class ResetPasswordForm(FlaskForm):

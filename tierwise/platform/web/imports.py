@@ -22,16 +22,18 @@ from tierwise.errors import NotFoundError, ValidationError
 from tierwise.platform.policy import Permission, import_rights
 from tierwise.platform.web.access import requires
 from tierwise.platform.web.forms import show_validation_error
+from tierwise.platform.web.labels import IMPORT_KIND_LABELS as KIND_LABELS
 from tierwise.tenants.imports.mappings import MAX_NAME, ColumnMapping, list_mappings, parse_pairs
+from tierwise.tenants.imports.reading import FILE_EXTENSIONS
 from tierwise.tenants.imports.runs import ImportRun, list_runs, start_import_run
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
-KIND_LABELS = {"customers": _l("Customers"), "activity": _l("Activity"), "interactions": _l("Interactions")}
 
 
 class ImportForm(FlaskForm):
     kind = SelectField(_l("What the file contains"), choices=[SelectChoice(k, v) for k, v in KIND_LABELS.items()])
-    file = FileField(_l("CSV or XLSX file"), validators=[FileRequired(), FileAllowed(["csv", "txt", "xlsx"])])
+    file = FileField(_l("CSV or XLSX file"), validators=[FileRequired(), FileAllowed(
+        FILE_EXTENSIONS, _l("Only .csv, .txt or .xlsx files can be imported."))])
     mapping = SelectField(_l("Saved column mapping (optional, for the kind chosen above)"), choices=[], default="")
     columns = TextAreaField(_l("Map columns (optional): one TARGET=COLUMN per line, e.g. name=客户名称"),
                             validators=[Optional(), Length(max=10_000)])
@@ -73,8 +75,8 @@ def index():
             show_validation_error(form, exc)
         else:
             return redirect(url_for(".show", run_id=run.id))
-    return render_template("imports/index.html", form=form, runs=list_runs(), mappings=saved,
-                           kind_label=lambda kind: KIND_LABELS.get(kind, kind)), 400 if form.errors else 200
+    status = 400 if form.errors else 200
+    return render_template("imports/index.html", form=form, runs=list_runs(), mappings=saved), status
 
 
 @bp.route("/runs/<uuid:run_id>")

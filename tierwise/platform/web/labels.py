@@ -4,7 +4,9 @@ from __future__ import annotations
 import json
 
 from flask import Flask
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
 from tierwise.platform.policy import Permission, allows
 from tierwise.platform.tenant import Industry
@@ -52,6 +54,17 @@ INTERACTION_LABELS = {"complaint": _l("Complaint"), "request": _l("Request"), "o
 
 RUN_STATUS_LABELS = {"queued": _l("Queued"), "running": _l("Running"), "succeeded": _l("Succeeded"),
                      "failed": _l("Failed")}
+IMPORT_KIND_LABELS = {"customers": _l("Customers"), "activity": _l("Activity"), "interactions": _l("Interactions")}
+SCHEDULE_STARTER = "schedule:"  # ``started_by`` of a run a schedule started: ``schedule:<schedule id>``
+
+
+def started_by_label(value):
+    """Who started a run, as the run tables show it: a schedule's run as "Schedule" (its id in a tooltip);
+    people (their email), ``cli``, ``demo`` and ``job:...`` as stored."""
+    if isinstance(value, str) and value.startswith(SCHEDULE_STARTER):
+        return Markup('<span title="{}">{}</span>').format(value, _("Schedule"))
+    return value
+
 
 # The category codes of the industry templates (``tierwise.tenants.field_templates``), which the field
 # registry stores without labels.  A code a tenant added itself is shown as it was imported.
@@ -111,5 +124,7 @@ def init_app(app: Flask) -> None:
         channel_label=lambda code: CHANNEL_LABELS.get(code, code),
         interaction_label=lambda code: INTERACTION_LABELS.get(code, code),
         run_status_label=lambda code: RUN_STATUS_LABELS.get(code, code),
+        import_kind_label=lambda code: IMPORT_KIND_LABELS.get(code, code),
+        started_by_label=started_by_label,
         category_label=category_label,
     )

@@ -35,9 +35,19 @@ bp = Blueprint("lists", __name__, url_prefix="/lists")
 @bp.route("/")
 @signed_in
 def index():
+    definition = catalog.rule_set()
+    settings = catalog.settings(definition)
     return render_template("lists/index.html", builtins=catalog.BUILT_IN.values(), locale=str(get_locale()),
-                           saved_lists=saved.available_lists(current_user), settings=catalog.settings(),
+                           saved_lists=saved.available_lists(current_user), settings=settings,
+                           vip_tiers=vip_tier_labels(catalog.dimension(definition, "value"), settings.vip_tiers),
                            delete_form=EmptyForm())
+
+
+def vip_tier_labels(value, codes) -> str:
+    """The VIP tiers by their labels in the reader's language, as the tier pages name them."""
+    chinese = get_locale().language == "zh"
+    labels = {t.code: t.label_zh if chinese else t.label_en for t in value.tiers} if value else {}
+    return ("、" if chinese else ", ").join(labels.get(code, code) for code in codes)
 
 
 def _arguments() -> dict:

@@ -50,6 +50,28 @@ class PromoteForm(FlaskForm):
     reason = TextAreaField(_l("Why should this version be the champion?"), validators=[Length(max=MAX_REASON)])
 
 
+# The stages a run records as it goes (``tierwise.models.runs``, ``dataset``, ``training``, ``pipeline``,
+# ``scoring``), stored in English for operators; the English labels are the stored words.
+STAGE_LABELS = {
+    "starting": _l("starting"), "done": _l("done"),
+    "reading the activity": _l("reading the activity"), "searching parameters": _l("searching parameters"),
+    "training the final model": _l("training the final model"),
+    "comparing with baselines": _l("comparing with baselines"), "registering the model": _l("registering the model"),
+    "scoring with the churn model": _l("scoring with the churn model"),
+    "scoring with the value model": _l("scoring with the value model"), "writing the scores": _l("writing the scores"),
+}
+FEATURES_STAGE = "features as of "  # followed by the cutoff dates the features are built for
+
+
+def stage_label(stage: str) -> str:
+    """A run's stage in the reader's language; a stage this page does not know, as stored."""
+    if stage in STAGE_LABELS:
+        return str(STAGE_LABELS[stage])
+    if stage.startswith(FEATURES_STAGE):
+        return _("features as of %(dates)s", dates=stage[len(FEATURES_STAGE):])
+    return stage
+
+
 # A filter, not a context variable: the report macros are imported without the page's context.
 bp.add_app_template_filter(promotion_note, "promotion_note")
 
@@ -57,7 +79,7 @@ bp.add_app_template_filter(promotion_note, "promotion_note")
 @bp.context_processor
 def _model_labels() -> dict:
     return {"model_label": lambda code: str(report.MODEL_LABELS.get(code, code)),
-            "job_label": lambda code: _("Training") if code == "train" else _("Scoring")}
+            "job_label": lambda code: _("Training") if code == "train" else _("Scoring"), "stage_label": stage_label}
 
 
 def _locale() -> str:

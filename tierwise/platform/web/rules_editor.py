@@ -45,7 +45,8 @@ class DraftForm(FlaskForm):
 
 
 class UploadForm(FlaskForm):
-    file = FileField(_l("YAML file"), validators=[FileRequired(), FileAllowed(["yaml", "yml"])])
+    file = FileField(_l("YAML file"), validators=[FileRequired(), FileAllowed(
+        ["yaml", "yml"], _l("Only .yaml or .yml files can be uploaded."))])
 
 
 def error_details(definition: dict, exc: ValidationError) -> dict:
@@ -142,11 +143,11 @@ def upload():
     try:
         raw = upload_form.file.data.read(MAX_YAML_BYTES + 1)
         if len(raw) > MAX_YAML_BYTES:
-            raise ValidationError("the file is larger than 1 MB", field="file")
+            raise ValidationError(_("the file is larger than 1 MB"), field="file")
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise ValidationError("the file must be UTF-8 text", field="file") from None
+            raise ValidationError(_("the file must be UTF-8 text"), field="file") from None
         versions.save_draft(yaml_io.load(text), author=current_user.email,
                             note=f"uploaded {upload_form.file.data.filename or 'YAML'}"[:500])
     except ValidationError as exc:

@@ -30,6 +30,14 @@ READ_HISTORY = Permission.VIEW_ALL_CUSTOMERS
 CHANGED = {"label_en": _l("English label"), "label_zh": _l("Chinese label"), "description": _l("description"),
            "hysteresis": _l("hysteresis"), "rule": _l("rule"), "fallback": _l("fallback"), "colour": _l("colour"),
            "order": _l("order of the tiers")}
+# Notes Tierwise writes itself (``tierwise.platform.provisioning``), said in the reader's language; a note
+# someone typed is shown as they typed it.
+NOTE_LABELS = {"industry template": _l("industry template")}
+
+
+@bp.context_processor
+def _note_labels() -> dict:
+    return {"version_note": lambda note: NOTE_LABELS.get(note, note)}
 
 
 def describe_change(change: dict) -> str:

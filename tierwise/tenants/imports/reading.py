@@ -21,6 +21,9 @@ from flask_babel import gettext as _
 
 from tierwise.errors import ValidationError
 
+#: What an import reads, by the end of the file's name (CSV text often comes as .txt).  The upload
+#: page, the API and the CLI all refuse any other file, before anything is stored.
+FILE_EXTENSIONS = ("csv", "txt", "xlsx")
 CHUNK_ROWS = 100_000
 SAMPLE_BYTES = 64 * 1024
 _NON_ASCII = re.compile(rb"[\x80-\xff]")
@@ -52,10 +55,9 @@ def open_table(path: str | Path) -> TableSource:
     path = Path(path)
     if not path.is_file():
         raise ValidationError(_("no such file: %(path)s", path=path), field="file")
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
+    check_file_name(path.name)
+    if path.suffix.lower() == ".xlsx":
         return TableSource(path=path, columns=_xlsx_header(path), format="xlsx")
-    if path.suffix.lower() == ".xls":
-        raise ValidationError(_("old .xls workbooks are not supported: save as .xlsx or CSV"), field="file")
     with path.open("rb") as handle:
         sample = handle.read(SAMPLE_BYTES)
         encoding = detect_encoding(sample, _first_non_ascii_block(handle, sample))
@@ -65,6 +67,15 @@ def open_table(path: str | Path) -> TableSource:
     delimiter = detect_delimiter(text)
     header = next(csv.reader(io.StringIO(text.splitlines()[0]), delimiter=delimiter))
     return TableSource(path=path, columns=_check_header(header), format="csv", encoding=encoding, delimiter=delimiter)
+
+
+def check_file_name(name: str) -> None:
+    """Refuse a file whose name does not end in one of ``FILE_EXTENSIONS`` (as the upload form's check reads it)."""
+    if name.lower().endswith(".xls"):
+        raise ValidationError(_("old .xls workbooks are not supported: save as .xlsx or CSV"), field="file")
+    if not name.lower().endswith(tuple(f".{extension}" for extension in FILE_EXTENSIONS)):
+        raise ValidationError(_("'%(name)s' cannot be imported: an import reads %(extensions)s files",
+                                name=name, extensions=", ".join(f".{e}" for e in FILE_EXTENSIONS)), field="file")
 
 
 def _first_non_ascii_block(handle, sample: bytes) -> bytes:

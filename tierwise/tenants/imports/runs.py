@@ -27,6 +27,7 @@ from tierwise.platform.db import JSONType, TenantScoped, db, rollback_or_discard
 from tierwise.platform.policy import IMPORT_RIGHTS
 from tierwise.tenants.imports.errors import ImportRejected
 from tierwise.tenants.imports.mappings import check_save_as, import_mapped, resolve_mapping
+from tierwise.tenants.imports.reading import check_file_name
 from tierwise.tenants.imports.specs import KINDS
 
 STATUSES = ("queued", "running", "succeeded", "failed")
@@ -80,6 +81,7 @@ def start_import_run(source, *, kind: str, source_name: str, created_by: str, op
         raise ValueError(f"unknown import kind {kind!r}")
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in source_name):
         raise ValidationError(_("the file's name holds control characters: rename it and try again"), field="file")
+    check_file_name(source_name)
     if isinstance(source, Path) and not source.is_file():
         raise ValidationError(_("no such file: %(path)s", path=source), field="file")
     options = dict(options or {})

@@ -1,0 +1,149 @@
+"""A Chinese-speaking user reads the pages in Chinese: codes the system stores (import kinds, run stages,
+who started a run, dimension codes, notes Tierwise writes) are shown by their labels, form refusals are said
+in Chinese, and labels end in a full-width colon.  English readers see the same pages in English."""
+from __future__ import annotations
+
+import io
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import Browser, csrf_token_from
+from tests.model_fixtures import record_model_run, record_model_version
+from tests.rule_helpers import in_tenant, retier_again
+from tierwise.jobs.schedules import create_schedule
+from tierwise.platform.db import db
+from tierwise.tenants.customers import Customer
+from tierwise.tenants.imports.runner import import_records
+from tierwise.tenants.rules.assignments import RetierRun
+from tierwise.tenants.rules.versions import current_version
+
+
+def signed_in(app, world, language: str, who: str = "admin") -> Browser:
+    """A user signed in who has picked their language (it is saved on their account)."""
+    person = Browser(app.test_client())
+    person.login(world, who)
+    person.submit(f"/t/{world.slug}/", {"locale": language, "next": f"/t/{world.slug}/"},
+                  action=f"/t/{world.slug}/locale")
+    return person
+
+
+def upload(person, world, kind: str, name: str, text: str):
+    url = f"/t/{world.slug}/imports/"
+    token = csrf_token_from(person.get(url).text)
+    return person.client.post(url, content_type="multipart/form-data", data={
+        "csrf_token": token, "kind": kind, "file": (io.BytesIO(text.encode("utf-8")), name)})
+
+
+@pytest.fixture
+def bank(app, make_tenant):
+    """A bank on its industry template with three customers, tiered once."""
+    world = make_tenant("bank")
+    with in_tenant(app, world):
+        import_records([{"external_id": "P1", "name": "王总", "aum_avg_3m": "7000000"},
+                        {"external_id": "M1", "name": "张先生", "aum_avg_3m": "50000"}], kind="customers")
+        db.session.commit()
+        world.customers = dict(db.session.execute(sa.select(Customer.external_id, Customer.id)).all())
+    retier_again(app, world)
+    return world
+
+
+def test_imports_are_listed_by_what_they_hold_and_a_wrong_file_is_refused_in_chinese(app, make_tenant):
+    world = make_tenant("bank")
+    chinese = signed_in(app, world, "zh_CN")
+    assert upload(chinese, world, "customers", "customers.csv", "external_id,name\nC1,王五\n").status_code == 302
+    assert upload(chinese, world, "activity", "activity.csv",
+                  "customer,occurred_at,amount\nC1,2024-05-01,100\n").status_code == 302
+    refused = upload(chinese, world, "activity", "a.pdf", "not a table")
+    assert refused.status_code == 400
+    assert "只能导入 .csv、.txt 或 .xlsx 文件。" in refused.text and "approved extension" not in refused.text
+
+    imports = chinese.get(f"/t/{world.slug}/imports/").text
+    assert "<td>活动记录</td>" in imports and "<td>客户</td>" in imports
+    assert "<td>activity</td>" not in imports and "<td>customers</td>" not in imports
+    dashboard = chinese.get(f"/t/{world.slug}/dashboard").text
+    assert "导入 · 活动记录：activity.csv" in dashboard and "activity: activity.csv" not in dashboard
+
+    english = signed_in(app, world, "en")
+    assert "Only .csv, .txt or .xlsx files can be imported." in upload(english, world, "activity", "a.pdf", "x").text
+    assert "Import · Activity: activity.csv" in english.get(f"/t/{world.slug}/dashboard").text
+
+
+def test_model_runs_show_their_stage_and_a_scheduled_run_shows_the_schedule_as_who_started_it(app, make_tenant):
+    world = make_tenant("bank")
+    schedule = f"schedule:{uuid.uuid4()}"
+    with in_tenant(app, world):
+        record_model_run(job="score", status="succeeded", stage="done", started_by=schedule)
+        record_model_run(job="train", status="running", stage="features as of 2024-06-30", started_by="demo")
+        record_model_run(job="train", status="queued", model="value", stage="waiting for a worker")
+        db.session.commit()
+
+    page = signed_in(app, world, "zh_CN").get(f"/t/{world.slug}/models/").text
+    assert "<td>已完成" in page and "计算特征（截至 2024-06-30）" in page
+    assert "waiting for a worker" in page  # a stage the page does not know is shown as recorded
+    assert f'<span title="{schedule}">计划任务</span>' in page and "<td>demo</td>" in page
+    dashboard = signed_in(app, world, "zh_CN").get(f"/t/{world.slug}/dashboard").text
+    assert f'<span title="{schedule}">计划任务</span>' in dashboard
+
+    english = signed_in(app, world, "en").get(f"/t/{world.slug}/models/").text
+    assert "<td>done" in english and "features as of 2024-06-30" in english
+    assert f'<span title="{schedule}">Schedule</span>' in english
+
+
+def test_the_tiers_page_names_the_dimensions_a_retier_changed_and_who_started_it(app, bank):
+    with in_tenant(app, bank):
+        counts = {"up": 1, "down": 0, "new": 0, "held": 0}
+        db.session.add(RetierRun(rule_version_id=current_version().id, as_of=current_version().published_at,
+                                 status="succeeded", customers=2, changes={"value": counts, "retired_dimension": counts},
+                                 started_by="schedule:0b7f6c2e-0000-4000-8000-000000000001"))
+        db.session.commit()
+    page = signed_in(app, bank, "zh_CN").get(f"/t/{bank.slug}/rules/").text
+    recent = page[page.index("最近的重新分级"):]
+    assert '<span title="value">财富等级</span>' in recent and '<span title="high_risk">流失风险</span>' in recent
+    assert "<code>retired_dimension</code>" in recent  # no longer defined: shown by its code
+    assert ">计划任务</span>" in recent
+
+
+def test_the_version_history_says_the_first_version_is_the_industry_template_in_the_readers_language(app, bank):
+    history = signed_in(app, bank, "zh_CN").get(f"/t/{bank.slug}/rules/versions/").text
+    assert "<td>行业模板</td>" in history and "industry template" not in history
+    assert "<td>industry template</td>" in signed_in(app, bank, "en").get(f"/t/{bank.slug}/rules/versions/").text
+
+
+def test_labels_end_in_a_full_width_colon_in_chinese(app, bank):
+    chinese = signed_in(app, bank, "zh_CN")
+    customer = chinese.get(f"/t/{bank.slug}/customers/{bank.customers['P1']}").text
+    assert "符合该等级的规则：<code class=\"rule\">" in customer
+    lists = chinese.get(f"/t/{bank.slug}/lists/").text
+    assert "私人银行、财富中心、贵宾理财" in lists and "private_banking" not in lists
+    with in_tenant(app, bank):
+        schedule_id = create_schedule(action="retier", cron="0 3 * * *", author="test").id
+        version_id = record_model_version(make_champion=True).id
+        db.session.commit()
+    schedule = chinese.get(f"/t/{bank.slug}/schedules/{schedule_id}").text
+    assert "任务：<strong>为全部客户重新分级</strong>" in schedule
+    version = chinese.get(f"/t/{bank.slug}/models/versions/{version_id}").text
+    assert "主要指标：ROC AUC" in version
+
+    english = signed_in(app, bank, "en")
+    assert "Its rule matched: <code class=\"rule\">" in english.get(
+        f"/t/{bank.slug}/customers/{bank.customers['P1']}").text
+    assert "Work: <strong>Retier every customer</strong>" in english.get(f"/t/{bank.slug}/schedules/{schedule_id}").text
+    assert "Private banking, Wealth centre, VIP counter" in english.get(f"/t/{bank.slug}/lists/").text
+
+
+def test_form_refusals_on_the_password_and_rule_upload_pages_are_said_in_chinese(app, bank):
+    chinese = signed_in(app, bank, "zh_CN")
+    mismatch = chinese.submit(f"/t/{bank.slug}/password", {
+        "current_password": "x", "new_password": "a-brand-new-secret", "confirm": "another-new-secret"})
+    assert "两次输入的新密码不一致。" in mismatch.text and "Field must be equal to" not in mismatch.text
+
+    def upload_rules(name: str, content: bytes):
+        token = csrf_token_from(chinese.get(f"/t/{bank.slug}/rules/draft").text)
+        return chinese.client.post(f"/t/{bank.slug}/rules/draft/upload", content_type="multipart/form-data",
+                                   data={"csrf_token": token, "file": (io.BytesIO(content), name)})
+
+    assert "只能上传 .yaml 或 .yml 文件。" in upload_rules("rules.txt", b"dimensions: []").text
+    not_utf8 = upload_rules("rules.yaml", "名称: 规则".encode("gbk"))
+    assert not_utf8.status_code == 400 and "文件必须是 UTF-8 文本" in not_utf8.text
