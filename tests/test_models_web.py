@@ -226,6 +226,19 @@ def test_the_customer_page_shows_scores_and_reasons_in_the_readers_language(app,
     assert re.search(r"近\d+天|距上次|投诉", scores)
 
 
+def test_a_categorical_reason_shows_the_categorys_label(app, bank):
+    with in_tenant(app, bank):
+        score = db.session.scalars(sa.select(CustomerScore).order_by(CustomerScore.churn_probability.desc())).first()
+        score.churn_reasons = [["occupation", 0.5, "executive"], *score.churn_reasons[1:]]
+        db.session.commit()
+        customer_id = score.customer_id
+    admin = signed_in(app, bank)
+    english = admin.get(f"/t/{bank.slug}/customers/{customer_id}", headers=ENGLISH).text.split('id="scores"')[1]
+    chinese = admin.get(f"/t/{bank.slug}/customers/{customer_id}", headers=CHINESE).text.split('id="scores"')[1]
+    assert '<td class="number">Executive</td>' in english and ">executive<" not in english
+    assert '<td class="number">企业高管</td>' in chinese, chinese[:3000]
+
+
 def test_a_customer_not_scored_yet_says_so(app, make_tenant):
     world = make_tenant("bank")
     with in_tenant(app, world):
