@@ -155,6 +155,11 @@ def test_a_rule_naming_an_unknown_field_is_shown_at_its_input_with_a_close_match
     assert 'aria-invalid' not in input_block(response.text, PRIVATE_BANKING_RULE)
     assert EditorForm(response.text).values[WEALTH_CENTRE_RULE] == "aum_avg_3 >= 1000000"  # what was typed stays
     assert draft_definition(app, bank) is None
+    summary = response.text.split('class="flash error" role="alert">')[1].split("</div>")[0]
+    assert "Wealth tier › Wealth centre › Rule</a>" in summary  # named as the admin sees it, not by its path
+    chinese = admin.client.post(f"/t/{bank.slug}/rules/draft", data={**form, "action": "save"},
+                                headers={"Accept-Language": "zh-CN"}).text
+    assert "财富等级 › 财富中心 › 规则</a>：" in chinese
 
 
 @pytest.mark.parametrize("name, value, message", [

@@ -11,6 +11,7 @@ saved draft.  Errors are shown next to the input they name.
 from __future__ import annotations
 
 from flask import Blueprint, Response, flash, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -21,6 +22,7 @@ from wtforms.validators import Length, Optional
 
 from tierwise.errors import ConflictError, NotFoundError, ValidationError
 from tierwise.platform.db import db
+from tierwise.platform.i18n import localised
 from tierwise.platform.policy import Permission
 from tierwise.platform.web.access import requires
 from tierwise.platform.web.forms import EmptyForm
@@ -49,9 +51,39 @@ class UploadForm(FlaskForm):
         ["yaml", "yml"], _l("Only .yaml or .yml files can be uploaded."))])
 
 
+SETTING_NAMES = {"rule": _l("Rule"), "colour": _l("Colour"), "label_zh": _l("Chinese label"),
+                 "label_en": _l("English label"), "code": _l("Code"), "description": _l("Description"),
+                 "hysteresis": _l("Hysteresis"), "evaluations": _l("Hysteresis"), "margin": _l("Hysteresis")}
+
+
+def place_of(definition: dict, field: str | None) -> str | None:
+    """Where an error's path (``value.private_banking.rule``) is, as the admin names it: 财富等级 › 私人银行 › 规则.
+
+    Codes the definition does not know (a path into a removed tier, ``dimensions``) are kept as written.
+    """
+    if not field or not isinstance(definition, dict):
+        return field
+    locale = str(get_locale() or "en")
+    dimensions = {d.get("code"): d for d in definition.get("dimensions") or [] if isinstance(d, dict)}
+    code, _dot, rest = field.partition(".")
+    dimension = dimensions.get(code)
+    if dimension is None:
+        return field
+    parts = [localised(dimension.get("label_en") or "", dimension.get("label_zh") or "", locale) or code]
+    tiers = {t.get("code"): t for t in dimension.get("tiers") or [] if isinstance(t, dict)}
+    for step in [s for s in rest.split(".") if s]:
+        tier = tiers.get(step)
+        if tier is not None and len(parts) == 1:
+            parts.append(localised(tier.get("label_en") or "", tier.get("label_zh") or "", locale) or step)
+        else:
+            parts.append(str(SETTING_NAMES.get(step, step)))
+    return " › ".join(dict.fromkeys(parts))  # "hysteresis.margin" names hysteresis once
+
+
 def error_details(definition: dict, exc: ValidationError) -> dict:
     """What the form and the check endpoint show: the message, the input it belongs to, a caret for rules."""
-    details = {"message": exc.message, "field": exc.field, "input": editing.input_for_error(definition, exc.field)}
+    details = {"message": exc.message, "field": exc.field, "place": place_of(definition, exc.field),
+               "input": editing.input_for_error(definition, exc.field)}
     if isinstance(exc, RuleError):
         details.update(position=exc.position, expression=exc.expression, pointer=pointer(exc))
     return details
