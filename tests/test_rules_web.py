@@ -296,7 +296,9 @@ def test_admin_rolls_back_from_the_version_page_and_sees_what_changed(app, bank)
     second = admin.get(f"/t/{bank.slug}/rules/versions/").text
     second_id = re.search(r'/rules/versions/([0-9a-f-]{36})">Version 2<', second).group(1)
     diff = admin.get(f"/t/{bank.slug}/rules/versions/{second_id}").text
-    assert "value › private_banking: rule changed" in diff
+    assert "Wealth tier › Private banking: rule changed" in diff  # the tenant's names, not the codes
+    chinese = admin.get(f"/t/{bank.slug}/rules/versions/{second_id}", headers={"Accept-Language": "zh-CN"}).text
+    assert "财富等级 › 私人银行" in chinese
     assert "aum_avg_3m &gt;= 6000000" in diff and "aum_avg_3m &gt;= 8000000" in diff
 
     page = admin.get(f"/t/{bank.slug}/rules/versions/{first_id}")

@@ -10,6 +10,8 @@ saved draft.  Errors are shown next to the input they name.
 """
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Blueprint, Response, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -27,7 +29,7 @@ from tierwise.platform.policy import Permission
 from tierwise.platform.web.access import requires
 from tierwise.platform.web.forms import EmptyForm
 from tierwise.platform.web.rules_help import help_panel
-from tierwise.platform.web.rules_versions import describe_change
+from tierwise.platform.web.rules_versions import change_namer, describe_change
 from tierwise.tenants.rules import editing, versions, yaml_io
 from tierwise.tenants.rules.definition import BUILT_IN_DIMENSIONS, DimensionSpec
 from tierwise.tenants.rules.diff import definition_diff
@@ -212,7 +214,9 @@ def show_preview():
     db.session.rollback()  # the preview wrote nothing, but left a temporary table in the transaction
     in_force = versions.current_version()
     return render_template("rules/preview.html", definition=definition, result=result, matrix_rows=matrix_rows,
-                           in_force=in_force, describe_change=describe_change, action_form=EmptyForm(),
+                           in_force=in_force, action_form=EmptyForm(),
+                           describe_change=partial(describe_change, name=change_namer(
+                               draft.definition, in_force.definition if in_force else None)),
                            diff=definition_diff(in_force.definition if in_force else None, draft.definition))
 
 

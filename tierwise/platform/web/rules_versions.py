@@ -9,14 +9,17 @@ analysts have and relationship managers do not.
 from __future__ import annotations
 
 import uuid
+from functools import partial
 
 from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from tierwise.errors import ConflictError, ValidationError
 from tierwise.platform.db import db
+from tierwise.platform.i18n import localised
 from tierwise.platform.policy import Permission, allows
 from tierwise.platform.web.access import requires
 from tierwise.platform.web.forms import EmptyForm
@@ -40,11 +43,35 @@ def _note_labels() -> dict:
     return {"version_note": lambda note: NOTE_LABELS.get(note, note)}
 
 
-def describe_change(change: dict) -> str:
-    """One diff entry as a sentence; its before and after values are shown next to it."""
-    kind, dimension, tier = change["change"], change.get("dimension"), change.get("tier")
+def change_namer(*definitions: dict | None):
+    """Names for a diff's codes, in the reader's language, from the definitions on either side (the newer first):
+    ``namer("value")`` is 财富等级, ``namer("value", "vip")`` its tier; a code neither knows stays a code."""
+    locale = str(get_locale() or "en")
+    names: dict[tuple, str] = {}
+    for definition in reversed([d for d in definitions if isinstance(d, dict)]):  # the newer one wins
+        for dimension in definition.get("dimensions") or []:
+            if not isinstance(dimension, dict):
+                continue
+            code = dimension.get("code")
+            names[(code,)] = localised(dimension.get("label_en") or "", dimension.get("label_zh") or "", locale)
+            for tier in dimension.get("tiers") or []:
+                if isinstance(tier, dict):
+                    names[(code, tier.get("code"))] = localised(tier.get("label_en") or "",
+                                                                tier.get("label_zh") or "", locale)
+    return lambda *codes: names.get(codes) or codes[-1]
+
+
+def describe_change(change: dict, name=lambda *codes: codes[-1]) -> str:
+    """One diff entry as a sentence; its before and after values are shown next to it.
+
+    ``name`` (a ``change_namer``) turns codes into the tenant's names for its dimensions and tiers.
+    """
+    kind, code, tier_code = change["change"], change.get("dimension"), change.get("tier")
+    dimension = name(code) if code else code
+    tier = name(code, tier_code) if tier_code else tier_code
     if kind == "created":
-        return _("First version, with the dimensions %(dimensions)s", dimensions=", ".join(change["dimensions"]))
+        return _("First version, with the dimensions %(dimensions)s",
+                 dimensions=", ".join(name(d) for d in change["dimensions"]))
     if kind == "value_measure":
         return _("Value measure changed")
     if kind == "dimension_added":
@@ -72,8 +99,10 @@ def index():
 @requires(READ_HISTORY)
 def show(version_id: uuid.UUID):
     version = published_version(version_id)  # the draft's or another tenant's id: NotFoundError, a 404
+    previous = versions.version_by_number(version.number - 1).definition if version.number > 1 else None
     return render_template("rules/version.html", version=version, definition=version.parsed(),
-                           diff=changes_from_previous(version), describe_change=describe_change,
+                           diff=changes_from_previous(version),
+                           describe_change=partial(describe_change, name=change_namer(version.definition, previous)),
                            in_force=versions.current_version(),
                            can_roll_back=allows(current_user, Permission.MANAGE_RULES), action_form=EmptyForm())
 
