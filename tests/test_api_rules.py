@@ -365,3 +365,14 @@ def test_a_rule_error_is_explained_in_the_language_the_request_asks_for(client, 
     assert chinese.json["error"]["position"] == english.json["error"]["position"]
     assert "未知字段“arrers”" in said and "arrears" in said, said  # the field names stay as written
     assert "unknown field 'arrers'" in english.json["error"]["message"]
+
+
+def test_the_customer_page_shows_a_tier_reasons_category_by_its_label(app, utility):
+    from tests.conftest import Browser
+
+    retiered(app, utility)
+    hospital = customer_id(app, utility, "H1")
+    admin = Browser(app.test_client())
+    admin.login(utility, "admin")
+    page = admin.get(f"/t/{utility.slug}/customers/{hospital}", headers={"Accept-Language": "en"}).text
+    assert "<code>facility_type</code> = Hospital" in page  # the value as the profile shows it, not "hospital"
