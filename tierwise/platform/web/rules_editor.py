@@ -13,7 +13,6 @@ from __future__ import annotations
 from functools import partial
 
 from flask import Blueprint, Response, flash, g, jsonify, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -24,12 +23,11 @@ from wtforms.validators import Length, Optional
 
 from tierwise.errors import ConflictError, NotFoundError, ValidationError
 from tierwise.platform.db import db
-from tierwise.platform.i18n import localised
 from tierwise.platform.policy import Permission
 from tierwise.platform.web.access import requires
 from tierwise.platform.web.forms import EmptyForm
 from tierwise.platform.web.rules_help import help_panel
-from tierwise.platform.web.rules_versions import change_namer, describe_change
+from tierwise.platform.web.rules_versions import change_namer, definition_names, describe_change
 from tierwise.tenants.rules import editing, versions, yaml_io
 from tierwise.tenants.rules.definition import BUILT_IN_DIMENSIONS, DimensionSpec
 from tierwise.tenants.rules.diff import definition_diff
@@ -65,18 +63,14 @@ def place_of(definition: dict, field: str | None) -> str | None:
     """
     if not field or not isinstance(definition, dict):
         return field
-    locale = str(get_locale() or "en")
-    dimensions = {d.get("code"): d for d in definition.get("dimensions") or [] if isinstance(d, dict)}
+    names = definition_names(definition)
     code, _dot, rest = field.partition(".")
-    dimension = dimensions.get(code)
-    if dimension is None:
+    if (code,) not in names:
         return field
-    parts = [localised(dimension.get("label_en") or "", dimension.get("label_zh") or "", locale) or code]
-    tiers = {t.get("code"): t for t in dimension.get("tiers") or [] if isinstance(t, dict)}
+    parts = [names[(code,)] or code]
     for step in [s for s in rest.split(".") if s]:
-        tier = tiers.get(step)
-        if tier is not None and len(parts) == 1:
-            parts.append(localised(tier.get("label_en") or "", tier.get("label_zh") or "", locale) or step)
+        if len(parts) == 1 and (code, step) in names:
+            parts.append(names[(code, step)] or step)
         else:
             parts.append(str(SETTING_NAMES.get(step, step)))
     return " › ".join(dict.fromkeys(parts))  # "hysteresis.margin" names hysteresis once

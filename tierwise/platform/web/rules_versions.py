@@ -43,9 +43,10 @@ def _note_labels() -> dict:
     return {"version_note": lambda note: NOTE_LABELS.get(note, note)}
 
 
-def change_namer(*definitions: dict | None):
-    """Names for a diff's codes, in the reader's language, from the definitions on either side (the newer first):
-    ``namer("value")`` is 财富等级, ``namer("value", "vip")`` its tier; a code neither knows stays a code."""
+def definition_names(*definitions: dict | None) -> dict[tuple, str]:
+    """The tenant's names for the dimensions and tiers of rule set definitions (the newer first), in the reader's
+    language: ``("value",)`` is 财富等级, ``("value", "vip")`` its tier.  Definitions as stored or as typed
+    (a draft may not validate), so anything that is not a dimension or a tier is passed over."""
     locale = str(get_locale() or "en")
     names: dict[tuple, str] = {}
     for definition in reversed([d for d in definitions if isinstance(d, dict)]):  # the newer one wins
@@ -58,6 +59,13 @@ def change_namer(*definitions: dict | None):
                 if isinstance(tier, dict):
                     names[(code, tier.get("code"))] = localised(tier.get("label_en") or "",
                                                                 tier.get("label_zh") or "", locale)
+    return names
+
+
+def change_namer(*definitions: dict | None):
+    """Names for a diff's codes from the definitions on either side (``definition_names``): ``namer("value")``,
+    ``namer("value", "vip")``; a code neither knows stays a code."""
+    names = definition_names(*definitions)
     return lambda *codes: names.get(codes) or codes[-1]
 
 
