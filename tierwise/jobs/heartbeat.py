@@ -23,7 +23,7 @@ from flask import current_app, has_app_context
 from redis import Redis
 from rq.cron import CronScheduler
 
-from tierwise.jobs.schedules import Schedule, due_query, fire
+from tierwise.jobs.schedules import Schedule, due_query, fire, starter
 from tierwise.platform import tenancy
 from tierwise.platform.audit import Actor, acting_as
 from tierwise.platform.db import db, utcnow
@@ -81,7 +81,7 @@ def fire_due(now: datetime) -> Counter:
         schedule_id = schedule.id
         passed.add(schedule_id)  # never looped on, even if firing it broke before it advanced
         try:
-            with acting_as(Actor(label=f"schedule:{schedule_id}")):
+            with acting_as(Actor(label=starter(schedule_id))):
                 outcomes[fire(schedule, now).last_status] += 1
         except Exception:
             db.session.rollback()

@@ -48,9 +48,8 @@ LAUNCHERS: dict[Action, tuple[str, tuple]] = {
     Action.TRAIN_CHURN: ("tierwise.models.runs.launch_training", ("churn",)),
     Action.TRAIN_VALUE: ("tierwise.models.runs.launch_training", ("value",)),
 }
-CRON_FIELDS = (("minute", "0-59"), ("hour", "0-23"), ("day of month", "1-31"), ("month", "1-12 or JAN-DEC"),
-               ("day of week", "0-6 or SUN-SAT"))
 MAX_MESSAGE = 2000
+STARTER_PREFIX = "schedule:"  # who started a scheduled run (``started_by``, the audit actor): ``schedule:<id>``
 LATE = timedelta(minutes=5)  # a heartbeat ticks every minute: a run this far past its time was missed
 
 
@@ -91,27 +90,8 @@ class Schedule(TenantScoped, db.Model):
         return moment.astimezone(ZoneInfo(self.timezone)) if moment else None
 
 
-def validate_cron(expression: str) -> str:
-    """The expression, normalised; a ValidationError on ``cron`` saying which field is wrong."""
-    fields = (expression or "").split()
-    if len(fields) != len(CRON_FIELDS):
-        raise ValidationError(_("must have 5 fields (minute hour day-of-month month day-of-week), e.g. '0 3 * * *'; "
-                                "got %(count)s", count=len(fields)), field="cron")
-    for position, value in enumerate(fields):
-        alone = ["*"] * len(CRON_FIELDS)
-        alone[position] = value
-        if not croniter.is_valid(" ".join(alone)):
-            raise ValidationError(_invalid_cron_field(position, value), field="cron")
-    normalised = " ".join(fields)
-    try:
-        croniter(normalised, datetime(2000, 1, 1)).get_next(datetime)
-    except CroniterError:
-        raise ValidationError(_("'%(cron)s' never matches a date (e.g. 30 February)", cron=normalised),
-                              field="cron") from None
-    return normalised
-
-
-# Why a cron field is not valid, by position (in the order of ``CRON_FIELDS``), each a whole sentence to translate.
+# Why each of a cron expression's five fields (minute, hour, day of month, month, day of week) is not valid,
+# each a whole sentence to translate.
 _CRON_FIELD_PROBLEMS = (
     _l("the minute field '%(value)s' is not valid (allowed: 0-59, '*', lists, ranges and steps such as "
        "1-5 or */15)"),
@@ -124,6 +104,31 @@ _CRON_FIELD_PROBLEMS = (
     _l("the day of week field '%(value)s' is not valid (allowed: 0-6 or SUN-SAT, '*', lists, ranges and "
        "steps such as 1-5 or */15)"),
 )
+
+
+def starter(schedule_id: uuid.UUID) -> str:
+    """``started_by`` of the runs the schedule starts (and its actor in the audit log)."""
+    return f"{STARTER_PREFIX}{schedule_id}"
+
+
+def validate_cron(expression: str) -> str:
+    """The expression, normalised; a ValidationError on ``cron`` saying which field is wrong."""
+    fields = (expression or "").split()
+    if len(fields) != len(_CRON_FIELD_PROBLEMS):
+        raise ValidationError(_("must have 5 fields (minute hour day-of-month month day-of-week), e.g. '0 3 * * *'; "
+                                "got %(count)s", count=len(fields)), field="cron")
+    for position, value in enumerate(fields):
+        alone = ["*"] * len(fields)
+        alone[position] = value
+        if not croniter.is_valid(" ".join(alone)):
+            raise ValidationError(_invalid_cron_field(position, value), field="cron")
+    normalised = " ".join(fields)
+    try:
+        croniter(normalised, datetime(2000, 1, 1)).get_next(datetime)
+    except CroniterError:
+        raise ValidationError(_("'%(cron)s' never matches a date (e.g. 30 February)", cron=normalised),
+                              field="cron") from None
+    return normalised
 
 
 def _invalid_cron_field(position: int, value: str) -> str:
@@ -282,7 +287,7 @@ def fire(schedule: Schedule, now: datetime) -> Schedule:
     db.session.commit()
     run_id, status, message = None, "started", ""
     try:
-        run = launcher(action)(started_by=f"schedule:{schedule_id}")
+        run = launcher(action)(started_by=starter(schedule_id))
     except ConflictError as exc:
         db.session.rollback()
         status, message = "skipped", f"already running: {exc.message}"

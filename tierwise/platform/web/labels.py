@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
+from tierwise.jobs.schedules import STARTER_PREFIX
 from tierwise.platform.policy import Permission, allows
 from tierwise.platform.tenant import Industry
 from tierwise.platform.users import BookScope, Role
@@ -55,13 +56,12 @@ INTERACTION_LABELS = {"complaint": _l("Complaint"), "request": _l("Request"), "o
 RUN_STATUS_LABELS = {"queued": _l("Queued"), "running": _l("Running"), "succeeded": _l("Succeeded"),
                      "failed": _l("Failed")}
 IMPORT_KIND_LABELS = {"customers": _l("Customers"), "activity": _l("Activity"), "interactions": _l("Interactions")}
-SCHEDULE_STARTER = "schedule:"  # ``started_by`` of a run a schedule started: ``schedule:<schedule id>``
 
 
 def started_by_label(value):
     """Who started a run, as the run tables show it: a schedule's run as "Schedule" (its id in a tooltip);
     people (their email), ``cli``, ``demo`` and ``job:...`` as stored."""
-    if isinstance(value, str) and value.startswith(SCHEDULE_STARTER):
+    if isinstance(value, str) and value.startswith(STARTER_PREFIX):
         return Markup('<span title="{}">{}</span>').format(value, _("Schedule"))
     return value
 
@@ -107,8 +107,8 @@ def plain_details(value) -> list[tuple[str, str]]:
 
     if not isinstance(value, dict):
         return [("", text(value))] if value not in (None, "", {}, []) else []
-    return [(key, text(item)) for key, item in sorted(value.items()) if item not in (None, "", {}, [])
-            and text(item)]
+    return [(key, said) for key, item in sorted(value.items()) if item not in (None, "", {}, [])
+            and (said := text(item))]
 
 
 def init_app(app: Flask) -> None:
