@@ -401,11 +401,17 @@ def test_a_deactivated_tenants_schedules_wait_and_fire_once_when_it_is_back(app,
     assert started_by_schedule(app, tenant_a, schedule_id) == ["succeeded"]
 
 
-def test_a_schedule_edited_while_its_run_is_queued_is_skipped_and_records_no_second_run(rq_app, app, tenant_a):
-    schedule_id = make_schedule(app, tenant_a, due_at=utcnow() - timedelta(minutes=1))
+def queued_by_a_due_schedule(rq_app, app, world) -> uuid.UUID:
+    """A schedule that came due and queued its retier (no worker has run it yet); returns the schedule's id."""
+    schedule_id = make_schedule(app, world, due_at=utcnow() - timedelta(minutes=1))
     with rq_app.app_context():
         tick()
-    assert started_by_schedule(rq_app, tenant_a, schedule_id) == ["queued"]
+    assert started_by_schedule(rq_app, world, schedule_id) == ["queued"]
+    return schedule_id
+
+
+def test_a_schedule_edited_while_its_run_is_queued_is_skipped_and_records_no_second_run(rq_app, app, tenant_a):
+    schedule_id = queued_by_a_due_schedule(rq_app, app, tenant_a)
     with in_tenant(rq_app, tenant_a):
         schedule = update_schedule(db.session.get(Schedule, (tenant_a.tenant_id, schedule_id)), author="admin",
                                    cron="* * * * *")
@@ -418,10 +424,7 @@ def test_a_schedule_edited_while_its_run_is_queued_is_skipped_and_records_no_sec
 
 
 def test_a_schedule_deleted_while_its_run_is_queued_leaves_the_run_to_finish(rq_app, app, tenant_a):
-    schedule_id = make_schedule(app, tenant_a, due_at=utcnow() - timedelta(minutes=1))
-    with rq_app.app_context():
-        tick()
-    assert started_by_schedule(rq_app, tenant_a, schedule_id) == ["queued"]
+    schedule_id = queued_by_a_due_schedule(rq_app, app, tenant_a)
     with in_tenant(rq_app, tenant_a):
         delete_schedule(db.session.get(Schedule, (tenant_a.tenant_id, schedule_id)))
         db.session.commit()
