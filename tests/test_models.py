@@ -241,6 +241,17 @@ def test_drift_sees_a_feature_move_outside_the_range_it_was_judged_on():
     assert drift.alerts(moved) == ["recency_days"]
 
 
+def test_scores_a_last_digit_apart_from_the_reference_are_no_drift():
+    """Scoring sums a score tree by tree (for its reasons), training with LightGBM: the last digit may differ."""
+    from tierwise.models import drift
+
+    tied = np.repeat([0.02, 0.05, 0.4, 0.9], [150, 150, 100, 100])  # a small model scores customers alike
+    reference = drift.reference_bins(pd.DataFrame({"amount": np.arange(500.0)}), tied)
+    for nudged in (np.nextafter(tied, 1.0), np.nextafter(tied, 0.0), tied * (1 + 1e-12)):
+        assert drift.drift(reference, pd.DataFrame({"amount": np.arange(500.0)}), nudged)[drift.SCORE] < 0.01
+    assert drift.drift(reference, pd.DataFrame({"amount": np.arange(500.0)}), tied + 0.3)[drift.SCORE] > drift.ALERT_PSI
+
+
 def test_models_beat_their_baselines_on_the_synthetic_bank(app, trained):
     with in_tenant(app, trained):
         churn_model, value_model = champion("churn"), champion("value")

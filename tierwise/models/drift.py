@@ -42,10 +42,26 @@ def _numeric_reference(values: np.ndarray) -> dict:
 def _numeric_shares(values: np.ndarray, edges) -> np.ndarray:
     edges = np.asarray(edges, dtype=float)
     missing = np.isnan(values)
-    bins = np.searchsorted(edges, values[~missing], side="right")
+    bins = np.searchsorted(edges, _snapped(values[~missing], edges), side="right")
     counts = np.bincount(bins, minlength=len(edges) + 1).astype(float)
     counts = np.append(counts, missing.sum())
     return counts / max(len(values), 1)
+
+
+def _snapped(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Values within float noise of an edge, as that edge (the lower one first).
+
+    Edges are quantiles, so many values sit exactly on one (tied scores, the maximum).
+    Scoring computes a score tree by tree, for its reasons; training, the reference,
+    with LightGBM's own predict: a last-digit difference moved every tied customer to
+    the next bin, and unchanged data raised a score drift alert (PSI 0.39).
+    """
+    if not len(edges) or not len(values):
+        return values
+    above = np.clip(np.searchsorted(edges, values), 0, len(edges) - 1)
+    below = np.clip(above - 1, 0, len(edges) - 1)
+    snapped = np.where(np.isclose(values, edges[above], rtol=1e-9, atol=0.0), edges[above], values)
+    return np.where(np.isclose(values, edges[below], rtol=1e-9, atol=0.0), edges[below], snapped)
 
 
 def _categorical_reference(values: pd.Series) -> dict:
