@@ -14,17 +14,19 @@ from tests.model_fixtures import fast_training
 from tests.model_helpers import seed_history
 from tests.rule_helpers import in_tenant
 from tierwise.errors import ConflictError, ValidationError
-from tierwise.models import dataset, features, labels
+from tierwise.models import dataset, features, labels, scans
 from tierwise.models.pipeline import train_model
 from tierwise.models.registry import ModelVersion, champion, promote
 from tierwise.models.runs import ModelRun, launch_scoring, launch_training, start_run
 from tierwise.models.scores import CustomerScore
+from tierwise.models import scoring
 from tierwise.models.scoring import score_all
 from tierwise.platform.audit import AuditEvent
 from tierwise.platform.db import db
 from tierwise.tenants.activity import Activity
 from tierwise.tenants.customers import Customer
 from tierwise.tenants.interactions import Interaction
+from tierwise.tenants.lists.query import list_page
 
 from tests.conftest import provision_world
 
@@ -111,6 +113,47 @@ def test_features_never_see_anything_after_the_cutoff(app, tenant_a):
         after = features.build_features(spec, cutoff)
         assert after.loc[str(ids[0]), "unresolved_complaints"] == before.loc[str(ids[0]), "unresolved_complaints"] + 1
         db.session.rollback()
+
+
+def test_the_latest_amount_is_everything_at_the_last_moment_before_the_cutoff(app, tenant_a):
+    cutoff = datetime(2025, 3, 1, tzinfo=timezone.utc)
+    month = timedelta(days=30)
+    fading = one_customer(app, tenant_a, "FADING", [(cutoff - 3 * month, "100"), (cutoff - 2 * month, "100"),
+                                                    (cutoff - month, "40"),
+                                                    (cutoff + timedelta(days=1), "500")])  # after: never read
+    steady = one_customer(app, tenant_a, "STEADY", [(cutoff - 3 * month, "100"), (cutoff - 2 * month, "100"),
+                                                    (cutoff - month, "100")])
+    with in_tenant(app, tenant_a):
+        db.session.add(Activity(customer_id=fading, occurred_at=cutoff - month, ordinal=1, amount=Decimal("10")))
+        db.session.flush()
+        spec = features.current_spec()
+        ids = pd.Index([str(fading), str(steady)])
+        _first, [frame] = scans.activity_frames(features.activity_rows(spec, ids, [cutoff]), [cutoff])
+        x = features.build_features(spec, cutoff)
+        db.session.rollback()
+    assert frame.loc[str(fading), "amount_last"] == 50 and frame.loc[str(steady), "amount_last"] == 100
+    assert x.loc[str(fading), "amount_last_vs_peers"] == 0.5 and x.loc[str(steady), "amount_last_vs_peers"] == 1.0
+
+
+def test_a_change_every_customer_shares_leaves_the_trend_against_peers_unchanged(app, tenant_a):
+    """A season moves every customer alike: a tree's threshold on the raw trend learnt in one season
+    misjudges another, the rank among the customers at the same date does not move."""
+    seed_history(app, tenant_a, customers=80, months=12)
+    cutoff = datetime(2025, 3, 1, tzinfo=timezone.utc)
+    with in_tenant(app, tenant_a):
+        spec = features.current_spec()
+        before = features.build_features(spec, cutoff)
+        db.session.execute(sa.update(Activity)  # a peak season: the last 90 days 30% up for everyone
+                           .where(Activity.occurred_at >= cutoff - timedelta(days=90), Activity.occurred_at < cutoff)
+                           .values(amount=Activity.amount * Decimal("1.3")))
+        after = features.build_features(spec, cutoff)
+        db.session.rollback()
+    trend = before["amount_trend_90d"].notna()
+    assert trend.sum() > 60
+    assert (after.loc[trend, "amount_trend_90d"] > before.loc[trend, "amount_trend_90d"]).sum() > 60
+    pd.testing.assert_series_equal(after["amount_trend_vs_peers"], before["amount_trend_vs_peers"])
+    ranks = before["amount_trend_vs_peers"][trend]
+    assert ranks.min() > 0 and ranks.max() == 1.0  # percentiles among the tenant's customers
 
 
 def test_one_scan_for_several_cutoffs_gives_what_each_cutoff_gives_alone(app, tenant_a):
@@ -342,15 +385,34 @@ def test_scoring_gives_every_customer_scores_and_five_labelled_reasons(app, trai
         assert result.customers == customers
         rows = list(db.session.scalars(sa.select(CustomerScore)))
         assert len(rows) == customers
-        assert all(0 <= r.churn_probability <= 1 for r in rows)
         assert all(r.predicted_value is not None for r in rows)
-        sample = rows[0]
+        scored = [r for r in rows if r.churn_probability is not None]
+        assert len(scored) > 0.8 * customers and all(0 <= r.churn_probability <= 1 for r in scored)
+        sample = scored[0]
         assert len(sample.churn_reasons) == 5 and len(sample.value_reasons) == 5
         feature, contribution, _value = sample.churn_reasons[0]
         assert abs(contribution) >= abs(sample.churn_reasons[-1][1])
         spec = champion("churn").spec
         assert spec.label(feature, "en") != "" and spec.label("recency_days", "zh_Hans_CN") == "距上次交易天数"
         assert set(result.drift) == {"churn", "value"} and "__score__" in result.drift["churn"]["psi"]
+
+
+def test_a_lapsed_customer_has_no_churn_probability_and_stays_off_the_at_risk_list(app, trained):
+    """Gone for longer than the churn horizon: already churned by the label's own definition, not at risk."""
+    with in_tenant(app, trained):
+        score_all()
+        db.session.commit()
+        x = features.build_features(champion("churn").spec, scoring.data_as_of())
+        horizon = champion("churn").horizon_days
+        lapsed = set(x.index[x["recency_days"] > horizon])
+        active = set(x.index[x["recency_days"] <= horizon])
+        assert lapsed and active
+        rows = {str(r.customer_id): r for r in db.session.scalars(sa.select(CustomerScore))}
+        assert all(rows[c].churn_probability is None and rows[c].churn_reasons is None for c in lapsed)
+        assert all(rows[c].predicted_value is not None for c in lapsed)
+        assert all(rows[c].churn_probability is not None and len(rows[c].churn_reasons) == 5 for c in active)
+        listed = {str(row.customer_id) for row in list_page("at_risk", sa.true(), limit=10_000).rows}
+        assert listed and not listed & lapsed
 
 
 def test_a_failed_scoring_leaves_the_previous_scores_exactly_as_they_were(app, trained, monkeypatch):

@@ -213,7 +213,7 @@ def test_score_now_rescores_and_shows_drift_per_feature(app, bank):
 def test_the_customer_page_shows_scores_and_reasons_in_the_readers_language(app, bank):
     with in_tenant(app, bank):
         customer_id = db.session.scalars(sa.select(CustomerScore.customer_id).order_by(
-            CustomerScore.churn_probability.desc())).first()
+            CustomerScore.churn_probability.desc().nulls_last())).first()
     admin = signed_in(app, bank)
     english = admin.get(f"/t/{bank.slug}/customers/{customer_id}", headers=ENGLISH).text
     scores = english.split('id="scores"')[1].split("</section>")[0]
@@ -226,9 +226,21 @@ def test_the_customer_page_shows_scores_and_reasons_in_the_readers_language(app,
     assert re.search(r"近\d+天|距上次|投诉", scores)
 
 
+def test_a_lapsed_customers_page_says_why_it_has_no_churn_probability(app, bank):
+    with in_tenant(app, bank):
+        customer_id = db.session.scalars(sa.select(CustomerScore.customer_id)
+                                         .where(CustomerScore.churn_probability.is_(None))).first()
+    assert customer_id is not None  # the synthetic bank has customers who left long ago
+    page = signed_in(app, bank).get(f"/t/{bank.slug}/customers/{customer_id}", headers=ENGLISH).text
+    scores = page.split('id="scores"')[1].split("</section>")[0]
+    assert "has already left by the churn model's definition" in scores.replace("&#39;", "'")
+    assert "No champion model" not in scores and scores.count("<tr data-feature=") == 5  # the value's reasons
+
+
 def test_a_categorical_reason_shows_the_categorys_label(app, bank):
     with in_tenant(app, bank):
-        score = db.session.scalars(sa.select(CustomerScore).order_by(CustomerScore.churn_probability.desc())).first()
+        score = db.session.scalars(sa.select(CustomerScore)
+                                   .order_by(CustomerScore.churn_probability.desc().nulls_last())).first()
         score.churn_reasons = [["occupation", 0.5, "executive"], *score.churn_reasons[1:]]
         db.session.commit()
         customer_id = score.customer_id

@@ -51,6 +51,10 @@ LABELS = {
     "amount_trend_90d": ("近90天金额环比变化", "Amount trend, 90 days against the 90 before"),
     "events_trend_90d": ("近90天交易次数环比变化", "Activity count trend, 90 days against the 90 before"),
     "amount_trend_yoy": ("近90天金额同比变化", "Amount trend, 90 days against the same period a year ago"),
+    "amount_last_vs_peers": ("最近一笔金额相对平均的变化(同期客户中的百分位)",
+                             "Latest amount against the average, percentile among customers at the same date"),
+    "amount_trend_vs_peers": ("近90天金额环比变化(同期客户中的百分位)",
+                              "Amount trend over 90 days, percentile among customers at the same date"),
     "amount_365d_cat_{c}": ("近365天金额:{c}", "Amount, last 365 days: {c}"),
     "interactions_365d": ("近365天互动次数", "Interactions, last 365 days"),
     "complaints_90d": ("近90天投诉次数", "Complaints, last 90 days"),
@@ -95,6 +99,7 @@ class FeatureSpec:
             names += [f"amount_sum_{w}d", f"events_{w}d"]
         names += ["amount_per_day_90d", "amount_per_day_365d"]
         names += ["amount_max_365d", "amount_avg_365d", "amount_trend_90d", "events_trend_90d", "amount_trend_yoy"]
+        names += ["amount_last_vs_peers", "amount_trend_vs_peers"]
         names += [f"amount_365d_cat_{i}" for i in range(len(self.categories))]
         names += ["interactions_365d", "complaints_90d", "complaints_365d", "public_complaints_365d",
                   "severe_interactions_365d", "unresolved_complaints", "days_since_complaint"]
@@ -231,6 +236,11 @@ def _features(spec: FeatureSpec, cutoff_ts: pd.Timestamp, frame: pd.DataFrame,
     out["amount_trend_90d"] = _ratio_change(out["amount_sum_90d"], previous)
     out["events_trend_90d"] = _ratio_change(out["events_90d"], out["events_180d"] - out["events_90d"])
     out["amount_trend_yoy"] = _ratio_change(out["amount_sum_90d"], frame["amount_year_ago_90d"].fillna(0.0))
+    # the latest amount against the year's average, as a rank only: the raw ratio moves with the season
+    # (on the demo tenants it made the value models worse, and no churn model better)
+    out["amount_last_vs_peers"] = _among_peers(
+        frame["amount_last"] / out["amount_avg_365d"].where(out["amount_avg_365d"] > 0))
+    out["amount_trend_vs_peers"] = _among_peers(out["amount_trend_90d"])
     for index in range(len(spec.categories)):
         out[f"amount_365d_cat_{index}"] = frame[f"amount_365d_cat_{index}"].fillna(0.0).where(has_history)
     for column in ("interactions_365d", "complaints_90d", "complaints_365d", "public_complaints_365d",
@@ -245,6 +255,20 @@ def _features(spec: FeatureSpec, cutoff_ts: pd.Timestamp, frame: pd.DataFrame,
         if kind == FieldType.DATE:  # days before the cutoff
             out[f"field_{name}"] = _field_values(frame[f"field_{name}"], kind, cutoff_ts)
     return out[spec.columns()]
+
+
+def _among_peers(values: pd.Series) -> pd.Series:
+    """Each customer's percentile (0-1] among the customers at the same cutoff: what moved against the others.
+
+    A change every customer shares (the season of a utility's bills, a bank's
+    year end, a window edge falling between two monthly bills) shifts a raw
+    ratio by the same amount for all of them, and training pools cutoffs of
+    different seasons: a tree's threshold learnt in one season then misjudges
+    another.  The rank at the same date carries only what sets a customer apart.
+    The feature sets are always built for every customer of the tenant (``customer_frame``),
+    so the peers are the whole tenant at every cutoff and at scoring.
+    """
+    return values.rank(pct=True)
 
 
 def _ratio_change(current: pd.Series, previous: pd.Series) -> pd.Series:

@@ -206,8 +206,8 @@ def activity_frames(rows: ActivityRows, cutoffs: list[datetime], horizon_days: i
     after it, or none: one ``bincount`` of (customer, period) adds every sum and
     one every count, and the windows are running totals of periods.  The latest
     moment before the cutoff and the largest amount of the last year are
-    per-customer maxima.  With ``horizon_days``, also ``future_amount`` and
-    ``future_events``: the label window [cutoff, cutoff + horizon), which the
+    per-customer maxima, and ``amount_last`` the amount at that latest moment.
+    With ``horizon_days``, also ``future_amount`` and ``future_events``: the label window [cutoff, cutoff + horizon), which the
     features never read.  ``first_at`` is the first activity of all: the first
     before a cutoff, where it is before it.  Customers without activity get zero
     sums and counts and no moments.
@@ -237,6 +237,13 @@ def activity_frames(rows: ActivityRows, cutoffs: list[datetime], horizon_days: i
         last = np.maximum(rows.per_customer(np.maximum, np.where(age > 0, rows.at, MISSING), MISSING),
                           rows.last_before_start)
         columns = {"last_at": _moments(last, MISSING)}
+        # The amount of the latest activity before the cutoff (all of it at that moment): a fading
+        # customer's last bill, whatever the billing cycle and however a window's edge falls between bills.
+        latest = (age > 0) & (rows.at == last[rows.position])
+        at_latest = rows.position[latest]
+        latest_amount = np.bincount(at_latest, weights=rows.amount[latest], minlength=n)
+        columns["amount_last"] = np.where(np.bincount(at_latest, minlength=n) > 0, latest_amount, np.nan)
+        del latest, at_latest
         for i, window in enumerate(WINDOWS):
             columns[f"amount_sum_{window}d"] = window_sums[:, i]
             columns[f"events_{window}d"] = window_counts[:, i]

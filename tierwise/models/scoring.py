@@ -10,6 +10,12 @@ labels, its contribution and value), not per customer in Python: formatting
 millions of numbers as text, in Python or in a CSV, costs far more than the
 database building the JSON.
 
+Lapsed customers get no churn probability (NULL, no reasons): a customer without
+activity for longer than the churn model's horizon has already left by the
+label's own definition, is outside the population the model learnt from (its
+100% was an extrapolation), and would fill every at-risk list and value at risk
+with accounts no one can keep any more.  Their predicted value is still written.
+
 The write is atomic: under the tenant's ``scores`` lock, the new scores are
 COPYed (binary, straight from numpy arrays, on PostgreSQL) into a temporary
 table, then one transaction replaces the tenant's rows.
@@ -90,14 +96,16 @@ def score_all(*, as_of: datetime | None = None, progress=None) -> ScoringResult:
         prediction, index, values = contributions(version, x)
         lap(f"{model} predictions and contributions")
         labels[model], numeric, text = reason_codes(x, version.columns, index)
-        scored[model] = {PREDICTION[model]: prediction, **_ranked(model, index, np.round(values, 6), numeric, text)}
-        lap(f"{model} reasons")
         # Drift is measured on the population the model was judged on (the reference bins come from it):
         # long-gone customers are scored, but comparing them with active ones would always alarm.
         population = (x["recency_days"] <= population_days(model, version.horizon_days)).to_numpy()
         psi = drift_module.drift(version.reference, aligned(x, version.columns)[population], prediction[population])
         result.drift[model] = {"psi": psi, "alerts": drift_module.alerts(psi)}
         lap(f"{model} drift")
+        if model == "churn":  # a lapsed customer has no churn probability (the module's docstring says why)
+            prediction = np.where(population, prediction, np.nan)
+        scored[model] = {PREDICTION[model]: prediction, **_ranked(model, index, np.round(values, 6), numeric, text)}
+        lap(f"{model} reasons")
     if progress:
         progress("writing the scores", 0.9)
     # In key order (as the features come): the stage is read in the order it was written, and inserting
@@ -197,9 +205,19 @@ def _replace_scores(customer_ids: np.ndarray, scored: dict[str, dict], labels: d
     tenant_id = tenancy.current_tenant_id()
     execute_sql("DELETE FROM customer_scores WHERE tenant_id = :tenant_id", {"tenant_id": tenant_id})
     select = ["s.customer_id" if postgres else "replace(s.customer_id, '-', '')"]
-    select += [f"s.{PREDICTION[m]}" if m in scored else "NULL" for m in PREDICTION]
-    select += [_reasons_sql(m, sum(1 for c in scored[m] if c.startswith(f"{m}_f")), postgres) if m in scored
-               else "NULL" for m in PREDICTION]
+    predictions, reasons = [], []
+    for m in PREDICTION:
+        if m not in scored:
+            predictions.append("NULL")
+            reasons.append("NULL")
+            continue
+        # NaN, no prediction (a lapsed customer's churn), is stored as NULL, with no reasons (SQLite stores
+        # a NaN as NULL by itself)
+        value = f"NULLIF(s.{PREDICTION[m]}, 'NaN'::float8)" if postgres else f"s.{PREDICTION[m]}"
+        width = sum(1 for c in scored[m] if c.startswith(f"{m}_f"))
+        predictions.append(value)
+        reasons.append(f"CASE WHEN {value} IS NULL THEN NULL ELSE {_reasons_sql(m, width, postgres)} END")
+    select += predictions + reasons
     params = {"tenant_id": tenant_id, "scored_at": moment,
               **{f"{m}_labels": json.dumps(labels[m]) for m in scored},
               **{f"{m}_version_id": champions[m].id if m in champions else None for m in PREDICTION}}
