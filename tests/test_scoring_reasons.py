@@ -104,8 +104,14 @@ def test_stored_reasons_and_scores_are_exactly_what_python_computed(app, scored)
             prediction, index, values = contributions(version, x)
             aligned = x[version.columns]
             assert len(rows) == len(x)
+            lapsed = ~(x["recency_days"] <= version.horizon_days).to_numpy()  # or never active (NaN)
+            lapsed &= model == "churn"
+            assert lapsed.sum() < len(x)
             for i, customer in enumerate(x.index):
                 row = rows[customer]
+                if lapsed[i]:  # no activity within the churn horizon: no probability, no reasons
+                    assert row.churn_probability is None and row.churn_reasons is None, customer
+                    continue
                 assert (row.churn_probability if model == "churn" else row.predicted_value) == prediction[i]
                 expected = []
                 for j, value in zip(index[i], values[i]):

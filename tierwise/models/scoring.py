@@ -11,7 +11,7 @@ millions of numbers as text, in Python or in a CSV, costs far more than the
 database building the JSON.
 
 Lapsed customers get no churn probability (NULL, no reasons): a customer without
-activity for longer than the churn model's horizon has already left by the
+activity within the churn model's horizon (or ever) has already left by the
 label's own definition, is outside the population the model learnt from (its
 100% was an extrapolation), and would fill every at-risk list and value at risk
 with accounts no one can keep any more.  Their predicted value is still written.
