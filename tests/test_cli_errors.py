@@ -74,7 +74,7 @@ def test_help_still_shows_the_usage(runner):
 def test_a_refused_value_names_the_option_not_the_apis_field(app, runner, tenant_a, tmp_path, args, error):
     result = tierwise(runner, args[0], "--tenant", tenant_a.slug, *(a.format(folder=tmp_path) for a in args[1:]))
 
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 2, result.output  # a bad value is a usage error
     assert one_line_error(result).startswith(error)
     assert "field '" not in result.stderr
     assert model_runs(app, tenant_a) == 0
@@ -86,7 +86,7 @@ def test_an_as_of_too_early_for_the_history_is_refused_naming_it_and_no_run_is_r
 
     early = tierwise(runner, "train", "--tenant", tenant_a.slug, "--model", "churn", "--as-of", "2025-03-01")
 
-    assert early.exit_code == 1, early.output
+    assert early.exit_code == 2, early.output
     message = one_line_error(early)
     assert message.startswith("Error: --as-of: 2025-03-01 is too early"), message
     assert "a horizon of 90 days needs more than" in message and "the earliest as-of that works is 2025-" in message
@@ -95,7 +95,38 @@ def test_an_as_of_too_early_for_the_history_is_refused_naming_it_and_no_run_is_r
 
     before = tierwise(runner, "train", "--tenant", tenant_a.slug, "--model", "churn", "--as-of", "2000-01-01")
 
-    assert before.exit_code == 1, before.output
+    assert before.exit_code == 2, before.output
     assert one_line_error(before).startswith("Error: --as-of: 2000-01-01 is before the tenant's first activity")
     assert "Training run" not in before.stdout
     assert model_runs(app, tenant_a) == 0
+
+
+# --- every command's refused values name the option (or argument, or variable) they came from ----------------------
+
+CSV_WITH_AMOUNT = "customer,occurred_at,amount\nC1,2025-01-05,10\n"
+
+
+@pytest.mark.parametrize("args, named", [
+    (["import", "activity", "--tenant", "{tenant}", "{csv}", "--amount-column", "nosuch"], "--amount-column: "),
+    (["import", "customers", "--tenant", "{tenant}", "{csv}", "--label-column", "nosuch"], "--label-column: "),
+    (["import", "customers", "--tenant", "{tenant}", "{csv}", "--id-column", "nosuch"], "--id-column: "),
+    (["import", "customers", "--tenant", "{tenant}", "{folder}/missing.csv"], "'PATH'"),
+    (["export", "--tenant", "{tenant}", "--out", "{folder}/all.csv", "--list", "nope"], "--list: "),
+    (["tenant", "create", "new-one", "--name", "New", "--industry", "nope"], "--industry: "),
+    (["user", "create", "--tenant", "{tenant}", "--email", "x@y.test", "--role", "boss"], "--role: "),
+    (["user", "create", "--tenant", "{tenant}", "--email", "x@y.test", "--role", "analyst", "--branch", "NOPE"],
+     "--branch: "),
+    (["user", "create", "--tenant", "{tenant}", "--email", "x@y.test", "--role", "analyst"], "TIERWISE_PASSWORD: "),
+    (["rules", "export", "--tenant", "{tenant}", "--version", "1", "--draft"], "--version and --draft"),
+])
+def test_every_commands_bad_value_is_a_usage_error_naming_its_option(runner, tenant_a, tmp_path, monkeypatch,
+                                                                     args, named):
+    monkeypatch.setenv("TIERWISE_PASSWORD", "short")
+    (tmp_path / "data.csv").write_text(CSV_WITH_AMOUNT, encoding="utf-8")
+    result = tierwise(runner, *(a.format(tenant=tenant_a.slug, csv=tmp_path / "data.csv", folder=tmp_path)
+                                for a in args))
+
+    assert result.exit_code == 2, result.output
+    message = one_line_error(result)
+    assert named in message, message
+    assert "field '" not in message

@@ -130,12 +130,14 @@ def test_an_rms_dashboard_counts_only_their_own_book(app, client, bank, issue_to
     assert body["risk"]["total"]["customers"] == 5 and body["risk"]["total"]["value_at_risk"] == pytest.approx(500)
     moves = {d["dimension"]: d["moves"]["new"] for d in body["flows"]["dimensions"]}
     assert moves == {"value": 5, "high_risk": 5, "opinion_risk": 5}
-    assert body["models"] is None and {run["kind"] for run in body["runs"]} == {"retier"}
+    assert body["models"] is None
+    assert body["runs"] == []  # the retiers count the whole tenant: /retier-runs is 403 for an RM
     person = Browser(app.test_client())
     person.login(bank, "rm2")
     page = person.get(f"/t/{bank.slug}/dashboard").text
     assert "Your book: 5 customers." in page and 'data-customers="0"' in page  # rm2 has no key account
     assert "客户 N0" not in page and "Model health" not in page
+    assert 'data-job="retier"' not in page and "Job runs" not in page
 
 
 def test_flows_count_the_moves_of_the_latest_retier(app, client, bank, issue_token):
@@ -176,6 +178,17 @@ def test_model_health_shows_the_champion_and_drift_alerts_to_admins(app, client,
     person.login(bank, "analyst")
     page = person.get(f"/t/{bank.slug}/dashboard").text
     assert 'data-model="churn" data-drift-alerts="1"' in page and "Logistic regression" in page
+
+
+def test_model_health_puts_the_value_models_total_beside_the_actual_total(app, bank):
+    with in_tenant(app, bank):
+        record_model_version("value", make_champion=True)
+        db.session.commit()
+    person = Browser(app.test_client())
+    person.login(bank, "analyst")
+    page = person.get(f"/t/{bank.slug}/dashboard").text
+    row = page.split('data-metric="total_predicted"')[1].split("</tr>")[0]
+    assert "98,000" in row and "actual 100,000" in row  # a total means nothing without the one it predicts
 
 
 def test_a_new_tenant_gets_a_working_empty_dashboard(app, client, make_tenant, issue_token):

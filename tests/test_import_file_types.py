@@ -106,7 +106,7 @@ def test_the_cli_refuses_the_same_names_in_process_and_in_the_background(app, tm
 
     result = import_cli(runner, tenant_a, "customers", path, *(["--background"] if background else []))
 
-    assert result.exit_code != 0
-    assert result.stderr.strip() == ("Error: field 'file': 'customers.pdf' cannot be imported: "
+    assert result.exit_code == 2
+    assert result.stderr.strip() == ("Error: PATH: 'customers.pdf' cannot be imported: "
                                      "an import reads .csv, .txt, .xlsx files")
     assert customers(app, tenant_a) == {} and import_runs(app, tenant_a) == 0

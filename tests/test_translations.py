@@ -51,7 +51,7 @@ def test_every_permission_has_a_label():
 
 def test_every_category_of_the_industry_templates_has_a_label():
     """The templates' category codes (``large_venue``, ``commercial``) are shown to people by their labels."""
-    from tierwise.platform.web.labels import CATEGORY_LABELS
+    from tierwise.tenants.category_labels import CATEGORY_LABELS
     from tierwise.tenants.field_templates import TEMPLATES
 
     codes = {code for fields in TEMPLATES.values() for f in fields for code in f.categories or ()}

@@ -44,6 +44,12 @@ class ValidationError(TierwiseError):
         return _("%(where)s: %(message)s", where=", ".join(where), message=self.message) if where else self.message
 
 
+class UnsupportedBodyError(ValidationError):
+    """A request body of a media type the endpoint does not take (a form sent where JSON is read)."""
+
+    code = "unsupported_media_type"
+
+
 def parse_choice(choices, value, *, field: str):
     """``choices(value)`` for an enum, or a ValidationError on ``field`` that lists the allowed values."""
     try:

@@ -105,10 +105,15 @@ def plan_cutoffs(model: str, horizon_days: int, *, as_of: datetime | None = None
                                 first=first.date()), field="activity")
     if as_of is not None:
         end = min(end, as_of)
+    if validation_cutoff(end, horizon_days) <= first + timedelta(days=MIN_HISTORY_DAYS):
+        raise too_little_history(first, end, horizon_days, known_until=last if end < last else None, model=model)
+    return _plan(model, horizon_days, first, end, step_days)
+
+
+def _plan(model: str, horizon_days: int, first: datetime, end: datetime, step_days: int | None = None) -> Plan:
+    """The cutoffs of a plan on activity from ``first`` to ``end`` (whose validation cutoff fits)."""
     validation = validation_cutoff(end, horizon_days)
     earliest = first + timedelta(days=MIN_HISTORY_DAYS)
-    if validation <= earliest:
-        raise too_little_history(first, end, horizon_days, known_until=last if end < last else None)
     # Cutoffs step back by whole calendar months from the validation cutoff, so each one sits at the same
     # point of a monthly cycle (bills, statements): 30-day steps would drift a monthly bill in and out
     # of the 30-day window from one cutoff to the next, and the model would learn the drift.
@@ -142,6 +147,7 @@ def check_plan(model: str, horizon_days: int, *, as_of: datetime | None = None) 
     end = data_end()
     if end is None:
         return
+    last = end
     if as_of is not None:
         end = min(end, as_of)
     enough_before = validation_cutoff(end, horizon_days) - timedelta(days=MIN_HISTORY_DAYS)
@@ -150,10 +156,64 @@ def check_plan(model: str, horizon_days: int, *, as_of: datetime | None = None) 
             a.c.tenant_id == tenancy.current_tenant_id(), a.c.occurred_at < enough_before))
             .execution_options(tenant_filtered=True)):
         plan_cutoffs(model, horizon_days, as_of=as_of)  # raises, saying what to change
+    if as_of is not None and as_of < last and model == CHURN:
+        # An as-of early in the data may leave a churn model nobody who churned (or nobody who
+        # stayed) to learn from, though its cutoffs fit: said now, naming a later as-of that works.
+        plan = plan_cutoffs(model, horizon_days, as_of=as_of)
+        if not both_outcomes(plan):
+            raise _one_outcome(plan, known_until=last)
+
+
+def both_outcomes(plan: Plan) -> bool:
+    """Whether a churn plan's training cutoffs and its validation cutoff each have churned and stayed customers.
+
+    Counted as ``labels.churn_labels`` derives them: customers with activity in the horizon
+    before a cutoff, churned if they have none in the horizon after it; an imported churn
+    dated in that horizon counts as churned too, so the probe refuses only what training would.
+    """
+    training = _outcomes(plan.training_cutoffs, plan.horizon_days)
+    validation = _outcomes([plan.validation_cutoff], plan.horizon_days)
+    return all(stayed and churned for stayed, churned in (training, validation))
+
+
+def _outcomes(cutoffs: list[datetime], horizon_days: int) -> tuple[int, int]:
+    """(stayed, churned) examples over ``cutoffs``, in one aggregate per cutoff."""
+    from tierwise.tenants.customers import Customer
+
+    a, c = Activity.__table__, Customer.__table__
+    tenant_id, horizon = tenancy.current_tenant_id(), timedelta(days=horizon_days)
+    stayed = churned = 0
+    for cutoff in cutoffs:
+        seen = (sa.select(a.c.customer_id, sa.func.max(sa.case((a.c.occurred_at >= cutoff, 1), else_=0))
+                          .label("after"))
+                .where(a.c.tenant_id == tenant_id, a.c.occurred_at >= cutoff - horizon,
+                       a.c.occurred_at < cutoff + horizon)
+                .group_by(a.c.customer_id).having(sa.func.min(a.c.occurred_at) < cutoff).subquery())
+        after = sa.func.coalesce(sa.func.sum(seen.c.after), 0)
+        kept, gone = db.session.execute(sa.select(after, sa.func.count() - after)
+                                        .execution_options(tenant_filtered=True)).one()
+        imported = db.session.scalar(sa.select(sa.func.count()).where(
+            c.c.tenant_id == tenant_id, c.c.churn_label.is_(True), c.c.label_observed_on >= cutoff.date(),
+            c.c.label_observed_on < (cutoff + horizon).date()).execution_options(tenant_filtered=True))
+        stayed, churned = stayed + int(kept), churned + int(gone) + int(imported or 0)
+    return stayed, churned
+
+
+def _one_outcome(plan: Plan, *, known_until: datetime) -> ValidationError:
+    """Why an as-of leaves a churn model one outcome to learn from, naming the earliest later as-of that works."""
+    later = earliest_as_of(plan.data_start, plan.horizon_days, until=known_until, after=plan.data_end)
+    if later is not None:
+        return ValidationError(_("%(as_of)s is too early: up to it, a horizon of %(horizon)s days leaves a churn "
+                                 "model customers of one outcome only (nobody churned, or nobody stayed) to learn "
+                                 "from; the earliest as-of that works is %(later)s", as_of=plan.data_end.date(),
+                                 horizon=plan.horizon_days, later=later.date()), field="as_of")
+    return ValidationError(_("a horizon of %(horizon)s days leaves a churn model customers of one outcome only "
+                             "(nobody churned, or nobody stayed) at every as-of up to %(end)s: try another horizon",
+                             horizon=plan.horizon_days, end=known_until.date()), field="horizon_days")
 
 
 def too_little_history(first: datetime, end: datetime, horizon_days: int, *,
-                       known_until: datetime | None = None) -> ValidationError:
+                       known_until: datetime | None = None, model: str = CHURN) -> ValidationError:
     """Why no cutoff fits between ``first`` and ``end`` for the horizon, blaming what to change.
 
     ``known_until``: the data's end, where an as-of before it ends the data early.  The
@@ -171,7 +231,7 @@ def too_little_history(first: datetime, end: datetime, horizon_days: int, *,
                    after=after)
     covered = (end - first).days
     if known_until is not None:
-        later = earliest_as_of(first, horizon_days, until=known_until)
+        later = earliest_as_of(first, horizon_days, until=known_until, model=model)
         if end <= first:
             if later:
                 return ValidationError(_("%(as_of)s is before the tenant's first activity (%(first)s); the earliest "
@@ -197,17 +257,30 @@ def too_little_history(first: datetime, end: datetime, horizon_days: int, *,
         field="horizon_days")
 
 
-def earliest_as_of(first: datetime, horizon_days: int, *, until: datetime) -> datetime | None:
-    """The first midnight (UTC) as of which a cutoff fits after ``first``, if one comes by ``until``.
+MAX_OUTCOME_PROBES = 400  # as-ofs whose churn labels ``earliest_as_of`` counts before giving up
 
-    The validation cutoff lies less than a month further back than the horizon, so the
-    search ends within about a month of the first day that could do.
+
+def earliest_as_of(first: datetime, horizon_days: int, *, until: datetime, after: datetime | None = None,
+                   model: str = CHURN) -> datetime | None:
+    """The first midnight (UTC) after ``after`` as of which training works, if one comes by ``until``.
+
+    Works: a cutoff fits after ``first`` and, for a churn model, its labels hold both outcomes
+    (``both_outcomes``), so the as-of named is one the run will not refuse.  The validation
+    cutoff lies less than a month further back than the horizon, so the search for a cutoff
+    ends within about a month of the first day that could do.
     """
     enough = first + timedelta(days=MIN_HISTORY_DAYS)
     day = datetime.combine((enough + timedelta(days=horizon_days)).date(), time(), tzinfo=timezone.utc)
+    if after is not None:
+        day = max(day, datetime.combine(after.date(), time(), tzinfo=timezone.utc) + timedelta(days=1))
+    probes = 0
     while day <= until:
         if validation_cutoff(day, horizon_days) > enough:
-            return day
+            if model != CHURN or both_outcomes(_plan(model, horizon_days, first, day)):
+                return day
+            probes += 1
+            if probes >= MAX_OUTCOME_PROBES:
+                return None
         day += timedelta(days=1)
     return None
 

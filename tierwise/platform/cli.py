@@ -1,11 +1,14 @@
 """The ``tierwise`` command line (a Flask CLI group).
 
 Commands call the same domain functions as the UI and API.  A domain error
-becomes a one-line ``Error: ...`` on stderr and exit status 1, with the
-transaction rolled back so nothing is half-written; a field the command takes
-as an option is named as that option (``--as-of``, not ``as_of``).  A usage
-error (an unknown option, a bad or missing value) is one such line too, with
-exit status 2.
+becomes a one-line ``Error: ...`` on stderr, with the transaction rolled back so
+nothing is half-written.  An error about a value the command was given names
+the option (or argument, or environment variable) it came from (``--as-of``,
+not the API's ``as_of``) and is a usage error, exit status 2, like Click's own
+for an unknown option or a missing value; any other domain error exits 1.
+Where a command's option does not share the domain field's name
+(``--amount-column`` for an import's ``amount``), the command says so once,
+with ``fields_from``.
 """
 from __future__ import annotations
 
@@ -28,33 +31,56 @@ def _create_app():
     return create_app()
 
 
+def fields_from(**sources: str):
+    """Declare which of a command's parameters a domain field's value came from, where the names differ.
+
+    ``@fields_from(amount="amount_column", password="TIERWISE_PASSWORD")``: a parameter's
+    name, or how else the value is given (an environment variable), as the error should say it.
+    """
+    def declare(callback):
+        callback.field_sources = {**getattr(callback, "field_sources", {}), **sources}
+        return callback
+    return declare
+
+
 @contextmanager
 def reported_errors() -> Iterator[None]:
-    """Turn domain errors into a clean CLI failure, rolling back the transaction."""
+    """Turn domain errors into a clean CLI failure, rolling back the transaction.
+
+    An error naming a value the command was given is a usage error (exit 2) naming its option.
+    """
     try:
         yield
     except TierwiseError as exc:
         db.session.rollback()
         pointer = getattr(exc, "pointer", None)  # rule errors show where in the expression
-        message = f"{exc}\n{pointer()}" if pointer and getattr(exc, "expression", "") else _described(exc)
+        source = _source_of(exc)
+        if pointer and getattr(exc, "expression", ""):
+            message = f"{exc}\n{pointer()}"
+        else:
+            message = f"{source}: {exc.message}" if source else str(exc)
+        if source:
+            raise OneLineUsageError(message) from None
         raise click.ClickException(message) from None
 
 
-def _described(exc: TierwiseError) -> str:
-    """The error, naming its field as the running command's option for it (``--horizon-days``), if it has one.
+def _source_of(exc: TierwiseError) -> str | None:
+    """How the running command's user gave the value ``exc`` is about (``--horizon-days``, ``PATH``), or None.
 
     The field names are the domain's, shared with the API (``horizon_days``).  A
-    field of a file's row (an import's column) stays as it is, with its row.
+    field of a file's row (an import's column) is the file's, not an option's.
     """
     field, row = getattr(exc, "field", None), getattr(exc, "row", None)
     ctx = click.get_current_context(silent=True)
     if not field or row is not None or ctx is None:
-        return str(exc)
-    flag = f"--{field.replace('_', '-')}"
+        return None
+    declared = getattr(ctx.command.callback, "field_sources", {}).get(field)
+    wanted = declared or field
+    flag = f"--{wanted.replace('_', '-')}"
     for param in ctx.command.params:
-        if param.name == field or flag in param.opts:
-            return f"{param.opts[0]}: {exc.message}"  # an argument's opts are its name (``slug``)
-    return str(exc)
+        if param.name == wanted or flag in param.opts or wanted in param.opts:
+            return param.opts[0] if isinstance(param, click.Option) else param.human_readable_name
+    return declared  # not a parameter: an environment variable, say
 
 
 class OneLineUsageError(click.UsageError):
@@ -143,6 +169,7 @@ def tenant_list() -> None:
 @click.option("--role", required=True, help="tenant_admin, analyst or relationship_manager.")
 @click.option("--name", "display_name", default="", help="Display name.")
 @click.option("--branch", "branch_code", default=None, help="Branch code to scope the user to.")
+@fields_from(password="TIERWISE_PASSWORD")
 def user_create(tenant_slug: str, email: str, role: str, display_name: str, branch_code: str | None) -> None:
     """Create a user; the password comes from TIERWISE_PASSWORD or a prompt."""
     from tierwise.errors import NotFoundError
@@ -155,7 +182,7 @@ def user_create(tenant_slug: str, email: str, role: str, display_name: str, bran
         if branch_code:
             branch = find_branch_by_code(branch_code)
             if branch is None:
-                raise NotFoundError(f"no branch with code '{branch_code}' in tenant '{tenant_slug}'")
+                raise NotFoundError(f"no branch with code '{branch_code}' in tenant '{tenant_slug}'", field="branch")
             branch_id = branch.id
         user = create_user(email=email, role=role, password=read_password(), display_name=display_name,
                            branch_id=branch_id)
@@ -184,6 +211,7 @@ def token_create(tenant_slug: str, email: str, name: str) -> None:
 
 @operator_cli.command("create")
 @click.option("--email", required=True)
+@fields_from(password="TIERWISE_PASSWORD")
 def operator_create(email: str) -> None:
     """Create a platform operator; the password comes from TIERWISE_PASSWORD or a prompt."""
     from tierwise.platform.operators import create_operator

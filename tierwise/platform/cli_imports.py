@@ -14,6 +14,7 @@ import click
 from flask.cli import AppGroup
 
 from tierwise.errors import ValidationError
+from tierwise.platform.cli import fields_from
 from tierwise.platform.db import db
 
 SHOWN_ERRORS = 20
@@ -37,7 +38,7 @@ def _common(function):
                           "and return; follow it with `tierwise import status`."),
     ]):
         function = option(function)
-    return click.argument("path", type=click.Path(dir_okay=False))(function)
+    return click.argument("path", type=click.Path(exists=True, dir_okay=False))(function)
 
 
 def _mapping(pairs: tuple[str, ...], **columns: str | None) -> dict[str, str]:
@@ -176,6 +177,8 @@ def import_status(tenant_slug: str, run_id: str) -> None:
 @click.option("--label-column", default=None, help="Column holding the churn outcome label (yes/no).")
 @click.option("--label-date-column", default=None, help="Column holding the date the label was observed.")
 @click.option("--add-fields", is_flag=True, help="Create registry fields for unknown columns (types inferred).")
+@fields_from(file="path", external_id="id_column", churn_label="label_column",
+             label_observed_on="label_date_column")
 def import_customers(pairs, id_column, label_column, label_date_column, add_fields, **common):
     """Import customers from PATH (upsert by external id)."""
     from tierwise.platform.cli import reported_errors
@@ -192,6 +195,8 @@ def import_customers(pairs, id_column, label_column, label_date_column, add_fiel
 @click.option("--amount-column", default=None, help="Amount column (default: amount).")
 @click.option("--quantity-column", default=None, help="Quantity column, e.g. kWh (optional).")
 @click.option("--category-column", default=None, help="Category column (optional).")
+@fields_from(file="path", customer="customer_column", occurred_at="time_column", amount="amount_column",
+             quantity="quantity_column", category="category_column")
 def import_activity(pairs, customer_column, time_column, amount_column, quantity_column, category_column, **common):
     """Import activity (transactions, bills, orders) from PATH."""
     from tierwise.platform.cli import reported_errors
@@ -211,6 +216,9 @@ def import_activity(pairs, customer_column, time_column, amount_column, quantity
 @click.option("--severity-column", default=None, help="Severity 1-5 (default: severity).")
 @click.option("--resolved-column", default=None, help="When it was resolved (default: resolved_at).")
 @click.option("--summary-column", default=None, help="Free text (default: summary).")
+@fields_from(file="path", customer="customer_column", occurred_at="time_column", channel="channel_column",
+             type="type_column", severity="severity_column", resolved_at="resolved_column",
+             summary="summary_column")
 def import_interactions(pairs, customer_column, time_column, channel_column, type_column, severity_column,
                         resolved_column, summary_column, **common):
     """Import interactions (complaints, requests, opinions, praise) from PATH."""

@@ -61,6 +61,8 @@ def rules_export(tenant_slug: str, number: int | None, of_draft: bool) -> None:
     from tierwise.errors import NotFoundError
     from tierwise.tenants.rules import versions, yaml_io
 
+    if of_draft and number is not None:
+        raise click.UsageError("--version and --draft cannot be used together: export one or the other")
     with in_tenant(tenant_slug):
         if of_draft:
             version = versions.draft()

@@ -2,8 +2,10 @@
 
 The web page and the API answer the same question the same way, from the
 permissions in ``policy``: the customer figures follow ``visible_customers``;
-the runs follow the pages they come from (retiers on the tier page, which every
-role reads; trainings and scorings on the model pages; imports on the import page).
+the runs follow the pages and endpoints they come from, so the dashboard never
+lists a run its reader could not open: retiers as the tier page and
+``/retier-runs`` show them (the whole tenant's: tenant admins and analysts, not
+RMs), trainings and scorings as the model pages, imports as the import page.
 """
 from __future__ import annotations
 
@@ -28,7 +30,8 @@ def reads_model_health(user: User) -> bool:
 
 
 def visible_job_kinds(user: User) -> tuple[str, ...]:
-    allowed = {"retier": True, "train": reads_model_health(user), "score": reads_model_health(user),
+    whole_tenant = allows(user, Permission.VIEW_ALL_CUSTOMERS)
+    allowed = {"retier": whole_tenant, "train": whole_tenant, "score": whole_tenant,
                "import": allows(user, Permission.IMPORT_DATA)}
     return tuple(kind for kind in JOB_KINDS if allowed[kind])
 

@@ -11,10 +11,12 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from tierwise.errors import ConflictError, NotFoundError, PermissionDeniedError, TierwiseError, ValidationError
+from tierwise.errors import (ConflictError, NotFoundError, PermissionDeniedError, TierwiseError,
+                             UnsupportedBodyError, ValidationError)
 from tierwise.platform.db import db
 
-STATUS_BY_ERROR = {
+STATUS_BY_ERROR = {  # the first class an error is an instance of decides (subclasses first)
+    UnsupportedBodyError: 415,
     ValidationError: 400,
     PermissionDeniedError: 403,
     NotFoundError: 404,

@@ -90,6 +90,6 @@ def job_runs(kinds: tuple[str, ...] = JOB_KINDS, limit: int = RUNS_PER_KIND) -> 
                                                   .order_by(ModelRun.started_at.desc()).limit(limit))]
     if "import" in kinds:
         found += [JobRun("import", r.id, f"{r.kind}: {r.source_name}", r.status, r.started_at or r.created_at,
-                         r.finished_at, r.created_by, r.message)
+                         r.finished_at, r.created_by, r.said_message())
                   for r in db.session.scalars(sa.select(ImportRun).order_by(ImportRun.created_at.desc()).limit(limit))]
     return sorted(found, key=lambda run: run.started_at, reverse=True)

@@ -13,7 +13,9 @@ import csv
 import hashlib
 import io
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_babel import force_locale
@@ -21,11 +23,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from tierwise.errors import ValidationError
-from tierwise.platform import audit
-from tierwise.platform.db import utcnow
+from tierwise.platform import audit, tenancy
+from tierwise.platform.db import db, utcnow
+from tierwise.platform.tenant import Tenant
 from tierwise.platform.i18n import localised
 from tierwise.tenants import xlsx
+from tierwise.tenants.fields import field_registry
 from tierwise.tenants.lists.catalog import builtin
+from tierwise.tenants.lists.explain import explain
 from tierwise.tenants.lists.filters import ListFilters
 from tierwise.tenants.lists.query import list_rows
 
@@ -52,29 +57,33 @@ class Export:
 HEADINGS = {
     "external_id": _l("Customer id"), "name": _l("Name"), "branch": _l("Branch"), "rm": _l("Relationship manager"),
     "churn_probability": _l("Churn probability"), "predicted_value": _l("Predicted value"),
-    "from_tier": _l("Moved from"), "to_tier": _l("Moved to"), "changed_at": _l("Moved at"),
+    "from_tier": _l("Moved from"), "to_tier": _l("Moved to"), "changed_at": _l("Moved at"), "reason": _l("Why"),
 }
 MOVED_IN = {"newly_high_risk": "high_risk", "value_down": "value"}  # the dimension a list of changes follows
 
 
 def table(list_name: str, visible: sa.ColumnElement[bool], filters: ListFilters, sort: str,
           locale: str | None = None) -> tuple[list[str], list[list]]:
-    """The export's header and rows: ids, the tier in every dimension, the scores (and the move, for changes).
+    """The export's header and rows: ids, the tier in every dimension, the scores (and the move, for
+    changes), and last why the customer is on the list (``tierwise.tenants.lists.explain``).
 
-    Without ``locale`` the file is for programs (``tierwise export``): column keys and tier codes.
-    With one it is for people: the list page's headings and tier labels in that language, each tier's
-    code in the column beside its label, so a sheet can still be matched back to the rules.
+    Without ``locale`` the file is for programs (``tierwise export``): column keys and tier codes, the
+    reason in English.  With one it is for people: the list page's headings and tier labels in that
+    language, each tier's code in the column beside its label, so a sheet can still be matched back to
+    the rules, and the reason as the page says it.
     """
     rows, dimensions = list_rows(list_name, visible, filters=filters, sort=sort)
     changes = list_name in MOVED_IN
+    whys = explain(list_name, rows, field_registry(), locale or "en")
     if locale is None:
         header = ["external_id", "name", "branch", "rm"] + [f"tier_{d.code}" for d in dimensions]
         header += ["churn_probability", "predicted_value"] + (["from_tier", "to_tier", "changed_at"] if changes else [])
+        header.append("reason")
     else:
         header = _people_header(dimensions, locale, changes)
     moved_in = next((d for d in dimensions if d.code == MOVED_IN.get(list_name)), None)
     body = []
-    for row in rows:
+    for row, why in zip(rows, whys):
         line = [row["external_id"], row["name"], row["branch"] or "", row["rm"] or ""]
         for dimension in dimensions:
             line += _tier(dimension, row[f"tier__{dimension.code}"], locale)
@@ -82,6 +91,8 @@ def table(list_name: str, visible: sa.ColumnElement[bool], filters: ListFilters,
         if changes:
             line += _tier(moved_in, row["from_tier"], locale) + _tier(moved_in, row["to_tier"], locale)
             line.append(row["changed_at"].isoformat(timespec="seconds"))
+        with force_locale(locale or "en"):
+            line.append(why.text())
         body.append(line)
     return header, body
 
@@ -98,6 +109,7 @@ def _people_header(dimensions: list, locale: str, changes: bool) -> list[str]:
         if changes:
             header += with_code(str(HEADINGS["from_tier"])) + with_code(str(HEADINGS["to_tier"]))
             header.append(str(HEADINGS["changed_at"]))
+        header.append(str(HEADINGS["reason"]))
     return header
 
 
@@ -143,10 +155,13 @@ def render(header: list[str], body: list[list], fmt: str) -> bytes:
 
 
 def export_list(list_name: str, visible: sa.ColumnElement[bool], *, filters: ListFilters | None = None,
-                sort: str = "external_id", fmt: str = "csv", by: str = "", locale: str | None = None) -> Export:
+                sort: str = "external_id", fmt: str = "csv", by: str = "", locale: str | None = None,
+                saved_list: dict | None = None) -> Export:
     """Build the file for a list and record the export (committed by the caller with nothing else).
 
     ``locale``: the reader's language, for a file headed and labelled as the list page is (see ``table``).
+    ``saved_list``: the saved list exported (``{"id", "name"}``), recorded beside the built-in list it
+    narrows: the log names what the person exported, and what it was built from.
     """
     builtin(list_name)
     if fmt not in FORMATS:
@@ -155,12 +170,19 @@ def export_list(list_name: str, visible: sa.ColumnElement[bool], *, filters: Lis
     header, body = table(list_name, visible, filters, sort, locale)
     content = render(header, body, fmt)
     digest = hashlib.sha256(content).hexdigest()
-    moment = utcnow()
-    filename = f"{list_name}-{moment:%Y%m%d-%H%M%S}.{fmt}"
-    audit.record(EXPORT_ACTION, target_type="export", target_id=filename,
-                 details={"list": list_name, "filters": filters.to_dict(), "sort": sort, "rows": len(body),
-                          "sha256": digest, "format": fmt, "by": by})
+    filename = f"{list_name}-{_on_tenant_clock(utcnow()):%Y%m%d-%H%M%S}.{fmt}"
+    details = {"list": list_name, "filters": filters.to_dict(), "sort": sort, "rows": len(body),
+               "sha256": digest, "format": fmt, "by": by}
+    if saved_list:
+        details["saved_list"] = saved_list
+    audit.record(EXPORT_ACTION, target_type="export", target_id=filename, details=details)
     return Export(content, filename, len(body), digest, list_name, fmt)
+
+
+def _on_tenant_clock(moment: datetime) -> datetime:
+    """``moment`` on the tenant's clock: a file exported at 04:53 in Shanghai is named for that day, not UTC's."""
+    tenant = db.session.get(Tenant, tenancy.current_tenant_id())
+    return moment.astimezone(ZoneInfo(tenant.timezone if tenant is not None else "UTC"))
 
 
 @dataclass
@@ -187,7 +209,6 @@ def export_customers(out: str | Path, *, list_name: str = "all", by: str = "") -
 def export_log(limit: int = 200) -> list:
     """The tenant's latest exports (newest first), from the audit log."""
     from tierwise.platform.audit import AuditEvent
-    from tierwise.platform.db import db
 
     return list(db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == EXPORT_ACTION)
                                    .order_by(AuditEvent.occurred_at.desc()).limit(limit)))

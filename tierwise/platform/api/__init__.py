@@ -8,3 +8,4 @@ from tierwise.platform.api import (accounts, audit_events, auth, customers, mode
 from tierwise.platform.api import lists  # noqa: E402,F401 (routes)
 from tierwise.platform.api import ownership  # noqa: E402,F401 (routes)
 from tierwise.platform.api import dashboards  # noqa: E402,F401 (routes)
+from tierwise.platform.api import door  # noqa: E402,F401 (every request held to the OpenAPI document)

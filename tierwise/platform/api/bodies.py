@@ -1,12 +1,16 @@
-"""JSON request bodies, checked at the door against the ``requestBody`` the OpenAPI document shows.
+"""Request bodies, checked at the door against the ``requestBody`` the OpenAPI document shows.
 
-Every endpoint that takes a JSON body declares it once, with ``request_body``,
-and reads it with ``read_body``; the OpenAPI document lists the same object, so
-the check and the document cannot drift apart.  A body is refused with a 400
-naming the key when it is not a JSON object, has a key the schema does not
-list, lacks a required key, or holds a value of another JSON type than the
-schema's.  What a value means (a known tier, a date in the past, a UUID) stays
-for the handler or the domain to check.
+Every endpoint that takes a body declares it once, with ``request_body``, and
+reads it with ``read_body``; the OpenAPI document lists the same object, so the
+check and the document cannot drift apart (an operation that documents no body
+is held to ``NO_BODY`` by ``api.door``).  A body is refused with a 400 naming
+the key when it is not a JSON object, has a key the schema does not list, lacks
+a required key, or holds a value of another JSON type than the schema's; a body
+of a media type the operation does not take (a form sent to a JSON endpoint) is
+a 415 naming ``body``, never read as no body.  A multipart upload's fields obey
+the same rules, a boolean field being ``true`` or ``false`` (or ``1`` / ``0``).
+What a value means (a known tier, a date in the past, a UUID) stays for the
+handler or the domain to check.
 """
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from flask import abort, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from tierwise.errors import ValidationError
+from tierwise.errors import UnsupportedBodyError, ValidationError
 
 JSON_TYPES = {  # JSON Schema type -> (is it, how the message says it)
     "string": (lambda value: isinstance(value, str), _l("a string")),
@@ -47,19 +51,27 @@ NO_BODY = request_body({}, optional=True, description="No body (or `{}`).")
 
 
 MAX_BODY_BYTES = 1024 * 1024  # a JSON body; the app's own limit (1 GiB) is for file uploads
+MULTIPART = "multipart/form-data"
+FORM_BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 
 
 def read_body(declared: dict, *, max_bytes: int = MAX_BODY_BYTES) -> dict:
-    """The JSON object sent, refused (ValidationError naming the key) unless it fits ``declared``.
+    """The object sent, refused (ValidationError naming the key) unless it fits ``declared``.
 
-    A body larger than ``max_bytes`` is refused (413) before it is read; one nested past
+    A JSON body larger than ``max_bytes`` is refused (413) before it is read; one nested past
     what Python parses, or holding a NUL character (which PostgreSQL stores nowhere), is a 400.
+    A multipart upload, where ``declared`` takes one, is read by ``_read_form``.
     """
+    if request.mimetype == MULTIPART and MULTIPART in declared["content"]:
+        return _read_form(declared["content"][MULTIPART]["schema"])
     schema = declared["content"]["application/json"]["schema"]
     properties = schema["properties"]
     if request.content_length is not None and request.content_length > max_bytes:
         abort(413, description=_("a JSON body may hold at most %(size)s KiB", size=format(max_bytes // 1024, ",")))
     request.max_content_length = max_bytes  # a body sent without its length stops there too
+    if body_sent() and not request.is_json:  # a form's fields were read (and consumed) by the NUL check
+        raise UnsupportedBodyError(_("send the body as application/json (%(types)s: not taken here)",
+                                     types=request.mimetype or _("no content type")), field="body")
     if not declared["required"] and not request.get_data(cache=True).strip():
         return {}
     try:
@@ -82,6 +94,32 @@ def read_body(declared: dict, *, max_bytes: int = MAX_BODY_BYTES) -> dict:
     for key, value in body.items():
         _check_type(value, properties[key], key)
     return body
+
+
+def body_sent() -> bool:
+    """Whether the request carries a body at all, whatever its type, read or not."""
+    return bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+
+
+def _read_form(schema: dict) -> dict:
+    """A multipart upload's fields and files, held to the rules of a JSON body (``schema``'s keys and types)."""
+    properties = schema["properties"]
+    sent = {**request.form.to_dict(), **request.files.to_dict()}
+    for key in sent:
+        if key not in properties:
+            raise ValidationError(_("unknown key '%(key)s' (allowed: %(allowed)s)", key=key,
+                                    allowed=", ".join(properties)), field=str(key))
+    for key in schema.get("required", ()):
+        if key not in sent:
+            raise ValidationError(_("is required"), field=key)
+    for key, value in sent.items():
+        if properties[key].get("type") == "boolean":
+            if not isinstance(value, str) or value.strip().lower() not in FORM_BOOLEANS:
+                raise ValidationError(_("must be %(types)s", types=_("true or false")), field=key)
+            sent[key] = FORM_BOOLEANS[value.strip().lower()]
+        elif properties[key].get("format") == "binary" and isinstance(value, str):
+            raise ValidationError(_("attach a file here"), field=key)
+    return sent
 
 
 def _check_type(value, schema: dict, key: str) -> None:

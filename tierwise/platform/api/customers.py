@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import uuid
 
+import sqlalchemy as sa
 from flask import abort, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -15,19 +16,21 @@ from tierwise.platform.api.serializers import (CUSTOMER_FIELDS, FIELD_DEFINITION
                                                ROW_ERROR_FIELDS,
                                                serialize, serialize_page)
 from tierwise.platform.db import db
-from tierwise.platform.pagination import parse_limit
+from tierwise.platform.pagination import keyset_page, parse_limit
 from tierwise.platform.policy import Permission, allows, import_rights, visible_customers
 from tierwise.tenants import customer_directory
 from tierwise.tenants.fields import field_registry
 from tierwise.tenants.imports.runner import import_records
-from tierwise.tenants.imports.runs import ImportRun, list_runs, start_import_run
+from tierwise.tenants.imports.runs import ImportRun, start_import_run
 from tierwise.tenants.rules.retier_launch import classify_newcomers
 
 MAX_JSON_ROWS = 10_000
 MAX_JSON_BYTES = 32 * 1024 * 1024  # 10,000 records of a few kilobytes each
-_UPLOAD = {"multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
-    "file": {"type": "string", "format": "binary"}, "skip_invalid": {"type": "boolean"},
-    "add_fields": {"type": "boolean"}}}}}
+_UPLOAD = {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"], "additionalProperties": False, "properties": {
+        "file": {"type": "string", "format": "binary"},
+        "skip_invalid": {"type": "boolean", "default": False, "description": "`true` or `false` (or 1 / 0)."},
+        "add_fields": {"type": "boolean", "default": False, "description": "`true` or `false` (or 1 / 0)."}}}}}
 IMPORT_BODY = request_body({
     "rows": {"type": "array", "maxItems": MAX_JSON_ROWS, "items": {"type": "object"},
              "description": "The records; an error names a record by its place here, rows[0] the first."},
@@ -87,23 +90,22 @@ def run_import(kind: str):
     """A JSON batch ({"rows": [...]}) or a multipart file upload ("file"), through the one import path."""
     if not allows(current_user, Permission.IMPORT_DATA):
         abort(403)
-    if request.mimetype == "multipart/form-data":
-        upload = request.files.get("file")
-        if upload is None or not upload.filename:
+    body = read_body(IMPORT_BODY, max_bytes=MAX_JSON_BYTES)
+    if "file" in body:  # a multipart upload
+        upload = body["file"]
+        if not upload.filename:
             raise ValidationError(_("attach the CSV or XLSX file as 'file'"), field="file")
-        options = {"skip_invalid": request.form.get("skip_invalid") in ("1", "true", "yes"),
-                   "add_fields": request.form.get("add_fields") in ("1", "true", "yes"), **import_rights(current_user)}
+        options = {"skip_invalid": body.get("skip_invalid", False), "add_fields": body.get("add_fields", False),
+                   **import_rights(current_user)}
         run = start_import_run(upload, kind=kind, source_name=upload.filename, created_by=current_user.email,
                                options=options)
         return serialize(run, IMPORT_RUN_FIELDS), 201, {"Location": url_for("api.show_import_run", run_id=run.id)}
-    else:
-        body = read_body(IMPORT_BODY, max_bytes=MAX_JSON_BYTES)
-        if len(body["rows"]) > MAX_JSON_ROWS:
-            raise ValidationError(_("at most %(rows)s rows per JSON batch; upload a file for more",
-                                    rows=format(MAX_JSON_ROWS, ",")), field="rows")
-        result = import_records(body["rows"], kind=kind, mapping=body.get("mapping", {}),
-                                skip_invalid=body.get("skip_invalid", False), add_fields=body.get("add_fields", False),
-                                **import_rights(current_user))
+    if len(body["rows"]) > MAX_JSON_ROWS:
+        raise ValidationError(_("at most %(rows)s rows per JSON batch; upload a file for more",
+                                rows=format(MAX_JSON_ROWS, ",")), field="rows")
+    result = import_records(body["rows"], kind=kind, mapping=body.get("mapping", {}),
+                            skip_invalid=body.get("skip_invalid", False), add_fields=body.get("add_fields", False),
+                            **import_rights(current_user))
     db.session.commit()
     retier = classify_newcomers(result.inserted, kind=kind, started_by=current_user.email)  # nobody unclassified
     db.session.commit()
@@ -116,7 +118,9 @@ def run_import(kind: str):
 def list_import_runs():
     if not allows(current_user, Permission.IMPORT_DATA):
         abort(403)
-    return {"items": [serialize(run, IMPORT_RUN_FIELDS) for run in list_runs(limit=50)]}
+    page = keyset_page(sa.select(ImportRun), key=ImportRun.id, cursor=request.args.get("cursor"),
+                       limit=parse_limit(request.args.get("limit")), descending=True)
+    return serialize_page(page, IMPORT_RUN_FIELDS)
 
 
 @api_blueprint.get("/import-runs/<uuid:run_id>")

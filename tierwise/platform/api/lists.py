@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 
+import sqlalchemy as sa
 from flask import Response, abort, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -17,10 +18,13 @@ from tierwise.platform.api import api_blueprint
 from tierwise.platform.api.bodies import read_body, request_body
 from tierwise.platform.api.openapi_parts import UUID
 from tierwise.platform.db import db
-from tierwise.platform.pagination import parse_limit
+from tierwise.platform.audit import AuditEvent
+from tierwise.platform.pagination import keyset_page, parse_limit
 from tierwise.platform.policy import Permission, allows, visible_customers
 from tierwise.tenants import exports
+from tierwise.tenants.fields import field_registry
 from tierwise.tenants.lists import catalog, saved
+from tierwise.tenants.lists.explain import explain
 from tierwise.tenants.lists.filters import RANGES, ListFilters
 from tierwise.tenants.lists.query import ListRow, list_page
 
@@ -73,12 +77,12 @@ def change_list_settings():
     return _settings()
 
 
-def _row(row: ListRow) -> dict:
+def _row(row: ListRow, why) -> dict:
     change = None if row.change is None else {"from": row.change["from"], "to": row.change["to"],
                                               "at": row.change["at"].isoformat()}
     return {"customer_id": str(row.customer_id), "external_id": row.external_id, "name": row.name,
             "branch": row.branch, "rm": row.rm, "tiers": row.tiers, "churn_probability": row.churn_probability,
-            "predicted_value": row.predicted_value, "change": change}
+            "predicted_value": row.predicted_value, "change": change, "reason": why.as_dict()}
 
 
 @api_blueprint.get("/lists/<name>/customers")
@@ -86,7 +90,8 @@ def list_customers_on(name: str):
     page = list_page(name, visible_customers(current_user), filters=ListFilters.from_args(request.args),
                      sort=request.args.get("sort", "external_id"), cursor=request.args.get("cursor"),
                      limit=parse_limit(request.args.get("limit")))
-    return {"items": [_row(row) for row in page.rows], "next_cursor": page.next_cursor,
+    whys = explain(name, page.rows, field_registry(), str(get_locale()))
+    return {"items": [_row(row, why) for row, why in zip(page.rows, whys)], "next_cursor": page.next_cursor,
             "dimensions": [d.code for d in page.dimensions]}
 
 
@@ -135,6 +140,9 @@ def delete_saved_list(list_id: uuid.UUID):
 def export_log():
     if not allows(current_user, Permission.VIEW_AUDIT_LOG):
         abort(403)
+    page = keyset_page(sa.select(AuditEvent).where(AuditEvent.action == exports.EXPORT_ACTION), key=AuditEvent.id,
+                       cursor=request.args.get("cursor"), limit=parse_limit(request.args.get("limit")),
+                       descending=True, kind="exports")
     return {"items": [{"at": event.occurred_at.isoformat(), "by": event.actor_label, **{
         key: event.details.get(key) for key in ("list", "filters", "sort", "rows", "sha256", "format")}}
-        for event in exports.export_log()]}
+        for event in page.items], "next_cursor": page.next_cursor}

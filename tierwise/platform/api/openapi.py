@@ -12,6 +12,7 @@ from tierwise.platform.api import api_blueprint, customers, rules, tokens
 from tierwise.platform.api import serializers as s
 from tierwise.platform.api.bodies import NO_BODY
 from tierwise.platform.api.openapi_models import MODEL_PATHS, MODEL_SCHEMA_FIELDS, MODEL_SCHEMAS
+from tierwise.platform.api.openapi_parts import PAGING, page_of
 from tierwise.platform.api.openapi_parts import TIME as _TIME
 from tierwise.platform.api.openapi_parts import UUID as _UUID
 from tierwise.platform.api.openapi_parts import id_param as _id_param
@@ -25,18 +26,7 @@ from tierwise.platform.api.openapi_lists import LIST_PATHS, LIST_SCHEMAS
 from tierwise.platform.api.openapi_dashboards import DASHBOARD_PATHS, DASHBOARD_SCHEMA_FIELDS, DASHBOARD_SCHEMAS
 
 
-def _page_of(name: str) -> dict:
-    return {"type": "object", "required": ["items", "next_cursor"], "properties": {
-        "items": {"type": "array", "items": _ref(name)},
-        "next_cursor": {"type": ["string", "null"], "description": "Pass as `cursor` for the next page; null on the last."},
-    }}
-
-
-_PAGING = [
-    {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"},
-     "description": "Opaque cursor from the previous page's `next_cursor`."},
-    {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}},
-]
+_PAGING = PAGING
 
 
 _CODE = {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,31}$"}
@@ -310,7 +300,7 @@ RULE_PATHS = {
         "get": {"summary": "Retier runs, newest first (tenant admins, analysts: they count the whole tenant)",
                 "operationId": "listRetierRuns",
                 "tags": ["tiers"], "parameters": _PAGING,
-                "responses": _responses({"200": _json(_page_of("RetierRun"), "A page of runs")}, 400, 403)},
+                "responses": _responses({"200": _json(page_of("RetierRun"), "A page of runs")}, 400, 403)},
         "post": {"summary": "Retier every customer under the rules in force (tenant admins)",
                  "operationId": "startRetierRun", "tags": ["tiers"],
                  "description": "One retier per tenant may be queued or running at a time (409 otherwise).",
@@ -342,13 +332,13 @@ PATHS = {
             "The caller")}, 403)}},
     "/api/v1/users": {"get": {
         "summary": "Users of the tenant, by email (tenant admins)", "operationId": "listUsers", "tags": ["accounts"],
-        "parameters": _PAGING, "responses": _responses({"200": _json(_page_of("User"), "A page of users")}, 400, 403)}},
+        "parameters": _PAGING, "responses": _responses({"200": _json(page_of("User"), "A page of users")}, 400, 403)}},
     "/api/v1/users/{user_id}": {"get": {
         "summary": "One user (yourself, or anyone for tenant admins)", "operationId": "getUser", "tags": ["accounts"],
         "parameters": [_id_param("user_id")], "responses": _responses({"200": _json(_ref("User"), "The user")}, 403, 404)}},
     "/api/v1/branches": {"get": {
         "summary": "Branches (org units) of the tenant, by code", "operationId": "listBranches", "tags": ["accounts"],
-        "parameters": _PAGING, "responses": _responses({"200": _json(_page_of("Branch"), "A page of branches")}, 400, 403)}},
+        "parameters": _PAGING, "responses": _responses({"200": _json(page_of("Branch"), "A page of branches")}, 400, 403)}},
     "/api/v1/branches/{branch_id}": {"get": {
         "summary": "One branch", "operationId": "getBranch", "tags": ["accounts"],
         "parameters": [_id_param("branch_id")], "responses": _responses({"200": _json(_ref("Branch"), "The branch")}, 403, 404)}},
@@ -372,12 +362,12 @@ PATHS = {
         "summary": "The tenant's audit log, newest first (tenant admins)", "operationId": "listAuditEvents",
         "tags": ["audit"], "parameters": _PAGING + [{"name": "action", "in": "query", "required": False,
                                                      "schema": {"type": "string"}, "description": "e.g. login.failure"}],
-        "responses": _responses({"200": _json(_page_of("AuditEvent"), "A page of events")}, 400, 403)}},
+        "responses": _responses({"200": _json(page_of("AuditEvent"), "A page of events")}, 400, 403)}},
     "/api/v1/customers": {"get": {
         "summary": "Customers you may see, by external id; `q` matches the id's start or part of the name",
         "operationId": "listCustomers", "tags": ["customers"],
         "parameters": _PAGING + [{"name": "q", "in": "query", "required": False, "schema": {"type": "string"}}],
-        "responses": _responses({"200": _json(_page_of("Customer"), "A page of customers")}, 400, 403)}},
+        "responses": _responses({"200": _json(page_of("Customer"), "A page of customers")}, 400, 403)}},
     "/api/v1/customers/{customer_id}": {
         "get": {"summary": "One customer (404 if it is not in your book)", "operationId": "getCustomer",
                 "tags": ["customers"], "parameters": [_id_param("customer_id")],
@@ -417,9 +407,8 @@ PATHS = {
             "201": _json(_ref("ImportRun"), "File upload: the import run (queued, or finished without Redis); "
                                             "poll the Location header")}, 400, 403)}},
     "/api/v1/import-runs": {"get": {
-        "summary": "The latest 50 import runs", "operationId": "listImportRuns", "tags": ["imports"],
-        "responses": _responses({"200": _json({"type": "object", "properties": {
-            "items": {"type": "array", "items": _ref("ImportRun")}}}, "Import runs, newest first")}, 403)}},
+        "summary": "Import runs, newest first", "operationId": "listImportRuns", "tags": ["imports"],
+        "parameters": _PAGING, "responses": _responses({"200": _json(page_of("ImportRun"), "A page of runs")}, 403)}},
     "/api/v1/import-runs/{run_id}": {"get": {
         "summary": "One import run, with its progress or outcome", "operationId": "getImportRun", "tags": ["imports"],
         "parameters": [_id_param("run_id")],
@@ -432,11 +421,19 @@ PATHS = {
     **MODEL_PATHS,
     "/api/v1/openapi.json": {"get": {
         "summary": "This document", "operationId": "getOpenApi", "tags": ["meta"], "security": [],
-        "responses": {"200": {"description": "OpenAPI 3.1 document"}}}},
+        "responses": {"200": {"description": "OpenAPI 3.1 document"},
+                      "400": {"$ref": "#/components/responses/400"}}}},
 }
 
-_ERROR_TEXT = {400: "Invalid parameter or body", 401: "Missing or invalid credentials",
+for _operation in (op for item in PATHS.values() for op in item.values()):
+    if "requestBody" in _operation:  # a body of another media type than those listed
+        _operation["responses"]["415"] = {"$ref": "#/components/responses/415"}
+
+_ERROR_TEXT = {400: "Invalid parameter or body: `field` names it (an undocumented or empty query parameter, a "
+                    "cursor another list gave out, an unknown body key, a NUL character in the address)",
+               401: "Missing or invalid credentials",
                403: "Your role does not allow this", 404: "Not found, or belongs to another tenant", 409: "Conflict",
+               415: "The body is not of a media type the operation takes (`field` is `body`)",
                422: "The rule set cannot be used: `field` says where (and `position`, for a rule, where in it)"}
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from tierwise.platform.api.lists import FILTERS_SCHEMA as _FILTERS
 from tierwise.platform.api.lists import SAVED_LIST_BODY, SETTINGS_BODY
+from tierwise.platform.api.openapi_parts import PAGING, page_of
 from tierwise.platform.api.openapi_parts import UUID as _UUID
 from tierwise.platform.api.openapi_parts import id_param as _id_param
 from tierwise.platform.api.openapi_parts import items as _items
@@ -31,7 +32,21 @@ LIST_SCHEMAS = {
         "churn_probability": _NUMBER_OR_NULL, "predicted_value": _NUMBER_OR_NULL,
         "change": {"type": ["object", "null"], "description": "For newly_high_risk and value_down: the move.",
                    "properties": {"from": {"type": ["string", "null"]}, "to": {"type": "string"},
-                                  "at": {"type": "string", "format": "date-time"}}}}},
+                                  "at": {"type": "string", "format": "date-time"}}},
+        "reason": _ref("ListReason")}},
+    "ListReason": {"type": "object", "description": (
+        "Why the customer is on the list. vip, vip_at_risk, value_down and all: the value tier's reason; "
+        "high_risk and newly_high_risk: the high-risk tier's; opinion_risk: the opinion-risk tier's. "
+        "vip_at_risk and at_risk add the churn probability and the feature that raised it most. "
+        "`values` and `text` are in the caller's language (Accept-Language)."),
+        "required": ["dimension", "values", "churn", "text"], "properties": {
+        "dimension": {"type": ["string", "null"], "description": "The dimension whose tier's reason `values` is."},
+        "values": {"type": "object", "additionalProperties": {"type": "string"},
+                   "description": "Each value the tier's rule looked at, keyed by its rule-language expression."},
+        "churn": {"type": ["object", "null"], "properties": {
+            "probability": _NUMBER_OR_NULL, "feature": {"type": ["string", "null"]},
+            "label": {"type": ["string", "null"]}, "value": {}}},
+        "text": {"type": "string", "description": "The reason on one line, field labels and all."}}},
     "SavedList": {"type": "object", "properties": {
         "id": _UUID, "name": {"type": "string"}, "base": {"type": "string", "enum": list(BUILT_IN)},
         "filters": _FILTERS, "shared": {"type": "boolean"}, "owner_id": _UUID,
@@ -56,9 +71,6 @@ _QUERY = [{"name": "tier.{dimension}", "in": "query", "required": False, "schema
           {"name": "sort", "in": "query", "required": False,
            "schema": {"type": "string", "enum": list(SORTS), "default": "external_id"},
            "description": "churn and value: highest first, unscored last; ties by external id."}]
-_PAGE = [{"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"}},
-         {"name": "limit", "in": "query", "required": False,
-          "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}}]
 LIST_PATHS = {
     "/api/v1/lists": {"get": {
         "summary": "The built-in lists and the tenant's list settings", "operationId": "listLists", "tags": ["lists"],
@@ -72,7 +84,7 @@ LIST_PATHS = {
         "responses": _responses({"200": _json(_ref("ListSettings"), "The settings now")}, 400, 403)}},
     "/api/v1/lists/{name}/customers": {"get": {
         "summary": "One page of a list: only the customers the caller may see", "operationId": "listCustomersOn",
-        "tags": ["lists"], "parameters": [_NAME, *_QUERY, *_PAGE],
+        "tags": ["lists"], "parameters": [_NAME, *_QUERY, *PAGING],
         "description": "Keyset-paginated: pass `next_cursor` back as `cursor` with the same filters and sort.",
         "responses": _responses({"200": _json({"type": "object", "required": ["items", "next_cursor"], "properties": {
             "items": {"type": "array", "items": _ref("ListRow")},
@@ -101,6 +113,7 @@ LIST_PATHS = {
         "tags": ["lists"], "parameters": [_id_param("list_id")],
         "responses": _responses({"204": {"description": "Deleted"}}, 404)}},
     "/api/v1/exports": {"get": {
-        "summary": "The export log (tenant admins)", "operationId": "listExports", "tags": ["lists"],
-        "responses": _responses({"200": _items("ExportRecord", "Exports, newest first")}, 403)}},
+        "summary": "The export log, newest first (tenant admins)", "operationId": "listExports", "tags": ["lists"],
+        "parameters": PAGING, "responses": _responses({"200": _json(page_of("ExportRecord"), "A page of exports")},
+                                                      403)}},
 }

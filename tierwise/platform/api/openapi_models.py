@@ -8,6 +8,7 @@ from __future__ import annotations
 from tierwise.platform.api import serializers as s
 from tierwise.platform.api.bodies import NO_BODY
 from tierwise.platform.api.models import PROMOTE_BODY, TRAIN_BODY
+from tierwise.platform.api.openapi_parts import PAGING, page_of
 from tierwise.platform.api.openapi_parts import TIME as _TIME
 from tierwise.platform.api.openapi_parts import UUID as _UUID
 from tierwise.platform.api.openapi_parts import id_param as _id_param
@@ -133,13 +134,8 @@ MODEL_PATHS = {
         "responses": _responses(_RUN_STARTED, 400, 403, 409)}},
     "/api/v1/model-runs": {"get": {
         "summary": "Training and scoring runs, newest first (tenant admins, analysts)", "operationId": "listModelRuns",
-        "tags": ["models"], "parameters": [
-            {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"}},
-            {"name": "limit", "in": "query", "required": False,
-             "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}}],
-        "responses": _responses({"200": _json({"type": "object", "required": ["items", "next_cursor"], "properties": {
-            "items": {"type": "array", "items": _ref("ModelRun")},
-            "next_cursor": {"type": ["string", "null"]}}}, "A page of runs")}, 400, 403)}},
+        "tags": ["models"], "parameters": PAGING,
+        "responses": _responses({"200": _json(page_of("ModelRun"), "A page of runs")}, 400, 403)}},
     "/api/v1/model-runs/{model_run_id}": {"get": {
         "summary": "One run: its stage and progress, or how it ended (tenant admins, analysts)",
         "operationId": "getModelRun", "tags": ["models"], "parameters": [_id_param("model_run_id")],

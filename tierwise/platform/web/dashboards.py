@@ -78,5 +78,5 @@ def index():
         "dashboards/index.html", figures=figures, charts=_charts(figures, locale), scope=book_scope(current_user),
         data_end=clock.local_date(figures.pareto.window_end) if figures.pareto.window_end else None,
         models=_model_sections(locale) if reads_model_health(current_user) else None,
-        runs=job_runs(visible_job_kinds(current_user)), job_label=lambda kind: JOB_LABELS.get(kind, kind),
+        runs=job_runs(kinds) if (kinds := visible_job_kinds(current_user)) else None, job_label=lambda kind: JOB_LABELS.get(kind, kind),
         job_subject=job_subject)

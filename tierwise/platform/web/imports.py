@@ -23,11 +23,18 @@ from tierwise.platform.policy import Permission, import_rights
 from tierwise.platform.web.access import requires
 from tierwise.platform.web.forms import show_validation_error
 from tierwise.platform.web.labels import IMPORT_KIND_LABELS as KIND_LABELS
+from tierwise.tenants.imports.errors import RowError
 from tierwise.tenants.imports.mappings import MAX_NAME, ColumnMapping, list_mappings, parse_pairs
 from tierwise.tenants.imports.reading import FILE_EXTENSIONS
 from tierwise.tenants.imports.runs import ImportRun, list_runs, start_import_run
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
+
+
+@bp.app_template_global()
+def row_error_reason(error: dict) -> str:
+    """A stored bad cell's reason in the reader's language (``RowError.said``)."""
+    return RowError(**error).said()
 
 
 class ImportForm(FlaskForm):

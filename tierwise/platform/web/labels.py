@@ -3,15 +3,19 @@ from __future__ import annotations
 
 import json
 
-from flask import Flask
+from flask import Flask, g
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from tierwise.jobs.schedules import STARTER_PREFIX
+from tierwise.platform.numbers import readable_number, readable_percent
 from tierwise.platform.policy import Permission, allows
 from tierwise.platform.tenant import Industry
 from tierwise.platform.users import BookScope, Role
+from tierwise.tenants.category_labels import category_label
+from tierwise.tenants.fields import field_registry
+from tierwise.tenants.rules.reasons import reason_lines
 
 ROLE_LABELS = {
     Role.TENANT_ADMIN: _l("Tenant admin"),
@@ -59,34 +63,23 @@ IMPORT_KIND_LABELS = {"customers": _l("Customers"), "activity": _l("Activity"), 
 
 
 def started_by_label(value):
-    """Who started a run, as the run tables show it: a schedule's run as "Schedule" (its id in a tooltip);
-    people (their email), ``cli``, ``demo`` and ``job:...`` as stored."""
+    """Who started a run, as the run tables show it: a schedule's run as "Schedule" (its id in a tooltip),
+    the demo's and an import's in the reader's language; people (their email), ``cli`` and ``job:...`` as stored."""
     if isinstance(value, str) and value.startswith(STARTER_PREFIX):
         return Markup('<span title="{}">{}</span>').format(value, _("Schedule"))
+    if value == "demo":
+        return _("Demo data")
+    if isinstance(value, str) and value.startswith("import "):  # runs.run_import_job: "import <file>"
+        return _("Import of %(file)s", file=value[len("import "):])
     return value
 
 
-# The category codes of the industry templates (``tierwise.tenants.field_templates``), which the field
-# registry stores without labels.  A code a tenant added itself is shown as it was imported.
-CATEGORY_LABELS = {
-    # bank: occupation
-    "business_owner": _l("Business owner"), "property_investor": _l("Property investor"),
-    "professional_investor": _l("Professional investor"), "executive": _l("Executive"), "other": _l("Other"),
-    # power utility: usage category, voltage class (units read the same in both languages), facility type
-    "industrial": _l("Industrial"), "commercial": _l("Commercial"), "residential": _l("Residential"),
-    "220v": "220 V", "380v": "380 V", "10kv": "10 kV", "35kv": "35 kV", "110kv": "110 kV", "220kv": "220 kV",
-    "hospital": _l("Hospital"), "government": _l("Government body"), "military": _l("Military facility"),
-    "mine": _l("Mine"), "hazardous_chemicals": _l("Hazardous chemicals"), "transport_hub": _l("Transport hub"),
-    "school": _l("School"), "large_venue": _l("Large venue"), "data_centre": _l("Data centre"),
-    # pharmaceutical distributor: account type
-    "tertiary_hospital": _l("Tertiary hospital"), "other_hospital": _l("Other hospital"),
-    "pharmacy_chain": _l("Pharmacy chain"), "single_pharmacy": _l("Single pharmacy"), "clinic": _l("Clinic"),
-}
-
-
-def category_label(value):
-    """A category value as people read it: its label where Tierwise has one, else the stored code."""
-    return CATEGORY_LABELS.get(value, value) if isinstance(value, str) else value
+def change_reason_label(value):
+    """Why an RM assignment changed, as the history shows it: an import's reason in the reader's language
+    (``runner``: "import of <file>"), a person's typed reason as typed."""
+    if isinstance(value, str) and value.startswith("import of "):
+        return _("Import of %(file)s", file=value[len("import of "):])
+    return value
 
 
 def readable_json(value) -> str:
@@ -111,9 +104,21 @@ def plain_details(value) -> list[tuple[str, str]]:
             and (said := text(item))]
 
 
+def tier_reason_lines(values: dict | None) -> list:
+    """A tier's reason for a page, each value named by its field's label (``tierwise.tenants.rules.reasons``).
+
+    The tenant's fields are read once per request, however many reasons the page shows.
+    """
+    if "field_registry" not in g:
+        g.field_registry = field_registry()
+    return reason_lines(values, g.field_registry)
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["readable_json"] = readable_json
     app.jinja_env.filters["plain_details"] = plain_details
+    app.jinja_env.filters["number"] = readable_number  # 1,200,000 and 2.5: every page's numbers read alike
+    app.jinja_env.filters["percent"] = readable_percent
     app.jinja_env.globals.update(
         allows=lambda user, permission: allows(user, Permission(permission)),
         role_label=lambda role: ROLE_LABELS.get(role, role),
@@ -126,5 +131,7 @@ def init_app(app: Flask) -> None:
         run_status_label=lambda code: RUN_STATUS_LABELS.get(code, code),
         import_kind_label=lambda code: IMPORT_KIND_LABELS.get(code, code),
         started_by_label=started_by_label,
+        change_reason_label=change_reason_label,
         category_label=category_label,
+        reason_lines=tier_reason_lines,
     )

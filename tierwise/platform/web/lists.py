@@ -11,6 +11,7 @@ import uuid
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from tierwise.errors import ConflictError, ValidationError
@@ -24,7 +25,8 @@ from tierwise.platform.web.rules_editor import pointer
 from tierwise.tenants import exports
 from tierwise.tenants.fields import field_registry
 from tierwise.tenants.lists import catalog, saved
-from tierwise.tenants.lists.filters import ListFilters, tiers_asked
+from tierwise.tenants.lists.explain import explain
+from tierwise.tenants.lists.filters import ListFilters, probability_from_percent, tiers_asked
 from tierwise.tenants.lists.query import ListPage, list_page
 from tierwise.tenants.ownership import active_rms
 from tierwise.tenants.rules.syntax import RuleError
@@ -38,9 +40,15 @@ def index():
     definition = catalog.rule_set()
     settings = catalog.settings(definition)
     return render_template("lists/index.html", builtins=catalog.BUILT_IN.values(), locale=str(get_locale()),
+                           list_label=list_label,
                            saved_lists=saved.available_lists(current_user), settings=settings,
                            vip_tiers=vip_tier_labels(catalog.dimension(definition, "value"), settings.vip_tiers),
                            delete_form=EmptyForm())
+
+
+def list_label(name: str) -> str:
+    """A built-in list by its label in the reader's language (a name no longer built in, as stored)."""
+    return catalog.BUILT_IN[name].label(str(get_locale())) if name in catalog.BUILT_IN else name
 
 
 def vip_tier_labels(value, codes) -> str:
@@ -62,7 +70,7 @@ def show(name: str):
     builtin = catalog.builtin(name)
     sort = request.args.get("sort", "external_id")
     try:
-        filters = ListFilters.from_args(request.args)
+        filters = ListFilters.from_args(request.args, percent=True)
         page = list_page(name, visible_customers(current_user), filters=filters, sort=sort,
                          cursor=request.args.get("cursor"), limit=parse_limit(request.args.get("limit")))
     except ValidationError as error:  # a typo in a filter: the page stays, with the filters as typed
@@ -73,12 +81,23 @@ def show(name: str):
     return _render_list(builtin, name, page, sort)
 
 
-def _render_list(builtin, name: str, page: ListPage, sort: str, *, error: dict | None = None) -> str:
+def _render_list(builtin, name: str, page: ListPage, sort: str, *, error: dict | None = None,
+                 kept: saved.SavedList | None = None) -> str:
+    """A list page; ``kept``: the saved list shown, under its own name, its filters in the form."""
     sees_all = allows(current_user, Permission.VIEW_ALL_CUSTOMERS)
     managers = active_rms() if sees_all else []  # inactive RMs hold no customers (users.update_user)
-    return render_template("lists/show.html", builtin=builtin, name=name, page=page, typed=typed_filters(), sort=sort,
-                           arguments=_arguments(), locale=str(get_locale()), error=error,
-                           condition_example=example_condition(field_registry()),
+    registry = field_registry()
+    if kept is None:
+        typed, arguments = typed_filters(), _arguments()
+    else:
+        arguments = ListFilters.from_dict(kept.filters).to_args(percent=True)
+        typed = {key: value for key, value in arguments.items() if not key.startswith("tier.")}
+        typed["tiers"] = {d: list(codes) for d, codes in kept.filters.get("tiers", {}).items()}
+        arguments |= {"sort": sort} if sort != "external_id" else {}
+    return render_template("lists/show.html", builtin=builtin, name=name, page=page, typed=typed, sort=sort,
+                           arguments=arguments, locale=str(get_locale()), error=error, kept=kept,
+                           whys=explain(name, page.rows, registry, str(get_locale())),
+                           condition_example=example_condition(registry),
                            branches=list_branches() if sees_all else [], managers=managers,
                            can_export=allows(current_user, Permission.EXPORT_LISTS), save_form=EmptyForm())
 
@@ -115,10 +134,22 @@ def example_condition(registry: dict) -> str:
 @bp.route("/<name>/export")
 @requires(Permission.EXPORT_LISTS)
 def export(name: str):
-    fmt = request.args.get("format", "csv")
-    export = exports.export_list(name, visible_customers(current_user), filters=ListFilters.from_args(request.args),
-                                 sort=request.args.get("sort", "external_id"), fmt=fmt, by=current_user.email,
-                                 locale=str(get_locale()))
+    return _export(name, ListFilters.from_args(request.args, percent=True))
+
+
+@bp.route("/saved/<uuid:list_id>/export")
+@requires(Permission.EXPORT_LISTS)
+def export_saved(list_id: uuid.UUID):
+    """A saved list's export, recorded under its name as well as the built-in list it narrows."""
+    kept = saved.get_saved_list(list_id, current_user)
+    return _export(kept.base, ListFilters.from_dict(kept.filters), kept=kept)
+
+
+def _export(name: str, filters: ListFilters, *, kept: saved.SavedList | None = None) -> Response:
+    export = exports.export_list(name, visible_customers(current_user), filters=filters,
+                                 sort=request.args.get("sort", "external_id"), fmt=request.args.get("format", "csv"),
+                                 by=current_user.email, locale=str(get_locale()),
+                                 saved_list={"id": str(kept.id), "name": kept.name} if kept else None)
     db.session.commit()
     return Response(export.content, content_type=export.mimetype,
                     headers={"Content-Disposition": f'attachment; filename="{export.filename}"',
@@ -135,7 +166,7 @@ def save(name: str):
     arguments = {k: v for k, v in request.form.items() if k not in ("csrf_token", "list_name", "shared")}
     try:
         kept = saved.save_list(current_user, name=request.form.get("list_name", ""), base=name,
-                               filters=ListFilters.from_args(request.form),
+                               filters=ListFilters.from_args(request.form, percent=True),
                                shared=request.form.get("shared") == "on")
     except (ValidationError, ConflictError) as error:
         db.session.rollback()
@@ -149,11 +180,19 @@ def save(name: str):
 @bp.route("/saved/<uuid:list_id>")
 @signed_in
 def saved_list(list_id: uuid.UUID):
+    """A saved list under its own name: its built-in list narrowed by its filters (and the request's sort)."""
     kept = saved.get_saved_list(list_id, current_user)
-    filters = ListFilters.from_dict(kept.filters)
-    arguments = {f"tier.{d}": ",".join(codes) for d, codes in filters.tiers.items()}
-    arguments |= {k: v for k, v in filters.to_dict().items() if k != "tiers"}
-    return redirect(url_for(".show", name=kept.base, **arguments))
+    sort = request.args.get("sort", "external_id")
+    builtin = catalog.builtin(kept.base)
+    try:
+        page = list_page(kept.base, visible_customers(current_user), filters=ListFilters.from_dict(kept.filters),
+                         sort=sort, cursor=request.args.get("cursor"), limit=parse_limit(request.args.get("limit")))
+    except ValidationError as error:  # a tier or field the rules no longer have: the page says which
+        db.session.rollback()
+        definition = catalog.rule_set()
+        page = ListPage([], None, list(definition.dimensions) if definition else [])
+        return _render_list(builtin, kept.base, page, sort, error=filter_error(error), kept=kept), 400
+    return _render_list(builtin, kept.base, page, sort, kept=kept)
 
 
 @bp.route("/saved/<uuid:list_id>/delete", methods=["POST"])
@@ -170,27 +209,48 @@ def delete_saved(list_id: uuid.UUID):
 @bp.route("/settings", methods=["GET", "POST"])
 @requires(Permission.MANAGE_RULES)
 def settings():
+    """The VIP tiers and the at-risk threshold, typed in percent as the lists show churn.
+
+    A refused value comes back as typed, with the field's label beside the message.
+    """
     form = EmptyForm()
     value = catalog.dimension(catalog.rule_set(), "value")
+    current = catalog.settings()
+    typed = {"vip_tiers": list(current.vip_tiers),
+             "at_risk_probability": format(current.at_risk_probability * 100, ".10g")}
+    status = 200
     if request.method == "POST" and form.validate_on_submit():
+        typed = {"vip_tiers": request.form.getlist("vip_tiers"),
+                 "at_risk_probability": request.form.get("at_risk_probability", "")}
         try:
-            probability = float(request.form.get("at_risk_probability", ""))
-        except ValueError:
-            probability = -1.0
-        try:
-            catalog.update_settings(vip_tiers=request.form.getlist("vip_tiers"), at_risk_probability=probability)
+            catalog.update_settings(vip_tiers=typed["vip_tiers"],
+                                    at_risk_probability=at_risk_threshold(typed["at_risk_probability"]))
         except ValidationError as error:
             db.session.rollback()
-            flash(error.message, "error")
+            flash(_("%(field)s: %(message)s", field=SETTINGS_FIELDS.get(error.field, error.field),
+                    message=error.message), "error")
+            status = 400
         else:
             db.session.commit()
             flash(_("List settings saved."), "success")
             return redirect(url_for(".index"))
-    return render_template("lists/settings.html", form=form, value=value, settings=catalog.settings(),
-                           locale=str(get_locale()))
+    return render_template("lists/settings.html", form=form, value=value, typed=typed,
+                           locale=str(get_locale())), status
+
+
+SETTINGS_FIELDS = {"vip_tiers": _l("Which value tiers are VIP"),
+                   "at_risk_probability": _l("At risk from a churn probability of")}
+
+
+def at_risk_threshold(typed: str) -> float:
+    """The at-risk threshold typed in percent, as a probability strictly between 0 and 1."""
+    probability = probability_from_percent(typed, "at_risk_probability")
+    if not 0 < probability < 1:
+        raise ValidationError(_("must be a percentage above 0 and below 100"), field="at_risk_probability")
+    return probability
 
 
 @bp.route("/exports")
 @requires(Permission.VIEW_AUDIT_LOG)
 def export_log():
-    return render_template("lists/exports.html", events=exports.export_log())
+    return render_template("lists/exports.html", events=exports.export_log(), list_label=list_label)

@@ -1,14 +1,31 @@
-"""What a rejected import tells the user: row, column, value and reason."""
+"""What a rejected import tells the user: row, column, value and reason, in the reader's language.
+
+An import run is read later, and by others, than whoever started it: a zh-CN
+upload read by an English-speaking admin must not say "共有 2 个无效值".  So a
+reason is kept as its message and parameters (``kept_reason``: the English
+msgid and the values it names) beside the text said when it was made, and a
+page says it again in its reader's language (``RowError.said``,
+``rejection_message``).  The CLI and the API keep the text.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
 import pandas as pd
 from flask_babel import gettext as _
+from flask_babel.speaklater import LazyString
 
 from tierwise.errors import ValidationError
 
 SHOWN_IN_MESSAGE = 20
+
+
+def kept_reason(reason) -> dict | None:
+    """A lazy string's message and parameters (``{"msgid", "params"}``), to be said again later; None for text."""
+    if not isinstance(reason, LazyString) or not reason._args:
+        return None
+    return {"msgid": reason._args[0], "params": {k: str(v) if isinstance(v, LazyString) else v
+                                                 for k, v in reason._kwargs.items()}}
 
 
 @dataclass(frozen=True)
@@ -16,24 +33,42 @@ class RowError:
     row: int  # a file's row as a spreadsheet shows it (the header is row 1); a JSON batch's index, from 0
     column: str
     value: str
-    reason: str
+    reason: str  # as said when the file was read
+    kept: dict | None = None  # the reason's message and parameters (``kept_reason``), None for older runs
     batch: bool = False  # the row is an index into a JSON batch's ``rows``
+
+    def said(self) -> str:
+        """The reason in the current reader's language (as stored, if it was not kept)."""
+        if not self.kept:
+            return self.reason
+        msgid, params = self.kept["msgid"], self.kept["params"]
+        return _(msgid, **params)
 
     def __str__(self) -> str:
         shown = self.value[:60].replace("\r", "\\r").replace("\n", "\\n")
         where = f"rows[{self.row}]" if self.batch else _("row %(row)s", row=self.row)  # rows[n]: the JSON's path
         return _("%(where)s, column '%(column)s', value '%(value)s': %(reason)s", where=where, column=self.column,
-                 value=shown, reason=self.reason)
+                 value=shown, reason=self.said())
 
     def in_batch(self) -> "RowError":
         """The same error, its row an index into a JSON batch."""
         return replace(self, batch=True)
 
 
-def row_errors(rows: pd.Series, column: str, values: pd.Series, reason: str) -> list[RowError]:
-    """Errors for every row in ``rows`` (row numbers) with their raw ``values``; ``reason`` is said now."""
-    reason = str(reason)  # a lazy string (a module constant) said in the importing user's language, once
-    return [RowError(int(r), column, str(v), reason) for r, v in zip(rows.tolist(), values.tolist())]
+def row_errors(rows: pd.Series, column: str, values: pd.Series, reason) -> list[RowError]:
+    """Errors for every row in ``rows`` (row numbers) with their raw ``values``; a lazy ``reason`` is kept."""
+    kept = kept_reason(reason)
+    reason = str(reason)  # said once in the importing user's language, for the CLI and the API
+    return [RowError(int(r), column, str(v), reason, kept) for r, v in zip(rows.tolist(), values.tolist())]
+
+
+def rejection_message(errors: list[RowError], total: int) -> str:
+    """What a refused file says, in the current reader's language: the count and the first errors."""
+    shown = "; ".join(str(e) for e in errors[:SHOWN_IN_MESSAGE])
+    if total > SHOWN_IN_MESSAGE:
+        return _("%(count)s invalid value(s), nothing was imported: %(errors)s (and %(more)s more)",
+                 count=total, errors=shown, more=total - SHOWN_IN_MESSAGE)
+    return _("%(count)s invalid value(s), nothing was imported: %(errors)s", count=total, errors=shown)
 
 
 class ImportRejected(ValidationError):
@@ -42,14 +77,10 @@ class ImportRejected(ValidationError):
     def __init__(self, errors: list[RowError], *, total: int | None = None) -> None:
         self.errors = sorted(errors, key=lambda e: (e.row, e.column))
         self.total = total if total is not None else len(errors)
-        shown = "; ".join(str(e) for e in self.errors[:SHOWN_IN_MESSAGE])
-        if self.total > SHOWN_IN_MESSAGE:
-            message = _("%(count)s invalid value(s), nothing was imported: %(errors)s (and %(more)s more)",
-                        count=self.total, errors=shown, more=self.total - SHOWN_IN_MESSAGE)
-        else:
-            message = _("%(count)s invalid value(s), nothing was imported: %(errors)s", count=self.total, errors=shown)
         first = self.errors[0] if self.errors else None
-        super().__init__(message, field=first.column if first else None, row=first.row if first else None)
+        super().__init__(rejection_message(self.errors, self.total), field=first.column if first else None,
+                         row=first.row if first else None)
 
     def __str__(self) -> str:
         return self.message
+

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from tierwise.platform.db import UTCDateTime, utcnow
-from tierwise.tenants.imports.errors import RowError
+from tierwise.tenants.imports.errors import RowError, kept_reason
 from tierwise.tenants.imports.specs import Target
 
 STAGE = "import_stage"
@@ -119,15 +119,15 @@ def _timestamps_as_text(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _errors(connection: sa.Connection, sql: str, params: dict, column: str, reason: str) -> list[RowError]:
     rows = connection.execute(sa.text(sql), params).all()
-    reason = str(reason)
-    return [RowError(int(row_no), column, str(value), reason) for row_no, value in rows]
+    kept = kept_reason(reason)
+    return [RowError(int(row_no), column, str(value), str(reason), kept) for row_no, value in rows]
 
 
 def duplicate_keys(connection: sa.Connection, key: str, column: str) -> list[RowError]:
     return _errors(connection, f"""
         SELECT s.row_no, s.{key} FROM {STAGE} s
         JOIN (SELECT {key} FROM {STAGE} GROUP BY {key} HAVING count(*) > 1) d ON d.{key} = s.{key}
-        ORDER BY s.row_no""", {}, column, _("this id appears more than once in the file"))
+        ORDER BY s.row_no""", {}, column, _l("this id appears more than once in the file"))
 
 
 def unknown_references(connection: sa.Connection, tenant_id: int, *, stage_column: str, table: str,

@@ -211,7 +211,7 @@ def parse_chunk(chunk: Chunk, plan: ColumnPlan, timezone: str) -> tuple[pd.DataF
         values, bad = _parse(target, raw, timezone)
         if target.required:
             missing = parsing.empty(raw)
-            errors += row_errors(chunk.rows[missing], source, raw[missing], _("is required"))
+            errors += row_errors(chunk.rows[missing], source, raw[missing], _l("is required"))
             bad = bad & ~missing
         if target.kind in ("number", "integer"):
             comma = bad & parsing.decimal_comma(raw)
@@ -233,7 +233,7 @@ def _resolved_before_occurred(chunk: Chunk, plan: ColumnPlan, typed: pd.DataFram
     early = (typed["resolved_at"] < typed["occurred_at"]).fillna(False).astype(bool)
     source = next(column for target, column in plan.targets if target.name == "resolved_at")
     return row_errors(chunk.rows[early], source, chunk.frame[source][early],
-                      _("is before %(column)s", column="occurred_at"))
+                      _l("is before %(column)s", column="occurred_at"))
 
 
 def _parse(target: Target, raw: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:
@@ -258,26 +258,27 @@ def _parse(target: Target, raw: pd.Series, timezone: str) -> tuple[pd.Series, pd
     return parsing.parse_text(raw, target.max_length or 10_000)
 
 
-def _reason(target: Target) -> str:
-    """Why a cell of ``target`` was refused, said in the importing user's language."""
+def _reason(target: Target):
+    """Why a cell of ``target`` was refused: a lazy string, kept as its message and parameters
+    (``errors.RowError``) so each reader reads it in their own language."""
     if target.kind == "number":
-        return _("is not a number")
+        return _l("is not a number")
     if target.kind == "integer":
-        return _("is not a whole number from 1 to 5") if target.name == "severity" else _("is not a whole number")
+        return _l("is not a whole number from 1 to 5") if target.name == "severity" else _l("is not a whole number")
     if target.kind == "boolean":
-        return _("is not yes/no (true/false, 1/0, 是/否)")
+        return _l("is not yes/no (true/false, 1/0, 是/否)")
     if target.kind == "date":
-        return _("is not a date such as 2024-01-05, 2024/1/5 or 2024年1月5日")
+        return _l("is not a date such as 2024-01-05, 2024/1/5 or 2024年1月5日")
     if target.kind == "datetime":
-        return _("is not a date or time such as 2024-01-05, 2024/1/5 13:45 or 2024年1月5日")
+        return _l("is not a date or time such as 2024-01-05, 2024/1/5 13:45 or 2024年1月5日")
     if target.kind == "category":
-        return _("is not one of: %(choices)s", choices=", ".join(sorted(target.choices or ())))
+        return _l("is not one of: %(choices)s", choices=", ".join(sorted(target.choices or ())))
     if target.kind == "text":
-        return _("is longer than %(max_length)s characters", max_length=target.max_length)
+        return _l("is longer than %(max_length)s characters", max_length=target.max_length)
     if target.kind == "id":
-        return _("is longer than %(max_length)s characters or holds an invisible character (a zero-width space, "
-                 "a direction mark, a byte order mark): it would look like another customer's id",
-                 max_length=target.max_length)
+        return _l("is longer than %(max_length)s characters or holds an invisible character (a zero-width space, "
+                  "a direction mark, a byte order mark): it would look like another customer's id",
+                  max_length=target.max_length)
     raise KeyError(target.kind)
 
 
@@ -289,17 +290,17 @@ def _reference_errors(connection, tenant_id: int, plan: ColumnPlan) -> list[RowE
         if "branch_code" in sources:
             errors += loading.unknown_references(
                 connection, tenant_id, stage_column="branch_code", table="branches", table_column="code",
-                column=sources["branch_code"], reason=_("no branch with this code"))
+                column=sources["branch_code"], reason=_l("no branch with this code"))
         if "rm_email" in sources:  # the same rule as assigning by hand: no book for a user who cannot work it
             errors += loading.unknown_references(
                 connection, tenant_id, stage_column="rm_email", table="users", table_column="email",
                 column=sources["rm_email"], lower=True,
-                reason=_("no active relationship manager with this email"),
+                reason=_l("no active relationship manager with this email"),
                 only=f"t.active AND t.role = '{Role.RELATIONSHIP_MANAGER.value}'")
     else:
         errors += loading.unknown_references(
             connection, tenant_id, stage_column="customer", table="customers", table_column="external_id",
-            column=sources["customer"], reason=_("no customer with this id (import customers first)"))
+            column=sources["customer"], reason=_l("no customer with this id (import customers first)"))
     return errors
 
 

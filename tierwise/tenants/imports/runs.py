@@ -25,7 +25,7 @@ from tierwise.jobs.runner import task
 from tierwise.platform import tenancy
 from tierwise.platform.db import JSONType, TenantScoped, db, rollback_or_discard, utcnow
 from tierwise.platform.policy import IMPORT_RIGHTS
-from tierwise.tenants.imports.errors import ImportRejected
+from tierwise.tenants.imports.errors import ImportRejected, RowError, rejection_message
 from tierwise.tenants.imports.mappings import check_save_as, import_mapped, resolve_mapping
 from tierwise.tenants.imports.reading import check_file_name
 from tierwise.tenants.imports.specs import KINDS
@@ -54,6 +54,14 @@ class ImportRun(TenantScoped, db.Model):
     @property
     def finished(self) -> bool:
         return self.status in ("succeeded", "failed")
+
+    def said_message(self) -> str:
+        """The outcome in the current reader's language: a refused file's count and errors are said
+        again from what the run kept (``errors.rejection_message``); any other message as stored."""
+        result = self.result or {}
+        if self.status == "failed" and "total" in result:
+            return rejection_message([RowError(**e) for e in result.get("errors", [])], result["total"])
+        return self.message
 
 
 def upload_folder() -> Path:
@@ -167,7 +175,8 @@ def run_import_job(import_run_id: str) -> dict:
         return result.summary()
     except BaseException as exc:  # a job's time limit too, possibly in the middle of a statement
         rollback_or_discard()
-        details = {"errors": [e.__dict__ for e in exc.errors[:200]]} if isinstance(exc, ImportRejected) else None
+        details = ({"errors": [e.__dict__ for e in exc.errors[:200]], "total": exc.total}
+                   if isinstance(exc, ImportRejected) else None)
         _set_progress(run, status="failed", finished_at=utcnow(), message=str(exc)[:4000], result=details)
         raise
     finally:

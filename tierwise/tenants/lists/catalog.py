@@ -68,6 +68,25 @@ BUILT_IN = {spec.name: spec for spec in (
 )}
 
 
+# Why a customer is on each list: the reason of the tier in this dimension (None: no tier decides it).
+EXPLAINED_BY = {"vip": "value", "vip_at_risk": "value", "value_down": "value", "all": "value",
+                "high_risk": "high_risk", "newly_high_risk": "high_risk", "opinion_risk": "opinion_risk",
+                "at_risk": None}
+CHURN_EXPLAINED = ("vip_at_risk", "at_risk")  # lists a churn probability puts customers on
+
+
+def explained_by(name: str) -> tuple[str | None, bool]:
+    """What explains a customer's place on list ``name``: (dimension whose reason to show, churn's top reason?).
+
+    A list of one dimension is explained by that dimension's reason ("facility type: hospital").
+    The lists of changes show the move in their own column, and the reason of the tier moved into
+    beside it.  ``vip_at_risk`` is there for its value tier and its churn probability, so both
+    reasons; ``at_risk`` for its churn probability alone.  ``all`` holds everyone: the value tier,
+    the first thing an RM asks of a customer, explains where each one stands.
+    """
+    return EXPLAINED_BY.get(name), name in CHURN_EXPLAINED
+
+
 @dataclass(frozen=True)
 class ListSettings:
     vip_tiers: tuple[str, ...]
@@ -125,7 +144,8 @@ def update_settings(*, vip_tiers: list[str], at_risk_probability: float) -> List
         raise ValidationError(_("must be a probability between 0 and 1"), field="at_risk_probability")
     tenant = _tenant()
     before = (tenant.settings or {}).get("lists", {})
-    after = {"vip_tiers": list(vip_tiers), "at_risk_probability": at_risk_probability}
+    after = {"vip_tiers": list(dict.fromkeys(vip_tiers)),  # a tier named twice is stored, and audited, once
+             "at_risk_probability": at_risk_probability}
     tenant.settings = {**(tenant.settings or {}), "lists": after}
     db.session.flush()
     audit.record("lists.settings_changed", target_type="tenant", target_id=tenant.id,

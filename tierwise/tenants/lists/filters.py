@@ -61,12 +61,26 @@ class ListFilters:
                    condition=_text(data.get("condition"), "condition", 1000))
 
     @classmethod
-    def from_args(cls, args) -> "ListFilters":
-        """From query parameters: ``tier.<dimension>=a,b`` (or repeated), ``churn_min=0.3``, ..."""
+    def from_args(cls, args, *, percent: bool = False) -> "ListFilters":
+        """From query parameters: ``tier.<dimension>=a,b`` (or repeated), ``churn_min=0.3``, ...
+
+        ``percent``: the churn bounds as the list pages show churn, in percent (``50`` or ``50%``);
+        the API's are probabilities (0-1), as its rows give them.
+        """
         tiers = {dimension: codes for dimension, codes in tiers_asked(args).items() if codes}
         data = {"tiers": tiers} | {key: args.get(key) for key in (*RANGES, "branch_id", "rm_user_id", "search", "condition")
                                     if args.get(key) not in (None, "")}
+        if percent:
+            data |= {key: probability_from_percent(data[key], key) for key in PROBABILITIES if key in data}
         return cls.from_dict(data)
+
+    def to_args(self, *, percent: bool = False) -> dict[str, str]:
+        """The query parameters ``from_args`` reads back (with the same ``percent``): a saved list's links."""
+        args = {f"tier.{d}": ",".join(codes) for d, codes in self.tiers.items()}
+        for key, value in self.to_dict().items():
+            if key != "tiers":
+                args[key] = format(value * 100, ".10g") if percent and key in PROBABILITIES else str(value)
+        return args
 
     def check(self, definition: RuleSetDefinition | None) -> None:
         """Tier filters must name dimensions and tiers the rule set in force has; a branch or an RM, one
@@ -114,6 +128,16 @@ def _ranges(data: dict) -> dict[str, float | None]:
             raise ValidationError(_("%(value)s is above %(bound)s (%(limit)s)", value=format(ranges[low], "g"),
                                     bound=high, limit=format(ranges[high], "g")), field=low)
     return ranges
+
+
+def probability_from_percent(value, name: str) -> float:
+    """A probability typed as a percentage, as pages show churn (``50``, ``50%``, ``12.5 %``), as 0-1."""
+    number = _number(str(value).strip().removesuffix("%").strip(), name)
+    if number is None:
+        raise ValidationError(_("'%(value)s' is not a number", value=value), field=name)
+    if not 0 <= number <= 100:
+        raise ValidationError(_("must be a percentage between 0 and 100, not %(value)s", value=value), field=name)
+    return number / 100
 
 
 def _number(value, name: str) -> float | None:

@@ -20,7 +20,7 @@ from tierwise.models.scores import CustomerScore
 from tierwise.platform import tenancy
 from tierwise.platform.branches import Branch
 from tierwise.platform.db import db, set_transaction_settings
-from tierwise.platform.pagination import decode_position, encode_position
+from tierwise.platform.pagination import cursor_for, position_of
 from tierwise.platform.users import User
 from tierwise.tenants.customers import Customer
 from tierwise.tenants.lists import catalog
@@ -48,6 +48,11 @@ class ListRow:
     churn_probability: float | None
     predicted_value: float | None
     change: dict | None  # for the lists of changes: from, to, when
+    # Why the customer is on the list (``catalog.explained_by``): the stored reason of the tier that
+    # explains the list, and for the at-risk lists the churn score's strongest reason and its model.
+    reason: dict | None = None
+    churn_reason: list | None = None  # [feature, contribution, value]
+    churn_version_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,7 @@ def build(name: str, visible: sa.ColumnElement[bool], filters: ListFilters, defi
                rm_label.label("rm"), s.c.churn_probability, s.c.predicted_value]
     conditions = [c.c.tenant_id == tenant_id, visible]
     dimensions = list(definition.dimensions) if definition else []
+    explained, churn_explained = catalog.explained_by(name)
     for dimension in dimensions:
         stored = TierAssignment.__table__.alias(f"tier_{dimension.code}")
         wanted = _tiers_wanted(name, dimension, settings, filters)
@@ -84,6 +90,10 @@ def build(name: str, visible: sa.ColumnElement[bool], filters: ListFilters, defi
         else:
             other_tiers.append((stored, on))
         columns.append(stored.c.tier.label(f"tier__{dimension.code}"))
+        if dimension.code == explained:  # the row this list already joins: the reason costs no lookup
+            columns.append(stored.c.reason.label("reason"))
+    if churn_explained:
+        columns += [s.c.churn_reasons[0].label("churn_reason"), s.c.churn_version_id]
     missing = {"vip": "value", "vip_at_risk": "value", "value_down": "value", "high_risk": "high_risk",
                "newly_high_risk": "high_risk", "opinion_risk": "opinion_risk"}.get(name)
     if missing and catalog.dimension(definition, missing) is None:
@@ -180,8 +190,9 @@ def list_page(name: str, visible: sa.ColumnElement[bool], *, filters: ListFilter
               sort: str = "external_id", cursor: str | None = None, limit: int = 50) -> ListPage:
     """One page of a list, after ``cursor`` (from the previous page)."""
     definition = catalog.rule_set()
-    key, _descending = _sort(sort)
-    position = decode(cursor, key) if cursor else None
+    _sort(sort)
+    kind = f"list:{name}:{sort}"  # a cursor walks the list and sort that gave it out, nothing else
+    position = position_of(cursor, kind=kind) if cursor else None
     variant = "first" if position is None else ("after_null" if position[0] is None and len(position) == 2
                                                 else "after")
     select = _statement(name, visible, filters or ListFilters(), sort, definition, variant)
@@ -193,8 +204,9 @@ def list_page(name: str, visible: sa.ColumnElement[bool], *, filters: ListFilter
     more = len(rows) > limit
     rows = rows[:limit]
     last = rows[-1] if rows and more else None
-    next_cursor = encode_position([getattr(last, key), last.external_id] if key != "external_id"
-                         else [last.external_id]) if last is not None else None
+    key = SORTS[sort][0]
+    next_cursor = cursor_for([getattr(last, key), last.external_id] if key != "external_id"
+                             else [last.external_id], kind=kind) if last is not None else None
     dimensions = list(definition.dimensions) if definition else []
     return ListPage([_row(r, dimensions) for r in rows], next_cursor, dimensions)
 
@@ -275,7 +287,9 @@ def _row(row, dimensions) -> ListRow:
               if "changed_at" in data else None)
     return ListRow(row.customer_id, row.external_id, row.name, row.branch, row.rm,
                    {d.code: data[f"tier__{d.code}"] for d in dimensions},
-                   row.churn_probability, row.predicted_value, change)
+                   row.churn_probability, row.predicted_value, change,
+                   reason=data.get("reason"),
+                   churn_reason=data.get("churn_reason"), churn_version_id=data.get("churn_version_id"))
 
 
 def _after(sortable: dict, key: str, descending: bool, *, value_is_null: bool) -> sa.ColumnElement[bool]:
@@ -294,24 +308,6 @@ def _after(sortable: dict, key: str, descending: bool, *, value_is_null: bool) -
     beyond = column < value if descending else column > value
     later = sa.or_(beyond, sa.and_(column == value, external_id > last_id))
     return sa.or_(later, column.is_(None)) if descending else later
-
-
-def decode(cursor: str, key: str) -> list:
-    """A cursor this list gave out for this sort, or a ValidationError naming ``cursor``."""
-    refused = ValidationError(_("is not a cursor this list gave out (it may belong to another sort)"),
-                              field="cursor")
-    try:
-        position = decode_position(cursor)
-    except ValidationError:
-        raise refused from None
-    width = 1 if key == "external_id" else 2
-    if len(position) != width or not isinstance(position[-1], str):
-        raise refused
-    value = position[0]
-    if width == 2 and value is not None and (isinstance(value, bool) or not isinstance(
-            value, (int, float) if key in ("churn_probability", "predicted_value") else str)):
-        raise refused
-    return position
 
 
 def list_rows(name: str, visible: sa.ColumnElement[bool], *, filters: ListFilters | None = None,

@@ -1,0 +1,35 @@
+"""An import run is read later, and by others, than whoever started it: its errors are said in the reader's language."""
+from __future__ import annotations
+
+import html
+import io
+
+from tests.conftest import csrf_token_from
+
+ZH, EN = {"Accept-Language": "zh-CN"}, {"Accept-Language": "en"}
+
+
+def upload_in_chinese(browser, world) -> str:
+    page = browser.get(f"/t/{world.slug}/imports/", headers=ZH)
+    bad = io.BytesIO(b"external_id,name,status\n0043,,active\n0044,x,asleep\n")
+    response = browser.client.post(f"/t/{world.slug}/imports/", headers=ZH, content_type="multipart/form-data", data={
+        "csrf_token": csrf_token_from(page.text), "kind": "customers", "file": (bad, "bad.csv")})
+    assert response.status_code == 302
+    return response.location
+
+
+def test_a_file_refused_in_chinese_reads_in_english_on_the_run_page(browser, tenant_a):
+    browser.login(tenant_a, "admin")
+    run_url = upload_in_chinese(browser, tenant_a)
+    assert "2 个无效值" in browser.get(run_url, headers=ZH).text  # the importer's language, for the importer
+    page = html.unescape(browser.get(run_url, headers=EN).text)
+    assert "Nothing was imported. 2 invalid value(s), nothing was imported: row 2, column 'name'" in page
+    assert "is required" in page and "is not one of: active, closed, dormant" in page
+    assert "无效值" not in page and "第 2 行" not in page
+
+
+def test_the_dashboards_job_runs_say_a_refused_import_in_the_readers_language(browser, tenant_a):
+    browser.login(tenant_a, "admin")
+    upload_in_chinese(browser, tenant_a)
+    runs = browser.get(f"/t/{tenant_a.slug}/dashboard", headers=EN).text.split('id="runs"')[1]
+    assert "2 invalid value(s), nothing was imported" in runs and "无效值" not in runs

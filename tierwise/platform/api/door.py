@@ -1,0 +1,58 @@
+"""Every API request held to its operation in the OpenAPI document before the handler runs.
+
+The document says which query parameters each operation takes and whether it
+takes a body; this is the one place that holds requests to it, so a misspelt
+filter (``churnmin=0.5``) is a 400 naming it instead of being ignored, and a
+body sent to an operation that takes none (``DELETE /customers/{id}`` with
+``{"bogus": 1}``) is refused rather than dropped.  A parameter sent empty
+(``limit=``) is refused too, naming it: leave it out for its default.  A
+parameter documented with a ``{placeholder}`` in its name (``tier.{dimension}``)
+takes any name of that shape.
+"""
+from __future__ import annotations
+
+import functools
+import re
+
+from flask import request
+from flask_babel import gettext as _
+
+from tierwise.errors import ValidationError
+from tierwise.platform.api import api_blueprint
+from tierwise.platform.api.bodies import NO_BODY, body_sent, read_body
+
+
+@api_blueprint.before_request
+def hold_to_document() -> None:
+    operation = _operation(request.url_rule.rule, request.method) if request.url_rule else None
+    if operation is None:
+        return
+    documented = tuple(p["name"] for p in operation.get("parameters", ()) if p["in"] == "query")
+    takes = _matcher(documented)
+    for name in request.args:
+        if not takes(name):
+            raise ValidationError(_("unknown query parameter '%(name)s' (allowed: %(allowed)s)", name=name,
+                                    allowed=", ".join(documented) or _("none")), field=name)
+        if any(value == "" for value in request.args.getlist(name)):
+            raise ValidationError(_("give a value, or leave the parameter out"), field=name)
+    if "requestBody" not in operation:
+        if body_sent() and not request.is_json:
+            raise ValidationError(_("this request takes no body"), field="body")
+        read_body(NO_BODY)  # nothing, or an empty JSON object; a key is refused by name
+
+
+@functools.cache
+def _operation(rule: str, method: str) -> dict | None:
+    """The OpenAPI operation of a Flask route and method (HEAD is GET's)."""
+    from tierwise.platform.api.openapi import PATHS  # the document imports the API's modules
+
+    path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule)
+    return PATHS.get(path, {}).get("get" if method == "HEAD" else method.lower())
+
+
+@functools.cache
+def _matcher(documented: tuple[str, ...]):
+    """Whether a name sent is one of ``documented`` (``tier.{dimension}`` takes ``tier.`` and a name)."""
+    pattern = re.compile("|".join(re.sub(r"\\\{[^}]+\\\}", "[^.]+", re.escape(name)) for name in documented)
+                         or "(?!)")
+    return lambda name: pattern.fullmatch(name) is not None

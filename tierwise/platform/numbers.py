@@ -1,0 +1,30 @@
+"""Numbers as people read them, the same on every page, reason and export.
+
+Stored amounts are floats (``1200000.0``, ``204137.2286``); a person reads
+``1,200,000`` and ``204,137``.  Large values lose their decimals, small ones keep
+what matters (``0.15``, ``2.5``), and a probability reads as a percentage
+(``69.4%``), as the lists and the customer page show churn.
+"""
+from __future__ import annotations
+
+MISSING = "—"
+
+
+def readable_number(value) -> str:
+    """``1,200,000`` for 1200000.0, ``31`` for 31.0, ``2.5`` for 2.50, ``0.153`` for 0.15329; ``—`` for None."""
+    if value is None:
+        return MISSING
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if value == round(value) or abs(value) >= 100:
+        return f"{value:,.0f}"
+    if abs(value) >= 1:
+        return f"{value:,.2f}".rstrip("0").rstrip(".")
+    if abs(value) >= 0.001:
+        return f"{value:.3g}"
+    return "0"
+
+
+def readable_percent(value) -> str:
+    """A probability or share (0..1) as a percentage with one decimal: ``69.4%``; ``—`` for None."""
+    return MISSING if value is None else f"{value:.1%}"
