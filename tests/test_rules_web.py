@@ -178,6 +178,16 @@ def test_a_structural_error_is_shown_at_the_input_it_names(app, bank, name, valu
     assert draft_definition(app, bank) is None
 
 
+@pytest.mark.parametrize("name, value, place", [("d0.evaluations", "two", "Hysteresis › Evaluations in a row"),
+                                                ("d0.margin", "0.9", "Hysteresis › Margin")])
+def test_the_error_summary_tells_the_two_hysteresis_settings_apart(app, bank, name, value, place):
+    admin = signed_in(app, bank)
+    form = editor(admin, bank)
+    form[name] = value
+    summary = post_editor(admin, bank, form).text.split('class="flash error" role="alert">')[1].split("</div>")[0]
+    assert f"Wealth tier › {place}</a>" in summary
+
+
 def test_the_check_endpoint_points_at_the_problem_in_the_rule(app, bank):
     admin = signed_in(app, bank)
     csrf = csrf_token_from(admin.get(f"/t/{bank.slug}/rules/draft").text)

@@ -53,7 +53,7 @@ class UploadForm(FlaskForm):
 
 SETTING_NAMES = {"rule": _l("Rule"), "colour": _l("Colour"), "label_zh": _l("Chinese label"),
                  "label_en": _l("English label"), "code": _l("Code"), "description": _l("Description"),
-                 "hysteresis": _l("Hysteresis"), "evaluations": _l("Hysteresis"), "margin": _l("Hysteresis")}
+                 "hysteresis": _l("Hysteresis"), "evaluations": _l("Evaluations in a row"), "margin": _l("Margin")}
 
 
 def place_of(definition: dict, field: str | None) -> str | None:
