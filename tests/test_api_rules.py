@@ -202,6 +202,17 @@ def test_a_rule_naming_an_unknown_field_is_422_with_the_rule_and_the_position(ap
     assert admin.get("/rule-set").json["number"] == 1  # nor published
 
 
+def test_every_bad_rule_of_a_rule_set_is_reported_at_once(api, utility):
+    definition = rule_set(vip="sum(amount, 365d) >= 10 and arrers > 0")
+    definition["dimensions"][2]["tiers"][0]["rule"] = "count(complaints, 90d) >= "
+    error = error_of(api(utility, "admin").put("/rule-set/draft", json={"definition": definition}), 422)
+    assert error["field"] == "value.vip.rule" and "arrers" in error["message"]
+    [other] = error["more"]  # the opinion-risk rule too, not only after the first is fixed
+    assert other["field"] == "opinion_risk.alert.rule" and other["position"] == len("count(complaints, 90d) >=")
+    assert "more" not in error_of(api(utility, "admin").put(
+        "/rule-set/draft", json={"definition": rule_set(vip="arrers > 0")}), 422)
+
+
 def test_a_misplaced_tier_setting_is_422_naming_the_setting(api, utility):
     response = api(utility, "admin").post("/rule-set/validate", json={"definition": rule_set(colour="purple")})
     error = error_of(response, 422)

@@ -126,6 +126,19 @@ def test_an_invalid_rule_set_is_refused_and_nothing_is_stored(app, distributor):
         assert versions.current_version().number == 1 and versions.draft() is None
 
 
+def test_rules_check_names_every_bad_rule_with_its_caret(app, distributor, runner, tmp_path):
+    exported = runner.invoke(cli, ["rules", "export", "--tenant", distributor.slug])
+    data = yaml_io.load(exported.output)
+    data["dimensions"][0]["tiers"][0]["rule"] = "top_shar(sum(amount, 365d), 0.7)"
+    data["dimensions"][1]["tiers"][0]["rule"] = "dso_days >= "
+    path = tmp_path / "rules.yaml"
+    path.write_text(yaml_io.dump(data), encoding="utf-8")
+    checked = runner.invoke(cli, ["rules", "check", "--tenant", distributor.slug, str(path)])
+    assert checked.exit_code != 0
+    assert "top_shar" in checked.output and "dso_days >=" in checked.output  # both, not one per attempt
+    assert checked.output.count("^") == 2
+
+
 def test_yaml_export_and_apply_round_trip_through_the_cli(app, distributor, runner, tmp_path):
     exported = runner.invoke(cli, ["rules", "export", "--tenant", distributor.slug])
     assert exported.exit_code == 0, exported.output

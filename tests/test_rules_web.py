@@ -162,6 +162,21 @@ def test_a_rule_naming_an_unknown_field_is_shown_at_its_input_with_a_close_match
     assert "财富等级 › 财富中心 › 规则</a>：" in chinese
 
 
+def test_every_bad_rule_is_shown_at_its_input_and_listed_in_the_summary(app, bank):
+    admin = signed_in(app, bank)
+    form = editor(admin, bank)
+    form[PRIVATE_BANKING_RULE] = "aum_avg_3m >= "
+    form[WEALTH_CENTRE_RULE] = "aum_avg_3 >= 1000000"
+    response = post_editor(admin, bank, form)
+    assert response.status_code == 400
+    assert "unknown field &#39;aum_avg_3&#39;" in input_block(response.text, WEALTH_CENTRE_RULE)
+    assert 'aria-invalid="true"' in input_block(response.text, PRIVATE_BANKING_RULE)
+    summary = response.text.split('class="flash error" role="alert">')[1].split("</div>")[0]
+    assert "Problems found: 2." in summary and summary.count("<li>") == 2
+    assert "Wealth tier › Private banking › Rule</a>" in summary and "Wealth tier › Wealth centre › Rule</a>" in summary
+    assert draft_definition(app, bank) is None
+
+
 @pytest.mark.parametrize("name, value, message", [
     ("d0.t1.colour", "#12345", "a colour is written #rrggbb"),
     ("d0.evaluations", "two", "must be a whole number from 1 to 12"),

@@ -34,6 +34,7 @@ class ValidationError(TierwiseError):
         super().__init__(message)
         self.field = field
         self.row = row
+        self.more: list[ValidationError] = []  # further problems found in the same input (every bad rule)
 
     def __str__(self) -> str:
         where = []

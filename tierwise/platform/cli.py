@@ -56,7 +56,7 @@ def reported_errors() -> Iterator[None]:
         pointer = getattr(exc, "pointer", None)  # rule errors show where in the expression
         source = _source_of(exc)
         if pointer and getattr(exc, "expression", ""):
-            message = f"{exc}\n{pointer()}"
+            message = "\n".join(f"{e}\n{e.pointer()}" for e in [exc, *getattr(exc, "more", [])])  # every bad rule
         else:
             message = f"{source}: {exc.message}" if source else str(exc)
         if source:

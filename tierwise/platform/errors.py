@@ -2,7 +2,8 @@
 
 Every API error has the same body: ``{"error": {"code": ..., "message": ...,
 "field": ...}}``; a rule that cannot be used adds ``position``, the 0-based
-offset of the offending text in the rule named by ``field``.
+offset of the offending text in the rule named by ``field``, and a rule set with
+several bad rules lists the others under ``more``.
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ def wants_json() -> bool:
 
 
 def error_response(status: int, code: str, message: str, field: str | None = None, rows: list | None = None,
-                   position: int | None = None):
+                   position: int | None = None, more: list | None = None):
     if wants_json():
         body = {"error": {"code": code, "message": message}}
         if field:
@@ -42,6 +43,8 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
             body["error"]["position"] = position
         if rows:
             body["error"]["rows"] = rows
+        if more:
+            body["error"]["more"] = more
         return jsonify(body), status
     return render_template("error.html", status=status, message=message), status
 
@@ -78,7 +81,14 @@ def _domain_error(exc: TierwiseError):
     rows = [{"row": e.row, "column": e.column, "value": e.value, "reason": e.reason}
             for e in getattr(exc, "errors", [])[:100]]  # an import's bad cells, where they are
     return error_response(status, exc.code, str(exc), getattr(exc, "field", None), rows,
-                          getattr(exc, "position", None))  # a RuleError's offset in its rule
+                          getattr(exc, "position", None), further_problems(exc))  # a RuleError's offset in its rule
+
+
+def further_problems(exc: TierwiseError) -> list[dict]:
+    """The error body's ``more``: the other problems found with the first (every bad rule of a rule set)."""
+    return [{"message": e.message, **({"field": e.field} if e.field else {}),
+             **({"position": e.position} if getattr(e, "position", None) is not None else {})}
+            for e in getattr(exc, "more", [])]
 
 
 def _server_error(exc: Exception):

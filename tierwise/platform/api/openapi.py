@@ -170,7 +170,12 @@ SCHEMAS = {
             "position": {"type": "integer", "minimum": 0,
                          "description": "For a rule that cannot be used: the 0-based offset of the problem in it."},
             "rows": {"type": "array", "items": _ref("RowError"),
-                     "description": "For a refused import: the first 100 bad cells."}}}}},
+                     "description": "For a refused import: the first 100 bad cells."},
+            "more": {"type": "array", "description": "For a rule set with several bad rules: the others, "
+                                                     "each as `message`, `field` and `position`.",
+                     "items": {"type": "object", "required": ["message"], "properties": {
+                         "message": {"type": "string"}, "field": {"type": "string"},
+                         "position": {"type": "integer", "minimum": 0}}}}}}}},
     "Customer": {"type": "object", "properties": {
         "id": _UUID, "external_id": {"type": "string"}, "name": {"type": "string"},
         "party_type": {"type": "string", "enum": ["individual", "organisation"]},

@@ -30,7 +30,7 @@ from tierwise.platform.api.bodies import NO_BODY, read_body, request_body
 from tierwise.platform.api.serializers import (PREVIEW_FIELDS, RULE_SET_VERSION_DETAIL_FIELDS,
                                                RULE_SET_VERSION_FIELDS, serialize)
 from tierwise.platform.db import db
-from tierwise.platform.errors import error_response
+from tierwise.platform.errors import error_response, further_problems
 from tierwise.platform.policy import Permission, allows
 from tierwise.tenants.rules import versions
 from tierwise.tenants.rules.preview import preview
@@ -60,7 +60,8 @@ class RuleSetRejected(Exception):
 @api_blueprint.errorhandler(RuleSetRejected)
 def _rule_set_rejected(rejected: RuleSetRejected):
     error = rejected.error
-    return error_response(422, error.code, str(error), error.field, position=getattr(error, "position", None))
+    return error_response(422, error.code, str(error), error.field, position=getattr(error, "position", None),
+                          more=further_problems(error))
 
 
 @contextmanager

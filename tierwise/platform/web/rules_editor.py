@@ -100,8 +100,10 @@ def _render(definition: dict, *, error: ValidationError | None = None, unsaved: 
             form: DraftForm | None = None, upload_form: UploadForm | None = None, status: int = 200):
     draft = versions.draft()
     form = form or DraftForm(data={"note": draft.note if draft else ""})
+    problems = [error_details(definition, e) for e in ([error, *error.more] if error else [])]
     return render_template(
-        "rules/editor.html", definition=definition, error=error_details(definition, error) if error else None,
+        "rules/editor.html", definition=definition, problems=problems,
+        at_input={p["input"]: p for p in reversed(problems) if p["input"]},  # an input's first problem
         unsaved=unsaved, draft=draft, in_force=versions.current_version(), form=form,
         upload_form=upload_form or UploadForm(), action_form=EmptyForm(), help=help_panel(),
         built_in=BUILT_IN_DIMENSIONS), status
@@ -145,7 +147,8 @@ def check():
     try:
         versions.validate(definition)
     except ValidationError as exc:
-        return jsonify(ok=False, **error_details(definition, exc))
+        return jsonify(ok=False, **error_details(definition, exc),
+                       more=[error_details(definition, e) for e in exc.more])
     return jsonify(ok=True)
 
 

@@ -236,26 +236,34 @@ class Plan:
 
 def compile_definition(definition: RuleSetDefinition, fields: dict[str, str],
                        categories: dict[str, tuple[str, ...]]) -> Plan:
-    """Check and compile every rule; RuleError names the dimension, tier and position."""
+    """Check and compile every rule; RuleError names the dimension, tier and position.
+
+    Every rule is checked before anything is refused: the first bad one is raised
+    with the others in its ``more``, so an admin who broke three rules sees three
+    problems at once instead of one per attempt.
+    """
     vocabulary = Vocabulary(fields, categories, {d.code: tuple(t.code for t in d.tiers) for d in definition.dimensions})
     compiler = Compiler(vocabulary)
     compiled: dict[str, CompiledDimension] = {}
+    problems: list[RuleError] = []
     for dimension in definition.dimensions:
         rules = []
         for tier in dimension.tiers[:-1]:
             try:
-                rule = compiler.compile_rule(tier.rule, margin=dimension.hysteresis.margin)
+                rules.append(compiler.compile_rule(tier.rule, margin=dimension.hysteresis.margin))
             except RuleError as error:
-                raise error.located(field=f"{dimension.code}.{tier.code}.rule", expression=tier.rule) from None
-            rules.append(rule)
+                problems.append(error.located(field=f"{dimension.code}.{tier.code}.rule", expression=tier.rule))
         depends = {a.detail[0] for r in rules for a in r.atoms if a.origin == "tier"}
-        if dimension.code in depends:
+        if dimension.code in depends and not problems:
             raise ValidationError(_("a dimension's rules cannot use its own tier"), field=f"{dimension.code}.tiers")
         compiled[dimension.code] = CompiledDimension(dimension, rules, depends)
     try:
         measure, measure_atoms = compiler.compile_measure(definition.value_measure)
     except RuleError as error:
-        raise error.located(field="value_measure", expression=definition.value_measure) from None
+        problems.append(error.located(field="value_measure", expression=definition.value_measure))
+    if problems:
+        first, first.more = problems[0], problems[1:]
+        raise first
     return Plan(definition, compiler, _evaluation_order(compiled), measure, measure_atoms)
 
 
