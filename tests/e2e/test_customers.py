@@ -20,7 +20,7 @@ def test_an_admin_opens_a_customer_from_the_list_and_sees_its_tiers_with_reasons
     value = page.locator('tr.customer-tier[data-dimension="value"]')
     expect(value).to_contain_text("Private banking")
     expect(value).to_contain_text("Its rule matched")
-    expect(value.locator("ul.reason")).to_contain_text("aum_avg_3m")
+    expect(value.locator("ul.reason")).to_contain_text("3-month avg daily balance (RMB)")  # the label, not the code
     expect(value.locator("ul.reason")).to_contain_text("7,000,000")
     expect(page.locator("tr.customer-tier")).not_to_have_count(0)
 
