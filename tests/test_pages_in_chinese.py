@@ -82,7 +82,7 @@ def test_model_runs_show_their_stage_and_a_scheduled_run_shows_the_schedule_as_w
     page = signed_in(app, world, "zh_CN").get(f"/t/{world.slug}/models/").text
     assert "<td>已完成" in page and "计算特征（截至 2024-06-30）" in page
     assert "waiting for a worker" in page  # a stage the page does not know is shown as recorded
-    assert f'<span title="{schedule}">计划任务</span>' in page and "<td>demo</td>" in page
+    assert f'<span title="{schedule}">计划任务</span>' in page and "演示数据" in page and "<td>demo</td>" not in page
     dashboard = signed_in(app, world, "zh_CN").get(f"/t/{world.slug}/dashboard").text
     assert f'<span title="{schedule}">计划任务</span>' in dashboard
 
