@@ -187,7 +187,8 @@ def test_an_export_is_the_users_list_and_its_audit_record_matches_the_file(app, 
     browser.login(grid)
     log = browser.get(f"/t/{grid.slug}/lists/exports")
     assert log.status_code == 200 and events[0][1]["sha256"][:16] in log.text
-    assert "tiers</span> value: key" in log.text and '{"tiers"' not in log.text  # filters as words, not JSON
+    filters = log.text.split(events[1][1]["sha256"][:16])[0].rsplit("<tr>", 1)[1]
+    assert '{"tiers"' not in log.text and "tiers</span>" not in filters  # filters as words, not JSON
 
 
 def test_saved_lists_are_private_unless_shared(app, grid, browser):
@@ -441,3 +442,25 @@ def test_a_list_that_does_not_exist_is_not_found_on_the_page_and_in_the_api(app,
                                   headers={"Authorization": f"Bearer {issue_token(grid, 'admin')}"})
     assert response.status_code == 404 and response.json["error"]["field"] == "list"
     assert "unknown list 'vips'" in response.json["error"]["message"]
+
+
+def test_the_export_log_says_filters_as_the_list_page_labels_them(app, tenant_a):
+    from flask_babel import force_locale
+
+    from tierwise.platform.web.lists import _names_of, filter_lines
+
+    rm = tenant_a.users["rm1"].id
+    filters = {"tiers": {"value": ["private_banking"]}, "churn_min": 0.5, "rm_user_id": str(rm)}
+
+    class Event:
+        details = {"filters": filters}
+
+    with app.test_request_context(), in_tenant(app, tenant_a):
+        names = _names_of([Event()])
+        with force_locale("en"):
+            english = dict(filter_lines(filters, names))
+        with force_locale("zh_CN"):
+            chinese = dict(filter_lines(filters, names))
+    assert english["Churn probability from"] == "50.0%" and str(rm) not in english.values()
+    assert english["Relationship manager"] == names[str(rm)] != ""  # the RM by name, not by id
+    assert english["Wealth tier"] == "Private banking" and chinese["财富等级"] == "私人银行"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 
+import sqlalchemy as sa
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -15,10 +16,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from tierwise.errors import ConflictError, ValidationError
-from tierwise.platform.branches import list_branches
+from tierwise.platform.branches import Branch, list_branches
 from tierwise.platform.db import db
+from tierwise.platform.numbers import readable_number, readable_percent
 from tierwise.platform.pagination import parse_limit
 from tierwise.platform.policy import Permission, allows, visible_customers
+from tierwise.platform.users import User
 from tierwise.platform.web.access import requires, signed_in
 from tierwise.platform.web.forms import EmptyForm
 from tierwise.platform.web.rules_editor import pointer
@@ -96,6 +99,7 @@ def _render_list(builtin, name: str, page: ListPage, sort: str, *, error: dict |
         arguments |= {"sort": sort} if sort != "external_id" else {}
     return render_template("lists/show.html", builtin=builtin, name=name, page=page, typed=typed, sort=sort,
                            arguments=arguments, locale=str(get_locale()), error=error, kept=kept,
+                           filter_caption=filter_caption,
                            whys=explain(name, page.rows, registry, str(get_locale())),
                            condition_example=example_condition(registry),
                            branches=list_branches() if sees_all else [], managers=managers,
@@ -250,7 +254,64 @@ def at_risk_threshold(typed: str) -> float:
     return probability
 
 
+FILTER_CAPTIONS = {"churn_min": _l("Churn probability from"), "churn_max": _l("Churn probability to"),
+                   "value_min": _l("Predicted value from"), "value_max": _l("Predicted value to"),
+                   "branch_id": _l("Branch"), "rm_user_id": _l("Relationship manager"), "search": _l("Id or name"),
+                   "condition": _l("Condition"), "sort": _l("Sort by")}
+
+
+def filter_caption(name: str, dimensions=()) -> str:
+    """A list filter (``churn_min``, ``tier.value``) as its input is labelled on the list page."""
+    tiers = {f"tier.{d.code}": d.label_zh if get_locale().language == "zh" else d.label_en for d in dimensions}
+    return str(FILTER_CAPTIONS.get(name) or tiers.get(name) or name)
+
+
+def filter_lines(filters: dict, names: dict[str, str]) -> list[tuple[str, str]]:
+    """A stored list's filters (``ListFilters.to_dict``) as (caption, text) lines a person reads.
+
+    ``names``: branch and user ids to their names (``_names_of``), so an RM filter reads
+    "Relationship manager: Li Na", not an id.
+    """
+    definition = catalog.rule_set()
+    dimensions = list(definition.dimensions) if definition else []
+    chinese = get_locale().language == "zh"
+    lines = []
+    for code, tiers in sorted((filters.get("tiers") or {}).items()):
+        dimension = catalog.dimension(definition, code)
+        labels = {t.code: t.label_zh if chinese else t.label_en for t in dimension.tiers} if dimension else {}
+        lines.append((filter_caption(f"tier.{code}", dimensions), ", ".join(labels.get(t, t) for t in tiers)))
+    for key in ("churn_min", "churn_max", "value_min", "value_max", "branch_id", "rm_user_id", "search",
+                "condition"):
+        value = filters.get(key)
+        if value in (None, ""):
+            continue
+        text = (readable_percent(value) if key in ("churn_min", "churn_max")
+                else readable_number(value) if key in ("value_min", "value_max") else names.get(str(value), str(value)))
+        lines.append((filter_caption(key), text))
+    return lines
+
+
+def _names_of(events: list) -> dict[str, str]:
+    """The branches and users the events' filters name, by id, read in two queries."""
+    ids = {str(e.details.get("filters", {}).get(key)) for e in events for key in ("branch_id", "rm_user_id")
+           if e.details.get("filters", {}).get(key)}
+    uuids = []
+    for value in ids:
+        try:
+            uuids.append(uuid.UUID(value))
+        except ValueError:
+            continue
+    if not uuids:
+        return {}
+    users = db.session.execute(sa.select(User.id, User.display_name, User.email).where(User.id.in_(uuids))).all()
+    branches = db.session.execute(sa.select(Branch.id, Branch.name).where(Branch.id.in_(uuids))).all()
+    return {**{str(i): name or email for i, name, email in users}, **{str(i): name for i, name in branches}}
+
+
 @bp.route("/exports")
 @requires(Permission.VIEW_AUDIT_LOG)
 def export_log():
-    return render_template("lists/exports.html", events=exports.export_log(), list_label=list_label)
+    events = exports.export_log()
+    names = _names_of(events)
+    return render_template("lists/exports.html", events=events, list_label=list_label,
+                           filters_of=lambda event: filter_lines(event.details.get("filters") or {}, names))
