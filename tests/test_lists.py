@@ -417,6 +417,15 @@ def test_a_filter_typo_keeps_the_list_page_with_the_filters_as_typed_and_says_wh
         assert re.search(rf'data-testid="filter-problem" data-field="{re.escape(field)}"', page.text)
 
 
+def test_a_minimum_above_its_maximum_is_said_in_percent_as_the_page_shows_churn(grid, browser):
+    browser.login(grid)
+    page = browser.get(f"/t/{grid.slug}/lists/vip", query_string={"churn_min": "80", "churn_max": "20"},
+                       headers={"Accept-Language": "en"})
+    summary = page.text.split('data-testid="filter-error"')[1].split("</div>")[0]
+    assert ">Churn probability from</a>" in summary
+    assert "the minimum, 80.0%, is above the maximum, 20.0%" in summary and "churn_max" not in summary
+
+
 def test_a_mistyped_condition_is_pointed_at_beside_its_input(grid, browser):
     browser.login(grid)
     page = browser.get(f"/t/{grid.slug}/lists/vip", query_string={"condition": "churn_probability >"})

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from tierwise.errors import ValidationError
+from tierwise.platform.numbers import readable_number, readable_percent
 from tierwise.tenants.lists import catalog
 from tierwise.tenants.rules.definition import RuleSetDefinition
 
@@ -125,8 +126,9 @@ def _ranges(data: dict) -> dict[str, float | None]:
                                     value=format(ranges[key], "g")), field=key)
     for low, high in (("churn_min", "churn_max"), ("value_min", "value_max")):
         if ranges[low] is not None and ranges[high] is not None and ranges[low] > ranges[high]:
-            raise ValidationError(_("%(value)s is above %(bound)s (%(limit)s)", value=format(ranges[low], "g"),
-                                    bound=high, limit=format(ranges[high], "g")), field=low)
+            said = readable_percent if low in PROBABILITIES else readable_number  # as pages show them
+            raise ValidationError(_("the minimum, %(value)s, is above the maximum, %(limit)s",
+                                    value=said(ranges[low]), limit=said(ranges[high])), field=low)
     return ranges
 
 
