@@ -64,11 +64,15 @@ IMPORT_KIND_LABELS = {"customers": _l("Customers"), "activity": _l("Activity"), 
 
 def started_by_label(value):
     """Who started a run, as the run tables show it: a schedule's run as "Schedule" (its id in a tooltip),
-    the demo's and an import's in the reader's language; people (their email), ``cli`` and ``job:...`` as stored."""
+    the demo's, the command line's and an import's in the reader's language; people by their email."""
     if isinstance(value, str) and value.startswith(STARTER_PREFIX):
         return Markup('<span title="{}">{}</span>').format(value, _("Schedule"))
     if value == "demo":
         return _("Demo data")
+    if value == "cli":
+        return _("Command line")
+    if value == "cli import":  # cli_imports: the retier of an import's new customers
+        return _("Import from the command line")
     if isinstance(value, str) and value.startswith("import "):  # runs.run_import_job: "import <file>"
         return _("Import of %(file)s", file=value[len("import "):])
     return value
