@@ -1,8 +1,8 @@
 """The list bench's baseline: a bare Flask endpoint running hand-written SQL for one page of a list.
 
 The same joins, filter, keyset condition and 50-row limit as Tierwise's list
-query (customers, the listed dimension's tier, the tiers of the other
-dimensions, the scores), as the owner without row-level security, with no
+query (customers, the listed dimension's tier and its stored reason, the tiers
+of the other dimensions, the scores), as the owner without row-level security, with no
 authentication and a plain ``jsonify``.  One connection per thread.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ _local = threading.local()
 TENANT = int(os.environ.get("BENCH_TENANT_ID", "0"))
 LISTS = {"vip": ("value", ["key", "important"]), "high_risk": ("high_risk", ["critical", "elevated"])}
 SQL = """
-SELECT c.id, c.external_id, c.name, v.tier, h.tier, o.tier, s.churn_probability, s.predicted_value
+SELECT c.id, c.external_id, c.name, v.tier, h.tier, o.tier, s.churn_probability, s.predicted_value, l.reason
 FROM customers c
 JOIN tier_assignments l ON l.tenant_id = c.tenant_id AND l.customer_id = c.id AND l.dimension = %(dimension)s
                        AND l.tier = ANY(%(tiers)s)
@@ -49,6 +49,7 @@ def page(name: str):
     rows = _connection().execute(SQL, {"dimension": dimension, "tiers": tiers, "tenant": TENANT,
                                        "after": request.args.get("after", "")}).fetchall()
     items = [{"customer_id": str(r[0]), "external_id": r[1], "name": r[2], "tiers": {"value": r[3], "high_risk": r[4],
-              "opinion_risk": r[5]}, "churn_probability": r[6], "predicted_value": float(r[7]) if r[7] else None}
+              "opinion_risk": r[5]}, "churn_probability": r[6], "predicted_value": float(r[7]) if r[7] else None,
+              "reason": r[8]}
              for r in rows[:50]]
     return jsonify({"items": items, "next_cursor": rows[49][1] if len(rows) > 50 else None})

@@ -65,15 +65,20 @@ def generate(owner: sa.Engine, tenant_id: int, n: int, version_id) -> None:
             SELECT :t, ('0190' || lpad(to_hex(i), 28, '0'))::uuid, lpad(i::text, 9, '0'), 'customer ' || i,
                    'organisation', 'active', '{}'::jsonb, now(), now()
             FROM generate_series(1, :n) AS i"""), {"t": tenant_id, "n": n})
-        for code, tiers in (("value", "CASE WHEN r < 0.02 THEN 'key' WHEN r < 0.10 THEN 'important' "
-                                      "WHEN r < 0.5 THEN 'standard' ELSE 'basic' END"),
-                            ("high_risk", "CASE WHEN r < 0.03 THEN 'critical' WHEN r < 0.08 THEN 'elevated' "
-                                          "ELSE 'standard' END"),
-                            ("opinion_risk", "CASE WHEN r < 0.02 THEN 'watch' ELSE 'none' END")):
+        # Each tier with the reason a retier would store (the values its rule looked at): lists show it.
+        for code, tiers, reason in (
+                ("value", "CASE WHEN r < 0.02 THEN 'key' WHEN r < 0.10 THEN 'important' "
+                          "WHEN r < 0.5 THEN 'standard' ELSE 'basic' END",
+                 "jsonb_build_object('sum(amount, 365d)', round(((1 - r) * 200000)::numeric, 2))"),
+                ("high_risk", "CASE WHEN r < 0.03 THEN 'critical' WHEN r < 0.08 THEN 'elevated' ELSE 'standard' END",
+                 "jsonb_build_object('facility_type', CASE WHEN r < 0.03 THEN 'hospital' ELSE 'office' END, "
+                 "'outage_consequence', CASE WHEN r < 0.08 THEN 5 ELSE 1 END)"),
+                ("opinion_risk", "CASE WHEN r < 0.02 THEN 'watch' ELSE 'none' END",
+                 "jsonb_build_object('count(complaints, 90d)', CASE WHEN r < 0.02 THEN 1 ELSE 0 END)")):
             conn.execute(sa.text(f"""
                 INSERT INTO tier_assignments (tenant_id, customer_id, dimension, tier, rule_version_id, basis,
                                               reason, since, decided_at, pending_tier, pending_count)
-                SELECT :t, id, :d, {tiers}, :v, 'rule', '{{}}'::jsonb, now(), now(), NULL, 0
+                SELECT :t, id, :d, {tiers}, :v, 'rule', {reason}, now(), now(), NULL, 0
                 FROM (SELECT id, random() AS r FROM customers WHERE tenant_id = :t) AS c ORDER BY id"""),
                 {"t": tenant_id, "d": code, "v": version_id})
         conn.execute(sa.text("""
@@ -158,13 +163,21 @@ def summary(label: str, latencies: list[float], seconds: float) -> dict:
     return result
 
 
+def external_id_of(cursor: str) -> str:
+    """The external id a Tierwise list cursor ends at: its signed payload is base64 JSON of the position."""
+    import base64
+    import json
+
+    payload = cursor.rpartition(".")[0]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))[-1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=2000, help="pages per list and server")
     args = parser.parse_args()
     from tierwise.platform import api_tokens
-    from tierwise.platform.pagination import decode_position
     from tierwise.platform.provisioning import provision_tenant
     from tierwise.platform.users import User
     from tierwise.tenants.rules.versions import publish
@@ -209,7 +222,7 @@ def main() -> None:
                             + (f"&cursor={cursor}" if cursor else ""))
 
                 def theirs(cursor, list_name=list_name):
-                    after = "" if cursor is None else decode_position(cursor)[-1]  # the external id
+                    after = "" if cursor is None else external_id_of(cursor)
                     return f"{baseline_base}/{list_name}?after={after}"
 
                 for label, url_for in (("baseline", theirs), ("tierwise", ours)):

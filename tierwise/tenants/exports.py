@@ -28,7 +28,7 @@ from tierwise.platform.db import db, utcnow
 from tierwise.platform.tenant import Tenant
 from tierwise.platform.i18n import localised
 from tierwise.tenants import xlsx
-from tierwise.tenants.fields import field_registry
+from tierwise.tenants.fields import field_labels
 from tierwise.tenants.lists.catalog import builtin
 from tierwise.tenants.lists.explain import explain
 from tierwise.tenants.lists.filters import ListFilters
@@ -74,7 +74,7 @@ def table(list_name: str, visible: sa.ColumnElement[bool], filters: ListFilters,
     """
     rows, dimensions = list_rows(list_name, visible, filters=filters, sort=sort)
     changes = list_name in MOVED_IN
-    whys = explain(list_name, rows, field_registry(), locale or "en")
+    whys = explain(list_name, rows, field_labels(), locale or "en")
     if locale is None:
         header = ["external_id", "name", "branch", "rm"] + [f"tier_{d.code}" for d in dimensions]
         header += ["churn_probability", "predicted_value"] + (["from_tier", "to_tier", "changed_at"] if changes else [])

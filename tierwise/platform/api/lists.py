@@ -22,7 +22,7 @@ from tierwise.platform.audit import AuditEvent
 from tierwise.platform.pagination import keyset_page, parse_limit
 from tierwise.platform.policy import Permission, allows, visible_customers
 from tierwise.tenants import exports
-from tierwise.tenants.fields import field_registry
+from tierwise.tenants.fields import field_labels
 from tierwise.tenants.lists import catalog, saved
 from tierwise.tenants.lists.explain import explain
 from tierwise.tenants.lists.filters import RANGES, ListFilters
@@ -90,7 +90,7 @@ def list_customers_on(name: str):
     page = list_page(name, visible_customers(current_user), filters=ListFilters.from_args(request.args),
                      sort=request.args.get("sort", "external_id"), cursor=request.args.get("cursor"),
                      limit=parse_limit(request.args.get("limit")))
-    whys = explain(name, page.rows, field_registry(), str(get_locale()))
+    whys = explain(name, page.rows, field_labels(), str(get_locale()))
     return {"items": [_row(row, why) for row, why in zip(page.rows, whys)], "next_cursor": page.next_cursor,
             "dimensions": [d.code for d in page.dimensions]}
 

@@ -62,9 +62,13 @@ def explain(name: str, rows: list, registry: dict, locale: str) -> list[Why]:
     with force_locale(locale):
         labels = _feature_labels({(read(r, "churn_version_id"), read(r, "churn_reason")[0])
                                   for r in rows if churn_explained and read(r, "churn_reason")}, locale)
-        explained = []
+        explained, said = [], {}  # reasons repeat down a list ("Hospital; 5"): each is said once
         for row in rows:
-            why = Why(dimension, reason_lines(read(row, "reason") if dimension else None, registry, locale))
+            reason = read(row, "reason") if dimension else None
+            key = tuple(sorted((k, repr(v)) for k, v in reason.items())) if reason else ()
+            if key not in said:
+                said[key] = reason_lines(reason, registry, locale)
+            why = Why(dimension, said[key])
             if churn_explained:
                 churn = read(row, "churn_reason") or [None, None, None]
                 why = Why(dimension, why.lines, read(row, "churn_probability"), churn[0],

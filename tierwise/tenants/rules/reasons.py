@@ -49,7 +49,7 @@ def readable_value(expression: str, value) -> str:
 def reason_lines(reason: dict | None, registry: dict, locale: str | None = None) -> list[ReasonLine]:
     """The reason's values in the expressions' order, each named as the reader knows it.
 
-    ``registry``: the tenant's fields by name (``field_registry()``), read once per page.
+    ``registry``: the tenant's fields (or just their labels, ``field_labels()``) by name, read once per page.
     """
     locale = locale or str(get_locale())
     lines = []
