@@ -306,7 +306,10 @@ def build_dataset(plan: Plan, spec: f.FeatureSpec, *, seed: int = 7, progress=No
     At least MIN_TRAINING_CUTOFFS are kept where the plan has them, so the model
     still sees more than one moment, and the inner split a later cutoff to stop on.
     """
-    customers = f.customer_frame(spec)
+    # In the tenant's own id order: the same data gives the same model however it was stored.  Ids
+    # (UUIDv7) made within one millisecond of an import fall in random order, and LightGBM's bagging
+    # draws rows by position: on the pharma demo, row order alone moved validation ROC AUC by 0.01.
+    customers = f.customer_frame(spec).sort_values("external_id", kind="stable", ignore_index=True)
     external = customers.set_index("customer_id")["external_id"]  # splits hash the tenant's own ids: reproducible
     outcomes = imported_outcomes() if plan.model == CHURN else None
     planned = len(plan.training_cutoffs) + 1
