@@ -467,9 +467,9 @@ def test_the_export_log_says_filters_as_the_list_page_labels_them(app, tenant_a)
     with app.test_request_context(), in_tenant(app, tenant_a):
         names = _names_of([Event()])
         with force_locale("en"):
-            english = dict(filter_lines(filters, names))
+            english = dict(filter_lines(filters, names, catalog.rule_set()))
         with force_locale("zh_CN"):
-            chinese = dict(filter_lines(filters, names))
+            chinese = dict(filter_lines(filters, names, catalog.rule_set()))
     assert english["Churn probability from"] == "50.0%" and str(rm) not in english.values()
     assert english["Relationship manager"] == names[str(rm)] != ""  # the RM by name, not by id
     assert english["Wealth tier"] == "Private banking" and chinese["财富等级"] == "私人银行"

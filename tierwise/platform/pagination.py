@@ -92,7 +92,7 @@ def _key_value(position: list, key: sa.ColumnElement) -> Any:
 def parse_limit(raw: str | None, default: int = 50) -> int:
     """The page size asked for (not asked, or left empty on a page's form: ``default``); 1 to ``MAX_LIMIT``.
 
-    The API refuses an empty parameter before this is reached (``api.parameters``).
+    The API refuses an empty parameter before this is reached (``api.door``).
     """
     if raw in (None, ""):
         return default

@@ -83,17 +83,17 @@ def table(list_name: str, visible: sa.ColumnElement[bool], filters: ListFilters,
         header = _people_header(dimensions, locale, changes)
     moved_in = next((d for d in dimensions if d.code == MOVED_IN.get(list_name)), None)
     body = []
-    for row, why in zip(rows, whys):
-        line = [row["external_id"], row["name"], row["branch"] or "", row["rm"] or ""]
-        for dimension in dimensions:
-            line += _tier(dimension, row[f"tier__{dimension.code}"], locale)
-        line += [_rounded(row["churn_probability"], 6), _rounded(row["predicted_value"], 2)]
-        if changes:
-            line += _tier(moved_in, row["from_tier"], locale) + _tier(moved_in, row["to_tier"], locale)
-            line.append(row["changed_at"].isoformat(timespec="seconds"))
-        with force_locale(locale or "en"):
+    with force_locale(locale or "en"):  # once for the file: the reasons' words in its language
+        for row, why in zip(rows, whys):
+            line = [row["external_id"], row["name"], row["branch"] or "", row["rm"] or ""]
+            for dimension in dimensions:
+                line += _tier(dimension, row[f"tier__{dimension.code}"], locale)
+            line += [_rounded(row["churn_probability"], 6), _rounded(row["predicted_value"], 2)]
+            if changes:
+                line += _tier(moved_in, row["from_tier"], locale) + _tier(moved_in, row["to_tier"], locale)
+                line.append(row["changed_at"].isoformat(timespec="seconds"))
             line.append(why.text())
-        body.append(line)
+            body.append(line)
     return header, body
 
 

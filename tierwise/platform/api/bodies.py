@@ -84,16 +84,22 @@ def read_body(declared: dict, *, max_bytes: int = MAX_BODY_BYTES) -> dict:
     where = _nul_in(body)
     if where is not None:
         raise ValidationError(_("holds a NUL character"), field=where or "body")
-    for key in body:
+    _check_keys(body, schema)
+    for key, value in body.items():
+        _check_type(value, properties[key], key)
+    return body
+
+
+def _check_keys(sent: dict, schema: dict) -> None:
+    """Every key ``sent`` is one ``schema`` lists, and every key it requires is there (a JSON body or a form)."""
+    properties = schema["properties"]
+    for key in sent:
         if key not in properties:
             raise ValidationError(_("unknown key '%(key)s' (allowed: %(allowed)s)", key=key,
                                     allowed=", ".join(properties) or _("none")), field=str(key))
     for key in schema.get("required", ()):
-        if key not in body:
+        if key not in sent:
             raise ValidationError(_("is required"), field=key)
-    for key, value in body.items():
-        _check_type(value, properties[key], key)
-    return body
 
 
 def body_sent() -> bool:
@@ -105,13 +111,7 @@ def _read_form(schema: dict) -> dict:
     """A multipart upload's fields and files, held to the rules of a JSON body (``schema``'s keys and types)."""
     properties = schema["properties"]
     sent = {**request.form.to_dict(), **request.files.to_dict()}
-    for key in sent:
-        if key not in properties:
-            raise ValidationError(_("unknown key '%(key)s' (allowed: %(allowed)s)", key=key,
-                                    allowed=", ".join(properties)), field=str(key))
-    for key in schema.get("required", ()):
-        if key not in sent:
-            raise ValidationError(_("is required"), field=key)
+    _check_keys(sent, schema)
     for key, value in sent.items():
         if properties[key].get("type") == "boolean":
             if not isinstance(value, str) or value.strip().lower() not in FORM_BOOLEANS:

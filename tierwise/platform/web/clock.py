@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, g
 
-MISSING = "—"
+from tierwise.platform.numbers import MISSING
 
 
 def page_zone(zone: str | None = None) -> str:

@@ -14,7 +14,7 @@ from tierwise.platform.policy import Permission, allows
 from tierwise.platform.tenant import Industry
 from tierwise.platform.users import BookScope, Role
 from tierwise.tenants.category_labels import category_label
-from tierwise.tenants.fields import field_registry
+from tierwise.tenants.fields import field_labels
 from tierwise.tenants.rules.reasons import reason_lines
 
 ROLE_LABELS = {
@@ -111,11 +111,11 @@ def plain_details(value) -> list[tuple[str, str]]:
 def tier_reason_lines(values: dict | None) -> list:
     """A tier's reason for a page, each value named by its field's label (``tierwise.tenants.rules.reasons``).
 
-    The tenant's fields are read once per request, however many reasons the page shows.
+    The tenant's field labels are read once per request, however many reasons the page shows.
     """
-    if "field_registry" not in g:
-        g.field_registry = field_registry()
-    return reason_lines(values, g.field_registry)
+    if "field_labels" not in g:
+        g.field_labels = field_labels()
+    return reason_lines(values, g.field_labels)
 
 
 def init_app(app: Flask) -> None:

@@ -18,6 +18,7 @@ from flask_login import current_user
 from tierwise.errors import ConflictError, ValidationError
 from tierwise.platform.branches import Branch, list_branches
 from tierwise.platform.db import db
+from tierwise.platform.i18n import localised
 from tierwise.platform.numbers import readable_number, readable_percent
 from tierwise.platform.pagination import parse_limit
 from tierwise.platform.policy import Permission, allows, visible_customers
@@ -56,9 +57,13 @@ def list_label(name: str) -> str:
 
 def vip_tier_labels(value, codes) -> str:
     """The VIP tiers by their labels in the reader's language, as the tier pages name them."""
-    chinese = get_locale().language == "zh"
-    labels = {t.code: t.label_zh if chinese else t.label_en for t in value.tiers} if value else {}
-    return ("、" if chinese else ", ").join(labels.get(code, code) for code in codes)
+    return ("、" if get_locale().language == "zh" else ", ").join(_tier_labels(value).get(code, code) for code in codes)
+
+
+def _tier_labels(dimension) -> dict[str, str]:
+    """A dimension's tiers by code, each by its label in the reader's language (none for no dimension)."""
+    locale = str(get_locale())
+    return {t.code: localised(t.label_en, t.label_zh, locale) for t in dimension.tiers} if dimension else {}
 
 
 def _arguments() -> dict:
@@ -262,23 +267,20 @@ FILTER_CAPTIONS = {"churn_min": _l("Churn probability from"), "churn_max": _l("C
 
 def filter_caption(name: str, dimensions=()) -> str:
     """A list filter (``churn_min``, ``tier.value``) as its input is labelled on the list page."""
-    tiers = {f"tier.{d.code}": d.label_zh if get_locale().language == "zh" else d.label_en for d in dimensions}
+    tiers = {f"tier.{d.code}": localised(d.label_en, d.label_zh, str(get_locale())) for d in dimensions}
     return str(FILTER_CAPTIONS.get(name) or tiers.get(name) or name)
 
 
-def filter_lines(filters: dict, names: dict[str, str]) -> list[tuple[str, str]]:
+def filter_lines(filters: dict, names: dict[str, str], definition) -> list[tuple[str, str]]:
     """A stored list's filters (``ListFilters.to_dict``) as (caption, text) lines a person reads.
 
     ``names``: branch and user ids to their names (``_names_of``), so an RM filter reads
-    "Relationship manager: Li Na", not an id.
+    "Relationship manager: Li Na", not an id; ``definition``: the rule set in force, read once per page.
     """
-    definition = catalog.rule_set()
     dimensions = list(definition.dimensions) if definition else []
-    chinese = get_locale().language == "zh"
     lines = []
     for code, tiers in sorted((filters.get("tiers") or {}).items()):
-        dimension = catalog.dimension(definition, code)
-        labels = {t.code: t.label_zh if chinese else t.label_en for t in dimension.tiers} if dimension else {}
+        labels = _tier_labels(catalog.dimension(definition, code))
         lines.append((filter_caption(f"tier.{code}", dimensions), ", ".join(labels.get(t, t) for t in tiers)))
     for key in ("churn_min", "churn_max", "value_min", "value_max", "branch_id", "rm_user_id", "search",
                 "condition"):
@@ -312,6 +314,6 @@ def _names_of(events: list) -> dict[str, str]:
 @requires(Permission.VIEW_AUDIT_LOG)
 def export_log():
     events = exports.export_log()
-    names = _names_of(events)
+    names, definition = _names_of(events), catalog.rule_set()
     return render_template("lists/exports.html", events=events, list_label=list_label,
-                           filters_of=lambda event: filter_lines(event.details.get("filters") or {}, names))
+                           filters_of=lambda event: filter_lines(event.details.get("filters") or {}, names, definition))

@@ -68,11 +68,12 @@ BUILT_IN = {spec.name: spec for spec in (
 )}
 
 
-# Why a customer is on each list: the reason of the tier in this dimension (None: no tier decides it).
-EXPLAINED_BY = {"vip": "value", "vip_at_risk": "value", "value_down": "value", "all": "value",
-                "high_risk": "high_risk", "newly_high_risk": "high_risk", "opinion_risk": "opinion_risk",
-                "at_risk": None}
-CHURN_EXPLAINED = ("vip_at_risk", "at_risk")  # lists a churn probability puts customers on
+# The dimension each list is drawn from: a rule set without it leaves the list empty.
+DRAWN_FROM = {"vip": "value", "vip_at_risk": "value", "value_down": "value", "high_risk": "high_risk",
+              "newly_high_risk": "high_risk", "opinion_risk": "opinion_risk"}
+CHURN_LISTS = ("vip_at_risk", "at_risk")  # lists a churn probability puts customers on
+# Why a customer is on each list: the reason of the tier in this dimension (none for ``at_risk``).
+EXPLAINED_BY = DRAWN_FROM | {"all": "value"}
 
 
 def explained_by(name: str) -> tuple[str | None, bool]:
@@ -84,7 +85,7 @@ def explained_by(name: str) -> tuple[str | None, bool]:
     reasons; ``at_risk`` for its churn probability alone.  ``all`` holds everyone: the value tier,
     the first thing an RM asks of a customer, explains where each one stands.
     """
-    return EXPLAINED_BY.get(name), name in CHURN_EXPLAINED
+    return EXPLAINED_BY.get(name), name in CHURN_LISTS
 
 
 @dataclass(frozen=True)

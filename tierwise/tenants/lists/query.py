@@ -94,11 +94,10 @@ def build(name: str, visible: sa.ColumnElement[bool], filters: ListFilters, defi
             columns.append(stored.c.reason.label("reason"))
     if churn_explained:
         columns += [s.c.churn_reasons[0].label("churn_reason"), s.c.churn_version_id]
-    missing = {"vip": "value", "vip_at_risk": "value", "value_down": "value", "high_risk": "high_risk",
-               "newly_high_risk": "high_risk", "opinion_risk": "opinion_risk"}.get(name)
-    if missing and catalog.dimension(definition, missing) is None:
+    drawn_from = catalog.DRAWN_FROM.get(name)
+    if drawn_from and catalog.dimension(definition, drawn_from) is None:
         conditions.append(sa.false())  # the rule set has no such dimension: the list is empty by definition
-    if name in ("vip_at_risk", "at_risk"):
+    if name in catalog.CHURN_LISTS:
         conditions.append(s.c.churn_probability >= settings.at_risk_probability)
     change = _latest_change(name, definition, tenant_id)
     if change is not None:

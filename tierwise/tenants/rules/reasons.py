@@ -15,7 +15,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from tierwise.platform.numbers import readable_number, readable_percent
+from tierwise.platform.numbers import MISSING, readable_number, readable_percent
 from tierwise.tenants.category_labels import category_label
 
 # Names a rule may use besides the tenant's fields (``vocabulary.BUILT_IN`` and ``MODEL_OUTPUTS``).
@@ -38,7 +38,7 @@ class ReasonLine:
 def readable_value(expression: str, value) -> str:
     """A value of a reason: yes/no, a percentage for a probability, a number with separators, a category's label."""
     if value is None:
-        return "—"
+        return MISSING
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if isinstance(value, (int, float)):
@@ -63,7 +63,3 @@ def reason_lines(reason: dict | None, registry: dict, locale: str | None = None)
         lines.append(ReasonLine(expression, caption, readable_value(expression, value), labelled))
     return lines
 
-
-def reason_text(reason: dict | None, registry: dict, locale: str | None = None) -> str:
-    """The reason on one line, for a file or a table cell: ``Facility type = Hospital; Outage consequence = 5``."""
-    return "; ".join(line.text() for line in reason_lines(reason, registry, locale))
