@@ -9,6 +9,7 @@ role changes and deactivation apply at once.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -21,8 +22,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tierwise.errors import ValidationError
-from tierwise.platform import audit
+from tierwise.platform import audit, tenancy
 from tierwise.platform.db import TenantScoped, db, utcnow
+from tierwise.platform.tenant import Tenant
 from tierwise.platform.users import User
 
 PREFIX = "tw"
@@ -77,11 +79,32 @@ def issue(user: User, *, name: str, tenant_slug: str) -> tuple[ApiToken, str]:
     return token, f"{PREFIX}_{tenant_slug}_{secret}"
 
 
-def authenticate(secret: str) -> tuple[User, ApiToken] | None:
-    """The active user behind a token secret in the current tenant, or None."""
-    digest = _digest(secret)
-    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == digest))
-    if token is None or token.is_revoked or not hmac.compare_digest(token.token_hash, digest):
+def look_up(secret: str, *, tenant_slug: str) -> tuple[Tenant, ApiToken | None] | None:
+    """The current tenant, if its slug is ``tenant_slug``, and the token of this secret in it (None if no
+    token has it), with the token's user and their branch: one query, what every API request needs.
+
+    None if the scope's tenant does not have that slug.  The scope must be entered first: the
+    token's tenant filter and row-level security both read it.
+    """
+    row = db.session.execute(_look_up_statement(), {
+        "digest": _digest(secret), "tenant_id": tenancy.current_tenant_id(), "slug": tenant_slug}).first()
+    return None if row is None else (row.Tenant, row.ApiToken)
+
+
+@functools.cache
+def _look_up_statement() -> sa.Select:
+    """``look_up``'s statement, built once: every API request runs it, and building it (and its
+    cache key) anew took about 0.17 ms of the 1.3 ms the query costs in process."""
+    return (sa.select(Tenant, ApiToken)
+            .outerjoin(ApiToken, ApiToken.token_hash == sa.bindparam("digest", type_=sa.String()))
+            .where(Tenant.id == sa.bindparam("tenant_id", type_=sa.Integer()),
+                   Tenant.slug == sa.bindparam("slug", type_=sa.String())))
+
+
+def accept(token: ApiToken | None, secret: str) -> tuple[User, ApiToken] | None:
+    """The token's user if the token is unrevoked and the user active, else None: asked on every request,
+    so a revocation or deactivation applies to the very next one.  Notes when the token was last used."""
+    if token is None or token.is_revoked or not hmac.compare_digest(token.token_hash, _digest(secret)):
         return None
     if not token.user.active:
         return None

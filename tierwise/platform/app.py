@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from tierwise.platform import errors, i18n, request_context
+from tierwise.platform import connections, errors, i18n, request_context
 from tierwise.platform.config import ROOT, Settings
 from tierwise.platform.db import db
 from tierwise.platform.extensions import csrf, migrate
@@ -28,6 +28,8 @@ def create_app(test_config: dict | None = None, *, settings: Settings | None = N
 
     _import_models()
     db.init_app(app)
+    with app.app_context():
+        connections.watch(db.engine)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), compare_type=True)
     csrf.init_app(app)
     i18n.init_app(app)

@@ -30,7 +30,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from tierwise.platform import audit
-from tierwise.platform.db import TenantSession, begin_setting, db, set_transaction_settings
+from tierwise.platform.db import db, sync_transaction_settings, transaction_setting
 
 ACTOR_SETTING = "tierwise.actor"
 REASON_SETTING = "tierwise.change_reason"
@@ -54,44 +54,15 @@ def changes_because(reason: str) -> Iterator[None]:
 
 
 def publish(session: Session) -> None:
-    """Make the transaction's settings match the current actor and reason (PostgreSQL only)."""
-    if not session.in_transaction():
-        return  # the next statement opens a transaction; ``after_begin`` publishes then
-    wanted = (audit.current_actor().label, _reason.get())
-    if session.info.get("change_context") == wanted:
-        return
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        _set(connection, *wanted)
-    session.info["change_context"] = wanted
+    """Make the transaction's settings match the current actor and reason now (PostgreSQL only)."""
+    sync_transaction_settings(session)
 
 
-def _set(connection: sa.Connection, actor: str, reason: str) -> None:
-    set_transaction_settings(connection, {ACTOR_SETTING: actor, REASON_SETTING: reason})
-
-
-@event.listens_for(TenantSession, "do_orm_execute")
-def _before_statement(state) -> None:
-    publish(state.session)
-
-
-@event.listens_for(TenantSession, "before_flush")
-def _before_flush(session: Session, flush_context, instances) -> None:
-    publish(session)
-
-
-@begin_setting
-def _on_begin(session: Session) -> dict[str, str]:
-    """The actor and reason, set as the transaction begins (with the tenant, one statement)."""
-    wanted = (audit.current_actor().label, _reason.get())
-    session.info["change_context"] = wanted
-    return {ACTOR_SETTING: wanted[0], REASON_SETTING: wanted[1]}
-
-
-@event.listens_for(TenantSession, "after_transaction_end")
-def _on_end(session: Session, transaction) -> None:
-    if transaction.parent is None:
-        session.info.pop("change_context", None)
+@transaction_setting
+def _change_context() -> dict[str, str]:
+    """The actor and reason, set with the tenant as each transaction begins and before any ORM
+    statement or flush that follows a change of them (``db.transaction_setting``)."""
+    return {ACTOR_SETTING: audit.current_actor().label, REASON_SETTING: _reason.get()}
 
 
 @event.listens_for(sa.engine.Engine, "connect")

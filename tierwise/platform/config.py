@@ -59,7 +59,9 @@ class Settings:
     def flask_config(self) -> dict:
         """The Flask/extension settings that follow from these settings."""
         secure_cookies = self.is_production
-        engine_options = {"pool_pre_ping": True}
+        # No pre-ping (a round trip per request): ``connections.watch`` replaces a connection the server
+        # closed; recycling bounds the age of one whose peer vanished silently.
+        engine_options = {"pool_recycle": 1800}
         if self.database_url.startswith("sqlite"):
             engine_options = {"connect_args": {"timeout": 30}}
         return {

@@ -143,26 +143,82 @@ class TenantSession(FlaskSession):
     """The session class; ``tierwise.platform.tenancy`` attaches its scoping events to it."""
 
 
-_BEGIN_SETTINGS: list = []  # providers: session -> {setting: value}
+_SETTING_PROVIDERS: list = []  # () -> {setting: value}, from the current scope
+SENT = "transaction_settings"  # session.info: what the session's transaction carries now
+ASKED = "transaction_settings_asked"  # session.info: what ``set_for_transaction`` added for this transaction
 
 
-def begin_setting(provider):
-    """Register ``provider(session) -> {setting: value}``, set when a session's transaction begins.
+def transaction_setting(provider):
+    """Register ``provider() -> {setting: value}``: settings every session transaction carries, kept current.
 
-    Every provider's settings go out in one statement (``set_transaction_settings``):
-    the row-level security tenant and the change context each had their own, a
-    round trip more for every request and job transaction.
+    They are set as the transaction begins and, when the scope changed since (a request learns its
+    tenant, then its user, after its transaction began), again before the next ORM statement or
+    flush: only the changed ones, with whatever ``set_for_transaction`` asked for, in one statement.
+    The row-level security tenant, the change context and a list's planner settings each had a
+    statement of their own: four round trips on an API list page.
     """
-    _BEGIN_SETTINGS.append(provider)
+    _SETTING_PROVIDERS.append(provider)
     return provider
+
+
+def set_for_transaction(values: dict[str, str]) -> None:
+    """Have the session's transaction carry ``values`` (planner settings, say) from its next ORM or session
+    statement on, sent with the scope's settings rather than in a statement of their own.
+
+    Statements run on ``db.session.connection()`` directly do not send them: use
+    ``set_transaction_settings`` there.
+    """
+    db.session().info.setdefault(ASKED, {}).update(values)
+
+
+def _wanted(session) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for provider in _SETTING_PROVIDERS:
+        values.update(provider())
+    values.update(session.info.get(ASKED, {}))
+    return values
+
+
+def _unsent(session) -> dict[str, str]:
+    sent = session.info.get(SENT, {})
+    return {name: value for name, value in _wanted(session).items() if sent.get(name) != value}
+
+
+def sync_transaction_settings(session) -> None:
+    """Bring the transaction's settings up to what the scope wants: one statement, none if they already are."""
+    if not session.in_transaction() or not _unsent(session):
+        return  # no transaction: the statement about to run opens one, and ``after_begin`` sends them
+    connection = session.connection()  # if this begins on a connection, ``after_begin`` sent them all
+    unsent = _unsent(session)
+    if unsent:
+        set_transaction_settings(connection, unsent)
+        session.info.setdefault(SENT, {}).update(unsent)
 
 
 @sa.event.listens_for(TenantSession, "after_begin")
 def _begin_settings(session, transaction, connection: sa.Connection) -> None:
-    values: dict[str, str] = {}
-    for provider in _BEGIN_SETTINGS:
-        values.update(provider(session))
-    set_transaction_settings(connection, values)
+    wanted = _wanted(session)
+    set_transaction_settings(connection, wanted)
+    session.info[SENT] = wanted
+
+
+@sa.event.listens_for(TenantSession, "do_orm_execute")
+def _before_statement(state) -> None:
+    sync_transaction_settings(state.session)
+
+
+@sa.event.listens_for(TenantSession, "before_flush")
+def _before_flush(session, flush_context, instances) -> None:
+    sync_transaction_settings(session)
+
+
+@sa.event.listens_for(TenantSession, "after_transaction_end")
+def _forget_settings(session, transaction) -> None:
+    """Settings end with the transaction; a savepoint rolled back may have undone some, so the next
+    statement sends them all again."""
+    session.info.pop(SENT, None)
+    if transaction.parent is None:
+        session.info.pop(ASKED, None)
 
 
 def set_transaction_settings(connection: sa.Connection, values: dict[str, str]) -> None:

@@ -40,8 +40,17 @@ def init_app(app: Flask) -> None:
 
 def enter_tenant(tenant: Tenant) -> None:
     """Act for ``tenant`` for the rest of this request."""
+    enter_tenant_scope(tenant.id)
     g.tenant = tenant
-    g._tenant_scope_token = tenancy.enter_tenant_scope(tenant.id)
+
+
+def enter_tenant_scope(tenant_id: int) -> None:
+    """Act for the tenant with this id before its row is read (an API token's tenant is read with the token);
+    the caller sets ``g.tenant`` once it has it.  Entering another replaces it: one scope per request."""
+    previous = g.pop("_tenant_scope_token", None)
+    if previous is not None:
+        tenancy.leave_scope(previous)
+    g._tenant_scope_token = tenancy.enter_tenant_scope(tenant_id)
 
 
 def session_tenant_id() -> int | None:

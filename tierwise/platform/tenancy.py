@@ -35,8 +35,8 @@ from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from sqlalchemy.sql.util import find_tables
 
-from tierwise.platform.db import (TenantOwned, TenantSession, begin_setting, db, set_transaction_settings,
-                                  tenant_scoped_tables)
+from tierwise.platform.db import (TenantOwned, TenantSession, db, set_transaction_settings, tenant_scoped_tables,
+                                  transaction_setting)
 
 RLS_SETTING = "tierwise.tenant_id"
 _PLATFORM = object()
@@ -112,7 +112,6 @@ FILTERED_BY_HAND = "tenant_filtered"
 
 @event.listens_for(TenantSession, "do_orm_execute")
 def _scope_statement(state: ORMExecuteState) -> None:
-    _sync_rls_setting(state.session)
     scope = _current.get()
     if scope is _PLATFORM:
         return
@@ -157,28 +156,10 @@ def _check_flush(session: Session, flush_context, instances) -> None:
                 if scope is None:
                     raise TenantContextMissing(f"{type(obj).__name__} of tenant {obj.tenant_id} flushed outside tenant_scope()")
                 raise CrossTenantWrite(f"{type(obj).__name__} of tenant {obj.tenant_id} written in tenant {scope}")
-    _sync_rls_setting(session)
 
 
 def _has_rls(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
-
-
-def _sync_rls_setting(session: Session) -> None:
-    """Make the transaction's ``tierwise.tenant_id`` match the current scope.
-
-    Set per transaction (``is_local``), so a pooled connection never carries one
-    tenant's setting into another's transaction.
-    """
-    if not session.in_transaction():
-        return  # the statement opens a transaction; ``after_begin`` sets it then
-    wanted = current_tenant_id()
-    if session.info.get("rls_tenant", "unset") == wanted:
-        return
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        set_rls_tenant(connection, wanted)
-    session.info["rls_tenant"] = wanted
 
 
 def set_rls_tenant(connection: sa.Connection, tenant_id: int | None) -> None:
@@ -190,18 +171,16 @@ def set_rls_tenant(connection: sa.Connection, tenant_id: int | None) -> None:
     set_transaction_settings(connection, {RLS_SETTING: "" if tenant_id is None else str(tenant_id)})
 
 
-@begin_setting
-def _on_begin(session: Session) -> dict[str, str]:
-    """The scope's tenant, set as the transaction begins (with the change context, one statement)."""
+@transaction_setting
+def _rls_tenant() -> dict[str, str]:
+    """The scope's tenant, for the row-level security policies: set as each transaction begins, and
+    again before the next statement when the scope changes inside one (``db.transaction_setting``).
+
+    Transaction-local (``is_local``), so a pooled connection never carries one tenant's
+    setting into another's transaction.
+    """
     tenant_id = current_tenant_id()
-    session.info["rls_tenant"] = tenant_id
     return {RLS_SETTING: "" if tenant_id is None else str(tenant_id)}
-
-
-@event.listens_for(TenantSession, "after_transaction_end")
-def _on_end(session: Session, transaction) -> None:
-    if transaction.parent is None:
-        session.info.pop("rls_tenant", None)
 
 
 def lock_tenant(purpose: str) -> None:

@@ -10,6 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -90,6 +91,30 @@ def find_tenant(slug: str) -> Tenant | None:
     if not isinstance(slug, str) or not SLUG_PATTERN.match(slug):
         return None  # not a slug at all: no need to ask the database
     return db.session.scalar(sa.select(Tenant).where(Tenant.slug == slug))
+
+
+def known_tenant_id(slug: str) -> int | None:
+    """The id of the tenant with this slug, if this app has looked it up before (``remember_tenant_id``).
+
+    A slug names one tenant for good (it is never changed, and tenants are not deleted), so
+    an API request can enter its tenant's scope before its first query and read the tenant
+    with its token in one (``api_tokens.look_up``).  Only the name is kept: whether the
+    tenant is active is read on every request, and a query that finds no tenant of that
+    id and slug makes the caller forget it.  Per app: each has its own database.
+    """
+    return _tenant_ids().get(slug)
+
+
+def remember_tenant_id(slug: str, tenant_id: int | None) -> None:
+    """Keep (or with None, forget) the id of the tenant with this slug."""
+    if tenant_id is None:
+        _tenant_ids().pop(slug, None)
+    else:
+        _tenant_ids()[slug] = tenant_id
+
+
+def _tenant_ids() -> dict[str, int]:
+    return current_app.extensions.setdefault("tierwise_tenant_ids", {})
 
 
 def get_tenant(slug: str) -> Tenant:

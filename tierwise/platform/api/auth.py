@@ -16,8 +16,9 @@ from tierwise.platform import api_tokens
 from tierwise.platform.api import api_blueprint
 from tierwise.platform.extensions import csrf
 from tierwise.platform.policy import Permission, allows
-from tierwise.platform.request_context import enter_tenant, session_tenant_id, set_request_actor
-from tierwise.platform.tenant import Tenant, find_tenant
+from tierwise.platform.request_context import (enter_tenant, enter_tenant_scope, session_tenant_id,
+                                               set_request_actor)
+from tierwise.platform.tenant import Tenant, find_tenant, known_tenant_id, remember_tenant_id
 from tierwise.platform.users import User
 from tierwise.platform.db import db
 
@@ -46,17 +47,40 @@ def _user_from_token(header: str) -> User | None:
     if parsed is None:
         return None
     slug, secret = parsed
-    tenant = find_tenant(slug)
-    if tenant is None or not tenant.active:
+    found = _tenant_and_token(slug, secret)
+    if found is None or not found[0].active:
         return None
-    enter_tenant(tenant)
-    found = api_tokens.authenticate(secret)
-    if found is None:
+    g.tenant = found[0]
+    accepted = api_tokens.accept(found[1], secret)
+    if accepted is None:
         return None
-    user, token = found
+    user, token = accepted
     g._login_user = user  # Flask-Login's current_user for this request, without a session cookie
     g.api_token = token
     return user
+
+
+def _tenant_and_token(slug: str, secret: str):
+    """The tenant the token's slug names and the token, read together once the slug's tenant id is known.
+
+    The scope is entered with the id before the query, so the token is looked up inside its
+    tenant (filter and row-level security); reading the tenant, setting the scope and reading
+    the token were three round trips.  An id remembered for the slug that no longer names that
+    tenant is forgotten and looked up again.
+    """
+    remembered = known_tenant_id(slug)
+    if remembered is not None:
+        enter_tenant_scope(remembered)
+        found = api_tokens.look_up(secret, tenant_slug=slug)
+        if found is not None:
+            return found
+        remember_tenant_id(slug, None)
+    tenant = find_tenant(slug)
+    if tenant is None:
+        return None
+    remember_tenant_id(slug, tenant.id)
+    enter_tenant_scope(tenant.id)
+    return api_tokens.look_up(secret, tenant_slug=slug)
 
 
 def _user_from_session() -> User | None:

@@ -19,7 +19,7 @@ from tierwise.errors import ValidationError
 from tierwise.models.scores import CustomerScore
 from tierwise.platform import tenancy
 from tierwise.platform.branches import Branch
-from tierwise.platform.db import db, set_transaction_settings
+from tierwise.platform.db import db, set_for_transaction
 from tierwise.platform.pagination import cursor_for, position_of
 from tierwise.platform.users import User
 from tierwise.tenants.customers import Customer
@@ -188,6 +188,7 @@ def ordered(select: sa.Select, sortable: dict, sort: str) -> tuple[sa.Select, st
 def list_page(name: str, visible: sa.ColumnElement[bool], *, filters: ListFilters | None = None,
               sort: str = "external_id", cursor: str | None = None, limit: int = 50) -> ListPage:
     """One page of a list, after ``cursor`` (from the previous page)."""
+    _plan_as_written()  # first, so the rule set's query carries them with any settings it sends anyway
     definition = catalog.rule_set()
     _sort(sort)
     kind = f"list:{name}:{sort}"  # a cursor walks the list and sort that gave it out, nothing else
@@ -198,7 +199,6 @@ def list_page(name: str, visible: sa.ColumnElement[bool], *, filters: ListFilter
     params = {"page_size": limit + 1}
     if position is not None:
         params |= {"after_id": position[-1], "after_value": position[0]}
-    _plan_as_written()
     rows = db.session.execute(select, params).all()
     more = len(rows) > limit
     rows = rows[:limit]
@@ -275,9 +275,11 @@ def _plan_as_written() -> None:
     that narrow the list first, then one index probe per row for each lookup.  Join
     methods are still chosen freely (a rare tier is hashed and sorted, a common one
     walked in key order).
+
+    Asked for, not set: they go out with the settings the next statement brings up to date
+    (``set_for_transaction``), not in a round trip of their own.
     """
-    set_transaction_settings(db.session.connection(), {"join_collapse_limit": "1",
-                                                       "max_parallel_workers_per_gather": "0"})
+    set_for_transaction({"join_collapse_limit": "1", "max_parallel_workers_per_gather": "0"})
 
 
 def _row(row, dimensions) -> ListRow:
@@ -312,10 +314,10 @@ def _after(sortable: dict, key: str, descending: bool, *, value_is_null: bool) -
 def list_rows(name: str, visible: sa.ColumnElement[bool], *, filters: ListFilters | None = None,
               sort: str = "external_id") -> tuple[list, list]:
     """Every row of a list (for exports): (rows as mappings, dimensions)."""
+    _plan_as_written()
     definition = catalog.rule_set()
     _sort(sort)
     select = _statement(name, visible, filters or ListFilters(), sort, definition, "all")
-    _plan_as_written()
     rows = db.session.execute(select).mappings().all()
     return rows, list(definition.dimensions) if definition else []
 
