@@ -56,3 +56,34 @@ def test_the_standard_error_matches_the_spread_of_bootstrap_resamples(model):
     y4, prediction4 = np.tile(y, 4), np.tile(prediction, 4)  # the same examples four times over
     assert metrics.standard_error(model, y4, prediction4, metrics.metrics_for(model, y4, prediction4)) == \
         pytest.approx(error / 2, rel=0.02)  # four times the examples, half the noise
+
+
+def _examples(customers: int, cutoffs: int):
+    """A training set's bookkeeping: each customer at each cutoff, bucketed by a hash of the customer."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    bucket = np.random.default_rng(5).integers(0, 1000, customers)
+    return SimpleNamespace(train_bucket=np.tile(bucket, cutoffs),
+                           train_cutoff=pd.Series(np.repeat(np.arange(cutoffs), customers)),
+                           customer=np.tile(np.arange(customers), cutoffs))
+
+
+def test_customers_held_out_to_stop_on_are_held_out_at_every_cutoff_and_never_fitted():
+    data = _examples(customers=2000, cutoffs=4)
+    fit, stop = training.inner_split(data)
+    assert len(fit) + len(stop) == 8000 and not set(fit) & set(stop)  # every row used, once
+    assert not set(data.customer[fit]) & set(data.customer[stop])
+    assert set(data.train_cutoff[stop]) == {0, 1, 2, 3}  # the stopping rows cover every cutoff
+    assert 0.2 < len(set(data.customer[stop])) / 2000 < 0.3
+
+
+def test_churn_candidates_learn_at_a_slow_rate_and_value_candidates_at_the_faster_ones():
+    import pandas as pd
+
+    churn = training.candidates("churn", pd.Series([0, 1] * 50), seed=7, horizon_days=90)
+    value = training.candidates("value", pd.Series(np.arange(100.0)), seed=7, horizon_days=365)
+    assert {c["learning_rate"] for c in churn} == {0.05}
+    assert {c["learning_rate"] for c in value} == {0.1, 0.2} and value[0]["learning_rate"] == 0.1
+    assert len(churn) == len(value) == training.MAX_CANDIDATES

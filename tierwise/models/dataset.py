@@ -63,7 +63,7 @@ class Dataset:
     spec: f.FeatureSpec
     train_x: pd.DataFrame
     train_y: pd.Series
-    train_cutoff: pd.Series  # which cutoff each training row comes from (for the inner split)
+    train_cutoff: pd.Series  # which cutoff each training row comes from (0 the oldest)
     train_bucket: np.ndarray  # a stable 0-999 hash of each row's customer for the inner split (not the outer one's)
     valid_x: pd.DataFrame
     valid_y: pd.Series
