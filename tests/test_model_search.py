@@ -87,3 +87,10 @@ def test_churn_candidates_learn_at_a_slow_rate_and_value_candidates_at_the_faste
     assert {c["learning_rate"] for c in churn} == {0.05}
     assert {c["learning_rate"] for c in value} == {0.1, 0.2} and value[0]["learning_rate"] == 0.1
     assert len(churn) == len(value) == training.MAX_CANDIDATES
+
+
+def test_a_large_tenant_gets_fewer_rounds_so_scoring_every_customer_stays_within_budget():
+    assert training.max_rounds(50_000) == training.MAX_ROUNDS == 400  # the demos and most tenants
+    assert training.max_rounds(1_000_000) == 250
+    assert training.max_rounds(50_000_000) == training.MIN_ROUNDS_CAP  # never a stump of a model
+    assert training.max_rounds(0) == training.MAX_ROUNDS

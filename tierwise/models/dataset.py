@@ -71,6 +71,7 @@ class Dataset:
     # what drift is measured against (``drift_reference``).
     now_x: pd.DataFrame | None = None
     extras: dict = field(default_factory=dict)
+    customers: int = 0  # the tenant's customers when the examples were built: what scoring will walk
 
 
 def first_activity_at() -> datetime | None:
@@ -361,7 +362,8 @@ def build_dataset(plan: Plan, spec: f.FeatureSpec, *, seed: int = 7, progress=No
     train_bucket = customer_buckets(external.reindex(ids), salt="inner")
     train_y = pd.concat(labels, ignore_index=True)
     _check_usable(plan, train_y, valid_y)
-    return Dataset(plan, spec, train_x, train_y, pd.Series(origins), train_bucket, valid_x, valid_y, now_x)
+    return Dataset(plan, spec, train_x, train_y, pd.Series(origins), train_bucket, valid_x, valid_y, now_x,
+                   customers=len(customers))
 
 
 def drift_reference(plan: Plan, spec: f.FeatureSpec, customers: pd.DataFrame, rows, external: pd.Series
