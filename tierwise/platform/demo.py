@@ -63,9 +63,6 @@ DEMO_TENANTS = (
 )
 
 
-DEMO_SEARCH_SECONDS = 15  # the parameter search's time budget per model: seeding stays quick
-
-
 @dataclass(frozen=True)
 class Credential:
     tenant_slug: str
@@ -118,6 +115,9 @@ def _seed_models(spec: DemoTenant, progress) -> None:
     Through recorded runs, as the model page, the CLI and the schedules start them: the
     demo's model page and dashboard then show the runs, their outcome and the drift
     they measured, like any tenant's.  Done here, not on a worker: the demo has none.
+    The search has training's own time budget: with 15 s, a machine busy with other work
+    cut it after four candidates of eight, and two fresh demos of the same data trained
+    power churn models of ROC AUC 0.941 and 0.946.
     """
     from tierwise.models.registry import ModelVersion
     from tierwise.models.runs import SCORE, TRAIN, run_scoring, run_training, start_run
@@ -125,7 +125,7 @@ def _seed_models(spec: DemoTenant, progress) -> None:
     trained = 0
     for model in ("churn", "value"):
         try:
-            run = run_training(start_run(TRAIN, model, started_by="demo").id, budget_seconds=DEMO_SEARCH_SECONDS)
+            run = run_training(start_run(TRAIN, model, started_by="demo").id)
         except TierwiseError as error:  # a tiny --scale may leave too little history to learn from
             progress(f"  {spec.slug}: no {model} model: {error}")
             continue
