@@ -305,7 +305,7 @@ def build_dataset(plan: Plan, spec: f.FeatureSpec, *, seed: int = 7, progress=No
     at a million customers two or three cutoffs hold that many, and building the
     other three only for sampling to throw most of them away took half the time.
     At least MIN_TRAINING_CUTOFFS are kept where the plan has them, so the model
-    still sees more than one moment, and the inner split a later cutoff to stop on.
+    still sees more than one moment.
     """
     # In the tenant's own id order: the same data gives the same model however it was stored.  Ids
     # (UUIDv7) made within one millisecond of an import fall in random order, and LightGBM's bagging

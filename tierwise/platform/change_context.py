@@ -27,7 +27,6 @@ from typing import Iterator
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.orm import Session
 
 from tierwise.platform import audit
 from tierwise.platform.db import db, sync_transaction_settings, transaction_setting
@@ -46,16 +45,11 @@ def changes_because(reason: str) -> Iterator[None]:
     """Changes made inside the block are recorded with ``reason`` (and the current actor)."""
     token = _reason.set(reason)
     try:
-        publish(db.session())
+        sync_transaction_settings(db.session())  # raw statements on the connection see it too
         yield
     finally:
         _reason.reset(token)
-        publish(db.session())  # later changes in the same transaction must not inherit the reason
-
-
-def publish(session: Session) -> None:
-    """Make the transaction's settings match the current actor and reason now (PostgreSQL only)."""
-    sync_transaction_settings(session)
+        sync_transaction_settings(db.session())  # later changes in the same transaction must not inherit the reason
 
 
 @transaction_setting

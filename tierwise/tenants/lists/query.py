@@ -190,7 +190,7 @@ def list_page(name: str, visible: sa.ColumnElement[bool], *, filters: ListFilter
     """One page of a list, after ``cursor`` (from the previous page)."""
     _plan_as_written()  # first, so the rule set's query carries them with any settings it sends anyway
     definition = catalog.rule_set()
-    _sort(sort)
+    key, _descending = _sort(sort)
     kind = f"list:{name}:{sort}"  # a cursor walks the list and sort that gave it out, nothing else
     position = position_of(cursor, kind=kind) if cursor else None
     variant = "first" if position is None else ("after_null" if position[0] is None and len(position) == 2
@@ -203,7 +203,6 @@ def list_page(name: str, visible: sa.ColumnElement[bool], *, filters: ListFilter
     more = len(rows) > limit
     rows = rows[:limit]
     last = rows[-1] if rows and more else None
-    key = SORTS[sort][0]
     next_cursor = cursor_for([getattr(last, key), last.external_id] if key != "external_id"
                              else [last.external_id], kind=kind) if last is not None else None
     dimensions = list(definition.dimensions) if definition else []
