@@ -30,7 +30,8 @@ from tierwise.tenants import exports
 from tierwise.tenants.fields import field_registry
 from tierwise.tenants.lists import catalog, saved
 from tierwise.tenants.lists.explain import explain
-from tierwise.tenants.lists.filters import ListFilters, probability_from_percent, tiers_asked
+from tierwise.tenants.lists.filters import (PROBABILITIES, RANGES, ListFilters, probability_from_percent,
+                                             tiers_asked)
 from tierwise.tenants.lists.query import ListPage, list_page
 from tierwise.tenants.ownership import active_rms
 from tierwise.tenants.rules.syntax import RuleError
@@ -282,13 +283,12 @@ def filter_lines(filters: dict, names: dict[str, str], definition) -> list[tuple
     for code, tiers in sorted((filters.get("tiers") or {}).items()):
         labels = _tier_labels(catalog.dimension(definition, code))
         lines.append((filter_caption(f"tier.{code}", dimensions), ", ".join(labels.get(t, t) for t in tiers)))
-    for key in ("churn_min", "churn_max", "value_min", "value_max", "branch_id", "rm_user_id", "search",
-                "condition"):
+    for key in (*RANGES, "branch_id", "rm_user_id", "search", "condition"):
         value = filters.get(key)
         if value in (None, ""):
             continue
-        text = (readable_percent(value) if key in ("churn_min", "churn_max")
-                else readable_number(value) if key in ("value_min", "value_max") else names.get(str(value), str(value)))
+        text = (readable_percent(value) if key in PROBABILITIES
+                else readable_number(value) if key in RANGES else names.get(str(value), str(value)))
         lines.append((filter_caption(key), text))
     return lines
 
