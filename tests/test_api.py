@@ -78,6 +78,12 @@ def test_missing_or_invalid_credentials_get_401_json_naming_the_scheme(client, t
     assert refused.headers["WWW-Authenticate"].startswith("Bearer ")
 
 
+def test_a_method_the_route_does_not_take_gets_405_json_with_the_allowed_methods(client):
+    refused = client.delete("/api/v1/openapi.json")
+    assert_error(refused, 405, "method_not_allowed")
+    assert set(refused.headers["Allow"].split(", ")) >= {"GET", "HEAD", "OPTIONS"}
+
+
 def test_unknown_secret_for_a_real_tenant_gets_401(client, tenant_a):
     forged = f"tw_{tenant_a.slug}_{secrets.token_urlsafe(32)}"
     assert_error(client.get("/api/v1/me", headers=bearer(forged)), 401, "unauthorized")

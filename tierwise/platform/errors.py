@@ -7,7 +7,7 @@ several bad rules lists the others under ``more``.
 """
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -65,10 +65,13 @@ def _http_error(exc: HTTPException):
     # either read-protected...") is for browsers of static sites: an API caller gets ours instead.
     said = exc.description if exc.description != type(exc).description else None
     message = messages.get(status) if not wants_json() else (said or messages.get(status))
-    response, status = error_response(status, CODE_BY_STATUS.get(status, "error"), message or exc.name)
+    response = make_response(error_response(status, CODE_BY_STATUS.get(status, "error"), message or exc.name))
+    for name, value in exc.get_headers():  # what the client acts on: a 405's Allow, a 429's Retry-After
+        if name.lower() != "content-type":
+            response.headers[name] = value
     if status == 401 and wants_json():  # RFC 6750: say which scheme to answer with
         response.headers["WWW-Authenticate"] = 'Bearer realm="tierwise"'
-    return response, status
+    return response
 
 
 def _csrf_error(exc: CSRFError):
