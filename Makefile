@@ -6,6 +6,8 @@ STAMP  := $(VENV)/.installed
 
 PG_URL    ?= postgresql://postgres@127.0.0.1:5432/postgres
 REDIS_URL ?= redis://127.0.0.1:6379/15
+# Test processes: one per core, at most 4; `make test TEST_WORKERS=0` runs the suite in this process
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); [ $$n -gt 4 ] && n=4; echo $$n)
 # `make demo PORT=5001` when 5000 is taken
 PORT      ?= 5000
 # The browser tests (tests/e2e) drive Debian's Chromium; Playwright never downloads a browser of its own.
@@ -42,7 +44,7 @@ $(CHROMIUM):
 	@DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 
 test: install services $(CHROMIUM)
-	TIERWISE_TEST_DATABASE_URL=$(PG_URL) TIERWISE_TEST_REDIS_URL=$(REDIS_URL) $(BIN)/pytest $(PYTEST_ARGS)
+	TIERWISE_TEST_DATABASE_URL=$(PG_URL) TIERWISE_TEST_REDIS_URL=$(REDIS_URL) $(BIN)/pytest -n $(TEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
 
 # docs/screenshots/: the demo's main pages, in Chromium (a CJK font for the Chinese names).
 screenshots: install $(CHROMIUM)

@@ -1,4 +1,4 @@
-"""Test fixtures: a throwaway PostgreSQL database per run, real Redis, composing factories.
+"""Test fixtures: a throwaway PostgreSQL database per test process, real Redis, composing factories.
 
 The app under test connects as ``tierwise_app``, a role that owns nothing, exactly
 as production should; migrations run as the owner.  Every test makes its own
@@ -12,6 +12,7 @@ import secrets
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import sqlalchemy as sa
@@ -26,7 +27,24 @@ from tierwise.platform.provisioning import provision_tenant
 from tierwise.platform.users import Role, User, create_user
 
 ADMIN_URL = os.environ.get("TIERWISE_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("TIERWISE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _worker_redis_url(url: str) -> str:
+    """The Redis database this test process owns: the configured one, or one below it per extra xdist worker.
+
+    Tests flush their database before and after; two workers sharing one would flush
+    each other's queued jobs.  ``gw0`` keeps the configured database, ``gw1`` the one
+    below it, and so on (wrapping within Redis's 16).
+    """
+    index = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    if not index:
+        return url
+    parts = urlsplit(url)
+    number = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{(number - index) % 16}"))
+
+
+REDIS_URL = _worker_redis_url(os.environ.get("TIERWISE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
 APP_ROLE = "tierwise_app"
 PASSWORD = "correct-horse-battery"
 
@@ -43,7 +61,10 @@ def database_urls(tmp_path_factory):
     with admin.connect() as conn:
         conn.execute(sa.text(f"CREATE DATABASE {name}"))
         if not conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": APP_ROLE}).scalar():
-            conn.execute(sa.text(f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"))
+            try:
+                conn.execute(sa.text(f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"))
+            except (sa.exc.IntegrityError, sa.exc.ProgrammingError):  # another xdist worker made it first
+                pass
     owner_url = make_url(_psycopg(ADMIN_URL)).set(database=name)
     app_url = owner_url.set(username=APP_ROLE)
     urls = {
