@@ -135,6 +135,25 @@ def test_the_latest_amount_is_everything_at_the_last_moment_before_the_cutoff(ap
     assert x.loc[str(fading), "amount_last_vs_peers"] == 0.5 and x.loc[str(steady), "amount_last_vs_peers"] == 1.0
 
 
+def test_a_short_history_is_counted_in_whole_cycles_so_its_run_rate_is_not_inflated(app, tenant_a):
+    """Three monthly bills of 100, the first 61 days before the cutoff, are 100 a month, not 150."""
+    cutoff = datetime(2025, 3, 1, tzinfo=timezone.utc)
+    month = timedelta(days=30.5)
+    just_before = cutoff - timedelta(seconds=1)
+    monthly = one_customer(app, tenant_a, "MONTHLY", [(just_before - 2 * month, "100"), (just_before - month, "100"),
+                                                      (just_before, "100")])
+    newcomer = one_customer(app, tenant_a, "NEW", [(cutoff - timedelta(days=1), "100")])  # one bill so far
+    veteran = one_customer(app, tenant_a, "VETERAN", [(just_before - k * month, "100") for k in range(15)])
+    with in_tenant(app, tenant_a):
+        x = features.build_features(features.current_spec(), cutoff)
+        db.session.rollback()
+    per_month = x["amount_per_day_365d"] * 30.5
+    assert per_month[str(monthly)] == pytest.approx(100, rel=0.02)
+    assert per_month[str(newcomer)] == pytest.approx(100 * 30.5 / 31.5, rel=0.02)  # the others' cycle, a month
+    assert per_month[str(veteran)] == pytest.approx(12 * 100 * 30.5 / 365, rel=0.02)  # a year's window: as before
+    assert x.loc[str(monthly), "amount_per_day_90d"] * 30.5 == pytest.approx(100, rel=0.02)
+
+
 def test_a_change_every_customer_shares_leaves_the_trend_against_peers_unchanged(app, tenant_a):
     """A season moves every customer alike: a tree's threshold on the raw trend learnt in one season
     misjudges another, the rank among the customers at the same date does not move."""
@@ -412,6 +431,19 @@ def test_scoring_gives_every_customer_scores_and_five_labelled_reasons(app, trai
         spec = champion("churn").spec
         assert spec.label(feature, "en") != "" and spec.label("recency_days", "zh_Hans_CN") == "距上次交易天数"
         assert set(result.drift) == {"churn", "value"} and "__score__" in result.drift["churn"]["psi"]
+
+
+def test_predicted_value_stays_at_the_level_of_the_year_just_seen(app, trained):
+    """Trained at cutoffs a few months into an 18-month history, the value model still predicts a year at
+    the rate customers have been spending, less what leavers take away: not a third less for everyone."""
+    with in_tenant(app, trained):
+        score_all()
+        db.session.commit()
+        predicted = db.session.scalar(sa.select(sa.func.sum(CustomerScore.predicted_value)))
+        end = db.session.scalar(sa.select(sa.func.max(Activity.occurred_at)))
+        last_year = db.session.scalar(sa.select(sa.func.sum(Activity.amount))
+                                      .where(Activity.occurred_at > end - timedelta(days=365)))
+    assert 0.7 <= predicted / float(last_year) <= 1.1  # 0.79 here; 0.55 when a short history inflated run rates
 
 
 def test_a_lapsed_customer_has_no_churn_probability_and_stays_off_the_at_risk_list(app, trained):

@@ -221,6 +221,7 @@ def activity_frames(rows: ActivityRows, cutoffs: list[datetime], horizon_days: i
     lookup[1:horizon_days + 1] = future  # days -h..-1: [cutoff, cutoff + horizon)
     slots = other + 1
     base = rows.position.astype(np.int64) * slots
+    day_position, day_first = active_days(rows, since=microseconds(min(cutoffs)) - 365 * DAY) if cutoffs else ((), ())
     frames = []
     for cutoff in cutoffs:
         age = microseconds(cutoff) - rows.at  # > 0 before the cutoff
@@ -244,6 +245,8 @@ def activity_frames(rows: ActivityRows, cutoffs: list[datetime], horizon_days: i
         latest_amount = np.bincount(at_latest, weights=rows.amount[latest], minlength=n)
         columns["amount_last"] = np.where(np.bincount(at_latest, minlength=n) > 0, latest_amount, np.nan)
         del latest, at_latest
+        in_year = (day_first < microseconds(cutoff)) & (day_first >= microseconds(cutoff) - 365 * DAY)
+        columns["active_days_365d"] = np.bincount(day_position[in_year], minlength=n).astype(np.float64)
         for i, window in enumerate(WINDOWS):
             columns[f"amount_sum_{window}d"] = window_sums[:, i]
             columns[f"events_{window}d"] = window_counts[:, i]
@@ -262,6 +265,27 @@ def activity_frames(rows: ActivityRows, cutoffs: list[datetime], horizon_days: i
             columns["future_events"] = counts[:, future]
         frames.append(pd.DataFrame(columns, index=rows.customers))
     return pd.Series(_moments(rows.first_at), index=rows.customers), frames
+
+
+def active_days(rows: ActivityRows, since: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each (customer, UTC day) with activity, as the customer's position and the day's first moment.
+
+    Only for customers first seen after ``since`` (Unix microseconds): the ones a
+    cutoff may know for less than a year, whose cadence (``features._known_days``)
+    the features need.  A day counts before a cutoff when its first activity is
+    before it, so nothing after the cutoff moves the count.
+    """
+    keep = (rows.first_at > since)[rows.position]
+    if not keep.any():
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    seconds = rows.at[keep] // 1_000_000
+    origin = int(seconds.min())
+    ordered = np.sort((rows.position[keep].astype(np.int64) << 32) | (seconds - origin))  # by customer, then time
+    position, moment = ordered >> 32, (ordered & 0xFFFFFFFF) + origin
+    day = moment // 86_400
+    first = np.ones(len(ordered), dtype=bool)
+    first[1:] = (position[1:] != position[:-1]) | (day[1:] != day[:-1])
+    return position[first], moment[first] * 1_000_000
 
 
 def _moments(values: np.ndarray, missing: int = NEVER) -> pd.DatetimeIndex:
