@@ -533,3 +533,32 @@ def test_an_rms_book_moves_with_tiers_and_reasons_intact_and_stays_listed_after_
         assert {t.dimension: (t.tier, t.reason, t.basis, t.since) for t in customer_tiers(a3)} == reasons
     run = retier_again(app, book, as_of=JAN)
     assert all(c == {"up": 0, "down": 0, "new": 0, "held": 0} for c in run.changes.values())
+
+
+def test_new_scores_refresh_every_reason_that_reads_them_without_moving_anyone(app, fresh):
+    """Tiered before the first scoring, a customer's reason said "predicted value: —"; the retier after
+    scoring rewrites every reason with the scores, records no move, and the next retier writes nothing."""
+    from tierwise.models.scores import CustomerScore
+
+    add_customers(app, fresh, BOOK)
+    potential = {"code": "potential", "tiers": [{"code": "high", "rule": "predicted_value >= 1000000"},
+                                                {"code": "other", "fallback": True}]}
+    publish_and_retier(app, fresh, rules(extra=[potential]), as_of=JAN)
+    unscored = assignment(app, fresh, "B1", "potential")
+    assert unscored.tier == "other" and unscored.reason == {"predicted_value": None}
+    ids = {external_id: customer_id(app, fresh, external_id) for external_id in BOOK}
+    with in_tenant(app, fresh):  # what a scoring run writes
+        db.session.add_all(CustomerScore(customer_id=ids[external_id], predicted_value=2500.0, churn_probability=0.1)
+                           for external_id in BOOK)
+        db.session.commit()
+    changes = count(app, fresh, TierChange)
+
+    retier_again(app, fresh, as_of=JAN)
+    scored = assignment(app, fresh, "B1", "potential")
+    assert scored.tier == "other" and scored.reason == {"predicted_value": 2500.0}
+    assert scored.since == unscored.since and scored.decided_at > unscored.decided_at
+    assert assignment(app, fresh, "A1", "value").decided_at > unscored.decided_at  # every row: one version, one moment
+    assert count(app, fresh, TierChange) == changes  # nobody moved
+
+    retier_again(app, fresh, as_of=JAN)  # nothing new: nothing is written
+    assert assignment(app, fresh, "B1", "potential").decided_at == scored.decided_at

@@ -119,14 +119,3 @@ def last_successful_retier(tenant_id: int) -> RetierRun | None:
     return db.session.scalars(sa.select(RetierRun).where(RetierRun.tenant_id == tenant_id,
                                                          RetierRun.status == "succeeded")
                               .order_by(RetierRun.finished_at.desc()).limit(1)).first()
-
-
-def applied_version(tenant_id: int) -> uuid.UUID | None:
-    """The rule set version that decided every stored assignment of the tenant: its last successful retier's.
-
-    A retier rewrites every row a different version decided, in the transaction that
-    marks the run succeeded, and nothing else writes assignments: so after it, all rows
-    carry its version (a failed run leaves them as they were).
-    """
-    last = last_successful_retier(tenant_id)
-    return None if last is None else last.rule_version_id

@@ -32,7 +32,7 @@ from tierwise.tenants.customers import Customer
 from tierwise.tenants.interactions import Interaction
 from tierwise.tenants.rules import snapshot
 from tierwise.tenants.rules import syntax as s
-from tierwise.tenants.rules.assignments import TierAssignment, applied_version
+from tierwise.tenants.rules.assignments import TierAssignment, last_successful_retier
 from tierwise.tenants.rules.compiler import SQL_TYPES, Aggregate, Atom, column
 from tierwise.tenants.rules.definition import CompiledDimension, Plan
 from tierwise.tenants.rules.snapshot import PreviewValue
@@ -188,12 +188,12 @@ class Evaluation:
 
         On a tenant's first retier there is nothing stored: the columns are nulls and the
         table is not read at all.  ``sameversion`` says whether the stored rows were decided
-        by the version being applied (a retier under a new version rewrites every row): the
-        same for every row (``applied_version``), so only the columns of the
+        by the version being applied on the current scores (otherwise every row is rewritten):
+        the same for every row (``_stored_decisions_current``), so only the columns of the
         ``(tenant, dimension, customer)`` index are read, never the rows with their reasons.
         """
         a, c = TierAssignment.__table__, self.customers
-        same = sa.literal(self.version_id is not None and self.version_id == applied_version(self.tenant_id))
+        same = sa.literal(self._stored_decisions_current())
         columns = []
         for dimension in self.plan.definition.dimensions:
             code = dimension.code
@@ -218,6 +218,24 @@ class Evaluation:
                         stored.c.pending_count.label(f"pendn_{code}"), stored.c.basis.label(f"curbasis_{code}"),
                         same.label(f"sameversion_{code}")]
         return joined, columns
+
+    def _stored_decisions_current(self) -> bool:
+        """Whether every stored row was decided by this version on the scores in force now.
+
+        A retier writes a row only when something about it changed; otherwise its reason
+        keeps the values it was decided on.  Rows decided by another version, or, when the
+        rules read model outputs, before the scores were last replaced, are all rewritten
+        with fresh reasons, their tiers kept where they hold.  Before this, a bank
+        customer tiered before the first scoring kept "predicted value: —" as the reason
+        for its tier beside the predicted value its page showed.
+        """
+        last = last_successful_retier(self.tenant_id)
+        if self.version_id is None or last is None or last.rule_version_id != self.version_id:
+            return False
+        if not any(atom.origin == "model" for atom in self.plan.compiler.atoms.values()):
+            return True
+        scored = db.session.scalar(sa.select(sa.func.max(CustomerScore.scored_at)))
+        return scored is None or scored < last.started_at
 
     def _exact_operands(self) -> list[tuple[Atom, Aggregate]]:
         """Sums and counts that ``top_share`` ranks as they are, computed here (not read from a snapshot).
