@@ -130,3 +130,22 @@ def test_every_commands_bad_value_is_a_usage_error_naming_its_option(runner, ten
     message = one_line_error(result)
     assert named in message, message
     assert "field '" not in message
+
+
+@pytest.mark.parametrize("args", [["retier"], ["score"], ["train", "--model", "churn"], ["rules", "export"],
+                                  ["export", "--out", "{folder}/all.csv"]])
+def test_an_unknown_tenant_is_a_usage_error_naming_tenant(runner, tmp_path, args):
+    result = tierwise(runner, *(a.format(folder=tmp_path) for a in args), "--tenant", "no-such-tenant")
+
+    assert result.exit_code == 2, result.output
+    assert one_line_error(result) == "Error: --tenant: no tenant 'no-such-tenant'"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unknown_rule_set_version_names_the_option_or_argument_it_came_from(runner, tenant_a):
+    exported = tierwise(runner, "rules", "export", "--tenant", tenant_a.slug, "--version", "99")
+    rolled_back = tierwise(runner, "rules", "rollback", "--tenant", tenant_a.slug, "99")
+
+    assert (exported.exit_code, rolled_back.exit_code) == (2, 2)
+    assert one_line_error(exported) == "Error: --version: no rule set version 99"
+    assert one_line_error(rolled_back) == "Error: NUMBER: no rule set version 99"

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup, with_appcontext
 
-from tierwise.platform.cli import in_tenant
+from tierwise.platform.cli import fields_from, in_tenant
 from tierwise.platform.db import db
 
 rules_cli = AppGroup("rules", help="Export, check, preview, publish and roll back a tenant's tiering rules.")
@@ -137,6 +137,7 @@ def rules_versions(tenant_slug: str) -> None:
 @rules_cli.command("rollback")
 @TENANT
 @click.argument("number", type=int)
+@fields_from(version="number")
 def rules_rollback(tenant_slug: str, number: int) -> None:
     """Publish version NUMBER's rules again, as a new version."""
     from tierwise.tenants.rules import versions

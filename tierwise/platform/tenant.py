@@ -120,7 +120,7 @@ def _tenant_ids() -> dict[str, int]:
 def get_tenant(slug: str) -> Tenant:
     tenant = find_tenant(slug)
     if tenant is None or not tenant.active:
-        raise NotFoundError(_("no tenant '%(slug)s'", slug=slug))
+        raise NotFoundError(_("no tenant '%(slug)s'", slug=slug), field="tenant")
     return tenant
 
 

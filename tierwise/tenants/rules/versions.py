@@ -107,7 +107,7 @@ def published_versions() -> list[RuleSetVersion]:
 def version_by_number(number: int) -> RuleSetVersion:
     found = db.session.scalar(sa.select(RuleSetVersion).where(RuleSetVersion.number == number))
     if found is None:
-        raise NotFoundError(_("no rule set version %(number)s", number=number))
+        raise NotFoundError(_("no rule set version %(number)s", number=number), field="version")
     return found
 
 
