@@ -145,7 +145,22 @@ def _csv_chunks(source: TableSource, chunk_rows: int) -> Iterator[tuple[pd.DataF
         raise ValidationError(_("the file is not valid %(encoding)s text near byte %(byte)s", encoding=source.encoding,
                                 byte=exc.start), field="file") from None
     except pd.errors.ParserError as exc:
-        raise ValidationError(_("the file is not a well-formed table: %(error)s", error=exc), field="file") from None
+        raise _malformed(exc) from None
+
+
+FIELD_COUNT = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+
+
+def _malformed(exc: pd.errors.ParserError) -> ValidationError:
+    """The parser's complaint in the reader's words, naming the row where it says which (its "line" counts
+    the header as 1, as a spreadsheet numbers rows, quoted line breaks aside)."""
+    found = FIELD_COUNT.search(str(exc))
+    if found is None:
+        return ValidationError(_("the file is not a well-formed table: %(error)s", error=exc), field="file")
+    expected, row, saw = (int(n) for n in found.groups())
+    return ValidationError(_("row %(row)s has %(saw)s values where the header has %(expected)s columns: "
+                             "a separator or quote is out of place", row=row, saw=saw, expected=expected),
+                           field="file", row=row)
 
 
 def _xlsx_rows(path: Path):
