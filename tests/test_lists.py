@@ -314,6 +314,21 @@ def test_a_saved_list_that_could_not_open_is_refused_naming_the_field(app, grid,
     assert client.get("/api/v1/saved-lists", headers=admin).json["items"] == []
 
 
+def test_a_shared_list_another_user_sees_is_theirs_to_open_not_to_delete(app, grid, client, issue_token):
+    from tests.test_api import bearer
+
+    admin, rm = bearer(issue_token(grid)), bearer(issue_token(grid, "rm2"))
+    shared = client.post("/api/v1/saved-lists", json={"name": "全员关注", "base": "vip", "shared": True},
+                         headers=admin).json
+    assert [kept["id"] for kept in client.get("/api/v1/saved-lists", headers=rm).json["items"]] == [shared["id"]]
+
+    refused = client.delete(f"/api/v1/saved-lists/{shared['id']}", headers=rm)
+
+    assert refused.status_code == 403 and refused.json["error"]["code"] == "forbidden", refused.json
+    assert [kept["id"] for kept in client.get("/api/v1/saved-lists", headers=rm).json["items"]] == [shared["id"]]
+    assert client.delete(f"/api/v1/saved-lists/{shared['id']}", headers=admin).status_code == 204
+
+
 def test_a_saved_condition_is_checked_as_the_list_page_checks_it(app, grid, client, issue_token, browser):
     from tests.test_api import bearer
 

@@ -111,7 +111,7 @@ LIST_PATHS = {
     "/api/v1/saved-lists/{list_id}": {"delete": {
         "summary": "Delete a saved list (its owner; a tenant admin for a shared one)", "operationId": "deleteSavedList",
         "tags": ["lists"], "parameters": [_id_param("list_id")],
-        "responses": _responses({"204": {"description": "Deleted"}}, 404)}},
+        "responses": _responses({"204": {"description": "Deleted"}}, 403, 404)}},
     "/api/v1/exports": {"get": {
         "summary": "The export log, newest first (tenant admins)", "operationId": "listExports", "tags": ["lists"],
         "parameters": PAGING, "responses": _responses({"200": _json(page_of("ExportRecord"), "A page of exports")},

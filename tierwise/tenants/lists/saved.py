@@ -81,12 +81,16 @@ def save_list(user, *, name: str, base: str, filters, shared: bool = False) -> S
 
 
 def delete_saved_list(saved: SavedList, user, *, is_admin: bool) -> None:
-    """The owner deletes their list; a tenant admin may delete a shared one."""
-    from tierwise.errors import NotFoundError
+    """The owner deletes their list; a tenant admin may delete a shared one.
+
+    ``saved`` is one the user may open (``get_saved_list``): another's shared list is
+    refused as forbidden, not as missing, since the user sees it among their lists.
+    """
+    from tierwise.errors import PermissionDeniedError
     from tierwise.platform import audit
 
     if saved.owner_id != user.id and not (is_admin and saved.shared):
-        raise NotFoundError(_("no such saved list"))
+        raise PermissionDeniedError(_("only its owner or a tenant admin can delete a shared list"))
     audit.record("lists.deleted", target_type="saved_list", target_id=saved.id, details={"name": saved.name})
     db.session.delete(saved)
     db.session.flush()
