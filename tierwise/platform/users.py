@@ -22,6 +22,7 @@ from tierwise.errors import ConflictError, ValidationError, parse_choice
 from tierwise.platform import audit
 from tierwise.platform.branches import Branch, get_branch
 from tierwise.platform.db import TenantScoped, db, utcnow
+from tierwise.platform.numbers import readable_number
 from tierwise.platform.passwords import hash_password, validate_password, verify_password
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -204,7 +205,7 @@ def _refuse_orphaning_customers(user: User) -> None:
     held = book_size(user.id)
     if held:
         raise ConflictError(_("%(email)s looks after %(count)s customers: reassign their %(count)s customers first",
-                              email=user.email, count=held))
+                              email=user.email, count=readable_number(held)))
 
 
 def _active_admin_count() -> int:
