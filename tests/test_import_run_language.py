@@ -9,9 +9,9 @@ from tests.conftest import csrf_token_from
 ZH, EN = {"Accept-Language": "zh-CN"}, {"Accept-Language": "en"}
 
 
-def upload_in_chinese(browser, world) -> str:
+def upload_in_chinese(browser, world, content: bytes = b"external_id,name,status\n0043,,active\n0044,x,asleep\n") -> str:
     page = browser.get(f"/t/{world.slug}/imports/", headers=ZH)
-    bad = io.BytesIO(b"external_id,name,status\n0043,,active\n0044,x,asleep\n")
+    bad = io.BytesIO(content)
     response = browser.client.post(f"/t/{world.slug}/imports/", headers=ZH, content_type="multipart/form-data", data={
         "csrf_token": csrf_token_from(page.text), "kind": "customers", "file": (bad, "bad.csv")})
     assert response.status_code == 302
@@ -33,3 +33,21 @@ def test_the_dashboards_job_runs_say_a_refused_import_in_the_readers_language(br
     upload_in_chinese(browser, tenant_a)
     runs = browser.get(f"/t/{tenant_a.slug}/dashboard", headers=EN).text.split('id="runs"')[1]
     assert "2 invalid value(s), nothing was imported" in runs and "无效值" not in runs
+
+
+def test_a_malformed_file_refused_in_chinese_reads_in_english_on_the_page_the_api_and_the_cli(
+        browser, client, runner, tenant_a, issue_token):
+    browser.login(tenant_a, "admin")
+    run_url = upload_in_chinese(browser, tenant_a, b"external_id,name\n0043,A\n0044,B,extra\n")
+    assert "第 3 行有 3 个值，而表头有 2 列" in html.unescape(browser.get(run_url, headers=ZH).text)
+    english = "field 'file': row 3 has 3 values where the header has 2 columns"
+    assert english in html.unescape(browser.get(run_url, headers=EN).text)
+
+    run_id = run_url.rstrip("/").rsplit("/", 1)[1]
+    token = {"Authorization": f"Bearer {issue_token(tenant_a)}"}
+    assert client.get(f"/api/v1/import-runs/{run_id}", headers={**token, **EN}).json["message"].startswith(english)
+    assert "第 3 行" in client.get(f"/api/v1/import-runs/{run_id}", headers={**token, **ZH}).json["message"]
+    from tierwise.platform.cli import cli
+
+    status = runner.invoke(cli, ["import", "status", "--tenant", tenant_a.slug, run_id])
+    assert english in status.output and "第 3 行" not in status.output

@@ -12,6 +12,17 @@ and on workers (what a run records is read by operators).
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel.speaklater import LazyString
+
+
+def kept_message(message) -> dict | None:
+    """A lazy string's message and parameters (``{"msgid", "params"}``), to be said again later in
+    another reader's language; None for text said already."""
+    if not isinstance(message, LazyString) or not message._args:
+        return None
+    return {"msgid": message._args[0],
+            "params": {name: value if isinstance(value, (str, int, float, bool)) or value is None else str(value)
+                       for name, value in message._kwargs.items()}}
 
 
 class TierwiseError(Exception):
@@ -20,6 +31,7 @@ class TierwiseError(Exception):
     code = "error"
 
     def __init__(self, message: str) -> None:
+        self.kept = kept_message(message)  # raised with a lazy string: what a run records can be said again
         message = str(message)  # a lazy string is said now, not wherever it is later stored
         super().__init__(message)
         self.message = message

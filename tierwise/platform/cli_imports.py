@@ -112,7 +112,7 @@ def _start_run(kind: str, mapping: dict[str, str], *, path: str, tenant_slug: st
         run = start_import_run(Path(path), kind=kind, source_name=Path(path).name, created_by="cli",
                                mapping_name=mapping_name, save_as=save_as,
                                options={"mapping": mapping, "skip_invalid": skip_invalid, "add_fields": add_fields})
-        run_id, status, message = run.id, run.status, run.message
+        run_id, status, message = run.id, run.status, run.said_message()
     click.echo(f"Import run {run_id} ({kind}, {Path(path).name}): {status}")
     click.echo(f"Follow it with: tierwise import status --tenant {tenant_slug} {run_id}")
     if status == "failed":
@@ -166,7 +166,7 @@ def import_status(tenant_slug: str, run_id: str) -> None:
             raise NotFoundError(f"no import run '{run_id}' in tenant '{tenant_slug}'")
         for line in run_report(run):
             click.echo(line)
-        status, message = run.status, run.message
+        status, message = run.status, run.said_message()
     if status == "failed":
         _fail(run_id, message)
 

@@ -120,11 +120,15 @@ def list_import_runs():
         abort(403)
     page = keyset_page(sa.select(ImportRun), key=ImportRun.id, cursor=request.args.get("cursor"),
                        limit=parse_limit(request.args.get("limit")), descending=True)
-    return serialize_page(page, IMPORT_RUN_FIELDS)
+    body = serialize_page(page, IMPORT_RUN_FIELDS)
+    for item, run in zip(body["items"], page.items):
+        item["message"] = run.said_message()
+    return body
 
 
 @api_blueprint.get("/import-runs/<uuid:run_id>")
 def show_import_run(run_id: uuid.UUID):
     if not allows(current_user, Permission.IMPORT_DATA):
         abort(403)
-    return serialize(ImportRun.get(run_id), IMPORT_RUN_FIELDS)
+    run = ImportRun.get(run_id)
+    return serialize(run, IMPORT_RUN_FIELDS) | {"message": run.said_message()}  # in the request's language

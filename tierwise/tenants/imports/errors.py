@@ -2,10 +2,12 @@
 
 An import run is read later, and by others, than whoever started it: a zh-CN
 upload read by an English-speaking admin must not say "共有 2 个无效值".  So a
-reason is kept as its message and parameters (``kept_reason``: the English
+reason is kept as its message and parameters (``kept_message``: the English
 msgid and the values it names) beside the text said when it was made, and a
 page says it again in its reader's language (``RowError.said``,
-``rejection_message``).  The CLI and the API keep the text.
+``rejection_message``).  A run's outcome (``ImportRun.said_message``) is said
+again by the page, the CLI (in English) and the API (in the request's language);
+the rows in the API's ``result`` keep the text said when the file was read.
 """
 from __future__ import annotations
 
@@ -13,19 +15,10 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 from flask_babel import gettext as _
-from flask_babel.speaklater import LazyString
 
-from tierwise.errors import ValidationError
+from tierwise.errors import ValidationError, kept_message
 
 SHOWN_IN_MESSAGE = 20
-
-
-def kept_reason(reason) -> dict | None:
-    """A lazy string's message and parameters (``{"msgid", "params"}``), to be said again later; None for text."""
-    if not isinstance(reason, LazyString) or not reason._args:
-        return None
-    return {"msgid": reason._args[0], "params": {k: str(v) if isinstance(v, LazyString) else v
-                                                 for k, v in reason._kwargs.items()}}
 
 
 @dataclass(frozen=True)
@@ -34,7 +27,7 @@ class RowError:
     column: str
     value: str
     reason: str  # as said when the file was read
-    kept: dict | None = None  # the reason's message and parameters (``kept_reason``), None for older runs
+    kept: dict | None = None  # the reason's message and parameters (``kept_message``), None for older runs
     batch: bool = False  # the row is an index into a JSON batch's ``rows``
 
     def said(self) -> str:
@@ -57,7 +50,7 @@ class RowError:
 
 def row_errors(rows: pd.Series, column: str, values: pd.Series, reason) -> list[RowError]:
     """Errors for every row in ``rows`` (row numbers) with their raw ``values``; a lazy ``reason`` is kept."""
-    kept = kept_reason(reason)
+    kept = kept_message(reason)
     reason = str(reason)  # said once in the importing user's language, for the CLI and the API
     return [RowError(int(r), column, str(v), reason, kept) for r, v in zip(rows.tolist(), values.tolist())]
 

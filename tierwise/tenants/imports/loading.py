@@ -17,8 +17,9 @@ import pandas as pd
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from tierwise.errors import kept_message
 from tierwise.platform.db import UTCDateTime, utcnow
-from tierwise.tenants.imports.errors import RowError, kept_reason
+from tierwise.tenants.imports.errors import RowError
 from tierwise.tenants.imports.specs import Target
 
 STAGE = "import_stage"
@@ -119,7 +120,7 @@ def _timestamps_as_text(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _errors(connection: sa.Connection, sql: str, params: dict, column: str, reason: str) -> list[RowError]:
     rows = connection.execute(sa.text(sql), params).all()
-    kept = kept_reason(reason)
+    kept = kept_message(reason)
     return [RowError(int(row_no), column, str(value), str(reason), kept) for row_no, value in rows]
 
 

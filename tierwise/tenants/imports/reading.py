@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pandas as pd
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _  # kept by the errors: a run's outcome is said again to its reader
 
 from tierwise.errors import ValidationError
 
@@ -160,7 +160,7 @@ def _malformed(exc: pd.errors.ParserError) -> ValidationError:
     expected, row, saw = (int(n) for n in found.groups())
     return ValidationError(_("row %(row)s has %(saw)s values where the header has %(expected)s columns: "
                              "a separator or quote is out of place", row=row, saw=saw, expected=expected),
-                           field="file", row=row)
+                           field="file")
 
 
 def _xlsx_rows(path: Path):

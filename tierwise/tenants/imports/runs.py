@@ -56,11 +56,14 @@ class ImportRun(TenantScoped, db.Model):
         return self.status in ("succeeded", "failed")
 
     def said_message(self) -> str:
-        """The outcome in the current reader's language: a refused file's count and errors are said
-        again from what the run kept (``errors.rejection_message``); any other message as stored."""
+        """The outcome in the current reader's language: a refused file's count and errors, or a file-level
+        refusal (a malformed table), said again from what the run kept; any other message as stored."""
         result = self.result or {}
         if self.status == "failed" and "total" in result:
             return rejection_message([RowError(**e) for e in result.get("errors", [])], result["total"])
+        if self.status == "failed" and result.get("kept"):
+            msgid, params = result["kept"]["msgid"], result["kept"]["params"]
+            return str(ValidationError(_(msgid, **params), field=result.get("field"), row=result.get("row")))
         return self.message
 
 
@@ -176,11 +179,18 @@ def run_import_job(import_run_id: str) -> dict:
     except BaseException as exc:  # a job's time limit too, possibly in the middle of a statement
         rollback_or_discard()
         details = ({"errors": [e.__dict__ for e in exc.errors[:200]], "total": exc.total}
-                   if isinstance(exc, ImportRejected) else None)
+                   if isinstance(exc, ImportRejected) else _said_again(exc))
         _set_progress(run, status="failed", finished_at=utcnow(), message=str(exc)[:4000], result=details)
         raise
     finally:
         path.unlink(missing_ok=True)
+
+
+def _said_again(exc: BaseException) -> dict | None:
+    """What a refusal of the whole file keeps to be said again in its reader's language (``said_message``)."""
+    if not isinstance(exc, ValidationError) or not exc.kept:
+        return None
+    return {"kept": exc.kept, "field": exc.field, "row": exc.row}
 
 
 def _set_progress(run: ImportRun, **values) -> None:
