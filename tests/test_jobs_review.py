@@ -365,7 +365,9 @@ def test_two_heartbeats_at_once_fire_every_due_schedule_once(rq_app, app, tenant
         thread.start()
     for thread in threads:
         thread.join(30)
-    assert sum(outcome.get("started", 0) for outcome in outcomes) == 3
+    assert len(outcomes) == 2  # both ticks finished
+    # Each tick fires every tenant's due schedules: another test's (a */5 one, made earlier in this test
+    # process) may be due too, so the firings are counted per schedule of ours, not summed.
     for world, schedule_id in schedules:
         assert started_by_schedule(rq_app, world, schedule_id) == ["queued"]
 
