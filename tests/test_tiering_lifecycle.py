@@ -538,7 +538,9 @@ def test_an_rms_book_moves_with_tiers_and_reasons_intact_and_stays_listed_after_
 def test_new_scores_refresh_every_reason_that_reads_them_without_moving_anyone(app, fresh):
     """Tiered before the first scoring, a customer's reason said "predicted value: —"; the retier after
     scoring rewrites every reason with the scores, records no move, and the next retier writes nothing."""
+    from tierwise.models.runs import SCORE, ModelRun
     from tierwise.models.scores import CustomerScore
+    from tierwise.platform.db import utcnow
 
     add_customers(app, fresh, BOOK)
     potential = {"code": "potential", "tiers": [{"code": "high", "rule": "predicted_value >= 1000000"},
@@ -547,9 +549,10 @@ def test_new_scores_refresh_every_reason_that_reads_them_without_moving_anyone(a
     unscored = assignment(app, fresh, "B1", "potential")
     assert unscored.tier == "other" and unscored.reason == {"predicted_value": None}
     ids = {external_id: customer_id(app, fresh, external_id) for external_id in BOOK}
-    with in_tenant(app, fresh):  # what a scoring run writes
-        db.session.add_all(CustomerScore(customer_id=ids[external_id], predicted_value=2500.0, churn_probability=0.1)
-                           for external_id in BOOK)
+    with in_tenant(app, fresh):  # what a scoring run writes, and its record (scored_at is the data's moment)
+        db.session.add_all(CustomerScore(customer_id=ids[external_id], predicted_value=2500.0, churn_probability=0.1,
+                                         scored_at=JAN) for external_id in BOOK)
+        db.session.add(ModelRun(job=SCORE, status="succeeded", started_by="test", finished_at=utcnow()))
         db.session.commit()
     changes = count(app, fresh, TierChange)
 

@@ -234,8 +234,10 @@ class Evaluation:
             return False
         if not any(atom.origin == "model" for atom in self.plan.compiler.atoms.values()):
             return True
-        scored = db.session.scalar(sa.select(sa.func.max(CustomerScore.scored_at)))
-        return scored is None or scored < last.started_at
+        from tierwise.models.runs import latest_scoring  # models read the rules' tiers: imported when needed
+
+        scoring = latest_scoring()  # when scores were written (``scored_at`` is the data's moment, not that)
+        return scoring is None or scoring.finished_at < last.started_at
 
     def _exact_operands(self) -> list[tuple[Atom, Aggregate]]:
         """Sums and counts that ``top_share`` ranks as they are, computed here (not read from a snapshot).
