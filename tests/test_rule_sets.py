@@ -156,7 +156,7 @@ def test_yaml_export_and_apply_round_trip_through_the_cli(app, distributor, runn
     assert retiered.exit_code == 0 and "Retiered 5 customers" in retiered.output
     assert "value: 0 up, 0 down, 5 new" in retiered.output
     listed = runner.invoke(cli, ["rules", "versions", "--tenant", distributor.slug])
-    assert listed.output.split()[0] == "2"
+    assert listed.output.split()[0] == "2" and listed.output.split()[3] == "UTC"  # "2  2026-12-07 03:10 UTC  cli"
     again = runner.invoke(cli, ["rules", "apply", "--tenant", distributor.slug, str(path)])  # a script re-applying
     assert again.exit_code == 0 and "Unchanged: the rule set is identical to version 2" in again.output
     assert runner.invoke(cli, ["rules", "versions", "--tenant", distributor.slug]).output.split()[0] == "2"

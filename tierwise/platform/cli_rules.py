@@ -1,6 +1,7 @@
 """``tierwise rules ...`` and ``tierwise retier``: the rule set operations of the editor and the API."""
 from __future__ import annotations
 
+from datetime import timezone
 from pathlib import Path
 
 import click
@@ -130,7 +131,8 @@ def rules_versions(tenant_slug: str) -> None:
     with in_tenant(tenant_slug):
         for version in versions.published_versions():
             restored = f" (restores {version.restored_from})" if version.restored_from else ""
-            click.echo(f"{version.number:>4}  {version.published_at:%Y-%m-%d %H:%M}  {version.published_by}"
+            published = version.published_at.astimezone(timezone.utc)  # as the CLI says every moment
+            click.echo(f"{version.number:>4}  {published:%Y-%m-%d %H:%M} UTC  {version.published_by}"
                        f"{restored}  {version.note}")
 
 
