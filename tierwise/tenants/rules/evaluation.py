@@ -229,8 +229,10 @@ class Evaluation:
         customer tiered before the first scoring kept "predicted value: —" as the reason
         for its tier beside the predicted value its page showed.
         """
+        if self.version_id is None:  # a preview: it writes nothing, so asks nothing about the runs
+            return False
         last = last_successful_retier(self.tenant_id)
-        if self.version_id is None or last is None or last.rule_version_id != self.version_id:
+        if last is None or last.rule_version_id != self.version_id:
             return False
         if not any(atom.origin == "model" for atom in self.plan.compiler.atoms.values()):
             return True
