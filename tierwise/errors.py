@@ -25,6 +25,12 @@ def kept_message(message) -> dict | None:
                        for name, value in message._kwargs.items()}}
 
 
+def said_again(kept: dict) -> str:
+    """A message ``kept_message`` kept, said in the current reader's language."""
+    msgid, params = kept["msgid"], kept["params"]
+    return _(msgid, **params)
+
+
 class TierwiseError(Exception):
     """Base for every error meant to reach a user."""
 

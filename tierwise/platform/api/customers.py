@@ -120,15 +120,16 @@ def list_import_runs():
         abort(403)
     page = keyset_page(sa.select(ImportRun), key=ImportRun.id, cursor=request.args.get("cursor"),
                        limit=parse_limit(request.args.get("limit")), descending=True)
-    body = serialize_page(page, IMPORT_RUN_FIELDS)
-    for item, run in zip(body["items"], page.items):
-        item["message"] = run.said_message()
-    return body
+    return {"items": [_import_run(run) for run in page.items], "next_cursor": page.next_cursor}
 
 
 @api_blueprint.get("/import-runs/<uuid:run_id>")
 def show_import_run(run_id: uuid.UUID):
     if not allows(current_user, Permission.IMPORT_DATA):
         abort(403)
-    run = ImportRun.get(run_id)
-    return serialize(run, IMPORT_RUN_FIELDS) | {"message": run.said_message()}  # in the request's language
+    return _import_run(ImportRun.get(run_id))
+
+
+def _import_run(run: ImportRun) -> dict:
+    """An import run as the API shows it: its outcome said in the request's language."""
+    return serialize(run, IMPORT_RUN_FIELDS) | {"message": run.said_message()}

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 import pandas as pd
 from flask_babel import gettext as _
 
-from tierwise.errors import ValidationError, kept_message
+from tierwise.errors import ValidationError, kept_message, said_again
 
 SHOWN_IN_MESSAGE = 20
 
@@ -32,10 +32,7 @@ class RowError:
 
     def said(self) -> str:
         """The reason in the current reader's language (as stored, if it was not kept)."""
-        if not self.kept:
-            return self.reason
-        msgid, params = self.kept["msgid"], self.kept["params"]
-        return _(msgid, **params)
+        return said_again(self.kept) if self.kept else self.reason
 
     def __str__(self) -> str:
         shown = self.value[:60].replace("\r", "\\r").replace("\n", "\\n")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pandas as pd
-from flask_babel import lazy_gettext as _  # kept by the errors: a run's outcome is said again to its reader
+from flask_babel import lazy_gettext as _l  # kept by the errors: a run's outcome is said again to its reader
 
 from tierwise.errors import ValidationError
 
@@ -54,7 +54,7 @@ def open_table(path: str | Path) -> TableSource:
     """Inspect ``path`` (encoding, delimiter, header) without reading it all."""
     path = Path(path)
     if not path.is_file():
-        raise ValidationError(_("no such file: %(path)s", path=path), field="file")
+        raise ValidationError(_l("no such file: %(path)s", path=path), field="file")
     check_file_name(path.name)
     if path.suffix.lower() == ".xlsx":
         return TableSource(path=path, columns=_xlsx_header(path), format="xlsx")
@@ -63,7 +63,7 @@ def open_table(path: str | Path) -> TableSource:
         encoding = detect_encoding(sample, _first_non_ascii_block(handle, sample))
     text = _decode_sample(sample, encoding)
     if not text.strip():
-        raise ValidationError(_("the file is empty"), field="file")
+        raise ValidationError(_l("the file is empty"), field="file")
     delimiter = detect_delimiter(text)
     header = next(csv.reader(io.StringIO(text.splitlines()[0]), delimiter=delimiter))
     return TableSource(path=path, columns=_check_header(header), format="csv", encoding=encoding, delimiter=delimiter)
@@ -72,9 +72,9 @@ def open_table(path: str | Path) -> TableSource:
 def check_file_name(name: str) -> None:
     """Refuse a file whose name does not end in one of ``FILE_EXTENSIONS`` (as the upload form's check reads it)."""
     if name.lower().endswith(".xls"):
-        raise ValidationError(_("old .xls workbooks are not supported: save as .xlsx or CSV"), field="file")
+        raise ValidationError(_l("old .xls workbooks are not supported: save as .xlsx or CSV"), field="file")
     if not name.lower().endswith(tuple(f".{extension}" for extension in FILE_EXTENSIONS)):
-        raise ValidationError(_("'%(name)s' cannot be imported: an import reads %(extensions)s files",
+        raise ValidationError(_l("'%(name)s' cannot be imported: an import reads %(extensions)s files",
                                 name=name, extensions=", ".join(f".{e}" for e in FILE_EXTENSIONS)), field="file")
 
 
@@ -104,7 +104,7 @@ def detect_encoding(sample: bytes, evidence: bytes | None = None) -> str:
             return encoding
         except UnicodeDecodeError:
             continue
-    raise ValidationError(_("the file is neither UTF-8 nor GBK/GB18030 text"), field="file")
+    raise ValidationError(_l("the file is neither UTF-8 nor GBK/GB18030 text"), field="file")
 
 
 def _decode_sample(sample: bytes, encoding: str) -> str:
@@ -123,9 +123,9 @@ def _check_header(header: list[str]) -> list[str]:
     seen: set[str] = set()
     for position, column in enumerate(columns, start=1):
         if not column:
-            raise ValidationError(_("column %(position)s of the header is blank", position=position), field="header", row=1)
+            raise ValidationError(_l("column %(position)s of the header is blank", position=position), field="header", row=1)
         if column in seen:
-            raise ValidationError(_("column '%(column)s' appears twice in the header", column=column), field=column, row=1)
+            raise ValidationError(_l("column '%(column)s' appears twice in the header", column=column), field=column, row=1)
         seen.add(column)
     return columns
 
@@ -142,7 +142,7 @@ def _csv_chunks(source: TableSource, chunk_rows: int) -> Iterator[tuple[pd.DataF
             yield frame, range(next_row, next_row + len(frame))
             next_row += len(frame)
     except UnicodeDecodeError as exc:
-        raise ValidationError(_("the file is not valid %(encoding)s text near byte %(byte)s", encoding=source.encoding,
+        raise ValidationError(_l("the file is not valid %(encoding)s text near byte %(byte)s", encoding=source.encoding,
                                 byte=exc.start), field="file") from None
     except pd.errors.ParserError as exc:
         raise _malformed(exc) from None
@@ -156,9 +156,9 @@ def _malformed(exc: pd.errors.ParserError) -> ValidationError:
     the header as 1, as a spreadsheet numbers rows, quoted line breaks aside)."""
     found = FIELD_COUNT.search(str(exc))
     if found is None:
-        return ValidationError(_("the file is not a well-formed table: %(error)s", error=exc), field="file")
+        return ValidationError(_l("the file is not a well-formed table: %(error)s", error=exc), field="file")
     expected, row, saw = (int(n) for n in found.groups())
-    return ValidationError(_("row %(row)s has %(saw)s values where the header has %(expected)s columns: "
+    return ValidationError(_l("row %(row)s has %(saw)s values where the header has %(expected)s columns: "
                              "a separator or quote is out of place", row=row, saw=saw, expected=expected),
                            field="file")
 
@@ -169,7 +169,7 @@ def _xlsx_rows(path: Path):
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a damaged file
-        raise ValidationError(_("not a readable .xlsx workbook (%(error)s)", error=type(exc).__name__),
+        raise ValidationError(_l("not a readable .xlsx workbook (%(error)s)", error=type(exc).__name__),
                               field="file") from None
     try:
         yield from workbook.worksheets[0].iter_rows(values_only=True)
@@ -180,7 +180,7 @@ def _xlsx_rows(path: Path):
 def _xlsx_header(path: Path) -> list[str]:
     header = next(_xlsx_rows(path), None)
     if header is None:
-        raise ValidationError(_("the workbook's first sheet is empty"), field="file")
+        raise ValidationError(_l("the workbook's first sheet is empty"), field="file")
     while header and header[-1] is None:
         header = header[:-1]
     return _check_header([_cell_text(c) for c in header])

@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tierwise.errors import TierwiseError, ValidationError
+from tierwise.errors import TierwiseError, ValidationError, said_again
 from tierwise.jobs.runner import task
 from tierwise.platform import tenancy
 from tierwise.platform.db import JSONType, TenantScoped, db, rollback_or_discard, utcnow
@@ -62,8 +62,7 @@ class ImportRun(TenantScoped, db.Model):
         if self.status == "failed" and "total" in result:
             return rejection_message([RowError(**e) for e in result.get("errors", [])], result["total"])
         if self.status == "failed" and result.get("kept"):
-            msgid, params = result["kept"]["msgid"], result["kept"]["params"]
-            return str(ValidationError(_(msgid, **params), field=result.get("field"), row=result.get("row")))
+            return str(ValidationError(said_again(result["kept"]), field=result.get("field"), row=result.get("row")))
         return self.message
 
 
@@ -179,14 +178,14 @@ def run_import_job(import_run_id: str) -> dict:
     except BaseException as exc:  # a job's time limit too, possibly in the middle of a statement
         rollback_or_discard()
         details = ({"errors": [e.__dict__ for e in exc.errors[:200]], "total": exc.total}
-                   if isinstance(exc, ImportRejected) else _said_again(exc))
+                   if isinstance(exc, ImportRejected) else _kept_refusal(exc))
         _set_progress(run, status="failed", finished_at=utcnow(), message=str(exc)[:4000], result=details)
         raise
     finally:
         path.unlink(missing_ok=True)
 
 
-def _said_again(exc: BaseException) -> dict | None:
+def _kept_refusal(exc: BaseException) -> dict | None:
     """What a refusal of the whole file keeps to be said again in its reader's language (``said_message``)."""
     if not isinstance(exc, ValidationError) or not exc.kept:
         return None
