@@ -21,7 +21,8 @@ def registry(app, world) -> dict[str, dict]:
     """The tenant's fields as plain values, by name."""
     with app.app_context(), tenancy.tenant_scope(world.tenant_id):
         return {f.name: {"id": f.id, "type": f.field_type, "group": f.field_group, "label_zh": f.label_zh,
-                         "label_en": f.label_en, "description": f.description, "categories": f.categories}
+                         "label_en": f.label_en, "description": f.description, "description_zh": f.description_zh,
+                         "categories": f.categories}
                 for f in db.session.scalars(sa.select(FieldDefinition))}
 
 
@@ -56,7 +57,8 @@ def test_an_admin_adds_a_field_everyone_then_sees_and_the_audit_log_records_it(a
     added = registry(app, tenant_a)["vip_segment"]
     assert {k: v for k, v in added.items() if k != "id"} == {
         "type": "category", "group": "value", "label_zh": "贵宾分层", "label_en": "VIP segment",
-        "description": "Segment from the wealth team.", "categories": ["gold", "silver", "bronze"]}
+        "description": "Segment from the wealth team.", "description_zh": "",
+        "categories": ["gold", "silver", "bronze"]}
     assert audited(app, tenant_a, "field.defined")[-1] == {
         "target": "vip_segment", "actor": tenant_a.email("admin"), "details": {"type": "category", "group": "value"}}
 
@@ -76,7 +78,7 @@ def test_an_admin_edits_labels_group_description_and_categories_but_never_name_o
 
     response = admin.submit(url, {
         "field_group": "risk", "label_zh": "职业", "label_en": "Occupation", "description": "From KYC.",
-        "categories": "business_owner\nexecutive\nretired",
+        "description_zh": "来自客户尽职调查。", "categories": "business_owner\nexecutive\nretired",
         "name": "job", "field_type": "text"})  # a forged name and type are ignored
     assert response.status_code == 302
 
@@ -84,12 +86,14 @@ def test_an_admin_edits_labels_group_description_and_categories_but_never_name_o
     assert "job" not in after
     assert {k: v for k, v in after["occupation"].items() if k != "id"} == {
         "type": "category", "group": "risk", "label_zh": "职业", "label_en": "Occupation",
-        "description": "From KYC.", "categories": ["business_owner", "executive", "retired"]}
+        "description": "From KYC.", "description_zh": "来自客户尽职调查。",
+        "categories": ["business_owner", "executive", "retired"]}
     event = audited(app, tenant_a, "field.updated")[-1]
     assert event["target"] == "occupation" and event["actor"] == tenant_a.email("admin")
     assert event["details"]["field_group"] == ["profile", "risk"]
     assert event["details"]["categories"][1] == ["business_owner", "executive", "retired"]
-    assert set(event["details"]) == {"field_group", "label_zh", "label_en", "description", "categories"}
+    assert set(event["details"]) == {"field_group", "label_zh", "label_en", "description", "description_zh",
+                                     "categories"}
 
 
 def test_saving_an_unchanged_field_writes_no_audit_event(app, admin, tenant_a):

@@ -113,6 +113,18 @@ def test_the_version_history_says_the_first_version_is_the_industry_template_in_
     assert "<td>industry template</td>" in signed_in(app, bank, "en").get(f"/t/{bank.slug}/rules/versions/").text
 
 
+def test_the_templates_descriptions_of_dimensions_and_fields_are_read_in_the_readers_language(app, bank):
+    with in_tenant(app, bank):
+        version = f"/t/{bank.slug}/rules/versions/{current_version().id}"
+    fields = f"/t/{bank.slug}/fields/"
+    chinese = signed_in(app, bank, "zh_CN")
+    assert "默认阈值:近三月日均资产600万" in chinese.get(version).text
+    assert "近三个月存款和理财产品的日均余额" in chinese.get(fields).text
+    english = signed_in(app, bank, "en")  # the same admin, who now reads English
+    assert "Defaults: RMB 6M" in english.get(version).text and "默认阈值" not in english.get(version).text
+    assert "Average daily balance of deposits" in english.get(fields).text
+
+
 def test_labels_end_in_a_full_width_colon_in_chinese(app, bank):
     chinese = signed_in(app, bank, "zh_CN")
     customer = chinese.get(f"/t/{bank.slug}/customers/{bank.customers['P1']}").text

@@ -23,6 +23,7 @@ def form_of(definition: dict) -> dict[str, str]:
         hysteresis = dimension.get("hysteresis", {})
         inputs.update({f"d{i}.code": dimension["code"], f"d{i}.label_en": dimension["label_en"],
                        f"d{i}.label_zh": dimension["label_zh"], f"d{i}.description": dimension.get("description", ""),
+                       f"d{i}.description_zh": dimension.get("description_zh", ""),
                        f"d{i}.evaluations": str(hysteresis.get("evaluations", 1)),
                        f"d{i}.margin": str(hysteresis.get("margin", 0))})
         for j, tier in enumerate(dimension["tiers"]):

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from tierwise.errors import ConflictError, ValidationError, parse_choice
 from tierwise.platform import audit, tenancy
 from tierwise.platform.db import TenantScoped, db
+from tierwise.platform.i18n import localised
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 MAX_LABEL = 100  # the label columns' width
@@ -65,12 +66,17 @@ class FieldDefinition(TenantScoped, db.Model):
     field_group: Mapped[str] = mapped_column(sa.String(16))
     label_zh: Mapped[str] = mapped_column(sa.String(100))
     label_en: Mapped[str] = mapped_column(sa.String(100))
-    description: Mapped[str] = mapped_column(sa.Text, default="")
+    description: Mapped[str] = mapped_column(sa.Text, default="")  # in English
+    description_zh: Mapped[str] = mapped_column(sa.Text, default="")
     # For category fields: the allowed codes, or empty for open categories.
     categories: Mapped[list | None] = mapped_column(sa.JSON)
 
     def label(self, locale: str | None) -> str:
         return self.label_zh if (locale or "").startswith("zh") else self.label_en
+
+    def describe(self, locale) -> str:
+        """The description in the reader's language, or in the other one when only that was written."""
+        return localised(self.description, self.description_zh, str(locale or ""))
 
 
 def validate_field_name(name: str) -> str:
@@ -106,13 +112,13 @@ def rule_words() -> frozenset[str]:
 
 
 def define_field(*, name: str, field_type: str, field_group: str = FieldGroup.PROFILE.value, label_zh: str = "",
-                 label_en: str = "", description: str = "", categories: list[str] | None = None,
-                 audit_action: str | None = "field.defined") -> FieldDefinition:
+                 label_en: str = "", description: str = "", description_zh: str = "",
+                 categories: list[str] | None = None, audit_action: str | None = "field.defined") -> FieldDefinition:
     """Add a field to the current tenant's registry."""
     name = validate_field_name(name)
     parse_choice(FieldType, field_type, field="field_type")
     details = _checked_details(name, field_type, field_group=field_group, label_zh=label_zh, label_en=label_en,
-                               description=description, categories=categories)
+                               description=description, description_zh=description_zh, categories=categories)
     if field_registry().get(name) is not None:
         raise ConflictError(_("field '%(name)s' already exists", name=name))
     definition = FieldDefinition(name=name, field_type=field_type, **details)
@@ -123,7 +129,7 @@ def define_field(*, name: str, field_type: str, field_group: str = FieldGroup.PR
 
 
 def update_field(definition: FieldDefinition, *, field_group: str, label_zh: str, label_en: str, description: str,
-                 categories: list[str] | None) -> dict[str, list]:
+                 categories: list[str] | None, description_zh: str = "") -> dict[str, list]:
     """Change what a field is called, how it is grouped and described, and (category fields) its codes.
 
     The name and the type are not parameters: imported values, rules and models
@@ -133,7 +139,8 @@ def update_field(definition: FieldDefinition, *, field_group: str, label_zh: str
     imported are not rechecked against a new category list; the next import is.
     """
     details = _checked_details(definition.name, definition.field_type, field_group=field_group, label_zh=label_zh,
-                               label_en=label_en, description=description, categories=categories)
+                               label_en=label_en, description=description, description_zh=description_zh,
+                               categories=categories)
     changes = {attribute: [getattr(definition, attribute), value] for attribute, value in details.items()
                if getattr(definition, attribute) != value}
     for attribute, (_old, value) in changes.items():
@@ -144,22 +151,23 @@ def update_field(definition: FieldDefinition, *, field_group: str, label_zh: str
 
 
 def _checked_details(name: str, field_type: str, *, field_group: str, label_zh: str, label_en: str,
-                     description: str, categories: list[str] | None) -> dict:
+                     description: str, description_zh: str = "", categories: list[str] | None) -> dict:
     """The editable attributes of a field, validated; every error names the input it is about.
 
     A blank label falls back to the field's name, so every field can be shown in both languages.
     """
     parse_choice(FieldGroup, field_group, field="field_group")
     label_zh, label_en = (label_zh or "").strip() or name, (label_en or "").strip() or name
-    description = (description or "").strip()
+    description, description_zh = (description or "").strip(), (description_zh or "").strip()
     for field_name, label in (("label_zh", label_zh), ("label_en", label_en)):
         if len(label) > MAX_LABEL:
             raise ValidationError(_("must be at most %(max)s characters", max=MAX_LABEL), field=field_name)
-    if len(description) > MAX_DESCRIPTION:
-        raise ValidationError(_("must be at most %(max)s characters", max=format(MAX_DESCRIPTION, ",")),
-                              field="description")
+    for field_name, text in (("description", description), ("description_zh", description_zh)):
+        if len(text) > MAX_DESCRIPTION:
+            raise ValidationError(_("must be at most %(max)s characters", max=format(MAX_DESCRIPTION, ",")),
+                                  field=field_name)
     return {"field_group": field_group, "label_zh": label_zh, "label_en": label_en, "description": description,
-            "categories": _checked_categories(field_type, categories)}
+            "description_zh": description_zh, "categories": _checked_categories(field_type, categories)}
 
 
 def _checked_categories(field_type: str, categories: list[str] | None) -> list[str] | None:

@@ -52,7 +52,9 @@ RULE_SCHEMAS = {
                               "description": "The numeric expression that ranks customers by value."},
             "dimensions": {"type": "array", "minItems": 1, "items": _ref("RuleDimension")}}},
     "RuleDimension": {"type": "object", "required": ["code", "tiers"], "additionalProperties": False, "properties": {
-        "code": _CODE, "label_en": _LABEL, "label_zh": _LABEL, "description": {"type": "string", "maxLength": 1000},
+        "code": _CODE, "label_en": _LABEL, "label_zh": _LABEL,
+        "description": {"type": "string", "maxLength": 1000, "description": "In English."},
+        "description_zh": {"type": "string", "maxLength": 1000, "description": "In Chinese."},
         "hysteresis": {"type": "object", "additionalProperties": False,
                        "description": "Leave a tier only after `evaluations` evaluations in a row say so, and/or "
                                       "only when past its bounds by `margin` (a fraction of each bound).",
@@ -196,7 +198,9 @@ SCHEMAS = {
     "FieldDefinition": {"type": "object", "properties": {
         "name": {"type": "string"}, "field_type": {"type": "string", "enum": ["number", "integer", "boolean", "category", "date", "text"]},
         "field_group": {"type": "string", "enum": ["profile", "behaviour", "value", "risk", "compliance"]},
-        "label_zh": {"type": "string"}, "label_en": {"type": "string"}, "description": {"type": "string"},
+        "label_zh": {"type": "string"}, "label_en": {"type": "string"},
+        "description": {"type": "string", "description": "In English (empty when not written)."},
+        "description_zh": {"type": "string", "description": "In Chinese (empty when not written)."},
         "categories": {"type": ["array", "null"], "items": {"type": "string"}}}},
     "ImportResult": {"type": "object", "properties": {
         "kind": {"type": "string"}, "source": {"type": "string"}, "rows_read": {"type": "integer"},

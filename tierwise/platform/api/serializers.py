@@ -21,7 +21,8 @@ CUSTOMER_FIELDS = ("id", "external_id", "name", "party_type", "branch_id", "rm_u
                    "churn_label", "label_observed_on", "created_at", "updated_at")
 MONTHLY_ACTIVITY_FIELDS = ("month", "category", "amount", "quantity", "events")
 INTERACTION_FIELDS = ("occurred_at", "channel", "interaction_type", "severity", "resolved_at", "summary")
-FIELD_DEFINITION_FIELDS = ("name", "field_type", "field_group", "label_zh", "label_en", "description", "categories")
+FIELD_DEFINITION_FIELDS = ("name", "field_type", "field_group", "label_zh", "label_en", "description", "description_zh",
+                           "categories")
 IMPORT_RESULT_FIELDS = ("kind", "source", "rows_read", "inserted", "updated", "unchanged", "rejected",
                         "added_fields", "ignored_columns")
 ROW_ERROR_FIELDS = ("row", "column", "value", "reason")

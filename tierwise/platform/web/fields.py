@@ -43,7 +43,7 @@ def create():
             definition = field_service.define_field(
                 name=form.name.data, field_type=form.field_type.data, field_group=form.field_group.data,
                 label_zh=form.label_zh.data, label_en=form.label_en.data, description=form.description.data,
-                categories=form.category_codes())
+                description_zh=form.description_zh.data, categories=form.category_codes())
         except ValidationError as exc:
             show_validation_error(form, exc)
         except ConflictError as exc:
@@ -61,12 +61,14 @@ def edit(field_id: uuid.UUID):
     definition = field_service.get_field(field_id)  # another tenant's id: NotFoundError, a 404
     form = FieldForm(data={"field_group": definition.field_group, "label_zh": definition.label_zh,
                            "label_en": definition.label_en, "description": definition.description,
+                           "description_zh": definition.description_zh,
                            "categories": "\n".join(definition.categories or ())})
     if form.validate_on_submit():
         try:
             changes = field_service.update_field(
                 definition, field_group=form.field_group.data, label_zh=form.label_zh.data,
-                label_en=form.label_en.data, description=form.description.data, categories=form.category_codes())
+                label_en=form.label_en.data, description=form.description.data,
+                description_zh=form.description_zh.data, categories=form.category_codes())
         except ValidationError as exc:
             db.session.rollback()
             show_validation_error(form, exc)

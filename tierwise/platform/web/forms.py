@@ -81,7 +81,8 @@ class FieldForm(FlaskForm):
                               choices=[SelectChoice(g.value, label) for g, label in FIELD_GROUP_LABELS.items()])
     label_zh = StringField(_l("Chinese label"), validators=[Optional(), Length(max=MAX_LABEL)])
     label_en = StringField(_l("English label"), validators=[Optional(), Length(max=MAX_LABEL)])
-    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=MAX_DESCRIPTION)])
+    description_zh = TextAreaField(_l("Chinese description"), validators=[Optional(), Length(max=MAX_DESCRIPTION)])
+    description = TextAreaField(_l("English description"), validators=[Optional(), Length(max=MAX_DESCRIPTION)])
     categories = TextAreaField(_l("Categories (category fields only: one code per line or comma-separated; "
                                   "empty for any value)"), validators=[Optional()])
 

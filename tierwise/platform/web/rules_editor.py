@@ -52,7 +52,8 @@ class UploadForm(FlaskForm):
 
 
 SETTING_NAMES = {"rule": _l("Rule"), "colour": _l("Colour"), "label_zh": _l("Chinese label"),
-                 "label_en": _l("English label"), "code": _l("Code"), "description": _l("Description"),
+                 "label_en": _l("English label"), "code": _l("Code"), "description": _l("English description"),
+                 "description_zh": _l("Chinese description"),
                  "hysteresis": _l("Hysteresis"), "evaluations": _l("Evaluations in a row"), "margin": _l("Margin")}
 
 

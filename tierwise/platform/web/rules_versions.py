@@ -30,7 +30,8 @@ bp = Blueprint("rules_versions", __name__, url_prefix="/rules/versions")
 READ_HISTORY = Permission.VIEW_ALL_CUSTOMERS
 
 # What a diff entry changed, for the sentence that describes it (see tierwise.tenants.rules.diff).
-CHANGED = {"label_en": _l("English label"), "label_zh": _l("Chinese label"), "description": _l("description"),
+CHANGED = {"label_en": _l("English label"), "label_zh": _l("Chinese label"), "description": _l("English description"),
+           "description_zh": _l("Chinese description"),
            "hysteresis": _l("hysteresis"), "rule": _l("rule"), "fallback": _l("fallback"), "colour": _l("colour"),
            "order": _l("order of the tiers")}
 # Notes Tierwise writes itself (``tierwise.platform.provisioning``), said in the reader's language; a note

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from flask_babel import gettext as _
 
 from tierwise.errors import ValidationError
+from tierwise.platform.i18n import localised
 from tierwise.tenants.rules.compiler import Atom, CompiledRule, Compiler, Vocabulary
 from tierwise.tenants.rules.syntax import RuleError
 from tierwise.tenants.rules.vocabulary import close_matches
@@ -65,9 +66,10 @@ class DimensionSpec:
     code: str
     label_en: str
     label_zh: str
-    description: str
+    description: str  # in English; ``description_zh`` in Chinese: each stands in for the other when missing
     tiers: tuple[TierSpec, ...]
     hysteresis: Hysteresis = Hysteresis()
+    description_zh: str = ""
 
     @property
     def fallback(self) -> TierSpec:
@@ -77,10 +79,16 @@ class DimensionSpec:
         """0 for the highest tier; None for a code this dimension does not have."""
         return next((i for i, t in enumerate(self.tiers) if t.code == tier_code), None)
 
+    def describe(self, locale) -> str:
+        """The description in the reader's language, or in the other one when only that was written."""
+        return localised(self.description, self.description_zh, str(locale or ""))
+
     def to_dict(self) -> dict:
         data = {"code": self.code, "label_en": self.label_en, "label_zh": self.label_zh}
         if self.description:
             data["description"] = self.description
+        if self.description_zh:
+            data["description_zh"] = self.description_zh
         if self.hysteresis.active:
             data["hysteresis"] = asdict(self.hysteresis)
         data["tiers"] = [t.to_dict() for t in self.tiers]
@@ -147,7 +155,7 @@ def _text(data: dict, key: str, where: str, default: str, limit: int = 100) -> s
 
 def _dimension(data, index: int) -> DimensionSpec:
     _mapping(data, f"dimensions[{index}]",
-             {"code", "label_en", "label_zh", "description", "hysteresis", "tiers"})
+             {"code", "label_en", "label_zh", "description", "description_zh", "hysteresis", "tiers"})
     code = _code(data.get("code"), f"dimensions[{index}].code")
     tiers = data.get("tiers")
     if not isinstance(tiers, list) or len(tiers) < 2:
@@ -161,7 +169,8 @@ def _dimension(data, index: int) -> DimensionSpec:
         seen.add(tier.code)
     return DimensionSpec(code, _text(data, "label_en", code, code), _text(data, "label_zh", code, code),
                          _text(data, "description", code, "", limit=1000), parsed,
-                         _hysteresis(data.get("hysteresis"), code))
+                         _hysteresis(data.get("hysteresis"), code),
+                         _text(data, "description_zh", code, "", limit=1000))
 
 
 def _tier(data, dimension: str, index: int, *, last: bool) -> TierSpec:

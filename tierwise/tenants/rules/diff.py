@@ -27,7 +27,7 @@ def definition_diff(before: dict | None, after: dict) -> list[dict]:
 
 def _dimension_diff(code: str, before: dict, after: dict) -> list[dict]:
     changes = []
-    for key in ("label_en", "label_zh", "description", "hysteresis"):
+    for key in ("label_en", "label_zh", "description", "description_zh", "hysteresis"):
         if before.get(key) != after.get(key):
             changes.append({"change": key, "dimension": code, "before": before.get(key), "after": after.get(key)})
     old_tiers = {t["code"]: t for t in before["tiers"]}

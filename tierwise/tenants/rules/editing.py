@@ -21,7 +21,7 @@ from tierwise.errors import ValidationError
 from tierwise.tenants.rules.definition import BUILT_IN_DIMENSIONS, PALETTE
 
 INPUT = re.compile(r"^d(\d{1,2})\.(?:t(\d{1,2})\.)?([a-z_]+)$")
-DIMENSION_INPUTS = ("code", "label_en", "label_zh", "description", "evaluations", "margin")
+DIMENSION_INPUTS = ("code", "label_en", "label_zh", "description", "description_zh", "evaluations", "margin")
 TIER_INPUTS = ("code", "label_en", "label_zh", "colour", "rule")
 EDIT = re.compile(r"^(add_tier|remove_tier|move_tier_up|add_dimension|remove_dimension)"
                   r"(?::(\d{1,2})(?:\.(\d{1,2}))?)?$")
@@ -50,7 +50,8 @@ def definition_from_form(form: Mapping[str, str]) -> dict:
 
 def _dimension(inputs: dict, rows: list[dict]) -> dict:
     dimension = {"code": inputs.get("code", "").strip(), "label_en": inputs.get("label_en", ""),
-                 "label_zh": inputs.get("label_zh", ""), "description": inputs.get("description", "")}
+                 "label_zh": inputs.get("label_zh", ""), "description": inputs.get("description", ""),
+                 "description_zh": inputs.get("description_zh", "")}
     evaluations = _number(inputs.get("evaluations", ""), WHOLE_NUMBER, int, default=1)
     margin = _number(inputs.get("margin", ""), DECIMAL, float, default=0.0)
     if evaluations != 1 or margin != 0:
@@ -127,7 +128,7 @@ def _edit_tier(dimension: dict, action: str, position: int) -> None:
 
 
 def _new_dimension(taken: set) -> dict:
-    return {"code": _unused("dimension", taken), "label_en": "", "label_zh": "", "description": "",
+    return {"code": _unused("dimension", taken), "label_en": "", "label_zh": "", "description": "", "description_zh": "",
             "tiers": [{"code": "flagged", "label_en": "", "label_zh": "", "colour": PALETTE[0], "rule": ""},
                       {"code": "other", "label_en": "", "label_zh": "", "colour": PALETTE[-1], "fallback": True}]}
 
