@@ -1,6 +1,7 @@
 """Every user-visible string has a Chinese translation, and the catalogues compile."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,20 @@ def test_every_permission_has_a_label():
     from tierwise.platform.web.labels import PERMISSION_LABELS
 
     assert sorted(set(Permission) - set(PERMISSION_LABELS)) == []
+
+
+def test_every_audited_action_has_a_label():
+    """The audit log names each action; one recorded without a label would show as its code."""
+    from tierwise.models.registry import NOTES
+    from tierwise.platform.web.labels import AUDIT_ACTION_LABELS, AUDIT_TARGET_LABELS
+    from tierwise.tenants.exports import EXPORT_ACTION
+
+    sources = "\n".join(path.read_text(encoding="utf-8") for path in (ROOT / "tierwise").rglob("*.py"))
+    actions = set(re.findall(r'\brecord\(\s*"([a-z_]+\.[a-z_.]+)"', sources))
+    actions |= {EXPORT_ACTION} | {f"model.{kind}" for kind in NOTES if kind in ("rollback", "override")}
+    assert len(actions) > 25 and sorted(actions - set(AUDIT_ACTION_LABELS)) == []
+    targets = set(re.findall(r'target_type="([a-z_]+)"', sources))
+    assert sorted(targets - set(AUDIT_TARGET_LABELS)) == []
 
 
 def test_every_category_of_the_industry_templates_has_a_label():

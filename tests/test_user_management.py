@@ -114,6 +114,9 @@ def test_audit_log_page_shows_sign_ins_to_admins(browser, tenant_a):
     browser.login(tenant_a, "admin")
     page = browser.get(f"/t/{tenant_a.slug}/audit/?action=login.success")
     assert page.status_code == 200 and "login.success" in page.text and tenant_a.email("admin") in page.text
+    assert "<td>Signed in<br>" in page.text  # the action by its name, its code beside it
+    assert '<option value="login.success" selected>Signed in</option>' in page.text
+    assert "<td>User</td>" in page.text and "<td>user</td>" not in page.text
 
 
 def test_audit_events_cannot_be_rewritten(app, tenant_a):

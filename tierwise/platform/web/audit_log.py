@@ -7,6 +7,7 @@ from tierwise.platform.audit import AuditEvent
 from tierwise.platform.pagination import keyset_page
 from tierwise.platform.policy import Permission
 from tierwise.platform.web.access import requires
+from tierwise.platform.web.labels import AUDIT_ACTION_LABELS
 
 import sqlalchemy as sa
 
@@ -21,4 +22,7 @@ def index():
     if action:
         query = query.where(AuditEvent.action == action)
     page = keyset_page(query, key=AuditEvent.id, cursor=request.args.get("cursor"), limit=50, descending=True)
-    return render_template("audit.html", page=page, action=action)
+    actions = sorted(AUDIT_ACTION_LABELS, key=lambda code: str(AUDIT_ACTION_LABELS[code]))
+    if action and action not in AUDIT_ACTION_LABELS:
+        actions.append(action)  # a code kept from before, or typed into the address: still filtered on
+    return render_template("audit.html", page=page, action=action, actions=actions)

@@ -44,7 +44,38 @@ PERMISSION_LABELS = {
     Permission.ERASE_CUSTOMERS: _l("Erase a customer and all its data"),
     Permission.ASSIGN_CUSTOMERS: _l("Assign customers to relationship managers and move books"),
 }
-
+# What each audited action is called on the audit log (``audit.record``'s first argument); the code stays
+# beside it, as the filter takes it.
+AUDIT_ACTION_LABELS = {
+    "tenant.created": _l("Organisation created"),
+    "login.success": _l("Signed in"), "login.failure": _l("Sign-in refused"),
+    "login.throttled": _l("Sign-in blocked after repeated failures"),
+    "user.created": _l("User added"), "user.updated": _l("User changed"),
+    "user.password_changed": _l("Password changed"),
+    "token.created": _l("API token created"), "token.revoked": _l("API token revoked"),
+    "branch.created": _l("Branch added"),
+    "field.defined": _l("Field added"), "field.updated": _l("Field changed"),
+    "mapping.saved": _l("Column mapping saved"), "import.completed": _l("Import finished"),
+    "customer.erased": _l("Customer erased"),
+    "customers.assigned": _l("Customers assigned to a relationship manager"),
+    "customers.book_reassigned": _l("Book moved to another relationship manager"),
+    "rules.draft_saved": _l("Rule draft saved"), "rules.draft_discarded": _l("Rule draft discarded"),
+    "rules.published": _l("Rule set published"), "rules.retiered": _l("Customers retiered"),
+    "model.run": _l("Model run started"), "model.trained": _l("Model trained"),
+    "model.override": _l("Model made champion by an admin"), "model.rollback": _l("Model rolled back"),
+    "schedule.created": _l("Schedule added"), "schedule.updated": _l("Schedule changed"),
+    "schedule.deleted": _l("Schedule deleted"),
+    "lists.saved": _l("List saved"), "lists.deleted": _l("List deleted"),
+    "lists.settings_changed": _l("List settings changed"),
+    "export.created": _l("List exported"),
+}
+AUDIT_TARGET_LABELS = {
+    "tenant": _l("Organisation"), "user": _l("User"), "api_token": _l("API token"), "branch": _l("Branch"),
+    "field": _l("Field"), "column_mapping": _l("Column mapping"), "import": _l("Import"),
+    "customer": _l("Customer"), "rule_set_version": _l("Rule set version"), "retier_run": _l("Retier run"),
+    "model_run": _l("Model run"), "model_version": _l("Model version"), "schedule": _l("Schedule"),
+    "saved_list": _l("Saved list"), "export": _l("Export"),
+}
 
 PARTY_LABELS = {"individual": _l("Individual"), "organisation": _l("Organisation")}
 STATUS_LABELS = {"active": _l("Active"), "dormant": _l("Dormant"), "closed": _l("Closed")}
@@ -128,6 +159,8 @@ def init_app(app: Flask) -> None:
         role_label=lambda role: ROLE_LABELS.get(role, role),
         industry_label=lambda industry: INDUSTRY_LABELS.get(industry, industry),
         permission_label=lambda permission: PERMISSION_LABELS.get(permission, permission),
+        audit_action_label=lambda code: AUDIT_ACTION_LABELS.get(code, code),
+        audit_target_label=lambda code: AUDIT_TARGET_LABELS.get(code, code),
         party_label=lambda code: PARTY_LABELS.get(code, code),
         status_label=lambda code: STATUS_LABELS.get(code, code),
         channel_label=lambda code: CHANNEL_LABELS.get(code, code),
