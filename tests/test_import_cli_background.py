@@ -123,6 +123,7 @@ def test_a_failed_background_run_exits_non_zero_and_status_says_why(app, runner,
     status = tierwise(runner, "import", "status", "--tenant", tenant_a.slug, run_id)
     assert status.exit_code != 0
     assert "Status: failed" in status.stdout
+    assert "Rows read: 2\n" in status.stdout and "Rows with errors: 1\n" in status.stdout
     assert "row 3, column 'status', value 'zombie'" in status.stdout
     assert f"import run {run_id} failed" in one_line_error(status)
     assert customer_ids(app, tenant_a) == set()

@@ -26,6 +26,7 @@ def test_a_file_refused_in_chinese_reads_in_english_on_the_run_page(browser, ten
     assert "Nothing was imported. 2 invalid value(s), nothing was imported: row 2, column 'name'" in page
     assert "is required" in page and "is not one of: active, closed, dormant" in page
     assert "无效值" not in page and "第 2 行" not in page
+    assert "<dt>Rows read</dt><dd>2</dd>" in page and "<dt>Rows with errors</dt><dd>2</dd>" in page
 
 
 def test_the_dashboards_job_runs_say_a_refused_import_in_the_readers_language(browser, tenant_a):
@@ -41,7 +42,8 @@ def test_a_malformed_file_refused_in_chinese_reads_in_english_on_the_page_the_ap
     run_url = upload_in_chinese(browser, tenant_a, b"external_id,name\n0043,A\n0044,B,extra\n")
     assert "第 3 行有 3 个值，而表头有 2 列" in html.unescape(browser.get(run_url, headers=ZH).text)
     english = "field 'file': row 3 has 3 values where the header has 2 columns"
-    assert english in html.unescape(browser.get(run_url, headers=EN).text)
+    page = html.unescape(browser.get(run_url, headers=EN).text)
+    assert english in page and "Rows read" not in page  # refused as a whole: no row was read
 
     run_id = run_url.rstrip("/").rsplit("/", 1)[1]
     token = {"Authorization": f"Bearer {issue_token(tenant_a)}"}

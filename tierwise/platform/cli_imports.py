@@ -131,7 +131,11 @@ def run_report(run) -> list[str]:
 
     rate = f" ({run.rows_per_second:,.0f} rows/s)" if run.rows_per_second else ""
     lines = [f"Import run {run.id}: {run.kind} from {run.source_name}, started by {run.created_by}",
-             f"Status: {run.status}", f"Rows read: {run.rows_read:,}{rate}"]
+             f"Status: {run.status}"]
+    if run.status != "failed" or run.rows_read:  # a file refused before its rows were read has none
+        lines.append(f"Rows read: {run.rows_read:,}{rate if run.status != 'failed' else ''}")
+    if run.status == "failed" and (run.result or {}).get("rejected"):
+        lines.append(f"Rows with errors: {run.result['rejected']:,}")
     if run.started_at:
         lines.append(f"Elapsed: {((run.finished_at or utcnow()) - run.started_at).total_seconds():.1f} s")
     elif run.status == "queued":

@@ -62,11 +62,17 @@ def rejection_message(errors: list[RowError], total: int) -> str:
 
 
 class ImportRejected(ValidationError):
-    """The file was refused as a whole; ``errors`` lists every bad cell (nothing was written)."""
+    """The file was refused as a whole; ``errors`` lists every bad cell (nothing was written).
 
-    def __init__(self, errors: list[RowError], *, total: int | None = None) -> None:
+    ``rows_read`` and ``rejected_rows`` say how much of the file was checked and how many of its rows
+    were bad, for the run's page: every row is read before a file is refused for its rows.
+    """
+
+    def __init__(self, errors: list[RowError], *, total: int | None = None, rows_read: int = 0,
+                 rejected_rows: int = 0) -> None:
         self.errors = sorted(errors, key=lambda e: (e.row, e.column))
         self.total = total if total is not None else len(errors)
+        self.rows_read, self.rejected_rows = rows_read, rejected_rows
         first = self.errors[0] if self.errors else None
         super().__init__(rejection_message(self.errors, self.total), field=first.column if first else None,
                          row=first.row if first else None)

@@ -179,7 +179,7 @@ def _run(source, *, name: str, kind: str, mapping: dict[str, str], skip_invalid:
         if rejects is not None:
             rejects.write(sql_errors)
         if errors and not skip_invalid:
-            raise ImportRejected(errors, total=error_count)
+            raise ImportRejected(errors, total=error_count, rows_read=result.rows_read, rejected_rows=rejected_rows)
         loading.drop_rows(connection, {e.row for e in sql_errors})
         with changes_because(f"import of {name}"):  # the RM assignment history says where a change came from
             counts = {"customers": lambda: loading.merge_customers(connection, tenant_id, targets),

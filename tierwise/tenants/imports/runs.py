@@ -177,9 +177,11 @@ def run_import_job(import_run_id: str) -> dict:
         return result.summary()
     except BaseException as exc:  # a job's time limit too, possibly in the middle of a statement
         rollback_or_discard()
-        details = ({"errors": [e.__dict__ for e in exc.errors[:200]], "total": exc.total}
-                   if isinstance(exc, ImportRejected) else _kept_refusal(exc))
-        _set_progress(run, status="failed", finished_at=utcnow(), message=str(exc)[:4000], result=details)
+        rejected = isinstance(exc, ImportRejected)
+        details = ({"errors": [e.__dict__ for e in exc.errors[:200]], "total": exc.total,
+                    "rejected": exc.rejected_rows} if rejected else _kept_refusal(exc))
+        read = {"rows_read": exc.rows_read} if rejected else {}  # without live progress (SQLite) it was never set
+        _set_progress(run, status="failed", finished_at=utcnow(), message=str(exc)[:4000], result=details, **read)
         raise
     finally:
         path.unlink(missing_ok=True)
