@@ -441,6 +441,13 @@ def test_a_minimum_above_its_maximum_is_said_in_percent_as_the_page_shows_churn(
     assert "the minimum, 80.0%, is above the maximum, 20.0%" in summary and "churn_max" not in summary
 
 
+def test_the_api_says_a_churn_minimum_above_its_maximum_as_the_probabilities_it_was_given(grid, client, issue_token):
+    response = client.get("/api/v1/lists/vip/customers", query_string={"churn_min": "0.8", "churn_max": "0.25"},
+                          headers={"Authorization": f"Bearer {issue_token(grid)}", "Accept-Language": "en"})
+    assert response.status_code == 400 and response.json["error"]["field"] == "churn_min"
+    assert "the minimum, 0.8, is above the maximum, 0.25" in response.json["error"]["message"]
+
+
 def test_a_mistyped_condition_is_pointed_at_beside_its_input(grid, browser):
     browser.login(grid)
     page = browser.get(f"/t/{grid.slug}/lists/vip", query_string={"condition": "churn_probability >"})

@@ -42,8 +42,11 @@ class ListFilters:
         return data | {key: getattr(self, key) for key in ("search", "condition") if getattr(self, key)}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ListFilters":
-        """From a saved list or an API body; bad values are ValidationErrors naming the filter."""
+    def from_dict(cls, data: dict, *, percent: bool = False) -> "ListFilters":
+        """From a saved list or an API body; bad values are ValidationErrors naming the filter.
+
+        ``percent``: the churn bounds were typed in percent (a page's); errors then say them so.
+        """
         if not isinstance(data, dict):
             raise ValidationError(_("filters must be an object"), field="filters")
         unknown = set(data) - {"tiers", "branch_id", "rm_user_id", "search", "condition", *RANGES}
@@ -55,7 +58,7 @@ class ListFilters:
                                                   for v in tiers.values()):
             raise ValidationError(_('tiers must map a dimension to a list of tier codes, e.g. {"value": ["vip"]}'),
                                   field="tiers")
-        return cls(tiers={d: tuple(v) for d, v in tiers.items() if v}, **_ranges(data),
+        return cls(tiers={d: tuple(v) for d, v in tiers.items() if v}, **_ranges(data, percent=percent),
                    branch_id=_uuid(data.get("branch_id"), "branch_id"),
                    rm_user_id=_uuid(data.get("rm_user_id"), "rm_user_id"),
                    search=_text(data.get("search"), "search", 100),
@@ -73,7 +76,7 @@ class ListFilters:
                                     if args.get(key) not in (None, "")}
         if percent:
             data |= {key: probability_from_percent(data[key], key) for key in PROBABILITIES if key in data}
-        return cls.from_dict(data)
+        return cls.from_dict(data, percent=percent)
 
     def to_args(self, *, percent: bool = False) -> dict[str, str]:
         """The query parameters ``from_args`` reads back (with the same ``percent``): a saved list's links."""
@@ -117,8 +120,11 @@ def tiers_asked(args) -> dict[str, list[str]]:
     return asked
 
 
-def _ranges(data: dict) -> dict[str, float | None]:
-    """The score ranges: numbers, probabilities within 0-1, no minimum above its maximum."""
+def _ranges(data: dict, *, percent: bool = False) -> dict[str, float | None]:
+    """The score ranges: numbers, probabilities within 0-1, no minimum above its maximum.
+
+    A minimum above its maximum is said as they were typed: churn in percent on a page, a probability in the API.
+    """
     ranges = {key: _number(data.get(key), key) for key in RANGES}
     for key in PROBABILITIES:
         if ranges[key] is not None and not 0 <= ranges[key] <= 1:
@@ -126,10 +132,14 @@ def _ranges(data: dict) -> dict[str, float | None]:
                                     value=format(ranges[key], "g")), field=key)
     for low, high in (("churn_min", "churn_max"), ("value_min", "value_max")):
         if ranges[low] is not None and ranges[high] is not None and ranges[low] > ranges[high]:
-            said = readable_percent if low in PROBABILITIES else readable_number  # as pages show them
+            said = readable_number if low not in PROBABILITIES else readable_percent if percent else _probability
             raise ValidationError(_("the minimum, %(value)s, is above the maximum, %(limit)s",
                                     value=said(ranges[low]), limit=said(ranges[high])), field=low)
     return ranges
+
+
+def _probability(value: float) -> str:
+    return format(value, "g")  # 0.0005 stays 0.0005 (a readable number would round it to 0)
 
 
 def probability_from_percent(value, name: str) -> float:
