@@ -31,10 +31,13 @@ def test_the_high_risk_list_says_why_each_customer_is_on_it_with_field_labels(gr
     assert f"<th>{WHY[language][1]}</th>" in page
 
 
-def test_the_opinion_risk_list_shows_the_count_its_rule_looked_at(grid, browser):  # noqa: F811
+@pytest.mark.parametrize("language, said", [("en", "Number of complaints, last 365 days = 1"),
+                                            ("zh-CN", "近365天投诉次数 = 1")])
+def test_the_opinion_risk_list_says_the_count_its_rule_looked_at_in_words(grid, browser, language, said):  # noqa: F811
     browser.login(grid)
-    page = browser.get(f"/t/{grid.slug}/lists/opinion_risk", headers={"Accept-Language": "en"}).text
-    assert why_cells(page) == ["count(complaints, 365d) = 1"]
+    page = browser.get(f"/t/{grid.slug}/lists/opinion_risk", headers={"Accept-Language": language}).text
+    assert why_cells(page) == [said]
+    assert 'title="count(complaints, 365d)"' in page  # the rule's own text, for whoever wrote the rule
 
 
 def test_an_at_risk_vip_is_explained_by_its_value_tier_and_its_churn_score(app, grid, browser):  # noqa: F811
@@ -44,8 +47,8 @@ def test_an_at_risk_vip_is_explained_by_its_value_tier_and_its_churn_score(app, 
         db.session.commit()
     browser.login(grid)
     page = browser.get(f"/t/{grid.slug}/lists/vip_at_risk", headers={"Accept-Language": "en"}).text
-    assert why_cells(page) == ["sum(amount, 365d) = 72,000; Churn probability 90.0%, mostly: recency_days = 31",
-                               "sum(amount, 365d) = 60,000; Churn probability 70.0%"]
+    assert why_cells(page) == ["Total amount, last 365 days = 72,000; Churn probability 90.0%, mostly: recency_days = 31",
+                               "Total amount, last 365 days = 60,000; Churn probability 70.0%"]
     at_risk = browser.get(f"/t/{grid.slug}/lists/at_risk", headers={"Accept-Language": "en"}).text
     assert why_cells(at_risk)[0] == "Churn probability 90.0%, mostly: recency_days = 31"
 

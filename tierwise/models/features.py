@@ -31,6 +31,7 @@ from tierwise.models.scans import (WINDOWS, YEAR_AGO, ActivityRows, activity_fra
                                    interaction_frame, read_activity, serial)
 from tierwise.platform.db import db
 from tierwise.tenants.activity import Activity
+from tierwise.tenants.category_labels import category_label
 from tierwise.tenants.customers import Customer
 from tierwise.tenants.fields import FieldType, field_registry
 from tierwise.tenants.interactions import Interaction
@@ -117,7 +118,7 @@ class FeatureSpec:
             for prefix, values in (("amount_365d_cat_", self.categories), ("interactions_365d_ch_", self.channels)):
                 if column.startswith(prefix) and pattern.startswith(prefix):
                     index = int(column[len(prefix):])
-                    name = values[index] if index < len(values) else "?"
+                    name = str(category_label(values[index])) if index < len(values) else "?"
                     return (pair[0] if chinese else pair[1]).format(c=name)
             for w in WINDOWS:
                 if pattern.format(w=w, c="") == column:

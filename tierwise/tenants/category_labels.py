@@ -1,8 +1,9 @@
-"""The labels of the industry templates' category codes, which the field registry stores without labels.
+"""The labels of the codes Tierwise knows: the industry templates' categories (which the field registry
+stores without labels), interaction channels and types, and common activity categories.
 
-Pages, tier reasons and exports all name a category through ``category_label``, so
-"hospital" reads 医院 wherever a person sees it.  A code a tenant added itself is
-shown as it was imported.
+Pages, tier reasons, model reasons and exports all name a code through ``category_label``, so
+"hospital" reads 医院 and "regulator_hotline" 监管热线 wherever a person sees it.  A code a tenant
+added itself is shown as it was imported.
 """
 from __future__ import annotations
 
@@ -21,6 +22,15 @@ CATEGORY_LABELS = {
     # pharmaceutical distributor: account type
     "tertiary_hospital": _l("Tertiary hospital"), "other_hospital": _l("Other hospital"),
     "pharmacy_chain": _l("Pharmacy chain"), "single_pharmacy": _l("Single pharmacy"), "clinic": _l("Clinic"),
+    # interaction channels and types
+    "phone": _l("Phone"), "counter": _l("Counter"), "web": _l("Website"), "app": _l("App"), "sms": _l("SMS"),
+    "email": _l("Email"), "social_media": _l("Social media"), "news_media": _l("News media"),
+    "regulator_hotline": _l("Regulator hotline"),
+    "complaint": _l("Complaint"), "request": _l("Request"), "opinion": _l("Opinion"), "praise": _l("Praise"),
+    # activity categories the industries commonly import
+    "deposit": _l("Deposit"), "withdrawal": _l("Withdrawal"), "card_spend": _l("Card spend"),
+    "loan_repayment": _l("Loan repayment"), "bill": _l("Bill"), "payment": _l("Payment"), "order": _l("Order"),
+    "return": _l("Return"),
 }
 
 

@@ -79,13 +79,6 @@ AUDIT_TARGET_LABELS = {
 
 PARTY_LABELS = {"individual": _l("Individual"), "organisation": _l("Organisation")}
 STATUS_LABELS = {"active": _l("Active"), "dormant": _l("Dormant"), "closed": _l("Closed")}
-CHANNEL_LABELS = {
-    "phone": _l("Phone"), "counter": _l("Counter"), "web": _l("Website"), "app": _l("App"), "sms": _l("SMS"),
-    "email": _l("Email"), "social_media": _l("Social media"), "news_media": _l("News media"),
-    "regulator_hotline": _l("Regulator hotline"), "other": _l("Other"),
-}
-INTERACTION_LABELS = {"complaint": _l("Complaint"), "request": _l("Request"), "opinion": _l("Opinion"),
-                      "praise": _l("Praise")}
 
 
 RUN_STATUS_LABELS = {"queued": _l("Queued"), "running": _l("Running"), "succeeded": _l("Succeeded"),
@@ -163,8 +156,8 @@ def init_app(app: Flask) -> None:
         audit_target_label=lambda code: AUDIT_TARGET_LABELS.get(code, code),
         party_label=lambda code: PARTY_LABELS.get(code, code),
         status_label=lambda code: STATUS_LABELS.get(code, code),
-        channel_label=lambda code: CHANNEL_LABELS.get(code, code),
-        interaction_label=lambda code: INTERACTION_LABELS.get(code, code),
+        channel_label=category_label,  # channels, interaction types, activity categories: one dictionary
+        interaction_label=category_label,
         run_status_label=lambda code: RUN_STATUS_LABELS.get(code, code),
         import_kind_label=lambda code: IMPORT_KIND_LABELS.get(code, code),
         started_by_label=started_by_label,

@@ -3,9 +3,10 @@
 A reason is stored as ``{expression: value}`` in the rule language's names
 (``facility_type``, ``count(complaints, 90d)``): right for the rules and the API,
 but an RM reads "Facility type = Hospital".  A field or score is named by its
-label in the reader's language and a category by its label; an aggregate keeps
-its expression, which is the tenant's own rule text.  The customer page, the
-rule preview, the lists and the exports all say a reason through here.
+label in the reader's language, a category by its label, and an aggregate or a
+ranking in words (``phrases``: "Number of complaints, last 90 days"), the rule
+text kept beside it for whoever wrote the rule.  The customer page, the rule
+preview, the lists and the exports all say a reason through here.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 
 from tierwise.platform.numbers import MISSING, readable_number, readable_percent
 from tierwise.tenants.category_labels import category_label
+from tierwise.tenants.rules.phrases import as_percent, phrase
 
 # Names a rule may use besides the tenant's fields (``vocabulary.BUILT_IN`` and ``MODEL_OUTPUTS``).
 NAMED = {"churn_probability": _l("Churn probability"), "predicted_value": _l("Predicted value"),
@@ -27,7 +29,7 @@ PROBABILITIES = ("churn_probability",)
 @dataclass(frozen=True)
 class ReasonLine:
     expression: str  # as the rule language writes it
-    caption: str  # the field's label, else the expression
+    caption: str  # the field's label or the expression in words, else the expression itself
     value: str  # as people read it
     labelled: bool  # False: ``caption`` is the expression itself
 
@@ -42,7 +44,8 @@ def readable_value(expression: str, value) -> str:
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if isinstance(value, (int, float)):
-        return readable_percent(value) if expression in PROBABILITIES else readable_number(value)
+        shares = expression in PROBABILITIES or as_percent(expression)
+        return readable_percent(value) if shares else readable_number(value)
     return str(category_label(value))
 
 
@@ -52,14 +55,17 @@ def reason_lines(reason: dict | None, registry: dict, locale: str | None = None)
     ``registry``: the tenant's fields (or just their labels, ``field_labels()``) by name, read once per page.
     """
     locale = locale or str(get_locale())
+
+    def name_of(name: str) -> str:
+        if name in registry:
+            return registry[name].label(locale)
+        return str(NAMED[name]) if name in NAMED else name
+
     lines = []
     for expression, value in sorted((reason or {}).items()):
-        if expression in registry:
-            caption, labelled = registry[expression].label(locale), True
-        elif expression in NAMED:
-            caption, labelled = str(NAMED[expression]), True
-        else:
-            caption, labelled = expression, False
-        lines.append(ReasonLine(expression, caption, readable_value(expression, value), labelled))
+        caption = name_of(expression) if expression in registry or expression in NAMED else phrase(expression,
+                                                                                                      name_of)
+        lines.append(ReasonLine(expression, caption or expression, readable_value(expression, value),
+                                caption is not None))
     return lines
 
