@@ -8,6 +8,7 @@ import io
 import json
 import re
 import uuid
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -24,6 +25,7 @@ from tierwise.tenants.imports.runner import import_records
 from tierwise.tenants.lists import catalog
 from tierwise.tenants.lists.filters import ListFilters
 from tierwise.tenants.lists.query import list_page
+from tierwise.tenants.rules.assignments import TierChange
 
 RULES = {"dimensions": [
     {"code": "value", "tiers": [
@@ -203,7 +205,7 @@ def test_saved_lists_are_private_unless_shared(app, grid, browser):
     assert "我的大客户" not in browser.get(f"/t/{grid.slug}/lists/").text
 
 
-def test_lists_of_changes_show_what_the_latest_retier_moved(app, grid):
+def test_lists_of_changes_show_the_moves_of_the_last_week_whatever_retiers_came_after(app, grid):
     lowered = {"dimensions": [dict(RULES["dimensions"][0], tiers=[
         {"code": "key", "rule": "sum(amount, 365d) >= 65000"}, *RULES["dimensions"][0]["tiers"][1:]]),
         *RULES["dimensions"][1:]]}
@@ -212,8 +214,28 @@ def test_lists_of_changes_show_what_the_latest_retier_moved(app, grid):
     with in_tenant(app, grid):
         row = list_page("value_down", sa.true()).rows[0]
     assert row.change["from"] == "key" and row.change["to"] == "important"
-    assert ids_on(app, grid, "admin", "newly_high_risk") == []  # the first run's hospitals are not new any more
-    retier_again(app, grid)  # a night that moves nobody: the lists say so, as the dashboard's counts do
+    assert ids_on(app, grid, "admin", "newly_high_risk") == ["C01", "C03"]  # the hospitals, new this week
+    retier_again(app, grid)  # a retier that moves nobody (an import's, an admin's) empties nothing
+    assert ids_on(app, grid, "admin", "value_down") == ["C04"]
+    age_moves(app, grid)  # a week on, the moves have aged out
+    assert ids_on(app, grid, "admin", "value_down") == [] and ids_on(app, grid, "admin", "newly_high_risk") == []
+
+
+def age_moves(app, world, days: int = 8) -> None:
+    """Every move recorded so far, as if it were ``days`` older."""
+    with in_tenant(app, world):
+        db.session.execute(sa.update(TierChange).where(TierChange.tenant_id == world.tenant_id).values(
+            occurred_at=TierChange.occurred_at - sa.literal(timedelta(days=days), sa.Interval())))
+        db.session.commit()
+
+
+def test_a_customer_counts_by_its_latest_move_of_the_week(app, grid):
+    raised = {"dimensions": [dict(RULES["dimensions"][0], tiers=[
+        {"code": "key", "rule": "sum(amount, 365d) >= 65000"}, *RULES["dimensions"][0]["tiers"][1:]]),
+        *RULES["dimensions"][1:]]}
+    publish_and_retier(app, grid, raised)
+    assert ids_on(app, grid, "admin", "value_down") == ["C04"]
+    publish_and_retier(app, grid, RULES)  # back up: no longer a customer who moved down
     assert ids_on(app, grid, "admin", "value_down") == []
 
 
@@ -225,6 +247,7 @@ def test_newly_high_risk_lists_escalations_within_the_high_risk_tiers_too(app, g
 
     hospital = 'facility_type == "hospital"'
     publish_and_retier(app, grid, high_risk(f"{hospital} and sum(amount, 365d) >= 60000", hospital))  # C03 down
+    age_moves(app, grid)
     assert ids_on(app, grid, "admin", "newly_high_risk") == []
     publish_and_retier(app, grid, high_risk(hospital, 'facility_type == "mine"'))  # C03: elevated -> critical
     assert ids_on(app, grid, "admin", "newly_high_risk") == ["C03"]  # an escalation, as the dashboard counts it

@@ -32,7 +32,7 @@ from tierwise.tenants.fields import field_labels
 from tierwise.tenants.lists.catalog import builtin
 from tierwise.tenants.lists.explain import explain
 from tierwise.tenants.lists.filters import ListFilters
-from tierwise.tenants.lists.query import list_rows
+from tierwise.tenants.lists.query import CHANGE_LISTS, list_rows
 
 FORMATS = {"csv": "text/csv; charset=utf-8",
            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
@@ -59,7 +59,7 @@ HEADINGS = {
     "churn_probability": _l("Churn probability"), "predicted_value": _l("Predicted value"),
     "from_tier": _l("Moved from"), "to_tier": _l("Moved to"), "changed_at": _l("Moved at"), "reason": _l("Why"),
 }
-MOVED_IN = {"newly_high_risk": "high_risk", "value_down": "value"}  # the dimension a list of changes follows
+MOVED_IN = CHANGE_LISTS  # the dimension a list of changes follows
 
 
 def table(list_name: str, visible: sa.ColumnElement[bool], filters: ListFilters, sort: str,

@@ -3,8 +3,9 @@
 - ``vip``: customers in the tenant's VIP tiers of the ``value`` dimension;
 - ``high_risk`` and ``opinion_risk``: any tier of that dimension but its fallback;
 - ``vip_at_risk``: VIPs whose churn probability is at least the tenant's threshold;
-- ``newly_high_risk`` and ``value_down``: what the latest retier changed (moved
-  into a high-risk tier or up to a more severe one; moved down a value tier);
+- ``newly_high_risk`` and ``value_down``: the moves of the last 7 days (into a
+  high-risk tier or up to a more severe one; down a value tier), each customer
+  by its latest move (``query.CHANGE_WINDOW``);
 - ``at_risk``: churn probability at or above the threshold, whatever the tier;
 - ``all``: every customer the user may see.
 
@@ -58,10 +59,10 @@ BUILT_IN = {spec.name: spec for spec in (
     BuiltInList("vip_at_risk", "VIP at risk", "流失风险贵宾",
                 "VIPs whose churn probability is at or above the tenant's threshold.", "流失概率达到阈值的贵宾客户。"),
     BuiltInList("newly_high_risk", "Newly high-risk", "新增高危",
-                "Customers the latest retier moved into a high-risk tier or up to a more severe one.",
-                "最近一次分级中新进入高危等级或升至更高风险等级的客户。"),
+                "Customers who moved into a high-risk tier, or up to a more severe one, in the last 7 days.",
+                "近7天新进入高危等级或升至更高风险等级的客户。"),
     BuiltInList("value_down", "Moved down a value tier", "价值等级下降",
-                "Customers the latest retier moved down the value dimension.", "最近一次分级中价值等级下降的客户。"),
+                "Customers who moved down the value dimension in the last 7 days.", "近7天价值等级下降的客户。"),
     BuiltInList("at_risk", "At risk of churn", "流失风险",
                 "Customers whose churn probability is at or above the tenant's threshold.", "流失概率达到阈值的客户。"),
     BuiltInList("all", "All customers", "全部客户", "Every customer you may see.", "您可查看的全部客户。"),

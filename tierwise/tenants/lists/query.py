@@ -11,6 +11,7 @@ import threading
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -19,19 +20,22 @@ from tierwise.errors import ValidationError
 from tierwise.models.scores import CustomerScore
 from tierwise.platform import tenancy
 from tierwise.platform.branches import Branch
-from tierwise.platform.db import db, set_for_transaction
+from tierwise.platform.db import UTCDateTime, db, set_for_transaction, utcnow
 from tierwise.platform.pagination import cursor_for, position_of
 from tierwise.platform.users import User
 from tierwise.tenants.customers import Customer
 from tierwise.tenants.lists import catalog
 from tierwise.tenants.lists.conditions import condition_sql
 from tierwise.tenants.lists.filters import ListFilters
-from tierwise.tenants.rules.assignments import RetierRun, TierAssignment, TierChange
+from tierwise.tenants.rules.assignments import TierAssignment, TierChange
 from tierwise.tenants.rules.definition import RuleSetDefinition
 
 # name -> (column key, descending); ties are broken by external id, ascending
 SORTS = {"external_id": ("external_id", False), "name": ("name", False),
          "churn": ("churn_probability", True), "value": ("predicted_value", True)}
+# The lists of changes and the dimension each follows, over the last week of moves (``_recent_change``).
+CHANGE_LISTS = {"newly_high_risk": "high_risk", "value_down": "value"}
+CHANGE_WINDOW = timedelta(days=7)
 SHAPES_KEPT = 256  # list statements kept per process (``_statement``), least recently used dropped first
 _KEPT: OrderedDict = OrderedDict()
 _KEPT_LOCK = threading.Lock()  # gunicorn's threads share the process's statements
@@ -99,7 +103,7 @@ def build(name: str, visible: sa.ColumnElement[bool], filters: ListFilters, defi
         conditions.append(sa.false())  # the rule set has no such dimension: the list is empty by definition
     if name in catalog.CHURN_LISTS:
         conditions.append(s.c.churn_probability >= settings.at_risk_probability)
-    change = _latest_change(name, definition, tenant_id)
+    change = _recent_change(name, definition, tenant_id)
     if change is not None:
         joined = joined.join(change, change.c.customer_id == c.c.id)
         columns += [change.c.from_tier, change.c.to_tier, change.c.occurred_at.label("changed_at")]
@@ -130,32 +134,41 @@ def _tiers_wanted(name: str, dimension, settings, filters: ListFilters) -> list[
     return wanted
 
 
-def _latest_change(name: str, definition, tenant_id: int) -> sa.Subquery | None:
-    """For the lists of changes: the moves the latest successful retier recorded.
+def _recent_change(name: str, definition, tenant_id: int) -> sa.Subquery | None:
+    """For the lists of changes: each customer's latest move in the list's dimension over ``CHANGE_WINDOW``.
 
-    The latest retier, not the latest one that changed anything: after a night that
-    moved nobody the list is empty, as the dashboard's "0 new" says, instead of
-    showing again what a retier days before moved.
+    A week of moves, not the latest retier's: a retier runs whenever new customers are
+    imported, or an admin starts one, and each emptied the morning's list (a one-row
+    import left an RM's 192 newly high-risk customers at none).  Each row says when it
+    moved.  A customer who moved more than once counts by the latest move: one who went
+    up and then back down is not newly high-risk.  The window's start is bound when the
+    statement runs (``changes_since``), so every page of a list shares one statement.
     """
-    if name not in ("newly_high_risk", "value_down"):
+    if name not in CHANGE_LISTS:
         return None
-    t, runs = TierChange.__table__, RetierRun.__table__
-    code = "value" if name == "value_down" else "high_risk"
-    latest_run = (sa.select(runs.c.id).where(runs.c.tenant_id == tenant_id, runs.c.status == "succeeded")
-                  .order_by(runs.c.finished_at.desc()).limit(1).scalar_subquery())
-    latest = sa.select(sa.func.max(t.c.occurred_at)).where(t.c.tenant_id == tenant_id).scalar_subquery()
-    # The newest moves (found through the index on the time) are listed only if that retier was the latest.
-    condition = [t.c.tenant_id == tenant_id, t.c.dimension == code, t.c.occurred_at == latest,
-                 t.c.retier_run_id == latest_run]
+    t = TierChange.__table__
+    code = CHANGE_LISTS[name]
+    moves = sa.select(t.c.customer_id, t.c.from_tier, t.c.to_tier, t.c.occurred_at, t.c.direction,
+                      sa.func.row_number().over(partition_by=t.c.customer_id, order_by=t.c.occurred_at.desc())
+                      .label("latest")).where(
+        t.c.tenant_id == tenant_id, t.c.dimension == code,
+        t.c.occurred_at >= sa.bindparam("changes_since", type_=UTCDateTime())).subquery("moves")
+    condition = [moves.c.latest == 1]
     if name == "value_down":
-        condition.append(t.c.direction == "down")
+        condition.append(moves.c.direction == "down")
     else:
         dimension = catalog.dimension(definition, code)
         fallback = dimension.fallback.code if dimension else ""
         # Into a high-risk tier, or up to a more severe one (watch -> high): every escalation the
         # dashboard counts as up or new, not only those from the fallback.
-        condition += [t.c.direction.in_(("up", "new")), t.c.to_tier != fallback]
-    return sa.select(t.c.customer_id, t.c.from_tier, t.c.to_tier, t.c.occurred_at).where(*condition).subquery("moved")
+        condition += [moves.c.direction.in_(("up", "new")), moves.c.to_tier != fallback]
+    return (sa.select(moves.c.customer_id, moves.c.from_tier, moves.c.to_tier, moves.c.occurred_at)
+            .where(*condition).subquery("moved"))
+
+
+def _bound(name: str) -> dict:
+    """What a list's statement binds besides the page: the start of the window of changes (``_recent_change``)."""
+    return {"changes_since": utcnow() - CHANGE_WINDOW} if name in CHANGE_LISTS else {}
 
 
 def _filter_conditions(filters: ListFilters, c, s) -> list:
@@ -196,7 +209,7 @@ def list_page(name: str, visible: sa.ColumnElement[bool], *, filters: ListFilter
     variant = "first" if position is None else ("after_null" if position[0] is None and len(position) == 2
                                                 else "after")
     select = _statement(name, visible, filters or ListFilters(), sort, definition, variant)
-    params = {"page_size": limit + 1}
+    params = {"page_size": limit + 1} | _bound(name)
     if position is not None:
         params |= {"after_id": position[-1], "after_value": position[0]}
     rows = db.session.execute(select, params).all()
@@ -317,6 +330,6 @@ def list_rows(name: str, visible: sa.ColumnElement[bool], *, filters: ListFilter
     definition = catalog.rule_set()
     _sort(sort)
     select = _statement(name, visible, filters or ListFilters(), sort, definition, "all")
-    rows = db.session.execute(select).mappings().all()
+    rows = db.session.execute(select, _bound(name)).mappings().all()
     return rows, list(definition.dimensions) if definition else []
 
