@@ -161,3 +161,14 @@ def test_form_refusals_on_the_password_and_rule_upload_pages_are_said_in_chinese
     assert "只能上传 .yaml 或 .yml 文件。" in upload_rules("rules.txt", b"dimensions: []").text
     not_utf8 = upload_rules("rules.yaml", "名称: 规则".encode("gbk"))
     assert not_utf8.status_code == 400 and "文件必须是 UTF-8 文本" in not_utf8.text
+
+
+def test_no_list_of_scores_or_changes_shares_a_name_with_a_dimension_of_an_industry_template():
+    """An RM who reads a list named 流失风险 beside a column named 流失风险 cannot tell them apart.  (The
+    lists of one dimension's tiers, such as high_risk, are named after those tiers on purpose.)"""
+    from tierwise.tenants.lists.catalog import BUILT_IN
+    from tierwise.tenants.rules.templates import TEMPLATES
+
+    dimensions = {label for t in TEMPLATES.values() for d in t["dimensions"] for label in (d["label_en"], d["label_zh"])}
+    for name in ("vip_at_risk", "at_risk", "newly_high_risk", "value_down"):
+        assert {BUILT_IN[name].label_en, BUILT_IN[name].label_zh}.isdisjoint(dimensions), name

@@ -48,6 +48,8 @@ class BuiltInList:
         return self.description_zh if (locale or "").startswith("zh") else self.description_en
 
 
+# Names that no industry template's dimension uses: the bank's high-risk dimension is 流失风险 (attrition
+# risk), so the churn lists are 流失预警 (churn warning), lest a list and a column share a name.
 BUILT_IN = {spec.name: spec for spec in (
     BuiltInList("vip", "VIP", "贵宾客户", "Customers in the VIP tiers of the value dimension.",
                 "价值维度中贵宾等级的客户。"),
@@ -56,14 +58,14 @@ BUILT_IN = {spec.name: spec for spec in (
     BuiltInList("opinion_risk", "Opinion-risk watchlist", "舆情风险关注",
                 "Customers in any public-opinion-risk tier (every tier but the fallback).",
                 "舆情风险维度中除兜底等级外的客户。"),
-    BuiltInList("vip_at_risk", "VIP at risk", "流失风险贵宾",
+    BuiltInList("vip_at_risk", "VIP at risk", "贵宾流失预警",
                 "VIPs whose churn probability is at or above the tenant's threshold.", "流失概率达到阈值的贵宾客户。"),
     BuiltInList("newly_high_risk", "Newly high-risk", "新增高危",
                 "Customers who moved into a high-risk tier, or up to a more severe one, in the last 7 days.",
                 "近7天新进入高危等级或升至更高风险等级的客户。"),
     BuiltInList("value_down", "Moved down a value tier", "价值等级下降",
                 "Customers who moved down the value dimension in the last 7 days.", "近7天价值等级下降的客户。"),
-    BuiltInList("at_risk", "At risk of churn", "流失风险",
+    BuiltInList("at_risk", "At risk of churn", "流失预警",
                 "Customers whose churn probability is at or above the tenant's threshold.", "流失概率达到阈值的客户。"),
     BuiltInList("all", "All customers", "全部客户", "Every customer you may see.", "您可查看的全部客户。"),
 )}
