@@ -11,6 +11,7 @@ import os
 import secrets
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -166,9 +167,53 @@ def test_token_create_prints_a_token_that_authenticates_as_the_user(runner, clie
 def test_token_create_for_unknown_user_fails_cleanly(runner, tenant_a):
     result = tierwise(runner, "token", "create", "--tenant", tenant_a.slug, "--email", "nobody@example.test")
 
-    assert result.exit_code != 0
-    assert "nobody@example.test" in one_line_error(result)
+    assert result.exit_code == 2  # a bad value: a usage error naming the option
+    assert one_line_error(result) == f"Error: --email: no active user 'nobody@example.test' in tenant '{tenant_a.slug}'"
     assert "tw_" not in result.stdout
+
+
+def test_help_shows_tierwises_commands_and_options_not_flasks(runner):
+    result = tierwise(runner, "--help")
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Usage: tierwise [OPTIONS] COMMAND [ARGS]...")
+    options = result.stdout.split("Options:")[1].split("Commands:")[0]
+    assert options.split() == ["--version", "Show", "Tierwise's", "version", "and", "exit.",
+                               "--help", "Show", "this", "message", "and", "exit."]
+    commands = {line.split()[0] for line in result.stdout.split("Commands:")[1].splitlines() if line.strip()}
+    assert {"tenant", "user", "import", "rules", "train", "serve", "worker", "db"} <= commands  # db: Flask-Migrate's
+    assert not commands & {"run", "shell", "routes"}
+
+
+@pytest.mark.parametrize("option", ["--app", "--env-file", "--debug"])
+def test_flasks_own_options_are_not_tierwises(runner, option):
+    result = tierwise(runner, option, "tierwise.platform.app", "tenant", "list")
+
+    assert result.exit_code == 2
+    assert one_line_error(result) == f"Error: No such option '{option}'."
+
+
+@pytest.mark.parametrize("command", ["run", "shell", "routes"])
+def test_flasks_default_commands_are_not_tierwises(runner, command):
+    result = tierwise(runner, command)
+
+    assert result.exit_code == 2
+    assert one_line_error(result).startswith(f"Error: No such command '{command}'.")  # routes: "Did you mean 'rules'?"
+
+
+def test_version_is_tierwises_installed_version(runner):
+    result = tierwise(runner, "--version")
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"tierwise {version('tierwise')}\n"  # the distribution pyproject.toml names
+    assert "Flask" not in result.stdout and "Python" not in result.stdout
+
+
+def test_schedules_list_says_when_a_tenant_has_none(runner, tenant_a):
+    result = tierwise(runner, "schedules", "list", "--tenant", tenant_a.slug)
+
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == f"No schedules in {tenant_a.slug}.\n"
 
 
 def demo_credentials(stdout: str) -> list[tuple[str, str, str]]:
@@ -220,6 +265,9 @@ def test_console_script_reports_a_duplicate_tenant_on_one_stderr_line(database_u
     assert len(lines) == 1, duplicate.stderr
     assert lines[0].startswith("Error: ") and slug in lines[0]
     assert duplicate.stdout == ""
+
+    versioned = subprocess.run([str(script), "--version"], env=env, capture_output=True, text=True, timeout=120)
+    assert (versioned.returncode, versioned.stdout) == (0, f"tierwise {version('tierwise')}\n")
 
 
 def test_demo_seeds_customer_data_through_the_import_path(app, runner):

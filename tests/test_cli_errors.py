@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from tests.conftest import make_settings
 from tests.model_helpers import seed_history
 from tests.rule_helpers import in_tenant
 from tierwise.models.runs import ModelRun
@@ -118,13 +119,21 @@ CSV_WITH_AMOUNT = "customer,occurred_at,amount\nC1,2025-01-05,10\n"
      "--branch: "),
     (["user", "create", "--tenant", "{tenant}", "--email", "x@y.test", "--role", "analyst"], "TIERWISE_PASSWORD: "),
     (["rules", "export", "--tenant", "{tenant}", "--version", "1", "--draft"], "--version and --draft"),
+    (["import", "customers", "--tenant", "{tenant}", "{csv}", "--mapping", "nosuch"],
+     "Error: --mapping: no saved customers mapping named 'nosuch'"),
+    (["import", "status", "--tenant", "{tenant}", "nope"], "Error: RUN_ID: no import run 'nope' in tenant"),
+    (["token", "create", "--tenant", "{tenant}", "--email", "nobody@y.test"], "Error: --email: no active user"),
+    (["rules", "export", "--tenant", "{tenant}", "--draft"], "Error: --draft: there is no draft to export"),
+    (["rules", "preview", "--tenant", "{tenant}"], "Error: PATH: there is no draft to preview"),
+    (["rules", "check", "--tenant", "{tenant}", "{yaml}"], "Error: PATH: line 2, column 1: not valid YAML"),
 ])
 def test_every_commands_bad_value_is_a_usage_error_naming_its_option(runner, tenant_a, tmp_path, monkeypatch,
                                                                      args, named):
     monkeypatch.setenv("TIERWISE_PASSWORD", "short")
     (tmp_path / "data.csv").write_text(CSV_WITH_AMOUNT, encoding="utf-8")
-    result = tierwise(runner, *(a.format(tenant=tenant_a.slug, csv=tmp_path / "data.csv", folder=tmp_path)
-                                for a in args))
+    (tmp_path / "rules.yaml").write_text("dimensions: [value\n", encoding="utf-8")
+    result = tierwise(runner, *(a.format(tenant=tenant_a.slug, csv=tmp_path / "data.csv", folder=tmp_path,
+                                         yaml=tmp_path / "rules.yaml") for a in args))
 
     assert result.exit_code == 2, result.output
     message = one_line_error(result)
@@ -149,3 +158,41 @@ def test_an_unknown_rule_set_version_names_the_option_or_argument_it_came_from(r
     assert (exported.exit_code, rolled_back.exit_code) == (2, 2)
     assert one_line_error(exported) == "Error: --version: no rule set version 99"
     assert one_line_error(rolled_back) == "Error: NUMBER: no rule set version 99"
+
+
+@pytest.mark.parametrize("command", ["check", "apply"])
+@pytest.mark.parametrize("text, error", [
+    ("dimensions: [value\n", "Error: PATH: line 2, column 1: not valid YAML"),
+    ("- just\n- a list\n", "Error: PATH: the file must hold a rule set"),
+])
+def test_a_rule_file_that_is_not_a_rule_set_names_path_as_its_argument_is_called(runner, tenant_a, tmp_path,
+                                                                                   command, text, error):
+    path = tmp_path / "rules.yaml"
+    path.write_text(text, encoding="utf-8")
+    result = tierwise(runner, "rules", command, "--tenant", tenant_a.slug, str(path))
+
+    assert result.exit_code == 2, result.output
+    assert one_line_error(result).startswith(error)
+    assert "field 'file'" not in result.stderr
+    published = tierwise(runner, "rules", "versions", "--tenant", tenant_a.slug).stdout
+    assert published.split()[0] == "1"  # only the industry template: nothing was published
+
+
+def test_exporting_a_draft_that_does_not_exist_names_draft_and_prints_no_yaml(runner, tenant_a):
+    result = tierwise(runner, "rules", "export", "--tenant", tenant_a.slug, "--draft")
+
+    assert result.exit_code == 2, result.output
+    assert one_line_error(result) == "Error: --draft: there is no draft to export"
+    assert result.stdout == ""
+    in_force = tierwise(runner, "rules", "export", "--tenant", tenant_a.slug)  # the version in force is still there
+    assert in_force.exit_code == 0 and "dimensions:" in in_force.stdout
+
+
+def test_an_unknown_worker_queue_names_queues(database_urls, tmp_path, redis_url):
+    from tierwise.platform.app import create_app
+
+    rq_app = create_app(settings=make_settings(database_urls, tmp_path, TIERWISE_REDIS_URL=redis_url))
+    result = rq_app.test_cli_runner().invoke(cli, ["worker", "--queues", "short,nope", "--burst"])
+
+    assert result.exit_code == 2, result.output
+    assert one_line_error(result).startswith("Error: --queues: unknown queue 'nope' (choose one of: ")

@@ -173,7 +173,7 @@ def test_the_cli_shows_where_a_rule_is_wrong(app, distributor, runner, tmp_path)
     assert "top_share(sum(amount, 365d) 0.9)\n" + " " * 28 + "^" in result.output
     path.write_text("dimensions: [unclosed", encoding="utf-8")
     result = runner.invoke(cli, ["rules", "apply", "--tenant", distributor.slug, str(path)])
-    assert result.exit_code == 1 and "line 1" in result.output and "not valid YAML" in result.output
+    assert result.exit_code == 2 and "Error: PATH: line 1" in result.output and "not valid YAML" in result.output
 
 
 def test_cli_preview_of_the_draft(app, distributor, runner, tmp_path):

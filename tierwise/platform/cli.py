@@ -101,8 +101,30 @@ def _one_line_usage_errors() -> Iterator[None]:
         raise OneLineUsageError(" ".join(line for line in lines if line)) from None
 
 
+DISTRIBUTION = "tierwise"  # pyproject.toml's [project] name: what `tierwise --version` reports
+FLASK_OPTIONS = {"env_file", "app", "debug"}  # FlaskGroup adds these whatever it is told
+
+
 class TierwiseGroup(FlaskGroup):
-    """The ``tierwise`` group: every command's usage error (``--model nope``, a missing ``--tenant``) is one line."""
+    """The ``tierwise`` group: every command's usage error (``--model nope``, a missing ``--tenant``) is one line.
+
+    It is a FlaskGroup for the commands the app brings (Flask-Migrate's ``db``) and the
+    app context it pushes, but it is Tierwise's command, not ``flask``: no ``run``,
+    ``shell`` or ``routes``; no ``--app`` (the app is always ``create_app``'s), no
+    ``--env-file`` or ``--debug`` (settings come from ``TIERWISE_*`` variables); and
+    ``--version`` is Tierwise's, not Python's, Flask's and Werkzeug's.
+    """
+
+    def __init__(self, **attrs) -> None:
+        super().__init__(add_default_commands=False, add_version_option=False, load_dotenv=False,
+                         set_debug_flag=False, **attrs)
+        self.params = [param for param in self.params if param.name not in FLASK_OPTIONS]
+        click.version_option(package_name=DISTRIBUTION, prog_name="tierwise", message="%(prog)s %(version)s",
+                             help="Show Tierwise's version and exit.")(self)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # FlaskGroup's reads --env-file and --app from FLASK_* variables before showing help; there are none here.
+        return super(FlaskGroup, self).parse_args(ctx, args)
 
     def make_context(self, info_name, args, parent=None, **extra) -> click.Context:
         with _one_line_usage_errors():  # the group's own options
@@ -203,7 +225,7 @@ def token_create(tenant_slug: str, email: str, name: str) -> None:
     with in_tenant(tenant_slug) as tenant:
         user = find_user_by_email(email)
         if user is None or not user.active:
-            raise NotFoundError(f"no active user '{email}' in tenant '{tenant_slug}'")
+            raise NotFoundError(f"no active user '{email}' in tenant '{tenant_slug}'", field="email")
         _token, plaintext = api_tokens.issue(user, name=name, tenant_slug=tenant.slug)
         db.session.commit()
     click.echo(plaintext)
@@ -263,6 +285,7 @@ def serve_command(host: str, port: int, workers: int, threads: int) -> None:
 @click.option("--queues", default="short,long", show_default=True, help="Comma-separated queues, most urgent first.")
 @click.option("--burst", is_flag=True, help="Exit once the queues are empty.")
 @with_appcontext
+@fields_from(queue="queues")
 def worker_command(queues: str, burst: bool) -> None:
     """Run an RQ worker (needs TIERWISE_REDIS_URL)."""
     from rq import Worker
@@ -282,7 +305,8 @@ def worker_command(queues: str, burst: bool) -> None:
         burst=burst, with_scheduler=True)
 
 
-cli = TierwiseGroup(create_app=_create_app, help="Tierwise: customer tiering for banks, utilities and distributors.")
+cli = TierwiseGroup(name="tierwise", create_app=_create_app,
+                    help="Tierwise: customer tiering for banks, utilities and distributors.")
 for command in (tenant_cli, user_cli, token_cli, operator_cli, demo_command, serve_command, worker_command):
     cli.add_command(command)
 

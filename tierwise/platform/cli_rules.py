@@ -26,6 +26,7 @@ def _read(path: str) -> dict:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--draft", "as_draft", is_flag=True, help="Save as the tenant's draft instead of publishing.")
 @click.option("--note", default="", help="Why this change (kept with the version).")
+@fields_from(file="path")
 def rules_apply(tenant_slug: str, path: str, as_draft: bool, note: str) -> None:
     """Validate the YAML rule set at PATH and publish it (or save it as the draft).
 
@@ -67,18 +68,21 @@ def rules_export(tenant_slug: str, number: int | None, of_draft: bool) -> None:
     with in_tenant(tenant_slug):
         if of_draft:
             version = versions.draft()
+            if version is None:
+                raise NotFoundError("there is no draft to export", field="draft")
         elif number is not None:
             version = versions.version_by_number(number)
         else:
             version = versions.current_version()
-        if version is None:
-            raise NotFoundError("no such rule set (no draft, or nothing published yet)")
+            if version is None:
+                raise NotFoundError(f"nothing is published in {tenant_slug} yet: no rule set is in force to export")
         click.echo(yaml_io.dump(version.definition), nl=False)
 
 
 @rules_cli.command("check")
 @TENANT
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@fields_from(file="path")
 def rules_check(tenant_slug: str, path: str) -> None:
     """Validate the YAML rule set at PATH against the tenant's fields, without saving it."""
     from tierwise.tenants.rules import versions
@@ -92,6 +96,7 @@ def rules_check(tenant_slug: str, path: str) -> None:
 @rules_cli.command("preview")
 @TENANT
 @click.argument("path", required=False, type=click.Path(exists=True, dir_okay=False))
+@fields_from(file="path")
 def rules_preview(tenant_slug: str, path: str | None) -> None:
     """What the rule set at PATH (default: the draft) would change if published and run now."""
     from tierwise.errors import NotFoundError
@@ -102,7 +107,7 @@ def rules_preview(tenant_slug: str, path: str | None) -> None:
         if path is None:
             draft = versions.draft()
             if draft is None:
-                raise NotFoundError("there is no draft: give a YAML file to preview")
+                raise NotFoundError("there is no draft to preview: give a YAML file", field="path")
             data = draft.definition
         else:
             data = _read(path)

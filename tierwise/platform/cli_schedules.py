@@ -40,6 +40,9 @@ def schedules_list(tenant_slug: str) -> None:
 
     with in_tenant(tenant_slug):
         listed = list_schedules()
+        if not listed:
+            click.echo(f"No schedules in {tenant_slug}.")  # an empty listing would look like a command that did nothing
+            return
         runs = last_runs(listed)
         for schedule in listed:
             state = "on " if schedule.enabled else "off"
