@@ -127,7 +127,7 @@ def test_a_version_page_shows_its_evidence_and_search(app, bank):
     assert "Make champion" not in page.text  # it already is
     search = page.text[page.text.index("Parameter search"):]
     search = search[:search.index("</table>")]
-    assert re.search(r"\d+\.\d{4} ± \d+\.\d{4}", search)  # each candidate's RMSE with its standard error
+    assert re.search(r"\d{1,3}(,\d{3})+ ± \d{1,3}(,\d{3})*", search)  # each candidate's RMSE with its standard error, as amounts read
     assert search.count("✓") == 1  # the one chosen
 
 

@@ -28,3 +28,25 @@ def test_the_customer_profile_shows_amounts_as_the_reasons_do(app, make_tenant, 
     browser.login(world)
     page = browser.get(f"/t/{world.slug}/customers/{customer_id}", headers={"Accept-Language": "en"}).text
     assert "<dd>1,200,000</dd>" in page and "<dd>31.5</dd>" in page and "1200000.0" not in page
+
+
+def test_books_and_audit_details_read_with_separators(app, make_tenant, browser):
+    from tierwise.platform import audit
+    from tierwise.platform.audit import Actor, acting_as
+
+    world = make_tenant("bank")
+    rm = world.email("rm1")
+    with in_tenant(app, world):
+        import_records([{"external_id": f"C{i:05d}", "name": f"客户{i}", "rm_email": rm} for i in range(1200)],
+                       kind="customers")
+        with acting_as(Actor(label="test")):
+            audit.record("model.trained", target_type="model_version", target_id="v",
+                         details={"metrics": {"rmse": 291086.2710507331}, "champion": True})
+        db.session.commit()
+    browser.login(world)
+    users = browser.get(f"/t/{world.slug}/users/", headers={"Accept-Language": "en"}).text
+    assert ">1,200</a>" in users
+    book = browser.get(f"/t/{world.slug}/users/{world.users['rm1'].id}/book", headers={"Accept-Language": "en"}).text
+    assert "Looks after 1,200 customers." in book
+    log = browser.get(f"/t/{world.slug}/audit/?action=model.trained", headers={"Accept-Language": "en"}).text
+    assert "rmse: 291,086" in log and "291086.27" not in log and '<span class="muted">Champion</span> yes' in log

@@ -144,4 +144,4 @@ def test_audit_details_show_chinese_names_as_written(browser, tenant_a):
     browser.submit(f"/t/{tenant_a.slug}/branches/", {"code": "ZH1", "name": "陆家嘴支行"})
     page = browser.get(f"/t/{tenant_a.slug}/audit/?action=branch.created")
     assert "陆家嘴支行" in page.text and "\\u9646" not in page.text
-    assert '<span class="muted">name</span> 陆家嘴支行' in page.text and '"name"' not in page.text  # not JSON
+    assert '<span class="muted">Name</span> 陆家嘴支行' in page.text and '"name"' not in page.text  # not JSON

@@ -75,6 +75,20 @@ AUDIT_TARGET_LABELS = {
     "customer": _l("Customer"), "rule_set_version": _l("Rule set version"), "retier_run": _l("Retier run"),
     "model_run": _l("Model run"), "model_version": _l("Model version"), "schedule": _l("Schedule"),
     "saved_list": _l("Saved list"), "export": _l("Export"),
+}# The keys of audit details, as the audit log names them (nested keys inside a value stay as recorded).
+AUDIT_DETAIL_LABELS = {
+    "name": _l("Name"), "user": _l("User"), "email": _l("Email"), "role": _l("Role"), "reason": _l("Reason"),
+    "changes": _l("Changes"), "before": _l("Before"), "after": _l("After"), "action": _l("Work"),
+    "cron": _l("Schedule"), "timezone": _l("Time zone"), "enabled": _l("Enabled"), "version": _l("Version"),
+    "number": _l("Version"), "model": _l("Model"), "champion": _l("Champion"), "metrics": _l("Metrics"),
+    "previous": _l("Previous"), "customers": _l("Customers"), "code": _l("Code"), "type": _l("Type"),
+    "group": _l("Group"), "kind": _l("Kind"), "source": _l("File"), "rows_read": _l("Rows read"),
+    "inserted": _l("New"), "updated": _l("Updated"), "unchanged": _l("Unchanged"), "rejected": _l("Rejected"),
+    "added_fields": _l("Added fields"), "ignored_columns": _l("Ignored columns"),
+    "rejects_path": _l("Rejected rows file"), "seconds": _l("Seconds"), "list": _l("List"), "base": _l("List"),
+    "filters": _l("Filters"), "sort": _l("Sort"), "rows": _l("Rows"), "format": _l("Format"), "by": _l("By"),
+    "saved_list": _l("Saved list"), "shared": _l("Shared"), "status": _l("Status"), "mapping": _l("Column mapping"),
+    "external_id": _l("Customer id"), "removed": _l("Removed"), "tokens": _l("API tokens"), "job": _l("Job"),
 }
 
 PARTY_LABELS = {"individual": _l("Individual"), "organisation": _l("Organisation")}
@@ -124,12 +138,16 @@ def plain_details(value) -> list[tuple[str, str]]:
             return "; ".join(f"{k}: {text(v)}" for k, v in sorted(item.items()) if v not in (None, "", {}, []))
         if isinstance(item, (list, tuple)):
             return ", ".join(text(v) for v in item)
+        if isinstance(item, bool):
+            return _("yes") if item else _("no")
+        if isinstance(item, (int, float)):
+            return readable_number(item)  # 20,002 rows; an RMSE of 291,086, not 291086.2710507331
         return str(item)
 
     if not isinstance(value, dict):
         return [("", text(value))] if value not in (None, "", {}, []) else []
-    return [(key, said) for key, item in sorted(value.items()) if item not in (None, "", {}, [])
-            and (said := text(item))]
+    return [(str(AUDIT_DETAIL_LABELS.get(key, key)), said) for key, item in sorted(value.items())
+            if item not in (None, "", {}, []) and (said := text(item))]
 
 
 def tier_reason_lines(values: dict | None) -> list:
