@@ -419,3 +419,14 @@ def test_an_rm_sees_the_tiers_of_their_book_and_admins_the_whole_tenant_with_its
     rm_page, admin_page = rm.get(f"/t/{bank.slug}/rules/").text, admin.get(f"/t/{bank.slug}/rules/").text
     assert 'data-testid="book-scope"' in rm_page and "Recent retiers" not in rm_page
     assert 'data-testid="book-scope"' not in admin_page and "Recent retiers" in admin_page
+
+
+def test_the_editors_example_rule_uses_one_of_the_tenants_own_fields(app, make_tenant, browser):
+    from tierwise.tenants.field_templates import POWER_UTILITY
+
+    world = make_tenant("power_utility")
+    browser.login(world)
+    page = browser.get(f"/t/{world.slug}/rules/draft", headers={"Accept-Language": "en"}).text
+    example = page.split("A rule is a condition, e.g. ")[1].split(". Compare")[0]
+    assert "aum_avg_3m" not in example  # a bank's field: a utility has none
+    assert example.split(" ")[0] in {f.name for f in POWER_UTILITY if f.field_type in ("number", "integer")}

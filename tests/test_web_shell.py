@@ -14,6 +14,15 @@ def test_landing_page_sends_you_to_your_tenants_login(browser, tenant_a):
     assert response.status_code == 302 and response.location.endswith(f"/t/{tenant_a.slug}/login")
     unknown = browser.submit("/", {"slug": "nobody-here"})
     assert unknown.status_code == 404 and "No organisation with that code" in unknown.text
+    empty = browser.submit("/", {"slug": "  "})
+    assert empty.status_code == 400  # nothing typed: a bad request, not an organisation that is missing
+
+
+def test_an_error_page_inside_an_organisation_leads_back_to_its_home(browser, tenant_a):
+    browser.login(tenant_a, "rm1")
+    page = browser.get(f"/t/{tenant_a.slug}/customers/{'0' * 8}-0000-7000-8000-{'0' * 12}")
+    assert page.status_code == 404
+    assert f'<a href="/t/{tenant_a.slug}/">' in page.text.split("<main")[1]
 
 
 def test_chinese_browsers_get_chinese_pages(client, tenant_a):

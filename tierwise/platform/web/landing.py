@@ -13,13 +13,16 @@ bp = Blueprint("landing", __name__)
 @bp.route("/", methods=["GET", "POST"])
 def index():
     form = TenantChoiceForm()
+    status = 200
     if form.validate_on_submit():
         slug = form.slug.data.strip().lower()
         tenant = find_tenant(slug)
         if tenant is not None and tenant.active:
             return redirect(url_for("tenant.auth.login", tenant_slug=tenant.slug))
-        form.slug.errors = [_("No organisation with that code.")]
-    return render_template("landing.html", form=form), 404 if form.errors else 200
+        form.slug.errors, status = [_("No organisation with that code.")], 404
+    elif form.errors:
+        status = 400  # nothing typed, or a bad form: the request is at fault, not a missing organisation
+    return render_template("landing.html", form=form), status
 
 
 @bp.route("/healthz")

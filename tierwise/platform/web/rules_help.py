@@ -76,6 +76,14 @@ def help_panel() -> dict[str, list]:
              for name, (_, values) in vocabulary.BUILT_IN.items()]
     names += [HelpEntry(name, name, _l("Model output; empty until a model is trained"))
               for name in vocabulary.MODEL_OUTPUTS]
-    return {"functions": functions, "sources": sources, "names": names,
+    registry = field_registry()
+    return {"functions": functions, "sources": sources, "names": names, "example": rule_example(registry),
             "fields": [FieldEntry(f.name, FIELD_TYPE_LABELS.get(f.field_type, f.field_type), f.label_en, f.label_zh,
-                                  tuple(f.categories or ())) for f in field_registry().values()]}
+                                  tuple(f.categories or ())) for f in registry.values()]}
+
+
+def rule_example(registry: dict) -> str:
+    """A rule to show as an example, on one of the tenant's own number fields (a utility has no aum_avg_3m)."""
+    number = next((name for name, f in registry.items() if f.field_type in ("number", "integer")), None)
+    first = f"{number} >= 1000" if number else "sum(amount, 365d) >= 1000000"
+    return f"{first} and count(complaints, 90d) == 0"
