@@ -339,6 +339,17 @@ def test_an_interaction_resolved_when_it_happened_or_later_imports(app, tmp_path
     assert run_import(tenant_a, "interactions", path).inserted == 2
 
 
+
+def test_an_activity_dated_before_1900_or_years_ahead_is_refused_naming_the_year(app, tmp_path, tenant_a, run_import):
+    seed(run_import, tmp_path, tenant_a)
+    path = write(tmp_path, "a.csv", "customer,occurred_at,amount\n0001,1800-01-01,5\n0001,2131-01-01,5\n"
+                                    "0001,2024-06-01,5\n")
+    with pytest.raises(ImportRejected) as refused:
+        run_import(tenant_a, "activity", path)
+    assert [(e.row, e.value, str(e.reason)) for e in refused.value.errors] == [
+        (2, "1800-01-01", "is before 1900: check the year"), (3, "2131-01-01", "is more than a year ahead: check the year")]
+
+
 # --- JSON batches name a record by its place in the batch ----------------------------------------------------------
 
 def test_a_json_batch_error_names_the_record_as_it_was_sent(app, tenant_a, issue_token):

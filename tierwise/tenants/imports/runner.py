@@ -12,6 +12,7 @@ import itertools
 import os
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -218,12 +219,35 @@ def parse_chunk(chunk: Chunk, plan: ColumnPlan, timezone: str) -> tuple[pd.DataF
             errors += row_errors(chunk.rows[comma], source, raw[comma], DECIMAL_COMMA)
             bad = bad & ~comma
         errors += row_errors(chunk.rows[bad], source, raw[bad], _reason(target))
+        if target.kind in ("date", "datetime"):
+            for out_of_range, reason in _implausible(target, values):
+                errors += row_errors(chunk.rows[out_of_range], source, raw[out_of_range], reason)
+                values = values.where(~out_of_range)
         typed[target.name] = values
     if plan.kind == "activity":
         typed["category"] = typed["category"].fillna("") if "category" in typed else ""
     if plan.kind == "interactions":
         errors += _resolved_before_occurred(chunk, plan, typed)
     return typed, errors
+
+
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+EVENTS = ("occurred_at", "resolved_at")  # moments of things that happened: at most a little ahead (a bill's date)
+AHEAD = timedelta(days=366)
+
+
+def _implausible(target: Target, values: pd.Series) -> list[tuple[pd.Series, object]]:
+    """Dates no customer's data holds: before 1900, and events more than a year ahead (a typo in a year,
+    2031 for 2021).  Taken as they are, one would stretch every window and trend of the tenant's rules."""
+    if target.kind == "date":
+        moments = pd.to_datetime(values, errors="coerce", utc=True)
+    else:
+        moments = values
+    found = [((moments < EARLIEST).fillna(False).astype(bool), _l("is before 1900: check the year"))]
+    if target.name in EVENTS:
+        found.append(((moments > pd.Timestamp.now(tz="UTC") + AHEAD).fillna(False).astype(bool),
+                      _l("is more than a year ahead: check the year")))
+    return found
 
 
 def _resolved_before_occurred(chunk: Chunk, plan: ColumnPlan, typed: pd.DataFrame) -> list[RowError]:
