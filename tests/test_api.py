@@ -332,3 +332,16 @@ def test_resetting_a_password_revokes_the_users_tokens(app, client, tenant_a, is
         set_password(user, "a-new-secret-99", reason="reset by admin")
         db.session.commit()
     assert_error(client.get("/api/v1/me", headers=bearer(token)), 401, "unauthorized")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/users/{id}", "/api/v1/tokens/{id}"])
+def test_an_rm_cannot_tell_another_users_or_tokens_id_from_one_that_does_not_exist(app, client, tenant_a, issue_token,
+                                                                                   path):
+    rm = bearer(issue_token(tenant_a, "rm1"))
+    someone_elses = tenant_a.users["admin"].id if "users" in path else create_token(app, tenant_a)["id"]
+    for method in ("GET", "DELETE") if "tokens" in path else ("GET",):
+        theirs = client.open(path.format(id=someone_elses), method=method, headers=rm)
+        nobodys = client.open(path.format(id=uuid.uuid4()), method=method, headers=rm)
+        assert_error(theirs, 404, "not_found")
+        assert theirs.json == nobodys.json, (method, theirs.json, nobodys.json)
+    assert client.get(path.format(id=someone_elses), headers=bearer(issue_token(tenant_a))).status_code == 200

@@ -214,3 +214,33 @@ def test_the_export_log_and_import_runs_document_their_paging(openapi):
         assert {p["name"] for p in operation["parameters"]} == {"cursor", "limit"}
         assert operation["responses"]["200"]["content"]["application/json"]["schema"]["required"] == [
             "items", "next_cursor"]
+
+
+@pytest.mark.parametrize("query, name", [("limit=1&limit=2", "limit"), ("q=C0&q=C1", "q"),
+                                         ("cursor=a&limit=3&cursor=b", "cursor")])
+def test_a_parameter_sent_twice_is_refused_naming_it(client, tenant_a, issue_token, query, name):
+    message = _error(client.get(f"/api/v1/customers?{query}", headers=bearer(issue_token(tenant_a))), 400, name)
+    assert "once" in message
+
+
+def test_a_tier_filter_the_document_declares_a_list_may_be_repeated(client, tenant_a, issue_token, openapi):
+    token = issue_token(tenant_a)
+    _customers(client, token, 2)
+    [tiers] = [p for p in openapi["paths"]["/api/v1/lists/{name}/customers"]["get"]["parameters"]
+               if p["name"] == "tier.{dimension}"]
+    assert tiers["schema"]["type"] == "array" and tiers["explode"] is True
+
+    repeated = client.get("/api/v1/lists/all/customers?tier.value=private_banking&tier.value=vip_counter",
+                          headers=bearer(token))
+    assert repeated.status_code == 200, repeated.get_data(as_text=True)
+    _error(client.get("/api/v1/lists/all/customers?tier.value=private_banking&sort=name&sort=external_id",
+                      headers=bearer(token)), 400, "sort")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/lists/nope/customers", "/api/v1/lists/nope/export"])
+def test_an_unknown_list_is_named_by_the_path_parameter_the_document_gives_it(client, tenant_a, issue_token, openapi,
+                                                                             path):
+    response = client.get(path, headers=bearer(issue_token(tenant_a)))
+    assert response.status_code == 404 and response.json["error"]["field"] == "name", response.json
+    operation = openapi["paths"][path.replace("nope", "{name}")]["get"]
+    assert "name" in [p["name"] for p in operation["parameters"] if p["in"] == "path"]

@@ -182,8 +182,8 @@ def test_promoting_needs_a_reason_and_is_audited(api, recorded, app):
     promoted = admin.post(f"/models/versions/{challenger}/promote", json={"reason": "approved by risk"})
     assert promoted.status_code == 200 and promoted.json["is_champion"]
     assert "approved by risk" in promoted.json["promotion_note"]
-    assert error_of(admin.post(f"/models/versions/{challenger}/promote", json={"reason": "again"}), 400)["field"] \
-        == "version"
+    assert error_of(admin.post(f"/models/versions/{challenger}/promote", json={"reason": "again"}), 409)["field"] \
+        == "model_version_id"
     rollback = admin.post(f"/models/versions/{recorded.versions[1]}/promote", json={"reason": "back to v1"})
     assert rollback.status_code == 200
     with in_tenant(app, recorded):
@@ -215,3 +215,19 @@ def test_runs_are_listed_newest_first_a_page_at_a_time(api, recorded, app):
     with in_tenant(app, recorded):
         newest = db.session.scalars(sa.select(ModelRun.id).order_by(ModelRun.id.desc())).first()
     assert first["items"][0]["id"] == str(newest)
+
+
+def test_promoting_the_champion_again_is_a_conflict_as_rolling_back_to_the_rules_in_force_is(api, recorded, app):
+    """Already champion: the registry as it stands, not the request, is in the way (409, like a rollback to the
+    rule set in force), and the error names the path parameter, the only place the version is named."""
+    admin = api(recorded)
+    refused = admin.post(f"/models/versions/{recorded.versions[1]}/promote", json={"reason": "still the best"})
+    error = error_of(refused, 409)
+    assert (error["code"], error["field"]) == ("conflict", "model_version_id")
+    assert "version 1 is already the champion" in error["message"]
+    operation = admin.get("/openapi.json").json["paths"]["/api/v1/models/versions/{model_version_id}/promote"]["post"]
+    assert "409" in operation["responses"] and [p["name"] for p in operation["parameters"]] == ["model_version_id"]
+    with in_tenant(app, recorded):
+        assert champion("churn").number == 1
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
+                                 .where(AuditEvent.action.like("model.%"))) == 0

@@ -195,7 +195,7 @@ def test_a_rule_naming_an_unknown_field_is_422_with_the_rule_and_the_position(ap
     admin = api(utility, "admin")
     response = getattr(admin, method)(path, json={"definition": rule_set(vip="sum(amount, 365d) >= 10 and arrers > 0")})
     error = error_of(response, 422)
-    assert error["code"] == "invalid_rule" and error["field"] == "value.vip.rule"
+    assert error["code"] == "invalid_rule" and error["field"] == "definition.value.vip.rule"
     assert error["position"] == len("sum(amount, 365d) >= 10 and ")
     assert "arrers" in error["message"]
     assert error_of(admin.get("/rule-set/draft"), 404)  # nothing was saved
@@ -206,9 +206,9 @@ def test_every_bad_rule_of_a_rule_set_is_reported_at_once(api, utility):
     definition = rule_set(vip="sum(amount, 365d) >= 10 and arrers > 0")
     definition["dimensions"][2]["tiers"][0]["rule"] = "count(complaints, 90d) >= "
     error = error_of(api(utility, "admin").put("/rule-set/draft", json={"definition": definition}), 422)
-    assert error["field"] == "value.vip.rule" and "arrers" in error["message"]
+    assert error["field"] == "definition.value.vip.rule" and "arrers" in error["message"]
     [other] = error["more"]  # the opinion-risk rule too, not only after the first is fixed
-    assert other["field"] == "opinion_risk.alert.rule" and other["position"] == len("count(complaints, 90d) >=")
+    assert other["field"] == "definition.opinion_risk.alert.rule" and other["position"] == len("count(complaints, 90d) >=")
     assert "more" not in error_of(api(utility, "admin").put(
         "/rule-set/draft", json={"definition": rule_set(vip="arrers > 0")}), 422)
 
@@ -216,7 +216,7 @@ def test_every_bad_rule_of_a_rule_set_is_reported_at_once(api, utility):
 def test_a_misplaced_tier_setting_is_422_naming_the_setting(api, utility):
     response = api(utility, "admin").post("/rule-set/validate", json={"definition": rule_set(colour="purple")})
     error = error_of(response, 422)
-    assert error == {"code": "invalid", "field": "value.vip.colour", "message": error["message"]}
+    assert error == {"code": "invalid", "field": "definition.value.vip.colour", "message": error["message"]}
 
 
 @pytest.mark.parametrize("body, field", [
@@ -395,3 +395,25 @@ def test_the_customer_page_names_a_tier_reasons_fields_and_categories_by_their_l
     admin.login(utility, "admin")
     page = admin.get(f"/t/{utility.slug}/customers/{hospital}", headers={"Accept-Language": language}).text
     assert facility in page and consequence in page  # as the profile names them, not "facility_type = hospital"
+
+
+@pytest.mark.parametrize("method, path", [("post", "/rule-set/validate"), ("put", "/rule-set/draft"),
+                                          ("post", "/rule-set"), ("post", "/rule-set/preview")])
+def test_a_rule_set_sent_in_the_body_is_faulted_at_its_place_under_definition(api, utility, method, path):
+    """The body holds the rule set under `definition` (as the document's request body says), so an error
+    in it names `definition.dimensions`, not `dimensions`, which the body does not have."""
+    admin = api(utility, "admin")
+    only_value = {"dimensions": rule_set()["dimensions"][:1]}  # the built-in high_risk and opinion_risk are missing
+    error = error_of(getattr(admin, method)(path, json={"definition": only_value}), 422)
+    assert error["field"] == "definition.dimensions" and "high_risk" in error["message"], error
+    document = admin.get("/openapi.json").json
+    body = document["paths"][f"/api/v1{path}"][method]["requestBody"]["content"]["application/json"]["schema"]
+    assert "definition" in body["properties"]
+
+
+def test_rolling_back_to_the_version_in_force_is_a_conflict_on_the_version_asked_for(api, utility):
+    admin = api(utility, "admin")
+    in_force = admin.get("/rule-set").json
+    error = error_of(admin.post(f"/rule-set/versions/{in_force['id']}/rollback"), 409)
+    assert (error["code"], error["field"]) == ("conflict", "version_id")
+    assert admin.get("/rule-set").json["id"] == in_force["id"]

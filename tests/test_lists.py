@@ -274,7 +274,7 @@ def test_a_branch_or_rm_filter_must_name_one_of_the_tenants_own(app, grid, make_
         assert refused.status_code == 400 and refused.json["error"]["field"] == key, refused.json
     saved = client.post("/api/v1/saved-lists", headers=admin,
                         json={"name": "x", "base": "vip", "filters": {"churn_minimum": 0.5}})
-    assert saved.status_code == 400 and saved.json["error"]["field"] == "churn_minimum"
+    assert saved.status_code == 400 and saved.json["error"]["field"] == "filters.churn_minimum"
 
 
 def test_the_api_pages_through_a_list_with_the_callers_visibility(app, grid, client, issue_token):
@@ -288,7 +288,7 @@ def test_the_api_pages_through_a_list_with_the_callers_visibility(app, grid, cli
                         headers=rm)
     assert [r["external_id"] for r in second.json["items"]] == ["C05"] and second.json["next_cursor"] is None
     unknown = client.get("/api/v1/lists/vips/customers", headers=rm)
-    assert unknown.status_code == 404 and unknown.json["error"]["field"] == "list"
+    assert unknown.status_code == 404 and unknown.json["error"]["field"] == "name"
     exported = client.get("/api/v1/lists/high_risk/export", headers=rm)
     assert exported.status_code == 200 and exported.data.decode("utf-8-sig").count("\n") == 1  # header only
     assert exported.headers["Content-Type"] == "text/csv; charset=utf-8"
@@ -302,7 +302,7 @@ def test_the_api_pages_through_a_list_with_the_callers_visibility(app, grid, cli
     assert [s["name"] for s in client.get("/api/v1/saved-lists", headers=rm).json["items"]] == ["风险"]
     refused = client.post("/api/v1/saved-lists", json={"name": "x", "base": "vip", "filters": {"tiers": {"v": ["a"]}}},
                           headers=admin)
-    assert refused.status_code == 400 and refused.json["error"]["field"] == "tier.v"
+    assert refused.status_code == 400 and refused.json["error"]["field"] == "filters.tiers.v"
 
 
 def test_a_condition_in_the_rule_language_filters_on_fields_and_scores(app, grid, browser):
@@ -317,12 +317,12 @@ def test_a_condition_in_the_rule_language_filters_on_fields_and_scores(app, grid
 
 @pytest.mark.parametrize("body, field", [
     ({"name": 5, "base": "vip"}, "name"),
-    ({"name": "y2", "base": "vip", "filters": {"condition": "churn_probability >"}}, "condition"),
-    ({"name": "y2", "base": "vip", "filters": {"condition": "facility_typ == \"hospital\""}}, "condition"),
-    ({"name": "y2", "base": "vip", "filters": {"condition": "sum(amount, 90d) > 10"}}, "condition"),
+    ({"name": "y2", "base": "vip", "filters": {"condition": "churn_probability >"}}, "filters.condition"),
+    ({"name": "y2", "base": "vip", "filters": {"condition": "facility_typ == \"hospital\""}}, "filters.condition"),
+    ({"name": "y2", "base": "vip", "filters": {"condition": "sum(amount, 90d) > 10"}}, "filters.condition"),
     ({"name": "y2", "base": "vip", "shared": "yes"}, "shared"),
-    ({"name": "y2", "base": "vip", "filters": {"churn_min": True}}, "churn_min"),
-    ({"name": "y2", "base": "vip", "filters": {"churn_min": 0.8, "churn_max": 0.2}}, "churn_min"),
+    ({"name": "y2", "base": "vip", "filters": {"churn_min": True}}, "filters.churn_min"),
+    ({"name": "y2", "base": "vip", "filters": {"churn_min": 0.8, "churn_max": 0.2}}, "filters.churn_min"),
     ({"name": "y2"}, "base"),
     ({"name": "y2", "base": "vips"}, "base"),
     ({"name": "y2", "base": "vip", "filters": None}, "filters"),
@@ -494,7 +494,7 @@ def test_a_list_that_does_not_exist_is_not_found_on_the_page_and_in_the_api(app,
     assert browser.get(f"/t/{grid.slug}/lists/vips").status_code == 404
     response = browser.client.get("/api/v1/lists/vips/customers",
                                   headers={"Authorization": f"Bearer {issue_token(grid, 'admin')}"})
-    assert response.status_code == 404 and response.json["error"]["field"] == "list"
+    assert response.status_code == 404 and response.json["error"]["field"] == "name"
     assert "unknown list 'vips'" in response.json["error"]["message"]
 
 
@@ -518,3 +518,44 @@ def test_the_export_log_says_filters_as_the_list_page_labels_them(app, tenant_a)
     assert english["Churn probability from"] == "50.0%" and str(rm) not in english.values()
     assert english["Relationship manager"] == names[str(rm)] != ""  # the RM by name, not by id
     assert english["Wealth tier"] == "Private banking" and chinese["财富等级"] == "私人银行"
+
+
+def test_a_saved_lists_bounds_are_json_numbers_while_a_query_string_types_them(app, grid, client, issue_token):
+    """A JSON body has numbers: "0.5" is refused where it is, as PUT /lists/settings refuses it, and
+    nothing is saved; a query string is text, so there 0.5 and 1e3 are the numbers they spell."""
+    from tests.test_api import bearer
+
+    rm = bearer(issue_token(grid, "rm2"))
+    for key, text in (("churn_min", "0.5"), ("value_min", "1e3"), ("churn_max", "")):
+        refused = client.post("/api/v1/saved-lists", json={"name": "my vip", "base": "vip", "filters": {key: text}},
+                              headers=rm)
+        assert refused.status_code == 400 and refused.json["error"]["field"] == f"filters.{key}", refused.json
+    assert client.get("/api/v1/saved-lists", headers=rm).json["items"] == []
+
+    kept = client.post("/api/v1/saved-lists", json={"name": "my vip", "base": "vip",
+                                                    "filters": {"churn_min": 0.5, "value_min": 1000}}, headers=rm)
+    assert kept.status_code == 201 and kept.json["filters"] == {"tiers": {}, "churn_min": 0.5, "value_min": 1000.0}
+    typed = client.get("/api/v1/lists/vip/customers", query_string={"churn_min": "0.5", "value_min": "1e3"},
+                       headers=rm)
+    assert typed.status_code == 200 and [row["external_id"] for row in typed.json["items"]] == ["C04"]
+
+
+@pytest.mark.parametrize("filters, field", [
+    ({"bogus": 1}, "filters.bogus"),
+    ({"churn_min": 2}, "filters.churn_min"),
+    ({"tiers": {"value": "key"}}, "filters.tiers"),
+    ({"tiers": {"value": ["gold"]}}, "filters.tiers.value"),  # the value dimension has no tier gold
+    ({"tiers": {"colour": ["red"]}}, "filters.tiers.colour"),  # nor the rules a dimension colour
+    ({"rm_user_id": str(uuid.UUID(int=7))}, "filters.rm_user_id"),
+    ({"condition": "churn_probability >"}, "filters.condition"),
+])
+def test_a_saved_lists_refused_filter_is_named_where_the_body_holds_it(app, grid, client, issue_token, filters,
+                                                                        field):
+    from tests.test_api import bearer
+
+    rm = bearer(issue_token(grid, "rm2"))
+    refused = client.post("/api/v1/saved-lists", json={"name": "my vip", "base": "vip", "filters": filters},
+                          headers=rm)
+    assert refused.status_code == 400 and refused.json["error"]["field"] == field, refused.json
+    assert f"'{field}'" in refused.json["error"]["message"]  # the message says the same place
+    assert client.get("/api/v1/saved-lists", headers=rm).json["items"] == []

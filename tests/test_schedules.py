@@ -384,3 +384,18 @@ def test_the_page_and_the_cli_show_how_the_run_a_schedule_started_ended(rq_app, 
     assert outcome.startswith("Failed") and "the worker running it stopped" in outcome
     listed = runner.invoke(cli, ["schedules", "list", "--tenant", tenant_a.slug])
     assert "retier run failed the worker running it stopped" in listed.output, listed.output
+
+
+def test_a_schedule_sent_an_empty_time_zone_is_refused_and_one_left_out_takes_the_tenants(app, client, tenant_a,
+                                                                                          issue_token):
+    admin = {"Authorization": f"Bearer {issue_token(tenant_a, 'admin')}"}
+    for empty in ("", "  "):
+        refused = client.post("/api/v1/schedules", json={"action": "retier", "cron": "0 3 * * *", "timezone": empty},
+                              headers=admin)
+        assert refused.status_code == 400 and refused.json["error"]["field"] == "timezone", refused.json
+    assert client.get("/api/v1/schedules", headers=admin).json["items"] == []
+
+    left_out = client.post("/api/v1/schedules", json={"action": "retier", "cron": "0 3 * * *"}, headers=admin)
+    assert left_out.status_code == 201 and left_out.json["timezone"] == "Asia/Shanghai"
+    emptied = client.patch(f"/api/v1/schedules/{left_out.json['id']}", json={"timezone": ""}, headers=admin)
+    assert emptied.status_code == 400 and emptied.json["error"]["field"] == "timezone"

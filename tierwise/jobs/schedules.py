@@ -142,7 +142,10 @@ def _known_timezones() -> frozenset[str]:
 
 
 def validate_timezone(name: str) -> str:
+    """An IANA zone name as given; empty is refused, not read as the default (leave the time zone out for that)."""
     name = (name or "").strip()
+    if not name:
+        raise ValidationError(_("give a time zone such as Asia/Shanghai or UTC, or leave it out"), field="timezone")
     if name not in _known_timezones():
         raise ValidationError(_("unknown time zone '%(name)s': use an IANA name such as Asia/Shanghai or UTC",
                                 name=name), field="timezone")
@@ -186,7 +189,7 @@ def create_schedule(*, action: str, cron: str, author: str, timezone: str | None
     """A new schedule of the current tenant (audited); nothing is written if any argument is rejected."""
     action = parse_choice(Action, action, field="action").value
     cron = validate_cron(cron)
-    zone = validate_timezone(timezone) if timezone else tenant_timezone()
+    zone = tenant_timezone() if timezone is None else validate_timezone(timezone)
     _refuse_duplicate(action, cron)
     schedule = Schedule(action=action, cron=cron, timezone=zone, enabled=bool(enabled), created_by=author,
                         updated_by=author, next_run_at=next_run(cron, zone, after=utcnow()) if enabled else None)

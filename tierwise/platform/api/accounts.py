@@ -8,12 +8,13 @@ from flask import abort, g, request
 from flask_login import current_user
 
 from tierwise.platform.api import api_blueprint
+from tierwise.platform.api.lookups import get_visible
 from tierwise.platform.api.serializers import (BRANCH_FIELDS, TENANT_FIELDS, USER_FIELDS, serialize,
                                                serialize_page)
 from tierwise.platform.branches import Branch, get_branch
 from tierwise.platform.pagination import keyset_page, parse_limit
 from tierwise.platform.policy import Permission, allows, can_view_user, permissions_of
-from tierwise.platform.users import User, get_user
+from tierwise.platform.users import User
 
 
 @api_blueprint.get("/me")
@@ -36,9 +37,7 @@ def list_users():
 
 @api_blueprint.get("/users/<uuid:user_id>")
 def show_user(user_id: uuid.UUID):
-    user = get_user(user_id)  # another tenant's id: 404
-    if not can_view_user(current_user, user):
-        abort(404)
+    user = get_visible(User, user_id, lambda user: can_view_user(current_user, user))
     return serialize(user, USER_FIELDS)
 
 

@@ -5,7 +5,10 @@ takes a body; this is the one place that holds requests to it, so a misspelt
 filter (``churnmin=0.5``) is a 400 naming it instead of being ignored, and a
 body sent to an operation that takes none (``DELETE /customers/{id}`` with
 ``{"bogus": 1}``) is refused rather than dropped.  A parameter sent empty
-(``limit=``) is refused too, naming it: leave it out for its default.  A
+(``limit=``) is refused too, naming it: leave it out for its default.  So is a
+parameter sent twice (``limit=1&limit=2``), which one value would otherwise win
+silently, unless the document declares it a list the caller may repeat (an
+``array`` exploded in the form style: ``tier.value=key&tier.value=vip``).  A
 parameter documented with a ``{placeholder}`` in its name (``tier.{dimension}``)
 takes any name of that shape.
 """
@@ -27,14 +30,18 @@ def hold_to_document() -> None:
     operation = _operation(request.url_rule.rule, request.method) if request.url_rule else None
     if operation is None:
         return
-    documented = tuple(p["name"] for p in operation.get("parameters", ()) if p["in"] == "query")
-    takes = _matcher(documented)
+    documented = {p["name"]: p for p in operation.get("parameters", ()) if p["in"] == "query"}
+    which = _matcher(tuple(documented))
     for name in request.args:
-        if not takes(name):
+        parameter = which(name)
+        if parameter is None:
             raise ValidationError(_("unknown query parameter '%(name)s' (allowed: %(allowed)s)", name=name,
                                     allowed=", ".join(documented) or _("none")), field=name)
-        if any(value == "" for value in request.args.getlist(name)):
+        values = request.args.getlist(name)
+        if any(value == "" for value in values):
             raise ValidationError(_("give a value, or leave the parameter out"), field=name)
+        if len(values) > 1 and not _repeats(documented[parameter]):
+            raise ValidationError(_("send this parameter once"), field=name)
     if "requestBody" not in operation:
         if body_sent() and not request.is_json:
             raise ValidationError(_("this request takes no body"), field="body")
@@ -52,7 +59,12 @@ def _operation(rule: str, method: str) -> dict | None:
 
 @functools.cache
 def _matcher(documented: tuple[str, ...]):
-    """Whether a name sent is one of ``documented`` (``tier.{dimension}`` takes ``tier.`` and a name)."""
-    pattern = re.compile("|".join(re.sub(r"\\\{[^}]+\\\}", "[^.]+", re.escape(name)) for name in documented)
-                         or "(?!)")
-    return lambda name: pattern.fullmatch(name) is not None
+    """Which of ``documented`` a name sent is, or None (``tier.{dimension}`` takes ``tier.`` and a name)."""
+    patterns = [(re.compile(re.sub(r"\\\{[^}]+\\\}", "[^.]+", re.escape(name))), name) for name in documented]
+    return lambda sent: next((name for pattern, name in patterns if pattern.fullmatch(sent)), None)
+
+
+def _repeats(parameter: dict) -> bool:
+    """Whether a query parameter may be sent more than once: an array, exploded (form style's default)."""
+    exploded = parameter.get("explode", parameter.get("style", "form") == "form")
+    return parameter.get("schema", {}).get("type") == "array" and exploded

@@ -17,6 +17,7 @@ from tierwise.errors import ValidationError
 from tierwise.platform.api import api_blueprint
 from tierwise.platform.api.bodies import read_body, request_body
 from tierwise.platform.api.openapi_parts import UUID
+from tierwise.platform.api.places import as_parameter, under_key
 from tierwise.platform.db import db
 from tierwise.platform.audit import AuditEvent
 from tierwise.platform.pagination import keyset_page, parse_limit
@@ -25,7 +26,7 @@ from tierwise.tenants import exports
 from tierwise.tenants.fields import field_labels
 from tierwise.tenants.lists import catalog, saved
 from tierwise.tenants.lists.explain import explain
-from tierwise.tenants.lists.filters import RANGES, ListFilters
+from tierwise.tenants.lists.filters import RANGES, ListFilters, place_in_object
 from tierwise.tenants.lists.query import ListRow, list_page
 
 FILTERS_SCHEMA = {"type": "object", "additionalProperties": False, "properties": {
@@ -87,9 +88,10 @@ def _row(row: ListRow, why) -> dict:
 
 @api_blueprint.get("/lists/<name>/customers")
 def list_customers_on(name: str):
-    page = list_page(name, visible_customers(current_user), filters=ListFilters.from_args(request.args),
-                     sort=request.args.get("sort", "external_id"), cursor=request.args.get("cursor"),
-                     limit=parse_limit(request.args.get("limit")))
+    with as_parameter("name", "list"):
+        page = list_page(name, visible_customers(current_user), filters=ListFilters.from_args(request.args),
+                         sort=request.args.get("sort", "external_id"), cursor=request.args.get("cursor"),
+                         limit=parse_limit(request.args.get("limit")))
     whys = explain(name, page.rows, field_labels(), str(get_locale()))
     return {"items": [_row(row, why) for row, why in zip(page.rows, whys)], "next_cursor": page.next_cursor,
             "dimensions": [d.code for d in page.dimensions]}
@@ -99,14 +101,22 @@ def list_customers_on(name: str):
 def export_list(name: str):
     if not allows(current_user, Permission.EXPORT_LISTS):
         abort(403)
-    export = exports.export_list(name, visible_customers(current_user), filters=ListFilters.from_args(request.args),
-                                 sort=request.args.get("sort", "external_id"),
-                                 fmt=request.args.get("format", "csv"), by=current_user.email,
-                                 locale=str(get_locale()))  # headed and labelled in the caller's language
+    with as_parameter("name", "list"):
+        export = exports.export_list(name, visible_customers(current_user),
+                                     filters=ListFilters.from_args(request.args),
+                                     sort=request.args.get("sort", "external_id"),
+                                     fmt=request.args.get("format", "csv"), by=current_user.email,
+                                     locale=str(get_locale()))  # headed and labelled in the caller's language
     db.session.commit()
     return Response(export.content, content_type=export.mimetype,
                     headers={"Content-Disposition": f'attachment; filename="{export.filename}"',
                              "X-Content-SHA256": export.sha256})
+
+
+def _in_filters(field: str) -> str | None:
+    """Where under ``filters`` the filter a saved list's error names sits; None for a key of the body itself."""
+    return None if field in SAVED_LIST_BODY["content"]["application/json"]["schema"]["properties"] \
+        else place_in_object(field)
 
 
 def _saved(kept) -> dict:
@@ -122,8 +132,11 @@ def list_saved_lists():
 @api_blueprint.post("/saved-lists")
 def create_saved_list():
     body = read_body(SAVED_LIST_BODY)
-    kept = saved.save_list(current_user, name=body["name"], base=body["base"],
-                           filters=ListFilters.from_dict(body.get("filters", {})), shared=body.get("shared", False))
+    with under_key("filters"):
+        filters = ListFilters.from_dict(body.get("filters", {}))
+    with under_key("filters", _in_filters):  # a filter the list's query refuses: a tier the rules lack, a condition
+        kept = saved.save_list(current_user, name=body["name"], base=body["base"], filters=filters,
+                               shared=body.get("shared", False))
     db.session.commit()
     return _saved(kept), 201
 

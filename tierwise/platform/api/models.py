@@ -21,11 +21,12 @@ from flask import abort, request, url_for
 from flask_babel import get_locale, gettext
 from flask_login import current_user
 
-from tierwise.errors import ValidationError
+from tierwise.errors import ConflictError, ValidationError
 from tierwise.models.registry import MODELS, ModelVersion, promote, versions
 from tierwise.models.runs import ACTIVE, ModelRun, launch_scoring, launch_training
 from tierwise.platform.api import api_blueprint
 from tierwise.platform.api.bodies import NO_BODY, read_body, request_body
+from tierwise.platform.api.places import as_parameter
 from tierwise.platform.api.serializers import (CUSTOMER_SCORES_FIELDS, MODEL_RUN_FIELDS, MODEL_VERSION_DETAIL_FIELDS,
                                                MODEL_VERSION_FIELDS, serialize, serialize_page)
 from tierwise.platform.db import db
@@ -100,13 +101,20 @@ def show_model_version(model_version_id: uuid.UUID):
 
 @api_blueprint.post("/models/versions/<uuid:model_version_id>/promote")
 def promote_model_version(model_version_id: uuid.UUID):
-    """Make this version the champion whatever its metrics (an override or a rollback); the reason is audited."""
+    """Make this version the champion whatever its metrics (an override or a rollback); the reason is audited.
+
+    The champion already is what was asked: a conflict with the registry as it stands (409 on
+    ``model_version_id``), as rolling the rules back to the version in force is, not a bad request.
+    """
     version = ModelVersion.get(model_version_id)
     _require_manage()
     reason = read_body(PROMOTE_BODY)["reason"]
     if len(reason) > MAX_REASON:
         raise ValidationError(gettext("must be text of at most %(max)s characters", max=MAX_REASON), field="reason")
-    promote(version, by=current_user.email, reason=reason)
+    with as_parameter("model_version_id", None):
+        if version.is_champion:
+            raise ConflictError(gettext("version %(number)s is already the champion", number=version.number))
+        promote(version, by=current_user.email, reason=reason)
     db.session.commit()
     return _version(version, MODEL_VERSION_DETAIL_FIELDS)
 

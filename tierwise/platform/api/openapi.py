@@ -167,8 +167,11 @@ SCHEMAS = {
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {
         "type": "object", "required": ["code", "message"], "properties": {
             "code": {"type": "string"}, "message": {"type": "string"},
-            "field": {"type": "string", "description": "The parameter or field at fault, when there is one "
-                                                       "(for a rule set, a path such as `value.vip.rule`)."},
+            "field": {"type": "string", "description": (
+                "The parameter or field at fault, when there is one, as the request names it: a path or query "
+                "parameter, or a key's path in the body (`filters.churn_min`; for a rule set sent as `definition`, "
+                "`definition.value.vip.rule`; for the draft or an older version, which are not sent, "
+                "`value.vip.rule`).")},
             "position": {"type": "integer", "minimum": 0,
                          "description": "For a rule that cannot be used: the 0-based offset of the problem in it."},
             "rows": {"type": "array", "items": _ref("RowError"),
@@ -273,6 +276,7 @@ RULE_PATHS = {
     "/api/v1/rule-set/versions/{version_id}/rollback": {"post": {
         "summary": "Publish this version's rules again, as a new version (tenant admins)",
         "operationId": "rollBackRuleSet", "tags": ["rules"], "parameters": [_id_param("version_id")],
+        "description": "409 if it is the version in force.",
         "requestBody": NO_BODY,
         "responses": _responses(_VERSION_CREATED, 403, 404, 409, 422)}},
     "/api/v1/rule-set/draft": {
@@ -438,10 +442,15 @@ for _operation in (op for item in PATHS.values() for op in item.values()):
     if "requestBody" in _operation:  # a body of another media type than those listed
         _operation["responses"]["415"] = {"$ref": "#/components/responses/415"}
 
-_ERROR_TEXT = {400: "Invalid parameter or body: `field` names it (an undocumented or empty query parameter, a "
-                    "cursor another list gave out, an unknown body key, a NUL character in the address)",
+_ERROR_TEXT = {400: "Invalid parameter or body: `field` names it (an undocumented, empty or repeated query "
+                    "parameter, a cursor another list gave out, an unknown body key, a NUL character in the "
+                    "address)",
                401: "Missing or invalid credentials",
-               403: "Your role does not allow this", 404: "Not found, or belongs to another tenant", 409: "Conflict",
+               403: "Your role does not allow this",
+               404: "Not found: it does not exist, belongs to another tenant or is not yours to see, all answered "
+                    "alike",
+               409: "Conflicts with the current state (a run already going, a name taken, a version already in "
+                    "force or already champion)",
                415: "The body is not of a media type the operation takes (`field` is `body`)",
                422: "The rule set cannot be used: `field` says where (and `position`, for a rule, where in it)"}
 

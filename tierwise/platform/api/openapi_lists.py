@@ -58,8 +58,10 @@ LIST_SCHEMAS = {
 }
 
 _NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string", "enum": list(BUILT_IN)}}
-_QUERY = [{"name": "tier.{dimension}", "in": "query", "required": False, "schema": {"type": "string"},
-           "description": "Comma-separated tier codes of a dimension, e.g. tier.value=key,important."},
+_QUERY = [{"name": "tier.{dimension}", "in": "query", "required": False, "style": "form", "explode": True,
+           "schema": {"type": "array", "items": {"type": "string"}},
+           "description": "Tier codes of a dimension, comma-separated or the parameter repeated: "
+                          "tier.value=key,important or tier.value=key&tier.value=important."},
           *({"name": key, "in": "query", "required": False, "schema": _FILTERS["properties"][key],
              "description": "A minimum may not be above its maximum."} for key in RANGES),
           {"name": "branch_id", "in": "query", "required": False, "schema": _UUID},

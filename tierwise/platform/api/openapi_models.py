@@ -114,10 +114,11 @@ MODEL_PATHS = {
     "/api/v1/models/versions/{model_version_id}/promote": {"post": {
         "summary": "Make this version the champion whatever its metrics: an override or a rollback (tenant admins)",
         "operationId": "promoteModelVersion", "tags": ["models"], "parameters": [_id_param("model_version_id")],
-        "description": "Audited with the reason. Customers get its scores at the next scoring. 400 if it already "
+        "description": "Audited with the reason. Customers get its scores at the next scoring. 409 if it already "
                        "is the champion.",
         "requestBody": PROMOTE_BODY,
-        "responses": _responses({"200": _json(_ref("ModelVersionDetail"), "The new champion")}, 400, 403, 404)}},
+        "responses": _responses({"200": _json(_ref("ModelVersionDetail"), "The new champion")},
+                                400, 403, 404, 409)}},
     "/api/v1/models/train": {"post": {
         "summary": "Train a new churn or value model version (tenant admins)", "operationId": "trainModel",
         "tags": ["models"],

@@ -18,7 +18,7 @@ a rule, ``position``: the 0-based offset of the problem in that rule.
 from __future__ import annotations
 
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 from flask import abort, url_for
 from flask_babel import gettext
@@ -27,6 +27,7 @@ from flask_login import current_user
 from tierwise.errors import NotFoundError, ValidationError
 from tierwise.platform.api import api_blueprint
 from tierwise.platform.api.bodies import NO_BODY, read_body, request_body
+from tierwise.platform.api.places import as_parameter, under_key
 from tierwise.platform.api.serializers import (PREVIEW_FIELDS, RULE_SET_VERSION_DETAIL_FIELDS,
                                                RULE_SET_VERSION_FIELDS, serialize)
 from tierwise.platform.db import db
@@ -65,10 +66,16 @@ def _rule_set_rejected(rejected: RuleSetRejected):
 
 
 @contextmanager
-def unusable_rule_set_is_422():
-    """Inside, a ValidationError (or RuleError) from the domain means the rule set itself is unusable."""
+def unusable_rule_set_is_422(sent_as: str | None = None):
+    """Inside, a ValidationError (or RuleError) from the domain means the rule set itself is unusable.
+
+    ``sent_as``: the body key the rule set came under, which its errors are said under
+    (``definition.dimensions``, ``definition.value.vip.rule``); None for one the tenant keeps (the draft,
+    an older version), whose errors name its parts as they are.
+    """
     try:
-        yield
+        with under_key(sent_as) if sent_as else nullcontext():
+            yield
     except ValidationError as error:
         raise RuleSetRejected(error) from error
 
@@ -127,11 +134,11 @@ def show_rule_set_version(version_id: uuid.UUID):
 
 @api_blueprint.post("/rule-set/versions/<uuid:version_id>/rollback")
 def roll_back_rule_set(version_id: uuid.UUID):
-    """Publish this version's rules again, as a new version (409 if it is the one in force)."""
+    """Publish this version's rules again, as a new version (409, on ``version_id``, if it is the one in force)."""
     version = published_version(version_id)
     _require_manage_rules()
     read_body(NO_BODY)
-    with unusable_rule_set_is_422():  # a field its rules use may have been removed since
+    with as_parameter("version_id", None), unusable_rule_set_is_422():  # a field its rules use may be gone since
         restored = versions.roll_back(version.number, author=current_user.email)
     db.session.commit()
     return _version_created(restored)
@@ -143,7 +150,7 @@ def publish_rule_set():
     _require_manage_rules()
     body = read_body(PUBLISH_BODY)
     definition, note = _definition(body), _note(body)
-    with unusable_rule_set_is_422():
+    with unusable_rule_set_is_422(sent_as="definition"):
         version = versions.publish(definition, author=current_user.email, note=note)
     db.session.commit()
     return _version_created(version)
@@ -163,7 +170,7 @@ def save_draft():
     _require_manage_rules()
     body = read_body(DRAFT_BODY)
     definition, note = _definition(body), _note(body)
-    with unusable_rule_set_is_422():
+    with unusable_rule_set_is_422(sent_as="definition"):
         draft = versions.save_draft(definition, author=current_user.email, note=note)
     db.session.commit()
     return serialize(draft, RULE_SET_VERSION_DETAIL_FIELDS)
@@ -192,7 +199,7 @@ def publish_draft():
 def validate_rule_set():
     _require_rule_work()
     definition = _definition(read_body(VALIDATE_BODY))
-    with unusable_rule_set_is_422():
+    with unusable_rule_set_is_422(sent_as="definition"):
         parsed, _plan = versions.validate(definition)
     return {"ok": True, "dimensions": len(parsed.dimensions),
             "rules": sum(len(dimension.tiers) - 1 for dimension in parsed.dimensions)}
@@ -210,7 +217,7 @@ def preview_rule_set():
         if draft is None:
             raise NotFoundError(gettext("there is no draft to preview: send a definition, or save a draft first"))
         definition = draft.definition
-    with unusable_rule_set_is_422():
+    with unusable_rule_set_is_422(sent_as="definition" if body else None):
         _parsed, plan = versions.validate(definition)
     result = preview(plan)
     db.session.rollback()  # the preview's temporary table goes with the transaction

@@ -28,7 +28,8 @@ ACTION = {"type": "string", "enum": [action.value for action in schedules.Action
 CHANGES = {"cron": {"type": "string", "example": "0 3 * * *",
                     "description": "5 fields: minute hour day-of-month month day-of-week, read on the schedule's "
                                    "clock."},
-           "timezone": {"type": "string", "example": "Asia/Shanghai", "description": "An IANA time zone name."},
+           "timezone": {"type": "string", "minLength": 1, "example": "Asia/Shanghai",
+                        "description": "An IANA time zone name."},
            "enabled": {"type": "boolean"}}
 CREATE_BODY = request_body({"action": ACTION, **CHANGES}, required=("action", "cron"))
 CHANGE_BODY = request_body(CHANGES, description="`action` cannot be changed: delete the schedule and create another.")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import abort, g
+from flask import g
 from flask_babel import gettext
 from flask_login import current_user
 
@@ -11,6 +11,7 @@ from tierwise.errors import PermissionDeniedError
 from tierwise.platform import api_tokens
 from tierwise.platform.api import api_blueprint
 from tierwise.platform.api.bodies import read_body, request_body
+from tierwise.platform.api.lookups import get_visible
 from tierwise.platform.api.serializers import TOKEN_FIELDS, serialize
 from tierwise.platform.db import db
 from tierwise.platform.policy import Permission, allows, can_manage_token
@@ -35,19 +36,19 @@ def create_token():
     return {**serialize(token, TOKEN_FIELDS), "token": plaintext}, 201
 
 
+def _token(token_id: uuid.UUID) -> api_tokens.ApiToken:
+    """A token the caller manages; anyone else's is as missing as an id that never was."""
+    return get_visible(api_tokens.ApiToken, token_id, lambda token: can_manage_token(current_user, token.user_id))
+
+
 @api_blueprint.get("/tokens/<uuid:token_id>")
 def show_token(token_id: uuid.UUID):
-    token = api_tokens.get_token(token_id)
-    if not can_manage_token(current_user, token.user_id):
-        abort(404)
-    return serialize(token, TOKEN_FIELDS)
+    return serialize(_token(token_id), TOKEN_FIELDS)
 
 
 @api_blueprint.delete("/tokens/<uuid:token_id>")
 def revoke_token(token_id: uuid.UUID):
-    token = api_tokens.get_token(token_id)
-    if not can_manage_token(current_user, token.user_id):
-        abort(404)
+    token = _token(token_id)
     api_tokens.revoke(token)
     db.session.commit()
     return "", 204

@@ -2,7 +2,9 @@
 
 Filters arrive as query parameters (pages, the API), as JSON (saved lists, API
 bodies) and are stored with saved lists and export records; every bad value is
-a ValidationError naming the filter.
+a ValidationError naming the filter.  A query string is text, so ``from_args``
+reads its numbers; JSON has numbers of its own, so ``from_dict`` takes only
+those (``"0.5"`` in a body is refused, as a boolean is).
 """
 from __future__ import annotations
 
@@ -74,8 +76,10 @@ class ListFilters:
         tiers = {dimension: codes for dimension, codes in tiers_asked(args).items() if codes}
         data = {"tiers": tiers} | {key: args.get(key) for key in (*RANGES, "branch_id", "rm_user_id", "search", "condition")
                                     if args.get(key) not in (None, "")}
-        if percent:
-            data |= {key: probability_from_percent(data[key], key) for key in PROBABILITIES if key in data}
+        for key in RANGES:
+            if key in data:
+                data[key] = (probability_from_percent(data[key], key) if percent and key in PROBABILITIES
+                             else _number_in_text(data[key], key))
         return cls.from_dict(data, percent=percent)
 
     def to_args(self, *, percent: bool = False) -> dict[str, str]:
@@ -107,6 +111,12 @@ class ListFilters:
             if unknown:
                 raise ValidationError(_("'%(dimension)s' has no tier %(tiers)s", dimension=code,
                                         tiers=", ".join(unknown)), field=f"tier.{code}")
+
+
+def place_in_object(field: str) -> str:
+    """Where the object of filters (``to_dict``, an API body's ``filters``) holds the filter an error names
+    as a query string names it: ``tier.value`` is its ``tiers.value``; any other filter is named alike in both."""
+    return "tiers." + field.removeprefix("tier.") if field.startswith("tier.") else field
 
 
 def tiers_asked(args) -> dict[str, list[str]]:
@@ -144,23 +154,37 @@ def _probability(value: float) -> str:
 
 def probability_from_percent(value, name: str) -> float:
     """A probability typed as a percentage, as pages show churn (``50``, ``50%``, ``12.5 %``), as 0-1."""
-    number = _number(str(value).strip().removesuffix("%").strip(), name)
-    if number is None:
-        raise ValidationError(_("'%(value)s' is not a number", value=value), field=name)
+    number = _number_in_text(str(value).strip().removesuffix("%").strip(), name, typed=value)
     if not 0 <= number <= 100:
         raise ValidationError(_("must be a percentage between 0 and 100, not %(value)s", value=value), field=name)
     return number / 100
 
 
 def _number(value, name: str) -> float | None:
-    if value in (None, ""):
+    """A bound as JSON holds it: a number, or None for no bound.  Text is refused, as true and false are:
+    a query string's text was read into numbers by ``from_args`` already."""
+    if value is None:
         return None
-    if isinstance(value, bool):  # JSON true is not 1
-        raise ValidationError(_("'%(value)s' is not a number", value=value), field=name)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValidationError(_("must be %(types)s", types=_("a number")), field=name)
+    return _finite(value, name)
+
+
+def _number_in_text(text: str, name: str, *, typed=None) -> float:
+    """A number typed as text (a query string's, a form's); ``typed``: what was typed, if ``text`` is only part of it."""
     try:
-        number = float(value)
+        number = float(text)
     except (TypeError, ValueError):
-        raise ValidationError(_("'%(value)s' is not a number", value=value), field=name) from None
+        raise ValidationError(_("'%(value)s' is not a number", value=text if typed is None else typed),
+                              field=name) from None
+    return _finite(number, name)
+
+
+def _finite(number: float, name: str) -> float:
+    try:
+        number = float(number)
+    except OverflowError:  # a whole number past what a float holds
+        number = float("inf")
     if number != number or number in (float("inf"), float("-inf")):
         raise ValidationError(_("must be a finite number"), field=name)
     return number
