@@ -11,8 +11,8 @@ from tierwise.tenants.customers import Customer
 from tierwise.tenants.imports.runner import import_records
 
 
-@pytest.mark.parametrize(("language", "by", "why"), [("en", "Demo data", "Import of api batch"),
-                                                     ("zh-CN", "演示数据", "导入 api batch")])
+@pytest.mark.parametrize(("language", "by", "why"), [("en", "Demo data", "Import of a batch through the API"),
+                                                     ("zh-CN", "演示数据", "通过 API 批量导入")])
 def test_an_assignment_by_import_reads_as_words_in_the_readers_language(app, make_tenant, browser, language, by, why):
     world = make_tenant("bank")
     with in_tenant(app, world), acting_as(Actor(label="demo")):

@@ -368,6 +368,19 @@ def test_a_json_batch_error_names_the_record_as_it_was_sent(app, tenant_a, issue
     assert client.get("/api/v1/customers", headers=admin).json["items"] == []
 
 
+def test_a_json_batch_says_a_list_is_no_value_and_a_huge_number_is_too_large(app, tenant_a, issue_token):
+    client, admin = app.test_client(), {"Authorization": f"Bearer {issue_token(tenant_a)}"}
+    client.post("/api/v1/imports/customers", json={"rows": [{"external_id": "J1", "name": "第一"}]}, headers=admin)
+    listed = client.post("/api/v1/imports/activity", json={"rows": [
+        {"customer": "J1", "occurred_at": "2024-01-05", "amount": 5},
+        {"customer": "J1", "occurred_at": "2024-01-06", "amount": [1, 2]}]}, headers=admin)
+    assert listed.status_code == 400 and listed.json["error"]["field"] == "rows[1].amount"
+    assert "not a list" in listed.json["error"]["message"] and "comma" not in listed.json["error"]["message"]
+    huge = client.post("/api/v1/imports/activity", json={"rows": [
+        {"customer": "J1", "occurred_at": "2024-01-05", "amount": 1e300}]}, headers=admin)
+    assert huge.status_code == 400 and huge.json["error"]["rows"][0]["reason"].startswith("is too large")
+
+
 def test_a_skipped_record_of_a_json_batch_is_named_by_its_index(app, tenant_a, issue_token):
     client, admin = app.test_client(), {"Authorization": f"Bearer {issue_token(tenant_a)}"}
     records = [{"external_id": "J1", "name": "第一", "status": "zombie"}, {"external_id": "J2", "name": "第二"}]

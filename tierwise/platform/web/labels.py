@@ -14,6 +14,7 @@ from tierwise.platform.policy import Permission, allows
 from tierwise.platform.tenant import Industry
 from tierwise.platform.users import BookScope, Role
 from tierwise.tenants.category_labels import category_label
+from tierwise.tenants.imports.runner import API_BATCH
 from tierwise.tenants.fields import field_labels
 from tierwise.tenants.rules.reasons import reason_lines
 
@@ -120,7 +121,8 @@ def change_reason_label(value):
     """Why an RM assignment changed, as the history shows it: an import's reason in the reader's language
     (``runner``: "import of <file>"), a person's typed reason as typed."""
     if isinstance(value, str) and value.startswith("import of "):
-        return _("Import of %(file)s", file=value[len("import of "):])
+        source = value[len("import of "):]
+        return _("Import of a batch through the API") if source == API_BATCH else _("Import of %(file)s", file=source)
     return value
 
 

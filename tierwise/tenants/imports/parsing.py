@@ -39,6 +39,11 @@ def parse_number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return parsed.where(~bad), bad
 
 
+def too_large(values: pd.Series) -> pd.Series:
+    """Cells that are numbers, but past what an amount can be (``parse_number`` refuses 1e15 and more)."""
+    return pd.to_numeric(values, errors="coerce").abs().ge(1e15).fillna(False).astype(bool)
+
+
 def decimal_comma(values: pd.Series) -> pd.Series:
     """Cells with a comma that does not group thousands (``1234,5``, ``1,5``, ``1.234,5``)."""
     return _misgrouped(_without_noise(values).str.strip("()"))

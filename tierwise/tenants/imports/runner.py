@@ -38,6 +38,8 @@ from tierwise.tenants.rules import snapshot
 
 KEPT_ERRORS = 10_000  # kept in memory for messages; all are counted and written to the rejects file
 DECIMAL_COMMA = _l("has a comma that does not group thousands (write 1234.5 or 1,234.5; a decimal comma is not read)")
+TOO_LARGE = _l("is too large: an amount has at most 15 digits before the decimal point")
+API_BATCH = "api batch"  # the name a JSON batch is recorded under (runs, audit, assignment history)
 Progress = Callable[[int], None]
 
 
@@ -73,6 +75,11 @@ class FrameSource:
     def __init__(self, records: list[dict]) -> None:
         if not isinstance(records, list) or not records or not all(isinstance(r, dict) for r in records):
             raise ValidationError(_("send a non-empty list of objects"), field="rows")
+        for index, record in enumerate(records):  # a cell holds one value: a list's text is no value of any type
+            for key, value in record.items():
+                if isinstance(value, (list, dict)):
+                    raise ValidationError(_("must be one value (text, a number, true or false), not a list or an "
+                                            "object"), field=f"rows[{index}].{key}")
         columns = list(dict.fromkeys(key for record in records for key in record))
         frame = pd.DataFrame(records, columns=columns).astype(object)
         self.columns = [str(c) for c in columns]
@@ -103,7 +110,7 @@ def import_records(records: list[dict], *, kind: str, mapping: dict[str, str] | 
     An error names the record by its place in ``records``: ``rows[0]`` is the first.
     """
     try:
-        result = _run(FrameSource(records), name="api batch", kind=kind, mapping=mapping or {},
+        result = _run(FrameSource(records), name=API_BATCH, kind=kind, mapping=mapping or {},
                       skip_invalid=skip_invalid, add_fields=add_fields, rejects_path=None, progress=None,
                       may_assign=may_assign, may_add_fields=may_add_fields)
     except ImportRejected as rejected:
@@ -217,7 +224,9 @@ def parse_chunk(chunk: Chunk, plan: ColumnPlan, timezone: str) -> tuple[pd.DataF
         if target.kind in ("number", "integer"):
             comma = bad & parsing.decimal_comma(raw)
             errors += row_errors(chunk.rows[comma], source, raw[comma], DECIMAL_COMMA)
-            bad = bad & ~comma
+            too_large = bad & ~comma & parsing.too_large(raw)
+            errors += row_errors(chunk.rows[too_large], source, raw[too_large], TOO_LARGE)
+            bad = bad & ~comma & ~too_large
         errors += row_errors(chunk.rows[bad], source, raw[bad], _reason(target))
         if target.kind in ("date", "datetime"):
             for out_of_range, reason in _implausible(target, values):
