@@ -453,6 +453,9 @@ def test_a_filter_typo_keeps_the_list_page_with_the_filters_as_typed_and_says_wh
     assert 'data-testid="filter-error"' in page.text
     if field != "cursor":  # a cursor has no input: the message above the form is all there is
         assert re.search(rf'data-testid="filter-problem" data-field="{re.escape(field)}"', page.text)
+    else:  # named as people know it, and not linked to an input that is not there
+        summary = page.text.split('data-testid="filter-error"')[1].split("</div>")[0]
+        assert "Page link:" in summary and "#filter-cursor" not in summary
 
 
 def test_a_minimum_above_its_maximum_is_said_in_percent_as_the_page_shows_churn(grid, browser):

@@ -105,7 +105,7 @@ def _render_list(builtin, name: str, page: ListPage, sort: str, *, error: dict |
         arguments |= {"sort": sort} if sort != "external_id" else {}
     return render_template("lists/show.html", builtin=builtin, name=name, page=page, typed=typed, sort=sort,
                            arguments=arguments, locale=str(get_locale()), error=error, kept=kept,
-                           filter_caption=filter_caption,
+                           filter_caption=filter_caption, filter_input=filter_input,
                            whys=explain(name, page.rows, registry, str(get_locale())),
                            condition_example=example_condition(registry),
                            branches=list_branches() if sees_all else [], managers=managers,
@@ -264,12 +264,19 @@ FILTER_CAPTIONS = {"churn_min": _l("Churn probability from"), "churn_max": _l("C
                    "value_min": _l("Predicted value from"), "value_max": _l("Predicted value to"),
                    "branch_id": _l("Branch"), "rm_user_id": _l("Relationship manager"), "search": _l("Id or name"),
                    "condition": _l("Condition"), "sort": _l("Sort by")}
+# Parameters of the address with no input on the form (a page link's cursor, a typed limit): named, not linked.
+NOT_INPUTS = {"cursor": _l("Page link"), "limit": _l("Rows per page")}
+
+
+def filter_input(name: str) -> bool:
+    """Whether the filter form has an input for ``name``, for an error to link to."""
+    return name in FILTER_CAPTIONS or name.startswith("tier.")
 
 
 def filter_caption(name: str, dimensions=()) -> str:
     """A list filter (``churn_min``, ``tier.value``) as its input is labelled on the list page."""
     tiers = {f"tier.{d.code}": localised(d.label_en, d.label_zh, str(get_locale())) for d in dimensions}
-    return str(FILTER_CAPTIONS.get(name) or tiers.get(name) or name)
+    return str(FILTER_CAPTIONS.get(name) or NOT_INPUTS.get(name) or tiers.get(name) or name)
 
 
 def filter_lines(filters: dict, names: dict[str, str], definition) -> list[tuple[str, str]]:
