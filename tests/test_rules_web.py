@@ -177,6 +177,20 @@ def test_every_bad_rule_is_shown_at_its_input_and_listed_in_the_summary(app, ban
     assert draft_definition(app, bank) is None
 
 
+def test_a_bad_hysteresis_setting_does_not_hide_the_bad_rules(app, bank):
+    admin = signed_in(app, bank)
+    form = editor(admin, bank)
+    form[PRIVATE_BANKING_RULE] = "aum_avg_3m >= "
+    form[WEALTH_CENTRE_RULE] = "aum_avg_3 >= 1000000"
+    form["d0.margin"] = "abc"
+    response = post_editor(admin, bank, form)
+    assert response.status_code == 400
+    summary = response.text.split('class="flash error" role="alert">')[1].split("</div>")[0]
+    assert "Problems found: 3." in summary and "Wealth tier › Hysteresis › Margin</a>" in summary
+    assert "unknown field &#39;aum_avg_3&#39;" in input_block(response.text, WEALTH_CENTRE_RULE)
+    assert draft_definition(app, bank) is None
+
+
 @pytest.mark.parametrize("name, value, message", [
     ("d0.t1.colour", "#12345", "a colour is written #rrggbb"),
     ("d0.evaluations", "two", "must be a whole number from 1 to 12"),

@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tierwise.errors import ConflictError, NotFoundError
+from tierwise.errors import ConflictError, NotFoundError, ValidationError
 from tierwise.platform import audit, tenancy
 from tierwise.platform.db import JSONType, TenantScoped, db, utcnow
 from tierwise.tenants.fields import field_registry
@@ -60,9 +60,30 @@ def compile_for_tenant(definition: RuleSetDefinition) -> Plan:
 
 
 def validate(data) -> tuple[RuleSetDefinition, Plan]:
-    """The definition and its plan, or the first ValidationError / RuleError."""
-    definition = RuleSetDefinition.from_dict(data)
+    """The definition and its plan, or the first ValidationError / RuleError (every bad rule in ``more``).
+
+    A bad hysteresis setting (a margin of "abc") does not hide the rules' own problems: they are
+    checked as if the dimension had none, and said with it, so an admin fixes everything in one go.
+    """
+    try:
+        definition = RuleSetDefinition.from_dict(data)
+    except ValidationError as error:
+        if ".hysteresis" not in (error.field or "") or not isinstance(data, dict):
+            raise
+        try:
+            compile_for_tenant(RuleSetDefinition.from_dict(_without_hysteresis(data)))
+        except ValidationError as rules:
+            error.more = [*error.more, rules, *rules.more]
+        raise error from None
     return definition, compile_for_tenant(definition)
+
+
+def _without_hysteresis(data: dict) -> dict:
+    dimensions = data.get("dimensions")
+    if not isinstance(dimensions, list):
+        return data
+    return {**data, "dimensions": [{k: v for k, v in d.items() if k != "hysteresis"} if isinstance(d, dict) else d
+                                   for d in dimensions]}
 
 
 def _in_force(selected) -> sa.Select:
