@@ -54,7 +54,8 @@ def reason_lines(reason: dict | None, registry: dict, locale: str | None = None)
 
     ``registry``: the tenant's fields (or just their labels, ``field_labels()``) by name, read once per page.
     """
-    locale = locale or str(get_locale())
+    speaking = str(get_locale())  # the language gettext speaks, which phrases are kept by
+    locale = locale or speaking
 
     def name_of(name: str) -> str:
         if name in registry:
@@ -64,7 +65,7 @@ def reason_lines(reason: dict | None, registry: dict, locale: str | None = None)
     lines = []
     for expression, value in sorted((reason or {}).items()):
         caption = name_of(expression) if expression in registry or expression in NAMED else phrase(expression,
-                                                                                                      name_of)
+                                                                                                      name_of, speaking)
         lines.append(ReasonLine(expression, caption or expression, readable_value(expression, value),
                                 caption is not None))
     return lines
