@@ -12,6 +12,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 
 from tierwise.platform.i18n import localised
+from tierwise.tenants.category_labels import category_label
 from tierwise.tenants.dashboards import DimensionFlows, Pareto, RiskByTier
 from tierwise.tenants.rules.distribution import DimensionDistribution
 
@@ -99,7 +100,7 @@ def activity_chart(activity: list, months: int = 12) -> dict:
     recent = sorted({row.month for row in activity})[-months:]
     categories = sorted({row.category for row in activity if row.month in recent})
     amounts = {(row.month, row.category): round(row.amount, 2) for row in activity}
-    series = [{"type": "bar", "stack": "amount", "name": category,
+    series = [{"type": "bar", "stack": "amount", "name": str(category_label(category)) if category else _("Other"),
                "data": [amounts.get((month, category), 0) for month in recent]} for category in categories]
     return _chart({"legend": {"top": 0}, "xAxis": {"type": "category", "data": recent},
                    "yAxis": {"type": "value", "name": _("Amount")}, "series": series})
