@@ -557,3 +557,17 @@ def test_cli_errors_exit_non_zero_with_one_line_and_write_nothing(app, tmp_path,
     assert result.exit_code != 0
     assert expected in one_line_error(result)
     assert customers(app, tenant_a) == {}
+
+
+def test_a_moment_written_with_its_offset_is_read_as_that_moment_not_on_the_tenants_clock(app, tenant_a, issue_token):
+    client, admin = app.test_client(), {"Authorization": f"Bearer {issue_token(tenant_a)}"}
+    client.post("/api/v1/imports/customers", json={"rows": [{"external_id": "Z1", "name": "时区"}]}, headers=admin)
+    sent = client.post("/api/v1/imports/interactions", json={"rows": [  # as the API itself writes times
+        {"customer": "Z1", "occurred_at": "2026-01-01T00:00:00Z", "channel": "phone", "type": "request"},
+        {"customer": "Z1", "occurred_at": "2026-01-02T08:00:00.5+08:00", "channel": "phone", "type": "request"}]},
+        headers=admin)
+    assert sent.status_code == 200, sent.json
+    customer = client.get("/api/v1/customers", headers=admin).json["items"][0]["id"]
+    times = sorted(i["occurred_at"] for i in client.get(f"/api/v1/customers/{customer}/interactions",
+                                                          headers=admin).json["items"])
+    assert times[0].startswith("2026-01-01T00:00:00") and times[1].startswith("2026-01-02T00:00:00.5")

@@ -92,14 +92,27 @@ def _try_formats(text: pd.Series, parsed: pd.Series, pending: pd.Series) -> pd.S
     return pending
 
 
+# ISO 8601 with its offset, as the API writes times (2026-12-07T05:39:19.845450+00:00, ...Z): a moment, not
+# a local time, so it is read as written and never put on the tenant's clock.
+_WITH_OFFSET = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$"
+
+
 def parse_datetime(values: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:
-    """Naive local times in the tenant's ``timezone`` -> UTC timestamps."""
+    """Naive local times in the tenant's ``timezone`` -> UTC timestamps; times with an offset keep theirs."""
     parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     pending = _try_formats(values, parsed, ~empty(values))  # ISO text needs no normalising
+    offset = pd.Series(False, index=values.index)
+    if pending.any():  # only cells the plain formats did not read can carry an offset: the rest pay nothing
+        offset[pending] = values[pending].str.match(_WITH_OFFSET).fillna(False).astype(bool)
+        pending = pending & ~offset
     if pending.any():
         _try_formats(_normalise_dates(values.where(pending, "")), parsed, pending)
-    bad = ~empty(values) & parsed.isna()
     localised = parsed.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert("UTC")
+    if offset.any():
+        moments = pd.to_datetime(values[offset].str.replace(" ", "T", n=1, regex=False), utc=True,
+                                 format="ISO8601", errors="coerce")
+        localised[offset] = moments
+    bad = ~empty(values) & localised.isna()
     return localised, bad
 
 
