@@ -128,7 +128,7 @@ def test_the_templates_descriptions_of_dimensions_and_fields_are_read_in_the_rea
 def test_labels_end_in_a_full_width_colon_in_chinese(app, bank):
     chinese = signed_in(app, bank, "zh_CN")
     customer = chinese.get(f"/t/{bank.slug}/customers/{bank.customers['P1']}").text
-    assert "符合该等级的规则：<code class=\"rule\">" in customer
+    assert "符合该等级的规则：<span class=\"rule-words\" title=\"aum_avg_3m &gt;= 6000000\">近三月日均资产(人民币) ≥ 6,000,000</span>" in customer
     lists = chinese.get(f"/t/{bank.slug}/lists/").text
     assert "私人银行、财富中心、贵宾理财" in lists and "private_banking" not in lists
     with in_tenant(app, bank):
@@ -141,7 +141,7 @@ def test_labels_end_in_a_full_width_colon_in_chinese(app, bank):
     assert "主要指标：ROC AUC" in version
 
     english = signed_in(app, bank, "en")
-    assert "Its rule matched: <code class=\"rule\">" in english.get(
+    assert "Its rule matched: <span class=\"rule-words\"" in english.get(
         f"/t/{bank.slug}/customers/{bank.customers['P1']}").text
     assert "Work: <strong>Retier every customer</strong>" in english.get(f"/t/{bank.slug}/schedules/{schedule_id}").text
     assert "Private banking, Wealth centre, VIP counter" in english.get(f"/t/{bank.slug}/lists/").text

@@ -52,3 +52,25 @@ def test_aggregates_and_rankings_are_said_in_words_in_the_readers_language(app, 
     arithmetic = next(line for line in lines if line.expression == "aum_avg_3m * 2 > 5")
     assert not arithmetic.labelled and arithmetic.caption == "aum_avg_3m * 2 > 5"  # no phrase: as written
     assert all(line.labelled for line in lines if line is not arithmetic)
+
+
+RULES = {
+    'facility_type in ["hospital", "mine"] or outage_consequence >= 5': {
+        "en": "Facility type: Hospital, Mine or Outage consequence ≥ 5", "zh_Hans_CN": "设施类型:医院、矿山 或 停电后果 ≥ 5"},
+    "churn_probability >= 0.6 or (aum_avg_3m >= 200000 and trend(amount, 90d) <= -0.5)": {
+        "en": "Churn probability ≥ 60% or (3-month avg daily balance ≥ 200,000 and Change in amount, last 90 days "
+              "against the 90 days before ≤ -50%)",
+        "zh_Hans_CN": "流失概率 ≥ 60% 或 (近三月日均资产 ≥ 200,000 且 近90天金额较前90天的变化 ≤ -50%)"},
+    'tier("value") == "a"': {"en": 'tier("value") == "a"', "zh_Hans_CN": 'tier("value") == "a"'},
+}
+
+
+@pytest.mark.parametrize("locale", ["en", "zh_Hans_CN"])
+def test_a_whole_rule_reads_in_words_and_a_part_without_words_as_written(app, locale):
+    from tierwise.tenants.rules.phrases import rule_in_words
+
+    labels = {"facility_type": Field("Facility type", "设施类型"), "outage_consequence": Field("Outage consequence", "停电后果"),
+              "churn_probability": Field("Churn probability", "流失概率"), **REGISTRY}
+    with app.test_request_context(), force_locale(locale):
+        for rule, said in RULES.items():
+            assert rule_in_words(rule, lambda name: labels[name].label(locale) if name in labels else name) == said[locale]

@@ -385,7 +385,7 @@ def test_the_customer_page_shows_each_tier_with_its_rule_and_the_values_it_looke
     assert page.status_code == 200
     value = page.text[page.text.index('data-dimension="value"'):page.text.index('data-dimension="high_risk"')]
     assert "Private banking" in value and "Its rule matched" in value
-    assert "<code class=\"rule\">aum_avg_3m &gt;= 6000000</code>" in value
+    assert "<span class=\"rule-words\" title=\"aum_avg_3m &gt;= 6000000\">3-month avg daily balance (RMB) ≥ 6,000,000</span>" in value
     assert '<span title="aum_avg_3m">3-month avg daily balance (RMB)</span> = 7,000,000' in value  # the field's label
     assert "Tier history" in page.text
     chinese = admin.get(f"/t/{bank.slug}/customers/{bank.customers['M1']}", headers={"Accept-Language": "zh-CN"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 from flask import Flask, g
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
@@ -16,7 +17,8 @@ from tierwise.platform.users import BookScope, Role
 from tierwise.tenants.category_labels import category_label
 from tierwise.tenants.imports.runner import API_BATCH
 from tierwise.tenants.fields import field_labels
-from tierwise.tenants.rules.reasons import reason_lines
+from tierwise.tenants.rules.phrases import rule_in_words
+from tierwise.tenants.rules.reasons import NAMED, reason_lines
 
 ROLE_LABELS = {
     Role.TENANT_ADMIN: _l("Tenant admin"),
@@ -152,6 +154,19 @@ def plain_details(value) -> list[tuple[str, str]]:
             if item not in (None, "", {}, []) and (said := text(item))]
 
 
+def rule_words(rule: str) -> str:
+    """A tier's rule in words for the customer page, its fields named by their labels (``phrases``)."""
+    if "field_labels" not in g:
+        g.field_labels = field_labels()
+    locale = str(get_locale())
+    labels = g.field_labels
+
+    def name_of(name: str) -> str:
+        return labels[name].label(locale) if name in labels else str(NAMED.get(name, name))
+
+    return rule_in_words(rule, name_of, locale)
+
+
 def tier_reason_lines(values: dict | None) -> list:
     """A tier's reason for a page, each value named by its field's label (``tierwise.tenants.rules.reasons``).
 
@@ -184,4 +199,5 @@ def init_app(app: Flask) -> None:
         change_reason_label=change_reason_label,
         category_label=category_label,
         reason_lines=tier_reason_lines,
+        rule_words=rule_words,
     )

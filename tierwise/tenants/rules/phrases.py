@@ -182,3 +182,83 @@ def _condition(node: s.Node, name_of) -> str:
 
 def _column(name: str, name_of) -> str:
     return str(COLUMNS[name]) if name in COLUMNS else name_of(name)
+
+
+LOGIC = {"and": _l("and"), "or": _l("or")}
+
+
+def rule_in_words(rule: str, name_of, language: str | None = None) -> str:
+    """A whole rule in words ("Card spend, last 12 months ≥ 200,000 or …"), for the RM reading why a customer
+    is in its tier; a part no phrase covers is kept as written, and a rule that does not parse as a whole."""
+    node = _parsed(rule)
+    if node is None:
+        return rule
+    return _rule_said(rule, language or str(get_locale()), tuple(name_of(name) for name in _names(rule)))
+
+
+@lru_cache(maxsize=4096)
+def _rule_said(rule: str, language: str, labels: tuple[str, ...]) -> str:
+    known = dict(zip(_names(rule), labels))
+    return _condition_words(_parsed(rule), lambda name: known.get(name, name))
+
+
+def _condition_words(node: s.Node, name_of) -> str:
+    if isinstance(node, s.Binary) and node.op in LOGIC:
+        parts = []
+        for side in (node.left, node.right):
+            text = _condition_words(side, name_of)
+            mixed = isinstance(side, s.Binary) and side.op in LOGIC and side.op != node.op
+            parts.append(f"({text})" if mixed else text)
+        return f" {LOGIC[node.op]} ".join(parts)
+    if isinstance(node, s.Unary) and node.op == "not":
+        return _("not (%(condition)s)", condition=_condition_words(node.operand, name_of))
+    try:
+        if isinstance(node, s.Binary) and node.op in (*SYMBOLS, "=="):
+            symbol = "=" if node.op == "==" else SYMBOLS[node.op]
+            right = (_share(node.right.value) if isinstance(node.right, s.Number) and _is_share(node.left)
+                     else _value_words(node.right, name_of))
+            return f"{_value_words(node.left, name_of)} {symbol} {right}"
+        if isinstance(node, s.In) and all(isinstance(item, s.String) for item in node.items.items):
+            values = _(", ").join(str(category_label(item.value)) for item in node.items.items)
+            if node.negated:
+                values = _("not %(values)s", values=values)
+            return _("%(name)s: %(values)s", name=_value_words(node.operand, name_of), values=values)
+        if isinstance(node, s.Between):
+            return _("%(value)s from %(low)s to %(high)s", value=_value_words(node.operand, name_of),
+                     low=_value_words(node.low, name_of), high=_value_words(node.high, name_of))
+        if isinstance(node, s.IsNull):
+            said = _("%(value)s is known") if node.negated else _("%(value)s is unknown")
+            return said % {"value": _value_words(node.operand, name_of)}
+        return _value_words(node, name_of)
+    except _NoPhrase:
+        return s.unparse(node)
+
+
+SHARES = ("churn_probability",)  # names whose values are shares, beside ``AS_PERCENT``'s functions
+
+
+def _is_share(node: s.Node) -> bool:
+    """Whether a comparison's side is a share or a change, so its bound reads as a percentage (0.95 as 95%)."""
+    return (isinstance(node, s.Call) and node.function in AS_PERCENT) or (
+        isinstance(node, s.Name) and node.name in SHARES)
+
+
+def _share(value: float) -> str:
+    return f"{value * 100:g}%"
+
+
+def _value_words(node: s.Node, name_of) -> str:
+    """One side of a comparison: a field or score by its label, a function by its phrase, a value as people read it."""
+    if isinstance(node, s.Name):
+        return name_of(node.name)
+    if isinstance(node, s.Call):
+        text = _call(node, name_of)
+        return text[:1].upper() + text[1:]
+    if isinstance(node, s.Number):
+        value = node.value
+        return f"{value:,.0f}" if float(value).is_integer() else f"{value:,}"
+    if isinstance(node, s.String):
+        return str(category_label(node.value))
+    if isinstance(node, s.Boolean):
+        return _("yes") if node.value else _("no")
+    raise _NoPhrase
