@@ -23,6 +23,9 @@ def test_an_error_page_inside_an_organisation_leads_back_to_its_home(browser, te
     page = browser.get(f"/t/{tenant_a.slug}/customers/{'0' * 8}-0000-7000-8000-{'0' * 12}")
     assert page.status_code == 404
     assert f'<a href="/t/{tenant_a.slug}/">' in page.text.split("<main")[1]
+    nowhere = browser.get(f"/t/{tenant_a.slug}/no-such-page")  # no page answers: still the organisation's home
+    assert nowhere.status_code == 404 and f'<a href="/t/{tenant_a.slug}/">' in nowhere.text.split("<main")[1]
+    assert '<a href="/">' in browser.get("/t/no-such-organisation/x").text.split("<main")[1]
 
 
 def test_chinese_browsers_get_chinese_pages(client, tenant_a):

@@ -46,7 +46,27 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
         if more:
             body["error"]["more"] = more
         return jsonify(body), status
-    return render_template("error.html", status=status, message=message), status
+    return render_template("error.html", status=status, message=message, home=_home()), status
+
+
+def _home() -> str:
+    """Where "Back to Tierwise" leads: the organisation's home inside its site (an address no page answers,
+    ``/t/<slug>/nosuchpage``, included), else the page that chooses an organisation."""
+    from flask import g, url_for
+
+    from tierwise.platform.tenant import find_tenant
+
+    tenant = g.get("tenant")
+    if tenant is None and request.path.startswith("/t/"):
+        slug = request.path.split("/")[2]
+        try:
+            tenant = find_tenant(slug) if slug else None
+        except Exception:  # noqa: BLE001 - the error page must render even if the database cannot answer
+            db.session.rollback()
+            tenant = None
+    if tenant is not None and tenant.active:
+        return url_for("tenant.home.index", tenant_slug=tenant.slug)
+    return url_for("landing.index")
 
 
 def _http_error(exc: HTTPException):
