@@ -50,3 +50,23 @@ def test_books_and_audit_details_read_with_separators(app, make_tenant, browser)
     assert "Looks after 1,200 customers." in book
     log = browser.get(f"/t/{world.slug}/audit/?action=model.trained", headers={"Accept-Language": "en"}).text
     assert "rmse: 291,086" in log and "291086.27" not in log and '<span class="muted">Champion</span> yes' in log
+
+
+def test_audit_details_say_known_codes_by_their_names(app, make_tenant, browser):
+    from tierwise.platform import audit
+    from tierwise.platform.audit import Actor, acting_as
+
+    world = make_tenant("bank")
+    with in_tenant(app, world), acting_as(Actor(label="test")):
+        audit.record("import.completed", target_type="import", target_id="interactions",
+                     details={"kind": "interactions", "rows_read": 3})
+        audit.record("rules.retiered", target_type="retier_run", target_id="r",
+                     details={"changes": {"high_risk": {"up": 3, "down": 0}}})
+        audit.record("export.created", target_type="export", target_id="f.csv",
+                     details={"list": "vip", "sort": "external_id"})
+        db.session.commit()
+    browser.login(world)
+    log = browser.get(f"/t/{world.slug}/audit/", headers={"Accept-Language": "en"}).text
+    assert '<span class="muted">Kind</span> Interactions' in log
+    assert "high_risk: Moved down: 0; Moved up: 3" in log  # the dimension as recorded, the moves by their names
+    assert '<span class="muted">List</span> VIP' in log and '<span class="muted">Sort</span> Customer id' in log

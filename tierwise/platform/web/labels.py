@@ -92,7 +92,23 @@ AUDIT_DETAIL_LABELS = {
     "filters": _l("Filters"), "sort": _l("Sort"), "rows": _l("Rows"), "format": _l("Format"), "by": _l("By"),
     "saved_list": _l("Saved list"), "shared": _l("Shared"), "status": _l("Status"), "mapping": _l("Column mapping"),
     "external_id": _l("Customer id"), "removed": _l("Removed"), "tokens": _l("API tokens"), "job": _l("Job"),
+    # inside a retier's changes
+    "up": _l("Moved up"), "down": _l("Moved down"), "new": _l("New"), "held": _l("Held by hysteresis"),
 }
+SORT_LABELS = {"external_id": _l("Customer id"), "name": _l("Name"), "churn": _l("Churn probability"),
+               "value": _l("Predicted value")}
+
+
+def _detail_value(key: str, value: str) -> str:
+    """A detail's code as people read it, where the key says what kind of code it is (an import's kind, a model,
+    a list, a sort, a role); anything else as recorded."""
+    from tierwise.platform.web.model_report import MODEL_LABELS
+    from tierwise.tenants.lists.catalog import BUILT_IN
+
+    if key in ("list", "base") and value in BUILT_IN:
+        return BUILT_IN[value].label(str(get_locale()))
+    names = {"kind": IMPORT_KIND_LABELS, "model": MODEL_LABELS, "sort": SORT_LABELS, "role": ROLE_LABELS}.get(key, {})
+    return str(names.get(value, value))
 
 PARTY_LABELS = {"individual": _l("Individual"), "organisation": _l("Organisation")}
 STATUS_LABELS = {"active": _l("Active"), "dormant": _l("Dormant"), "closed": _l("Closed")}
@@ -137,21 +153,22 @@ def plain_details(value) -> list[tuple[str, str]]:
     """An audit record's details as ``(key, text)`` lines a person reads: nested values as
     ``key: value; ...``, empty ones left out (a list's ``{"tiers": {}}`` says nothing)."""
 
-    def text(item) -> str:
+    def text(item, key: str = "") -> str:
         if isinstance(item, dict):
-            return "; ".join(f"{k}: {text(v)}" for k, v in sorted(item.items()) if v not in (None, "", {}, []))
+            return "; ".join(f"{AUDIT_DETAIL_LABELS.get(k, k)}: {text(v, k)}" for k, v in sorted(item.items())
+                             if v not in (None, "", {}, []))
         if isinstance(item, (list, tuple)):
-            return ", ".join(text(v) for v in item)
+            return ", ".join(text(v, key) for v in item)
         if isinstance(item, bool):
             return _("yes") if item else _("no")
         if isinstance(item, (int, float)):
             return readable_number(item)  # 20,002 rows; an RMSE of 291,086, not 291086.2710507331
-        return str(item)
+        return _detail_value(key, str(item))
 
     if not isinstance(value, dict):
         return [("", text(value))] if value not in (None, "", {}, []) else []
     return [(str(AUDIT_DETAIL_LABELS.get(key, key)), said) for key, item in sorted(value.items())
-            if item not in (None, "", {}, []) and (said := text(item))]
+            if item not in (None, "", {}, []) and (said := text(item, key))]
 
 
 def rule_words(rule: str) -> str:
