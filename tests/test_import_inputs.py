@@ -571,3 +571,12 @@ def test_a_moment_written_with_its_offset_is_read_as_that_moment_not_on_the_tena
     times = sorted(i["occurred_at"] for i in client.get(f"/api/v1/customers/{customer}/interactions",
                                                           headers=admin).json["items"])
     assert times[0].startswith("2026-01-01T00:00:00") and times[1].startswith("2026-01-02T00:00:00.5")
+
+
+def test_a_json_batch_without_a_required_key_is_told_about_keys_not_columns(app, tenant_a, issue_token):
+    client, admin = app.test_client(), {"Authorization": f"Bearer {issue_token(tenant_a)}"}
+    refused = client.post("/api/v1/imports/activity", json={"rows": [{"occurred_at": "2024-01-05", "amount": 5}]},
+                          headers=admin)
+    assert refused.status_code == 400 and refused.json["error"]["field"] == "customer"
+    assert "the records have no key 'customer'" in refused.json["error"]["message"]
+    assert "file" not in refused.json["error"]["message"]

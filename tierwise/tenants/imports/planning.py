@@ -32,7 +32,9 @@ class ColumnPlan:
 
 
 def plan_columns(kind: str, columns: list[str], mapping: dict[str, str], registry: dict[str, FieldDefinition],
-                 *, add_fields: bool = False, sample: pd.DataFrame | None = None) -> ColumnPlan:
+                 *, add_fields: bool = False, sample: pd.DataFrame | None = None, batch: bool = False) -> ColumnPlan:
+    """Which column fills which target.  ``batch``: the columns are the keys of a JSON batch's records, and
+    the errors say so (a file has columns, records have keys)."""
     if kind not in KINDS:
         raise ValidationError(_("unknown import kind '%(kind)s' (choose one of: %(choices)s)", kind=kind,
                                 choices=", ".join(KINDS)), field="kind")
@@ -44,6 +46,9 @@ def plan_columns(kind: str, columns: list[str], mapping: dict[str, str], registr
             raise ValidationError(_("'%(target)s' is not something a %(kind)s import fills", target=target, kind=kind),
                                   field=target)
         if source not in columns:
+            if batch:
+                raise ValidationError(_("the records have no key '%(column)s' (keys: %(columns)s)", column=source,
+                                        columns=", ".join(columns)), field=target)
             raise ValidationError(_("the file has no column '%(column)s' (columns: %(columns)s)", column=source,
                                     columns=", ".join(columns)), field=target)
     plan = ColumnPlan(kind=kind, targets=[])
@@ -51,6 +56,10 @@ def plan_columns(kind: str, columns: list[str], mapping: dict[str, str], registr
     for target in built_in:
         source = mapping.get(target.name) or by_lower.get(target.name)
         if source is None:
+            if target.required and batch:
+                raise ValidationError(_("the records have no key '%(target)s': give each record one, or map a key "
+                                        "to it (keys: %(columns)s)", target=target.name,
+                                        columns=", ".join(columns)), field=target.name)
             if target.required:
                 raise ValidationError(_("the file has no column for '%(target)s': name a column '%(target)s' "
                                         "or map one to it (columns: %(columns)s)", target=target.name,

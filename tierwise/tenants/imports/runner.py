@@ -138,8 +138,9 @@ def _run(source, *, name: str, kind: str, mapping: dict[str, str], skip_invalid:
     result = ImportResult(kind=kind, source=name)
     chunks = source.chunks()
     first = next(chunks, None)
+    batch = isinstance(source, FrameSource)
     plan = plan_columns(kind, source.columns, mapping, field_registry(), add_fields=add_fields,
-                        sample=first.frame if first is not None else None)
+                        sample=first.frame if first is not None else None, batch=batch)
     if not may_assign and any(target.name == "rm_email" for target, _source in plan.targets):
         raise PermissionDeniedError(_("an rm_email column gives customers to relationship managers, which only a "
                                       "tenant admin may do: leave the column out, or ask one"))
@@ -150,7 +151,7 @@ def _run(source, *, name: str, kind: str, mapping: dict[str, str], skip_invalid:
         result.added_fields.append(field_name)
     if plan.new_fields:
         db.session.flush()
-        plan = plan_columns(kind, source.columns, mapping, field_registry())
+        plan = plan_columns(kind, source.columns, mapping, field_registry(), batch=batch)
     timezone = db.session.get(Tenant, tenant_id).timezone  # local times in the file are the tenant's
     connection = db.session.connection()
     targets = [target for target, _source in plan.targets]
