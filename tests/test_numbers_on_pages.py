@@ -68,5 +68,5 @@ def test_audit_details_say_known_codes_by_their_names(app, make_tenant, browser)
     browser.login(world)
     log = browser.get(f"/t/{world.slug}/audit/", headers={"Accept-Language": "en"}).text
     assert '<span class="muted">Kind</span> Interactions' in log
-    assert "high_risk: Moved down: 0; Moved up: 3" in log  # the dimension as recorded, the moves by their names
+    assert "Attrition risk: Moved down: 0; Moved up: 3" in log  # the dimension and the moves by their names
     assert '<span class="muted">List</span> VIP' in log and '<span class="muted">Sort</span> Customer id' in log

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from tierwise.jobs.schedules import STARTER_PREFIX
+from tierwise.platform.i18n import localised
 from tierwise.platform.numbers import readable_number, readable_percent
 from tierwise.platform.policy import Permission, allows
 from tierwise.platform.tenant import Industry
@@ -155,8 +156,9 @@ def plain_details(value) -> list[tuple[str, str]]:
 
     def text(item, key: str = "") -> str:
         if isinstance(item, dict):
-            return "; ".join(f"{AUDIT_DETAIL_LABELS.get(k, k)}: {text(v, k)}" for k, v in sorted(item.items())
-                             if v not in (None, "", {}, []))
+            named = _dimension_names() if key == "changes" else {}  # a retier's changes are by dimension
+            return "; ".join(f"{named.get(k) or AUDIT_DETAIL_LABELS.get(k, k)}: {text(v, k)}"
+                             for k, v in sorted(item.items()) if v not in (None, "", {}, []))
         if isinstance(item, (list, tuple)):
             return ", ".join(text(v, key) for v in item)
         if isinstance(item, bool):
@@ -169,6 +171,18 @@ def plain_details(value) -> list[tuple[str, str]]:
         return [("", text(value))] if value not in (None, "", {}, []) else []
     return [(str(AUDIT_DETAIL_LABELS.get(key, key)), said) for key, item in sorted(value.items())
             if item not in (None, "", {}, []) and (said := text(item, key))]
+
+
+def _dimension_names() -> dict[str, str]:
+    """The rule set in force's dimensions by code, in the reader's language, read once per request."""
+    if "dimension_names" not in g:
+        from tierwise.tenants.rules.versions import definition_in_force
+
+        definition = definition_in_force() if g.get("tenant") is not None else None
+        locale = str(get_locale())
+        g.dimension_names = {d.code: localised(d.label_en, d.label_zh, locale)
+                             for d in (definition.dimensions if definition else ())}
+    return g.dimension_names
 
 
 def rule_words(rule: str) -> str:
