@@ -7,7 +7,7 @@ several bad rules lists the others under ``more``.
 """
 from __future__ import annotations
 
-from flask import Flask, jsonify, make_response, render_template, request
+from flask import Flask, g, jsonify, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -52,8 +52,6 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
 def _home() -> str:
     """Where "Back to Tierwise" leads: the organisation's home inside its site (an address no page answers,
     ``/t/<slug>/nosuchpage``, included), else the page that chooses an organisation."""
-    from flask import g, url_for
-
     from tierwise.platform.tenant import find_tenant
 
     tenant = g.get("tenant")

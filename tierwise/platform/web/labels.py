@@ -18,8 +18,7 @@ from tierwise.platform.users import BookScope, Role
 from tierwise.tenants.category_labels import category_label
 from tierwise.tenants.imports.runner import API_BATCH
 from tierwise.tenants.fields import field_labels
-from tierwise.tenants.rules.phrases import rule_in_words
-from tierwise.tenants.rules.reasons import NAMED, reason_lines
+from tierwise.tenants.rules.reasons import reason_lines, rule_text
 
 ROLE_LABELS = {
     Role.TENANT_ADMIN: _l("Tenant admin"),
@@ -79,7 +78,8 @@ AUDIT_TARGET_LABELS = {
     "customer": _l("Customer"), "rule_set_version": _l("Rule set version"), "retier_run": _l("Retier run"),
     "model_run": _l("Model run"), "model_version": _l("Model version"), "schedule": _l("Schedule"),
     "saved_list": _l("Saved list"), "export": _l("Export"),
-}# The keys of audit details, as the audit log names them (nested keys inside a value stay as recorded).
+}
+# The keys of audit details, as the audit log names them (nested keys inside a value stay as recorded).
 AUDIT_DETAIL_LABELS = {
     "name": _l("Name"), "user": _l("User"), "email": _l("Email"), "role": _l("Role"), "reason": _l("Reason"),
     "changes": _l("Changes"), "before": _l("Before"), "after": _l("After"), "action": _l("Work"),
@@ -110,6 +110,7 @@ def _detail_value(key: str, value: str) -> str:
         return BUILT_IN[value].label(str(get_locale()))
     names = {"kind": IMPORT_KIND_LABELS, "model": MODEL_LABELS, "sort": SORT_LABELS, "role": ROLE_LABELS}.get(key, {})
     return str(names.get(value, value))
+
 
 PARTY_LABELS = {"individual": _l("Individual"), "organisation": _l("Organisation")}
 STATUS_LABELS = {"active": _l("Active"), "dormant": _l("Dormant"), "closed": _l("Closed")}
@@ -185,27 +186,21 @@ def _dimension_names() -> dict[str, str]:
     return g.dimension_names
 
 
-def rule_words(rule: str) -> str:
-    """A tier's rule in words for the customer page, its fields named by their labels (``phrases``)."""
+def _field_labels() -> dict:
+    """The tenant's field labels, read once per request however many reasons and rules a page says."""
     if "field_labels" not in g:
         g.field_labels = field_labels()
-    locale = str(get_locale())
-    labels = g.field_labels
+    return g.field_labels
 
-    def name_of(name: str) -> str:
-        return labels[name].label(locale) if name in labels else str(NAMED.get(name, name))
 
-    return rule_in_words(rule, name_of, locale)
+def rule_words(rule: str) -> str:
+    """A tier's rule in words for the customer page, its fields named by their labels (``reasons.rule_text``)."""
+    return rule_text(rule, _field_labels())
 
 
 def tier_reason_lines(values: dict | None) -> list:
-    """A tier's reason for a page, each value named by its field's label (``tierwise.tenants.rules.reasons``).
-
-    The tenant's field labels are read once per request, however many reasons the page shows.
-    """
-    if "field_labels" not in g:
-        g.field_labels = field_labels()
-    return reason_lines(values, g.field_labels)
+    """A tier's reason for a page, each value named by its field's label (``tierwise.tenants.rules.reasons``)."""
+    return reason_lines(values, _field_labels())
 
 
 def init_app(app: Flask) -> None:

@@ -69,7 +69,7 @@ def _said(expression: str, locale: str, labels: tuple[str, ...]) -> str | None:
         text = _call(_parsed(expression), lambda name: known.get(name, name))
     except _NoPhrase:
         return None
-    return text[:1].upper() + text[1:]
+    return _capital(text)
 
 
 @lru_cache(maxsize=4096)
@@ -161,12 +161,8 @@ def _filter(args: tuple, name_of) -> str:
 def _condition(node: s.Node, name_of) -> str:
     """A filter's condition: codes by their labels, ``resolved_at is null`` as "unresolved", comparisons with
     their symbols; ``and`` as a list."""
-    if isinstance(node, s.In) and isinstance(node.operand, s.Name) and all(
-            isinstance(item, s.String) for item in node.items.items):
-        values = _(", ").join(str(category_label(item.value)) for item in node.items.items)
-        if node.negated:
-            values = _("not %(values)s", values=values)
-        return _("%(name)s: %(values)s", name=_column(node.operand.name, name_of), values=values)
+    if isinstance(node, s.In) and isinstance(node.operand, s.Name) and _of_codes(node):
+        return _codes(node, _column(node.operand.name, name_of))
     if isinstance(node, s.IsNull) and isinstance(node.operand, s.Name) and node.operand.name == "resolved_at":
         return _("resolved") if node.negated else _("unresolved")
     if isinstance(node, s.Binary) and node.op == "and":
@@ -178,6 +174,22 @@ def _condition(node: s.Node, name_of) -> str:
         if node.op in SYMBOLS and isinstance(node.right, s.Number):
             return f"{_column(node.left.name, name_of)} {SYMBOLS[node.op]} {s.unparse(node.right)}"
     raise _NoPhrase
+
+
+def _of_codes(node: s.In) -> bool:
+    return all(isinstance(item, s.String) for item in node.items.items)
+
+
+def _codes(node: s.In, name: str) -> str:
+    """``channel in ["news_media", "regulator_hotline"]`` as "channel: News media, Regulator hotline"."""
+    values = _(", ").join(str(category_label(item.value)) for item in node.items.items)
+    if node.negated:
+        values = _("not %(values)s", values=values)
+    return _("%(name)s: %(values)s", name=name, values=values)
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _column(name: str, name_of) -> str:
@@ -218,11 +230,8 @@ def _condition_words(node: s.Node, name_of) -> str:
             right = (_share(node.right.value) if isinstance(node.right, s.Number) and _is_share(node.left)
                      else _value_words(node.right, name_of))
             return f"{_value_words(node.left, name_of)} {symbol} {right}"
-        if isinstance(node, s.In) and all(isinstance(item, s.String) for item in node.items.items):
-            values = _(", ").join(str(category_label(item.value)) for item in node.items.items)
-            if node.negated:
-                values = _("not %(values)s", values=values)
-            return _("%(name)s: %(values)s", name=_value_words(node.operand, name_of), values=values)
+        if isinstance(node, s.In) and _of_codes(node):
+            return _codes(node, _value_words(node.operand, name_of))
         if isinstance(node, s.Between):
             return _("%(value)s from %(low)s to %(high)s", value=_value_words(node.operand, name_of),
                      low=_value_words(node.low, name_of), high=_value_words(node.high, name_of))
@@ -252,8 +261,7 @@ def _value_words(node: s.Node, name_of) -> str:
     if isinstance(node, s.Name):
         return name_of(node.name)
     if isinstance(node, s.Call):
-        text = _call(node, name_of)
-        return text[:1].upper() + text[1:]
+        return _capital(_call(node, name_of))
     if isinstance(node, s.Number):
         value = node.value
         return f"{value:,.0f}" if float(value).is_integer() else f"{value:,}"

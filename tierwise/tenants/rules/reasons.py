@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 
 from tierwise.platform.numbers import MISSING, readable_number, readable_percent
 from tierwise.tenants.category_labels import category_label
-from tierwise.tenants.rules.phrases import as_percent, phrase
+from tierwise.tenants.rules.phrases import as_percent, phrase, rule_in_words
 
 # Names a rule may use besides the tenant's fields (``vocabulary.BUILT_IN`` and ``MODEL_OUTPUTS``).
 NAMED = {"churn_probability": _l("Churn probability"), "predicted_value": _l("Predicted value"),
@@ -55,13 +55,7 @@ def reason_lines(reason: dict | None, registry: dict, locale: str | None = None)
     ``registry``: the tenant's fields (or just their labels, ``field_labels()``) by name, read once per page.
     """
     speaking = str(get_locale())  # the language gettext speaks, which phrases are kept by
-    locale = locale or speaking
-
-    def name_of(name: str) -> str:
-        if name in registry:
-            return registry[name].label(locale)
-        return str(NAMED[name]) if name in NAMED else name
-
+    name_of = namer(registry, locale or speaking)
     lines = []
     for expression, value in sorted((reason or {}).items()):
         caption = name_of(expression) if expression in registry or expression in NAMED else phrase(expression,
@@ -70,3 +64,19 @@ def reason_lines(reason: dict | None, registry: dict, locale: str | None = None)
                                 caption is not None))
     return lines
 
+
+
+def rule_text(rule: str, registry: dict, locale: str | None = None) -> str:
+    """A tier's rule in words (``phrases.rule_in_words``), its names said as ``reason_lines`` says them."""
+    speaking = str(get_locale())
+    return rule_in_words(rule, namer(registry, locale or speaking), speaking)
+
+
+def namer(registry: dict, locale: str):
+    """``name -> caption``: a field by its label in ``locale``, a score or built-in name by its own, else as written."""
+    def name_of(name: str) -> str:
+        if name in registry:
+            return registry[name].label(locale)
+        return str(NAMED[name]) if name in NAMED else name
+
+    return name_of
