@@ -48,33 +48,19 @@ def _mapping(pairs: tuple[str, ...], **columns: str | None) -> dict[str, str]:
     return {**{target: column for target, column in columns.items() if column}, **parse_pairs(pairs, field="--map")}
 
 
-def _resolved(kind: str, mapping_name: str | None, mapping: dict[str, str]) -> dict[str, str]:
-    """``resolve_mapping``, with a saved mapping that does not exist refused as ``--mapping``'s value.
-
-    The domain's error names the mapping but not where its name was given; here that is ``--mapping``.
-    """
-    from tierwise.errors import NotFoundError
-    from tierwise.tenants.imports.mappings import resolve_mapping
-
-    try:
-        return resolve_mapping(kind, saved_name=mapping_name, explicit=mapping)
-    except NotFoundError as exc:
-        raise NotFoundError(exc.message, field="mapping_name") from None
-
-
 def _run(kind: str, mapping: dict[str, str], *, path: str, tenant_slug: str, mapping_name: str | None,
          save_as: str | None, skip_invalid: bool, rejects_path: str | None, background: bool,
          add_fields: bool = False) -> None:
     """Import now, in this process and transaction (the default), or start a run with ``--background``."""
     from tierwise.platform.cli import in_tenant
-    from tierwise.tenants.imports.mappings import import_mapped
+    from tierwise.tenants.imports.mappings import import_mapped, resolve_mapping
 
     if background:
         _start_run(kind, mapping, path=path, tenant_slug=tenant_slug, mapping_name=mapping_name, save_as=save_as,
                    skip_invalid=skip_invalid, rejects_path=rejects_path, add_fields=add_fields)
         return
     with in_tenant(tenant_slug):
-        mapping = _resolved(kind, mapping_name, mapping)
+        mapping = resolve_mapping(kind, saved_name=mapping_name, explicit=mapping)
         rejects = rejects_path or (f"{path}.rejects.csv" if skip_invalid else None)
         show_progress = sys.stderr.isatty()
 
@@ -123,7 +109,6 @@ def _start_run(kind: str, mapping: dict[str, str], *, path: str, tenant_slug: st
         raise ValidationError("cannot be used with --background: the run records the rejected rows "
                               "(see `tierwise import status`)", field="--rejects")
     with in_tenant(tenant_slug):
-        mapping = _resolved(kind, mapping_name, mapping)  # the run resolves it again, to the same mapping
         run = start_import_run(Path(path), kind=kind, source_name=Path(path).name, created_by="cli",
                                mapping_name=mapping_name, save_as=save_as,
                                options={"mapping": mapping, "skip_invalid": skip_invalid, "add_fields": add_fields})

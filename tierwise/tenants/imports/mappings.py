@@ -99,7 +99,8 @@ def save_mapping(kind: str, name: str, mapping: dict[str, str]) -> ColumnMapping
 def load_mapping(kind: str, name: str) -> dict[str, str]:
     saved = db.session.scalar(sa.select(ColumnMapping).where(ColumnMapping.kind == kind, ColumnMapping.name == name))
     if saved is None:
-        raise NotFoundError(_("no saved %(kind)s mapping named '%(name)s'", kind=kind, name=name))
+        raise NotFoundError(_("no saved %(kind)s mapping named '%(name)s'", kind=kind, name=name),
+                            field="mapping_name")  # as ``start_import_run`` and the CLI name the choice
     return dict(saved.mapping)
 
 
