@@ -29,10 +29,10 @@ from tierwise.platform.tenant import Tenant
 from tierwise.platform.i18n import localised
 from tierwise.tenants import xlsx
 from tierwise.tenants.fields import field_labels
-from tierwise.tenants.lists.catalog import builtin
+from tierwise.tenants.lists.catalog import CHANGE_LISTS, builtin
 from tierwise.tenants.lists.explain import explain
 from tierwise.tenants.lists.filters import ListFilters
-from tierwise.tenants.lists.query import CHANGE_LISTS, list_rows
+from tierwise.tenants.lists.query import list_rows
 
 FORMATS = {"csv": "text/csv; charset=utf-8",
            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
@@ -59,7 +59,6 @@ HEADINGS = {
     "churn_probability": _l("Churn probability"), "predicted_value": _l("Predicted value"),
     "from_tier": _l("Moved from"), "to_tier": _l("Moved to"), "changed_at": _l("Moved at"), "reason": _l("Why"),
 }
-MOVED_IN = CHANGE_LISTS  # the dimension a list of changes follows
 
 
 def table(list_name: str, visible: sa.ColumnElement[bool], filters: ListFilters, sort: str,
@@ -73,7 +72,7 @@ def table(list_name: str, visible: sa.ColumnElement[bool], filters: ListFilters,
     the rules, and the reason as the page says it.
     """
     rows, dimensions = list_rows(list_name, visible, filters=filters, sort=sort)
-    changes = list_name in MOVED_IN
+    changes = list_name in CHANGE_LISTS
     whys = explain(list_name, rows, field_labels(), locale or "en")
     if locale is None:
         header = ["external_id", "name", "branch", "rm"] + [f"tier_{d.code}" for d in dimensions]
@@ -81,7 +80,7 @@ def table(list_name: str, visible: sa.ColumnElement[bool], filters: ListFilters,
         header.append("reason")
     else:
         header = _people_header(dimensions, locale, changes)
-    moved_in = next((d for d in dimensions if d.code == MOVED_IN.get(list_name)), None)
+    moved_in = next((d for d in dimensions if d.code == CHANGE_LISTS.get(list_name)), None)
     body = []
     with force_locale(locale or "en"):  # once for the file: the reasons' words in its language
         for row, why in zip(rows, whys):

@@ -74,6 +74,8 @@ BUILT_IN = {spec.name: spec for spec in (
 # The dimension each list is drawn from: a rule set without it leaves the list empty.
 DRAWN_FROM = {"vip": "value", "vip_at_risk": "value", "value_down": "value", "high_risk": "high_risk",
               "newly_high_risk": "high_risk", "opinion_risk": "opinion_risk"}
+# The lists of moves (``query.CHANGE_WINDOW``), by the dimension whose moves each lists.
+CHANGE_LISTS = {name: DRAWN_FROM[name] for name in ("newly_high_risk", "value_down")}
 CHURN_LISTS = ("vip_at_risk", "at_risk")  # lists a churn probability puts customers on
 # Why a customer is on each list: the reason of the tier in this dimension (none for ``at_risk``).
 EXPLAINED_BY = DRAWN_FROM | {"all": "value"}

@@ -33,8 +33,6 @@ from tierwise.tenants.rules.definition import RuleSetDefinition
 # name -> (column key, descending); ties are broken by external id, ascending
 SORTS = {"external_id": ("external_id", False), "name": ("name", False),
          "churn": ("churn_probability", True), "value": ("predicted_value", True)}
-# The lists of changes and the dimension each follows, over the last week of moves (``_recent_change``).
-CHANGE_LISTS = {"newly_high_risk": "high_risk", "value_down": "value"}
 CHANGE_WINDOW = timedelta(days=7)
 SHAPES_KEPT = 256  # list statements kept per process (``_statement``), least recently used dropped first
 _KEPT: OrderedDict = OrderedDict()
@@ -144,10 +142,10 @@ def _recent_change(name: str, definition, tenant_id: int) -> sa.Subquery | None:
     up and then back down is not newly high-risk.  The window's start is bound when the
     statement runs (``changes_since``), so every page of a list shares one statement.
     """
-    if name not in CHANGE_LISTS:
+    if name not in catalog.CHANGE_LISTS:
         return None
     t = TierChange.__table__
-    code = CHANGE_LISTS[name]
+    code = catalog.CHANGE_LISTS[name]
     moves = sa.select(t.c.customer_id, t.c.from_tier, t.c.to_tier, t.c.occurred_at, t.c.direction,
                       sa.func.row_number().over(partition_by=t.c.customer_id, order_by=t.c.occurred_at.desc())
                       .label("latest")).where(
@@ -168,7 +166,7 @@ def _recent_change(name: str, definition, tenant_id: int) -> sa.Subquery | None:
 
 def _bound(name: str) -> dict:
     """What a list's statement binds besides the page: the start of the window of changes (``_recent_change``)."""
-    return {"changes_since": utcnow() - CHANGE_WINDOW} if name in CHANGE_LISTS else {}
+    return {"changes_since": utcnow() - CHANGE_WINDOW} if name in catalog.CHANGE_LISTS else {}
 
 
 def _filter_conditions(filters: ListFilters, c, s) -> list:
