@@ -94,3 +94,40 @@ def test_a_large_tenant_gets_fewer_rounds_so_scoring_every_customer_stays_within
     assert training.max_rounds(1_000_000) == 250
     assert training.max_rounds(50_000_000) == training.MIN_ROUNDS_CAP  # never a stump of a model
     assert training.max_rounds(0) == training.MAX_ROUNDS
+
+
+@pytest.mark.parametrize("model", ["churn", "value"])
+def test_the_lead_over_a_baseline_is_judged_by_the_spread_of_paired_resamples(model):
+    """Model and baseline predict the same customers, so the noise of their gap is that of paired resamples."""
+    rng = np.random.default_rng(11)
+    n = 3000
+    signal = rng.normal(size=n)
+    if model == "churn":
+        y = (signal + rng.normal(scale=1.5, size=n) > 1.2).astype(float)
+        ours = 1 / (1 + np.exp(-signal))
+        theirs = 1 / (1 + np.exp(-(signal + rng.normal(scale=0.5, size=n))))  # the same signal, blurred
+    else:
+        y = np.exp(signal) * 100
+        ours = y * rng.lognormal(sigma=0.4, size=n)
+        theirs = y * rng.lognormal(sigma=0.5, size=n)
+
+    def primary(pick, prediction):
+        if model == "churn":
+            return roc_auc_score(y[pick], prediction[pick])
+        return np.sqrt(np.mean((prediction[pick] - y[pick]) ** 2))
+
+    gaps = []
+    for _ in range(300):
+        pick = rng.integers(0, n, n)
+        gaps.append(primary(pick, ours) - primary(pick, theirs))
+    error = metrics.difference_standard_error(model, y, ours, theirs)
+    assert error == pytest.approx(np.std(gaps), rel=0.3)
+    apart = [metrics.standard_error(model, y, p, metrics.metrics_for(model, y, p)) for p in (ours, theirs)]
+    assert error < sum(apart)  # errors that go together: the gap is steadier than the two scores
+
+
+def test_a_gap_without_a_second_class_or_any_error_has_no_noise_to_judge_it_by():
+    y = np.zeros(50)
+    assert metrics.difference_standard_error("churn", y, np.linspace(0, 1, 50), np.linspace(1, 0, 50)) is None
+    assert metrics.difference_standard_error("value", y, y, y + 1) is None  # a perfect model: no spread to measure
+    assert not metrics.within_noise(0.9, 0.8, None)

@@ -81,6 +81,10 @@ def test_the_overview_shows_each_champion_beside_its_baselines_with_curves_and_i
         assert text in page, text
     assert re.search(r"The model (beats|does not beat) Logistic regression: ROC AUC", page)
     assert re.search(r"The model (beats|does not beat) Last period carried forward: RMSE", page)
+    with in_tenant(app, bank):  # each baseline keeps how noisy the model's lead over it is
+        assert all(champion(model).metrics[baseline]["model_difference_se"] > 0
+                   for model, baseline in (("churn", "logistic_regression"), ("churn", "recency_rule"),
+                                           ("value", "last_period_carried_forward")))
     assert page.count('<svg class="curve"') == 3  # ROC and gain for churn, gain for value
     assert page.count("<polyline") >= 3 + 2 + 1 + 2  # a line per predictor, plus each chart's random diagonal
     assert 'class="number best"' in page
@@ -259,3 +263,21 @@ def test_a_customer_not_scored_yet_says_so(app, make_tenant):
         customer_id = db.session.scalar(sa.select(Customer.id))
     page = signed_in(app, world).get(f"/t/{world.slug}/customers/{customer_id}", headers=ENGLISH)
     assert "Not scored yet" in page.text
+
+
+def test_a_gap_to_a_baseline_within_the_noise_of_the_validation_set_is_called_level(app):
+    from types import SimpleNamespace
+
+    from tierwise.platform.web.model_report import verdicts
+
+    version = SimpleNamespace(model="churn", metrics={
+        "model": {"roc_auc": 0.942},
+        "logistic_regression": {"roc_auc": 0.948, "model_difference_se": 0.005},  # 1.2 errors behind: noise
+        "recency_rule": {"roc_auc": 0.800, "model_difference_se": 0.010}})  # 14 errors ahead: a real lead
+    with app.test_request_context():
+        behind, ahead = verdicts(version)
+    assert (behind.beats, behind.level, behind.margin) == (False, True, "0.010")
+    assert (ahead.beats, ahead.level) == (True, False)
+    version.metrics["logistic_regression"].pop("model_difference_se")  # a version trained before it was measured
+    with app.test_request_context():
+        assert not verdicts(version)[0].level

@@ -8,7 +8,7 @@ predicted against total actual.  Every function takes plain arrays.
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import spearmanr
+from scipy.stats import rankdata, spearmanr
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score, roc_curve
 
 TOP_SHARE = 0.10
@@ -105,6 +105,50 @@ def standard_error(model: str, y: np.ndarray, prediction: np.ndarray, score: dic
         return float(np.sqrt(max(variance, 0.0)))
     squared = (np.asarray(prediction, dtype=float) - y) ** 2
     return float(squared.std() / np.sqrt(len(y)) / (2 * value)) if value > 0 else 0.0
+
+
+def difference_standard_error(model: str, y, ours, theirs) -> float | None:
+    """How much the model's lead over a baseline on the primary metric would move on another sample.
+
+    Both predict the same examples, so their errors go together and the
+    difference is far steadier than either score: the two standard errors of
+    ``standard_error`` added up would call nearly every gap noise.  ROC AUC:
+    DeLong, DeLong and Clarke-Pearson's (1988) covariance of two correlated
+    AUCs, computed from midranks (Sun and Xu, 2014).  RMSE: the delta method on
+    each example's squared error under both.  None where the metric is undefined.
+    """
+    y = np.asarray(y, dtype=float)
+    ours, theirs = np.asarray(ours, dtype=float), np.asarray(theirs, dtype=float)
+    if len(y) < 2:
+        return None
+    if model == "churn":
+        positive = y > 0.5
+        m, n = int(positive.sum()), int((~positive).sum())
+        if m < 2 or n < 2:
+            return None
+        v10, v01 = [], []  # each positive's and each negative's share of the AUC, per predictor
+        for score in (ours, theirs):
+            both = rankdata(np.concatenate([score[positive], score[~positive]]))
+            among_positives, among_negatives = rankdata(score[positive]), rankdata(score[~positive])
+            v10.append((both[:m] - among_positives) / n)
+            v01.append(1 - (both[m:] - among_negatives) / m)
+        s10, s01 = np.cov(np.vstack(v10)), np.cov(np.vstack(v01))
+        variance = (s10[0, 0] + s10[1, 1] - 2 * s10[0, 1]) / m + (s01[0, 0] + s01[1, 1] - 2 * s01[0, 1]) / n
+        return float(np.sqrt(max(variance, 0.0)))
+    squared_ours, squared_theirs = (ours - y) ** 2, (theirs - y) ** 2
+    rmse_ours, rmse_theirs = np.sqrt(squared_ours.mean()), np.sqrt(squared_theirs.mean())
+    if rmse_ours <= 0 or rmse_theirs <= 0:
+        return None
+    influence = squared_ours / (2 * rmse_ours) - squared_theirs / (2 * rmse_theirs)
+    return float(influence.std() / np.sqrt(len(y)))
+
+
+NOISE = 1.96  # standard errors of a paired difference: a 95% interval
+
+
+def within_noise(ours: float, theirs: float, error: float | None) -> bool:
+    """Whether a gap is within what another validation sample of the same size could give (95%)."""
+    return error is not None and abs(ours - theirs) < NOISE * error
 
 
 def roc_points(y: np.ndarray, p: np.ndarray) -> list[list[float]]:

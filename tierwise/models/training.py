@@ -303,6 +303,8 @@ def train(model: str, data: Dataset, *, seed: int = 7, budget_seconds: float = D
         compared = baselines.value_baselines(data.valid_x, data.plan.horizon_days)
     for name, baseline in compared.items():
         results[name] = metrics.metrics_for(model, y, baseline)
+        # Whether the model's lead (or lag) over this baseline is more than another sample could give
+        results[name]["model_difference_se"] = metrics.difference_standard_error(model, y, prediction, baseline)
     curves = {"lift": {name: metrics.lift_points(y, p) for name, p in ({"model": prediction} | compared).items()}}
     if model == "churn":
         curves["roc"] = {name: metrics.roc_points(y, p) for name, p in ({"model": prediction} | compared).items()}

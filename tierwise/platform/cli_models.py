@@ -46,7 +46,7 @@ def _follow(run, wait: bool):
 
 
 def _metric_table(version) -> None:
-    from tierwise.models.metrics import PRIMARY
+    from tierwise.models.metrics import NOISE, PRIMARY, within_noise
 
     names = (["roc_auc", "pr_auc", "lift_top10", "capture_top10", "brier"] if version.model == "churn"
              else ["rmse", "mae", "spearman", "capture_top10", "total_predicted", "total_actual"])
@@ -59,9 +59,12 @@ def _metric_table(version) -> None:
     name, higher = PRIMARY[version.model]
     ours = results["model"][name]
     for who, values in results.items():
-        if who != "model" and values.get(name) is not None:
+        if who != "model" and values.get(name) is not None and ours is not None:
             beats = ours > values[name] if higher else ours < values[name]
-            click.echo(f"  {'beats' if beats else 'does NOT beat'} {who} on {name}")
+            error = values.get("model_difference_se")
+            noise = f" (level: the gap is within ±{_fmt(NOISE * error)}, the noise of this validation set)" \
+                if within_noise(ours, values[name], error) else ""
+            click.echo(f"  {'beats' if beats else 'does NOT beat'} {who} on {name}{noise}")
 
 
 def _fmt(value) -> str:

@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from tierwise.models.drift import ALERT_PSI, SCORE
+from tierwise.models.metrics import NOISE, within_noise
 from tierwise.models.registry import PRIMARY_METRIC, ModelVersion, version_by_number
 from tierwise.models.runs import ModelRun
 
@@ -64,6 +65,9 @@ class Verdict:
     metric: str
     ours: str
     theirs: str
+    # The gap is within what another validation sample of the same size could give (95%): the two are level
+    level: bool = False
+    margin: str = ""  # that range, ± 1.96 standard errors of the paired difference
 
 
 def formatted(value: float | None, kind: str) -> str:
@@ -145,7 +149,10 @@ def verdicts(version: ModelVersion) -> list[Verdict]:
         if baseline == "model" or ours is None or theirs is None:
             continue
         beats = ours > theirs if higher else ours < theirs
-        found.append(Verdict(predictor_label(baseline), beats, label, formatted(ours, kind), formatted(theirs, kind)))
+        error = version.metrics[baseline].get("model_difference_se")  # versions trained before it have none
+        level = within_noise(ours, theirs, error)
+        found.append(Verdict(predictor_label(baseline), beats, label, formatted(ours, kind), formatted(theirs, kind),
+                             level, formatted(NOISE * error, kind) if level else ""))
     return found
 
 
