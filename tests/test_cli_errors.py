@@ -82,6 +82,32 @@ def test_a_refused_value_names_the_option_not_the_apis_field(app, runner, tenant
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("target, error", [
+    ("{folder}/named.csv", "is a folder: name the file to write"),  # a folder where the file should go
+    ("/dev/null/all.csv", "cannot write '/dev/null/all.csv': "),  # a place no file can be written
+])
+def test_an_export_that_cannot_be_written_names_out_and_records_no_export(app, runner, tenant_a, tmp_path,
+                                                                          target, error):
+    from tierwise.tenants.exports import export_log
+
+    (tmp_path / "named.csv").mkdir()
+    result = tierwise(runner, "export", "--tenant", tenant_a.slug, "--out", target.format(folder=tmp_path))
+
+    assert result.exit_code == 2, result.output
+    message = one_line_error(result)
+    assert message.startswith("Error: --out: ") and error in message, message
+    assert "Traceback" not in result.output
+    with in_tenant(app, tenant_a):
+        assert export_log() == []  # the export's audit record went with the file it could not write
+
+
+def test_generating_into_a_place_that_cannot_hold_a_folder_names_out(runner):
+    result = tierwise(runner, "generate", "--industry", "bank", "--customers", "10", "--out", "/dev/null/trial")
+
+    assert result.exit_code == 2, result.output
+    assert one_line_error(result).startswith("Error: --out: cannot write to '/dev/null/trial': ")
+
+
 def test_an_as_of_too_early_for_the_history_is_refused_naming_it_and_no_run_is_recorded(app, runner, tenant_a):
     seed_history(app, tenant_a, customers=30, months=6)  # activity from the start of 2025 to 2025-06-30
 

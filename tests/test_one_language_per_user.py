@@ -155,6 +155,10 @@ def test_a_program_asking_for_english_gets_english_headings_whatever_the_tokens_
 
     assert headings(**{"Accept-Language": "en"}).startswith("Customer id")
     assert CHINESE.search(headings())  # no header: the owner's language
+    lists = client.get("/api/v1/lists", headers=token | {"Accept-Language": "en"}).json["items"]
+    vip = next(item for item in lists if item["name"] == "vip")
+    assert not CHINESE.search(vip["label"] + vip["description"]), vip  # the list names too
+    assert CHINESE.search(client.get("/api/v1/lists", headers=token).json["items"][0]["label"])
 
 
 def test_a_malformed_request_or_a_wrong_method_is_refused_in_the_readers_language(app, client, issue_token, tenant_a):

@@ -323,7 +323,10 @@ def generate_command(industry: str, count: int, out: str, months: int, seed: int
 
     from tierwise.tenants.synthetic import write_csv
 
-    counts = write_csv(industry, count, Path(out), months=months, seed=seed)
+    try:
+        counts = write_csv(industry, count, Path(out), months=months, seed=seed)
+    except OSError as exc:  # a folder that cannot be made or written (read-only, a file in the way)
+        raise OneLineUsageError(f"--out: cannot write to '{out}': {exc.strerror or exc}") from None
     click.echo(f"Wrote {counts['customers']:,} customers, {counts['activity']:,} activity rows and "
                f"{counts['interactions']:,} interactions to {out}")
 

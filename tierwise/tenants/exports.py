@@ -200,8 +200,14 @@ def export_customers(out: str | Path, *, list_name: str = "all", by: str = "") -
         raise ValidationError(_("'%(path)s': name the file .csv or .xlsx", path=str(path)), field="out")
     if not path.parent.exists():
         raise ValidationError(_("'%(folder)s' does not exist", folder=str(path.parent)), field="out")
+    if path.is_dir():
+        raise ValidationError(_("'%(path)s' is a folder: name the file to write", path=str(path)), field="out")
     export = export_list(list_name, sa.true(), fmt=fmt, by=by)
-    path.write_bytes(export.content)
+    try:
+        path.write_bytes(export.content)
+    except OSError as exc:  # the caller rolls the export's audit record back with it
+        raise ValidationError(_("cannot write '%(path)s': %(reason)s", path=str(path),
+                                reason=exc.strerror or str(exc)), field="out") from None
     return ExportResult(path=path, rows=export.rows, sha256=export.sha256, list_name=list_name)
 
 

@@ -59,7 +59,7 @@ def _settings() -> dict:
 
 @api_blueprint.get("/lists")
 def list_lists():
-    locale = getattr(current_user, "locale", None)
+    locale = str(get_locale())  # the request's language: a token's Accept-Language first
     return {"items": [{"name": spec.name, "label": spec.label(locale), "description": spec.description(locale)}
                       for spec in catalog.BUILT_IN.values()], "settings": _settings()}
 
