@@ -98,20 +98,42 @@ def test_relationship_manager_gets_403_json_for_admin_lists(client, tenant_a, is
     assert client.get(path, headers=bearer(issue_token(tenant_a, "admin"))).status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/api/v1/users/{id}", "/api/v1/branches/{id}", "/api/v1/tokens/{id}"])
-def test_unknown_id_gets_404_json(client, tenant_a, issue_token, path):
+@pytest.mark.parametrize(("path", "parameter"), [
+    ("/api/v1/users/{id}", "user_id"), ("/api/v1/branches/{id}", "branch_id"), ("/api/v1/tokens/{id}", "token_id"),
+    ("/api/v1/customers/{id}/activity", "customer_id"), ("/api/v1/rule-set/versions/{id}", "version_id"),
+    ("/api/v1/models/versions/{id}", "model_version_id"), ("/api/v1/retier-runs/{id}", "retier_run_id")])
+def test_unknown_id_gets_404_json_naming_the_path_parameter(client, tenant_a, issue_token, path, parameter):
     response = client.get(path.format(id=uuid.uuid4()), headers=bearer(issue_token(tenant_a)))
+    assert_error(response, 404, "not_found", parameter)
+
+
+@pytest.mark.parametrize(("path", "parameter"), [
+    ("/api/v1/users/not-a-uuid", "user_id"), ("/api/v1/tokens/123", "token_id"),
+    ("/api/v1/branches/%27--", "branch_id"), ("/api/v1/customers/x/tiers", "customer_id")])
+def test_malformed_id_gets_404_json_naming_the_path_parameter(client, tenant_a, issue_token, path, parameter):
+    response = client.get(path, headers=bearer(issue_token(tenant_a)))
+    assert_error(response, 404, "not_found", parameter)
+    assert "is not an id" in response.json["error"]["message"]
+
+
+def test_an_unknown_kind_of_import_in_the_path_is_named_with_the_kinds_there_are(client, tenant_a, issue_token):
+    response = client.post("/api/v1/imports/bogus", json={"rows": []}, headers=bearer(issue_token(tenant_a)))
+    assert_error(response, 404, "not_found", "kind")
+    assert "activity, customers, interactions" in response.json["error"]["message"]
+
+
+def test_an_address_no_route_has_says_only_not_found(client, tenant_a, issue_token):
+    response = client.get("/api/v1/nowhere/at-all", headers=bearer(issue_token(tenant_a)))
     assert_error(response, 404, "not_found")
+    assert "field" not in response.json["error"]
 
 
-@pytest.mark.parametrize("path", ["/api/v1/users/not-a-uuid", "/api/v1/tokens/123", "/api/v1/branches/%27--"])
-def test_malformed_id_gets_404_json(client, tenant_a, issue_token, path):
-    assert_error(client.get(path, headers=bearer(issue_token(tenant_a))), 404, "not_found")
-
-
-def test_another_tenants_user_is_404(client, tenant_a, tenant_b, issue_token):
-    response = client.get(f"/api/v1/users/{tenant_b.users['admin'].id}", headers=bearer(issue_token(tenant_a)))
-    assert_error(response, 404, "not_found")
+def test_another_tenants_user_is_404_word_for_word_as_a_missing_one(client, tenant_a, tenant_b, issue_token):
+    token = bearer(issue_token(tenant_a))
+    theirs = client.get(f"/api/v1/users/{tenant_b.users['admin'].id}", headers=token)
+    missing = client.get(f"/api/v1/users/{uuid.uuid4()}", headers=token)
+    assert_error(theirs, 404, "not_found", "user_id")
+    assert theirs.json == missing.json
 
 
 # --- token lifecycle ----------------------------------------------------------
@@ -169,7 +191,7 @@ def test_relationship_manager_cannot_revoke_someone_elses_token(app, client, ten
     admin_token = issue_token(tenant_a)
     created = create_token(app, tenant_a)
     response = client.delete(f"/api/v1/tokens/{created['id']}", headers=bearer(issue_token(tenant_a, "rm1")))
-    assert_error(response, 404, "not_found")
+    assert_error(response, 404, "not_found", "token_id")
     assert client.get("/api/v1/me", headers=bearer(created["token"])).status_code == 200
 
 
@@ -342,6 +364,6 @@ def test_an_rm_cannot_tell_another_users_or_tokens_id_from_one_that_does_not_exi
     for method in ("GET", "DELETE") if "tokens" in path else ("GET",):
         theirs = client.open(path.format(id=someone_elses), method=method, headers=rm)
         nobodys = client.open(path.format(id=uuid.uuid4()), method=method, headers=rm)
-        assert_error(theirs, 404, "not_found")
+        assert_error(theirs, 404, "not_found", path.split("/")[3][:-1] + "_id")  # user_id, token_id
         assert theirs.json == nobodys.json, (method, theirs.json, nobodys.json)
     assert client.get(path.format(id=someone_elses), headers=bearer(issue_token(tenant_a))).status_code == 200

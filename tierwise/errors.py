@@ -86,13 +86,17 @@ class ConflictError(TierwiseError):
 
 
 class NotFoundError(TierwiseError):
-    """The named object does not exist (or belongs to another tenant); ``field`` says which name, if asked by one."""
+    """The named object does not exist (or belongs to another tenant); ``field`` says which name, if asked by one.
+
+    ``sought``: the id looked for, so that an API answer names the path parameter that carried it.
+    """
 
     code = "not_found"
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(self, message: str, *, field: str | None = None, sought: object = None) -> None:
         super().__init__(message)
         self.field = field
+        self.sought = sought
 
 
 class PermissionDeniedError(TierwiseError):

@@ -135,7 +135,7 @@ class TenantScoped(TenantOwned):
 
         found = db.session.scalar(sa.select(cls).where(cls.id == object_id))
         if found is None:
-            raise NotFoundError(_("no such %(noun)s", noun=cls.noun))
+            raise NotFoundError(_("no such %(noun)s", noun=cls.noun), sought=object_id)
         return found
 
 

@@ -7,6 +7,8 @@ several bad rules lists the others under ``more``.
 """
 from __future__ import annotations
 
+import re
+
 from flask import Flask, g, jsonify, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -83,7 +85,10 @@ def _http_error(exc: HTTPException):
     # either read-protected...") is for browsers of static sites: an API caller gets ours instead.
     said = exc.description if exc.description != type(exc).description else None
     message = messages.get(status) if not wants_json() else (said or messages.get(status))
-    response = make_response(error_response(status, CODE_BY_STATUS.get(status, "error"), message or exc.name))
+    field = None
+    if status == 404 and wants_json() and request.url_rule is None:
+        field, message = _unrouted_parameter() or (None, message)
+    response = make_response(error_response(status, CODE_BY_STATUS.get(status, "error"), message or exc.name, field))
     for name, value in exc.get_headers():  # what the client acts on: a 405's Allow, a 429's Retry-After
         if name.lower() != "content-type":
             response.headers[name] = value
@@ -101,8 +106,59 @@ def _domain_error(exc: TierwiseError):
     status = next((s for cls, s in STATUS_BY_ERROR.items() if isinstance(exc, cls)), 400)
     rows = [{"row": e.row, "column": e.column, "value": e.value, "reason": e.reason}
             for e in getattr(exc, "errors", [])[:100]]  # an import's bad cells, where they are
-    return error_response(status, exc.code, str(exc), getattr(exc, "field", None), rows,
+    field = getattr(exc, "field", None) or path_parameter_of(getattr(exc, "sought", None))
+    return error_response(status, exc.code, str(exc), field, rows,
                           getattr(exc, "position", None), further_problems(exc))  # a RuleError's offset in its rule
+
+
+def path_parameter_of(sought) -> str | None:
+    """The path parameter that carried the id a lookup did not find (``customer_id``), if one did.
+
+    An id the body sent is named by the code that read it; one the path sent is named here,
+    once for every route, by the value the route was called with."""
+    if sought is None or not request.view_args:
+        return None
+    return next((name for name, value in request.view_args.items() if value == sought), None)
+
+
+def _unrouted_parameter() -> tuple[str, str] | None:
+    """(parameter, message) for an API path that no route matched only because one path parameter is
+    malformed (``/customers/not-an-id``, ``/imports/bogus``): the route it was meant for, named.
+
+    Werkzeug's converters refuse such a value before any view runs, so the 404 would say nothing
+    of where the problem is; here each API route is matched again with any value in its parameters.
+    """
+    from flask import current_app
+    from werkzeug.routing import AnyConverter
+
+    for pattern, rule in _relaxed_api_rules(current_app):
+        found = pattern.fullmatch(request.path)
+        if found is None or request.method not in (rule.methods or ()):
+            continue
+        for name, value in found.groupdict().items():
+            converter = rule._converters[name]
+            if re.fullmatch(converter.regex, value):
+                continue
+            if isinstance(converter, AnyConverter):
+                return name, _("unknown %(field)s '%(value)s' (choose one of: %(allowed)s)", field=name, value=value,
+                               allowed=", ".join(sorted(converter.items)))
+            return name, _("'%(value)s' is not an id", value=value)
+    return None
+
+
+def _relaxed_api_rules(app: Flask) -> list:
+    """Each API route with a parameter, as a pattern taking any value there (built once per app)."""
+    kept = app.extensions.get("tierwise_relaxed_api_rules")
+    if kept is None:
+        kept = []
+        for rule in app.url_map.iter_rules():
+            if rule.rule.startswith("/api/") and rule.arguments:
+                parts = re.split(r"<(?:[^>:]+:)?(\w+)>", rule.rule)  # literal, name, literal, name, ...
+                pattern = "".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>[^/]+)"
+                                  for i, part in enumerate(parts))
+                kept.append((re.compile(pattern), rule))
+        app.extensions["tierwise_relaxed_api_rules"] = kept
+    return kept
 
 
 def further_problems(exc: TierwiseError) -> list[dict]:

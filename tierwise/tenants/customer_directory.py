@@ -41,7 +41,7 @@ def get_visible_customer(customer_id: uuid.UUID, visible: sa.ColumnElement[bool]
     """The customer if it exists in this tenant and the user may see it; else NotFoundError (a 404)."""
     customer = db.session.scalar(sa.select(Customer).where(Customer.id == customer_id, visible))
     if customer is None:
-        raise NotFoundError(_("no such customer"))
+        raise NotFoundError(_("no such customer"), sought=customer_id)
     return customer
 
 

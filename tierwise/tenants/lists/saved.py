@@ -47,7 +47,7 @@ def get_saved_list(list_id: uuid.UUID, user) -> SavedList:
     saved = db.session.scalar(sa.select(SavedList).where(SavedList.id == list_id,
                                                          sa.or_(SavedList.owner_id == user.id, SavedList.shared)))
     if saved is None:
-        raise NotFoundError(_("no such saved list"))
+        raise NotFoundError(_("no such saved list"), sought=list_id)
     return saved
 
 

@@ -20,7 +20,7 @@ def published_version(version_id: uuid.UUID) -> RuleSetVersion:
     """The published version with this id; NotFoundError for the draft, unknown or other tenants' ids."""
     version = RuleSetVersion.get(version_id)
     if version.is_draft:
-        raise NotFoundError(_("no such rule set version"))
+        raise NotFoundError(_("no such rule set version"), sought=version_id)
     return version
 
 
