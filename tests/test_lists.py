@@ -303,6 +303,8 @@ def test_the_api_pages_through_a_list_with_the_callers_visibility(app, grid, cli
     refused = client.post("/api/v1/saved-lists", json={"name": "x", "base": "vip", "filters": {"tiers": {"v": ["a"]}}},
                           headers=admin)
     assert refused.status_code == 400 and refused.json["error"]["field"] == "filters.tiers.v"
+    again = client.post("/api/v1/saved-lists", json={"name": "风险", "base": "vip"}, headers=admin)
+    assert again.status_code == 409 and again.json["error"]["field"] == "name"  # the name taken, named
 
 
 def test_a_condition_in_the_rule_language_filters_on_fields_and_scores(app, grid, browser):

@@ -80,9 +80,13 @@ def parse_choice(choices, value, *, field: str):
 
 
 class ConflictError(TierwiseError):
-    """The change would clash with something that already exists."""
+    """The change would clash with something that already exists; ``field`` says which value clashes, if one does."""
 
     code = "conflict"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class NotFoundError(TierwiseError):

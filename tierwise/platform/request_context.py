@@ -10,9 +10,11 @@ import hmac
 import uuid
 
 import sqlalchemy as sa
-from flask import Flask, abort, g, request
+from flask import Flask, g, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
+from tierwise.errors import ValidationError
 from tierwise.platform import audit, tenancy
 from tierwise.platform.db import db
 from tierwise.platform.extensions import login_manager
@@ -90,12 +92,13 @@ def load_session_identity(identity: str):
 
 
 def _reject_nul_bytes() -> None:
-    """NUL never belongs in text input, and PostgreSQL refuses it: answer 400, not 500."""
-    values = [request.path, *request.args.values()]
+    """NUL never belongs in text input, and PostgreSQL refuses it: answer 400 naming where it is, not 500."""
+    named = [("path", request.path), *request.args.items(multi=True)]
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        values += list(request.form.values())
-    if any("\x00" in value for value in values):
-        abort(400, description="Input must not contain NUL characters.")
+        named += list(request.form.items(multi=True))
+    for name, value in named:
+        if "\x00" in value:
+            raise ValidationError(_("must not contain NUL characters"), field=name)
 
 
 def _security_headers(response):

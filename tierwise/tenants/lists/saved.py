@@ -71,7 +71,7 @@ def save_list(user, *, name: str, base: str, filters, shared: bool = False) -> S
     definition = catalog.rule_set()
     query.build(base, sa.true(), filters, definition, catalog.settings(definition))
     if db.session.scalar(sa.select(SavedList.id).where(SavedList.owner_id == user.id, SavedList.name == name)):
-        raise ConflictError(_("you already have a list named '%(name)s'", name=name))
+        raise ConflictError(_("you already have a list named '%(name)s'", name=name), field="name")
     saved = SavedList(name=name, owner_id=user.id, shared=bool(shared), base=base, filters=filters.to_dict())
     db.session.add(saved)
     db.session.flush()
