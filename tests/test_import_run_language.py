@@ -53,3 +53,20 @@ def test_a_malformed_file_refused_in_chinese_reads_in_english_on_the_page_the_ap
 
     status = runner.invoke(cli, ["import", "status", "--tenant", tenant_a.slug, run_id])
     assert english in status.output and "第 3 行" not in status.output
+
+
+def test_a_file_with_a_misnamed_or_missing_column_refused_in_english_reads_in_chinese(browser, tenant_a):
+    browser.login(tenant_a, "admin")
+    for content, said in ((b"external_id,name,staus\n0043,A,active\n", "staus"),
+                          (b"name\nA\n", "external_id")):
+        page = browser.get(f"/t/{tenant_a.slug}/imports/", headers=EN)
+        response = browser.client.post(f"/t/{tenant_a.slug}/imports/", headers=EN,
+                                       content_type="multipart/form-data", data={
+                                           "csrf_token": csrf_token_from(page.text), "kind": "customers",
+                                           "file": (io.BytesIO(content), "misnamed.csv")})
+        assert response.status_code == 302
+        english = html.unescape(browser.get(response.location, headers=EN).text)
+        chinese = html.unescape(browser.get(response.location, headers=ZH).text)
+        assert said in english and said in chinese
+        assert ("did you mean" in english or "has no column" in english), english
+        assert "did you mean" not in chinese and "has no column" not in chinese and "field '" not in chinese

@@ -94,6 +94,25 @@ def test_importing_customers_records_each_first_assignment_and_who_imported_them
     assert periods(app, tenant_a, "A-004") == []  # never assigned: nothing to record
 
 
+def test_an_uploaded_file_is_recorded_as_the_admin_who_uploaded_it_under_its_own_name(app, browser, tenant_a):
+    """The import runs as a job, but the admin did it: the audit log and the history say who, and which file."""
+    import io
+
+    from tests.conftest import csrf_token_from
+
+    browser.login(tenant_a, "admin")
+    page = browser.get(f"/t/{tenant_a.slug}/imports/")
+    content = f"external_id,name,rm_email\nU-001,上传客户,{tenant_a.email('rm1')}\n".encode()
+    response = browser.client.post(f"/t/{tenant_a.slug}/imports/", content_type="multipart/form-data", data={
+        "csrf_token": csrf_token_from(page.text), "kind": "customers", "file": (io.BytesIO(content), "分行客户.csv")})
+    assert response.status_code == 302
+    [first] = periods(app, tenant_a, "U-001")
+    assert (first.changed_by, first.reason) == (tenant_a.email("admin"), "import of 分行客户.csv")
+    [event] = audit_events(app, tenant_a, "import.completed")
+    assert event.actor_label == tenant_a.email("admin") and event.actor_user_id == tenant_a.users["admin"].id
+    assert "分行客户.csv" in str(event.details) and ".csv" not in str(event.details).replace("分行客户.csv", "")
+
+
 def test_assigning_customers_closes_their_period_opens_a_new_one_and_is_audited(app, tenant_a, book):
     with acting(app, tenant_a):
         result = ownership.assign([book["A-001"], book["A-004"]], tenant_a.users["rm2"].id, reason="rebalancing")

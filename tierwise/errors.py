@@ -15,20 +15,43 @@ from flask_babel import gettext as _
 from flask_babel.speaklater import LazyString
 
 
+class Phrases(list):
+    """Messages said as one parameter of another (``'x' (did you mean 'y'?), 'z'``): kept, and said
+    again, each in its own words, so the whole message reads in one language."""
+
+    def __str__(self) -> str:
+        return ", ".join(str(phrase) for phrase in self)
+
+
 def kept_message(message) -> dict | None:
     """A lazy string's message and parameters (``{"msgid", "params"}``), to be said again later in
-    another reader's language; None for text said already."""
+    another reader's language; None for text said already.  A parameter that is itself a lazy
+    message, or ``Phrases`` of them, is kept the same way."""
     if not isinstance(message, LazyString) or not message._args:
         return None
-    return {"msgid": message._args[0],
-            "params": {name: value if isinstance(value, (str, int, float, bool)) or value is None else str(value)
-                       for name, value in message._kwargs.items()}}
+    return {"msgid": message._args[0], "params": {name: _kept_value(value) for name, value in message._kwargs.items()}}
+
+
+def _kept_value(value):
+    if isinstance(value, Phrases):
+        return {"phrases": [_kept_value(phrase) for phrase in value]}
+    if isinstance(value, LazyString) and value._args:
+        return {"phrase": kept_message(value)}
+    return value if isinstance(value, (str, int, float, bool)) or value is None else str(value)
 
 
 def said_again(kept: dict) -> str:
     """A message ``kept_message`` kept, said in the current reader's language."""
     msgid, params = kept["msgid"], kept["params"]
-    return _(msgid, **params)
+    return _(msgid, **{name: _said_value(value) for name, value in params.items()})
+
+
+def _said_value(value):
+    if isinstance(value, dict) and "phrases" in value:
+        return str(Phrases(_said_value(phrase) for phrase in value["phrases"]))
+    if isinstance(value, dict) and "phrase" in value:
+        return said_again(value["phrase"])
+    return value
 
 
 class TierwiseError(Exception):

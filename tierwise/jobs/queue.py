@@ -18,7 +18,7 @@ from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
 
 from tierwise.errors import ConflictError, ValidationError
-from tierwise.jobs.runner import resolve_task, run_tenant_task
+from tierwise.jobs.runner import resolve_task, run_tenant_task, starter
 from tierwise.platform.db import db
 
 QUEUE_NAMES = ("short", "long")
@@ -71,13 +71,14 @@ def enqueue(task: str, *, tenant_id: int, queue: str = "short", job_id: str | No
         raise RuntimeError("commit before enqueueing: a job reloads what it needs from the database")
     connection = redis_connection()
     if connection is None:
-        return JobHandle(id=job_id, queue=queue, status="finished", result=run_tenant_task(tenant_id, task, params))
+        return JobHandle(id=job_id, queue=queue, status="finished",
+                         result=run_tenant_task(tenant_id, task, params, starter()))
     rq_queue = Queue(queue, connection=connection)
     if job_id is not None:
         _forget_if_done(job_id, connection)
     try:
         job = rq_queue.enqueue(
-            RUNNER, tenant_id, task, params,
+            RUNNER, tenant_id, task, params, starter(),
             job_id=job_id, unique=job_id is not None, job_timeout=timeout,
             meta={"tenant_id": tenant_id, "task": task},
             retry=Retry(max=retries, interval=[30, 120, 600][:retries] or 30) if retries else None,

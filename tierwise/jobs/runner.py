@@ -3,7 +3,8 @@
 Tasks are registered with ``@task`` and referenced by their dotted name, so a
 queue message can only ever name a function that was declared runnable.  The
 task runs in its own application context (hence its own database session),
-inside ``tenant_scope(tenant_id)`` with the audit actor ``job:<task name>``;
+inside ``tenant_scope(tenant_id)`` acting as whoever queued it (the admin who
+pressed "Retier now", a schedule), or ``job:<task name>`` when nobody did;
 its work commits when it returns and rolls back when it raises, and the
 exception propagates so RQ marks the job failed (a task never returns its
 exception).  Workers are started with ``tierwise worker``, which provides the
@@ -12,12 +13,13 @@ application.
 from __future__ import annotations
 
 import importlib
+import uuid
 from typing import Any, Callable
 
 from flask import current_app, has_app_context
 
 from tierwise.platform import tenancy
-from tierwise.platform.audit import Actor, acting_as
+from tierwise.platform.audit import SYSTEM, Actor, acting_as, current_actor
 from tierwise.platform.db import db
 
 _TASKS: dict[str, Callable[..., Any]] = {}
@@ -53,12 +55,27 @@ def resolve_task(name: str) -> Callable[..., Any]:
     return _TASKS[name]
 
 
-def run_tenant_task(tenant_id: int, name: str, params: dict[str, Any]) -> Any:
+def starter() -> dict | None:
+    """Who is queuing a task, as the job carries it: what the task's audit records and triggers say it did."""
+    actor = current_actor()
+    if actor == SYSTEM:
+        return None
+    return {"label": actor.label, "user_id": str(actor.user_id) if actor.user_id else None}
+
+
+def _acting(name: str, started_by: dict | None) -> Actor:
+    if not started_by:
+        return Actor(label=f"job:{name.rpartition('.')[2]}")
+    user_id = started_by.get("user_id")
+    return Actor(label=started_by["label"], user_id=uuid.UUID(user_id) if user_id else None)
+
+
+def run_tenant_task(tenant_id: int, name: str, params: dict[str, Any], started_by: dict | None = None) -> Any:
+    """``started_by``: ``starter()`` where the task was queued."""
     function = resolve_task(name)
     if not has_app_context():
         raise RuntimeError("run workers with `tierwise worker` (it provides the application)")
-    with current_app.app_context(), tenancy.tenant_scope(tenant_id), \
-            acting_as(Actor(label=f"job:{name.rpartition('.')[2]}")):
+    with current_app.app_context(), tenancy.tenant_scope(tenant_id), acting_as(_acting(name, started_by)):
         try:
             result = function(**params)
             db.session.commit()
@@ -91,8 +108,8 @@ def job_lost(job, reason: str) -> None:
     if handler is None or tenant_id is None:
         return
     params = job.args[2] if len(job.args) > 2 else {}
-    with current_app.app_context(), tenancy.tenant_scope(tenant_id), \
-            acting_as(Actor(label=f"job:{name.rpartition('.')[2]}")):
+    started_by = job.args[3] if len(job.args) > 3 else None
+    with current_app.app_context(), tenancy.tenant_scope(tenant_id), acting_as(_acting(name, started_by)):
         try:
             handler(params, reason)
             db.session.commit()

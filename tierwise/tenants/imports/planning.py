@@ -13,9 +13,9 @@ import difflib
 from dataclasses import dataclass, field
 
 import pandas as pd
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _  # kept by the errors: a refused file is said again to each reader
 
-from tierwise.errors import ValidationError
+from tierwise.errors import Phrases, ValidationError
 from tierwise.tenants.fields import FieldDefinition, FieldType, validate_field_name
 from tierwise.tenants.imports import parsing
 from tierwise.tenants.imports.specs import BUILT_IN_TARGETS, KINDS, Target, attribute_target
@@ -83,14 +83,14 @@ def plan_columns(kind: str, columns: list[str], mapping: dict[str, str], registr
         else:
             unknown.append(column)
     if unknown and not add_fields:
-        hints = []
+        hints = Phrases()
         for column in unknown:
             close = difflib.get_close_matches(column.lower(), list(registry) + list(known), n=1)
             hints.append(_("'%(column)s' (did you mean '%(match)s'?)", column=column, match=close[0]) if close
                          else _("'%(column)s'", column=column))
         raise ValidationError(_("unknown column(s) %(columns)s: add them to the field registry first, or let the "
                                 "import create them (\"Add unknown customer columns to the field registry\" on the "
-                                "page, add_fields in the API, --add-fields in the CLI)", columns=", ".join(hints)),
+                                "page, add_fields in the API, --add-fields in the CLI)", columns=hints),
                               field=unknown[0])
     for column in unknown:
         try:

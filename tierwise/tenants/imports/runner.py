@@ -94,10 +94,15 @@ class FrameSource:
 
 def import_file(path: str | Path, *, kind: str, mapping: dict[str, str] | None = None, skip_invalid: bool = False,
                 add_fields: bool = False, rejects_path: str | Path | None = None,
-                progress: Progress | None = None, may_assign: bool = True, may_add_fields: bool = True) -> ImportResult:
-    """Import a CSV or XLSX file into the current tenant (``may_assign``, ``may_add_fields``: see ``_run``)."""
+                progress: Progress | None = None, may_assign: bool = True, may_add_fields: bool = True,
+                source_name: str | None = None) -> ImportResult:
+    """Import a CSV or XLSX file into the current tenant (``may_assign``, ``may_add_fields``: see ``_run``).
+
+    ``source_name``: the file's name as its owner knows it (an upload is stored under an id), which the
+    audit log and the customers' assignment history say it came from.
+    """
     source = open_table(path)
-    return _run(source, name=Path(path).name, kind=kind, mapping=mapping or {}, skip_invalid=skip_invalid,
+    return _run(source, name=source_name or Path(path).name, kind=kind, mapping=mapping or {}, skip_invalid=skip_invalid,
                 add_fields=add_fields, rejects_path=rejects_path, progress=progress, may_assign=may_assign,
                 may_add_fields=may_add_fields)
 

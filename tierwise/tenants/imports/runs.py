@@ -155,7 +155,7 @@ def run_import_job(import_run_id: str) -> dict:
                                save_as=run.options.get("save_mapping"),
                                skip_invalid=bool(run.options.get("skip_invalid")),
                                add_fields=bool(run.options.get("add_fields")), progress=progress,
-                               **rights(run.options))
+                               source_name=run.source_name, **rights(run.options))
         result.source = run.source_name
         run.status, run.finished_at = "succeeded", utcnow()
         run.rows_read, run.rows_per_second = result.rows_read, result.rows_read / max(result.seconds, 1e-6)
