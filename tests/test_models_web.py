@@ -196,6 +196,8 @@ def test_the_train_button_trains_in_process_and_the_run_is_listed(app, bank):
     with fast_training():
         page = post(admin, bank, "/train", {"model": "value", "horizon_days": "180"})
     assert "Training finished: version 2" in page.text
+    # not beaten: another horizon than the champion's, which the notice says rather than "did not beat"
+    assert "version 2 is not the champion" in page.text and "so they cannot be compared" in page.text
     with in_tenant(app, bank):
         run = db.session.scalars(sa.select(ModelRun).where(ModelRun.job == "train")).one()
         assert (run.model, run.status, run.started_by) == ("value", "succeeded", bank.email("admin"))
@@ -278,6 +280,10 @@ def test_a_gap_to_a_baseline_within_the_noise_of_the_validation_set_is_called_le
         behind, ahead = verdicts(version)
     assert (behind.beats, behind.level, behind.margin) == (False, True, "0.010")
     assert (ahead.beats, ahead.level) == (True, False)
+    version.metrics["recency_rule"]["roc_auc"] = 0.94996  # reads as 0.950 too: said with the digits that differ
+    version.metrics["model"]["roc_auc"] = 0.95012
+    with app.test_request_context():
+        assert (verdicts(version)[1].ours, verdicts(version)[1].theirs) == ("0.95012", "0.94996")
     version.metrics["logistic_regression"].pop("model_difference_se")  # a version trained before it was measured
     with app.test_request_context():
         assert not verdicts(version)[0].level

@@ -84,6 +84,11 @@ def formatted(value: float | None, kind: str) -> str:
     return f"{value:.3f}"
 
 
+def _finer(value: float, kind: str) -> str:
+    """``formatted`` with more digits, for two values that read the same at its precision."""
+    return f"{value:,.2f}" if kind == "amount" else f"{value:.5f}"
+
+
 def predictor_label(name: str) -> str:
     return str(PREDICTOR_LABELS.get(name, name))
 
@@ -151,8 +156,11 @@ def verdicts(version: ModelVersion) -> list[Verdict]:
         beats = ours > theirs if higher else ours < theirs
         error = version.metrics[baseline].get("model_difference_se")  # versions trained before it have none
         level = within_noise(ours, theirs, error)
-        found.append(Verdict(predictor_label(baseline), beats, label, formatted(ours, kind), formatted(theirs, kind),
-                             level, formatted(NOISE * error, kind) if level else ""))
+        said = formatted(ours, kind), formatted(theirs, kind)
+        if said[0] == said[1]:  # "beats ... 0.950 against 0.950": the digits that differ
+            said = _finer(ours, kind), _finer(theirs, kind)
+        found.append(Verdict(predictor_label(baseline), beats, label, *said, level,
+                             formatted(NOISE * error, kind) if level else ""))
     return found
 
 

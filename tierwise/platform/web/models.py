@@ -178,9 +178,9 @@ def _flash_outcome(run: ModelRun) -> None:
     elif run.summary.get("champion"):
         flash(_("Training finished: version %(number)s is the new champion.", number=run.summary.get("version")),
               "success")
-    else:
-        flash(_("Training finished: version %(number)s did not beat the champion, which stays.",
-                number=run.summary.get("version")), "success")
+    else:  # why not, as the registry decided it: beaten, or a horizon the champion's cannot be compared with
+        flash(_("Training finished: version %(number)s is not the champion: %(why)s",
+                number=run.summary.get("version"), why=promotion_note(run.summary.get("note"))), "success")
 
 
 @bp.route("/train", methods=["POST"])
