@@ -270,7 +270,8 @@ def test_admins_manage_schedules_through_the_api_and_every_change_is_audited(app
     assert datetime.fromisoformat(schedule["next_run_at"]).astimezone(UTC).hour == 19  # 03:00 in Shanghai
     assert schedule["created_by"] == tenant_a.email("admin")
     again = client.post("/api/v1/schedules", json={"action": "retier", "cron": "0 3 * * *"}, headers=admin)
-    assert again.status_code == 409
+    assert again.status_code == 409 and again.json["error"]["field"] == "cron"
+    assert again.json["error"]["message"] == "a schedule to retier every customer with cron '0 3 * * *' already exists"
     bad = client.post("/api/v1/schedules", json={"action": "retier", "cron": "0 3 * * * *"}, headers=admin)
     assert bad.status_code == 400 and bad.json["error"]["field"] == "cron"
     url = f"/api/v1/schedules/{schedule['id']}"

@@ -40,6 +40,9 @@ class Action(StrEnum):
     TRAIN_VALUE = "train_value"
 
 
+ACTION_LABELS = {Action.RETIER: _l("Retier every customer"), Action.SCORE: _l("Rescore customers"),
+                 Action.TRAIN_CHURN: _l("Retrain the churn model"), Action.TRAIN_VALUE: _l("Retrain the value model")}
+
 # Each action's launcher, by dotted name (imported when fired: the models package may not
 # have one yet) and its leading arguments; every launcher also takes ``started_by``.
 LAUNCHERS: dict[Action, tuple[str, tuple]] = {
@@ -181,7 +184,8 @@ def _refuse_duplicate(action: str, cron: str, *, other_than: uuid.UUID | None = 
     if other_than is not None:
         query = query.where(Schedule.id != other_than)
     if db.session.scalar(query) is not None:
-        raise ConflictError(_("a %(action)s schedule with cron '%(cron)s' already exists", action=action, cron=cron))
+        raise ConflictError(_("a schedule to %(action)s with cron '%(cron)s' already exists",
+                              action=str(ACTION_LABELS[Action(action)]).lower(), cron=cron), field="cron")
 
 
 def create_schedule(*, action: str, cron: str, author: str, timezone: str | None = None,

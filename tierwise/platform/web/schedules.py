@@ -20,7 +20,7 @@ from wtforms.validators import AnyOf, DataRequired, Length
 
 from tierwise.errors import ConflictError, ValidationError
 from tierwise.jobs import schedules
-from tierwise.jobs.schedules import Action, Schedule
+from tierwise.jobs.schedules import ACTION_LABELS, Action, Schedule
 from tierwise.platform.db import db
 from tierwise.platform.policy import Permission, can_manage_schedule
 from tierwise.platform.web.access import requires, signed_in
@@ -29,8 +29,6 @@ from tierwise.platform.web.forms import EmptyForm, show_validation_error
 bp = Blueprint("schedules", __name__, url_prefix="/schedules")
 READ_SCHEDULES = Permission.VIEW_ALL_CUSTOMERS
 
-ACTION_LABELS = {Action.RETIER: _l("Retier every customer"), Action.SCORE: _l("Rescore customers"),
-                 Action.TRAIN_CHURN: _l("Retrain the churn model"), Action.TRAIN_VALUE: _l("Retrain the value model")}
 OUTCOME_LABELS = {"started": _l("Run started"), "skipped": _l("Skipped: already running"), "failed": _l("Failed")}
 CRON_HELP = _l("Minute, hour, day of month, month, day of week. 0 3 * * * is 03:00 every day; "
                "30 2 * * 1 is 02:30 every Monday; 0 */6 * * * is every six hours.")

@@ -127,7 +127,7 @@ def book(user_id: uuid.UUID):
             show_validation_error(form, exc)
         else:
             db.session.commit()
-            flash(_("%(count)s customers moved to their new relationship manager.", count=move.moved), "success")
+            flash(_("%(count)s customers moved to their new relationship manager.", count=f"{move.moved:,}"), "success")
             return redirect(url_for(".book", user_id=user.id))
     return render_template("users/book.html", user=user, form=form, branches=branches,
                            by_branch=ownership.book_by_branch(user.id)), 400 if form.errors else 200
