@@ -283,6 +283,8 @@ def test_the_user_page_refuses_deactivation_with_the_reason(app, browser, tenant
                                      "branch_id": "", "book_scope": "own"})  # "active" unticked
     assert response.status_code == 400 and "reassign their 2 customers first" in response.text
     assert f"/users/{tenant_a.users['rm1'].id}/book" in response.text
+    refused = response.text.split('class="field has-error"')[1].split("</div>")[0]
+    assert 'name="active"' in refused and "reassign their 2 customers first" in refused  # beside Active, not Role
 
 
 # --- web -------------------------------------------------------------------------

@@ -145,11 +145,13 @@ def update_user(user: User, *, role: str, display_name: str, branch_id: uuid.UUI
     if branch_id is not None:
         get_branch(branch_id)
     loses_admin = user.role == Role.TENANT_ADMIN and user.active and (role_value != Role.TENANT_ADMIN or not active)
-    if loses_admin and _active_admin_count() <= 1:
-        raise ConflictError(_("the tenant must keep at least one active tenant admin"))
+    deactivated = user.active and not active
+    if loses_admin and _active_admin_count() <= 1:  # the change refused is the one asked for: the field says which
+        raise ConflictError(_("the tenant must keep at least one active tenant admin"),
+                            field="active" if deactivated else "role")
     leaves_rm_role = user.role == Role.RELATIONSHIP_MANAGER and role_value != Role.RELATIONSHIP_MANAGER
-    if (user.active and not active) or leaves_rm_role:
-        _refuse_orphaning_customers(user)
+    if deactivated or leaves_rm_role:
+        _refuse_orphaning_customers(user, field="active" if deactivated else "role")
     changes = {}
     for name, value in (("role", role_value.value), ("display_name", display_name), ("branch_id", branch_id),
                         ("book_scope", book_scope), ("active", active)):
@@ -198,14 +200,14 @@ def change_own_password(user: User, *, current_password: str, new_password: str)
     set_password(user, new_password, reason="changed by user")
 
 
-def _refuse_orphaning_customers(user: User) -> None:
+def _refuse_orphaning_customers(user: User, *, field: str) -> None:
     """No customer may be left with an RM who can no longer look after them: their book moves first."""
     from tierwise.tenants.ownership import book_size  # the domain package reads users, not the reverse
 
     held = book_size(user.id)
     if held:
         raise ConflictError(_("%(email)s looks after %(count)s customers: reassign their %(count)s customers first",
-                              email=user.email, count=readable_number(held)))
+                              email=user.email, count=readable_number(held)), field=field)
 
 
 def _active_admin_count() -> int:

@@ -76,9 +76,9 @@ def edit(user_id: uuid.UUID):
         except ValidationError as exc:
             db.session.rollback()
             show_validation_error(form, exc)
-        except ConflictError as exc:
+        except ConflictError as exc:  # the field asked to change that cannot: the role, or being active
             db.session.rollback()
-            form.role.errors = [exc.message]
+            getattr(form, exc.field if exc.field in ("role", "active") else "role").errors = [exc.message]
         else:
             db.session.commit()
             flash(_("Changes to %(email)s saved.", email=user.email), "success")
