@@ -399,10 +399,26 @@ def test_customers_imported_after_the_last_retier_show_as_unclassified_until_the
         db.session.commit()
     admin = signed_in(app, bank)
     assert distribution(admin, bank)["value.unclassified"] == 1
-    assert "1 customers have no tier in this dimension" in admin.get(f"/t/{bank.slug}/rules/").text
+    page = admin.get(f"/t/{bank.slug}/rules/").text
+    assert "1 customers have no tier in this dimension" in page and "imported since the last retier" in page
+    assert "added after the last retier" not in page  # the dimension itself is not new
     admin.submit(f"/t/{bank.slug}/rules/", {}, action=f"/t/{bank.slug}/rules/retier")
     assert distribution(admin, bank)["value.unclassified"] == 0
     assert distribution(admin, bank)["value.mass"] == 2
+
+
+def test_a_dimension_published_after_the_last_retier_is_said_to_be_new_not_imported(app, bank):
+    retier_again(app, bank)
+    with in_tenant(app, bank):
+        grown = yaml_io.load(yaml_io.dump(versions.current_version().definition))
+        grown["dimensions"].append({"code": "lifecycle", "label_en": "Lifecycle", "label_zh": "生命周期", "tiers": [
+            {"code": "new", "label_en": "New", "label_zh": "新客户", "rule": "days_since_last(activity) <= 30"},
+            {"code": "existing", "label_en": "Existing", "label_zh": "存量", "fallback": True}]})
+        versions.publish(grown, author="test")
+        db.session.commit()
+    page = signed_in(app, bank).get(f"/t/{bank.slug}/rules/").text
+    lifecycle = page.split('id="dimension-lifecycle"')[1].split("</section>")[0]
+    assert "added after the last retier" in lifecycle and "imported since" not in lifecycle
 
 
 def test_the_customer_page_says_when_hysteresis_holds_a_customer_in_its_tier(app, bank):
