@@ -57,12 +57,16 @@ def pareto_chart(figures: Pareto) -> dict:
         suffixes={0: "%", 1: "%"})
 
 
+# Every tier's name under its column, turned when they crowd: ECharts otherwise drops some ("Wealth centre")
+EVERY_LABEL = {"interval": 0, "rotate": 20, "hideOverlap": False}
+
+
 def risk_chart(risk: RiskByTier, locale: str) -> dict:
     """Value at risk per tier (bars, the tier's colour) and the modelled churn rate (line, right axis)."""
     labels = [localised(t.label_en, t.label_zh, locale) if t.tier else _("Unclassified") for t in risk.tiers]
     return _chart({
         "legend": {"top": 0},
-        "xAxis": {"type": "category", "data": labels},
+        "xAxis": {"type": "category", "data": labels, "axisLabel": EVERY_LABEL},
         "yAxis": [{"type": "value", "name": _("Value at risk")},
                   {"type": "value", "name": _("Churn rate"), "min": 0, "axisLabel": {"formatter": "{value}%"},
                    "splitLine": {"show": False}}],
@@ -85,7 +89,7 @@ def flow_chart(flows: DimensionFlows, locale: str) -> dict:
         "animation": False, "tooltip": {"position": "top"},
         "grid": {"left": 8, "right": 8, "top": 8, "bottom": 64, "containLabel": True},
         "xAxis": {"type": "category", "data": [labels[c] for c in targets], "name": _("To"),
-                  "splitArea": {"show": True}},
+                  "splitArea": {"show": True}, "axisLabel": EVERY_LABEL},
         "yAxis": {"type": "category", "data": [labels[c] if c else _("No tier before") for c in sources],
                   "name": _("From"), "inverse": True, "splitArea": {"show": True}},
         "visualMap": {"min": 0, "max": max((f.customers for f in flows.flows), default=1), "calculable": True,
