@@ -350,6 +350,8 @@ def test_admin_rolls_back_from_the_version_page_and_sees_what_changed(app, bank)
     with in_tenant(app, bank):
         current = versions.current_version()
         assert current.number == 3 and current.restored_from == 1 and current.definition == original
+    history = admin.get(f"/t/{bank.slug}/rules/versions/", headers={"Accept-Language": "zh-CN"}).text
+    assert "回滚到版本 1" in history and "roll back to version" not in history  # the note Tierwise wrote, translated
 
 
 def test_the_draft_has_no_version_page_and_publishing_it_unchanged_is_refused(app, bank):

@@ -8,6 +8,7 @@ analysts have and relationship managers do not.
 """
 from __future__ import annotations
 
+import re
 import uuid
 from functools import partial
 
@@ -37,11 +38,23 @@ CHANGED = {"label_en": _l("English label"), "label_zh": _l("Chinese label"), "de
 # Notes Tierwise writes itself (``tierwise.platform.provisioning``), said in the reader's language; a note
 # someone typed is shown as they typed it.
 NOTE_LABELS = {"industry template": _l("industry template")}
+ROLLBACK_NOTE = re.compile(r"roll back to version (?P<number>\d+)")  # ``versions.rollback`` writes it
+UPLOAD_NOTE = re.compile(r"uploaded (?P<name>.+)")  # the editor's YAML upload writes it
+
+
+def version_note(note: str | None) -> str:
+    if note in NOTE_LABELS:
+        return str(NOTE_LABELS[note])
+    if found := ROLLBACK_NOTE.fullmatch(note or ""):
+        return _("roll back to version %(number)s", number=found["number"])
+    if found := UPLOAD_NOTE.fullmatch(note or ""):
+        return _("uploaded %(name)s", name=found["name"])
+    return note or ""
 
 
 @bp.context_processor
 def _note_labels() -> dict:
-    return {"version_note": lambda note: NOTE_LABELS.get(note, note)}
+    return {"version_note": version_note}
 
 
 def definition_names(*definitions: dict | None) -> dict[tuple, str]:
