@@ -88,6 +88,9 @@ def test_an_admin_edits_labels_group_description_and_categories_but_never_name_o
         "type": "category", "group": "risk", "label_zh": "职业", "label_en": "Occupation",
         "description": "From KYC.", "description_zh": "来自客户尽职调查。",
         "categories": ["business_owner", "executive", "retired"]}
+    listed = admin.get(f"/t/{tenant_a.slug}/fields/", headers={"Accept-Language": "en"}).text
+    assert 'Business owner <code class="muted">business_owner</code>' in listed  # the label, the code beside it
+    assert ", retired" in listed or "retired</" in listed  # a code without a label, as it is
     event = audited(app, tenant_a, "field.updated")[-1]
     assert event["target"] == "occupation" and event["actor"] == tenant_a.email("admin")
     assert event["details"]["field_group"] == ["profile", "risk"]
