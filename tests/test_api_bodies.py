@@ -35,6 +35,7 @@ WRONG_TYPES = [
     ("post", "/imports/customers", {"rows": [CUSTOMER_ROW], "skip_invalid": "yes"}, "skip_invalid"),
     ("post", "/imports/customers", {"rows": [CUSTOMER_ROW], "add_fields": 1}, "add_fields"),
     ("post", "/imports/customers", {"rows": [CUSTOMER_ROW], "mapping": ["name"]}, "mapping"),
+    ("post", "/imports/customers", {"rows": [CUSTOMER_ROW], "mapping": {"name": 5}}, "mapping.name"),
     ("post", "/imports/customers", {"rows": {"0": CUSTOMER_ROW}}, "rows"),
     ("post", "/imports/customers", {"mapping": {}}, "rows"),
     ("post", "/saved-lists", {"name": "x", "base": "vip", "shared": "yes"}, "shared"),

@@ -132,6 +132,10 @@ def _check_type(value, schema: dict, key: str) -> None:
         said = [str(JSON_TYPES[name][1]) for name in types]
         either = functools.reduce(lambda first, then: _("%(first)s or %(then)s", first=first, then=then), said)
         raise ValidationError(_("must be %(types)s", types=either), field=key)
+    each = schema.get("additionalProperties")
+    if isinstance(value, dict) and isinstance(each, dict):  # a map's values (an import's mapping), each named
+        for name, item in value.items():
+            _check_type(item, each, f"{key}.{name}")
 
 
 def _nul_in(value, where: str = "") -> str | None:
