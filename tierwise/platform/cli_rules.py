@@ -167,7 +167,10 @@ def retier_command(tenant_slug: str, background: bool) -> None:
     with in_tenant(tenant_slug):
         if background:
             run = launch_retier(started_by="cli")  # as the web page and the API start one
-            click.echo(f"Retier run {run.id} is {run.status}.")
+            said = {"queued": "is queued", "running": "is running", "failed": f"failed: {run.message}",
+                    # without TIERWISE_REDIS_URL the run is over before this line
+                    "succeeded": "finished (it ran in this process: TIERWISE_REDIS_URL is not set)"}
+            click.echo(f"Retier run {run.id} {said.get(run.status, 'is ' + run.status)}.")
             return
         run = start_retier(started_by="cli")
         db.session.commit()

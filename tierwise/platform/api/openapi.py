@@ -90,7 +90,8 @@ RULE_SCHEMAS = {
     "TierShare": {"type": "object", "properties": {
         "tier": {"type": "string"}, "label_en": {"type": "string"}, "label_zh": {"type": "string"},
         "colour": {"type": "string"}, "customers": {"type": "integer"},
-        "share": {"type": "number", "description": "Of all the tenant's customers."}}},
+        "share": {"type": "number", "description": "Of the customers the caller sees: the whole tenant for "
+                                                   "admins and analysts, their book for an RM."}}},
     "DimensionDistribution": {"type": "object", "properties": {
         "dimension": {"type": "string"}, "label_en": {"type": "string"}, "label_zh": {"type": "string"},
         "tiers": {"type": "array", "items": _ref("TierShare")},
