@@ -168,8 +168,8 @@ def test_the_cli_shows_where_a_rule_is_wrong(app, distributor, runner, tmp_path)
     path = tmp_path / "bad.yaml"
     path.write_text(yaml_io.dump(data), encoding="utf-8")
     result = runner.invoke(cli, ["rules", "apply", "--tenant", distributor.slug, str(path)])
-    assert result.exit_code == 1
-    assert "field 'value.b.rule', column 29: expected ',' or ')'" in result.output
+    assert result.exit_code == 2  # what the file holds is refused, as a file that is not YAML is: naming PATH
+    assert "Error: PATH: field 'value.b.rule', column 29: expected ',' or ')'" in result.output
     assert "top_share(sum(amount, 365d) 0.9)\n" + " " * 28 + "^" in result.output
     path.write_text("dimensions: [unclosed", encoding="utf-8")
     result = runner.invoke(cli, ["rules", "apply", "--tenant", distributor.slug, str(path)])

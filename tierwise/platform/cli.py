@@ -19,7 +19,7 @@ from typing import Iterator
 import click
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
 
-from tierwise.errors import TierwiseError
+from tierwise.errors import TierwiseError, ValidationError
 from tierwise.platform import tenancy
 from tierwise.platform.audit import Actor, acting_as
 from tierwise.platform.db import db
@@ -54,14 +54,30 @@ def reported_errors() -> Iterator[None]:
     except TierwiseError as exc:
         db.session.rollback()
         pointer = getattr(exc, "pointer", None)  # rule errors show where in the expression
-        source = _source_of(exc)
+        inside = getattr(exc, "inside", None)  # the content of a file the command was given (``content_of``)
+        source = inside or _source_of(exc)
         if pointer and getattr(exc, "expression", ""):
             message = "\n".join(f"{e}\n{e.pointer()}" for e in [exc, *getattr(exc, "more", [])])  # every bad rule
+            message = f"{inside}: {message}" if inside else message
+        elif inside:
+            message = f"{inside}: {exc}"  # and where in the file: ``field 'value.vip.rule': ...``
         else:
             message = f"{source}: {exc.message}" if source else str(exc)
         if source:
             raise OneLineUsageError(message) from None
         raise click.ClickException(message) from None
+
+
+@contextmanager
+def content_of(argument: str) -> Iterator[None]:
+    """Inside, a refused value is part of what the file given as ``argument`` holds (a rule set's rule):
+    a usage error naming the argument, as a file that cannot be read is, with its place in the file."""
+    try:
+        yield
+    except ValidationError as exc:
+        if _source_of(exc) is None:
+            exc.inside = argument
+        raise
 
 
 def _source_of(exc: TierwiseError) -> str | None:
@@ -94,8 +110,8 @@ class OneLineUsageError(click.UsageError):
 def _one_line_usage_errors() -> Iterator[None]:
     try:
         yield
-    except click.exceptions.NoArgsIsHelpError:
-        raise  # a group run without a command shows its help
+    except (click.exceptions.NoArgsIsHelpError, OneLineUsageError):
+        raise  # a group run without a command shows its help; ours are said as they are (a rule's caret line)
     except click.UsageError as exc:  # a missing choice lists its values a line each: joined into the one line
         lines = (line.strip() for line in exc.format_message().splitlines())
         raise OneLineUsageError(" ".join(line for line in lines if line)) from None
@@ -333,8 +349,12 @@ def generate_command(industry: str, count: int, out: str, months: int, seed: int
 
 def _add_domain_commands() -> None:
     from tierwise.platform.cli_imports import import_cli
+    from tierwise.platform.cli_models import (
+        export_command,
+        score_command,
+        train_command,
+    )
     from tierwise.platform.cli_rules import retier_command, rules_cli
-    from tierwise.platform.cli_models import export_command, score_command, train_command
     from tierwise.platform.cli_schedules import cron_command, schedules_cli
 
     cli.add_command(import_cli)

@@ -1,13 +1,14 @@
 """``tierwise rules ...`` and ``tierwise retier``: the rule set operations of the editor and the API."""
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import timezone
 from pathlib import Path
 
 import click
 from flask.cli import AppGroup, with_appcontext
 
-from tierwise.platform.cli import fields_from, in_tenant
+from tierwise.platform.cli import content_of, fields_from, in_tenant
 from tierwise.platform.db import db
 
 rules_cli = AppGroup("rules", help="Export, check, preview, publish and roll back a tenant's tiering rules.")
@@ -37,7 +38,8 @@ def rules_apply(tenant_slug: str, path: str, as_draft: bool, note: str) -> None:
 
     with in_tenant(tenant_slug):
         data = _read(path)
-        definition, _ = versions.validate(data)
+        with content_of("PATH"):
+            definition, _ = versions.validate(data)
         in_force = None if as_draft else versions.identical_in_force(definition.to_dict())
         if in_force is not None:
             click.echo(f"Unchanged: the rule set is identical to version {in_force.number}, which is in force "
@@ -88,7 +90,9 @@ def rules_check(tenant_slug: str, path: str) -> None:
     from tierwise.tenants.rules import versions
 
     with in_tenant(tenant_slug):
-        definition, _ = versions.validate(_read(path))
+        data = _read(path)
+        with content_of("PATH"):
+            definition, _ = versions.validate(data)
     rules = sum(len(d.tiers) - 1 for d in definition.dimensions)
     click.echo(f"OK: {len(definition.dimensions)} dimensions, {rules} rules.")
 
@@ -111,7 +115,8 @@ def rules_preview(tenant_slug: str, path: str | None) -> None:
             data = draft.definition
         else:
             data = _read(path)
-        _, plan = versions.validate(data)
+        with content_of("PATH") if path is not None else nullcontext():
+            _, plan = versions.validate(data)
         result = preview(plan)
         db.session.rollback()
     click.echo(f"{result.customers:,} customers, evaluated in {result.seconds:.2f} s")
