@@ -21,7 +21,9 @@ def upload_in_chinese(browser, world, content: bytes = b"external_id,name,status
 def test_a_file_refused_in_chinese_reads_in_english_on_the_run_page(browser, tenant_a):
     browser.login(tenant_a, "admin")
     run_url = upload_in_chinese(browser, tenant_a)
-    assert "2 个无效值" in browser.get(run_url, headers=ZH).text  # the importer's language, for the importer
+    chinese = browser.get(run_url, headers=ZH).text
+    assert "2 个无效值" in chinese  # the importer's language, for the importer
+    assert "未导入任何数据。共有" in chinese  # no space after a Chinese full stop
     page = html.unescape(browser.get(run_url, headers=EN).text)
     assert "Nothing was imported. 2 invalid value(s), nothing was imported: row 2, column 'name'" in page
     assert "is required" in page and "is not one of: active, closed, dormant" in page

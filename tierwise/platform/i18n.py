@@ -45,6 +45,11 @@ def _best(accepted) -> str:
     return "zh_CN" if best.startswith("zh") else "en"
 
 
+def gap() -> str:
+    """What goes between two sentences: a space in English, nothing after a Chinese full stop (。)."""
+    return "" if str(get_locale()).startswith("zh") else " "
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
-    app.jinja_env.globals.update(LOCALES=LOCALES, get_locale=get_locale)
+    app.jinja_env.globals.update(LOCALES=LOCALES, get_locale=get_locale, gap=gap)
