@@ -208,7 +208,8 @@ def test_a_structural_error_is_shown_at_the_input_it_names(app, bank, name, valu
 
 
 @pytest.mark.parametrize("name, value, place", [("d0.evaluations", "two", "Hysteresis › Evaluations in a row"),
-                                                ("d0.margin", "0.9", "Hysteresis › Margin")])
+                                                ("d0.margin", "0.9", "Hysteresis › Margin"),
+                                                ("d0.t1.code", "Wealth Centre!", "Wealth centre › Code")])
 def test_the_error_summary_tells_the_two_hysteresis_settings_apart(app, bank, name, value, place):
     admin = signed_in(app, bank)
     form = editor(admin, bank)

@@ -10,9 +10,20 @@ saved draft.  Errors are shown next to the input they name.
 """
 from __future__ import annotations
 
+import re
 from functools import partial
 
-from flask import Blueprint, Response, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -27,7 +38,11 @@ from tierwise.platform.policy import Permission
 from tierwise.platform.web.access import requires
 from tierwise.platform.web.forms import EmptyForm
 from tierwise.platform.web.rules_help import help_panel
-from tierwise.platform.web.rules_versions import change_namer, definition_names, describe_change
+from tierwise.platform.web.rules_versions import (
+    change_namer,
+    definition_names,
+    describe_change,
+)
 from tierwise.tenants.rules import editing, versions, yaml_io
 from tierwise.tenants.rules.definition import BUILT_IN_DIMENSIONS, DimensionSpec
 from tierwise.tenants.rules.diff import definition_diff
@@ -70,11 +85,24 @@ def place_of(definition: dict, field: str | None) -> str | None:
         return field
     parts = [names[(code,)] or code]
     for step in [s for s in rest.split(".") if s]:
-        if len(parts) == 1 and (code, step) in names:
+        by_position = re.fullmatch(r"tiers\[(\d+)\]", step)  # a tier whose code is itself the problem
+        if len(parts) == 1 and by_position and (tier := _tier_at(definition, code, int(by_position[1]))):
+            parts.append(names.get((code, tier.get("code"))) or str(tier.get("code") or step))
+        elif len(parts) == 1 and (code, step) in names:
             parts.append(names[(code, step)] or step)
         else:
             parts.append(str(SETTING_NAMES.get(step, step)))
     return " › ".join(dict.fromkeys(parts))  # "hysteresis.margin" names hysteresis once
+
+
+def _tier_at(definition: dict, code: str, position: int) -> dict | None:
+    """The tier at ``position`` of dimension ``code`` as typed, if there is one."""
+    for dimension in definition.get("dimensions") or []:
+        if isinstance(dimension, dict) and dimension.get("code") == code:
+            tiers = dimension.get("tiers") or []
+            tier = tiers[position] if position < len(tiers) else None
+            return tier if isinstance(tier, dict) else None
+    return None
 
 
 def error_details(definition: dict, exc: ValidationError) -> dict:
