@@ -41,7 +41,7 @@ def test_books_and_audit_details_read_with_separators(app, make_tenant, browser)
                        kind="customers")
         with acting_as(Actor(label="test")):
             audit.record("model.trained", target_type="model_version", target_id="v",
-                         details={"metrics": {"rmse": 291086.2710507331}, "champion": True})
+                         details={"model": "value", "metrics": {"rmse": 291086.2710507331}, "champion": True})
         db.session.commit()
     browser.login(world)
     users = browser.get(f"/t/{world.slug}/users/", headers={"Accept-Language": "en"}).text
@@ -49,7 +49,7 @@ def test_books_and_audit_details_read_with_separators(app, make_tenant, browser)
     book = browser.get(f"/t/{world.slug}/users/{world.users['rm1'].id}/book", headers={"Accept-Language": "en"}).text
     assert "Looks after 1,200 customers." in book
     log = browser.get(f"/t/{world.slug}/audit/?action=model.trained", headers={"Accept-Language": "en"}).text
-    assert "rmse: 291,086" in log and "291086.27" not in log and '<span class="muted">Champion</span> yes' in log
+    assert "RMSE: 291,086" in log and "291086.27" not in log and '<span class="muted">Champion</span> yes' in log
 
 
 def test_audit_details_say_known_codes_by_their_names(app, make_tenant, browser):
@@ -64,9 +64,23 @@ def test_audit_details_say_known_codes_by_their_names(app, make_tenant, browser)
                      details={"changes": {"high_risk": {"up": 3, "down": 0}}})
         audit.record("export.created", target_type="export", target_id="f.csv",
                      details={"list": "vip", "sort": "external_id"})
+        audit.record("customers.book_reassigned", target_type="user", target_id="u",
+                     details={"from_user_id": str(world.users["rm1"].id), "to_user_id": str(world.users["rm2"].id)})
+        audit.record("model.trained", target_type="model_version", target_id="v",
+                     details={"model": "churn", "metrics": {"roc_auc": 0.91, "capture_top10": 0.5}})
+        audit.record("model_run.finished", target_type="model_run", target_id="m",
+                     details={"job": "train", "status": "succeeded"})
+        audit.record("rules.published", target_type="rule_set_version", target_id="2",
+                     details={"number": 2, "diff": [{"change": "rule", "dimension": "value", "tier": "vip",
+                                                      "before": "aum_avg_3m >= 1", "after": "aum_avg_3m >= 2"}]})
         db.session.commit()
     browser.login(world)
     log = browser.get(f"/t/{world.slug}/audit/", headers={"Accept-Language": "en"}).text
     assert '<span class="muted">Kind</span> Interactions' in log
     assert "Attrition risk: Moved down: 0; Moved up: 3" in log  # the dimension and the moves by their names
     assert '<span class="muted">List</span> VIP' in log and '<span class="muted">Sort</span> Customer id' in log
+    assert f'<span class="muted">From</span> {world.email("rm1")}' in log  # people by their email, not an id
+    assert f'<span class="muted">To</span> {world.email("rm2")}' in log
+    assert "Churners caught in the top 10%: 0.5; ROC AUC: 0.91" in log  # metrics as the model pages name them
+    assert '<span class="muted">Job</span> Training' in log and '<span class="muted">Status</span> Succeeded' in log
+    assert "rule changed (aum_avg_3m &gt;= 1 → aum_avg_3m &gt;= 2)" in log  # the diff as the version page says it

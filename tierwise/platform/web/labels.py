@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 from flask import Flask, g
 from flask_babel import get_locale
@@ -10,14 +11,16 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from tierwise.jobs.schedules import STARTER_PREFIX
+from tierwise.platform import tenancy
+from tierwise.platform.db import db
 from tierwise.platform.i18n import localised
 from tierwise.platform.numbers import readable_number, readable_percent
 from tierwise.platform.policy import Permission, allows
 from tierwise.platform.tenant import Industry
 from tierwise.platform.users import BookScope, Role
 from tierwise.tenants.category_labels import category_label
-from tierwise.tenants.imports.runner import API_BATCH
 from tierwise.tenants.fields import field_labels
+from tierwise.tenants.imports.runner import API_BATCH
 from tierwise.tenants.rules.reasons import reason_lines, rule_text
 
 ROLE_LABELS = {
@@ -95,7 +98,14 @@ AUDIT_DETAIL_LABELS = {
     "external_id": _l("Customer id"), "removed": _l("Removed"), "tokens": _l("API tokens"), "job": _l("Job"),
     # inside a retier's changes
     "up": _l("Moved up"), "down": _l("Moved down"), "new": _l("New"), "held": _l("Held by hysteresis"),
+    # a book moved, a customer assigned, a version restored, an export's file, a tenant provisioned
+    "from_user_id": _l("From"), "to_user_id": _l("To"), "rm_user_id": _l("Relationship manager"),
+    "branch_id": _l("Branch"), "customer_ids": _l("Customers"), "changed": _l("Changed"),
+    "restored_from": _l("Restores version"), "diff": _l("Changes"), "sha256": _l("SHA-256"),
+    "search": _l("Search"), "industry": _l("Industry"), "slug": _l("Code"), "template_fields": _l("Template fields"),
+    "examples": _l("Examples"), "total_actual": _l("Total actual"), "base_rate": _l("Churn rate"),
 }
+JOB_LABELS = {"train": _l("Training"), "score": _l("Scoring")}
 SORT_LABELS = {"external_id": _l("Customer id"), "name": _l("Name"), "churn": _l("Churn probability"),
                "value": _l("Predicted value")}
 
@@ -108,8 +118,53 @@ def _detail_value(key: str, value: str) -> str:
 
     if key in ("list", "base") and value in BUILT_IN:
         return BUILT_IN[value].label(str(get_locale()))
-    names = {"kind": IMPORT_KIND_LABELS, "model": MODEL_LABELS, "sort": SORT_LABELS, "role": ROLE_LABELS}.get(key, {})
+    if key.endswith("user_id") or key == "branch_id":
+        return _person_or_branch(key, value)
+    names = {"kind": IMPORT_KIND_LABELS, "model": MODEL_LABELS, "sort": SORT_LABELS, "role": ROLE_LABELS,
+             "job": JOB_LABELS, "status": RUN_STATUS_LABELS, "industry": INDUSTRY_LABELS}.get(key, {})
     return str(names.get(value, value))
+
+
+def _person_or_branch(key: str, value: str) -> str:
+    """A user's email or a branch's code for an id an audit record keeps (the id itself if it is gone)."""
+    from tierwise.platform.branches import Branch
+    from tierwise.platform.users import User
+
+    known = g.setdefault("audit_ids", {})
+    if value not in known:
+        try:
+            found = db.session.get(Branch if key == "branch_id" else User, (tenancy.current_tenant_id(),
+                                                                            uuid.UUID(value)))
+        except ValueError:
+            found = None
+        known[value] = value if found is None else (found.code if key == "branch_id" else found.email)
+    return known[value]
+
+
+def _metric_labels(model: str | None) -> dict:
+    """A model's metrics by key (``roc_auc``), as the model pages name them (``capture_top10`` differs by model)."""
+    from tierwise.platform.web.model_report import METRICS
+
+    return {metric: label for metric, label, _higher, _format in METRICS.get(model or "", ())}
+
+
+def _said_diff(changes: list) -> str:
+    """A rule set's diff as the version page says it: "Wealth tier › Wealth centre: rule changed (a → b)"."""
+    from tierwise.platform.web.rules_versions import change_namer, describe_change
+    from tierwise.tenants.rules.versions import current_version
+
+    if "audit_namer" not in g:
+        version = current_version() if g.get("tenant") is not None else None
+        g.audit_namer = change_namer(version.definition if version else None)
+    said = []
+    for change in changes:
+        if not isinstance(change, dict) or "change" not in change:
+            return ""
+        line = describe_change(change, g.audit_namer)
+        if change.get("before") is not None or change.get("after") is not None:
+            line += f" ({change.get('before')} → {change.get('after')})"
+        said.append(line)
+    return "; ".join(said)
 
 
 PARTY_LABELS = {"individual": _l("Individual"), "organisation": _l("Organisation")}
@@ -156,8 +211,11 @@ def plain_details(value) -> list[tuple[str, str]]:
     ``key: value; ...``, empty ones left out (a list's ``{"tiers": {}}`` says nothing)."""
 
     def text(item, key: str = "") -> str:
+        if key == "diff" and isinstance(item, list) and (said := _said_diff(item)):
+            return said
         if isinstance(item, dict):
-            named = _dimension_names() if key == "changes" else {}  # a retier's changes are by dimension
+            # a retier's changes are by dimension, a model's metrics by their names on the model pages
+            named = _dimension_names() if key == "changes" else _metric_labels(model) if key == "metrics" else {}
             return "; ".join(f"{named.get(k) or AUDIT_DETAIL_LABELS.get(k, k)}: {text(v, k)}"
                              for k, v in sorted(item.items()) if v not in (None, "", {}, []))
         if isinstance(item, (list, tuple)):
@@ -168,6 +226,7 @@ def plain_details(value) -> list[tuple[str, str]]:
             return readable_number(item)  # 20,002 rows; an RMSE of 291,086, not 291086.2710507331
         return _detail_value(key, str(item))
 
+    model = value.get("model") if isinstance(value, dict) else None  # whose metrics a record's are
     if not isinstance(value, dict):
         return [("", text(value))] if value not in (None, "", {}, []) else []
     return [(str(AUDIT_DETAIL_LABELS.get(key, key)), said) for key, item in sorted(value.items())
