@@ -205,6 +205,25 @@ def test_saved_lists_are_private_unless_shared(app, grid, browser):
     assert "我的大客户" not in browser.get(f"/t/{grid.slug}/lists/").text
 
 
+def test_a_saved_list_opens_and_exports_in_the_order_it_was_saved_in(app, grid, browser, client, issue_token):
+    browser.login(grid, "admin")
+    saved = browser.submit(f"/t/{grid.slug}/lists/all", {"list_name": "流失优先", "sort": "churn"},
+                           action=f"/t/{grid.slug}/lists/all/save")
+    assert saved.status_code == 302
+    opened = browser.get(saved.headers["Location"], follow_redirects=True).text
+    order = [cid for cid in re.findall(r"客户(C0\d)", opened) if cid in BOOK]
+    assert list(dict.fromkeys(order)) == ["C01", "C04", "C06", "C02", "C05", "C03"]  # likeliest to leave first
+    exported = browser.get(saved.headers["Location"].rstrip("/") + "/export").data.decode("utf-8-sig")
+    assert [line.split(",")[0] for line in exported.splitlines()[1:]] == ["C01", "C04", "C06", "C02", "C05", "C03"]
+    from tests.test_api import bearer
+
+    token = bearer(issue_token(grid))
+    kept = client.get("/api/v1/saved-lists", headers=token).json["items"]
+    assert [(k["name"], k["sort"]) for k in kept] == [("流失优先", "churn")]
+    refused = client.post("/api/v1/saved-lists", json={"name": "x", "base": "vip", "sort": "worst"}, headers=token)
+    assert refused.status_code == 400 and refused.json["error"]["field"] == "sort"
+
+
 def test_lists_of_changes_show_the_moves_of_the_last_week_whatever_retiers_came_after(app, grid):
     lowered = {"dimensions": [dict(RULES["dimensions"][0], tiers=[
         {"code": "key", "rule": "sum(amount, 365d) >= 65000"}, *RULES["dimensions"][0]["tiers"][1:]]),

@@ -27,7 +27,7 @@ from tierwise.tenants.fields import field_labels
 from tierwise.tenants.lists import catalog, saved
 from tierwise.tenants.lists.explain import explain
 from tierwise.tenants.lists.filters import RANGES, ListFilters, place_in_object
-from tierwise.tenants.lists.query import ListRow, list_page
+from tierwise.tenants.lists.query import SORTS, ListRow, list_page
 
 FILTERS_SCHEMA = {"type": "object", "additionalProperties": False, "properties": {
     "tiers": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}},
@@ -46,7 +46,9 @@ SETTINGS_BODY = request_body({
 SAVED_LIST_BODY = request_body({
     "name": {"type": "string", "minLength": 1, "maxLength": 120},
     "base": {"type": "string", "enum": list(catalog.BUILT_IN)},
-    "filters": FILTERS_SCHEMA, "shared": {"type": "boolean", "default": False}},
+    "filters": FILTERS_SCHEMA, "shared": {"type": "boolean", "default": False},
+    "sort": {"type": "string", "enum": list(SORTS), "default": "external_id",
+             "description": "The order the list opens and exports in."}},
     required=("name", "base"), description="The condition is checked as the list page checks it: a saved list "
                                            "always opens.")
 
@@ -121,7 +123,8 @@ def _in_filters(field: str) -> str | None:
 
 def _saved(kept) -> dict:
     return {"id": str(kept.id), "name": kept.name, "base": kept.base, "filters": kept.filters,
-            "shared": kept.shared, "owner_id": str(kept.owner_id), "created_at": kept.created_at.isoformat()}
+            "shared": kept.shared, "sort": kept.sort, "owner_id": str(kept.owner_id),
+            "created_at": kept.created_at.isoformat()}
 
 
 @api_blueprint.get("/saved-lists")
@@ -136,7 +139,7 @@ def create_saved_list():
         filters = ListFilters.from_dict(body.get("filters", {}))
     with under_key("filters", _in_filters):  # a filter the list's query refuses: a tier the rules lack, a condition
         kept = saved.save_list(current_user, name=body["name"], base=body["base"], filters=filters,
-                               shared=body.get("shared", False))
+                               shared=body.get("shared", False), sort=body.get("sort", "external_id"))
     db.session.commit()
     return _saved(kept), 201
 

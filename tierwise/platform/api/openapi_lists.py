@@ -50,6 +50,7 @@ LIST_SCHEMAS = {
     "SavedList": {"type": "object", "properties": {
         "id": _UUID, "name": {"type": "string"}, "base": {"type": "string", "enum": list(BUILT_IN)},
         "filters": _FILTERS, "shared": {"type": "boolean"}, "owner_id": _UUID,
+        "sort": {"type": "string", "enum": list(SORTS), "description": "The order it opens and exports in."},
         "created_at": {"type": "string", "format": "date-time"}}},
     "ExportRecord": {"type": "object", "properties": {
         "at": {"type": "string", "format": "date-time"}, "by": {"type": "string"},

@@ -156,8 +156,9 @@ def export_saved(list_id: uuid.UUID):
 
 
 def _export(name: str, filters: ListFilters, *, kept: saved.SavedList | None = None) -> Response:
+    default = kept.sort if kept else "external_id"  # a saved list is exported in its saved order
     export = exports.export_list(name, visible_customers(current_user), filters=filters,
-                                 sort=request.args.get("sort", "external_id"), fmt=request.args.get("format", "csv"),
+                                 sort=request.args.get("sort") or default, fmt=request.args.get("format", "csv"),
                                  by=current_user.email, locale=str(get_locale()),
                                  saved_list={"id": str(kept.id), "name": kept.name} if kept else None)
     db.session.commit()
@@ -177,7 +178,8 @@ def save(name: str):
     try:
         kept = saved.save_list(current_user, name=request.form.get("list_name", ""), base=name,
                                filters=ListFilters.from_args(request.form, percent=True),
-                               shared=request.form.get("shared") == "on")
+                               shared=request.form.get("shared") == "on",
+                               sort=request.form.get("sort") or "external_id")  # it opens in the order it was saved
     except (ValidationError, ConflictError) as error:
         db.session.rollback()
         flash(error.message, "error")
@@ -190,9 +192,10 @@ def save(name: str):
 @bp.route("/saved/<uuid:list_id>")
 @signed_in
 def saved_list(list_id: uuid.UUID):
-    """A saved list under its own name: its built-in list narrowed by its filters (and the request's sort)."""
+    """A saved list under its own name: its built-in list narrowed by its filters, in its saved order (or the
+    request's)."""
     kept = saved.get_saved_list(list_id, current_user)
-    sort = request.args.get("sort", "external_id")
+    sort = request.args.get("sort") or kept.sort
     builtin = catalog.builtin(kept.base)
     try:
         page = list_page(kept.base, visible_customers(current_user), filters=ListFilters.from_dict(kept.filters),

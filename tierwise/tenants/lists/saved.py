@@ -30,6 +30,7 @@ class SavedList(TenantScoped, db.Model):
     shared: Mapped[bool] = mapped_column(default=False)
     base: Mapped[str] = mapped_column(sa.String(32))  # the built-in list it narrows
     filters: Mapped[dict] = mapped_column(JSONType, default=dict)
+    sort: Mapped[str] = mapped_column(sa.String(32), default="external_id")  # the order it opens in
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -51,7 +52,7 @@ def get_saved_list(list_id: uuid.UUID, user) -> SavedList:
     return saved
 
 
-def save_list(user, *, name: str, base: str, filters, shared: bool = False) -> SavedList:
+def save_list(user, *, name: str, base: str, filters, shared: bool = False, sort: str = "external_id") -> SavedList:
     """Keep a built-in list's filters under a name (audited).
 
     The filters are checked by building the list's query, as a list page does, so
@@ -68,15 +69,19 @@ def save_list(user, *, name: str, base: str, filters, shared: bool = False) -> S
     if base not in catalog.BUILT_IN:
         raise ValidationError(_("unknown list '%(name)s' (choose one of: %(choices)s)", name=base,
                                 choices=", ".join(catalog.BUILT_IN)), field="base")
+    if sort not in query.SORTS:
+        raise ValidationError(_("unknown sort '%(sort)s' (choose one of: %(choices)s)", sort=sort,
+                                choices=", ".join(query.SORTS)), field="sort")
     definition = catalog.rule_set()
     query.build(base, sa.true(), filters, definition, catalog.settings(definition))
     if db.session.scalar(sa.select(SavedList.id).where(SavedList.owner_id == user.id, SavedList.name == name)):
         raise ConflictError(_("you already have a list named '%(name)s'", name=name), field="name")
-    saved = SavedList(name=name, owner_id=user.id, shared=bool(shared), base=base, filters=filters.to_dict())
+    saved = SavedList(name=name, owner_id=user.id, shared=bool(shared), base=base, filters=filters.to_dict(),
+                      sort=sort)
     db.session.add(saved)
     db.session.flush()
     audit.record("lists.saved", target_type="saved_list", target_id=saved.id,
-                 details={"name": name, "base": base, "filters": saved.filters, "shared": saved.shared})
+                 details={"name": name, "base": base, "filters": saved.filters, "shared": saved.shared, "sort": sort})
     return saved
 
 
