@@ -30,4 +30,5 @@ RUN pip install -e . && pybabel compile -d translations -D messages
 USER tierwise
 EXPOSE 8000
 CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "4", "--threads", "4", "--worker-class", "gthread", \
+     "--limit-request-line", "8190", \
      "--timeout", "120", "--access-logfile", "-", "tierwise.platform.wsgi:app"]

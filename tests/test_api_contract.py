@@ -206,6 +206,8 @@ def test_every_operation_documents_the_400_it_can_answer(client, tenant_a, issue
             assert "415" in operation["responses"], (method, path)
     response = client.get("/api/v1/customers/%00", headers=bearer(issue_token(tenant_a)))
     assert response.status_code == 400
+    long = client.get("/api/v1/customers?q=" + "a" * 5000, headers=bearer(issue_token(tenant_a)))
+    assert long.status_code == 414 and long.json["error"]["code"] == "uri_too_long"  # the usual body, not HTML
     nul = client.get("/api/v1/customers?q=a%00b", headers=bearer(issue_token(tenant_a))).json["error"]
     assert (nul["code"], nul["field"]) == ("invalid", "q")  # a refused value, named like every other
 

@@ -27,7 +27,7 @@ STATUS_BY_ERROR = {  # the first class an error is an instance of decides (subcl
 }
 CODE_BY_STATUS = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-    409: "conflict", 413: "too_large", 415: "unsupported_media_type", 429: "too_many_requests",
+    409: "conflict", 413: "too_large", 414: "uri_too_long", 415: "unsupported_media_type", 429: "too_many_requests",
 }
 
 
@@ -78,6 +78,7 @@ def _http_error(exc: HTTPException):
         404: _("Not found."),
         405: _("This address does not accept that method."),
         413: _("The request is too large."),
+        414: _("The address is too long."),
         415: _("The request's content type is not supported."),
         429: _("Too many requests. Please wait and try again."),
     }

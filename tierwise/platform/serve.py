@@ -31,4 +31,7 @@ def serve(*, host: str, port: int, workers: int, threads: int) -> None:
         "worker_class": "gthread",
         "timeout": 120,
         "accesslog": "-",
+        # gunicorn's largest: a longer request line is answered by gunicorn itself (HTML); up to this,
+        # Tierwise refuses one longer than it reads (``request_context.MAX_URL``) in its own words
+        "limit_request_line": 8190,
     }).run()
