@@ -217,11 +217,21 @@ def test_a_saved_list_opens_and_exports_in_the_order_it_was_saved_in(app, grid, 
     assert [line.split(",")[0] for line in exported.splitlines()[1:]] == ["C01", "C04", "C06", "C02", "C05", "C03"]
     from tests.test_api import bearer
 
+    resorted = browser.get(saved.headers["Location"], query_string={"sort": "external_id", "limit": "2"}).text
+    more = html.unescape(re.search(r'href="([^"]+)" data-testid="next-page"', resorted)[1])
+    assert "sort=external_id" in more and browser.get(more).status_code == 200  # the next page, in the order shown
+    export_link = html.unescape(re.search(r'href="([^"]+)" data-testid="export-csv"', resorted)[1])
+    again = browser.get(export_link).data.decode("utf-8-sig")
+    assert [line.split(",")[0] for line in again.splitlines()[1:]] == ["C01", "C02", "C03", "C04", "C05", "C06"]
     token = bearer(issue_token(grid))
     kept = client.get("/api/v1/saved-lists", headers=token).json["items"]
     assert [(k["name"], k["sort"]) for k in kept] == [("流失优先", "churn")]
     refused = client.post("/api/v1/saved-lists", json={"name": "x", "base": "vip", "sort": "worst"}, headers=token)
     assert refused.status_code == 400 and refused.json["error"]["field"] == "sort"
+    forged = browser.submit(f"/t/{grid.slug}/lists/all", {"list_name": "乱序", "sort": "worst"},
+                            action=f"/t/{grid.slug}/lists/all/save")
+    assert forged.status_code == 302 and "unknown sort" in html.unescape(browser.get(forged.location).text)
+    assert [k["name"] for k in client.get("/api/v1/saved-lists", headers=token).json["items"]] == ["流失优先"]
 
 
 def test_lists_of_changes_show_the_moves_of_the_last_week_whatever_retiers_came_after(app, grid):

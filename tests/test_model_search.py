@@ -131,3 +131,29 @@ def test_a_gap_without_a_second_class_or_any_error_has_no_noise_to_judge_it_by()
     assert metrics.difference_standard_error("churn", y, np.linspace(0, 1, 50), np.linspace(1, 0, 50)) is None
     assert metrics.difference_standard_error("value", y, y, y + 1) is None  # a perfect model: no spread to measure
     assert not metrics.within_noise(0.9, 0.8, None)
+
+
+def test_the_paired_auc_noise_is_delongs_with_ties_as_a_recency_rule_makes_them():
+    """Checked against DeLong's covariance written out pair by pair: a recency rule's scores are mostly ties."""
+    rng = np.random.default_rng(21)
+    y = (rng.random(400) < 0.2).astype(float)
+    ours = rng.normal(size=400) + y
+    theirs = np.round(rng.normal(size=400) + 0.5 * y)  # a handful of distinct scores: ties everywhere
+    positives, negatives = y > 0.5, y < 0.5
+
+    def components(score):
+        pairs = score[positives][:, None] - score[negatives][None, :]
+        kernel = (pairs > 0) + 0.5 * (pairs == 0)
+        return kernel.mean(axis=1), kernel.mean(axis=0)  # each positive's and each negative's share
+
+    (ours_10, ours_01), (theirs_10, theirs_01) = components(ours), components(theirs)
+    s10, s01 = np.cov(np.vstack([ours_10, theirs_10])), np.cov(np.vstack([ours_01, theirs_01]))
+    expected = np.sqrt((s10[0, 0] + s10[1, 1] - 2 * s10[0, 1]) / positives.sum()
+                       + (s01[0, 0] + s01[1, 1] - 2 * s01[0, 1]) / negatives.sum())
+    assert metrics.difference_standard_error("churn", y, ours, theirs) == pytest.approx(expected, rel=1e-9)
+
+
+def test_the_same_predictions_are_level_and_an_overflowed_one_has_no_noise_to_give():
+    y = np.arange(10.0)
+    assert metrics.within_noise(0.9, 0.9, 0.0)  # nothing between them
+    assert metrics.difference_standard_error("value", y, np.r_[y[:-1], np.inf], y + 1) is None  # not NaN

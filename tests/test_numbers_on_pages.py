@@ -72,7 +72,11 @@ def test_audit_details_say_known_codes_by_their_names(app, make_tenant, browser)
                      details={"job": "train", "status": "succeeded"})
         audit.record("rules.published", target_type="rule_set_version", target_id="2",
                      details={"number": 2, "diff": [{"change": "rule", "dimension": "value", "tier": "vip",
-                                                      "before": "aum_avg_3m >= 1", "after": "aum_avg_3m >= 2"}]})
+                                                      "before": "aum_avg_3m >= 1", "after": "aum_avg_3m >= 2"},
+                                                     {"change": "hysteresis", "dimension": "value",
+                                                      "before": None, "after": {"evaluations": 2}},
+                                                     {"change": "fallback", "dimension": "value", "tier": "mass",
+                                                      "before": False, "after": True}]})
         db.session.commit()
     browser.login(world)
     log = browser.get(f"/t/{world.slug}/audit/", headers={"Accept-Language": "en"}).text
@@ -84,3 +88,5 @@ def test_audit_details_say_known_codes_by_their_names(app, make_tenant, browser)
     assert "Churners caught in the top 10%: 0.5; ROC AUC: 0.91" in log  # metrics as the model pages name them
     assert '<span class="muted">Job</span> Training' in log and '<span class="muted">Status</span> Succeeded' in log
     assert "rule changed (aum_avg_3m &gt;= 1 → aum_avg_3m &gt;= 2)" in log  # the diff as the version page says it
+    assert "hysteresis changed (— → evaluations: 2)" in log and "fallback changed (no → yes)" in log
+    assert "None" not in log and "{&#39;" not in log and "False" not in log  # no Python reprs

@@ -134,13 +134,18 @@ def difference_standard_error(model: str, y, ours, theirs) -> float | None:
             v01.append(1 - (both[m:] - among_negatives) / m)
         s10, s01 = np.cov(np.vstack(v10)), np.cov(np.vstack(v01))
         variance = (s10[0, 0] + s10[1, 1] - 2 * s10[0, 1]) / m + (s01[0, 0] + s01[1, 1] - 2 * s01[0, 1]) / n
-        return float(np.sqrt(max(variance, 0.0)))
+        return _finite_or_none(np.sqrt(max(variance, 0.0)))
     squared_ours, squared_theirs = (ours - y) ** 2, (theirs - y) ** 2
     rmse_ours, rmse_theirs = np.sqrt(squared_ours.mean()), np.sqrt(squared_theirs.mean())
-    if rmse_ours <= 0 or rmse_theirs <= 0:
+    if not (0 < rmse_ours < np.inf and 0 < rmse_theirs < np.inf):  # perfect, or overflowed: nothing to measure
         return None
     influence = squared_ours / (2 * rmse_ours) - squared_theirs / (2 * rmse_theirs)
-    return float(influence.std() / np.sqrt(len(y)))
+    return _finite_or_none(influence.std() / np.sqrt(len(y)))
+
+
+def _finite_or_none(value) -> float | None:
+    """None for NaN or an infinity (a prediction that overflowed): not JSON, and no noise anyone can read."""
+    return float(value) if np.isfinite(value) else None
 
 
 NOISE = 1.96  # standard errors of a paired difference: a 95% interval
@@ -148,7 +153,7 @@ NOISE = 1.96  # standard errors of a paired difference: a 95% interval
 
 def within_noise(ours: float, theirs: float, error: float | None) -> bool:
     """Whether a gap is within what another validation sample of the same size could give (95%)."""
-    return error is not None and abs(ours - theirs) < NOISE * error
+    return error is not None and abs(ours - theirs) <= NOISE * error  # identical predictions: level
 
 
 def roc_points(y: np.ndarray, p: np.ndarray) -> list[list[float]]:

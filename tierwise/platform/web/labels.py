@@ -149,8 +149,8 @@ def _metric_labels(model: str | None) -> dict:
 
 
 def _said_diff(changes: list) -> str:
-    """A rule set's diff as the version page says it: "Wealth tier › Wealth centre: rule changed (a → b)"."""
-    from tierwise.platform.web.rules_versions import change_namer, describe_change
+    """A rule set's diff in the version page's words and values: "Wealth tier › Wealth centre: rule changed (a → b)"."""
+    from tierwise.platform.web.rules_versions import change_namer, describe_change, diff_value
     from tierwise.tenants.rules.versions import current_version
 
     if "audit_namer" not in g:
@@ -161,9 +161,8 @@ def _said_diff(changes: list) -> str:
         if not isinstance(change, dict) or "change" not in change:
             return ""
         line = describe_change(change, g.audit_namer)
-        if change.get("before") is not None or change.get("after") is not None:
-            line += f" ({change.get('before')} → {change.get('after')})"
-        said.append(line)
+        sides = [diff_value(change[side]) if change.get(side) is not None else "—" for side in ("before", "after")]
+        said.append(line if sides == ["—", "—"] else f"{line} ({sides[0]} → {sides[1]})")
     return "; ".join(said)
 
 
@@ -263,6 +262,9 @@ def tier_reason_lines(values: dict | None) -> list:
 
 
 def init_app(app: Flask) -> None:
+    from tierwise.platform.web.rules_versions import diff_value
+
+    app.jinja_env.globals["diff_value"] = diff_value
     app.jinja_env.filters["readable_json"] = readable_json
     app.jinja_env.filters["plain_details"] = plain_details
     app.jinja_env.filters["number"] = readable_number  # 1,200,000 and 2.5: every page's numbers read alike

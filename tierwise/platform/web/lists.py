@@ -102,7 +102,7 @@ def _render_list(builtin, name: str, page: ListPage, sort: str, *, error: dict |
         arguments = ListFilters.from_dict(kept.filters).to_args(percent=True)
         typed = {key: value for key, value in arguments.items() if not key.startswith("tier.")}
         typed["tiers"] = {d: list(codes) for d, codes in kept.filters.get("tiers", {}).items()}
-        arguments |= {"sort": sort} if sort != "external_id" else {}
+        arguments |= {"sort": sort}  # its own order may not be the customer id's: always said
     return render_template("lists/show.html", builtin=builtin, name=name, page=page, typed=typed, sort=sort,
                            arguments=arguments, locale=str(get_locale()), error=error, kept=kept,
                            filter_caption=filter_caption, filter_input=filter_input,

@@ -156,11 +156,11 @@ def verdicts(version: ModelVersion) -> list[Verdict]:
         beats = ours > theirs if higher else ours < theirs
         error = version.metrics[baseline].get("model_difference_se")  # versions trained before it have none
         level = within_noise(ours, theirs, error)
-        said = formatted(ours, kind), formatted(theirs, kind)
-        if said[0] == said[1]:  # "beats ... 0.950 against 0.950": the digits that differ
-            said = _finer(ours, kind), _finer(theirs, kind)
-        found.append(Verdict(predictor_label(baseline), beats, label, *said, level,
-                             formatted(NOISE * error, kind) if level else ""))
+        say = formatted
+        if formatted(ours, kind) == formatted(theirs, kind):  # "beats ... 0.950 against 0.950": the digits that differ
+            say = _finer
+        found.append(Verdict(predictor_label(baseline), beats, label, say(ours, kind), say(theirs, kind), level,
+                             say(NOISE * error, kind) if level else ""))
     return found
 
 

@@ -110,6 +110,17 @@ def describe_change(change: dict, name=lambda *codes: codes[-1]) -> str:
     return _("%(dimension)s: %(what)s changed", dimension=dimension, what=what)
 
 
+def diff_value(value) -> str:
+    """A diff's before or after value as the version page shows it: mappings and lists as words, not reprs."""
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, dict):
+        return ", ".join(f"{key}: {diff_value(item)}" for key, item in sorted(value.items()))
+    if isinstance(value, (list, tuple)):
+        return ", ".join(diff_value(item) for item in value)
+    return str(value)
+
+
 @bp.route("/")
 @requires(READ_HISTORY)
 def index():

@@ -188,7 +188,7 @@ def _filter_conditions(filters: ListFilters, c, s) -> list:
 
 
 def ordered(select: sa.Select, sortable: dict, sort: str) -> tuple[sa.Select, str, bool]:
-    key, descending = _sort(sort)
+    key, descending = sort_key(sort)
     column = sortable[key]
     order = [column.desc().nulls_last() if descending else column.asc()]
     if key != "external_id":
@@ -201,7 +201,7 @@ def list_page(name: str, visible: sa.ColumnElement[bool], *, filters: ListFilter
     """One page of a list, after ``cursor`` (from the previous page)."""
     _plan_as_written()  # first, so the rule set's query carries them with any settings it sends anyway
     definition = catalog.rule_set()
-    key, _descending = _sort(sort)
+    key, _descending = sort_key(sort)
     kind = f"list:{name}:{sort}"  # a cursor walks the list and sort that gave it out, nothing else
     position = position_of(cursor, kind=kind) if cursor else None
     variant = "first" if position is None else ("after_null" if position[0] is None and len(position) == 2
@@ -220,7 +220,8 @@ def list_page(name: str, visible: sa.ColumnElement[bool], *, filters: ListFilter
     return ListPage([_row(r, dimensions) for r in rows], next_cursor, dimensions)
 
 
-def _sort(sort: str) -> tuple[str, bool]:
+def sort_key(sort: str) -> tuple[str, bool]:
+    """The column a list sort orders by and whether descending; a sort lists do not have is refused naming it."""
     if sort not in SORTS:
         raise ValidationError(_("unknown sort '%(sort)s' (choose one of: %(choices)s)", sort=sort,
                                 choices=", ".join(SORTS)), field="sort")
@@ -326,7 +327,7 @@ def list_rows(name: str, visible: sa.ColumnElement[bool], *, filters: ListFilter
     """Every row of a list (for exports): (rows as mappings, dimensions)."""
     _plan_as_written()
     definition = catalog.rule_set()
-    _sort(sort)
+    sort_key(sort)
     select = _statement(name, visible, filters or ListFilters(), sort, definition, "all")
     rows = db.session.execute(select, _bound(name)).mappings().all()
     return rows, list(definition.dimensions) if definition else []
