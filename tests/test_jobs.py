@@ -99,3 +99,21 @@ def test_an_in_process_job_leaves_the_callers_session_alone(app, tenant_a):
             enqueue("tests.job_tasks.open_branch", tenant_id=tenant_a.tenant_id, code="NO", name="No")
         db.session.rollback()
     assert "SEP" in branch_codes(app, tenant_a.tenant_id) and "NO" not in branch_codes(app, tenant_a.tenant_id)
+
+
+def test_a_worker_acts_as_whoever_queued_the_job_and_the_queue_keeps_no_email_in_its_arguments(rq_app, tenant_a):
+    from tierwise.platform.audit import Actor, AuditEvent, acting_as
+
+    admin = tenant_a.users["admin"]
+    with rq_app.app_context():
+        with acting_as(Actor(label=tenant_a.email("admin"), user_id=admin.id)):
+            handle = enqueue("tests.job_tasks.open_branch", tenant_id=tenant_a.tenant_id, code="WHO", name="Who")
+        connection = redis_connection()
+        job = Job.fetch(handle.id, connection=connection)
+        assert tenant_a.email("admin") not in repr(job.args)  # arguments are logged by workers; meta is not
+        SimpleWorker([Queue("short", connection=connection)], connection=connection).work(burst=True)
+        assert job.get_status(refresh=True) == JobStatus.FINISHED
+        with tenancy.tenant_scope(tenant_a.tenant_id):
+            event = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "branch.created")
+                                       .order_by(AuditEvent.occurred_at.desc())).first()
+            assert (event.actor_label, event.actor_user_id) == (tenant_a.email("admin"), admin.id)

@@ -18,11 +18,11 @@ from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
 
 from tierwise.errors import ConflictError, ValidationError
-from tierwise.jobs.runner import resolve_task, run_tenant_task, starter
+from tierwise.jobs.runner import QUEUED_BY, queued_by, resolve_task, run_tenant_task
 from tierwise.platform.db import db
 
 QUEUE_NAMES = ("short", "long")
-RUNNER = "tierwise.jobs.runner.run_tenant_task"
+RUNNER = "tierwise.jobs.runner.run_queued_task"
 
 
 @dataclass(frozen=True)
@@ -72,15 +72,15 @@ def enqueue(task: str, *, tenant_id: int, queue: str = "short", job_id: str | No
     connection = redis_connection()
     if connection is None:
         return JobHandle(id=job_id, queue=queue, status="finished",
-                         result=run_tenant_task(tenant_id, task, params, starter()))
+                         result=run_tenant_task(tenant_id, task, params, queued_by()))
     rq_queue = Queue(queue, connection=connection)
     if job_id is not None:
         _forget_if_done(job_id, connection)
     try:
         job = rq_queue.enqueue(
-            RUNNER, tenant_id, task, params, starter(),
+            RUNNER, tenant_id, task, params,
             job_id=job_id, unique=job_id is not None, job_timeout=timeout,
-            meta={"tenant_id": tenant_id, "task": task},
+            meta={"tenant_id": tenant_id, "task": task, QUEUED_BY: queued_by()},
             retry=Retry(max=retries, interval=[30, 120, 600][:retries] or 30) if retries else None,
             on_failure=Callback("tierwise.jobs.runner.job_failed"),
         )

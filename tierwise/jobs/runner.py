@@ -3,8 +3,9 @@
 Tasks are registered with ``@task`` and referenced by their dotted name, so a
 queue message can only ever name a function that was declared runnable.  The
 task runs in its own application context (hence its own database session),
-inside ``tenant_scope(tenant_id)`` acting as whoever queued it (the admin who
-pressed "Retier now", a schedule), or ``job:<task name>`` when nobody did;
+inside ``tenant_scope(tenant_id)`` acting as whoever queued it (``queued_by``: the
+admin who pressed "Retier now", a schedule, the job that queued it), or
+``job:<task name>`` when no one did;
 its work commits when it returns and rolls back when it raises, and the
 exception propagates so RQ marks the job failed (a task never returns its
 exception).  Workers are started with ``tierwise worker``, which provides the
@@ -55,8 +56,11 @@ def resolve_task(name: str) -> Callable[..., Any]:
     return _TASKS[name]
 
 
-def starter() -> dict | None:
-    """Who is queuing a task, as the job carries it: what the task's audit records and triggers say it did."""
+QUEUED_BY = "queued_by"  # the key of a job's meta that says who queued it (meta is not logged, as arguments are)
+
+
+def queued_by() -> dict | None:
+    """Who is queuing a task, as the job carries it: who its audit records and triggers say acted."""
     actor = current_actor()
     if actor == SYSTEM:
         return None
@@ -70,8 +74,16 @@ def _acting(name: str, started_by: dict | None) -> Actor:
     return Actor(label=started_by["label"], user_id=uuid.UUID(user_id) if user_id else None)
 
 
+def run_queued_task(tenant_id: int, name: str, params: dict[str, Any]) -> Any:
+    """What an RQ worker runs: the task, acting as whoever queued it (kept in the job's meta)."""
+    from rq import get_current_job
+
+    job = get_current_job()
+    return run_tenant_task(tenant_id, name, params, (job.meta or {}).get(QUEUED_BY) if job else None)
+
+
 def run_tenant_task(tenant_id: int, name: str, params: dict[str, Any], started_by: dict | None = None) -> Any:
-    """``started_by``: ``starter()`` where the task was queued."""
+    """``started_by``: ``queued_by()`` where the task was queued."""
     function = resolve_task(name)
     if not has_app_context():
         raise RuntimeError("run workers with `tierwise worker` (it provides the application)")
@@ -108,8 +120,7 @@ def job_lost(job, reason: str) -> None:
     if handler is None or tenant_id is None:
         return
     params = job.args[2] if len(job.args) > 2 else {}
-    started_by = job.args[3] if len(job.args) > 3 else None
-    with current_app.app_context(), tenancy.tenant_scope(tenant_id), acting_as(_acting(name, started_by)):
+    with current_app.app_context(), tenancy.tenant_scope(tenant_id), acting_as(_acting(name, meta.get(QUEUED_BY))):
         try:
             handler(params, reason)
             db.session.commit()
