@@ -235,6 +235,9 @@ def test_the_check_endpoint_points_at_the_problem_in_the_rule(app, bank):
     definition["dimensions"][0]["tiers"][1]["rule"] = "card_spend_12m > 1"
     assert admin.client.post(url, json=definition, headers={"X-CSRFToken": csrf}).json == {"ok": True}
     assert admin.client.post(url, json=definition).status_code == 400  # no CSRF token
+    definition["dimensions"][0]["tiers"][1]["code"] = ["wealth_centre"]  # not a code at all: said, not a 500
+    checked = admin.client.post(url, json=definition, headers={"X-CSRFToken": csrf})
+    assert checked.status_code == 200 and checked.json["ok"] is False and "code" in checked.json["field"]
     assert draft_definition(app, bank) is None
 
 

@@ -11,24 +11,27 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from tierwise.errors import ValidationError
 from tierwise.models.runs import latest_scoring
-from tierwise.platform.dashboard_scope import book_scope, reads_model_health, requested_days, visible_job_kinds
+from tierwise.platform.dashboard_scope import (
+    book_scope,
+    reads_model_health,
+    requested_days,
+    visible_job_kinds,
+)
 from tierwise.platform.policy import visible_customers
 from tierwise.platform.web import clock
 from tierwise.platform.web import dashboard_charts as charts
 from tierwise.platform.web import model_report as report
 from tierwise.platform.web.access import signed_in
-from tierwise.platform.web.labels import IMPORT_KIND_LABELS
+from tierwise.platform.web.labels import IMPORT_KIND_LABELS, JOB_LABELS
 from tierwise.tenants.dashboard_operations import JobRun, job_runs, model_health
 from tierwise.tenants.dashboards import CustomerFigures, customer_figures
 
 bp = Blueprint("dashboards", __name__)
 
-JOB_LABELS = {"retier": _l("Retier"), "train": _l("Training"), "score": _l("Scoring"), "import": _l("Import")}
 
 
 def job_subject(run: JobRun) -> str:

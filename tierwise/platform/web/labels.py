@@ -105,7 +105,7 @@ AUDIT_DETAIL_LABELS = {
     "search": _l("Search"), "industry": _l("Industry"), "slug": _l("Code"), "template_fields": _l("Template fields"),
     "examples": _l("Examples"), "total_actual": _l("Total actual"), "base_rate": _l("Churn rate"),
 }
-JOB_LABELS = {"train": _l("Training"), "score": _l("Scoring")}
+JOB_LABELS = {"retier": _l("Retier"), "train": _l("Training"), "score": _l("Scoring"), "import": _l("Import")}
 SORT_LABELS = {"external_id": _l("Customer id"), "name": _l("Name"), "churn": _l("Churn probability"),
                "value": _l("Predicted value")}
 

@@ -87,7 +87,8 @@ def place_of(definition: dict, field: str | None) -> str | None:
     for step in [s for s in rest.split(".") if s]:
         by_position = re.fullmatch(r"tiers\[(\d+)\]", step)  # a tier whose code is itself the problem
         if len(parts) == 1 and by_position and (tier := _tier_at(definition, code, int(by_position[1]))):
-            parts.append(names.get((code, tier.get("code"))) or str(tier.get("code") or step))
+            typed = tier.get("code")  # whatever was typed: a list is no key of ``names``
+            parts.append((names.get((code, typed)) if isinstance(typed, str) else None) or str(typed or step))
         elif len(parts) == 1 and (code, step) in names:
             parts.append(names[(code, step)] or step)
         else:

@@ -39,7 +39,7 @@ CHANGED = {"label_en": _l("English label"), "label_zh": _l("Chinese label"), "de
 # someone typed is shown as they typed it.
 NOTE_LABELS = {"industry template": _l("industry template")}
 ROLLBACK_NOTE = re.compile(r"roll back to version (?P<number>\d+)")  # ``versions.rollback`` writes it
-UPLOAD_NOTE = re.compile(r"uploaded (?P<name>.+)")  # the editor's YAML upload writes it
+UPLOAD_NOTE = re.compile(r"uploaded (?P<name>.+\.ya?ml|YAML)", re.IGNORECASE)  # the editor's YAML upload writes it
 
 
 def version_note(note: str | None) -> str:
@@ -68,9 +68,11 @@ def definition_names(*definitions: dict | None) -> dict[tuple, str]:
             if not isinstance(dimension, dict):
                 continue
             code = dimension.get("code")
+            if not isinstance(code, str):  # typed as a list or a number: the draft's own error says so
+                continue
             names[(code,)] = localised(dimension.get("label_en") or "", dimension.get("label_zh") or "", locale)
             for tier in dimension.get("tiers") or []:
-                if isinstance(tier, dict):
+                if isinstance(tier, dict) and isinstance(tier.get("code"), str):
                     names[(code, tier.get("code"))] = localised(tier.get("label_en") or "",
                                                                 tier.get("label_zh") or "", locale)
     return names
