@@ -23,9 +23,9 @@ def test_a_file_refused_in_chinese_reads_in_english_on_the_run_page(browser, ten
     run_url = upload_in_chinese(browser, tenant_a)
     chinese = browser.get(run_url, headers=ZH).text
     assert "2 个无效值" in chinese  # the importer's language, for the importer
-    assert "未导入任何数据。共有" in chinese  # no space after a Chinese full stop
+    assert '<div class="flash error">共有 2 个无效值' in chinese  # said once, not "nothing was imported" twice
     page = html.unescape(browser.get(run_url, headers=EN).text)
-    assert "Nothing was imported. 2 invalid value(s), nothing was imported: row 2, column 'name'" in page
+    assert '<div class="flash error">2 invalid value(s), nothing was imported: row 2, column \'name\'' in page
     assert "is required" in page and "is not one of: active, closed, dormant" in page
     assert "无效值" not in page and "第 2 行" not in page
     assert "<dt>Rows read</dt><dd>2</dd>" in page and "<dt>Rows with errors</dt><dd>2</dd>" in page
@@ -72,3 +72,4 @@ def test_a_file_with_a_misnamed_or_missing_column_refused_in_english_reads_in_ch
         assert said in english and said in chinese
         assert ("did you mean" in english or "has no column" in english), english
         assert "did you mean" not in chinese and "has no column" not in chinese and "field '" not in chinese
+        assert "未导入任何数据。字段" in chinese  # no space after a Chinese full stop
