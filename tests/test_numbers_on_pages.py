@@ -1,6 +1,8 @@
 """Numbers read alike on every page: separators for thousands, no stray ``.0`` or ``.00``."""
 from __future__ import annotations
 
+import uuid
+
 import pytest
 import sqlalchemy as sa
 
@@ -70,6 +72,12 @@ def test_audit_details_say_known_codes_by_their_names(app, make_tenant, browser)
                      details={"model": "churn", "metrics": {"roc_auc": 0.91, "capture_top10": 0.5}})
         audit.record("model_run.finished", target_type="model_run", target_id="m",
                      details={"job": "train", "status": "succeeded"})
+        audit.record("schedule.created", target_type="schedule", target_id="s",
+                     details={"action": "train_churn", "cron": "0 3 * * 1"})
+        audit.record("export.created", target_type="export", target_id="g.csv",
+                     details={"list": "all", "filters": {"churn_min": 0.6, "rm_user_id": str(world.users["rm2"].id)},
+                              "saved_list": {"id": "0190a", "name": "流失关注"},
+                              "by_user_id": str(uuid.uuid4())})  # an id no user of this tenant has
         audit.record("rules.published", target_type="rule_set_version", target_id="2",
                      details={"number": 2, "diff": [{"change": "rule", "dimension": "value", "tier": "vip",
                                                       "before": "aum_avg_3m >= 1", "after": "aum_avg_3m >= 2"},
@@ -85,8 +93,11 @@ def test_audit_details_say_known_codes_by_their_names(app, make_tenant, browser)
     assert '<span class="muted">List</span> VIP' in log and '<span class="muted">Sort</span> Customer id' in log
     assert f'<span class="muted">From</span> {world.email("rm1")}' in log  # people by their email, not an id
     assert f'<span class="muted">To</span> {world.email("rm2")}' in log
-    assert "Churners caught in the top 10%: 0.5; ROC AUC: 0.91" in log  # metrics as the model pages name them
+    assert "Churners caught in the top 10%: 50.0%; ROC AUC: 0.910" in log  # as the model pages name and say them
     assert '<span class="muted">Job</span> Training' in log and '<span class="muted">Status</span> Succeeded' in log
     assert "rule changed (aum_avg_3m &gt;= 1 → aum_avg_3m &gt;= 2)" in log  # the diff as the version page says it
     assert "hysteresis changed (— → evaluations: 2)" in log and "fallback changed (no → yes)" in log
     assert "None" not in log and "{&#39;" not in log and "False" not in log  # no Python reprs
+    assert '<span class="muted">Work</span> Retrain the churn model' in log
+    assert f"Churn probability from: 60.0%; Relationship manager: {world.email('rm2')}" in log  # the export log's words
+    assert '<span class="muted">Saved list</span> 流失关注' in log and "0190a" not in log

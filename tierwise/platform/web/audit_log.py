@@ -7,7 +7,7 @@ from tierwise.platform.audit import AuditEvent
 from tierwise.platform.pagination import keyset_page
 from tierwise.platform.policy import Permission
 from tierwise.platform.web.access import requires
-from tierwise.platform.web.labels import AUDIT_ACTION_LABELS
+from tierwise.platform.web.labels import AUDIT_ACTION_LABELS, ids_in, name_ids
 
 import sqlalchemy as sa
 
@@ -22,6 +22,7 @@ def index():
     if action:
         query = query.where(AuditEvent.action == action)
     page = keyset_page(query, key=AuditEvent.id, cursor=request.args.get("cursor"), limit=50, descending=True)
+    name_ids(set().union(*(ids_in(event.details) for event in page.items)))  # people and branches by name
     actions = sorted(AUDIT_ACTION_LABELS, key=lambda code: str(AUDIT_ACTION_LABELS[code]))
     if action and action not in AUDIT_ACTION_LABELS:
         actions.append(action)  # a code kept from before, or typed into the address: still filtered on

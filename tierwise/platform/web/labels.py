@@ -4,14 +4,15 @@ from __future__ import annotations
 import json
 import uuid
 
+import sqlalchemy as sa
 from flask import Flask, g
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
+from tierwise.jobs.schedules import ACTION_LABELS as SCHEDULE_ACTION_LABELS
 from tierwise.jobs.schedules import STARTER_PREFIX
-from tierwise.platform import tenancy
 from tierwise.platform.db import db
 from tierwise.platform.i18n import localised
 from tierwise.platform.numbers import readable_number, readable_percent
@@ -121,36 +122,87 @@ def _detail_value(key: str, value: str) -> str:
     if key.endswith("user_id") or key == "branch_id":
         return _person_or_branch(key, value)
     names = {"kind": IMPORT_KIND_LABELS, "model": MODEL_LABELS, "sort": SORT_LABELS, "role": ROLE_LABELS,
-             "job": JOB_LABELS, "status": RUN_STATUS_LABELS, "industry": INDUSTRY_LABELS}.get(key, {})
+             "job": JOB_LABELS, "status": RUN_STATUS_LABELS, "industry": INDUSTRY_LABELS,
+             "action": SCHEDULE_ACTION_LABELS}.get(key, {})
     return str(names.get(value, value))
 
 
-def _person_or_branch(key: str, value: str) -> str:
-    """A user's email or a branch's code for an id an audit record keeps (the id itself if it is gone)."""
+def _said_filters(filters: dict) -> str:
+    """A list's filters as the export log says them: "Churn probability from: 60%; Relationship manager: Li Na"."""
+    from tierwise.platform.web.lists import filter_lines
+    from tierwise.tenants.lists import catalog
+
+    if "audit_definition" not in g:
+        g.audit_definition = catalog.rule_set() if g.get("tenant") is not None else None
+    return "; ".join(f"{caption}: {text}" for caption, text in
+                     filter_lines(filters, g.get(NAMED_IDS, {}), g.audit_definition))
+
+
+def _said_metrics(metrics: dict, model: str | None) -> str:
+    """A model's metrics as the model pages name and format them (a share as a percentage)."""
+    from tierwise.platform.web.model_report import METRICS, formatted
+
+    known = {metric: (label, kind) for metric, label, _higher, kind in METRICS.get(model or "", ())}
+    said = []
+    for name, value in sorted(metrics.items()):
+        if value in (None, "", {}, []) or isinstance(value, (dict, list)):
+            continue
+        label, kind = known.get(name, (AUDIT_DETAIL_LABELS.get(name, name), None))
+        text = formatted(value, kind) if kind and isinstance(value, (int, float)) else \
+            readable_number(value) if isinstance(value, (int, float)) else str(value)
+        said.append(f"{label}: {text}")
+    return "; ".join(said)
+
+
+NAMED_IDS = "named_ids"  # g: the names ``name_ids`` read for the page's records
+
+
+def ids_in(details, found: set[str] | None = None) -> set[str]:
+    """Every user or branch id a record's details hold, however deep (a list export's filters too)."""
+    found = set() if found is None else found
+    if isinstance(details, dict):
+        for key, value in details.items():
+            if isinstance(value, str) and (key.endswith("user_id") or key == "branch_id"):
+                found.add(value)
+            else:
+                ids_in(value, found)
+    elif isinstance(details, list):
+        for item in details:
+            ids_in(item, found)
+    return found
+
+
+def name_ids(ids) -> dict[str, str]:
+    """Users (their name, else email) and branches (their name) by id, in two queries, for the page to say
+    (``g.named_ids``); another tenant's or a deleted one's id is not found, and stays as it is."""
     from tierwise.platform.branches import Branch
     from tierwise.platform.users import User
 
-    known = g.setdefault("audit_ids", {})
-    if value not in known:
+    uuids = []
+    for value in ids:
         try:
-            found = db.session.get(Branch if key == "branch_id" else User, (tenancy.current_tenant_id(),
-                                                                            uuid.UUID(value)))
+            uuids.append(uuid.UUID(str(value)))
         except ValueError:
-            found = None
-        known[value] = value if found is None else (found.code if key == "branch_id" else found.email)
-    return known[value]
+            continue
+    users = db.session.execute(sa.select(User.id, User.display_name, User.email).where(User.id.in_(uuids))).all()
+    branches = db.session.execute(sa.select(Branch.id, Branch.name).where(Branch.id.in_(uuids))).all()
+    named = {**{str(i): name or email for i, name, email in users}, **{str(i): name for i, name in branches}}
+    g.setdefault(NAMED_IDS, {}).update(named)
+    return named
 
 
-def _metric_labels(model: str | None) -> dict:
-    """A model's metrics by key (``roc_auc``), as the model pages name them (``capture_top10`` differs by model)."""
-    from tierwise.platform.web.model_report import METRICS
-
-    return {metric: label for metric, label, _higher, _format in METRICS.get(model or "", ())}
+def _person_or_branch(key: str, value: str) -> str:
+    """A user's or a branch's name for an id a record keeps, as ``name_ids`` read it for the page."""
+    return g.get(NAMED_IDS, {}).get(value, value)
 
 
 def _said_diff(changes: list) -> str:
     """A rule set's diff in the version page's words and values: "Wealth tier › Wealth centre: rule changed (a → b)"."""
-    from tierwise.platform.web.rules_versions import change_namer, describe_change, diff_value
+    from tierwise.platform.web.rules_versions import (
+        change_namer,
+        describe_change,
+        diff_value,
+    )
     from tierwise.tenants.rules.versions import current_version
 
     if "audit_namer" not in g:
@@ -212,9 +264,14 @@ def plain_details(value) -> list[tuple[str, str]]:
     def text(item, key: str = "") -> str:
         if key == "diff" and isinstance(item, list) and (said := _said_diff(item)):
             return said
+        if key == "filters" and isinstance(item, dict):
+            return _said_filters(item)
+        if key == "metrics" and isinstance(item, dict):
+            return _said_metrics(item, model)
+        if key == "saved_list" and isinstance(item, dict) and item.get("name"):
+            return str(item["name"])  # its name, not its id
         if isinstance(item, dict):
-            # a retier's changes are by dimension, a model's metrics by their names on the model pages
-            named = _dimension_names() if key == "changes" else _metric_labels(model) if key == "metrics" else {}
+            named = _dimension_names() if key == "changes" else {}  # a retier's changes are by dimension
             return "; ".join(f"{named.get(k) or AUDIT_DETAIL_LABELS.get(k, k)}: {text(v, k)}"
                              for k, v in sorted(item.items()) if v not in (None, "", {}, []))
         if isinstance(item, (list, tuple)):

@@ -8,30 +8,42 @@ from __future__ import annotations
 
 import uuid
 
-import sqlalchemy as sa
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from tierwise.errors import ConflictError, ValidationError
-from tierwise.platform.branches import Branch, list_branches
+from tierwise.platform.branches import list_branches
 from tierwise.platform.db import db
 from tierwise.platform.i18n import localised
 from tierwise.platform.numbers import readable_number, readable_percent
 from tierwise.platform.pagination import parse_limit
 from tierwise.platform.policy import Permission, allows, visible_customers
-from tierwise.platform.users import User
 from tierwise.platform.web.access import requires, signed_in
 from tierwise.platform.web.forms import EmptyForm
+from tierwise.platform.web.labels import name_ids
 from tierwise.platform.web.rules_editor import pointer
 from tierwise.tenants import exports
 from tierwise.tenants.fields import field_registry
 from tierwise.tenants.lists import catalog, saved
 from tierwise.tenants.lists.explain import explain
-from tierwise.tenants.lists.filters import (PROBABILITIES, RANGES, ListFilters, probability_from_percent,
-                                             tiers_asked)
+from tierwise.tenants.lists.filters import (
+    PROBABILITIES,
+    RANGES,
+    ListFilters,
+    probability_from_percent,
+    tiers_asked,
+)
 from tierwise.tenants.lists.query import ListPage, list_page
 from tierwise.tenants.ownership import active_rms
 from tierwise.tenants.rules.syntax import RuleError
@@ -304,20 +316,9 @@ def filter_lines(filters: dict, names: dict[str, str], definition) -> list[tuple
 
 
 def _names_of(events: list) -> dict[str, str]:
-    """The branches and users the events' filters name, by id, read in two queries."""
-    ids = {str(e.details.get("filters", {}).get(key)) for e in events for key in ("branch_id", "rm_user_id")
-           if e.details.get("filters", {}).get(key)}
-    uuids = []
-    for value in ids:
-        try:
-            uuids.append(uuid.UUID(value))
-        except ValueError:
-            continue
-    if not uuids:
-        return {}
-    users = db.session.execute(sa.select(User.id, User.display_name, User.email).where(User.id.in_(uuids))).all()
-    branches = db.session.execute(sa.select(Branch.id, Branch.name).where(Branch.id.in_(uuids))).all()
-    return {**{str(i): name or email for i, name, email in users}, **{str(i): name for i, name in branches}}
+    """The branches and users the events' filters name, by id (``labels.name_ids``: two queries)."""
+    return name_ids({str(e.details.get("filters", {}).get(key)) for e in events for key in ("branch_id", "rm_user_id")
+                     if e.details.get("filters", {}).get(key)})
 
 
 @bp.route("/exports")
