@@ -12,6 +12,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 
 from tierwise.platform.i18n import localised
+from tierwise.platform.numbers import readable_number
 from tierwise.tenants.category_labels import category_label
 from tierwise.tenants.dashboards import DimensionFlows, Pareto, RiskByTier
 from tierwise.tenants.rules.distribution import DimensionDistribution
@@ -84,14 +85,18 @@ def flow_chart(flows: DimensionFlows, locale: str) -> dict:
     labels = {t.code: localised(t.label_en, t.label_zh, locale) for t in flows.tiers}
     targets = [t.code for t in flows.tiers]
     sources = [None, *targets]  # None: no tier before (a new customer or a new dimension)
-    cells = [[targets.index(f.to_tier), sources.index(f.from_tier), f.customers] for f in flows.flows]
+    # each cell's label said as the table beside it says the count (15,524, not 15524)
+    cells = [{"value": [targets.index(f.to_tier), sources.index(f.from_tier), f.customers],
+              "label": {"formatter": readable_number(f.customers)}} for f in flows.flows]
     return {"option": {
         "animation": False, "tooltip": {"position": "top"},
-        "grid": {"left": 8, "right": 8, "top": 8, "bottom": 64, "containLabel": True},
+        "grid": {"left": 8, "right": 8, "top": 28, "bottom": 84, "containLabel": True},
+        # the axes' names beside their ends: "From" above the rows (the axis runs downwards), "To" under the columns
         "xAxis": {"type": "category", "data": [labels[c] for c in targets], "name": _("To"),
-                  "splitArea": {"show": True}, "axisLabel": EVERY_LABEL},
+                  "nameLocation": "middle", "nameGap": 44, "splitArea": {"show": True}, "axisLabel": EVERY_LABEL},
         "yAxis": {"type": "category", "data": [labels[c] if c else _("No tier before") for c in sources],
-                  "name": _("From"), "inverse": True, "splitArea": {"show": True}},
+                  "name": _("From"), "nameLocation": "start", "nameGap": 8, "inverse": True,
+                  "splitArea": {"show": True}},
         "visualMap": {"min": 0, "max": max((f.customers for f in flows.flows), default=1), "calculable": True,
                       "orient": "horizontal", "left": "center", "bottom": 0,
                       "inRange": {"color": ["#eef4fb", "#0b5cad"]}},
