@@ -546,6 +546,8 @@ CLI_ERRORS = [
     pytest.param('external_id,name,status\n0003,A,"zom\nbie"\n', [], "value 'zom", id="value-with-line-break"),
     pytest.param("external_id,name\n0003,A\n0004,B,extra\n", [],
                  "row 3 has 3 values where the header has 2 columns", id="row-with-an-extra-value"),
+    pytest.param('external_id,name\n0003,A\n0004,"B\n', [],
+                 "a quoted value that starts in row 3 is never closed", id="quote-never-closed"),
 ]
 
 

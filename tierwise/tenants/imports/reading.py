@@ -149,11 +149,17 @@ def _csv_chunks(source: TableSource, chunk_rows: int) -> Iterator[tuple[pd.DataF
 
 
 FIELD_COUNT = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+UNCLOSED_QUOTE = re.compile(r"EOF inside string starting at row (\d+)")  # its rows count from the header's 0
 
 
 def _malformed(exc: pd.errors.ParserError) -> ValidationError:
     """The parser's complaint in the reader's words, naming the row where it says which (its "line" counts
     the header as 1, as a spreadsheet numbers rows, quoted line breaks aside)."""
+    unclosed = UNCLOSED_QUOTE.search(str(exc))
+    if unclosed is not None:
+        return ValidationError(_l("a quoted value that starts in row %(row)s is never closed: a quote (\") is "
+                                  "missing, so the rest of the file reads as one value", row=int(unclosed[1]) + 1),
+                               field="file")
     found = FIELD_COUNT.search(str(exc))
     if found is None:
         return ValidationError(_l("the file is not a well-formed table: %(error)s", error=exc), field="file")
