@@ -89,7 +89,7 @@ def test_audit_details_say_known_codes_by_their_names(app, make_tenant, browser)
     browser.login(world)
     log = browser.get(f"/t/{world.slug}/audit/", headers={"Accept-Language": "en"}).text
     assert '<span class="muted">Kind</span> Interactions' in log
-    assert "Attrition risk: Moved down: 0; Moved up: 3" in log  # the dimension and the moves by their names
+    assert "Attrition risk: Moved up: 3; Moved down: 0" in log  # the dimension and the moves, up first
     assert '<span class="muted">List</span> VIP' in log and '<span class="muted">Sort</span> Customer id' in log
     assert f'<span class="muted">From</span> {world.email("rm1")}' in log  # people by their email, not an id
     assert f'<span class="muted">To</span> {world.email("rm2")}' in log

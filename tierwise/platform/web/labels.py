@@ -257,6 +257,15 @@ def readable_json(value) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
+MOVES = ("up", "down", "new", "held")  # a retier's moves, in the order the rules pages say them
+
+
+def _in_reading_order(entry) -> tuple:
+    """Moves in their own order (up, down, new, held), anything else by name."""
+    key = entry[0]
+    return (MOVES.index(key), "") if key in MOVES else (len(MOVES), str(key))
+
+
 def plain_details(value) -> list[tuple[str, str]]:
     """An audit record's details as ``(key, text)`` lines a person reads: nested values as
     ``key: value; ...``, empty ones left out (a list's ``{"tiers": {}}`` says nothing)."""
@@ -273,7 +282,7 @@ def plain_details(value) -> list[tuple[str, str]]:
         if isinstance(item, dict):
             named = _dimension_names() if key == "changes" else {}  # a retier's changes are by dimension
             return "; ".join(f"{named.get(k) or AUDIT_DETAIL_LABELS.get(k, k)}: {text(v, k)}"
-                             for k, v in sorted(item.items()) if v not in (None, "", {}, []))
+                             for k, v in sorted(item.items(), key=_in_reading_order) if v not in (None, "", {}, []))
         if isinstance(item, (list, tuple)):
             return ", ".join(text(v, key) for v in item)
         if isinstance(item, bool):
