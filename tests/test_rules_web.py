@@ -118,6 +118,8 @@ def test_admin_edits_a_rule_previews_publishes_and_retiers_and_the_distribution_
 
     preview = admin.get(f"/t/{bank.slug}/rules/draft/preview")
     assert preview.status_code == 200
+    counts = preview.text.split('id="preview-value"')[1].split("</p>")[0]
+    assert "Up: 1</span>" in counts and "Down: 0</span>" in counts and "New: 0</span>" in counts  # W1 moves up
     moving_up = preview.text[preview.text.index("Moving up"):preview.text.index("Moving down")]
     assert f'/t/{bank.slug}/customers/{bank.customers["W1"]}' in moving_up and "李女士" in moving_up
     assert "aum_avg_3m" in moving_up  # the reason: the value the rule looked at

@@ -62,6 +62,21 @@ class DimensionPreview:
     held: int = 0
     unclassified: int = 0
 
+    def moves(self) -> dict[str, int]:
+        """Customers moving up, down, and new to the dimension (no tier now, or one it no longer has),
+        counted from the matrix; tiers rank in the order they are listed, the first the highest."""
+        rank = {tier.tier: index for index, tier in enumerate(self.tiers)}
+        counted = {"up": 0, "down": 0, "new": 0}
+        for source, row in self.matrix.items():
+            for target, customers in row.items():
+                if source == target:
+                    continue
+                if source not in rank:
+                    counted["new"] += customers
+                elif target in rank:
+                    counted["up" if rank[target] < rank[source] else "down"] += customers
+        return counted
+
 
 @dataclass
 class Preview:
