@@ -136,7 +136,7 @@ def test_upload_page_imports_a_csv_and_reports_bad_rows(app, browser, tenant_a, 
         "csrf_token": csrf_token_from(page.text), "kind": "customers", "file": (bad, "bad.csv")},
         content_type="multipart/form-data")
     run_page = browser.get(response.location)
-    assert "Failed" in run_page.text and "Nothing was imported" in run_page.text and "is required" in run_page.text
+    assert "Failed" in run_page.text and "nothing was imported" in run_page.text and "is required" in run_page.text
     assert "bad.csv" in browser.get(f"/t/{tenant_a.slug}/imports/").text  # listed among recent imports
     with app.app_context(), tenancy.tenant_scope(tenant_a.tenant_id):
         assert set(db.session.scalars(sa.select(Customer.external_id))) == {"0042"}
