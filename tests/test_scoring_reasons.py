@@ -119,3 +119,17 @@ def test_stored_reasons_and_scores_are_exactly_what_python_computed(app, scored)
                     shown = None if pd.isna(raw) else (str(raw) if isinstance(raw, str) else float(raw))
                     expected.append([version.columns[j], float(np.round(value, 6)), shown])
                 assert getattr(row, stored) == expected, customer
+
+
+@pytest.mark.parametrize(("feature", "value", "said"), [
+    ("amount_trend_90d", 0.0322, "3.2%"),  # a change between windows, as tier reasons say a trend
+    ("amount_last_vs_peers", 0.961, "96.1%"),  # a percentile among the customers at the same date
+    ("recency_days", 22.67, "23"),  # whole days
+    ("amount_sum_90d", 1200000.0, "1,200,000"),
+    ("field_occupation", "executive", "executive"),  # a category's code: the page labels it
+    ("amount_trend_yoy", None, "—"),
+])
+def test_a_reasons_value_reads_as_its_feature_means_it(feature, value, said):
+    from tierwise.platform.numbers import readable_feature
+
+    assert readable_feature(feature, value) == said

@@ -126,6 +126,16 @@ class FeatureSpec:
         return column
 
 
+def reads_as(feature: str) -> str:
+    """How a feature's value reads: ``percent`` (a change between windows, a percentile among peers),
+    ``days`` (a count of days, fractional as computed) or ``number``; fields and categories are ``number``."""
+    if "_trend_" in feature or feature.endswith("_vs_peers"):
+        return "percent"
+    if feature.endswith("_days") or feature.startswith("days_since"):
+        return "days"
+    return "number"
+
+
 def current_spec() -> FeatureSpec:
     """The feature columns the current tenant's data supports now (used when training starts)."""
     a, i = Activity.__table__, Interaction.__table__

@@ -28,3 +28,18 @@ def readable_number(value) -> str:
 def readable_percent(value) -> str:
     """A probability or share (0..1) as a percentage with one decimal: ``69.4%``; ``—`` for None."""
     return MISSING if value is None else f"{value:.1%}"
+
+
+def readable_feature(feature: str, value) -> str:
+    """A model feature's value as people read it: changes and percentiles as percentages (12.1%, as tier
+    reasons say them), day counts in whole days, anything else as ``readable_number``."""
+    from tierwise.models.features import reads_as
+
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return readable_number(value)  # None, text (a category's code is labelled by the caller)
+    kind = reads_as(feature)
+    if kind == "percent":
+        return readable_percent(value)
+    if kind == "days":
+        return readable_number(round(value))
+    return readable_number(value)

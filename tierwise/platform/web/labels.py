@@ -15,7 +15,7 @@ from tierwise.jobs.schedules import ACTION_LABELS as SCHEDULE_ACTION_LABELS
 from tierwise.jobs.schedules import STARTER_PREFIX
 from tierwise.platform.db import db
 from tierwise.platform.i18n import localised
-from tierwise.platform.numbers import readable_number, readable_percent
+from tierwise.platform.numbers import readable_feature, readable_number, readable_percent
 from tierwise.platform.policy import Permission, allows
 from tierwise.platform.tenant import Industry
 from tierwise.platform.users import BookScope, Role
@@ -335,6 +335,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["plain_details"] = plain_details
     app.jinja_env.filters["number"] = readable_number  # 1,200,000 and 2.5: every page's numbers read alike
     app.jinja_env.filters["percent"] = readable_percent
+    app.jinja_env.globals["readable_feature"] = readable_feature  # a model feature's value (a change as a %)
     app.jinja_env.globals.update(
         allows=lambda user, permission: allows(user, Permission(permission)),
         role_label=lambda role: ROLE_LABELS.get(role, role),

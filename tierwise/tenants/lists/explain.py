@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from tierwise.models.features import FeatureSpec
 from tierwise.models.registry import ModelVersion
 from tierwise.platform.db import db
-from tierwise.platform.numbers import readable_number, readable_percent
+from tierwise.platform.numbers import readable_feature, readable_percent
 from tierwise.tenants.lists import catalog
 from tierwise.tenants.rules.reasons import ReasonLine, reason_lines
 
@@ -38,7 +38,7 @@ class Why:
         said = _("Churn probability %(percent)s", percent=readable_percent(self.churn_probability))
         if self.churn_label:
             said += _(", mostly: %(feature)s = %(value)s", feature=self.churn_label,
-                      value=readable_number(self.churn_value))
+                      value=readable_feature(self.churn_feature or "", self.churn_value))
         return said
 
     def text(self) -> str:
