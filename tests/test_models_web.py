@@ -284,6 +284,13 @@ def test_a_gap_to_a_baseline_within_the_noise_of_the_validation_set_is_called_le
     version.metrics["model"]["roc_auc"] = 0.95012
     with app.test_request_context():
         assert (verdicts(version)[1].ours, verdicts(version)[1].theirs) == ("0.95012", "0.94996")
+    with app.test_request_context():
+        from flask import render_template_string
+
+        said = render_template_string('{% from "models/_report.html" import metrics %}{{ metrics(r) }}',
+                                      r=SimpleNamespace(verdicts=verdicts(version), columns=[], rows=[]))
+    assert "The model and Logistic regression are level: ROC AUC 0.950 against 0.948." in said
+    assert "(±0.010)" in said and "does not beat Logistic regression" not in said  # neither a win nor a defeat
     version.metrics["logistic_regression"].pop("model_difference_se")  # a version trained before it was measured
     with app.test_request_context():
         assert not verdicts(version)[0].level
