@@ -74,6 +74,10 @@ def test_audit_details_say_known_codes_by_their_names(app, make_tenant, browser)
                      details={"job": "train", "status": "succeeded"})
         audit.record("schedule.created", target_type="schedule", target_id="s",
                      details={"action": "train_churn", "cron": "0 3 * * 1"})
+        audit.record("customer.erased", target_type="customer", target_id="c",
+                     details={"external_id": "E1", "removed": {"activity": 2, "customer_scores": 1}})
+        with acting_as(Actor(label="operator:ops@tierwise.test")):
+            audit.record("tenant.provisioned", target_type="tenant", target_id="t", details={})
         audit.record("export.created", target_type="export", target_id="g.csv",
                      details={"list": "all", "filters": {"churn_min": 0.6, "rm_user_id": str(world.users["rm2"].id)},
                               "saved_list": {"id": "0190a", "name": "流失关注"},
@@ -99,5 +103,7 @@ def test_audit_details_say_known_codes_by_their_names(app, make_tenant, browser)
     assert "hysteresis changed (— → evaluations: 2)" in log and "fallback changed (no → yes)" in log
     assert "None" not in log and "{&#39;" not in log and "False" not in log  # no Python reprs
     assert '<span class="muted">Work</span> Retrain the churn model' in log
+    assert "Activity: 2; Scores: 1" in log and "customer_scores" not in log  # what an erasure removed, in words
+    assert "Tierwise operator ops@tierwise.test" in log  # an operator, said as one
     assert f"Churn probability from: 60.0%; Relationship manager: {world.email('rm2')}" in log  # the export log's words
     assert '<span class="muted">Saved list</span> 流失关注' in log and "0190a" not in log

@@ -65,7 +65,7 @@ LABELS = {
     "unresolved_complaints": ("未解决投诉数", "Unresolved complaints"),
     "days_since_complaint": ("距上次投诉天数", "Days since last complaint"),
     "interactions_365d_ch_{c}": ("近365天互动:{c}", "Interactions, last 365 days: {c}"),
-    "party_type": ("客户类型", "Party type"),
+    "party_type": ("客户性质", "Party type"),  # individual or organisation; 客户类型 is a bank field (account type)
 }
 
 

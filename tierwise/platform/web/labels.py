@@ -106,6 +106,10 @@ AUDIT_DETAIL_LABELS = {
     "search": _l("Search"), "industry": _l("Industry"), "slug": _l("Code"), "template_fields": _l("Template fields"),
     "examples": _l("Examples"), "total_actual": _l("Total actual"), "base_rate": _l("Churn rate"),
 }
+# What an erasure removed, by table (``customer_directory.erase_customer``)
+ERASED_LABELS = {"activity": _l("Activity"), "interactions": _l("Interactions"), "customer_scores": _l("Scores"),
+                 "tier_assignments": _l("Tiers"), "tier_history": _l("Tier history"), "tier_changes": _l("Tier changes"),
+                 "rm_assignments": _l("Relationship manager history"), "preview_values": _l("Preview values")}
 JOB_LABELS = {"retier": _l("Retier"), "train": _l("Training"), "score": _l("Scoring"), "import": _l("Import")}
 SORT_LABELS = {"external_id": _l("Customer id"), "name": _l("Name"), "churn": _l("Churn probability"),
                "value": _l("Predicted value")}
@@ -236,6 +240,8 @@ def started_by_label(value):
         return _("Demo data")
     if value == "cli":
         return _("Command line")
+    if isinstance(value, str) and value.startswith("operator:"):  # provisioning by a platform operator
+        return _("Tierwise operator %(email)s", email=value[len("operator:"):])
     if value == "cli import":  # cli_imports: the retier of an import's new customers
         return _("Import from the command line")
     if isinstance(value, str) and value.startswith("import "):  # runs.run_import_job: "import <file>"
@@ -280,7 +286,8 @@ def plain_details(value) -> list[tuple[str, str]]:
         if key == "saved_list" and isinstance(item, dict) and item.get("name"):
             return str(item["name"])  # its name, not its id
         if isinstance(item, dict):
-            named = _dimension_names() if key == "changes" else {}  # a retier's changes are by dimension
+            # a retier's changes are by dimension, an erasure's counts by the data they were
+            named = _dimension_names() if key == "changes" else ERASED_LABELS if key == "removed" else {}
             return "; ".join(f"{named.get(k) or AUDIT_DETAIL_LABELS.get(k, k)}: {text(v, k)}"
                              for k, v in sorted(item.items(), key=_in_reading_order) if v not in (None, "", {}, []))
         if isinstance(item, (list, tuple)):
