@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.conftest import Browser, PASSWORD
+from tests.conftest import PASSWORD, Browser, csrf_token_from
 from tierwise.platform.db import db
 
 
@@ -61,8 +61,16 @@ def test_the_language_picked_on_the_sign_in_page_is_kept_after_signing_in(app, b
 
 def test_token_secret_is_shown_once_and_then_only_its_prefix(browser, client, tenant_a):
     browser.login(tenant_a, "rm1")
-    created = browser.submit(f"/t/{tenant_a.slug}/tokens/", {"name": "morning export"})
+    page = browser.get(f"/t/{tenant_a.slug}/tokens/").text
+    sent = {"name": "morning export", "csrf_token": csrf_token_from(page),
+            "once": re.search(r'name="once" value="([^"]+)"', page)[1]}
+    created = browser.client.post(f"/t/{tenant_a.slug}/tokens/", data=sent)
     secret = re.search(r"tw_[A-Za-z0-9_\-]+", created.text).group(0)
+    again = browser.client.post(f"/t/{tenant_a.slug}/tokens/", data=sent)  # the "created" page reloaded
+    assert again.status_code == 302 and "tw_" not in again.get_data(as_text=True)
+    assert "already sent" in browser.get(again.location).text
+    mine = client.get("/api/v1/tokens", headers={"Authorization": f"Bearer {secret}"}).json["items"]
+    assert [t["name"] for t in mine] == ["morning export"]  # one token, not a second
     assert secret.startswith(f"tw_{tenant_a.slug}_")
     listing = browser.get(f"/t/{tenant_a.slug}/tokens/")
     assert "morning export" in listing.text and secret not in listing.text

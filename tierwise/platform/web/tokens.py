@@ -1,9 +1,10 @@
 """API tokens: each user manages their own; a tenant admin sees and may revoke all."""
 from __future__ import annotations
 
+import secrets
 import uuid
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -22,11 +23,19 @@ def _visible_tokens():
     return api_tokens.list_tokens(None if everyone else current_user)
 
 
+FORM_ONCE = "token_form_once"  # session: the one submission of the new-token form this page handed out
+
+
 @bp.route("/", methods=["GET", "POST"])
 @requires(Permission.USE_API)
 def index():
     form = TokenForm()
     if form.validate_on_submit():
+        if request.form.get("once") != session.pop(FORM_ONCE, None):
+            # The same form sent again (a reload of the "created" page): its token exists and was shown once.
+            flash(_("That form was already sent: its token was created and its secret shown once. "
+                    "Revoke it below if the secret was not copied."), "warning")
+            return redirect(url_for(".index"))
         try:
             token, plaintext = api_tokens.issue(current_user, name=form.name.data, tenant_slug=g.tenant.slug)
         except ValidationError as exc:
@@ -35,8 +44,9 @@ def index():
             db.session.commit()
             # Shown once, in this response only; never stored or logged.
             return render_template("tokens/created.html", token=token, plaintext=plaintext)
-    return render_template("tokens/index.html", form=form, tokens=_visible_tokens(), revoke_form=EmptyForm()), \
-        400 if form.errors else 200
+    session[FORM_ONCE] = secrets.token_urlsafe(16)
+    return render_template("tokens/index.html", form=form, tokens=_visible_tokens(), revoke_form=EmptyForm(),
+                           once=session[FORM_ONCE]), 400 if form.errors else 200
 
 
 @bp.route("/<uuid:token_id>/revoke", methods=["POST"])
