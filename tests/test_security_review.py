@@ -11,7 +11,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import PASSWORD, csrf_token_from
+from tests.conftest import PASSWORD, Browser, csrf_token_from
 from tierwise.platform import tenancy
 from tierwise.platform.audit import Actor, acting_as
 from tierwise.platform.db import db
@@ -368,3 +368,35 @@ def test_a_role_refused_a_kind_of_record_is_refused_alike_for_any_id(client, ten
     """403 before any lookup: a 404 for ids that do not exist (and 403 for those that do) would tell an RM which do."""
     response = client.get(path.format(id=uuid.uuid4()), headers=_bearer(issue_token(tenant_a, "rm1")))
     assert response.status_code == 403, response.get_data(as_text=True)
+
+
+def test_an_operator_switches_a_tenant_off_and_on_and_nothing_of_it_answers_meanwhile(
+        app, browser, operator, tenant_a, client, issue_token, runner):
+    from tierwise.platform.audit import AuditEvent
+    from tierwise.platform.cli import cli
+
+    token = {"Authorization": f"Bearer {issue_token(tenant_a)}"}
+    admin = Browser(app.test_client())
+    admin.login(tenant_a, "admin")
+    refused = admin.client.post(f"/operator/tenants/{tenant_a.slug}/active",
+                                data={"csrf_token": csrf_token_from(admin.get(f"/t/{tenant_a.slug}/").text)})
+    assert refused.status_code == 302 and "/operator/login" in refused.location  # a tenant admin cannot
+    assert client.get("/api/v1/me", headers=token).status_code == 200
+    assert browser.submit("/operator/login", {"email": operator, "password": PASSWORD}).status_code == 302
+    switched = browser.submit("/operator/", {}, action=f"/operator/tenants/{tenant_a.slug}/active")  # no "active"
+    assert switched.status_code == 302
+    console = browser.get("/operator/").text
+    assert "switched off" in console and f'data-tenant="{tenant_a.slug}"' in console
+    assert client.get("/api/v1/me", headers=token).status_code in (401, 404)  # its tokens no longer answer
+    assert app.test_client().get(f"/t/{tenant_a.slug}/login").status_code == 404  # nor does its sign-in page
+    listed = runner.invoke(cli, ["tenant", "list"])
+    assert f"{tenant_a.slug}\t" in listed.output and "(switched off)" in listed.output
+
+    assert runner.invoke(cli, ["tenant", "activate", tenant_a.slug]).exit_code == 0
+    assert client.get("/api/v1/me", headers=token).status_code == 200  # all of it back: nothing was deleted
+    with app.app_context(), tenancy.tenant_scope(tenant_a.tenant_id):
+        trail = [(e.action, e.actor_label) for e in db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action.like("tenant.%activated")).order_by(AuditEvent.id))]
+    assert trail == [("tenant.deactivated", f"operator:{operator}"), ("tenant.activated", "cli")]
+    unknown = runner.invoke(cli, ["tenant", "deactivate", "no-such-tenant"])
+    assert unknown.exit_code == 2 and "no tenant 'no-such-tenant'" in unknown.output

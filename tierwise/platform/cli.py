@@ -172,7 +172,7 @@ def in_tenant(slug: str) -> Iterator:
             yield tenant
 
 
-tenant_cli = AppGroup("tenant", help="Create and list tenants (platform operator).")
+tenant_cli = AppGroup("tenant", help="Create, list, switch off and on tenants (platform operator).")
 user_cli = AppGroup("user", help="Manage a tenant's users.")
 token_cli = AppGroup("token", help="Issue API tokens.")
 operator_cli = AppGroup("operator", help="Manage platform operators.")
@@ -198,7 +198,33 @@ def tenant_list() -> None:
     from tierwise.platform.tenant import list_tenants
 
     for tenant in list_tenants():
-        click.echo(f"{tenant.slug}\t{tenant.industry}\t{tenant.name}")
+        click.echo(f"{tenant.slug}\t{tenant.industry}\t{tenant.name}" + ("" if tenant.active else "\t(switched off)"))
+
+
+@tenant_cli.command("deactivate")
+@click.argument("slug")
+@fields_from(tenant="slug")
+def tenant_deactivate(slug: str) -> None:
+    """Switch tenant SLUG off: nobody signs in, no token or schedule runs; its data is kept."""
+    from tierwise.platform.tenant import set_active
+
+    with reported_errors():
+        set_active(slug, False, actor_label="cli")
+        db.session.commit()
+    click.echo(f"Switched off tenant {slug}: its data is kept; `tierwise tenant activate {slug}` switches it on.")
+
+
+@tenant_cli.command("activate")
+@click.argument("slug")
+@fields_from(tenant="slug")
+def tenant_activate(slug: str) -> None:
+    """Switch tenant SLUG on again."""
+    from tierwise.platform.tenant import set_active
+
+    with reported_errors():
+        set_active(slug, True, actor_label="cli")
+        db.session.commit()
+    click.echo(f"Switched on tenant {slug}.")
 
 
 @user_cli.command("create")

@@ -55,6 +55,7 @@ PERMISSION_LABELS = {
 # beside it, as the filter takes it.
 AUDIT_ACTION_LABELS = {
     "tenant.created": _l("Organisation created"),
+    "tenant.deactivated": _l("Organisation switched off"), "tenant.activated": _l("Organisation switched on"),
     "login.success": _l("Signed in"), "login.failure": _l("Sign-in refused"),
     "login.throttled": _l("Sign-in blocked after repeated failures"),
     "user.created": _l("User added"), "user.updated": _l("User changed"),

@@ -13,8 +13,8 @@ from tierwise.platform.db import db
 from tierwise.platform.login import attempt_operator_login
 from tierwise.platform.operators import Operator, end_operator_sessions
 from tierwise.platform.provisioning import provision_tenant
-from tierwise.platform.tenant import list_tenants
-from tierwise.platform.web.forms import LoginForm, TenantForm, show_validation_error
+from tierwise.platform.tenant import list_tenants, set_active
+from tierwise.platform.web.forms import EmptyForm, LoginForm, TenantForm, show_validation_error
 
 bp = Blueprint("operator", __name__, url_prefix="/operator")
 
@@ -77,4 +77,19 @@ def tenants():
             db.session.commit()
             flash(_("Tenant %(slug)s created.", slug=tenant.slug), "success")
             return redirect(url_for("operator.tenants"))
-    return render_template("operator/tenants.html", form=form, tenants=list_tenants()), 400 if form.errors else 200
+    return render_template("operator/tenants.html", form=form, tenants=list_tenants(), switch_form=EmptyForm()), \
+        400 if form.errors else 200
+
+
+@bp.route("/tenants/<slug>/active", methods=["POST"])
+def switch(slug: str):
+    """Switch a tenant off or on again (``tenant.set_active``): the button on each tenant's row."""
+    if not EmptyForm().validate_on_submit():
+        flash(_("The form expired; try again."), "error")
+        return redirect(url_for("operator.tenants"))
+    active = request.form.get("active") == "on"
+    set_active(slug, active, actor_label=f"operator:{current_user.email}")
+    db.session.commit()
+    flash(_("Tenant %(slug)s switched on.", slug=slug) if active else
+          _("Tenant %(slug)s switched off: nobody can sign in to it; its data is kept.", slug=slug), "success")
+    return redirect(url_for("operator.tenants"))
