@@ -189,7 +189,7 @@ def _finish(run_id: uuid.UUID, work) -> ModelRun:
     except TierwiseError as error:
         db.session.rollback()
         run = ModelRun.get(run_id)
-        _fail(run, str(error))
+        _fail(run, error.message)  # for people: the reason, without the request field it was about
         db.session.commit()
         _no_retry()  # bad input would fail the same way again, and a retry waiting holds the tenant's slot
         raise
