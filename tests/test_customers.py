@@ -191,3 +191,16 @@ def test_an_import_job_on_rq_reports_progress_and_outcome(database_urls, tmp_pat
         finished = ImportRun.get(run.id)
         assert finished.status == "succeeded" and finished.rows_read == 250_000 and finished.rows_per_second > 0
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Customer)) == 250_000
+
+
+def test_an_empty_customer_page_says_what_to_do_for_who_reads_it(app, browser, make_tenant):
+    world = make_tenant("bank")  # no customers yet
+    browser.login(world, "admin")
+    empty = browser.get(f"/t/{world.slug}/customers/", headers={"Accept-Language": "en"}).text
+    assert "No customers yet." in empty and f'href="/t/{world.slug}/imports/"' in empty
+    assert "No customers match." in browser.get(f"/t/{world.slug}/customers/", query_string={"q": "nobody"},
+                                                headers={"Accept-Language": "en"}).text
+    rm = Browser(app.test_client())
+    rm.login(world, "rm1")
+    assert "No customers in your book yet." in rm.get(f"/t/{world.slug}/customers/",
+                                                      headers={"Accept-Language": "en"}).text
