@@ -1,19 +1,11 @@
 /*
- * The rule pages' small helpers (no build step, no dependencies):
- * - a form with data-confirm asks before it is sent (publish, discard, roll back);
+ * The rule pages' small helper (no build step, no dependencies; a form's data-confirm is tierwise.js's):
  * - the rule editor checks the rule set as the admin types: it posts the form's
  *   definition as JSON to the check endpoint and marks the input the error names.
  * Without JavaScript the pages work the same; errors then show when the draft is saved.
  */
 (function () {
   "use strict";
-
-  document.addEventListener("submit", function (event) {
-    var question = event.target.getAttribute && event.target.getAttribute("data-confirm");
-    if (question && !window.confirm(question)) {
-      event.preventDefault();
-    }
-  });
 
   var editor = document.getElementById("rule-editor");
   if (!editor) {

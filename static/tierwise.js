@@ -5,3 +5,12 @@ document.addEventListener("DOMContentLoaded", () => {
     select.addEventListener("change", () => select.form.submit());
   });
 });
+
+// A form with data-confirm asks before it is sent: publishing or discarding rules, revoking a token,
+// deleting a schedule or a saved list, switching a tenant off. Without scripts it is sent at once.
+document.addEventListener("submit", (event) => {
+  const question = event.target.getAttribute && event.target.getAttribute("data-confirm");
+  if (question && !window.confirm(question)) {
+    event.preventDefault();
+  }
+});

@@ -74,6 +74,8 @@ def test_token_secret_is_shown_once_and_then_only_its_prefix(browser, client, te
     assert secret.startswith(f"tw_{tenant_a.slug}_")
     listing = browser.get(f"/t/{tenant_a.slug}/tokens/")
     assert "morning export" in listing.text and secret not in listing.text
+    assert 'data-confirm="Revoke the token morning export?' in listing.text  # asked before, by every page's script
+    assert "data-confirm" in browser.get("/static/tierwise.js").get_data(as_text=True)
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
 
 
