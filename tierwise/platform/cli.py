@@ -206,11 +206,7 @@ def tenant_list() -> None:
 @fields_from(tenant="slug")
 def tenant_deactivate(slug: str) -> None:
     """Switch tenant SLUG off: nobody signs in, no token or schedule runs; its data is kept."""
-    from tierwise.platform.tenant import set_active
-
-    with reported_errors():
-        set_active(slug, False, actor_label="cli")
-        db.session.commit()
+    _switch_tenant(slug, False)
     click.echo(f"Switched off tenant {slug}: its data is kept; `tierwise tenant activate {slug}` switches it on.")
 
 
@@ -219,12 +215,16 @@ def tenant_deactivate(slug: str) -> None:
 @fields_from(tenant="slug")
 def tenant_activate(slug: str) -> None:
     """Switch tenant SLUG on again."""
+    _switch_tenant(slug, True)
+    click.echo(f"Switched on tenant {slug}.")
+
+
+def _switch_tenant(slug: str, active: bool) -> None:
     from tierwise.platform.tenant import set_active
 
     with reported_errors():
-        set_active(slug, True, actor_label="cli")
+        set_active(slug, active, actor_label="cli")
         db.session.commit()
-    click.echo(f"Switched on tenant {slug}.")
 
 
 @user_cli.command("create")
@@ -375,11 +375,7 @@ def generate_command(industry: str, count: int, out: str, months: int, seed: int
 
 def _add_domain_commands() -> None:
     from tierwise.platform.cli_imports import import_cli
-    from tierwise.platform.cli_models import (
-        export_command,
-        score_command,
-        train_command,
-    )
+    from tierwise.platform.cli_models import export_command, score_command, train_command
     from tierwise.platform.cli_rules import retier_command, rules_cli
     from tierwise.platform.cli_schedules import cron_command, schedules_cli
 

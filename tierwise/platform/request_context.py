@@ -99,7 +99,8 @@ MAX_URL = 4096  # characters of path and query string: more is no list filter an
 def _refuse_long_addresses() -> None:
     """An address longer than ``MAX_URL``: 414 in the usual error body (gunicorn's own page only past 8190)."""
     if len(request.full_path) > MAX_URL:
-        abort(414, description=_("The address is too long: at most %(count)s characters.", count=readable_number(MAX_URL)))
+        abort(414, description=_("The address is too long: at most %(count)s characters.",
+                                 count=readable_number(MAX_URL)))
 
 
 def _reject_nul_bytes() -> None:

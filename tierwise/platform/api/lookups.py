@@ -19,5 +19,6 @@ def get_visible(model, object_id: uuid.UUID, may_see: Callable[[object], bool]):
     """``model.get(object_id)`` (another tenant's id is missing already) if ``may_see`` it, else missing too."""
     found = model.get(object_id)
     if not may_see(found):
-        raise NotFoundError(_("no such %(noun)s", noun=model.noun), sought=object_id)  # as ``TenantScoped.get`` says a missing id
+        # as ``TenantScoped.get`` says a missing id
+        raise NotFoundError(_("no such %(noun)s", noun=model.noun), sought=object_id)
     return found

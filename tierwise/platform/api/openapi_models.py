@@ -32,9 +32,10 @@ _VERSION_PROPERTIES = {
     "promotion_note": {"type": "string", "description": "Why it is or is not champion, or the admin's reason."}}
 _METRICS = {"type": "object", "description": "churn: roc_auc, pr_auc, lift_top10, capture_top10, brier, base_rate, "
                                              "examples, calibration; value: rmse, mae, spearman, capture_top10, "
-                                             "total_predicted, total_actual, examples; a baseline's also model_difference_se, the "
-                                             "standard error of the model's lead over it on the primary metric "
-                                             "(paired on the same examples; null where undefined)",
+                                             "total_predicted, total_actual, examples; a baseline's also "
+                                             "model_difference_se, the standard error of the model's lead over "
+                                             "it on the primary metric (paired on the same examples; null where "
+                                             "undefined)",
             "additionalProperties": {"type": ["number", "integer", "array", "null"]}}
 _CURVE = {"type": "object", "description": "Predictor name -> [[x, y], ...] in the unit square.",
           "additionalProperties": {"type": "array", "items": {"type": "array", "items": {"type": "number"},

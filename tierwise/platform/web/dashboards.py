@@ -15,12 +15,7 @@ from flask_login import current_user
 
 from tierwise.errors import ValidationError
 from tierwise.models.runs import latest_scoring
-from tierwise.platform.dashboard_scope import (
-    book_scope,
-    reads_model_health,
-    requested_days,
-    visible_job_kinds,
-)
+from tierwise.platform.dashboard_scope import book_scope, reads_model_health, requested_days, visible_job_kinds
 from tierwise.platform.policy import visible_customers
 from tierwise.platform.web import clock
 from tierwise.platform.web import dashboard_charts as charts
@@ -31,7 +26,6 @@ from tierwise.tenants.dashboard_operations import JobRun, job_runs, model_health
 from tierwise.tenants.dashboards import CustomerFigures, customer_figures
 
 bp = Blueprint("dashboards", __name__)
-
 
 
 def job_subject(run: JobRun) -> str:

@@ -109,8 +109,9 @@ AUDIT_DETAIL_LABELS = {
 }
 # What an erasure removed, by table (``customer_directory.erase_customer``)
 ERASED_LABELS = {"activity": _l("Activity"), "interactions": _l("Interactions"), "customer_scores": _l("Scores"),
-                 "tier_assignments": _l("Tiers"), "tier_history": _l("Tier history"), "tier_changes": _l("Tier changes"),
-                 "rm_assignments": _l("Relationship manager history"), "preview_values": _l("Preview values")}
+                 "tier_assignments": _l("Tiers"), "tier_history": _l("Tier history"),
+                 "tier_changes": _l("Tier changes"), "rm_assignments": _l("Relationship manager history"),
+                 "preview_values": _l("Preview values")}
 JOB_LABELS = {"retier": _l("Retier"), "train": _l("Training"), "score": _l("Scoring"), "import": _l("Import")}
 SORT_LABELS = {"external_id": _l("Customer id"), "name": _l("Name"), "churn": _l("Churn probability"),
                "value": _l("Predicted value")}
@@ -124,8 +125,8 @@ def _detail_value(key: str, value: str) -> str:
 
     if key in ("list", "base") and value in BUILT_IN:
         return BUILT_IN[value].label(str(get_locale()))
-    if key.endswith("user_id") or key == "branch_id":
-        return _person_or_branch(key, value)
+    if key.endswith("user_id") or key == "branch_id":  # as ``name_ids`` read them for the page
+        return g.get(NAMED_IDS, {}).get(value, value)
     names = {"kind": IMPORT_KIND_LABELS, "model": MODEL_LABELS, "sort": SORT_LABELS, "role": ROLE_LABELS,
              "job": JOB_LABELS, "status": RUN_STATUS_LABELS, "industry": INDUSTRY_LABELS,
              "action": SCHEDULE_ACTION_LABELS}.get(key, {})
@@ -135,12 +136,9 @@ def _detail_value(key: str, value: str) -> str:
 def _said_filters(filters: dict) -> str:
     """A list's filters as the export log says them: "Churn probability from: 60%; Relationship manager: Li Na"."""
     from tierwise.platform.web.lists import filter_lines
-    from tierwise.tenants.lists import catalog
 
-    if "audit_definition" not in g:
-        g.audit_definition = catalog.rule_set() if g.get("tenant") is not None else None
     return "; ".join(f"{caption}: {text}" for caption, text in
-                     filter_lines(filters, g.get(NAMED_IDS, {}), g.audit_definition))
+                     filter_lines(filters, g.get(NAMED_IDS, {}), _rules_in_force()))
 
 
 def _said_metrics(metrics: dict, model: str | None) -> str:
@@ -196,23 +194,13 @@ def name_ids(ids) -> dict[str, str]:
     return named
 
 
-def _person_or_branch(key: str, value: str) -> str:
-    """A user's or a branch's name for an id a record keeps, as ``name_ids`` read it for the page."""
-    return g.get(NAMED_IDS, {}).get(value, value)
-
-
 def _said_diff(changes: list) -> str:
     """A rule set's diff in the version page's words and values: "Wealth tier › Wealth centre: rule changed (a → b)"."""
-    from tierwise.platform.web.rules_versions import (
-        change_namer,
-        describe_change,
-        diff_value,
-    )
-    from tierwise.tenants.rules.versions import current_version
+    from tierwise.platform.web.rules_versions import change_namer, describe_change, diff_value
 
     if "audit_namer" not in g:
-        version = current_version() if g.get("tenant") is not None else None
-        g.audit_namer = change_namer(version.definition if version else None)
+        rules = _rules_in_force()
+        g.audit_namer = change_namer(rules.to_dict() if rules else None)
     said = []
     for change in changes:
         if not isinstance(change, dict) or "change" not in change:
@@ -306,12 +294,20 @@ def plain_details(value) -> list[tuple[str, str]]:
             if item not in (None, "", {}, []) and (said := text(item, key))]
 
 
+def _rules_in_force():
+    """The tenant's rule set in force, read once per request for all a page says with it (dimension and
+    tier names, list filters, diffs); None outside a tenant or before the first publish."""
+    if "rules_in_force" not in g:
+        from tierwise.tenants.rules.versions import definition_in_force
+
+        g.rules_in_force = definition_in_force() if g.get("tenant") is not None else None
+    return g.rules_in_force
+
+
 def _dimension_names() -> dict[str, str]:
     """The rule set in force's dimensions by code, in the reader's language, read once per request."""
     if "dimension_names" not in g:
-        from tierwise.tenants.rules.versions import definition_in_force
-
-        definition = definition_in_force() if g.get("tenant") is not None else None
+        definition = _rules_in_force()
         locale = str(get_locale())
         g.dimension_names = {d.code: localised(d.label_en, d.label_zh, locale)
                              for d in (definition.dimensions if definition else ())}

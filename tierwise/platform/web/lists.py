@@ -8,15 +8,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import (
-    Blueprint,
-    Response,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -37,13 +29,8 @@ from tierwise.tenants import exports
 from tierwise.tenants.fields import field_registry
 from tierwise.tenants.lists import catalog, saved
 from tierwise.tenants.lists.explain import explain
-from tierwise.tenants.lists.filters import (
-    PROBABILITIES,
-    RANGES,
-    ListFilters,
-    probability_from_percent,
-    tiers_asked,
-)
+from tierwise.tenants.lists.filters import (PROBABILITIES, RANGES, ListFilters, probability_from_percent,
+                                             tiers_asked)
 from tierwise.tenants.lists.query import ListPage, list_page
 from tierwise.tenants.ownership import active_rms
 from tierwise.tenants.rules.syntax import RuleError

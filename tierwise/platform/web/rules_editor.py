@@ -13,17 +13,7 @@ from __future__ import annotations
 import re
 from functools import partial
 
-from flask import (
-    Blueprint,
-    Response,
-    flash,
-    g,
-    jsonify,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, Response, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -38,11 +28,7 @@ from tierwise.platform.policy import Permission
 from tierwise.platform.web.access import requires
 from tierwise.platform.web.forms import EmptyForm
 from tierwise.platform.web.rules_help import help_panel
-from tierwise.platform.web.rules_versions import (
-    change_namer,
-    definition_names,
-    describe_change,
-)
+from tierwise.platform.web.rules_versions import change_namer, definition_names, describe_change
 from tierwise.tenants.rules import editing, versions, yaml_io
 from tierwise.tenants.rules.definition import BUILT_IN_DIMENSIONS, DimensionSpec
 from tierwise.tenants.rules.diff import definition_diff

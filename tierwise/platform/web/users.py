@@ -14,12 +14,7 @@ from tierwise.platform.db import db
 from tierwise.platform.numbers import readable_number
 from tierwise.platform.policy import Permission
 from tierwise.platform.web.access import requires
-from tierwise.platform.web.forms import (
-    ReassignBookForm,
-    ResetPasswordForm,
-    UserForm,
-    show_validation_error,
-)
+from tierwise.platform.web.forms import ReassignBookForm, ResetPasswordForm, UserForm, show_validation_error
 from tierwise.tenants import ownership
 
 bp = Blueprint("users", __name__, url_prefix="/users")
@@ -133,7 +128,8 @@ def book(user_id: uuid.UUID):
             show_validation_error(form, exc)
         else:
             db.session.commit()
-            flash(_("%(count)s customers moved to their new relationship manager.", count=readable_number(move.moved)), "success")
+            flash(_("%(count)s customers moved to their new relationship manager.",
+                    count=readable_number(move.moved)), "success")
             return redirect(url_for(".book", user_id=user.id))
     return render_template("users/book.html", user=user, form=form, branches=branches,
                            by_branch=ownership.book_by_branch(user.id)), 400 if form.errors else 200

@@ -102,9 +102,9 @@ def import_file(path: str | Path, *, kind: str, mapping: dict[str, str] | None =
     audit log and the customers' assignment history say it came from.
     """
     source = open_table(path)
-    return _run(source, name=source_name or Path(path).name, kind=kind, mapping=mapping or {}, skip_invalid=skip_invalid,
-                add_fields=add_fields, rejects_path=rejects_path, progress=progress, may_assign=may_assign,
-                may_add_fields=may_add_fields)
+    return _run(source, name=source_name or Path(path).name, kind=kind, mapping=mapping or {},
+                skip_invalid=skip_invalid, add_fields=add_fields, rejects_path=rejects_path, progress=progress,
+                may_assign=may_assign, may_add_fields=may_add_fields)
 
 
 def import_records(records: list[dict], *, kind: str, mapping: dict[str, str] | None = None,

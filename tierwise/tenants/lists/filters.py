@@ -171,7 +171,8 @@ def _number(value, name: str) -> float | None:
 
 
 def _number_in_text(text: str, name: str, *, typed=None) -> float:
-    """A number typed as text (a query string's, a form's); ``typed``: what was typed, if ``text`` is only part of it."""
+    """A number typed as text (a query string's, a form's); ``typed``: what was typed, if ``text`` is only
+    part of it."""
     try:
         number = float(text)
     except (TypeError, ValueError):
