@@ -1,4 +1,4 @@
-"""``/me``, ``/users`` and ``/branches``."""
+"""``/me`` and ``/users`` (``/branches`` are in ``branches``)."""
 from __future__ import annotations
 
 import uuid
@@ -9,9 +9,7 @@ from flask_login import current_user
 
 from tierwise.platform.api import api_blueprint
 from tierwise.platform.api.lookups import get_visible
-from tierwise.platform.api.serializers import (BRANCH_FIELDS, TENANT_FIELDS, USER_FIELDS, serialize,
-                                               serialize_page)
-from tierwise.platform.branches import Branch, get_branch
+from tierwise.platform.api.serializers import TENANT_FIELDS, USER_FIELDS, serialize, serialize_page
 from tierwise.platform.pagination import keyset_page, parse_limit
 from tierwise.platform.policy import Permission, allows, can_view_user, permissions_of
 from tierwise.platform.users import User
@@ -40,14 +38,3 @@ def show_user(user_id: uuid.UUID):
     user = get_visible(User, user_id, lambda user: can_view_user(current_user, user))
     return serialize(user, USER_FIELDS)
 
-
-@api_blueprint.get("/branches")
-def list_branches():
-    page = keyset_page(sa.select(Branch), key=Branch.code, cursor=request.args.get("cursor"),
-                       limit=parse_limit(request.args.get("limit")))
-    return serialize_page(page, BRANCH_FIELDS)
-
-
-@api_blueprint.get("/branches/<uuid:branch_id>")
-def show_branch(branch_id: uuid.UUID):
-    return serialize(get_branch(branch_id), BRANCH_FIELDS)

@@ -11,6 +11,7 @@ from flask import url_for
 from tierwise.platform.api import api_blueprint, customers, rules, tokens
 from tierwise.platform.api import serializers as s
 from tierwise.platform.api.bodies import NO_BODY
+from tierwise.platform.api.openapi_branches import BRANCH_PATHS
 from tierwise.platform.api.openapi_models import MODEL_PATHS, MODEL_SCHEMA_FIELDS, MODEL_SCHEMAS
 from tierwise.platform.api.openapi_parts import PAGING, page_of
 from tierwise.platform.api.openapi_parts import TIME as _TIME
@@ -350,12 +351,7 @@ PATHS = {
     "/api/v1/users/{user_id}": {"get": {
         "summary": "One user (yourself, or anyone for tenant admins)", "operationId": "getUser", "tags": ["accounts"],
         "parameters": [_id_param("user_id")], "responses": _responses({"200": _json(_ref("User"), "The user")}, 403, 404)}},
-    "/api/v1/branches": {"get": {
-        "summary": "Branches (org units) of the tenant, by code", "operationId": "listBranches", "tags": ["accounts"],
-        "parameters": _PAGING, "responses": _responses({"200": _json(page_of("Branch"), "A page of branches")}, 400, 403)}},
-    "/api/v1/branches/{branch_id}": {"get": {
-        "summary": "One branch", "operationId": "getBranch", "tags": ["accounts"],
-        "parameters": [_id_param("branch_id")], "responses": _responses({"200": _json(_ref("Branch"), "The branch")}, 403, 404)}},
+    **BRANCH_PATHS,
     "/api/v1/tokens": {
         "get": {"summary": "Your API tokens (all of the tenant's for tenant admins)", "operationId": "listTokens",
                 "tags": ["tokens"], "responses": _responses({"200": _json({"type": "object", "properties": {
@@ -451,7 +447,7 @@ _ERROR_TEXT = {400: "Invalid parameter or body: `field` names it (an undocumente
                404: "Not found: it does not exist, belongs to another tenant or is not yours to see, all answered "
                     "alike",
                409: "Conflicts with the current state (a run already going, a name taken, a version already in "
-                    "force or already champion)",
+                    "force or already champion, a branch still in use)",
                415: "The body is not of a media type the operation takes (`field` is `body`)",
                422: "The rule set cannot be used: `field` says where (and `position`, for a rule, where in it)"}
 

@@ -62,6 +62,12 @@ class BranchForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
 
 
+class BranchRenameForm(FlaskForm):
+    """A branch's new name, checked by ``branches.rename_branch``; the code is not on it, as it never changes."""
+
+    name = StringField(_l("Name"))
+
+
 class TokenForm(FlaskForm):
     name = StringField(_l("Token name"), validators=[DataRequired(), Length(max=100)])
 

@@ -61,7 +61,8 @@ AUDIT_ACTION_LABELS = {
     "user.created": _l("User added"), "user.updated": _l("User changed"),
     "user.password_changed": _l("Password changed"),
     "token.created": _l("API token created"), "token.revoked": _l("API token revoked"),
-    "branch.created": _l("Branch added"),
+    "branch.created": _l("Branch added"), "branch.renamed": _l("Branch renamed"),
+    "branch.deleted": _l("Branch deleted"),
     "field.defined": _l("Field added"), "field.updated": _l("Field changed"),
     "mapping.saved": _l("Column mapping saved"), "import.completed": _l("Import finished"),
     "customer.erased": _l("Customer erased"),
@@ -106,6 +107,7 @@ AUDIT_DETAIL_LABELS = {
     "restored_from": _l("Restores version"), "diff": _l("Changes"), "sha256": _l("SHA-256"),
     "search": _l("Search"), "industry": _l("Industry"), "slug": _l("Code"), "template_fields": _l("Template fields"),
     "examples": _l("Examples"), "total_actual": _l("Total actual"), "base_rate": _l("Churn rate"),
+    "previous_name": _l("Previous name"),  # a branch renamed
 }
 # What an erasure removed, by table (``customer_directory.erase_customer``)
 ERASED_LABELS = {"activity": _l("Activity"), "interactions": _l("Interactions"), "customer_scores": _l("Scores"),
