@@ -5,6 +5,13 @@ size streams to CSV in bounded memory.  Value is drawn from a heavy-tailed
 (lognormal) distribution, so the 80/20 share comes out of the data rather than
 being imposed; some customers churn (their activity stops), some complain in
 bursts, and utilities have hospitals with low usage.
+
+Who leaves is not drawn at random: each industry's customers carry the drivers
+real tenants report (few products and a short tenure at a bank; arrears long
+overdue at a business on the grid; overdue receivables or a quality incident at
+a pharmacy or hospital), and some leavers complain in the months before they
+go.  Drivers act together and through thresholds, as they do in real books, so
+a churn model has something to learn beyond the fade before an account stops.
 """
 from __future__ import annotations
 
@@ -81,11 +88,20 @@ def _monthly(ids: np.ndarray, months: pd.DatetimeIndex, base: np.ndarray, season
     return frame[keep]
 
 
-def _interactions(ids: np.ndarray, months: pd.DatetimeIndex, rng, rate: float) -> pd.DataFrame:
+def _interactions(ids: np.ndarray, months: pd.DatetimeIndex, rng, rate: float,
+                  leaving: np.ndarray | None = None) -> pd.DataFrame:
+    """Requests, opinions, praise and complaints over the period.
+
+    ``leaving`` holds, per customer, the month whose bill never came for a leaver who
+    complained first (-1 for everyone else): one complaint, seldom resolved, lands in
+    the ten weeks before that bill was due.
+    """
     n = len(ids)
     counts = rng.poisson(rate, n)
     bursty = rng.random(n) < 0.006  # a few accounts complain again and again
     counts = counts + np.where(bursty, rng.integers(3, 9, n), 0)
+    before_leaving = np.zeros(n, dtype=bool) if leaving is None else leaving >= 0
+    counts = counts + before_leaving
     who = np.repeat(np.arange(n), counts)
     total = len(who)
     if total == 0:
@@ -93,12 +109,17 @@ def _interactions(ids: np.ndarray, months: pd.DatetimeIndex, rng, rate: float) -
     span_days = (months[-1] - months[0]).days + BILL_DAY  # up to the last bill's day, not past it
     day = rng.integers(0, span_days, total)
     day = np.where(bursty[who], span_days - rng.integers(1, 45, total), day)  # bursts are recent
+    # each leaver's last interaction is the complaint before leaving (``who`` is sorted by customer)
+    last = np.r_[who[1:] != who[:-1], True] & before_leaving[who]
+    if last.any():
+        due = (months[np.clip(leaving[who[last]], 0, len(months) - 1)] - months[0]).days + BILL_DAY
+        day[last] = np.clip(due - rng.integers(7, 70, int(last.sum())), 0, span_days - 1)
     occurred = months[0] + pd.to_timedelta(day, unit="D") + pd.to_timedelta(rng.integers(8 * 60, 20 * 60, total), unit="m")
     kind = rng.choice(TYPES, total, p=TYPE_WEIGHTS)
-    kind = np.where(bursty[who], "complaint", kind)
+    kind = np.where(bursty[who] | last, "complaint", kind)
     channel = rng.choice(CHANNELS, total, p=CHANNEL_WEIGHTS)
     severity = np.where(kind == "complaint", rng.integers(2, 6, total), rng.integers(1, 3, total))
-    unresolved = (kind == "complaint") & (rng.random(total) < 0.25)
+    unresolved = (kind == "complaint") & (rng.random(total) < np.where(last, 0.7, 0.25))
     resolved = occurred + pd.to_timedelta(rng.integers(1, 20, total), unit="D")
     unresolved |= resolved > months[-1] + pd.Timedelta(days=BILL_DAY)  # not resolved by the data's end
     return pd.DataFrame({
@@ -112,22 +133,31 @@ def _interactions(ids: np.ndarray, months: pd.DatetimeIndex, rng, rate: float) -
     })
 
 
-def _churn(rng, n: int, t: int, share: float) -> tuple[np.ndarray, np.ndarray]:
-    """Active months per customer and the churn flag.
+def _churn(rng, n: int, t: int, share: float, risk: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Active months per customer, the churn flag, and the month a complaint came before leaving.
 
-    ``share`` of the customers leave at some point of the period, at an even
-    monthly rate after its first quarter (so every past cutoff has leavers).
+    About ``share`` of the customers leave at some point of the period, at an even
+    monthly rate after its first quarter (so every past cutoff has leavers).  Each
+    customer's chance is in proportion to ``risk``, the product of its drivers; a
+    third of leavers complain in the weeks before they go (-1 where none does).
     """
-    churned = rng.random(n) < share
+    chance = np.clip(share * risk / risk.mean(), 0.0, 0.9)
+    churned = rng.random(n) < chance
     stop = rng.integers(max(2, t // 4), t, n) if t > 2 else np.full(n, t)
-    return np.where(churned, stop, t), churned
+    active = np.where(churned, stop, t)
+    return active, churned, np.where(churned & (rng.random(n) < 0.35), active, -1)
 
 
 def bank_batch(rng, ids, months, branches, rms) -> Batch:
     n, t = len(ids), len(months)
     organisation = rng.random(n) < 0.08
     wealth = rng.lognormal(11.0, 1.5, n) * np.where(organisation, 8, 1)
-    active, churned = _churn(rng, n, t, 0.15)
+    products = rng.integers(1, 9, n)
+    tenure = np.round(rng.gamma(2.0, 3.0, n), 1)
+    # a new customer who came for one or two products (a promotion's deposit) has little
+    # to keep them; six products or more tie a customer in
+    risk = np.where((products <= 2) & (tenure < 2), 5.0, 1.0) * np.where(products >= 6, 0.5, 1.0)
+    active, churned, complained = _churn(rng, n, t, 0.15, risk)
     season = 1 + 0.25 * np.isin(months.month, [1, 2]) + 0.15 * np.isin(months.month, [11, 12])
     spend_base = wealth * rng.uniform(0.004, 0.02, n)
     customers = pd.DataFrame({
@@ -140,14 +170,14 @@ def bank_batch(rng, ids, months, branches, rms) -> Batch:
         "fx_avg_3m": np.round(np.where(rng.random(n) < 0.15, wealth * rng.uniform(0.05, 0.3, n), 0), 2),
         "card_spend_12m": np.round(spend_base * 12, 2),
         "loan_balance": np.round(np.where(rng.random(n) < 0.2, wealth * rng.uniform(0.2, 3, n), 0), 2),
-        "products_held": rng.integers(1, 9, n),
-        "tenure_years": np.round(rng.gamma(2.0, 3.0, n), 1),
+        "products_held": products,
+        "tenure_years": tenure,
         "occupation": rng.choice(["business_owner", "property_investor", "professional_investor", "executive",
                                   "other"], n, p=[0.1, 0.05, 0.05, 0.1, 0.7]),
     })
     deposits = _monthly(ids, months, wealth * 0.05, season, active, rng, 0.5, "deposit")
     spend = _monthly(ids, months, spend_base, season, active, rng, 0.6, "card_spend")
-    return Batch(customers, pd.concat([deposits, spend]), _interactions(ids, months, rng, 0.25))
+    return Batch(customers, pd.concat([deposits, spend]), _interactions(ids, months, rng, 0.25, complained))
 
 
 def power_batch(rng, ids, months, branches, rms) -> Batch:
@@ -164,9 +194,16 @@ def power_batch(rng, ids, months, branches, rms) -> Batch:
                              np.isin(facility, ["government", "transport_hub", "data_centre"]),
                              np.isin(facility, ["school", "large_venue"])], [5, 4, 3], default=1)
     tariff = np.where(usage == "residential", 0.56, np.where(usage == "commercial", 0.82, 0.68))
-    active, churned = _churn(rng, n, t, 0.08)
     season = 1 + 0.3 * np.isin(months.month, [7, 8]) + 0.2 * np.isin(months.month, [12, 1])
     arrears = rng.random(n) < 0.05
+    arrears_days = np.where(arrears, rng.integers(15, 200, n), 0)
+    # households move, small shops close; a business whose bills are months overdue is
+    # failing; hospitals, mines and government sites stay connected
+    small_shop = (usage == "commercial") & (kwh < np.exp(scale["commercial"]))
+    risk = (np.select([small_shop, usage == "commercial", usage == "industrial"], [3.0, 1.2, 0.6], 0.7)
+            * np.where(arrears_days > 90, np.where(usage == "residential", 2.0, 6.0), 1.0)
+            * np.where(facility == "other", 1.0, 0.1))
+    active, churned, complained = _churn(rng, n, t, 0.08, risk)
     customers = pd.DataFrame({
         "external_id": ids, "name": _names(rng, n, usage != "residential"),
         "party_type": np.where(usage == "residential", "individual", "organisation"),
@@ -179,11 +216,11 @@ def power_batch(rng, ids, months, branches, rms) -> Batch:
         "kwh_12m": np.round(kwh, 0), "bill_amount_12m": np.round(kwh * tariff, 2),
         "facility_type": facility, "outage_consequence": consequence,
         "arrears_amount": np.round(np.where(arrears, kwh * tariff * rng.uniform(0.02, 0.3, n), 0), 2),
-        "arrears_days": np.where(arrears, rng.integers(15, 200, n), 0),
+        "arrears_days": arrears_days,
         "illegal_use": np.where(rng.random(n) < 0.004, "yes", "no"),
     })
     bills = _monthly(ids, months, kwh * tariff / 12, season, active, rng, 0.15, "bill", quantity=kwh / 12)
-    return Batch(customers, bills, _interactions(ids, months, rng, 0.12))
+    return Batch(customers, bills, _interactions(ids, months, rng, 0.12, complained))
 
 
 def pharma_batch(rng, ids, months, branches, rms) -> Batch:
@@ -193,7 +230,14 @@ def pharma_batch(rng, ids, months, branches, rms) -> Batch:
     scale = {"tertiary_hospital": 15.0, "other_hospital": 13.5, "pharmacy_chain": 13.8, "single_pharmacy": 11.0,
              "clinic": 10.5}
     revenue = rng.lognormal(np.vectorize(scale.get)(account), 0.9, n)
-    active, churned = _churn(rng, n, t, 0.2)
+    hospital = np.isin(account, ["tertiary_hospital", "other_hospital"])
+    overdue = rng.random(n) < 0.12
+    incidents = rng.poisson(0.1, n)
+    # single pharmacies and clinics consolidate; credit stopped over overdue bills ends
+    # a small account; a hospital changes supplier after a quality incident
+    risk = (np.select([np.isin(account, ["single_pharmacy", "clinic"]), account == "pharmacy_chain"], [1.4, 0.5], 0.4)
+            * np.where(overdue & ~hospital, 3.0, 1.0) * np.where(hospital & (incidents > 0), 5.0, 1.0))
+    active, churned, complained = _churn(rng, n, t, 0.2, risk)
     season = 1 + 0.2 * np.isin(months.month, [1, 12]) - 0.1 * np.isin(months.month, [2])
     customers = pd.DataFrame({
         "external_id": ids, "name": _names(rng, n, np.ones(n, dtype=bool)),
@@ -201,15 +245,14 @@ def pharma_batch(rng, ids, months, branches, rms) -> Batch:
         "status": np.where(churned, "dormant", "active"), "account_type": account,
         "revenue_12m": np.round(revenue, 2), "gross_margin_12m": np.round(revenue * rng.uniform(0.05, 0.18, n), 2),
         "orders_12m": rng.poisson(np.clip(revenue / 20000, 1, 400)),
-        "dso_days": np.round(np.where(np.isin(account, ["tertiary_hospital", "other_hospital"]),
-                                      rng.normal(150, 40, n), rng.normal(45, 15, n)).clip(5), 0),
-        "overdue_receivables": np.round(np.where(rng.random(n) < 0.12, revenue * rng.uniform(0.01, 0.2, n), 0), 2),
+        "dso_days": np.round(np.where(hospital, rng.normal(150, 40, n), rng.normal(45, 15, n)).clip(5), 0),
+        "overdue_receivables": np.round(np.where(overdue, revenue * rng.uniform(0.01, 0.2, n), 0), 2),
         "returns_rate": np.round(rng.beta(1.2, 40, n), 4),
-        "quality_incidents": rng.poisson(0.1, n),
+        "quality_incidents": incidents,
         "sales_rep": rng.choice(["代表A", "代表B", "代表C", "代表D"], n),
     })
     orders = _monthly(ids, months, revenue / 12, season, active, rng, 0.4, "order")
-    return Batch(customers, orders, _interactions(ids, months, rng, 0.2))
+    return Batch(customers, orders, _interactions(ids, months, rng, 0.2, complained))
 
 
 GENERATORS = {"bank": bank_batch, "power_utility": power_batch, "pharma_distributor": pharma_batch}
