@@ -20,7 +20,7 @@ REGISTRY = {"aum_avg_3m": Field("3-month avg daily balance", "近三月日均资
 REASON = {
     'count(complaints, 365d, channel in ["regulator_hotline", "news_media"])': 1,
     "count(complaints, 90d, resolved_at is null and severity >= 4)": 0,
-    "days_since_last(activity)": 22.5,
+    "days_since_last(activity)": 37.4583,
     "percentile(aum_avg_3m)": 0.5,
     "top_share(sum(amount, 365d), 0.8)": True,
     "trend(amount, 90d, 1y)": -0.25,
@@ -29,13 +29,13 @@ REASON = {
 SAID = {
     "en": ["Number of complaints, last 365 days (channel: Regulator hotline, News media) = 1",
            "Number of complaints, last 90 days (unresolved, severity ≥ 4) = 0",
-           "Days since the last activity = 22.5",
+           "Days since the last activity = 37",
            "3-month avg daily balance: percentile among customers = 50.0%",
            "Among the customers making the top 80% of total amount, last 365 days = yes",
            "Change in amount, last 90 days against the same 90 days 1 year earlier = -25.0%"],
     "zh_Hans_CN": ["近365天投诉次数(渠道:监管热线、新闻媒体) = 1",
                    "近90天投诉次数(未解决、严重程度 ≥ 4) = 0",
-                   "距上次活动天数 = 22.5",
+                   "距上次活动天数 = 37",
                    "近三月日均资产在全部客户中的百分位 = 50.0%",
                    "属于近365天金额合计排名前80%的客户 = 是",
                    "近90天金额较1年前同期的变化 = -25.0%"],
@@ -52,6 +52,16 @@ def test_aggregates_and_rankings_are_said_in_words_in_the_readers_language(app, 
     arithmetic = next(line for line in lines if line.expression == "aum_avg_3m * 2 > 5")
     assert not arithmetic.labelled and arithmetic.caption == "aum_avg_3m * 2 > 5"  # no phrase: as written
     assert all(line.labelled for line in lines if line is not arithmetic)
+
+
+def test_a_count_of_days_is_said_in_whole_days_and_the_stored_reason_keeps_its_value(app):
+    stored = {"days_since_last(activity)": 37.4583, "days_since_last(interactions, channel == \"branch\")": 0.2,
+              "avg(amount, 90d)": 37.4583}
+    with app.test_request_context(), force_locale("en"):
+        said = {line.expression: line.value for line in reason_lines(stored, REGISTRY, "en")}
+    assert said == {"days_since_last(activity)": "37", "days_since_last(interactions, channel == \"branch\")": "0",
+                    "avg(amount, 90d)": "37.46"}  # an amount keeps its decimals
+    assert stored["days_since_last(activity)"] == 37.4583
 
 
 RULES = {

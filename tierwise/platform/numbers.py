@@ -30,6 +30,12 @@ def readable_percent(value) -> str:
     return MISSING if value is None else f"{value:.1%}"
 
 
+def readable_days(value) -> str:
+    """A count of days in whole days: ``37`` for 37.4583 (days between two moments come out fractional; people
+    count them whole); ``—`` for None."""
+    return MISSING if value is None else readable_number(round(value))
+
+
 def readable_feature(feature: str, value) -> str:
     """A model feature's value as people read it: changes and percentiles as percentages (12.1%, as tier
     reasons say them), day counts in whole days, anything else as ``readable_number``."""
@@ -41,5 +47,5 @@ def readable_feature(feature: str, value) -> str:
     if kind == "percent":
         return readable_percent(value)
     if kind == "days":
-        return readable_number(round(value))
+        return readable_days(value)
     return readable_number(value)

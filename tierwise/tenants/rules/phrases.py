@@ -26,6 +26,7 @@ ONE = {"activity": _l("activity"), "interactions": _l("interaction"), "complaint
 COLUMNS = {"channel": _l("channel"), "category": _l("category"), "severity": _l("severity"),
            "interaction_type": _l("type")}
 AS_PERCENT = ("percentile", "trend")  # functions whose values are shares or changes: said as percentages
+IN_DAYS = ("days_since_last", "days_since")  # functions whose values are counts of days: said in whole days
 
 
 class _NoPhrase(Exception):
@@ -44,6 +45,12 @@ def as_percent(expression: str) -> bool:
     """Whether the expression's value is a share or a change (0.2 is 20%)."""
     node = _parsed(expression)
     return isinstance(node, s.Call) and node.function in AS_PERCENT
+
+
+def in_days(expression: str) -> bool:
+    """Whether the expression's value is a count of days (37.4583 is said 37 days)."""
+    node = _parsed(expression)
+    return isinstance(node, s.Call) and node.function in IN_DAYS
 
 
 def phrase(expression: str, name_of, language: str | None = None) -> str | None:

@@ -16,9 +16,9 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from tierwise.platform.numbers import MISSING, readable_number, readable_percent
+from tierwise.platform.numbers import MISSING, readable_days, readable_number, readable_percent
 from tierwise.tenants.category_labels import category_label
-from tierwise.tenants.rules.phrases import as_percent, phrase, rule_in_words
+from tierwise.tenants.rules.phrases import as_percent, in_days, phrase, rule_in_words
 
 # Names a rule may use besides the tenant's fields (``vocabulary.BUILT_IN`` and ``MODEL_OUTPUTS``).
 NAMED = {"churn_probability": _l("Churn probability"), "predicted_value": _l("Predicted value"),
@@ -38,12 +38,15 @@ class ReasonLine:
 
 
 def readable_value(expression: str, value) -> str:
-    """A value of a reason: yes/no, a percentage for a probability, a number with separators, a category's label."""
+    """A value of a reason: yes/no, a percentage for a probability, whole days for a count of days, a number with
+    separators, a category's label.  Only the saying changes: the stored reason keeps the value as computed."""
     if value is None:
         return MISSING
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if isinstance(value, (int, float)):
+        if in_days(expression):
+            return readable_days(value)
         shares = expression in PROBABILITIES or as_percent(expression)
         return readable_percent(value) if shares else readable_number(value)
     return str(category_label(value))
