@@ -13,7 +13,7 @@ from tierwise.platform import tenancy
 from tierwise.platform.db import db
 from tierwise.platform.tenant import Tenant
 from tierwise.platform.users import User
-from tierwise.platform.web.clock import local_time, offset_label
+from tierwise.platform.clock import local_time, offset_label
 
 
 @pytest.mark.parametrize("hours, label", [(0, "UTC"), (8, "UTC+8"), (5.5, "UTC+5:30"), (-3.5, "UTC-3:30"),
@@ -53,3 +53,25 @@ def test_the_users_page_shows_the_last_sign_in_on_the_tenants_clock(app, tenant_
         db.session.commit()
     page, sao_paulo = last_login_shown(app, tenant_a)
     assert f"{sao_paulo} UTC-3" in page
+
+
+def test_a_run_already_under_way_is_said_with_its_start_on_the_tenants_clock(app, tenant_a):
+    from tests.model_fixtures import record_model_run
+    from tierwise.tenants.rules.assignments import RetierRun
+    from tierwise.tenants.rules.versions import current_version
+
+    started = datetime.now(timezone.utc).replace(second=0, microsecond=0) - timedelta(minutes=5)
+    shanghai = f"{started.astimezone(ZoneInfo('Asia/Shanghai')):%Y-%m-%d %H:%M} UTC+8"  # tenant_a's clock
+    with app.app_context(), tenancy.tenant_scope(tenant_a.tenant_id):
+        record_model_run(job="train", status="running", model="churn", started_at=started, started_by="li@bank.test")
+        db.session.add(RetierRun(rule_version_id=current_version().id, as_of=started, status="running",
+                                 started_at=started, started_by="li@bank.test"))
+        db.session.commit()
+    admin = Browser(app.test_client())
+    admin.login(tenant_a, "admin")
+    english = {"Accept-Language": "en"}
+    for page, action in (("models/", "models/train"), ("rules/", "rules/retier")):
+        refused = admin.submit(f"/t/{tenant_a.slug}/{page}", {"model": "churn"},
+                               action=f"/t/{tenant_a.slug}/{action}")
+        text = admin.get(refused.location, headers=english).text
+        assert f"already running (started by li@bank.test at {shanghai})" in text, action

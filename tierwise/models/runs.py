@@ -26,6 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from tierwise.errors import ConflictError, TierwiseError, ValidationError
 from tierwise.jobs.runner import task
 from tierwise.platform import audit
+from tierwise.platform.clock import local_time
 from tierwise.platform.db import JSONType, TenantScoped, db, rollback_or_discard, utcnow
 
 log = logging.getLogger(__name__)
@@ -118,17 +119,18 @@ def start_run(job: str, model: str = "", *, started_by: str, as_of: datetime | N
 
 
 def _already_active(active: ModelRun) -> str:
-    """Why ``active``, a queued or running run of the same job and model, stops another from starting."""
-    who, when = active.started_by, active.started_at.strftime("%Y-%m-%d %H:%M")
+    """Why ``active``, a queued or running run of the same job and model, stops another from starting; its start on
+    the reader's clock, as the runs table beside the message shows it."""
+    who, when = active.started_by, local_time(active.started_at)
     if active.job == TRAIN:
         if active.status == "queued":
-            return _("a %(model)s training is already queued (started by %(who)s at %(when)s UTC)",
+            return _("a %(model)s training is already queued (started by %(who)s at %(when)s)",
                      model=active.model, who=who, when=when)
-        return _("a %(model)s training is already running (started by %(who)s at %(when)s UTC)",
+        return _("a %(model)s training is already running (started by %(who)s at %(when)s)",
                  model=active.model, who=who, when=when)
     if active.status == "queued":
-        return _("a scoring is already queued (started by %(who)s at %(when)s UTC)", who=who, when=when)
-    return _("a scoring is already running (started by %(who)s at %(when)s UTC)", who=who, when=when)
+        return _("a scoring is already queued (started by %(who)s at %(when)s)", who=who, when=when)
+    return _("a scoring is already running (started by %(who)s at %(when)s)", who=who, when=when)
 
 
 def launch(run: ModelRun) -> ModelRun:

@@ -4,12 +4,12 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from tierwise.platform import connections, errors, i18n, request_context
+from tierwise.platform import clock, connections, errors, i18n, request_context
 from tierwise.platform.config import ROOT, Settings
 from tierwise.platform.db import db
 from tierwise.platform.extensions import csrf, migrate
 from tierwise.platform.rls import check_app_role
-from tierwise.platform.web import clock, labels
+from tierwise.platform.web import labels
 
 
 def create_app(test_config: dict | None = None, *, settings: Settings | None = None) -> Flask:

@@ -15,9 +15,9 @@ from flask_login import current_user
 
 from tierwise.errors import ValidationError
 from tierwise.models.runs import latest_scoring
+from tierwise.platform import clock
 from tierwise.platform.dashboard_scope import book_scope, reads_model_health, requested_days, visible_job_kinds
 from tierwise.platform.policy import visible_customers
-from tierwise.platform.web import clock
 from tierwise.platform.web import dashboard_charts as charts
 from tierwise.platform.web import model_report as report
 from tierwise.platform.web.access import signed_in

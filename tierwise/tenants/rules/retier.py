@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from tierwise.errors import ConflictError, NotFoundError
 from tierwise.jobs.runner import task
 from tierwise.platform import audit, tenancy
+from tierwise.platform.clock import local_time
 from tierwise.platform.db import UTCDateTime, db, rollback_or_discard, utcnow
 from tierwise.tenants.rules import snapshot
 from tierwise.tenants.rules.assignments import RetierRun
@@ -202,11 +203,11 @@ def start_retier(*, started_by: str, as_of: datetime | None = None) -> RetierRun
     _give_up_abandoned_runs()
     active = active_retier()
     if active is not None:  # refused before anything is recorded: the history lists retiers, not attempts
-        when = f"{active.started_at:%Y-%m-%d %H:%M}"
+        when = local_time(active.started_at)  # on the reader's clock, as the run history shows it
         if active.status == "queued":
-            raise ConflictError(_("a retier of this tenant is already queued (started by %(who)s at %(when)s UTC)",
+            raise ConflictError(_("a retier of this tenant is already queued (started by %(who)s at %(when)s)",
                                   who=active.started_by, when=when))
-        raise ConflictError(_("a retier of this tenant is already running (started by %(who)s at %(when)s UTC)",
+        raise ConflictError(_("a retier of this tenant is already running (started by %(who)s at %(when)s)",
                               who=active.started_by, when=when))
     run = RetierRun(rule_version_id=version.id, as_of=as_of or utcnow(), started_by=started_by)
     db.session.add(run)

@@ -1,10 +1,13 @@
-"""Moments on pages: stored in UTC, shown on the reader's clock with its offset named.
+"""Moments shown to people: stored in UTC, shown on the reader's clock with its offset named.
 
 People at a Shanghai power utility read 09:00, not 01:00; a time with no zone
 beside it is a guess.  Every page shows a moment through ``when`` (the macro)
 or these globals, in the tenant's time zone (``Tenant.timezone``), or in the
-zone a schedule keeps its own time in.  Operator pages, outside any tenant,
-show UTC.  The API keeps ISO 8601 in UTC: machines convert for themselves.
+zone a schedule keeps its own time in; a message that names a moment (a run
+already under way, started at ...) says it through ``local_time`` too, which is
+why this module sits beside the domain code rather than among the views.
+Operator pages, outside any tenant, and the CLI and workers show UTC, said so.
+The API's fields keep ISO 8601 in UTC: machines convert for themselves.
 """
 from __future__ import annotations
 
