@@ -102,6 +102,25 @@ def test_operator_creates_a_tenant_whose_admin_can_sign_in(app, browser, operato
     assert admin.submit(f"/t/{slug}/login", {"email": "boss@east.test", "password": "first-admin-pass"}).status_code == 302
 
 
+def test_an_operator_switches_the_console_language_and_it_stays_through_signing_in_and_out(browser, operator):
+    sign_in = browser.get("/operator/login", headers={"Accept-Language": "en"}).text
+    assert 'action="/operator/locale"' in sign_in and 'lang="en"' in sign_in  # the switcher, as on tenant pages
+    chosen = browser.submit("/operator/login", {"locale": "zh_CN", "next": "/operator/login?"},
+                            action="/operator/locale")
+    assert chosen.status_code == 302 and chosen.location.endswith("/operator/login")
+    assert "平台运维人员登录" in browser.get("/operator/login", headers={"Accept-Language": "en"}).text
+    browser.submit("/operator/login", {"email": operator, "password": PASSWORD})
+    console = browser.get("/operator/", headers={"Accept-Language": "en"}).text
+    assert "新建机构" in console and 'action="/operator/locale"' in console
+    browser.submit("/operator/", {}, action="/operator/logout")
+    assert "平台运维人员登录" in browser.get("/operator/login", headers={"Accept-Language": "en"}).text
+    browser.submit("/operator/login", {"locale": "en", "next": "/operator/login"}, action="/operator/locale")
+    assert "Platform operator sign in" in browser.get("/operator/login", headers={"Accept-Language": "zh-CN"}).text
+    elsewhere = browser.submit("/operator/login", {"locale": "en", "next": "https://example.com/"},
+                               action="/operator/locale")
+    assert elsewhere.location.endswith("/operator/")  # never sent off the console
+
+
 def test_operator_session_is_not_a_tenant_session(browser, operator, tenant_a):
     browser.submit("/operator/login", {"email": operator, "password": PASSWORD})
     assert browser.get(f"/t/{tenant_a.slug}/").status_code == 302

@@ -41,8 +41,11 @@ def requires(permission: Permission):
 
 def safe_next(target: str | None) -> str:
     """Only redirect to a path on this tenant's site: never another host, never a header break."""
-    prefix = f"/t/{g.tenant.slug}/"
-    if (target and target.startswith(prefix) and "//" not in target and "\\" not in target and ".." not in target
-            and all(32 <= ord(ch) < 127 for ch in target)):
-        return target
-    return url_for("tenant.home.index")
+    return target if on_site(target, f"/t/{g.tenant.slug}/") else url_for("tenant.home.index")
+
+
+def on_site(target: str | None, prefix: str) -> bool:
+    """Whether ``target`` is a plain path under ``prefix`` (a tenant's site, the operator console), safe to
+    redirect to: never another host, never a header break."""
+    return bool(target and target.startswith(prefix) and "//" not in target and "\\" not in target
+                and ".." not in target and all(32 <= ord(ch) < 127 for ch in target))

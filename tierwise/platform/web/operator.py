@@ -1,6 +1,8 @@
 """The operator console: platform operators create tenants and their first admin.
 
-Operators see tenants (the platform table), never a tenant's data.
+Operators see tenants (the platform table), never a tenant's data.  They read it
+in English or Chinese as tenant users do; an operator has no account row to save
+the choice on, so it stays in the browser's session, kept across signing in and out.
 """
 from __future__ import annotations
 
@@ -10,13 +12,16 @@ from flask_login import current_user, login_user, logout_user
 
 from tierwise.errors import ConflictError, ValidationError
 from tierwise.platform.db import db
+from tierwise.platform.i18n import LOCALES
 from tierwise.platform.login import attempt_operator_login
 from tierwise.platform.operators import Operator, end_operator_sessions
 from tierwise.platform.provisioning import provision_tenant
 from tierwise.platform.tenant import list_tenants, set_active
+from tierwise.platform.web.access import on_site
 from tierwise.platform.web.forms import EmptyForm, LoginForm, TenantForm, show_validation_error
 
 bp = Blueprint("operator", __name__, url_prefix="/operator")
+OPEN_TO_ALL = ("operator.login", "operator.choose_locale")  # the sign-in page, and its language
 
 
 def _is_operator() -> bool:
@@ -25,7 +30,7 @@ def _is_operator() -> bool:
 
 @bp.before_request
 def _operators_only():
-    if request.endpoint != "operator.login" and not _is_operator():
+    if request.endpoint not in OPEN_TO_ALL and not _is_operator():
         return redirect(url_for("operator.login"))
 
 
@@ -35,7 +40,7 @@ def login():
     if form.validate_on_submit():
         result = attempt_operator_login(form.email.data, form.password.data, ip=request.remote_addr)
         if result.user is not None:
-            session.clear()
+            _fresh_session()
             login_user(result.user)
             return redirect(url_for("operator.tenants"))
         if result.throttled:
@@ -53,8 +58,26 @@ def logout():
         end_operator_sessions(operator)  # a copied cookie must not outlive sign-out, as for tenant users
         db.session.commit()
     logout_user()
-    session.clear()
+    _fresh_session()
     return redirect(url_for("operator.login"))
+
+
+def _fresh_session() -> None:
+    """A new session on signing in or out (no fixation), in the language the operator chose."""
+    chosen = session.get("locale")
+    session.clear()
+    if chosen in LOCALES:
+        session["locale"] = chosen
+
+
+@bp.route("/locale", methods=["POST"])
+def choose_locale():
+    """The language of the console, for this browser (``i18n.select_locale`` reads it from the session)."""
+    locale = request.form.get("locale", "")
+    if locale in LOCALES:
+        session["locale"] = locale
+    target = request.form.get("next")
+    return redirect(target if on_site(target, "/operator/") else url_for("operator.tenants"))
 
 
 @bp.route("/", methods=["GET", "POST"])
