@@ -202,5 +202,5 @@ def test_an_empty_customer_page_says_what_to_do_for_who_reads_it(app, browser, m
                                                 headers={"Accept-Language": "en"}).text
     rm = Browser(app.test_client())
     rm.login(world, "rm1")
-    assert "No customers in your book yet." in rm.get(f"/t/{world.slug}/customers/",
-                                                      headers={"Accept-Language": "en"}).text
+    assert "No customers yet: your administrator has not imported any." in rm.get(
+        f"/t/{world.slug}/customers/", headers={"Accept-Language": "en"}).text  # an RM cannot import

@@ -9,7 +9,7 @@ from tierwise.platform.config import ROOT, Settings
 from tierwise.platform.db import db
 from tierwise.platform.extensions import csrf, migrate
 from tierwise.platform.rls import check_app_role
-from tierwise.platform.web import labels
+from tierwise.platform.web import labels, no_customers
 
 
 def create_app(test_config: dict | None = None, *, settings: Settings | None = None) -> Flask:
@@ -36,6 +36,7 @@ def create_app(test_config: dict | None = None, *, settings: Settings | None = N
     request_context.init_app(app)
     errors.init_app(app)
     labels.init_app(app)
+    no_customers.init_app(app)
     clock.init_app(app)
     _register_blueprints(app)
     if settings.is_production:

@@ -37,6 +37,11 @@ def search_customers(visible: sa.ColumnElement[bool], *, query: str = "", cursor
     return keyset_page(statement, key=Customer.external_id, cursor=cursor, limit=limit)
 
 
+def any_customer(visible: sa.ColumnElement[bool]) -> bool:
+    """Whether any customer satisfies ``visible``; ``sa.true()`` asks whether the tenant has any at all."""
+    return db.session.scalar(sa.select(Customer.id).where(visible).limit(1)) is not None
+
+
 def get_visible_customer(customer_id: uuid.UUID, visible: sa.ColumnElement[bool]) -> Customer:
     """The customer if it exists in this tenant and the user may see it; else NotFoundError (a 404)."""
     customer = db.session.scalar(sa.select(Customer).where(Customer.id == customer_id, visible))
