@@ -55,13 +55,13 @@ def test_aggregates_and_rankings_are_said_in_words_in_the_readers_language(app, 
 
 
 def test_a_count_of_days_is_said_in_whole_days_and_the_stored_reason_keeps_its_value(app):
-    stored = {"days_since_last(activity)": 37.4583, "days_since_last(interactions, channel == \"branch\")": 0.2,
-              "avg(amount, 90d)": 37.4583}
+    stored = {"days_since_last(activity)": 37.9583, "days_since_last(interactions, channel == \"branch\")": 0.2,
+              "avg(amount, 90d)": 37.4583}  # 37.96 days: 37 whole days gone by, as a rule `< 38` decides
     with app.test_request_context(), force_locale("en"):
         said = {line.expression: line.value for line in reason_lines(stored, REGISTRY, "en")}
     assert said == {"days_since_last(activity)": "37", "days_since_last(interactions, channel == \"branch\")": "0",
                     "avg(amount, 90d)": "37.46"}  # an amount keeps its decimals
-    assert stored["days_since_last(activity)"] == 37.4583
+    assert stored["days_since_last(activity)"] == 37.9583
 
 
 RULES = {

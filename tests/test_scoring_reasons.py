@@ -124,7 +124,7 @@ def test_stored_reasons_and_scores_are_exactly_what_python_computed(app, scored)
 @pytest.mark.parametrize(("feature", "value", "said"), [
     ("amount_trend_90d", 0.0322, "3.2%"),  # a change between windows, as tier reasons say a trend
     ("amount_last_vs_peers", 0.961, "96.1%"),  # a percentile among the customers at the same date
-    ("recency_days", 22.67, "23"),  # whole days
+    ("recency_days", 22.67, "22"),  # whole days gone by
     ("amount_sum_90d", 1200000.0, "1,200,000"),
     ("field_occupation", "executive", "executive"),  # a category's code: the page labels it
     ("amount_trend_yoy", None, "—"),

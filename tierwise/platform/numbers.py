@@ -7,6 +7,8 @@ what matters (``0.15``, ``2.5``), and a probability reads as a percentage
 """
 from __future__ import annotations
 
+import math
+
 MISSING = "—"
 
 
@@ -31,9 +33,14 @@ def readable_percent(value) -> str:
 
 
 def readable_days(value) -> str:
-    """A count of days in whole days: ``37`` for 37.4583 (days between two moments come out fractional; people
-    count them whole); ``—`` for None."""
-    return MISSING if value is None else readable_number(round(value))
+    """A count of days in whole days elapsed: ``37`` for 37.9 (days between two moments come out fractional;
+    people count the days gone by); ``—`` for None.
+
+    Whole days elapsed, not rounded: a reason must agree with its rule, and the floor does for ``>=``,
+    ``<`` and ``<=`` against a whole number of days (29.6 days is "29" under ``< 30``; rounded it read
+    "30").  Only ``>`` can read one day short (37.4 under ``> 37`` reads "37").
+    """
+    return MISSING if value is None else readable_number(math.floor(value))
 
 
 def readable_feature(feature: str, value) -> str:
