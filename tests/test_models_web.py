@@ -184,7 +184,7 @@ def test_a_second_training_while_one_is_queued_is_refused_and_the_page_refreshes
     page = models_page(admin, busy)
     assert '<meta http-equiv="refresh" content="5">' in page and "<progress" in page
     refused = post(admin, busy, "/train", {"model": "churn"})
-    assert "a churn training is already queued" in refused.text
+    assert "Churn model: a training is already queued" in refused.text
     bad = post(admin, busy, "/train", {"model": "churn", "horizon_days": "0"})
     assert "The horizon must be a whole number of days from 1 to 3650." in bad.text
     with in_tenant(app, busy):

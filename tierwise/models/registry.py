@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # LightGBM and scikit-learn load only where models are traine
     from tierwise.models.training import Trained
 
 MODELS = ("churn", "value")
+MODEL_LABELS = {"churn": _l("Churn model"), "value": _l("Value model")}  # as people read them
 PRIMARY_METRIC = {"churn": ("roc_auc", True), "value": ("rmse", False)}  # metric, higher is better
 
 

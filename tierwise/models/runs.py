@@ -121,13 +121,15 @@ def start_run(job: str, model: str = "", *, started_by: str, as_of: datetime | N
 def _already_active(active: ModelRun) -> str:
     """Why ``active``, a queued or running run of the same job and model, stops another from starting; its start on
     the reader's clock, as the runs table beside the message shows it."""
+    from tierwise.models.registry import MODEL_LABELS
+
     who, when = active.started_by, local_time(active.started_at)
     if active.job == TRAIN:
         if active.status == "queued":
-            return _("a %(model)s training is already queued (started by %(who)s at %(when)s)",
-                     model=active.model, who=who, when=when)
-        return _("a %(model)s training is already running (started by %(who)s at %(when)s)",
-                 model=active.model, who=who, when=when)
+            return _("%(model)s: a training is already queued (started by %(who)s at %(when)s)",
+                     model=MODEL_LABELS.get(active.model, active.model), who=who, when=when)
+        return _("%(model)s: a training is already running (started by %(who)s at %(when)s)",
+                 model=MODEL_LABELS.get(active.model, active.model), who=who, when=when)
     if active.status == "queued":
         return _("a scoring is already queued (started by %(who)s at %(when)s)", who=who, when=when)
     return _("a scoring is already running (started by %(who)s at %(when)s)", who=who, when=when)

@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from tierwise.errors import ValidationError
+from tierwise.models.registry import MODEL_LABELS
 from tierwise.models.runs import latest_scoring
 from tierwise.platform import clock
 from tierwise.platform.dashboard_scope import book_scope, reads_model_health, requested_days, visible_job_kinds
@@ -32,7 +33,7 @@ def job_subject(run: JobRun) -> str:
     """What a run worked on, as the job table shows it after the job: the model trained, or the import's
     kind and file (stored as ``kind: file``)."""
     if run.kind == "train":
-        return str(report.MODEL_LABELS.get(run.subject, run.subject))
+        return str(MODEL_LABELS.get(run.subject, run.subject))
     if run.kind == "import":
         kind, _sep, source = run.subject.partition(": ")
         return _("%(kind)s: %(file)s", kind=IMPORT_KIND_LABELS.get(kind, kind), file=source)
@@ -47,7 +48,7 @@ def _model_sections(locale: str) -> list[dict]:
     for health in model_health():
         version = health.champion
         sections.append({
-            "health": health, "label": report.MODEL_LABELS[health.model],
+            "health": health, "label": MODEL_LABELS[health.model],
             "primary": report.primary(version) if version else None,
             "columns": report.columns(version) if version else [],
             "rows": report.metric_rows(version) if version else [],

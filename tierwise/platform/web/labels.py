@@ -122,7 +122,7 @@ SORT_LABELS = {"external_id": _l("Customer id"), "name": _l("Name"), "churn": _l
 def _detail_value(key: str, value: str) -> str:
     """A detail's code as people read it, where the key says what kind of code it is (an import's kind, a model,
     a list, a sort, a role); anything else as recorded."""
-    from tierwise.platform.web.model_report import MODEL_LABELS
+    from tierwise.models.registry import MODEL_LABELS
     from tierwise.tenants.lists.catalog import BUILT_IN
 
     if key in ("list", "base") and value in BUILT_IN:

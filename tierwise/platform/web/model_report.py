@@ -29,7 +29,6 @@ METRICS = {
               ("capture_top10", _l("Actual value held by the top 10% predicted"), True, "share"),
               ("total_predicted", _l("Total predicted"), None, "amount")),
 }
-MODEL_LABELS = {"churn": _l("Churn model"), "value": _l("Value model")}
 PREDICTOR_LABELS = {"model": _l("LightGBM model"), "logistic_regression": _l("Logistic regression"),
                     "recency_rule": _l("Recency rule"),
                     "last_period_carried_forward": _l("Last period carried forward")}

@@ -23,7 +23,7 @@ from wtforms.validators import AnyOf, Length, NumberRange, Optional
 
 from tierwise.errors import ConflictError, ValidationError
 from tierwise.models.dataset import DEFAULT_HORIZON
-from tierwise.models.registry import MODELS, ModelVersion, champion, promote, versions
+from tierwise.models.registry import MODEL_LABELS, MODELS, ModelVersion, champion, promote, versions
 from tierwise.models.runs import ACTIVE, ModelRun, latest_scoring, launch_scoring, launch_training, recent_runs
 from tierwise.platform.db import db
 from tierwise.platform.policy import Permission, allows
@@ -78,7 +78,7 @@ bp.add_app_template_filter(promotion_note, "promotion_note")
 
 @bp.context_processor
 def _model_labels() -> dict:
-    return {"model_label": lambda code: str(report.MODEL_LABELS.get(code, code)),
+    return {"model_label": lambda code: str(MODEL_LABELS.get(code, code)),
             "job_label": lambda code: _("Training") if code == "train" else _("Scoring"), "stage_label": stage_label}
 
 
@@ -162,7 +162,7 @@ def make_champion(model_version_id: uuid.UUID):
             number, model = version.number, version.model
             db.session.commit()
             flash(_("%(model)s: version %(number)s is now the champion. Score now for customers to get its scores.",
-                    model=report.MODEL_LABELS[model], number=number), "success")
+                    model=MODEL_LABELS[model], number=number), "success")
             return redirect(url_for(".show", model_version_id=model_version_id))
     return _render_version(version, form, 400)
 
