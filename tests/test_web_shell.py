@@ -18,6 +18,17 @@ def test_landing_page_sends_you_to_your_tenants_login(browser, tenant_a):
     assert empty.status_code == 400  # nothing typed: a bad request, not an organisation that is missing
 
 
+def test_the_landing_page_switches_language_and_the_organisations_sign_in_follows(browser, tenant_a):
+    landing = browser.get("/").text
+    assert 'action="/locale"' in landing and 'lang="en"' in landing  # the switcher, as on every other page
+    chosen = browser.submit("/", {"locale": "zh_CN"}, action="/locale")
+    assert chosen.status_code == 302 and chosen.location.endswith("/")
+    assert 'lang="zh-CN"' in browser.get("/").text
+    assert "登录" in browser.get(f"/t/{tenant_a.slug}/login").text  # the choice goes on to the sign-in page
+    browser.submit("/", {"locale": "klingon"}, action="/locale")  # not a language we have: nothing changes
+    assert 'lang="zh-CN"' in browser.get("/").text
+
+
 def test_an_error_page_inside_an_organisation_leads_back_to_its_home(browser, tenant_a):
     browser.login(tenant_a, "rm1")
     page = browser.get(f"/t/{tenant_a.slug}/customers/{'0' * 8}-0000-7000-8000-{'0' * 12}")

@@ -1,9 +1,10 @@
 """The landing page: choose your organisation, then sign in to it."""
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
+from tierwise.platform.i18n import LOCALES
 from tierwise.platform.tenant import find_tenant
 from tierwise.platform.web.forms import TenantChoiceForm
 
@@ -23,6 +24,18 @@ def index():
     elif form.errors:
         status = 400  # nothing typed, or a bad form: the request is at fault, not a missing organisation
     return render_template("landing.html", form=form), status
+
+
+@bp.route("/locale", methods=["POST"])
+def choose_locale():
+    """The landing page's language, for this browser: the first page a person meets speaks theirs too.
+
+    Kept in the session, as a tenant's sign-in page keeps it before anyone signs in.
+    """
+    locale = request.form.get("locale", "")
+    if locale in LOCALES:
+        session["locale"] = locale
+    return redirect(url_for("landing.index"))
 
 
 @bp.route("/healthz")
