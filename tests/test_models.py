@@ -532,3 +532,16 @@ def test_models_are_per_tenant(app, trained, tenant_b):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(CustomerScore)) == 0
         with pytest.raises(ValidationError, match="no champion"):
             score_all()
+
+
+def test_value_baselines_add_the_run_rate_only_where_the_data_holds_less_than_the_period_carried_forward():
+    from tierwise.models import baselines
+
+    # a customer known for 150 days of the year, another for all of it
+    x = pd.DataFrame({"amount_sum_365d": [1500.0, 3650.0], "amount_per_day_365d": [10.0, 10.0]})
+    short = baselines.value_baselines(x, 365, history_days=150)
+    assert list(short) == ["last_period_carried_forward", "run_rate"]
+    assert list(short["last_period_carried_forward"]) == [1500.0, 3650.0]  # a partial year, carried as it is
+    assert list(short["run_rate"]) == [3650.0, 3650.0]  # ten a day, over the year ahead
+    assert list(baselines.value_baselines(x, 365, history_days=400)) == ["last_period_carried_forward"]
+    assert list(baselines.value_baselines(x, 365)) == ["last_period_carried_forward"]

@@ -294,3 +294,26 @@ def test_a_gap_to_a_baseline_within_the_noise_of_the_validation_set_is_called_le
     version.metrics["logistic_regression"].pop("model_difference_se")  # a version trained before it was measured
     with app.test_request_context():
         assert not verdicts(version)[0].level
+
+
+def test_a_value_model_judged_on_less_than_a_period_of_data_is_also_held_to_the_run_rate(app):
+    """Carried forward sums the part of a year the data holds: beating it alone says little, and the page says so."""
+    from types import SimpleNamespace
+
+    from flask import render_template_string
+
+    from tierwise.platform.web.model_report import verdicts
+
+    version = SimpleNamespace(model="value", metrics={
+        "model": {"rmse": 458_000.0},
+        "last_period_carried_forward": {"rmse": 1_112_000.0, "model_difference_se": 99_000.0},
+        "run_rate": {"rmse": 500_000.0, "model_difference_se": 45_000.0}})
+    with app.test_request_context():
+        carried, run_rate = verdicts(version)
+        said = render_template_string('{% from "models/_report.html" import metrics %}{{ metrics(r) }}',
+                                      r=SimpleNamespace(verdicts=[carried, run_rate], columns=[], rows=[],
+                                                        partial_period=True))
+    assert (carried.beats, carried.level) == (True, False) and (run_rate.baseline, run_rate.level) == (
+        "Last year's run rate", True)
+    assert "The model and Last year&#39;s run rate are level: RMSE 458,000 against 500,000." in said
+    assert "Last period carried forward sums only the part the data holds" in said

@@ -4,7 +4,8 @@ A model that cannot beat these is not worth its complexity, and the model page
 says so.  Churn: logistic regression on the same features, and a recency rule
 (the longer since the last activity, the likelier to leave; its probabilities
 are the churn rate of each recency decile in the training data).  Value: the
-last period's amount carried forward.
+last period's amount carried forward, and, where the data before the validation
+cutoff is shorter than that period, the last year's run rate too.
 """
 from __future__ import annotations
 
@@ -65,9 +66,27 @@ def recency_rule(train_x: pd.DataFrame, train_y: pd.Series, valid_x: pd.DataFram
 
 def carried_forward(valid_x: pd.DataFrame, horizon_days: int) -> np.ndarray:
     """The amount of the last ``horizon_days`` before the cutoff, as the prediction for the next."""
-    window = min(WINDOWS, key=lambda w: (abs(w - horizon_days), -w))
+    window = carried_forward_window(horizon_days)
     amount = valid_x[f"amount_sum_{window}d"].fillna(0.0).to_numpy()
     return amount * (horizon_days / window)
+
+
+def carried_forward_window(horizon_days: int) -> int:
+    """The window whose amount ``carried_forward`` carries: the feature window nearest the horizon."""
+    return min(WINDOWS, key=lambda w: (abs(w - horizon_days), -w))
+
+
+def run_rate(valid_x: pd.DataFrame, horizon_days: int) -> np.ndarray:
+    """The horizon times the last year's amount per day, over the part of the year the customer was known.
+
+    Where the data starts less than a period before the cutoff, the amount carried forward
+    sums only the part of the period the data holds, and any model beats it for that alone
+    (on 18 months of data, a one-year value model is judged five months in).  The run rate
+    is the same naive forecast over the days known: the model must beat it too to have
+    learnt more than the customer's own pace.  It is also where the value model's boosting
+    starts (``training.offset``).
+    """
+    return horizon_days * valid_x["amount_per_day_365d"].fillna(0.0).to_numpy(dtype=float)
 
 
 def churn_baselines(train_x, train_y, valid_x, *, seed: int) -> dict[str, np.ndarray]:
@@ -75,5 +94,10 @@ def churn_baselines(train_x, train_y, valid_x, *, seed: int) -> dict[str, np.nda
             "recency_rule": recency_rule(train_x, train_y, valid_x)}
 
 
-def value_baselines(valid_x, horizon_days: int) -> dict[str, np.ndarray]:
-    return {"last_period_carried_forward": carried_forward(valid_x, horizon_days)}
+def value_baselines(valid_x, horizon_days: int, *, history_days: int | None = None) -> dict[str, np.ndarray]:
+    """Carried forward, and the run rate where the ``history_days`` before the validation cutoff do not cover
+    the window carried forward (with a full window the two forecasts coincide)."""
+    found = {"last_period_carried_forward": carried_forward(valid_x, horizon_days)}
+    if history_days is not None and history_days < carried_forward_window(horizon_days):
+        found["run_rate"] = run_rate(valid_x, horizon_days)
+    return found

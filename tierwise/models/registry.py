@@ -198,7 +198,10 @@ NOTES = {
 
 
 def _shown(value: float | None) -> str:
-    return "undefined" if value is None else f"{value:.4f}"
+    """As the CLI's metric table shows it: amounts whole with separators (588,118), scores to four places."""
+    if value is None:
+        return "undefined"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.4f}"
 
 
 def _crown(version: ModelVersion, current: ModelVersion | None, note: str) -> None:

@@ -137,7 +137,7 @@ def offset(x: pd.DataFrame, params: dict) -> np.ndarray | None:
     """
     if params.get("boost_from") != "run_rate":
         return None
-    run_rate = params["horizon_days"] * x["amount_per_day_365d"].fillna(0.0).to_numpy(dtype=float)
+    run_rate = baselines.run_rate(x, params["horizon_days"])
     return np.log(np.maximum(run_rate, RUN_RATE_FLOOR))  # the Tweedie model's log link: corrections multiply
 
 
@@ -300,7 +300,8 @@ def train(model: str, data: Dataset, *, seed: int = 7, budget_seconds: float = D
     if model == "churn":
         compared = baselines.churn_baselines(data.train_x, data.train_y, data.valid_x, seed=seed)
     else:
-        compared = baselines.value_baselines(data.valid_x, data.plan.horizon_days)
+        history = (data.plan.validation_cutoff - data.plan.data_start).days
+        compared = baselines.value_baselines(data.valid_x, data.plan.horizon_days, history_days=history)
     for name, baseline in compared.items():
         results[name] = metrics.metrics_for(model, y, baseline)
         # Whether the model's lead (or lag) over this baseline is more than another sample could give

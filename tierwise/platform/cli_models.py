@@ -62,9 +62,11 @@ def _metric_table(version) -> None:
         if who != "model" and values.get(name) is not None and ours is not None:
             beats = ours > values[name] if higher else ours < values[name]
             error = values.get("model_difference_se")
-            noise = f" (level: the gap is within ±{_fmt(NOISE * error)}, the noise of this validation set)" \
-                if within_noise(ours, values[name], error) else ""
-            click.echo(f"  {'beats' if beats else 'does NOT beat'} {who} on {name}{noise}")
+            if within_noise(ours, values[name], error):  # neither beats the other, as the model page says it
+                click.echo(f"  level with {who} on {name}: the gap is within ±{_fmt(NOISE * error)}, "
+                           "the noise of this validation set")
+            else:
+                click.echo(f"  {'beats' if beats else 'does NOT beat'} {who} on {name}")
 
 
 def _fmt(value) -> str:

@@ -50,7 +50,9 @@ MODEL_SCHEMAS = {
                                                          "training_examples, validation_examples"},
         "metrics": {"type": "object", "additionalProperties": _METRICS,
                     "description": "`model` and each baseline (churn: logistic_regression, recency_rule; value: "
-                                   "last_period_carried_forward), on the same validation examples."},
+                                   "last_period_carried_forward, and run_rate where the data before the "
+                                   "validation cutoff is shorter than the window carried forward), on the same "
+                                   "validation examples."},
         "champion_comparison": {"type": "object", "properties": {
             "champion_number": {"type": "integer"}, "champion": _METRICS},
             "description": "The champion of the day re-scored on this version's validation data; {} for a first "

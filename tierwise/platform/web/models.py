@@ -109,6 +109,7 @@ def version_report(version: ModelVersion) -> dict:
     """Everything the report macro shows of one version."""
     return {"version": version, "columns": report.columns(version), "rows": report.metric_rows(version),
             "verdicts": report.verdicts(version), "charts": _charts(version),
+            "partial_period": "run_rate" in version.metrics,  # the data held less than a period to carry forward
             "calibration": version.metrics.get("model", {}).get("calibration") or [],
             "importance": labelled_importance(version, _locale(), TOP_FEATURES),
             "validation": report.validation_label(version.data_window.get("validation"))}
