@@ -162,6 +162,25 @@ def test_yaml_export_and_apply_round_trip_through_the_cli(app, distributor, runn
     assert runner.invoke(cli, ["rules", "versions", "--tenant", distributor.slug]).output.split()[0] == "2"
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "gb18030", "utf-8-sig"])
+def test_a_rules_file_saved_in_another_encoding_is_read_as_an_import_is(app, distributor, runner, tmp_path, encoding):
+    """PowerShell writes ``tierwise rules export > rules.yaml`` as UTF-16; Chinese editors save GBK."""
+    exported = runner.invoke(cli, ["rules", "export", "--tenant", distributor.slug]).output
+    path = tmp_path / "rules.yaml"
+    path.write_bytes(exported.encode(encoding))
+    checked = runner.invoke(cli, ["rules", "check", "--tenant", distributor.slug, str(path)])
+    assert checked.exit_code == 0 and "OK: 3 dimensions" in checked.output, checked.output
+    assert yaml_io.read(path) == yaml_io.load(exported)  # ABC分类 and every label as written
+
+
+def test_a_rules_file_in_no_text_encoding_is_refused_in_words_and_nothing_changes(app, distributor, runner, tmp_path):
+    path = tmp_path / "rules.yaml"
+    path.write_bytes(b"\xff\xfe\x00\xd8")  # a UTF-16 mark, then half a character
+    result = runner.invoke(cli, ["rules", "apply", "--tenant", distributor.slug, str(path)])
+    assert result.exit_code == 2 and "Error: PATH: the file is neither UTF-8, UTF-16 nor GBK/GB18030 text" in result.output
+    assert runner.invoke(cli, ["rules", "versions", "--tenant", distributor.slug]).output.split()[0] == "1"
+
+
 def test_the_cli_shows_where_a_rule_is_wrong(app, distributor, runner, tmp_path):
     data = abc(0.8)
     data["dimensions"][0]["tiers"][1]["rule"] = "top_share(sum(amount, 365d) 0.9)"

@@ -19,7 +19,7 @@ TENANT = click.option("--tenant", "tenant_slug", required=True, help="Tenant slu
 def _read(path: str) -> dict:
     from tierwise.tenants.rules import yaml_io
 
-    return yaml_io.load(Path(path).read_text(encoding="utf-8-sig"))
+    return yaml_io.read(Path(path))
 
 
 @rules_cli.command("apply")

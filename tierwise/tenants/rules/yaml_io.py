@@ -6,14 +6,32 @@ lines the admin changed.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import yaml
 from flask_babel import gettext as _
 
 from tierwise.errors import ValidationError
+from tierwise.tenants.imports.reading import SAMPLE_BYTES, detect_encoding
 
 
 def dump(definition: dict) -> str:
     return yaml.safe_dump(definition, allow_unicode=True, sort_keys=False, width=120)
+
+
+def read(path: Path) -> dict:
+    """The rule set in the file at ``path``, in whatever encoding an editor saved it.
+
+    Windows PowerShell writes ``tierwise rules export > rules.yaml`` as UTF-16, and
+    Chinese editors save GBK: the file's encoding is found as an import's is (a BOM,
+    else UTF-8, else GB18030), and a file that is none of them is refused in words.
+    """
+    raw = path.read_bytes()
+    encoding = detect_encoding(raw[:SAMPLE_BYTES], raw)
+    try:
+        return load(raw.decode(encoding))
+    except UnicodeDecodeError:  # a BOM that lied, or a file cut in the middle of a character
+        raise ValidationError(_("the file is neither UTF-8, UTF-16 nor GBK/GB18030 text"), field="file") from None
 
 
 def load(text: str) -> dict:
