@@ -589,3 +589,20 @@ def test_duplicate_rows_at_the_same_moment_both_count(app):
         row = x.iloc[0]
         assert row["events_30d"] == 3 and row["amount_sum_30d"] == 240
         assert row["events_90d"] == 4 and row["amount_max_365d"] == 100
+
+
+def test_a_value_horizon_that_falls_between_two_bills_is_refused_not_judged_on_nothing(app):
+    """Bills on the 15th of each month and a 20-day horizon: the validation window holds no bill at all."""
+    world = tenant(app)
+    people = pd.DataFrame({"external_id": [f"M{i:03d}" for i in range(60)], "name": "Monthly"})
+    months = pd.date_range(end=pd.Timestamp(END).replace(day=1), periods=18, freq="MS") + pd.Timedelta(days=14)
+    activity = pd.DataFrame([(customer, day.strftime("%Y-%m-%d"), f"{100 + i:.2f}")
+                             for i, customer in enumerate(people["external_id"]) for day in months],
+                            columns=["customer", "occurred_at", "amount"])
+    load(app, world, people, activity)
+    status, message, version = train(app, world, "value", horizon_days=20)
+    assert status == "failed" and version is None, message
+    assert "no amount falls in the 20 days after the cutoffs" in message, message
+    assert "at least one billing cycle" in message
+    status, message, version = train(app, world, "value", horizon_days=90)  # three bills in any 90 days
+    assert status == "succeeded", message

@@ -361,7 +361,7 @@ def build_dataset(plan: Plan, spec: f.FeatureSpec, *, seed: int = 7, progress=No
     del frames, built
     train_bucket = customer_buckets(external.reindex(ids), salt="inner")
     train_y = pd.concat(labels, ignore_index=True)
-    _check_usable(plan, train_y, valid_y)
+    _check_usable(plan, train_y, valid_y, amounts_before=bool((train_x["amount_sum_365d"].fillna(0.0) > 0).any()))
     return Dataset(plan, spec, train_x, train_y, pd.Series(origins), train_bucket, valid_x, valid_y, now_x,
                    customers=len(customers))
 
@@ -430,7 +430,9 @@ def customer_buckets(ids: pd.Series, salt: str = "") -> np.ndarray:
     return (pd.util.hash_pandas_object(salt + ids, index=False).to_numpy() % 1000).astype(int)
 
 
-def _check_usable(plan: Plan, train_y: pd.Series, valid_y: pd.Series) -> None:
+def _check_usable(plan: Plan, train_y: pd.Series, valid_y: pd.Series, *, amounts_before: bool = True) -> None:
+    """Refuse examples no model can be judged on; ``amounts_before``: whether any customer had an amount before
+    a training cutoff (a value model's empty horizons then come from the horizon, not from the data)."""
     if len(valid_y) < 20:
         cutoff = plan.validation_cutoff.date()
         if len(valid_y) == 1:
@@ -443,10 +445,18 @@ def _check_usable(plan: Plan, train_y: pd.Series, valid_y: pd.Series) -> None:
             positives = int(y.sum())
             if positives == 0 or positives == len(y):
                 raise ValidationError(_one_class(name, stayed=positives == 0, count=len(y)), field="horizon_days")
-    elif float(train_y.clip(lower=0.0).sum()) == 0.0:
+    elif float(train_y.clip(lower=0.0).sum()) == 0.0 and not amounts_before:
         raise ValidationError(_("every training example's amount in its horizon is zero (%(count)s customers): "
                                 "a value model needs amounts; import activity with its amounts", count=len(train_y)),
                               field="amount")
+    elif float(train_y.clip(lower=0.0).sum()) == 0.0 or float(valid_y.clip(lower=0.0).sum()) == 0.0:
+        # Monthly bills on the 15th and a 20-day horizon from the 14th: every window falls between two bills.
+        # Judged there, model and baselines score alike on nothing, and the version would be offered as a
+        # champion on metrics that say nothing.
+        raise ValidationError(_("no amount falls in the %(days)s days after the cutoffs (the validation cutoff is "
+                                "%(cutoff)s), though the customers have amounts before them: the horizon falls "
+                                "between their bills or orders; try a horizon of at least one billing cycle",
+                                days=plan.horizon_days, cutoff=plan.validation_cutoff.date()), field="horizon_days")
 
 
 def _one_class(name: str, *, stayed: bool, count: int) -> str:
