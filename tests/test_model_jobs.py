@@ -21,6 +21,7 @@ from tierwise.models.runs import ModelRun, launch_scoring, launch_training
 from tierwise.models.scores import CustomerScore
 from tierwise.models.scoring import score_all
 from tierwise.platform.app import create_app
+from tierwise.platform.audit import AuditEvent
 from tierwise.platform.db import db
 
 
@@ -54,6 +55,9 @@ def test_training_and_scoring_run_on_an_rq_worker(rq_app, tenant_a):
     assert scoring.status == "succeeded" and scoring.summary["customers"] == 300
     with in_tenant(rq_app, tenant_a):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(CustomerScore)) == 300
+        recorded = {(e.details["job"], e.actor_label) for e in db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == "model.run"))}
+    assert {job for job, _ in recorded} == {"train", "score"} and len({who for _, who in recorded}) == 1, recorded
 
 
 def children(pid: int) -> list[int]:

@@ -255,7 +255,11 @@ def run_scoring(run_id: uuid.UUID) -> ModelRun:
     def work(run: ModelRun) -> dict:
         result = score_all(as_of=run.as_of, progress=_progress(run.id))
         return {"customers": result.customers, "versions": result.versions, "drift": result.drift}
-    return _finish(run_id, work)
+    run = _finish(run_id, work)
+    # Every customer's scores replaced, and the rules and lists that read them with them: audited as a training is
+    audit.record("model.run", target_type="model_run", target_id=run.id,
+                 details={"job": run.job, "status": run.status, "customers": run.summary.get("customers")})
+    return run
 
 
 def run_lost(params: dict, reason: str) -> None:

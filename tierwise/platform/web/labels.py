@@ -70,7 +70,7 @@ AUDIT_ACTION_LABELS = {
     "customers.book_reassigned": _l("Book moved to another relationship manager"),
     "rules.draft_saved": _l("Rule draft saved"), "rules.draft_discarded": _l("Rule draft discarded"),
     "rules.published": _l("Rule set published"), "rules.retiered": _l("Customers retiered"),
-    "model.run": _l("Model run started"), "model.trained": _l("Model trained"),
+    "model.run": _l("Model run finished"), "model.trained": _l("Model trained"),
     "model.override": _l("Model made champion by an admin"), "model.rollback": _l("Model rolled back"),
     "schedule.created": _l("Schedule added"), "schedule.updated": _l("Schedule changed"),
     "schedule.deleted": _l("Schedule deleted"),
