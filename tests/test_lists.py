@@ -460,11 +460,23 @@ def test_an_export_is_headed_and_labelled_as_the_screen_with_the_tier_codes_besi
 def test_the_command_line_export_keeps_its_column_keys_and_tier_codes(app, grid):
     from tierwise.tenants.exports import table
 
+    from tierwise.platform.branches import Branch
+    from tierwise.platform.users import User
+    from tierwise.tenants.customers import Customer
+
     publish_and_retier(app, grid, LABELLED)
     with in_tenant(app, grid):
+        north = db.session.scalar(sa.select(Branch).where(Branch.code == "N"))
+        db.session.execute(sa.update(Customer).values(branch_id=north.id))
+        north.name = "Renamed North"  # what people read changes; what programs match on does not
+        db.session.commit()
         header, body = table("vip", sa.true(), ListFilters(), "external_id")
-    assert header[:5] == ["external_id", "name", "branch", "rm", "tier_value"]
+    assert header[:5] == ["external_id", "name", "branch_code", "rm_email", "tier_value"]
     assert header[-3:] == ["churn_probability", "predicted_value", "reason"] and body[0][4] == "key"
+    assert {line[2] for line in body} == {"N"}
+    with in_tenant(app, grid):
+        emails = set(db.session.scalars(sa.select(User.email)))
+    assert {line[3] for line in body} - {""} <= emails and any(line[3] for line in body)
 
 
 @pytest.mark.parametrize(("query", "field", "typed"), [

@@ -66,8 +66,8 @@ def table(list_name: str, visible: sa.ColumnElement[bool], filters: ListFilters,
     """The export's header and rows: ids, the tier in every dimension, the scores (and the move, for
     changes), and last why the customer is on the list (``tierwise.tenants.lists.explain``).
 
-    Without ``locale`` the file is for programs (``tierwise export``): column keys and tier codes, the
-    reason in English.  With one it is for people: the list page's headings and tier labels in that
+    Without ``locale`` the file is for programs (``tierwise export``): column keys, the branch's code and
+    the RM's email (names change; a program matches on what does not), tier codes, the reason in English.  With one it is for people: the list page's headings and tier labels in that
     language, each tier's code in the column beside its label, so a sheet can still be matched back to
     the rules, and the reason as the page says it.
     """
@@ -75,7 +75,7 @@ def table(list_name: str, visible: sa.ColumnElement[bool], filters: ListFilters,
     changes = list_name in CHANGE_LISTS
     whys = explain(list_name, rows, field_labels(), locale or "en")
     if locale is None:
-        header = ["external_id", "name", "branch", "rm"] + [f"tier_{d.code}" for d in dimensions]
+        header = ["external_id", "name", "branch_code", "rm_email"] + [f"tier_{d.code}" for d in dimensions]
         header += ["churn_probability", "predicted_value"] + (["from_tier", "to_tier", "changed_at"] if changes else [])
         header.append("reason")
     else:
@@ -84,7 +84,8 @@ def table(list_name: str, visible: sa.ColumnElement[bool], filters: ListFilters,
     body = []
     with force_locale(locale or "en"):  # once for the file: the reasons' words in its language
         for row, why in zip(rows, whys):
-            line = [row["external_id"], row["name"], row["branch"] or "", row["rm"] or ""]
+            who = ("branch", "rm") if locale else ("branch_code", "rm_email")
+            line = [row["external_id"], row["name"], row[who[0]] or "", row[who[1]] or ""]
             for dimension in dimensions:
                 line += _tier(dimension, row[f"tier__{dimension.code}"], locale)
             line += [_rounded(row["churn_probability"], 6), _rounded(row["predicted_value"], 2)]

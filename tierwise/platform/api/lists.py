@@ -84,7 +84,8 @@ def _row(row: ListRow, why) -> dict:
     change = None if row.change is None else {"from": row.change["from"], "to": row.change["to"],
                                               "at": row.change["at"].isoformat()}
     return {"customer_id": str(row.customer_id), "external_id": row.external_id, "name": row.name,
-            "branch": row.branch, "rm": row.rm, "tiers": row.tiers, "churn_probability": row.churn_probability,
+            "branch": row.branch, "branch_code": row.branch_code, "rm": row.rm, "rm_email": row.rm_email,
+            "tiers": row.tiers, "churn_probability": row.churn_probability,
             "predicted_value": row.predicted_value, "change": change, "reason": why.as_dict()}
 
 

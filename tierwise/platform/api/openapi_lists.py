@@ -26,7 +26,11 @@ LIST_SCHEMAS = {
         "description": {"type": "string"}}},
     "ListRow": {"type": "object", "properties": {
         "customer_id": _UUID, "external_id": {"type": "string"}, "name": {"type": "string"},
-        "branch": {"type": ["string", "null"]}, "rm": {"type": ["string", "null"]},
+        "branch": {"type": ["string", "null"], "description": "The branch's name, for people."},
+        "branch_code": {"type": ["string", "null"], "description": "The branch's code, for programs: it never "
+                        "changes, where its name can."},
+        "rm": {"type": ["string", "null"], "description": "The relationship manager's display name, for people."},
+        "rm_email": {"type": ["string", "null"], "description": "The relationship manager's email, for programs."},
         "tiers": {"type": "object", "additionalProperties": {"type": ["string", "null"]},
                   "description": "The tier code in each dimension of the rule set in force."},
         "churn_probability": _NUMBER_OR_NULL, "predicted_value": _NUMBER_OR_NULL,

@@ -55,6 +55,9 @@ class ListRow:
     reason: dict | None = None
     churn_reason: list | None = None  # [feature, contribution, value]
     churn_version_id: uuid.UUID | None = None
+    # What programs match on: names change (a branch renamed, an RM's display name), codes and emails do not
+    branch_code: str | None = None
+    rm_email: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,8 @@ def build(name: str, visible: sa.ColumnElement[bool], filters: ListFilters, defi
     joined, other_tiers = c, []
     rm_label = sa.case((u.c.display_name != "", u.c.display_name), else_=u.c.email)
     columns = [c.c.id.label("customer_id"), c.c.external_id, c.c.name, b.c.name.label("branch"),
-               rm_label.label("rm"), s.c.churn_probability, s.c.predicted_value]
+               rm_label.label("rm"), b.c.code.label("branch_code"), u.c.email.label("rm_email"),
+               s.c.churn_probability, s.c.predicted_value]
     conditions = [c.c.tenant_id == tenant_id, visible]
     dimensions = list(definition.dimensions) if definition else []
     explained, churn_explained = catalog.explained_by(name)
@@ -301,7 +305,8 @@ def _row(row, dimensions) -> ListRow:
                    {d.code: data[f"tier__{d.code}"] for d in dimensions},
                    row.churn_probability, row.predicted_value, change,
                    reason=data.get("reason"),
-                   churn_reason=data.get("churn_reason"), churn_version_id=data.get("churn_version_id"))
+                   churn_reason=data.get("churn_reason"), churn_version_id=data.get("churn_version_id"),
+                   branch_code=row.branch_code, rm_email=row.rm_email)
 
 
 def _after(sortable: dict, key: str, descending: bool, *, value_is_null: bool) -> sa.ColumnElement[bool]:
