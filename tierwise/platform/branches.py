@@ -5,7 +5,8 @@ branch by it (their ``branch_code`` column), so it is fixed once created and
 only the name may change.  Codes are compared ignoring case, since "sh01" beside
 "SH01" would be two branches that people, and spreadsheets, take for one; a
 unique index on ``(tenant_id, lower(code))`` holds to it when two admins create
-them at once.  A branch is deleted only when nothing refers to it any more.
+them at once, and a code typed or imported finds its branch in any case.  A
+branch is deleted only when nothing refers to it any more.
 """
 from __future__ import annotations
 
@@ -170,7 +171,8 @@ def get_branch(branch_id: uuid.UUID) -> Branch:
 
 
 def find_branch_by_code(code: str) -> Branch | None:
-    return db.session.scalar(sa.select(Branch).where(Branch.code == code))
+    """The branch a code someone typed names, ignoring case ("sh01" finds SH01), or None."""
+    return db.session.scalar(sa.select(Branch).where(sa.func.lower(Branch.code) == (code or "").strip().lower()))
 
 
 def list_branches() -> list[Branch]:
