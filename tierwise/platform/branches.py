@@ -103,7 +103,8 @@ def _insert(branch: Branch) -> None:
     on lower(code) refuses the second) is refused as ``_refuse_taken`` refuses it.
 
     On PostgreSQL the insert runs in a savepoint, so the caller's transaction outlives the refusal.  SQLite's
-    driver ends the whole transaction when a savepoint is released, so there the refusal rolls it back.
+    driver, which begins a transaction only before a write, would commit everything when that savepoint is
+    released, so there the refusal rolls the transaction back instead.
     """
     code = branch.code
     postgresql = db.session.get_bind().dialect.name == "postgresql"
