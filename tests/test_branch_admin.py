@@ -146,6 +146,37 @@ def test_a_code_differing_only_in_case_is_refused_naming_the_code(app, browser, 
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Branch)) == 2
 
 
+def test_the_database_refuses_a_code_differing_only_in_case_whatever_writes_it(app, tenant_a):
+    with app.app_context(), tenancy.tenant_scope(tenant_a.tenant_id):
+        with pytest.raises(sa.exc.IntegrityError, match="uq_branches_tenant_id_lower_code"):
+            db.session.execute(sa.insert(Branch).values(tenant_id=tenant_a.tenant_id, id=uuid.uuid4(), code="n",
+                                                        name="Past the application's check"))
+        db.session.rollback()
+
+
+def test_of_two_admins_creating_one_code_at_once_the_second_is_refused_as_if_one_came_first(app, tenant_a,
+                                                                                          monkeypatch):
+    from tierwise.platform import branches
+
+    checked = branches._refuse_taken
+
+    def check_then_lose_the_race(code: str) -> None:
+        checked(code)  # passes: nothing is called e1 yet...
+        if code == "e1":  # ...then another admin's "E1" commits before this create inserts
+            add_branch(app, tenant_a, "E1", "East, the other admin's")
+
+    monkeypatch.setattr(branches, "_refuse_taken", check_then_lose_the_race)
+    with app.app_context(), tenancy.tenant_scope(tenant_a.tenant_id), acting_as(Actor(label="test")):
+        with pytest.raises(ConflictError) as raised:
+            create_branch(code="e1", name="East, mine")
+        assert (raised.value.field, raised.value.message) == ("code", "a branch with code 'E1' already exists")
+        # the refusal cost a savepoint, not the transaction: the caller goes on, and sees the other admin's
+        winner = db.session.scalars(sa.select(Branch.name).where(Branch.code == "E1")).all()
+        assert winner == ["East, the other admin's"]
+    recorded = [d["name"] for d in audit_details(app, tenant_a, "branch.created") if d["code"].lower() == "e1"]
+    assert recorded == ["East, the other admin's"]
+
+
 def test_a_renamed_branch_still_takes_customers_by_its_code(app, client, browser, tenant_a, issue_token):
     browser.login(tenant_a, "admin")
     page_action(browser, tenant_a, tenant_a.branches["south"].id, "rename", {"name": "南区供电所"})

@@ -142,6 +142,26 @@ def test_user_create_with_unknown_role_fails_cleanly(app, runner, tenant_a):
     assert not user_exists(app, tenant_a.tenant_id, email)
 
 
+def test_user_create_finds_the_branch_whatever_the_case_of_its_code(app, runner, tenant_a):
+    email = f"rm.north@{tenant_a.slug}.test"
+    result = tierwise(runner, "user", "create", "--tenant", tenant_a.slug, "--email", email,
+                      "--role", "relationship_manager", "--branch", "n", env={"TIERWISE_PASSWORD": PASSWORD})
+
+    assert result.exit_code == 0, result.stderr
+    with app.app_context(), tenancy.tenant_scope(tenant_a.tenant_id):
+        assert find_user_by_email(email).branch_id == tenant_a.branches["north"].id  # branch N
+
+
+def test_user_create_with_an_unknown_branch_code_names_the_option_and_creates_no_one(app, runner, tenant_a):
+    email = f"rm.nowhere@{tenant_a.slug}.test"
+    result = tierwise(runner, "user", "create", "--tenant", tenant_a.slug, "--email", email,
+                      "--role", "relationship_manager", "--branch", "nw", env={"TIERWISE_PASSWORD": PASSWORD})
+
+    assert result.exit_code == 2
+    assert one_line_error(result) == f"Error: --branch: no branch with code 'nw' in tenant '{tenant_a.slug}'"
+    assert not user_exists(app, tenant_a.tenant_id, email)
+
+
 def test_user_create_in_unknown_tenant_fails_cleanly(runner):
     slug = new_slug()
     result = tierwise(runner, "user", "create", "--tenant", slug, "--email", "someone@example.test",

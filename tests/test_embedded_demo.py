@@ -154,3 +154,25 @@ def test_a_trend_of_exactly_the_threshold_reaches_it_on_sqlite(sqlite_app):
                                                {"code": "calm", "fallback": True}]}]})
         shown = preview(plan, as_of=datetime(2025, 1, 1, tzinfo=timezone.utc))
     assert {t.tier: t.customers for t in shown.dimensions[0].tiers} == {"growing": 1, "flat": 0}
+
+
+def test_branch_codes_are_one_code_in_any_case_on_sqlite(sqlite_app):
+    person = Browser(sqlite_app.test_client())
+    person.submit("/t/lite/login", {"email": "admin@lite.test", "password": PASSWORD})
+    assert person.submit("/t/lite/branches/", {"code": "SH01", "name": "上海"}).status_code == 302
+    refused = person.submit("/t/lite/branches/", {"code": "sh01", "name": "上海 again"})
+    assert refused.status_code == 400 and "a branch with code &#39;SH01&#39; already exists" in refused.text
+    page = person.get("/t/lite/imports/")
+    response = person.client.post("/t/lite/imports/", content_type="multipart/form-data", data={
+        "csrf_token": csrf_token_from(page.text), "kind": "customers",
+        "file": (io.BytesIO("external_id,name,branch_code\n001,人民医院,sh01\n".encode()), "customers.csv")})
+    assert "Succeeded" in person.get(response.location).text
+    with sqlite_app.app_context():
+        from tierwise.platform import tenancy
+        from tierwise.platform.branches import Branch
+        from tierwise.platform.tenant import find_tenant
+        from tierwise.tenants.customers import Customer
+
+        with tenancy.tenant_scope(find_tenant("lite").id):
+            placed = db.session.execute(sa.select(Branch.code).join(Customer, Customer.branch_id == Branch.id)).all()
+            assert placed == [("SH01",)]

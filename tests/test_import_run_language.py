@@ -43,9 +43,10 @@ def test_a_malformed_file_refused_in_chinese_reads_in_english_on_the_page_the_ap
     browser.login(tenant_a, "admin")
     run_url = upload_in_chinese(browser, tenant_a, b"external_id,name\n0043,A\n0044,B,extra\n")
     assert "第 3 行有 3 个值，而表头有 2 列" in html.unescape(browser.get(run_url, headers=ZH).text)
-    english = "field 'file': row 3 has 3 values where the header has 2 columns"
+    english = "row 3 has 3 values where the header has 2 columns"
     page = html.unescape(browser.get(run_url, headers=EN).text)
     assert english in page and "Rows read" not in page  # refused as a whole: no row was read
+    assert "Nothing was imported. row 3 has" in page and "field '" not in page  # the file is no field
 
     run_id = run_url.rstrip("/").rsplit("/", 1)[1]
     token = {"Authorization": f"Bearer {issue_token(tenant_a)}"}
@@ -54,7 +55,7 @@ def test_a_malformed_file_refused_in_chinese_reads_in_english_on_the_page_the_ap
     from tierwise.platform.cli import cli
 
     status = runner.invoke(cli, ["import", "status", "--tenant", tenant_a.slug, run_id])
-    assert english in status.output and "第 3 行" not in status.output
+    assert english in status.output and "第 3 行" not in status.output and "field '" not in status.output
 
 
 def test_a_file_with_a_misnamed_or_missing_column_refused_in_english_reads_in_chinese(browser, tenant_a):
@@ -72,4 +73,26 @@ def test_a_file_with_a_misnamed_or_missing_column_refused_in_english_reads_in_ch
         assert said in english and said in chinese
         assert ("did you mean" in english or "has no column" in english), english
         assert "did you mean" not in chinese and "has no column" not in chinese and "field '" not in chinese
-        assert "未导入任何数据。字段" in chinese  # no space after a Chinese full stop
+        assert "未导入任何数据。文件中没有" in chinese or "未导入任何数据。未知的列" in chinese  # no space after 。
+        assert "字段“" not in chinese and "field '" not in english  # the message names its column itself
+
+
+def test_a_file_refused_as_a_whole_reads_without_a_field_wherever_a_person_reads_it(browser, client, runner, tenant_a,
+                                                                                    issue_token):
+    noise = bytes(range(128, 256)) * 8  # neither UTF-8 nor GBK: not a CSV file at all
+    said = "the file is neither UTF-8 nor GBK/GB18030 text"
+    token = {"Authorization": f"Bearer {issue_token(tenant_a)}", **EN}
+    started = client.post("/api/v1/imports/customers", headers=token, content_type="multipart/form-data",
+                          data={"file": (io.BytesIO(noise), "customers.csv")})
+    assert started.status_code == 201 and started.json["status"] == "failed"
+    assert started.json["message"] == said  # as the run's own address answers
+    assert client.get(started.headers["Location"], headers=token).json["message"] == said
+    assert started.json["result"]["field"] == "file"  # what the run kept still names the field, for programs
+
+    browser.login(tenant_a, "admin")
+    page = html.unescape(browser.get(upload_in_chinese(browser, tenant_a, noise), headers=EN).text)
+    assert f'<div class="flash error">Nothing was imported. {said}</div>' in page
+    from tierwise.platform.cli import cli
+
+    status = runner.invoke(cli, ["import", "status", "--tenant", tenant_a.slug, started.json["id"]])
+    assert status.exit_code == 1 and f"failed: {said}" in status.stderr

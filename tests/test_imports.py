@@ -89,6 +89,17 @@ def test_customers_activity_and_interactions_import_and_reimport_changes_nothing
     assert found["regulator_hotline"].resolved_at is not None and found["social_media"].resolved_at is None
 
 
+def test_a_branch_code_in_any_case_puts_the_customer_in_that_branch(app, tmp_path, tenant_a, run_import):
+    north, south = tenant_a.branches["north"].id, tenant_a.branches["south"].id  # codes N and S
+    first = run_import(tenant_a, "customers", write(tmp_path, "c.csv", "external_id,name,branch_code\n1,A,n\n2,B,S\n"))
+    assert (first.inserted, first.rejected) == (2, 0)
+    assert {c.external_id: c.branch_id for c in rows(app, tenant_a, Customer)} == {"1": north, "2": south}
+
+    moved = run_import(tenant_a, "customers", write(tmp_path, "c.csv", "external_id,name,branch_code\n1,A,N\n2,B,n\n"))
+    assert (moved.updated, moved.unchanged) == (1, 1)  # the same branch in another case is no change
+    assert {c.external_id: c.branch_id for c in rows(app, tenant_a, Customer)} == {"1": north, "2": north}
+
+
 def test_imported_rows_belong_to_the_importing_tenant_only(app, tmp_path, tenant_a, tenant_b, run_import):
     run_import(tenant_a, "customers", write(tmp_path, "c.csv", "external_id,name\n1,A\n2,B\n"))
     assert rows(app, tenant_b, Customer) == []

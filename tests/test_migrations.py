@@ -5,17 +5,27 @@ and on a brand-new SQLite file (the demo's database).  Every tenant-owned table
 keys on ``tenant_id`` first, every unique constraint and every foreign key to
 another tenant-owned table includes ``tenant_id`` (so a cross-tenant reference
 cannot be stored), and on PostgreSQL row-level security is enabled and forced.
+An upgrade that would fail on the data a tenant already holds stops first and
+says what to fix.
 """
 from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
 
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from tests.conftest import make_settings
+from tests.conftest import ADMIN_URL, _psycopg, make_settings
+from tierwise.platform.branches import CODE_INDEX
 from tierwise.platform.db import db, tenant_scoped_tables
 from tierwise.platform.rls import POLICY_NAME
+from tierwise.platform.tenancy import RLS_SETTING
 
 TENANT_TABLES = {"users", "branches", "api_tokens", "audit_events"}
 
@@ -38,6 +48,10 @@ def test_postgresql_schema_after_upgrade_matches_the_models(owner_engine):
         assert schema_differences(connection) == []
 
 
+# SQLite's reflection skips expression indexes (and says so): the comparison leaves the branch code index out,
+# so the test looks for it itself.
+@pytest.mark.filterwarnings(f"ignore:Skipped unsupported reflection of expression-based index {CODE_INDEX}")
+@pytest.mark.filterwarnings(f"ignore:autogenerate skipping metadata-specified expression-based index '{CODE_INDEX}'")
 def test_fresh_sqlite_database_upgrades_to_exactly_the_models(database_urls, tmp_path):
     from flask_migrate import upgrade
 
@@ -53,6 +67,8 @@ def test_fresh_sqlite_database_upgrades_to_exactly_the_models(database_urls, tmp
             tables = set(sa.inspect(connection).get_table_names())
             assert {"tenants", "operators", *TENANT_TABLES} <= tables
             assert schema_differences(connection) == []
+            assert "lower(code)" in connection.execute(sa.text(
+                "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = :name"), {"name": CODE_INDEX}).scalar()
         db.engine.dispose()
 
 
@@ -127,3 +143,128 @@ def test_row_level_security_is_enabled_and_forced_on_every_tenant_table(owner_en
         assert row.relrowsecurity, f"{row.relname}: row-level security is not enabled"
         assert row.relforcerowsecurity, f"{row.relname}: row-level security is not forced"
     assert set(names) <= policies, f"tables without the {POLICY_NAME} policy: {set(names) - policies}"
+
+
+# --- upgrades that stop on a tenant's data ---------------------------------------------------------------------------
+
+@pytest.fixture
+def sqlite_at(database_urls, tmp_path):
+    """Factory: an app on a fresh SQLite file upgraded to ``revision`` (migrations run as the app)."""
+    from flask_migrate import upgrade
+
+    from tierwise.platform.app import create_app
+
+    def at(revision: str):
+        url = f"sqlite:///{tmp_path}/old.db"
+        old = create_app(settings=make_settings(database_urls, tmp_path, TIERWISE_DATABASE_URL=url,
+                                                TIERWISE_MIGRATION_DATABASE_URL=url))
+        with old.app_context():
+            upgrade(revision=revision)
+        return old
+
+    return at
+
+
+@pytest.fixture
+def postgresql_at(database_urls, tmp_path):
+    """Factory: an app on a fresh PostgreSQL database upgraded to ``revision``, owned, as in production, by a
+    role that is no superuser (the tenant tables' forced row-level security binds it too)."""
+    from flask_migrate import upgrade
+
+    from tierwise.platform.app import create_app
+
+    admin = sa.create_engine(_psycopg(ADMIN_URL), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    owner, name = f"tierwise_owner_{secrets.token_hex(4)}", f"tierwise_old_{secrets.token_hex(4)}"
+    with admin.connect() as connection:
+        connection.execute(sa.text(f"CREATE ROLE {owner} LOGIN NOSUPERUSER NOBYPASSRLS"))
+        connection.execute(sa.text(f"CREATE DATABASE {name} OWNER {owner}"))
+    owner_url = sa.engine.make_url(database_urls["owner"]).set(database=name, username=owner)
+    urls = {"owner": owner_url.render_as_string(hide_password=False),
+            "app": owner_url.set(username="tierwise_app").render_as_string(hide_password=False)}
+
+    def at(revision: str):
+        old = create_app(settings=make_settings(urls, tmp_path))
+        with old.app_context():
+            upgrade(revision=revision)
+        return old
+
+    yield at
+    with admin.connect() as connection:
+        connection.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        connection.execute(sa.text(f"DROP ROLE IF EXISTS {owner}"))
+    admin.dispose()
+
+
+@contextmanager
+def as_schema_owner(old_app, slug: str | None = None) -> Iterator[sa.Connection]:
+    """A transaction as the schema owner (who writes data from before an upgrade), acting for tenant ``slug``."""
+    engine = sa.create_engine(old_app.config["TIERWISE"].migration_database_url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.begin() as connection:
+            if slug and connection.dialect.name == "postgresql":  # the owner is bound by row-level security too
+                tenant_id = connection.execute(sa.text("SELECT id FROM tenants WHERE slug = :slug"), {"slug": slug})
+                connection.execute(sa.text("SELECT set_config(:name, :value, true)"),
+                                   {"name": RLS_SETTING, "value": str(tenant_id.scalar_one())})
+            yield connection
+    finally:
+        engine.dispose()
+
+
+def add_tenant_with_branches(old_app, slug: str, codes: list[str]) -> None:
+    tenants, branches = db.metadata.tables["tenants"], db.metadata.tables["branches"]
+    with as_schema_owner(old_app) as connection:
+        connection.execute(tenants.insert().values(slug=slug, name=slug, industry="bank", settings={}, active=True,
+                                                   created_at=datetime.now(timezone.utc)))
+    with as_schema_owner(old_app, slug) as connection:
+        tenant_id = connection.execute(sa.select(tenants.c.id).where(tenants.c.slug == slug)).scalar_one()
+        connection.execute(branches.insert(), [{"tenant_id": tenant_id, "id": uuid.uuid4(), "code": code,
+                                                "name": code} for code in codes])
+
+
+def upgraded(old_app, capsys) -> str:
+    """Upgrade to the newest revision as ``tierwise db upgrade`` does; the errors it wrote, if any."""
+    from flask_migrate import upgrade
+
+    capsys.readouterr()
+    with old_app.app_context():
+        try:
+            upgrade()
+        except SystemExit as stopped:  # Flask-Migrate writes the error and exits 1, as the command does
+            assert stopped.code == 1
+    return "\n".join(line for line in capsys.readouterr().err.splitlines() if "ERROR" in line)
+
+
+def schema_facts(old_app) -> tuple[str, bool, bool]:
+    """(revision, whether the branch code index exists, whether the branches' row-level security is forced)."""
+    with as_schema_owner(old_app) as connection:
+        revision = connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+        if connection.dialect.name == "postgresql":
+            indexed = connection.execute(sa.text("SELECT 1 FROM pg_indexes WHERE indexname = :name"),
+                                         {"name": CODE_INDEX}).scalar()
+            forced = connection.execute(sa.text(
+                "SELECT relforcerowsecurity FROM pg_class WHERE relname = 'branches'")).scalar()
+        else:
+            indexed = connection.execute(sa.text("SELECT 1 FROM sqlite_master WHERE name = :name"),
+                                         {"name": CODE_INDEX}).scalar()
+            forced = True  # no row-level security to lift
+    return revision, bool(indexed), forced
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_branch_codes_differing_only_in_case_stop_the_upgrade_naming_the_tenant_and_the_codes(
+        request, capsys, database):
+    old_app = request.getfixturevalue(f"{database}_at")("0016")
+    add_tenant_with_branches(old_app, "east-grid", ["SH01", "BJ", "sh01", "Bj", "GZ"])
+    add_tenant_with_branches(old_app, "west-grid", ["SH01", "GZ"])  # the same codes in another tenant are fine
+
+    refused = upgraded(old_app, capsys)
+
+    assert "Error: branch codes must be unique in a tenant ignoring case, and these differ only in case: " \
+           "tenant 'east-grid': BJ / Bj, SH01 / sh01. Give each of these branches a code of its own" in refused
+    assert "west-grid" not in refused and "IntegrityError" not in refused
+    assert schema_facts(old_app) == ("0016", False, True)  # nothing changed, row-level security forced again
+
+    with as_schema_owner(old_app, "east-grid") as connection:  # the operator fixes them, as the message asks
+        connection.execute(sa.text("UPDATE branches SET code = code || '-2' WHERE code IN ('sh01', 'Bj')"))
+    assert upgraded(old_app, capsys) == ""
+    assert schema_facts(old_app) == ("0017", True, True)

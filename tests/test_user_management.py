@@ -145,3 +145,19 @@ def test_audit_details_show_chinese_names_as_written(browser, tenant_a):
     page = browser.get(f"/t/{tenant_a.slug}/audit/?action=branch.created")
     assert "陆家嘴支行" in page.text and "\\u9646" not in page.text
     assert '<span class="muted">Name</span> 陆家嘴支行' in page.text and '"name"' not in page.text  # not JSON
+
+
+def test_the_audit_log_says_what_changed_about_a_user_in_words_in_both_languages(browser, tenant_a):
+    browser.login(tenant_a, "admin")
+    rm = tenant_a.users["rm1"]
+    browser.submit(f"/t/{tenant_a.slug}/users/{rm.id}", {
+        "email": rm.email, "display_name": "李娜", "role": "analyst",
+        "branch_id": str(tenant_a.branches["south"].id), "book_scope": "branch"})  # 'active' unticked
+
+    english = browser.get(f"/t/{tenant_a.slug}/audit/?action=user.updated", headers={"Accept-Language": "en"}).text
+    changes = english.split('<span class="muted">Changes</span> ')[1].split("</div>")[0]
+    assert changes == ("Active: yes → no; Customers visible: Own book → Whole branch; Branch: North → South; "
+                       "Name: — → 李娜; Role: Relationship manager → Analyst")
+    chinese = browser.get(f"/t/{tenant_a.slug}/audit/?action=user.updated", headers={"Accept-Language": "zh-CN"}).text
+    assert '<span class="muted">变更</span> 有效: 是 → 否; 可见客户范围: 本人名下客户 → 本分支机构全部客户; ' \
+           "分支机构: North → South; 名称: — → 李娜; 角色: 客户经理 → 分析师" in chinese

@@ -14,6 +14,10 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_babel.speaklater import LazyString
 
+# The field of an error about a file as a whole (empty, not CSV, a row the parser cannot split): its message
+# says "the file ..." itself, so people read it without "field 'file':" before it; the API body still names it.
+WHOLE_FILE = "file"
+
 
 class Phrases(list):
     """Messages said as one parameter of another (``'x' (did you mean 'y'?), 'z'``): kept, and said
@@ -81,7 +85,7 @@ class ValidationError(TierwiseError):
         where = []
         if self.row is not None:
             where.append(_("row %(row)s", row=self.row))
-        if self.field:
+        if self.field and self.field != WHOLE_FILE:
             where.append(_("field '%(field)s'", field=self.field))
         return _("%(where)s: %(message)s", where=", ".join(where), message=self.message) if where else self.message
 

@@ -3,7 +3,9 @@
 A branch's code is its identifier outside Tierwise: imports put customers in a
 branch by it (their ``branch_code`` column), so it is fixed once created and
 only the name may change.  Codes are compared ignoring case, since "sh01" beside
-"SH01" would be two branches that people, and spreadsheets, take for one.  A
+"SH01" would be two branches that people, and spreadsheets, take for one; a
+unique index on ``(tenant_id, lower(code))`` holds to it when two admins create
+them at once, and a code typed or imported finds its branch in any case.  A
 branch is deleted only when nothing refers to it any more.
 """
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -26,11 +29,15 @@ from tierwise.platform.db import TenantScoped, db
 from tierwise.platform.numbers import readable_number
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
+CODE_INDEX = "uq_branches_tenant_id_lower_code"
 
 
 class Branch(TenantScoped, db.Model):
     __tablename__ = "branches"
-    __table_args__ = (sa.UniqueConstraint("tenant_id", "code"),)
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "code"),
+        sa.Index(CODE_INDEX, "tenant_id", sa.text("lower(code)"), unique=True),
+    )
     noun = _l("branch")
 
     code: Mapped[str] = mapped_column(sa.String(40))
@@ -78,14 +85,38 @@ def create_branch(*, code: str, name: str) -> Branch:
     if not CODE_PATTERN.match(code):
         raise ValidationError(_("must be 1-40 letters, digits, '.', '_' or '-'"), field="code")
     name = _checked_name(name)
+    _refuse_taken(code)
+    branch = Branch(code=code, name=name)
+    _insert(branch)
+    audit.record("branch.created", target_type="branch", target_id=branch.id, details={"code": code, "name": name})
+    return branch
+
+
+def _refuse_taken(code: str) -> None:
     existing = db.session.scalar(sa.select(Branch.code).where(sa.func.lower(Branch.code) == code.lower()))
     if existing is not None:  # named as it is stored: "sh01" is refused as SH01
         raise ConflictError(_("a branch with code '%(code)s' already exists", code=existing), field="code")
-    branch = Branch(code=code, name=name)
-    db.session.add(branch)
-    db.session.flush()
-    audit.record("branch.created", target_type="branch", target_id=branch.id, details={"code": code, "name": name})
-    return branch
+
+
+def _insert(branch: Branch) -> None:
+    """Insert ``branch``; a code that another create took between ``_refuse_taken`` and here (the unique index
+    on lower(code) refuses the second) is refused as ``_refuse_taken`` refuses it.
+
+    On PostgreSQL the insert runs in a savepoint, so the caller's transaction outlives the refusal.  SQLite's
+    driver, which begins a transaction only before a write, would commit everything when that savepoint is
+    released, so there the refusal rolls the transaction back instead.
+    """
+    code = branch.code
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    try:
+        with db.session.begin_nested() if postgresql else nullcontext():
+            db.session.add(branch)
+            db.session.flush()
+    except sa.exc.IntegrityError:
+        if not postgresql:
+            db.session.rollback()
+        _refuse_taken(code)
+        raise
 
 
 def rename_branch(branch: Branch, *, name: str) -> Branch:
@@ -141,7 +172,8 @@ def get_branch(branch_id: uuid.UUID) -> Branch:
 
 
 def find_branch_by_code(code: str) -> Branch | None:
-    return db.session.scalar(sa.select(Branch).where(Branch.code == code))
+    """The branch a code someone typed names, ignoring case ("sh01" finds SH01), or None."""
+    return db.session.scalar(sa.select(Branch).where(sa.func.lower(Branch.code) == (code or "").strip().lower()))
 
 
 def list_branches() -> list[Branch]:

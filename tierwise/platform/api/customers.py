@@ -99,7 +99,7 @@ def run_import(kind: str):
                    **import_rights(current_user)}
         run = start_import_run(upload, kind=kind, source_name=upload.filename, created_by=current_user.email,
                                options=options)
-        return serialize(run, IMPORT_RUN_FIELDS), 201, {"Location": url_for("api.show_import_run", run_id=run.id)}
+        return _import_run(run), 201, {"Location": url_for("api.show_import_run", run_id=run.id)}
     if len(body["rows"]) > MAX_JSON_ROWS:
         raise ValidationError(_("at most %(rows)s rows per JSON batch; upload a file for more",
                                 rows=format(MAX_JSON_ROWS, ",")), field="rows")

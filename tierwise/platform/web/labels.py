@@ -108,6 +108,7 @@ AUDIT_DETAIL_LABELS = {
     "search": _l("Search"), "industry": _l("Industry"), "slug": _l("Code"), "template_fields": _l("Template fields"),
     "examples": _l("Examples"), "total_actual": _l("Total actual"), "base_rate": _l("Churn rate"),
     "previous_name": _l("Previous name"),  # a branch renamed
+    "display_name": _l("Name"), "book_scope": _l("Customers visible"), "active": _l("Active"),  # a user changed
 }
 # What an erasure removed, by table (``customer_directory.erase_customer``)
 ERASED_LABELS = {"activity": _l("Activity"), "interactions": _l("Interactions"), "customer_scores": _l("Scores"),
@@ -131,7 +132,7 @@ def _detail_value(key: str, value: str) -> str:
         return g.get(NAMED_IDS, {}).get(value, value)
     names = {"kind": IMPORT_KIND_LABELS, "model": MODEL_LABELS, "sort": SORT_LABELS, "role": ROLE_LABELS,
              "job": JOB_LABELS, "status": RUN_STATUS_LABELS, "industry": INDUSTRY_LABELS,
-             "action": SCHEDULE_ACTION_LABELS}.get(key, {})
+             "action": SCHEDULE_ACTION_LABELS, "book_scope": SCOPE_LABELS}.get(key, {})
     return str(names.get(value, value))
 
 
@@ -162,15 +163,22 @@ def _said_metrics(metrics: dict, model: str | None) -> str:
 NAMED_IDS = "named_ids"  # g: the names ``name_ids`` read for the page's records
 
 
+def _is_change(value) -> bool:
+    """A value's change as ``users.update_user`` records it: ``{"from": ..., "to": ...}``, under the value's key."""
+    return isinstance(value, dict) and set(value) == {"from", "to"}
+
+
 def ids_in(details, found: set[str] | None = None) -> set[str]:
-    """Every user or branch id a record's details hold, however deep (a list export's filters too)."""
+    """Every user or branch id a record's details hold, however deep (a list export's filters, a user's
+    branch before and after a change)."""
     found = set() if found is None else found
     if isinstance(details, dict):
         for key, value in details.items():
-            if isinstance(value, str) and (key.endswith("user_id") or key == "branch_id"):
-                found.add(value)
-            else:
-                ids_in(value, found)
+            for item in (value["from"], value["to"]) if _is_change(value) else (value,):
+                if isinstance(item, str) and (key.endswith("user_id") or key == "branch_id"):
+                    found.add(item)
+                else:
+                    ids_in(item, found)
     elif isinstance(details, list):
         for item in details:
             ids_in(item, found)
@@ -276,9 +284,12 @@ def plain_details(value) -> list[tuple[str, str]]:
             return _said_metrics(item, model)
         if key == "saved_list" and isinstance(item, dict) and item.get("name"):
             return str(item["name"])  # its name, not its id
+        if _is_change(item):  # "Role: Analyst → Tenant admin", each side said as its key's values are
+            return " → ".join("—" if side in (None, "") else text(side, key) for side in (item["from"], item["to"]))
         if isinstance(item, dict):
-            # a retier's changes are by dimension, an erasure's counts by the data they were
-            named = _dimension_names() if key == "changes" else ERASED_LABELS if key == "removed" else {}
+            # a retier's changes are by dimension (a user's by what changed), an erasure's counts by the data
+            by_dimension = key == "changes" and not any(_is_change(v) for v in item.values())
+            named = _dimension_names() if by_dimension else ERASED_LABELS if key == "removed" else {}
             return "; ".join(f"{named.get(k) or AUDIT_DETAIL_LABELS.get(k, k)}: {text(v, k)}"
                              for k, v in sorted(item.items(), key=_in_reading_order) if v not in (None, "", {}, []))
         if isinstance(item, (list, tuple)):

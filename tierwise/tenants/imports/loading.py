@@ -132,15 +132,20 @@ def duplicate_keys(connection: sa.Connection, key: str, column: str) -> list[Row
 
 
 def unknown_references(connection: sa.Connection, tenant_id: int, *, stage_column: str, table: str,
-                       table_column: str, column: str, reason: str, lower: bool = False,
+                       table_column: str, column: str, reason: str, lower: bool = False, any_case: bool = False,
                        only: str = "") -> list[RowError]:
-    """Rows whose ``stage_column`` names no row of ``table`` (``only``: no row meeting that SQL condition on ``t``)."""
-    value = f"lower(s.{stage_column})" if lower else f"s.{stage_column}"
+    """Rows whose ``stage_column`` names no row of ``table`` (``only``: no row meeting that SQL condition on ``t``).
+
+    ``lower``: the table keeps the value lowercased (an email), so the file's is lowered to match it;
+    ``any_case``: the table keeps it as typed and both are lowered (a branch code, matched ignoring case).
+    """
+    value = f"lower(s.{stage_column})" if lower or any_case else f"s.{stage_column}"
+    stored = f"lower(t.{table_column})" if any_case else f"t.{table_column}"
     condition = f" AND {only}" if only else ""
     return _errors(connection, f"""
         SELECT s.row_no, s.{stage_column} FROM {STAGE} s
         WHERE s.{stage_column} IS NOT NULL AND NOT EXISTS (
-            SELECT 1 FROM {table} t WHERE t.tenant_id = :tenant_id AND t.{table_column} = {value}{condition})
+            SELECT 1 FROM {table} t WHERE t.tenant_id = :tenant_id AND {stored} = {value}{condition})
         ORDER BY s.row_no""", {"tenant_id": tenant_id}, column, reason)
 
 
@@ -175,7 +180,8 @@ def merge_customers(connection: sa.Connection, tenant_id: int, targets: list[Tar
         changed.append(sql.differs("c.attributes", attributes))
     stage_branch = "s.branch_code" if "branch_code" in present else "NULL"
     stage_rm = "s.rm_email" if "rm_email" in present else "NULL"
-    joins = f"""LEFT JOIN branches b ON b.tenant_id = :tenant_id AND b.code = {stage_branch}
+    # a branch code in any case finds its branch (through the unique index on lower(code)): "sh01" is SH01
+    joins = f"""LEFT JOIN branches b ON b.tenant_id = :tenant_id AND lower(b.code) = lower({stage_branch})
                 LEFT JOIN users u ON u.tenant_id = :tenant_id AND u.email = lower({stage_rm})"""
     params, binds = _now_params(tenant_id)
     updated = connection.execute(sa.text(f"""

@@ -329,7 +329,7 @@ def _reference_errors(connection, tenant_id: int, plan: ColumnPlan) -> list[RowE
         if "branch_code" in sources:
             errors += loading.unknown_references(
                 connection, tenant_id, stage_column="branch_code", table="branches", table_column="code",
-                column=sources["branch_code"], reason=_l("no branch with this code"))
+                column=sources["branch_code"], any_case=True, reason=_l("no branch with this code"))
         if "rm_email" in sources:  # the same rule as assigning by hand: no book for a user who cannot work it
             errors += loading.unknown_references(
                 connection, tenant_id, stage_column="rm_email", table="users", table_column="email",

@@ -57,12 +57,14 @@ class ImportRun(TenantScoped, db.Model):
 
     def said_message(self) -> str:
         """The outcome in the current reader's language: a refused file's count and errors, or a file-level
-        refusal (a malformed table), said again from what the run kept; any other message as stored."""
+        refusal (a malformed table, a missing column), said again from what the run kept; any other message as
+        stored.  A file-level refusal names the file or the column at fault in its own words, so it is said
+        without the field it was raised with ("field 'external_id': the file has no column for 'external_id'")."""
         result = self.result or {}
         if self.status == "failed" and "total" in result:
             return rejection_message([RowError(**e) for e in result.get("errors", [])], result["total"])
         if self.status == "failed" and result.get("kept"):
-            return str(ValidationError(said_again(result["kept"]), field=result.get("field"), row=result.get("row")))
+            return str(ValidationError(said_again(result["kept"]), row=result.get("row")))
         return self.message
 
 
