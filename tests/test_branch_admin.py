@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from tests.conftest import csrf_token_from
 from tierwise.errors import ConflictError
-from tierwise.platform import tenancy
+from tierwise.platform import audit, tenancy
 from tierwise.platform.audit import Actor, AuditEvent, acting_as
 from tierwise.platform.branches import Branch, create_branch
 from tierwise.platform.db import db
@@ -115,6 +115,20 @@ def test_admin_deletes_a_branch_nothing_refers_to(app, browser, tenant_a):
     assert "分支机构已删除" in log.text and "East 华东" in log.text
 
 
+def test_the_audit_log_names_a_deleted_branch_by_the_name_its_deletion_recorded(app, browser, tenant_a):
+    east = add_branch(app, tenant_a, "E1", "East 华东")
+    with app.app_context(), tenancy.tenant_scope(tenant_a.tenant_id), acting_as(Actor(label="test")):
+        audit.record("export.created", target_type="export", target_id="vip.csv",  # an export of that branch's VIPs
+                     details={"list": "vip", "rows": 3, "filters": {"branch_id": str(east)}})
+        db.session.commit()
+    browser.login(tenant_a, "admin")
+    page_action(browser, tenant_a, east, "delete")
+    log = browser.get(f"/t/{tenant_a.slug}/audit/?action=export.created").text
+    assert "East 华东 (deleted)" in log and str(east) not in log.split("<main")[1]
+    chinese = browser.get(f"/t/{tenant_a.slug}/audit/?action=export.created", headers={"Accept-Language": "zh-CN"})
+    assert "East 华东（已删除）" in chinese.text
+
+
 def test_a_branch_in_use_is_not_deleted_and_the_refusal_says_what_holds_it(app, client, browser, tenant_a,
                                                                            issue_token):
     north = tenant_a.branches["north"]
@@ -125,8 +139,8 @@ def test_a_branch_in_use_is_not_deleted_and_the_refusal_says_what_holds_it(app, 
     row = browser.get(f"/t/{tenant_a.slug}/branches/").text.split("<td>N</td>")[1].split("</tr>")[0]
     assert "<td>1</td>\n        <td>3</td>" in row  # its user and its customers, counted beside it
     page_action(browser, tenant_a, north.id, "delete")
-    assert ("Branch N still has 1 user, 3 customers, and 1 saved list that filters on it: move or delete them first."
-            in browser.get(f"/t/{tenant_a.slug}/branches/").text)
+    assert ("Branch N still has 1 user, 3 customers, and 1 saved list that filters on it: move or delete them first. "
+            f"Saved lists: North VIPs ({tenant_a.email('rm1')})." in browser.get(f"/t/{tenant_a.slug}/branches/").text)
     assert branch_row(app, tenant_a, north.id) is not None
     assert audit_details(app, tenant_a, "branch.deleted") == []
     page_action(browser, tenant_a, north.id, "delete", headers={"Accept-Language": "zh-CN"})

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from tierwise.errors import ConflictError, ValidationError
 from tierwise.platform import audit
 from tierwise.platform.db import TenantScoped, db
+from tierwise.platform.i18n import gap
 from tierwise.platform.numbers import readable_number
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
@@ -139,12 +140,25 @@ def delete_branch(branch: Branch) -> None:
     db.session.execute(sa.select(Branch.id).where(Branch.id == branch.id).with_for_update())
     use = uses_of([branch.id]).get(branch.id)
     if use:
-        raise ConflictError(_("Branch %(code)s still has %(uses)s: move or delete them first.", code=branch.code,
-                              uses=use.said()))
+        said = _("Branch %(code)s still has %(uses)s: move or delete them first.", code=branch.code, uses=use.said())
+        if use.saved_lists:  # an admin cannot see another user's private list: who to ask
+            said += gap() + _("Saved lists: %(lists)s.", lists=", ".join(_lists_filtering_on(branch.id)))
+        raise ConflictError(said)
     audit.record("branch.deleted", target_type="branch", target_id=branch.id,
                  details={"code": branch.code, "name": branch.name})
     db.session.delete(branch)
     db.session.flush()
+
+
+def _lists_filtering_on(branch_id: uuid.UUID) -> list[str]:
+    """"North VIPs (rm.li@bank.demo)": each saved list filtering on the branch, with its owner."""
+    from tierwise.platform.users import User
+    from tierwise.tenants.lists.saved import SavedList
+
+    rows = db.session.execute(sa.select(SavedList.name, User.email).join(User, User.id == SavedList.owner_id)
+                              .where(SavedList.filters["branch_id"].as_string() == str(branch_id))
+                              .order_by(User.email, SavedList.name)).all()
+    return [f"{name} ({email})" for name, email in rows]
 
 
 def uses_of(branch_ids: Iterable[uuid.UUID] | None = None) -> dict[uuid.UUID, BranchUse]:

@@ -187,7 +187,9 @@ def ids_in(details, found: set[str] | None = None) -> set[str]:
 
 def name_ids(ids) -> dict[str, str]:
     """Users (their name, else email) and branches (their name) by id, in two queries, for the page to say
-    (``g.named_ids``); another tenant's or a deleted one's id is not found, and stays as it is."""
+    (``g.named_ids``); a deleted branch by the name its deletion recorded ("North (deleted)", a third query
+    only when one is missing); another tenant's id is not found, and stays as it is."""
+    from tierwise.platform.audit import AuditEvent
     from tierwise.platform.branches import Branch
     from tierwise.platform.users import User
 
@@ -200,6 +202,12 @@ def name_ids(ids) -> dict[str, str]:
     users = db.session.execute(sa.select(User.id, User.display_name, User.email).where(User.id.in_(uuids))).all()
     branches = db.session.execute(sa.select(Branch.id, Branch.name).where(Branch.id.in_(uuids))).all()
     named = {**{str(i): name or email for i, name, email in users}, **{str(i): name for i, name in branches}}
+    missing = [str(i) for i in uuids if str(i) not in named]
+    if missing:  # row-level security keeps another tenant's deletions out, as it keeps its branches
+        deleted = db.session.execute(sa.select(AuditEvent.target_id, AuditEvent.details).where(
+            AuditEvent.action == "branch.deleted", AuditEvent.target_id.in_(missing))).all()
+        named |= {target: _("%(name)s (deleted)", name=details.get("name") or details.get("code") or target)
+                  for target, details in deleted}
     g.setdefault(NAMED_IDS, {}).update(named)
     return named
 
