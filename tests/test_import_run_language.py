@@ -31,6 +31,19 @@ def test_a_file_refused_in_chinese_reads_in_english_on_the_run_page(browser, ten
     assert "<dt>Rows read</dt><dd>2</dd>" in page and "<dt>Rows with errors</dt><dd>2</dd>" in page
 
 
+def test_the_api_gives_a_refused_runs_bad_cells_as_row_errors_in_the_readers_language(
+        browser, client, tenant_a, issue_token):
+    browser.login(tenant_a, "admin")
+    run_id = upload_in_chinese(browser, tenant_a).rstrip("/").rsplit("/", 1)[1]
+    token = {"Authorization": f"Bearer {issue_token(tenant_a)}"}
+    english = client.get(f"/api/v1/import-runs/{run_id}", headers={**token, **EN}).json["result"]["errors"]
+    assert [set(error) for error in english] == [{"row", "column", "value", "reason"}] * 2  # RowError, nothing kept
+    assert english[1] == {"row": 3, "column": "status", "value": "asleep",
+                          "reason": english[1]["reason"]} and "is not one of" in english[1]["reason"]
+    chinese = client.get(f"/api/v1/import-runs/{run_id}", headers={**token, **ZH}).json["result"]["errors"]
+    assert "is not one of" not in chinese[1]["reason"] and chinese[1]["value"] == "asleep"
+
+
 def test_the_dashboards_job_runs_say_a_refused_import_in_the_readers_language(browser, tenant_a):
     browser.login(tenant_a, "admin")
     upload_in_chinese(browser, tenant_a)

@@ -20,6 +20,7 @@ from tierwise.platform.pagination import keyset_page, parse_limit
 from tierwise.platform.policy import Permission, allows, import_rights, visible_customers
 from tierwise.tenants import customer_directory
 from tierwise.tenants.fields import field_registry
+from tierwise.tenants.imports.errors import RowError
 from tierwise.tenants.imports.runner import import_records
 from tierwise.tenants.imports.runs import ImportRun, start_import_run
 from tierwise.tenants.rules.retier_launch import classify_newcomers
@@ -131,5 +132,11 @@ def show_import_run(run_id: uuid.UUID):
 
 
 def _import_run(run: ImportRun) -> dict:
-    """An import run as the API shows it: its outcome said in the request's language."""
-    return serialize(run, IMPORT_RUN_FIELDS) | {"message": run.said_message()}
+    """An import run as the API shows it: its outcome said in the request's language, each bad cell as a
+    RowError (its reason in that language too, without what the run keeps to say it again)."""
+    shown = serialize(run, IMPORT_RUN_FIELDS) | {"message": run.said_message()}
+    if isinstance(run.result, dict) and run.result.get("errors"):
+        errors = [RowError(**error) for error in run.result["errors"]]
+        shown["result"] = run.result | {"errors": [serialize(error, ROW_ERROR_FIELDS) | {"reason": error.said()}
+                                                   for error in errors]}
+    return shown
