@@ -137,7 +137,7 @@ CSV_WITH_AMOUNT = "customer,occurred_at,amount\nC1,2025-01-05,10\n"
     (["import", "activity", "--tenant", "{tenant}", "{csv}", "--amount-column", "nosuch"], "--amount-column: "),
     (["import", "customers", "--tenant", "{tenant}", "{csv}", "--label-column", "nosuch"], "--label-column: "),
     (["import", "customers", "--tenant", "{tenant}", "{csv}", "--id-column", "nosuch"], "--id-column: "),
-    (["import", "customers", "--tenant", "{tenant}", "{folder}/missing.csv"], "'PATH'"),
+    (["import", "customers", "--tenant", "{tenant}", "{folder}/missing.csv"], "Error: PATH: File "),
     (["export", "--tenant", "{tenant}", "--out", "{folder}/all.csv", "--list", "nope"], "--list: "),
     (["tenant", "create", "new-one", "--name", "New", "--industry", "nope"], "--industry: "),
     (["user", "create", "--tenant", "{tenant}", "--email", "x@y.test", "--role", "boss"], "--role: "),
@@ -152,6 +152,9 @@ CSV_WITH_AMOUNT = "customer,occurred_at,amount\nC1,2025-01-05,10\n"
     (["rules", "export", "--tenant", "{tenant}", "--draft"], "Error: --draft: there is no draft to export"),
     (["rules", "preview", "--tenant", "{tenant}"], "Error: PATH: there is no draft to preview"),
     (["rules", "check", "--tenant", "{tenant}", "{yaml}"], "Error: PATH: line 2, column 1: not valid YAML"),
+    (["train", "--tenant", "{tenant}", "--model", "bogus"], "Error: --model: 'bogus' is not one of"),  # Click's own
+    (["train", "--tenant", "{tenant}", "--model", "churn", "--as-of", "yesterday"],
+     "Error: --as-of: 'yesterday' is not a date"),
 ])
 def test_every_commands_bad_value_is_a_usage_error_naming_its_option(runner, tenant_a, tmp_path, monkeypatch,
                                                                      args, named):

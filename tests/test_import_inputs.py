@@ -537,7 +537,7 @@ def test_add_fields_creates_typed_fields_and_without_it_unknown_columns_are_refu
 CLI_ERRORS = [
     pytest.param("external_id,name,status\n0003,A,active\n0004,B,zombie\n", [],
                  "row 3, column 'status', value 'zombie'", id="bad-cell"),
-    pytest.param(None, [], "Invalid value for 'PATH'", id="missing-file"),
+    pytest.param(None, [], "Error: PATH: File ", id="missing-file"),
     pytest.param("external_id,name\n0003,A\n", ["--map", "name"], "'name' is not TARGET=COLUMN", id="bad-map"),
     pytest.param("external_id,name\n0003,A\n", ["--tenant", "no-such-tenant"], "no tenant 'no-such-tenant'",
                  id="unknown-tenant"),

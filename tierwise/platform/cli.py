@@ -113,8 +113,17 @@ def _one_line_usage_errors() -> Iterator[None]:
     except (click.exceptions.NoArgsIsHelpError, OneLineUsageError):
         raise  # a group run without a command shows its help; ours are said as they are (a rule's caret line)
     except click.UsageError as exc:  # a missing choice lists its values a line each: joined into the one line
-        lines = (line.strip() for line in exc.format_message().splitlines())
+        said = exc.format_message()
+        if type(exc) is click.BadParameter and (exc.param is not None or isinstance(exc.param_hint, str)):
+            # "--model: 'bogus' is not one of ...", as every other refusal names its option
+            said = f"{_named(exc.param) if exc.param is not None else exc.param_hint}: {exc.message}"
+        lines = (line.strip() for line in said.splitlines())
         raise OneLineUsageError(" ".join(line for line in lines if line)) from None
+
+
+def _named(param: click.Parameter) -> str:
+    """An option by its long name (``--as-of``), an argument by its metavar (``PATH``)."""
+    return max(param.opts, key=len) if isinstance(param, click.Option) else param.human_readable_name
 
 
 DISTRIBUTION = "tierwise"  # pyproject.toml's [project] name: what `tierwise --version` reports
