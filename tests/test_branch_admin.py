@@ -145,7 +145,7 @@ def test_a_branch_in_use_is_not_deleted_and_the_refusal_says_what_holds_it(app, 
     assert audit_details(app, tenant_a, "branch.deleted") == []
     page_action(browser, tenant_a, north.id, "delete", headers={"Accept-Language": "zh-CN"})
     chinese = browser.get(f"/t/{tenant_a.slug}/branches/", headers={"Accept-Language": "zh-CN"}).text
-    assert "分支机构 N 仍有 1 个用户、3 位客户和1 个按其筛选的已保存名单：请先将其移走或删除。" in chinese  # CLDR's list
+    assert "分支机构 N 仍有 1 个用户、3 位客户、1 个按其筛选的已保存名单：请先将其移走或删除。" in chinese
 
 
 def test_a_code_differing_only_in_case_is_refused_naming_the_code(app, browser, tenant_a):

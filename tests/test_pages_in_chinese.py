@@ -118,7 +118,7 @@ def test_the_templates_descriptions_of_dimensions_and_fields_are_read_in_the_rea
         version = f"/t/{bank.slug}/rules/versions/{current_version().id}"
     fields = f"/t/{bank.slug}/fields/"
     chinese = signed_in(app, bank, "zh_CN")
-    assert "默认阈值:近三月日均资产600万" in chinese.get(version).text
+    assert "默认阈值：近三月日均资产600万" in chinese.get(version).text
     assert "近三个月存款和理财产品的日均余额" in chinese.get(fields).text
     english = signed_in(app, bank, "en")  # the same admin, who now reads English
     assert "Defaults: RMB 6M" in english.get(version).text and "默认阈值" not in english.get(version).text

@@ -238,3 +238,22 @@ def test_the_rule_set_in_force_is_read_per_tenant_and_follows_every_publish(app,
     with in_tenant(app, second):  # still the template its industry started with
         assert versions.definition_in_force() == versions.current_version().parsed()
         assert versions.definition_in_force() != RuleSetDefinition.from_dict(abc(0.5))
+
+
+@pytest.mark.parametrize("industry", ["bank", "power_utility", "pharma_distributor", "other"])
+def test_the_templates_chinese_is_punctuated_as_chinese_is_written(industry):
+    """Full-width （）、，；： in every Chinese label and description, as the pages and the exported YAML show them."""
+    import re
+
+    def chinese(value, key=""):
+        if isinstance(value, dict):
+            for name, item in value.items():
+                yield from chinese(item, name)
+        elif isinstance(value, list):
+            for item in value:
+                yield from chinese(item, key)
+        elif key.endswith("_zh") and value:
+            yield value
+
+    texts = list(chinese(template_for(industry)))
+    assert texts and all(not re.search(r"[(),;:]", text) for text in texts), texts

@@ -71,7 +71,10 @@ class BranchUse:
             count = readable_number(self.saved_lists)
             said.append(_("%(count)s saved list that filters on it", count=count) if self.saved_lists == 1 else
                         _("%(count)s saved lists that filter on it", count=count))
-        return format_list(said, locale=get_locale() or "en")
+        locale = get_locale()
+        if locale is not None and locale.language == "zh":  # CLDR's "A、B和C" sets 和 against a number: "和1 个"
+            return "、".join(said)
+        return format_list(said, locale=locale or "en")
 
 
 def _checked_name(name: str) -> str:

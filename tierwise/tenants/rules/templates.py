@@ -52,7 +52,7 @@ def _opinion(high: str, watch: str) -> dict:
         _tier("none", "None", "无", GREY)],
         ("Complaints through public channels (social media, news media, regulator hotline), "
          "repeated or unresolved complaints.",
-         "通过公开渠道(社交媒体、新闻媒体、监管热线)的投诉,以及重复或未解决的投诉。"))
+         "通过公开渠道（社交媒体、新闻媒体、监管热线）的投诉，以及重复或未解决的投诉。"))
 
 
 POWER_UTILITY = {"value_measure": "sum(amount, 365d)", "dimensions": [
@@ -62,7 +62,7 @@ POWER_UTILITY = {"value_measure": "sum(amount, 365d)", "dimensions": [
         _tier("standard", "Standard", "普通客户", TEAL, "percentile(sum(amount, 365d)) >= 0.3"),
         _tier("basic", "Small business / basic", "一般及小微客户", GREY)],
         ("Level of the last 12 months' bills within the tenant; the last tier catches everyone else.",
-         "近12个月电费在全部客户中的水平;最后一档兜底其余所有客户。"),
+         "近12个月电费在全部客户中的水平；最后一档兜底其余所有客户。"),
         {"evaluations": 2}),
     _dimension("high_risk", "High-risk", "高危客户", [
         _tier("critical", "Critical", "特级", RED,
@@ -72,7 +72,7 @@ POWER_UTILITY = {"value_measure": "sum(amount, 365d)", "dimensions": [
               "or outage_consequence >= 3"),
         _tier("standard", "Standard", "一般", GREY)],
         ("How serious an outage would be, whatever the account's value or usage.",
-         "停电后果的严重程度,与客户的价值或用电量无关。")),
+         "停电后果的严重程度，与客户的价值或用电量无关。")),
     _opinion(f"count(complaints, 180d, channel in {PUBLIC}) >= 2 "
              "or count(complaints, 90d, resolved_at is null and severity >= 4) >= 1",
              f"count(complaints, 180d, channel in {PUBLIC}) >= 1 or count(complaints, 90d) >= 3"),
@@ -80,13 +80,13 @@ POWER_UTILITY = {"value_measure": "sum(amount, 365d)", "dimensions": [
         _tier("illegal_use", "Illegal use", "违约窃电", RED, "illegal_use == true"),
         _tier("arrears", "In arrears", "欠费", AMBER, "arrears_days >= 30 and arrears_amount > 0"),
         _tier("clear", "Clear", "正常", GREY)],
-        ("Arrears and illegal use: compliance, not high-risk.", "欠费和违约窃电属于合规问题,不属于高危。")),
+        ("Arrears and illegal use: compliance, not high-risk.", "欠费和违约窃电属于合规问题，不属于高危。")),
     _dimension("value_trend", "Value trend", "价值趋势", [
         _tier("rising", "Rising", "上升", GREEN, "trend(amount, 90d, 1y) >= 0.15"),
         _tier("falling", "Falling", "下降", ORANGE, "trend(amount, 90d, 1y) <= -0.15"),
         _tier("stable", "Stable", "平稳", GREY)],
         ("The last 90 days' bills against the same 90 days a year earlier (bills are seasonal).",
-         "近90天电费与一年前同期90天相比(电费有季节性)。"),
+         "近90天电费与一年前同期90天相比（电费有季节性）。"),
         {"margin": 0.2}),
 ]}
 
@@ -99,7 +99,7 @@ BANK = {"value_measure": "aum_avg_3m", "dimensions": [
         _tier("potential", "Potential", "潜力客户", GREEN, "predicted_value >= 200000"),
         _tier("mass", "Mass", "大众客户", GREY)],
         ("Defaults: RMB 6M / 1M / 200k of 3-month average daily balance; potential from the value model.",
-         "默认阈值:近三月日均资产600万 / 100万 / 20万元;潜力客户来自价值模型。"),
+         "默认阈值：近三月日均资产600万 / 100万 / 20万元；潜力客户来自价值模型。"),
         {"margin": 0.05}),
     _dimension("high_risk", "Attrition risk", "流失风险", [
         _tier("high", "High", "高", RED,
@@ -107,7 +107,7 @@ BANK = {"value_measure": "aum_avg_3m", "dimensions": [
         _tier("watch", "Watch", "关注", AMBER, "churn_probability >= 0.3 or days_since_last(activity) >= 90"),
         _tier("normal", "Normal", "正常", GREY)],
         ("Valuable customers moving money out, or a high churn score once the churn model exists.",
-         "资金外流的高价值客户,或流失模型建成后流失概率高的客户。")),
+         "资金外流的高价值客户，或流失模型建成后流失概率高的客户。")),
     _opinion('count(complaints, 365d, channel in ["regulator_hotline", "news_media"]) >= 1',
              'count(complaints, 90d) >= 2 or count(complaints, 180d, channel == "social_media") >= 1'),
 ]}
@@ -118,13 +118,13 @@ PHARMA_DISTRIBUTOR = {"value_measure": "sum(amount, 365d)", "dimensions": [
         _tier("b", "B", "B类", BLUE, "top_share(sum(amount, 365d), 0.95)"),
         _tier("c", "C", "C类", GREY)],
         ("Customers making the first 80% of the year's revenue are A, the next 15% B, the rest C.",
-         "贡献全年收入前80%的客户为A类,其后15%为B类,其余为C类。"),
+         "贡献全年收入前80%的客户为A类，其后15%为B类，其余为C类。"),
         {"evaluations": 2}),
     _dimension("high_risk", "Credit risk", "信用风险", [
         _tier("high", "High", "高", RED, "dso_days >= 120 or overdue_receivables >= 0.1 * revenue_12m"),
         _tier("watch", "Watch", "关注", AMBER, "dso_days >= 90 or overdue_receivables > 0"),
         _tier("normal", "Normal", "正常", GREY)],
-        ("Days sales outstanding and overdue receivables.", "应收账款周转天数(DSO)和逾期应收款。")),
+        ("Days sales outstanding and overdue receivables.", "应收账款周转天数（DSO）和逾期应收款。")),
     _opinion(f"quality_incidents >= 2 or count(complaints, 180d, channel in {PUBLIC}) >= 1",
              "quality_incidents >= 1 or count(complaints, 90d) >= 2"),
 ]}
