@@ -445,7 +445,9 @@ def test_an_export_is_headed_and_labelled_as_the_screen_with_the_tier_codes_besi
     asked = {"Accept-Language": language}
     screen = headings_on_screen(browser.get(f"/t/{grid.slug}/lists/vip", headers=asked).text)
     exported = browser.get(f"/t/{grid.slug}/lists/vip/export?format=xlsx", headers=asked)
-    header, *rows = load_workbook(io.BytesIO(exported.data)).active.iter_rows(values_only=True)
+    sheet = load_workbook(io.BytesIO(exported.data)).active
+    assert sheet.title == ("贵宾客户" if language == "zh-CN" else "VIP")  # named as the list is on the screen
+    header, *rows = sheet.iter_rows(values_only=True)
     code = "价值等级（代码）" if language == "zh-CN" else "Value (code)"
     assert [h for h in header if "code" not in h and "代码" not in h] == screen  # the screen's headings, in order
     assert header[header.index(screen[4]) + 1] == code  # each tier's code beside its label

@@ -29,3 +29,11 @@ def test_the_package_is_a_workbook_a_spreadsheet_recognises():
     names = set(zipfile.ZipFile(io.BytesIO(xlsx.write(["a"], []))).namelist())
     assert {"[Content_Types].xml", "_rels/.rels", "xl/workbook.xml", "xl/_rels/workbook.xml.rels",
             "xl/worksheets/sheet1.xml", "xl/styles.xml"} <= names
+
+
+def test_a_sheet_is_named_within_what_spreadsheets_accept():
+    from tierwise.tenants.xlsx import valid_sheet_name
+
+    assert valid_sheet_name("贵宾客户") == "贵宾客户"
+    assert valid_sheet_name("North [VIP]: 2026/12?") == "North _VIP__ 2026_12_"
+    assert len(valid_sheet_name("x" * 40)) == 31 and valid_sheet_name("  ") == "Sheet1"

@@ -139,8 +139,9 @@ def _inert(value):
     return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
 
 
-def render(header: list[str], body: list[list], fmt: str) -> bytes:
-    """The file's bytes; in CSV, text that looks like a formula is made inert (``_inert``).
+def render(header: list[str], body: list[list], fmt: str, sheet: str = "customers") -> bytes:
+    """The file's bytes; in CSV, text that looks like a formula is made inert (``_inert``); an XLSX's one
+    sheet is named ``sheet``.
 
     Even ``tierwise export``'s CSV: it is written with a BOM for Excel, and is opened there as often
     as it is read by a program.
@@ -151,7 +152,7 @@ def render(header: list[str], body: list[list], fmt: str) -> bytes:
         writer.writerow(header)
         writer.writerows([_inert(v) for v in line] for line in body)
         return text.getvalue().encode("utf-8-sig")
-    return xlsx.write(header, body)  # text cells stay text: ids keep leading zeros, names their "=" or "-"
+    return xlsx.write(header, body, sheet)  # text cells stay text: ids keep leading zeros, names their "=" or "-"
 
 
 def export_list(list_name: str, visible: sa.ColumnElement[bool], *, filters: ListFilters | None = None,
@@ -163,12 +164,14 @@ def export_list(list_name: str, visible: sa.ColumnElement[bool], *, filters: Lis
     ``saved_list``: the saved list exported (``{"id", "name"}``), recorded beside the built-in list it
     narrows: the log names what the person exported, and what it was built from.
     """
-    builtin(list_name)
+    listed = builtin(list_name)
     if fmt not in FORMATS:
         raise ValidationError(_("unknown format '%(format)s' (choose csv or xlsx)", format=fmt), field="format")
     filters = filters or ListFilters()
     header, body = table(list_name, visible, filters, sort, locale)
-    content = render(header, body, fmt)
+    # The sheet is named as the file is headed: the list's label for people (贵宾客户), its name for programs
+    sheet = ((saved_list or {}).get("name") or listed.label(locale)) if locale else list_name
+    content = render(header, body, fmt, xlsx.valid_sheet_name(sheet))
     digest = hashlib.sha256(content).hexdigest()
     filename = f"{list_name}-{_on_tenant_clock(utcnow()):%Y%m%d-%H%M%S}.{fmt}"
     details = {"list": list_name, "filters": filters.to_dict(), "sort": sort, "rows": len(body),

@@ -75,6 +75,12 @@ def _cell(value) -> str:
     return f'<c t="inlineStr"><is><t{space}>{text}</t></is></c>'
 
 
+def valid_sheet_name(name: str) -> str:
+    """``name`` as a sheet may be named: at most 31 characters, none of ``[]:*?/\\``, not blank."""
+    cleaned = "".join("_" if ch in "[]:*?/\\" else ch for ch in name).strip().strip("'")[:31]
+    return cleaned or "Sheet1"
+
+
 def write(header: list[str], rows, sheet_name: str = "customers") -> bytes:
     """The XLSX file of ``header`` and ``rows`` (lists of text, numbers and None)."""
     out = io.BytesIO()
