@@ -70,6 +70,16 @@ def test_search_matches_id_prefix_and_part_of_the_name(browser, tenant_a, book):
     assert listed(browser, tenant_a.slug, "%") == set()  # wildcards are searched for, not obeyed
 
 
+def test_a_search_longer_than_a_lists_is_refused_naming_q_in_page_and_api(client, browser, tenant_a, book,
+                                                                           issue_token):
+    bearer = {"Authorization": f"Bearer {issue_token(tenant_a)}"}
+    assert client.get("/api/v1/customers?q=" + "客" * 100, headers=bearer).status_code == 200
+    refused = client.get("/api/v1/customers?q=" + "客" * 101, headers=bearer)
+    assert refused.status_code == 400 and refused.json["error"]["field"] == "q", refused.json
+    browser.login(tenant_a, "admin")
+    assert browser.get(f"/t/{tenant_a.slug}/customers/?q=" + "x" * 101).status_code == 400
+
+
 def test_customer_page_shows_profile_monthly_activity_and_complaints(browser, tenant_a, book):
     browser.login(tenant_a, "admin")
     page = browser.get(f"/t/{tenant_a.slug}/customers/{book['A-001']}").text

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from tierwise.errors import NotFoundError
+from tierwise.errors import NotFoundError, ValidationError
 from tierwise.platform import audit, tenancy
 from tierwise.platform.db import Base, db
 from tierwise.platform.pagination import Page, keyset_page
@@ -25,11 +25,17 @@ from tierwise.tenants.interactions import Interaction
 from tierwise.tenants.rules import snapshot
 
 
+MAX_QUERY = 100  # a list's ``search`` has the same bound (``ListFilters``)
+
+
 def search_customers(visible: sa.ColumnElement[bool], *, query: str = "", cursor: str | None = None,
                      limit: int = 50) -> Page[Customer]:
-    """Customers by external id; ``query`` matches the start of the id or any part of the name."""
+    """Customers by external id; ``query`` matches the start of the id or any part of the name (at most
+    ``MAX_QUERY`` characters, as a list's search)."""
     statement = sa.select(Customer).where(visible)
     query = (query or "").strip()
+    if len(query) > MAX_QUERY:
+        raise ValidationError(_("at most %(limit)s characters", limit=MAX_QUERY), field="q")
     if query:
         escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         statement = statement.where(sa.or_(Customer.external_id.like(f"{escaped}%", escape="\\"),

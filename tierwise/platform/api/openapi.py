@@ -376,7 +376,9 @@ PATHS = {
     "/api/v1/customers": {"get": {
         "summary": "Customers you may see, by external id; `q` matches the id's start or part of the name",
         "operationId": "listCustomers", "tags": ["customers"],
-        "parameters": _PAGING + [{"name": "q", "in": "query", "required": False, "schema": {"type": "string"}}],
+        "parameters": _PAGING + [{"name": "q", "in": "query", "required": False,
+                                  "schema": {"type": "string", "maxLength": 100},
+                                  "description": "The start of the external id, or any part of the name."}],
         "responses": _responses({"200": _json(page_of("Customer"), "A page of customers")}, 400, 403)}},
     "/api/v1/customers/{customer_id}": {
         "get": {"summary": "One customer (404 if it is not in your book)", "operationId": "getCustomer",
