@@ -94,3 +94,15 @@ def test_an_export_is_named_for_the_day_on_the_tenants_clock(grid, browser, monk
     browser.login(grid)
     exported = browser.get(f"/t/{grid.slug}/lists/vip/export?format=csv")
     assert 'filename="vip-20261206-045300.csv"' in exported.headers["Content-Disposition"]  # 04:53 in Shanghai
+
+
+def test_an_export_from_the_command_line_is_logged_as_the_command_lines(app, grid, browser, runner,  # noqa: F811
+                                                                        tmp_path):
+    from tierwise.platform.cli import cli
+
+    assert runner.invoke(cli, ["export", "--tenant", grid.slug, "--out", str(tmp_path / "all.csv")]).exit_code == 0
+    browser.login(grid)
+    log = browser.get(f"/t/{grid.slug}/lists/exports", headers=EN).text
+    assert "<td>Command line</td>" in log and "<td>cli</td>" not in log  # as the run tables say it
+    audit = browser.get(f"/t/{grid.slug}/audit/?action=export.created", headers={"Accept-Language": "zh-CN"}).text
+    assert "命令行" in audit and "操作人</span> cli" not in audit
