@@ -268,3 +268,28 @@ def test_branch_codes_differing_only_in_case_stop_the_upgrade_naming_the_tenant_
         connection.execute(sa.text("UPDATE branches SET code = code || '-2' WHERE code IN ('sh01', 'Bj')"))
     assert upgraded(old_app, capsys) == ""
     assert schema_facts(old_app) == ("0017", True, True)
+
+
+def test_the_data_extents_are_backfilled_from_every_tenants_history_by_an_owner_bound_by_row_level_security(
+        postgresql_at, capsys):
+    """Migration 0013 reads the activity as the schema owner, whom the history's forced row-level security binds."""
+    old_app = postgresql_at("0012")
+    add_tenant_with_branches(old_app, "east-grid", ["E1"])
+    customers = db.metadata.tables["customers"]
+    with as_schema_owner(old_app, "east-grid") as connection:
+        tenant_id = connection.execute(sa.text("SELECT id FROM tenants WHERE slug = 'east-grid'")).scalar_one()
+        customer_id = uuid.uuid4()
+        now = datetime.now(timezone.utc)
+        connection.execute(customers.insert().values(
+            tenant_id=tenant_id, id=customer_id, external_id="C1", name="C1", party_type="individual",
+            status="active", attributes={}, created_at=now, updated_at=now))
+        connection.execute(sa.text("INSERT INTO activity (tenant_id, customer_id, occurred_at, category, ordinal, "
+                                   "amount) VALUES (:t, :c, '2026-11-15 00:00+00', '', 0, 10)"),
+                           {"t": tenant_id, "c": customer_id})
+    assert upgraded(old_app, capsys) == ""
+    with as_schema_owner(old_app, "east-grid") as connection:
+        kept = connection.execute(sa.text("SELECT source, latest_at FROM data_extents")).all()
+        forced = connection.execute(sa.text("SELECT relname FROM pg_class WHERE relforcerowsecurity AND relname IN "
+                                            "('activity', 'interactions')")).scalars().all()
+    assert [(source, latest.isoformat()) for source, latest in kept] == [("activity", "2026-11-15T00:00:00+00:00")]
+    assert sorted(forced) == ["activity", "interactions"]  # forced again
