@@ -109,3 +109,9 @@ def test_a_file_refused_as_a_whole_reads_without_a_field_wherever_a_person_reads
 
     status = runner.invoke(cli, ["import", "status", "--tenant", tenant_a.slug, started.json["id"]])
     assert status.exit_code == 1 and f"failed: {said}" in status.stderr
+
+
+def test_a_file_with_a_header_and_no_rows_refused_in_chinese_reads_in_english(browser, tenant_a):
+    browser.login(tenant_a, "admin")
+    run_url = upload_in_chinese(browser, tenant_a, b"external_id,name\n")
+    assert "the file has a header but no rows" in html.unescape(browser.get(run_url, headers=EN).text)

@@ -184,7 +184,7 @@ def _run(source, *, name: str, kind: str, mapping: dict[str, str], skip_invalid:
             if progress:
                 progress(result.rows_read)
         if result.rows_read == 0:
-            raise ValidationError(_("the file has a header but no rows"), field="file")
+            raise ValidationError(_l("the file has a header but no rows"), field="file")  # said again per reader
         loading.prepare_for_joins(connection, loading.STAGE, ["external_id"] if kind == "customers" else ["customer"])
         sql_errors = _reference_errors(connection, tenant_id, plan)
         error_count += len(sql_errors)
