@@ -242,6 +242,10 @@ def test_api_refuses_to_change_a_code_or_blank_a_name(app, client, tenant_a, iss
     blank = client.patch(f"/api/v1/branches/{north.id}", json={"name": " "}, headers=bearer(token))
     assert blank.status_code == 400 and blank.json["error"]["field"] == "name"
     assert branch_row(app, tenant_a, north.id).code == "N" and audit_details(app, tenant_a, "branch.renamed") == []
+    read = client.get(f"/api/v1/branches/{north.id}", headers=bearer(token)).json  # read, renamed, sent back
+    echoed = client.patch(f"/api/v1/branches/{north.id}", json={"code": read["code"], "name": "北区"},
+                          headers=bearer(token))
+    assert echoed.status_code == 200 and echoed.json["name"] == "北区" and echoed.json["code"] == "N"
 
 
 def test_api_refuses_to_delete_a_branch_in_use_with_a_409_saying_why(app, client, tenant_a, issue_token):

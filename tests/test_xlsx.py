@@ -37,3 +37,5 @@ def test_a_sheet_is_named_within_what_spreadsheets_accept():
     assert valid_sheet_name("贵宾客户") == "贵宾客户"
     assert valid_sheet_name("North [VIP]: 2026/12?") == "North _VIP__ 2026_12_"
     assert len(valid_sheet_name("x" * 40)) == 31 and valid_sheet_name("  ") == "Sheet1"
+    assert valid_sheet_name("a" * 30 + "'b") == "a" * 30  # cut first: no apostrophe left at the end
+    assert valid_sheet_name("History") == "Sheet1"  # Excel keeps the name for itself

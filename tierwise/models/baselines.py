@@ -96,7 +96,8 @@ def churn_baselines(train_x, train_y, valid_x, *, seed: int) -> dict[str, np.nda
 
 def value_baselines(valid_x, horizon_days: int, *, history_days: int | None = None) -> dict[str, np.ndarray]:
     """Carried forward, and the run rate where the ``history_days`` before the validation cutoff do not cover
-    the window carried forward (with a full window the two forecasts coincide)."""
+    the window carried forward (once they do, the data holds the period carried forward, and the model is judged
+    against it)."""
     found = {"last_period_carried_forward": carried_forward(valid_x, horizon_days)}
     if history_days is not None and history_days < carried_forward_window(horizon_days):
         found["run_rate"] = run_rate(valid_x, horizon_days)

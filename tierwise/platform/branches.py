@@ -126,6 +126,9 @@ def _insert(branch: Branch) -> None:
 def rename_branch(branch: Branch, *, name: str) -> Branch:
     """Give a branch a new name (audited); its code stays, as imports and other systems know it by it."""
     name = _checked_name(name)
+    # Locked and read again: of two renames at once, the second records the name the first gave
+    db.session.scalar(sa.select(Branch).where(Branch.id == branch.id).with_for_update()
+                      .execution_options(populate_existing=True))
     if name != branch.name:
         audit.record("branch.renamed", target_type="branch", target_id=branch.id,
                      details={"code": branch.code, "name": name, "previous_name": branch.name})

@@ -95,7 +95,7 @@ def _source_of(exc: TierwiseError) -> str | None:
     flag = f"--{wanted.replace('_', '-')}"
     for param in ctx.command.params:
         if param.name == wanted or flag in param.opts or wanted in param.opts:
-            return param.opts[0] if isinstance(param, click.Option) else param.human_readable_name
+            return _named(param)
     return declared  # not a parameter: an environment variable, say
 
 
@@ -122,8 +122,8 @@ def _one_line_usage_errors() -> Iterator[None]:
 
 
 def _named(param: click.Parameter) -> str:
-    """An option by its long name (``--as-of``), an argument by its metavar (``PATH``)."""
-    return max(param.opts, key=len) if isinstance(param, click.Option) else param.human_readable_name
+    """An option by its first name (``--as-of``), an argument by its metavar (``PATH``)."""
+    return param.opts[0] if isinstance(param, click.Option) else param.human_readable_name
 
 
 DISTRIBUTION = "tierwise"  # pyproject.toml's [project] name: what `tierwise --version` reports

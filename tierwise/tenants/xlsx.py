@@ -76,9 +76,10 @@ def _cell(value) -> str:
 
 
 def valid_sheet_name(name: str) -> str:
-    """``name`` as a sheet may be named: at most 31 characters, none of ``[]:*?/\\``, not blank."""
-    cleaned = "".join("_" if ch in "[]:*?/\\" else ch for ch in name).strip().strip("'")[:31]
-    return cleaned or "Sheet1"
+    """``name`` as a sheet may be named: at most 31 characters, none of ``[]:*?/\\``, no apostrophe at either
+    end, not blank and not Excel's reserved "History"."""
+    cleaned = "".join("_" if ch in "[]:*?/\\" else ch for ch in name)[:31].strip().strip("'").strip()
+    return cleaned if cleaned and cleaned.lower() != "history" else "Sheet1"
 
 
 def write(header: list[str], rows, sheet_name: str = "customers") -> bytes:

@@ -22,7 +22,10 @@ from tierwise.platform.db import db
 from tierwise.platform.pagination import keyset_page, parse_limit
 from tierwise.platform.policy import Permission, allows
 
-CHANGE_BODY = request_body({"name": {"type": "string", "minLength": 1, "maxLength": 200}}, required=("name",),
+CHANGE_BODY = request_body({"name": {"type": "string", "minLength": 1, "maxLength": 200},
+                            "code": {"type": "string", "description": "The branch's own code, if sent at all (a "
+                                     "branch read and sent back): any other is refused."}},
+                           required=("name",),
                            description="`code` cannot be changed: imports put customers in a branch by it.")
 
 
@@ -47,11 +50,11 @@ def show_branch(branch_id: uuid.UUID):
 def rename_branch(branch_id: uuid.UUID):
     _require_manage()
     branch = branches.get_branch(branch_id)
-    sent = request.get_json(silent=True)
-    if isinstance(sent, dict) and "code" in sent:
+    body = read_body(CHANGE_BODY)
+    if "code" in body and body["code"] != branch.code:  # the branch as read, sent back renamed, is fine
         raise ValidationError(gettext("cannot be changed: imports put customers in a branch by its code"),
                               field="code")
-    branches.rename_branch(branch, name=read_body(CHANGE_BODY)["name"])
+    branches.rename_branch(branch, name=body["name"])
     db.session.commit()
     return serialize(branch, BRANCH_FIELDS)
 

@@ -131,7 +131,8 @@ def _detail_value(key: str, value: str) -> str:
     if key.endswith("user_id") or key == "branch_id":  # as ``name_ids`` read them for the page
         return g.get(NAMED_IDS, {}).get(value, value)
     if key == "by":  # who, as the run tables and the actor column say it ("Command line", not "cli")
-        return str(started_by_label(value))
+        said = started_by_label(value)
+        return str(_("Schedule")) if isinstance(said, Markup) else str(said)  # text here: the page escapes it
     names = {"kind": IMPORT_KIND_LABELS, "model": MODEL_LABELS, "sort": SORT_LABELS, "role": ROLE_LABELS,
              "job": JOB_LABELS, "status": RUN_STATUS_LABELS, "industry": INDUSTRY_LABELS,
              "action": SCHEDULE_ACTION_LABELS, "book_scope": SCOPE_LABELS}.get(key, {})

@@ -52,6 +52,21 @@ def get_saved_list(list_id: uuid.UUID, user) -> SavedList:
     return saved
 
 
+def _hold_branch(branch_id) -> None:
+    """Hold the branch a list filters on until the list is saved (PostgreSQL's FOR KEY SHARE).
+
+    A saved list keeps the branch's id in its filters, with no foreign key to stop the branch's
+    deletion: without the hold, a deletion counting the lists that filter on the branch, and a
+    list saved at that moment, could both commit, and the list would never open again.  The
+    deletion's row lock (``branches.delete_branch``) makes one of the two wait for the other.
+    """
+    from tierwise.platform.branches import Branch
+
+    if branch_id is not None:
+        db.session.execute(sa.select(Branch.id).where(Branch.id == branch_id)
+                           .with_for_update(read=True, key_share=True))
+
+
 def save_list(user, *, name: str, base: str, filters, shared: bool = False, sort: str = "external_id") -> SavedList:
     """Keep a built-in list's filters under a name (audited).
 
@@ -71,6 +86,7 @@ def save_list(user, *, name: str, base: str, filters, shared: bool = False, sort
                                 choices=", ".join(catalog.BUILT_IN)), field="base")
     query.sort_key(sort)  # a sort the list pages do not have is refused as they refuse it
     definition = catalog.rule_set()
+    _hold_branch(filters.branch_id)
     query.build(base, sa.true(), filters, definition, catalog.settings(definition))
     if db.session.scalar(sa.select(SavedList.id).where(SavedList.owner_id == user.id, SavedList.name == name)):
         raise ConflictError(_("you already have a list named '%(name)s'", name=name), field="name")

@@ -27,11 +27,11 @@ def read(path: Path) -> dict:
     else UTF-8, else GB18030), and a file that is none of them is refused in words.
     """
     raw = path.read_bytes()
-    encoding = detect_encoding(raw[:SAMPLE_BYTES], raw)
     try:
-        return load(raw.decode(encoding))
-    except UnicodeDecodeError:  # a BOM that lied, or a file cut in the middle of a character
+        text = raw.decode(detect_encoding(raw[:SAMPLE_BYTES], raw))
+    except (ValidationError, UnicodeDecodeError):  # no text at all, a BOM that lied, a character cut in two
         raise ValidationError(_("the file is neither UTF-8, UTF-16 nor GBK/GB18030 text"), field="file") from None
+    return load(text)
 
 
 def load(text: str) -> dict:
