@@ -267,7 +267,7 @@ def test_branch_codes_differing_only_in_case_stop_the_upgrade_naming_the_tenant_
     with as_schema_owner(old_app, "east-grid") as connection:  # the operator fixes them, as the message asks
         connection.execute(sa.text("UPDATE branches SET code = code || '-2' WHERE code IN ('sh01', 'Bj')"))
     assert upgraded(old_app, capsys) == ""
-    assert schema_facts(old_app) == ("0017", True, True)
+    assert schema_facts(old_app)[1:] == (True, True)  # upgraded past 0017: the index made, still forced
 
 
 def test_the_data_extents_are_backfilled_from_every_tenants_history_by_an_owner_bound_by_row_level_security(
@@ -293,3 +293,31 @@ def test_the_data_extents_are_backfilled_from_every_tenants_history_by_an_owner_
                                             "('activity', 'interactions')")).scalars().all()
     assert [(source, latest.isoformat()) for source, latest in kept] == [("activity", "2026-11-15T00:00:00+00:00")]
     assert sorted(forced) == ["activity", "interactions"]  # forced again
+
+
+def test_extents_an_earlier_0013_left_empty_or_behind_are_set_again_from_the_history(postgresql_at, capsys):
+    """A database 0013 reached before its fix kept no extent; an import since kept only its own file's latest."""
+    old_app = postgresql_at("0017")
+    add_tenant_with_branches(old_app, "east-grid", ["E1"])
+    add_tenant_with_branches(old_app, "west-grid", ["W1"])
+    customers = db.metadata.tables["customers"]
+    with as_schema_owner(old_app) as connection:
+        ids = dict(connection.execute(sa.text("SELECT slug, id FROM tenants")).all())
+    for slug, latest in (("east-grid", "2026-11-15"), ("west-grid", "2026-10-15")):
+        with as_schema_owner(old_app, slug) as connection:
+            customer_id, now = uuid.uuid4(), datetime.now(timezone.utc)
+            connection.execute(customers.insert().values(
+                tenant_id=ids[slug], id=customer_id, external_id="C1", name="C1", party_type="individual",
+                status="active", attributes={}, created_at=now, updated_at=now))
+            for day in ("2026-03-15", latest):
+                connection.execute(sa.text("INSERT INTO activity (tenant_id, customer_id, occurred_at, category, "
+                                           "ordinal, amount) VALUES (:t, :c, :at, '', 0, 10)"),
+                                   {"t": ids[slug], "c": customer_id, "at": f"{day} 00:00+00"})
+            if slug == "west-grid":  # a corrected March file imported since: its own latest moment kept
+                connection.execute(sa.text("INSERT INTO data_extents VALUES (:t, 'activity', '2026-03-15 00:00+00')"),
+                                   {"t": ids[slug]})
+    assert upgraded(old_app, capsys) == ""
+    for slug, latest in (("east-grid", "2026-11-15"), ("west-grid", "2026-10-15")):
+        with as_schema_owner(old_app, slug) as connection:
+            kept = connection.execute(sa.text("SELECT source, latest_at FROM data_extents")).all()
+        assert [(source, at.date().isoformat()) for source, at in kept] == [("activity", latest)], slug
