@@ -384,7 +384,7 @@ def test_a_rule_error_is_explained_in_the_language_the_request_asks_for(client, 
     ("en", '<span title="facility_type">Facility type</span> = Hospital',
      '<span title="outage_consequence">Outage consequence severity (1-5)</span> = 5'),
     ("zh-CN", '<span title="facility_type">设施类型</span> = 医院',
-     '<span title="outage_consequence">停电后果严重程度(1-5)</span> = 5')])
+     '<span title="outage_consequence">停电后果严重程度（1-5）</span> = 5')])
 def test_the_customer_page_names_a_tier_reasons_fields_and_categories_by_their_labels(app, utility, language,
                                                                                        facility, consequence):
     from tests.conftest import Browser

@@ -471,7 +471,7 @@ def test_activity_categories_with_quotes_percent_signs_and_chinese_become_featur
         for index, name in enumerate(spec.categories):
             assert x[f"amount_365d_cat_{index}"].sum() == pytest.approx(expected[name]), name
         quoted = spec.categories.index(names[0])
-        assert spec.label(f"amount_365d_cat_{quoted}", "zh_Hans_CN") == "近365天金额:药品'甲类"
+        assert spec.label(f"amount_365d_cat_{quoted}", "zh_Hans_CN") == "近365天金额：药品'甲类"
     for model in ("churn", "value"):
         status, message, version = train(app, world, model)
         assert status == "succeeded", message

@@ -128,7 +128,7 @@ def test_the_templates_descriptions_of_dimensions_and_fields_are_read_in_the_rea
 def test_labels_end_in_a_full_width_colon_in_chinese(app, bank):
     chinese = signed_in(app, bank, "zh_CN")
     customer = chinese.get(f"/t/{bank.slug}/customers/{bank.customers['P1']}").text
-    assert "符合该等级的规则：<span class=\"rule-words\" title=\"aum_avg_3m &gt;= 6000000\">近三月日均资产(人民币) ≥ 6,000,000</span>" in customer
+    assert "符合该等级的规则：<span class=\"rule-words\" title=\"aum_avg_3m &gt;= 6000000\">近三月日均资产（人民币） ≥ 6,000,000</span>" in customer
     lists = chinese.get(f"/t/{bank.slug}/lists/").text
     assert "私人银行、财富中心、贵宾理财" in lists and "private_banking" not in lists
     with in_tenant(app, bank):

@@ -33,8 +33,8 @@ SAID = {
            "3-month avg daily balance: percentile among customers = 50.0%",
            "Among the customers making the top 80% of total amount, last 365 days = yes",
            "Change in amount, last 90 days against the same 90 days 1 year earlier = -25.0%"],
-    "zh_Hans_CN": ["近365天投诉次数(渠道:监管热线、新闻媒体) = 1",
-                   "近90天投诉次数(未解决、严重程度 ≥ 4) = 0",
+    "zh_Hans_CN": ["近365天投诉次数（渠道：监管热线、新闻媒体） = 1",
+                   "近90天投诉次数（未解决、严重程度 ≥ 4） = 0",
                    "距上次活动天数 = 37",
                    "近三月日均资产在全部客户中的百分位 = 50.0%",
                    "属于近365天金额合计排名前80%的客户 = 是",
@@ -66,7 +66,7 @@ def test_a_count_of_days_is_said_in_whole_days_and_the_stored_reason_keeps_its_v
 
 RULES = {
     'facility_type in ["hospital", "mine"] or outage_consequence >= 5': {
-        "en": "Facility type: Hospital, Mine or Outage consequence ≥ 5", "zh_Hans_CN": "设施类型:医院、矿山 或 停电后果 ≥ 5"},
+        "en": "Facility type: Hospital, Mine or Outage consequence ≥ 5", "zh_Hans_CN": "设施类型：医院、矿山 或 停电后果 ≥ 5"},
     "churn_probability >= 0.6 or (aum_avg_3m >= 200000 and trend(amount, 90d) <= -0.5)": {
         "en": "Churn probability ≥ 60% or (3-month avg daily balance ≥ 200,000 and Change in amount, last 90 days "
               "against the 90 days before ≤ -50%)",

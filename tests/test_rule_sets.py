@@ -257,3 +257,17 @@ def test_the_templates_chinese_is_punctuated_as_chinese_is_written(industry):
 
     texts = list(chinese(template_for(industry)))
     assert texts and all(not re.search(r"[(),;:]", text) for text in texts), texts
+
+
+@pytest.mark.parametrize("module", ["tierwise/tenants/rules/templates.py", "tierwise/tenants/field_templates.py",
+                                    "tierwise/models/features.py"])
+def test_the_chinese_a_tenant_starts_with_is_punctuated_full_width(module):
+    """Field labels and descriptions, feature labels, templates: every Chinese text written in the code."""
+    import ast
+    import re
+    from pathlib import Path
+
+    tree = ast.parse((Path(__file__).resolve().parents[1] / module).read_text(encoding="utf-8"))
+    chinese = [node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)
+               and re.search(r"[\u4e00-\u9fff]", node.value) and "\n" not in node.value]  # not a docstring
+    assert chinese and [text for text in chinese if re.search(r"[(),;:]", text)] == []

@@ -23,19 +23,19 @@ class FieldTemplate:
 
 
 BANK = (
-    FieldTemplate("aum_avg_3m", "number", "value", "近三月日均资产(人民币)", "3-month avg daily balance (RMB)",
+    FieldTemplate("aum_avg_3m", "number", "value", "近三月日均资产（人民币）", "3-month avg daily balance (RMB)",
                   "Average daily balance of deposits and wealth products over the last three months, in RMB.",
-                  description_zh="近三个月存款和理财产品的日均余额,单位人民币。"),
-    FieldTemplate("fx_avg_3m", "number", "value", "近三月日均外币资产(折人民币)", "3-month avg daily FX balance (RMB eq.)"),
+                  description_zh="近三个月存款和理财产品的日均余额，单位人民币。"),
+    FieldTemplate("fx_avg_3m", "number", "value", "近三月日均外币资产（折人民币）", "3-month avg daily FX balance (RMB eq.)"),
     FieldTemplate("card_spend_12m", "number", "behaviour", "近12月信用卡消费", "Card spend, last 12 months"),
     FieldTemplate("loan_balance", "number", "value", "贷款余额", "Loan balance"),
     FieldTemplate("products_held", "integer", "behaviour", "持有产品数", "Products held"),
-    FieldTemplate("tenure_years", "number", "profile", "客户年限(年)", "Tenure (years)"),
+    FieldTemplate("tenure_years", "number", "profile", "客户年限（年）", "Tenure (years)"),
     FieldTemplate("occupation", "category", "profile", "职业/财富来源", "Occupation / wealth source", categories=(
         "business_owner", "property_investor", "professional_investor", "executive", "other")),
     FieldTemplate("corporate_client_id", "text", "profile", "关联对公客户", "Linked corporate client",
                   "External id of the corporate client this person is linked to (e.g. payroll, owner).",
-                  description_zh="与此客户关联的对公客户的外部编号(如代发工资、企业主)。"),
+                  description_zh="与此客户关联的对公客户的外部编号（如代发工资、企业主）。"),
     FieldTemplate("corporate_client_tier", "category", "value", "关联对公客户层级", "Linked corporate client's tier"),
 )
 POWER_UTILITY = (
@@ -43,20 +43,20 @@ POWER_UTILITY = (
                   categories=("industrial", "commercial", "residential")),
     FieldTemplate("voltage_class", "category", "profile", "电压等级", "Voltage class",
                   categories=("220v", "380v", "10kv", "35kv", "110kv", "220kv")),
-    FieldTemplate("contracted_capacity_kva", "number", "profile", "合同容量(kVA)", "Contracted capacity (kVA)"),
-    FieldTemplate("kwh_12m", "number", "behaviour", "近12月用电量(kWh)", "Consumption, last 12 months (kWh)"),
+    FieldTemplate("contracted_capacity_kva", "number", "profile", "合同容量（kVA）", "Contracted capacity (kVA)"),
+    FieldTemplate("kwh_12m", "number", "behaviour", "近12月用电量（kWh）", "Consumption, last 12 months (kWh)"),
     FieldTemplate("bill_amount_12m", "number", "value", "近12月电费", "Bills, last 12 months (RMB)"),
     FieldTemplate("facility_type", "category", "risk", "设施类型", "Facility type", categories=(
         "hospital", "government", "military", "mine", "hazardous_chemicals", "transport_hub", "school",
         "large_venue", "data_centre", "other")),
-    FieldTemplate("outage_consequence", "integer", "risk", "停电后果严重程度(1-5)", "Outage consequence severity (1-5)",
+    FieldTemplate("outage_consequence", "integer", "risk", "停电后果严重程度（1-5）", "Outage consequence severity (1-5)",
                   "How serious an outage at this account would be, 1 (minor) to 5 (life-threatening).",
-                  description_zh="此户停电后果的严重程度,1(轻微)至5(危及生命)。"),
+                  description_zh="此户停电后果的严重程度，1（轻微）至5（危及生命）。"),
     FieldTemplate("arrears_amount", "number", "compliance", "欠费金额", "Arrears amount",
-                  "A compliance flag, not a high-risk criterion.", description_zh="合规标记,不作为高危判定依据。"),
+                  "A compliance flag, not a high-risk criterion.", description_zh="合规标记，不作为高危判定依据。"),
     FieldTemplate("arrears_days", "integer", "compliance", "欠费天数", "Days in arrears"),
     FieldTemplate("illegal_use", "boolean", "compliance", "违约窃电", "Illegal use detected",
-                  "A compliance flag, separate from high-risk.", description_zh="合规标记,与高危分开。"),
+                  "A compliance flag, separate from high-risk.", description_zh="合规标记，与高危分开。"),
 )
 PHARMA_DISTRIBUTOR = (
     FieldTemplate("account_type", "category", "profile", "客户类型", "Account type", categories=(
