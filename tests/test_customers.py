@@ -49,6 +49,23 @@ def test_admins_and_analysts_see_every_customer_rms_only_their_book(app, tenant_
         assert listed(person, tenant_a.slug) == expected, who
 
 
+def test_a_branch_grant_widens_an_rms_book_without_taking_their_own_customers_elsewhere(app, tenant_a, book):
+    """rm1 sees the north branch's customers once granted it, and still A-004, assigned to rm1 in the south."""
+    from tierwise.platform.users import User, update_user
+
+    with app.app_context(), tenancy.tenant_scope(tenant_a.tenant_id), acting_as(Actor(label="test")):
+        import_records([{"external_id": "A-004", "name": "南方的北方客户", "rm_email": tenant_a.email("rm1"),
+                         "branch_code": "S"},
+                        {"external_id": "A-005", "name": "北方无主客户", "branch_code": "N"}], kind="customers")
+        rm1 = db.session.scalar(sa.select(User).where(User.email == tenant_a.email("rm1")))
+        update_user(rm1, role=rm1.role, display_name=rm1.display_name, branch_id=rm1.branch_id, book_scope="branch",
+                    active=True)
+        db.session.commit()
+    person = Browser(app.test_client())
+    person.login(tenant_a, "rm1")
+    assert listed(person, tenant_a.slug) == {"A-001", "A-004", "A-005"}  # the branch's, and their own elsewhere
+
+
 def test_an_rm_gets_404_for_a_customer_outside_their_book_in_page_and_api(app, tenant_a, book, issue_token):
     person = Browser(app.test_client())
     person.login(tenant_a, "rm1")

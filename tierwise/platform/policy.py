@@ -63,17 +63,18 @@ def permissions_of(user: User) -> list[Permission]:
 
 
 def visible_customers(user: User) -> sa.ColumnElement[bool]:
-    """Which customers ``user`` may see: all (admins, analysts), their branch's, or their own book.
+    """Which customers ``user`` may see: all (admins, analysts), their own book and, if granted, their branch's.
 
     Every customer query in the product filters with this; a customer outside it
-    is answered with 404 wherever it is asked for.
+    is answered with 404 wherever it is asked for.  A branch grant widens an RM's
+    view: a customer of another branch assigned to the RM stays in their book.
     """
     from tierwise.tenants.customers import Customer
 
     if allows(user, Permission.VIEW_ALL_CUSTOMERS):
         return sa.true()
     if user.book_scope == BookScope.BRANCH and user.branch_id is not None:
-        return Customer.branch_id == user.branch_id
+        return sa.or_(Customer.branch_id == user.branch_id, Customer.rm_user_id == user.id)
     return Customer.rm_user_id == user.id
 
 
