@@ -544,4 +544,6 @@ def test_value_baselines_add_the_run_rate_only_where_the_data_holds_less_than_th
     assert list(short["last_period_carried_forward"]) == [1500.0, 3650.0]  # a partial year, carried as it is
     assert list(short["run_rate"]) == [3650.0, 3650.0]  # ten a day, over the year ahead
     assert list(baselines.value_baselines(x, 365, history_days=400)) == ["last_period_carried_forward"]
+    known_all_year = x.assign(amount_sum_365d=[3650.0, 3650.0])  # the same forecast twice says nothing new
+    assert list(baselines.value_baselines(known_all_year, 365, history_days=150)) == ["last_period_carried_forward"]
     assert list(baselines.value_baselines(x, 365)) == ["last_period_carried_forward"]

@@ -100,5 +100,7 @@ def value_baselines(valid_x, horizon_days: int, *, history_days: int | None = No
     against it)."""
     found = {"last_period_carried_forward": carried_forward(valid_x, horizon_days)}
     if history_days is not None and history_days < carried_forward_window(horizon_days):
-        found["run_rate"] = run_rate(valid_x, horizon_days)
+        paced = run_rate(valid_x, horizon_days)
+        if not np.allclose(paced, found["last_period_carried_forward"]):  # customers known a whole window: no news
+            found["run_rate"] = paced
     return found
