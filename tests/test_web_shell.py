@@ -113,6 +113,18 @@ def test_operator_creates_a_tenant_whose_admin_can_sign_in(app, browser, operato
     assert admin.submit(f"/t/{slug}/login", {"email": "boss@east.test", "password": "first-admin-pass"}).status_code == 302
 
 
+def test_a_refused_new_tenant_says_every_problem_beside_its_field_at_once(browser, operator):
+    browser.submit("/operator/login", {"email": operator, "password": PASSWORD})
+    both = browser.submit("/operator/", {"slug": "Bad Slug!", "name": "East", "industry": "bank",
+                                         "admin_email": "boss@east.test", "admin_password": "short"}).text
+    assert "lowercase letters, digits or hyphens" in both and "between 10 and 256" in both  # both, in one send
+    email = browser.submit("/operator/", {"slug": "east-ok", "name": "East", "industry": "bank",
+                                          "admin_email": "a@b", "admin_password": "first-admin-pass"}).text
+    beside = email.split('name="admin_email"')[1].split("</div>")[0]
+    assert "is not a valid email address" in beside and "field &#39;email&#39;" not in email
+    assert "east-ok" not in browser.get("/operator/").text  # nothing provisioned
+
+
 def test_an_operator_switches_the_console_language_and_it_stays_through_signing_in_and_out(browser, operator):
     sign_in = browser.get("/operator/login", headers={"Accept-Language": "en"}).text
     assert 'action="/operator/locale"' in sign_in and 'lang="en"' in sign_in  # the switcher, as on tenant pages

@@ -8,10 +8,11 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, Length, Optional
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, StopValidation
 
 from tierwise.errors import ValidationError
 from tierwise.platform.passwords import MIN_LENGTH
+from tierwise.platform.tenant import validate_slug
 from tierwise.platform.web.labels import INDUSTRY_LABELS, ROLE_LABELS, SCOPE_LABELS
 from tierwise.tenants.fields import MAX_DESCRIPTION, MAX_LABEL, FieldGroup, FieldType
 
@@ -74,6 +75,15 @@ class TokenForm(FlaskForm):
 
 class TenantForm(FlaskForm):
     slug = StringField(_l("Slug"), validators=[DataRequired(), Length(max=40)])
+    #: ``provision_tenant``'s fields by this form's names: its refusals go beside the field they are about
+    ALIASES = {"email": "admin_email", "password": "admin_password"}
+
+    def validate_slug(self, field) -> None:
+        """The slug's rules checked with the rest of the form, so every error shows at once (not one per send)."""
+        try:
+            validate_slug(field.data or "")
+        except ValidationError as exc:
+            raise StopValidation(exc.message) from None
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     industry = SelectField(_l("Industry"), choices=[SelectChoice(i.value, label) for i, label in INDUSTRY_LABELS.items()])
     admin_email = EmailField(_l("First admin's email"), validators=[DataRequired()])
@@ -121,9 +131,14 @@ class ReassignBookForm(FlaskForm):
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
 
 
-def show_validation_error(form: FlaskForm, exc: ValidationError) -> None:
-    """Put a domain validation error next to its field, or at the top of the form."""
-    field = getattr(form, exc.field, None) if exc.field else None
+def show_validation_error(form: FlaskForm, exc: ValidationError, aliases: dict[str, str] | None = None) -> None:
+    """Put a domain validation error next to its field, or at the top of the form.
+
+    ``aliases``: the form's name for a domain field it calls otherwise (the operator's new-tenant form
+    asks for the first admin's ``email`` as ``admin_email``).
+    """
+    name = (aliases or {}).get(exc.field, exc.field) if exc.field else None
+    field = getattr(form, name, None) if name else None
     if field is not None:
         field.errors = list(field.errors) + [exc.message]
     else:

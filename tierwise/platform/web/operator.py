@@ -92,7 +92,7 @@ def tenants():
             )
         except ValidationError as exc:
             db.session.rollback()
-            show_validation_error(form, exc)
+            show_validation_error(form, exc, TenantForm.ALIASES)
         except ConflictError as exc:
             db.session.rollback()
             flash(str(exc), "error")
