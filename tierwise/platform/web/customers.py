@@ -11,7 +11,7 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from tierwise.platform.db import db, utcnow
-from tierwise.platform.pagination import parse_limit
+from tierwise.platform.pagination import Page, parse_limit
 from tierwise.platform.policy import Permission, allows, visible_customers
 from tierwise.platform.score_explanations import explained_scores
 from tierwise.platform.users import list_users
@@ -21,6 +21,7 @@ from tierwise.platform.web.dashboard_charts import activity_chart
 from tierwise.errors import ValidationError
 from tierwise.platform.web.forms import AssignCustomerForm, EmptyForm, show_validation_error
 from tierwise.tenants import customer_directory, ownership
+from tierwise.tenants.customer_directory import MAX_QUERY
 from tierwise.tenants.fields import field_registry
 from tierwise.tenants.rules.profile import lay_out_timeline, tier_profile
 
@@ -30,12 +31,18 @@ bp = Blueprint("customers", __name__, url_prefix="/customers")
 @bp.route("/")
 @signed_in
 def index():
-    query = request.args.get("q", "")
-    page = customer_directory.search_customers(visible_customers(current_user), query=query,
-                                               cursor=request.args.get("cursor"),
-                                               limit=parse_limit(request.args.get("limit")))
-    return render_template("customers/index.html", page=page, query=query,
-                           branches={b.id: b for b in list_branches()}, people={u.id: u for u in list_users()})
+    query, error, status = request.args.get("q", ""), None, 200
+    try:
+        page = customer_directory.search_customers(visible_customers(current_user), query=query,
+                                                   cursor=request.args.get("cursor"),
+                                                   limit=parse_limit(request.args.get("limit")))
+    except ValidationError as exc:
+        if exc.field != "q":
+            raise
+        # Said beside the search box, which keeps what was typed, as a list's search is
+        page, error, status = Page(items=[], next_cursor=None), exc.message, 400
+    return render_template("customers/index.html", page=page, query=query, error=error, max_query=MAX_QUERY,
+                           branches={b.id: b for b in list_branches()}, people={u.id: u for u in list_users()}), status
 
 
 @bp.route("/<uuid:customer_id>")
