@@ -317,3 +317,20 @@ def test_a_value_model_judged_on_less_than_a_period_of_data_is_also_held_to_the_
         "Last year's run rate", True)
     assert "The model and Last year&#39;s run rate are level: RMSE 458,000 against 500,000." in said
     assert "Last period carried forward sums only the part the data holds" in said
+
+
+def test_a_refused_training_reads_in_each_readers_language_wherever_it_is_read(app, client, tenant_a, issue_token):
+    """Started in Chinese on a tenant with no activity; read later in English on the API, the models page and the
+    dashboard, as an import run is."""
+    token = {"Authorization": f"Bearer {issue_token(tenant_a)}"}
+    started = client.post("/api/v1/models/train", json={"model": "churn"},
+                          headers={**token, "Accept-Language": "zh-CN"})
+    assert started.status_code == 201 and started.json["status"] == "failed", started.json
+    assert started.json["message"] == "本机构尚无活动记录：请先导入活动记录再训练"
+    english = client.get(started.headers["Location"], headers={**token, "Accept-Language": "en"}).json
+    assert english["message"] == "this tenant has no activity yet: import some before training"
+    assert "kept" not in english["summary"]  # what the run keeps to say it again is its own
+    person = signed_in(app, tenant_a)
+    for page in (f"/t/{tenant_a.slug}/models/", f"/t/{tenant_a.slug}/dashboard"):
+        text = person.get(page, headers=ENGLISH).text
+        assert "this tenant has no activity yet" in text and "本机构尚无活动记录" not in text, page

@@ -17,7 +17,7 @@ from datetime import datetime, time, timedelta, timezone
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from tierwise.dates import months_before
 from tierwise.errors import ValidationError
@@ -96,13 +96,13 @@ def plan_cutoffs(model: str, horizon_days: int, *, as_of: datetime | None = None
                  step_days: int | None = None) -> Plan:
     """Where the validation and training cutoffs fall; a ValidationError names what is missing."""
     if horizon_days < 1:
-        raise ValidationError(_("the horizon must be at least 1 day"), field="horizon_days")
+        raise ValidationError(_l("the horizon must be at least 1 day"), field="horizon_days")
     first = first_activity_at()
     if first is None:
-        raise ValidationError(_("this tenant has no activity yet: import some before training"), field="activity")
+        raise ValidationError(_l("this tenant has no activity yet: import some before training"), field="activity")
     last = end = data_end()
     if end <= first:
-        raise ValidationError(_("the tenant's activity starts on %(first)s, after today: nothing is known yet",
+        raise ValidationError(_l("the tenant's activity starts on %(first)s, after today: nothing is known yet",
                                 first=first.date()), field="activity")
     if as_of is not None:
         end = min(end, as_of)
@@ -204,11 +204,11 @@ def _one_outcome(plan: Plan, *, known_until: datetime) -> ValidationError:
     """Why an as-of leaves a churn model one outcome to learn from, naming the earliest later as-of that works."""
     later = earliest_as_of(plan.data_start, plan.horizon_days, until=known_until, after=plan.data_end)
     if later is not None:
-        return ValidationError(_("%(as_of)s is too early: up to it, a horizon of %(horizon)s days leaves a churn "
+        return ValidationError(_l("%(as_of)s is too early: up to it, a horizon of %(horizon)s days leaves a churn "
                                  "model customers of one outcome only (nobody churned, or nobody stayed) to learn "
                                  "from; the earliest as-of that works is %(later)s", as_of=plan.data_end.date(),
                                  horizon=plan.horizon_days, later=later.date()), field="as_of")
-    return ValidationError(_("a horizon of %(horizon)s days leaves a churn model customers of one outcome only "
+    return ValidationError(_l("a horizon of %(horizon)s days leaves a churn model customers of one outcome only "
                              "(nobody churned, or nobody stayed) at every as-of up to %(end)s: try another horizon",
                              horizon=plan.horizon_days, end=known_until.date()), field="horizon_days")
 
@@ -224,10 +224,10 @@ def too_little_history(first: datetime, end: datetime, horizon_days: int, *,
     """
     after = (end - validation_cutoff(end, horizon_days)).days
     if after == horizon_days:
-        needed = _("more than %(days)s days of activity (%(before)s before a cutoff and the horizon after it)",
+        needed = _l("more than %(days)s days of activity (%(before)s before a cutoff and the horizon after it)",
                    days=after + MIN_HISTORY_DAYS, before=MIN_HISTORY_DAYS)
     else:
-        needed = _("more than %(days)s days of activity (%(before)s before a cutoff and %(after)s after it: "
+        needed = _l("more than %(days)s days of activity (%(before)s before a cutoff and %(after)s after it: "
                    "the horizon in whole calendar months)", days=after + MIN_HISTORY_DAYS, before=MIN_HISTORY_DAYS,
                    after=after)
     covered = (end - first).days
@@ -235,25 +235,25 @@ def too_little_history(first: datetime, end: datetime, horizon_days: int, *,
         later = earliest_as_of(first, horizon_days, until=known_until, model=model)
         if end <= first:
             if later:
-                return ValidationError(_("%(as_of)s is before the tenant's first activity (%(first)s); the earliest "
+                return ValidationError(_l("%(as_of)s is before the tenant's first activity (%(first)s); the earliest "
                                          "as-of that works is %(later)s", as_of=end.date(), first=first.date(),
                                          later=later.date()), field="as_of")
-            return ValidationError(_("%(as_of)s is before the tenant's first activity (%(first)s): nothing is known "
+            return ValidationError(_l("%(as_of)s is before the tenant's first activity (%(first)s): nothing is known "
                                      "then", as_of=end.date(), first=first.date()), field="as_of")
         if later is not None:
             return ValidationError(
-                _("%(as_of)s is too early: up to it the activity covers %(covered)s days (from %(first)s), and a "
+                _l("%(as_of)s is too early: up to it the activity covers %(covered)s days (from %(first)s), and a "
                   "horizon of %(horizon)s days needs %(needed)s; the earliest as-of that works is %(later)s",
                   as_of=end.date(), covered=covered, first=first.date(), horizon=horizon_days, needed=needed,
                   later=later.date()), field="as_of")
     longest = longest_horizon(first, end)
     if longest:
         return ValidationError(
-            _("a horizon of %(horizon)s days needs %(needed)s; the activity covers %(covered)s days, from %(first)s "
+            _l("a horizon of %(horizon)s days needs %(needed)s; the activity covers %(covered)s days, from %(first)s "
               "to %(end)s: choose a horizon of at most %(longest)s days", horizon=horizon_days, needed=needed,
               covered=covered, first=first.date(), end=end.date(), longest=longest), field="horizon_days")
     return ValidationError(
-        _("a horizon of %(horizon)s days needs %(needed)s; the activity covers %(covered)s days, from %(first)s "
+        _l("a horizon of %(horizon)s days needs %(needed)s; the activity covers %(covered)s days, from %(first)s "
           "to %(end)s", horizon=horizon_days, needed=needed, covered=covered, first=first.date(), end=end.date()),
         field="horizon_days")
 
@@ -346,7 +346,7 @@ def build_dataset(plan: Plan, spec: f.FeatureSpec, *, seed: int = 7, progress=No
                    unused_cutoffs=[c for c in plan.training_cutoffs if c not in built])
     frames, labels = [built[c][0] for c in used], [built[c][1] for c in used]
     if not frames or sum(len(x) for x in frames) == 0:
-        raise ValidationError(_("no training examples: no customer has a known label at any training cutoff"),
+        raise ValidationError(_l("no training examples: no customer has a known label at any training cutoff"),
                               field="horizon_days")
     origins = np.concatenate([np.full(len(x), number) for number, x in enumerate(frames)])
     total = len(origins)
@@ -436,9 +436,9 @@ def _check_usable(plan: Plan, train_y: pd.Series, valid_y: pd.Series, *, amounts
     if len(valid_y) < 20:
         cutoff = plan.validation_cutoff.date()
         if len(valid_y) == 1:
-            raise ValidationError(_("only 1 customer has a known label at the validation cutoff %(cutoff)s: too few "
+            raise ValidationError(_l("only 1 customer has a known label at the validation cutoff %(cutoff)s: too few "
                                     "to judge a model", cutoff=cutoff), field="customers")
-        raise ValidationError(_("only %(count)s customers have a known label at the validation cutoff %(cutoff)s: "
+        raise ValidationError(_l("only %(count)s customers have a known label at the validation cutoff %(cutoff)s: "
                                 "too few to judge a model", count=len(valid_y), cutoff=cutoff), field="customers")
     if plan.model == CHURN:
         for name, y in (("training", train_y), ("validation", valid_y)):
@@ -446,14 +446,14 @@ def _check_usable(plan: Plan, train_y: pd.Series, valid_y: pd.Series, *, amounts
             if positives == 0 or positives == len(y):
                 raise ValidationError(_one_class(name, stayed=positives == 0, count=len(y)), field="horizon_days")
     elif float(train_y.clip(lower=0.0).sum()) == 0.0 and not amounts_before:
-        raise ValidationError(_("every training example's amount in its horizon is zero (%(count)s customers): "
+        raise ValidationError(_l("every training example's amount in its horizon is zero (%(count)s customers): "
                                 "a value model needs amounts; import activity with its amounts", count=len(train_y)),
                               field="amount")
     elif float(train_y.clip(lower=0.0).sum()) == 0.0 or float(valid_y.clip(lower=0.0).sum()) == 0.0:
         # Monthly bills on the 15th and a 20-day horizon from the 14th: every window falls between two bills.
         # Judged there, model and baselines score alike on nothing, and the version would be offered as a
         # champion on metrics that say nothing.
-        raise ValidationError(_("no amount falls in the %(days)s days after the cutoffs (the validation cutoff is "
+        raise ValidationError(_l("no amount falls in the %(days)s days after the cutoffs (the validation cutoff is "
                                 "%(cutoff)s), though the customers have amounts before them: the horizon falls "
                                 "between their bills or orders; try a horizon of at least one billing cycle",
                                 days=plan.horizon_days, cutoff=plan.validation_cutoff.date()), field="horizon_days")
@@ -463,12 +463,12 @@ def _one_class(name: str, *, stayed: bool, count: int) -> str:
     """Why a churn model cannot learn from ``name`` (training or validation) examples that are all one outcome."""
     if name == "training":
         if stayed:
-            return _("the training examples are all stayed (%(count)s customers): a churn model needs both; "
+            return _l("the training examples are all stayed (%(count)s customers): a churn model needs both; "
                      "try another horizon", count=count)
-        return _("the training examples are all churned (%(count)s customers): a churn model needs both; "
+        return _l("the training examples are all churned (%(count)s customers): a churn model needs both; "
                  "try another horizon", count=count)
     if stayed:
-        return _("the validation examples are all stayed (%(count)s customers): a churn model needs both; "
+        return _l("the validation examples are all stayed (%(count)s customers): a churn model needs both; "
                  "try another horizon", count=count)
-    return _("the validation examples are all churned (%(count)s customers): a churn model needs both; "
+    return _l("the validation examples are all churned (%(count)s customers): a churn model needs both; "
              "try another horizon", count=count)

@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tierwise.errors import ConflictError, TierwiseError, ValidationError
+from tierwise.errors import ConflictError, TierwiseError, ValidationError, said_again
 from tierwise.jobs.runner import task
 from tierwise.platform import audit
 from tierwise.platform.clock import local_time
@@ -63,6 +63,12 @@ class ModelRun(TenantScoped, db.Model):
     message: Mapped[str] = mapped_column(sa.Text, default="")
     version_id: Mapped[uuid.UUID | None]  # the version a training produced
     summary: Mapped[dict] = mapped_column(JSONType, default=dict)
+
+    def said_message(self) -> str:
+        """The outcome in the current reader's language: a refusal said again from what the run kept (a run is
+        read later, and by others, than whoever started it); any other message as stored."""
+        kept = (self.summary or {}).get("kept") if self.status == "failed" else None
+        return said_again(kept) if kept else self.message
 
     @property
     def seconds(self) -> float | None:
@@ -194,6 +200,8 @@ def _finish(run_id: uuid.UUID, work) -> ModelRun:
         db.session.rollback()
         run = ModelRun.get(run_id)
         _fail(run, error.message)  # for people: the reason, without the request field it was about
+        if error.kept:  # to be said again in each reader's language
+            run.summary = {"kept": error.kept}
         db.session.commit()
         _no_retry()  # bad input would fail the same way again, and a retry waiting holds the tenant's slot
         raise

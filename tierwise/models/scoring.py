@@ -33,7 +33,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from tierwise.errors import ValidationError
 from tierwise.models import drift as drift_module
@@ -66,7 +66,7 @@ def score_all(*, as_of: datetime | None = None, progress=None) -> ScoringResult:
     champions = {model: champion(model) for model in ("churn", "value")}
     champions = {model: version for model, version in champions.items() if version is not None}
     if not champions:
-        raise ValidationError(_("there is no champion model yet: train a churn or value model first"), field="model")
+        raise ValidationError(_l("there is no champion model yet: train a churn or value model first"), field="model")
     tenancy.lock_tenant(SCORES_LOCK)
     moment = as_of or data_as_of()
     frames: dict[str, pd.DataFrame] = {}

@@ -85,7 +85,7 @@ def job_runs(kinds: tuple[str, ...] = JOB_KINDS, limit: int = RUNS_PER_KIND) -> 
                   for r in db.session.scalars(sa.select(RetierRun).order_by(RetierRun.started_at.desc()).limit(limit))]
     for job in ("train", "score"):
         if job in kinds:
-            found += [JobRun(job, r.id, r.model, r.status, r.started_at, r.finished_at, r.started_by, r.message)
+            found += [JobRun(job, r.id, r.model, r.status, r.started_at, r.finished_at, r.started_by, r.said_message())
                       for r in db.session.scalars(sa.select(ModelRun).where(ModelRun.job == job)
                                                   .order_by(ModelRun.started_at.desc()).limit(limit))]
     if "import" in kinds:

@@ -28,7 +28,7 @@ from tierwise.platform.api import api_blueprint
 from tierwise.platform.api.bodies import NO_BODY, read_body, request_body
 from tierwise.platform.api.places import as_parameter
 from tierwise.platform.api.serializers import (CUSTOMER_SCORES_FIELDS, MODEL_RUN_FIELDS, MODEL_VERSION_DETAIL_FIELDS,
-                                               MODEL_VERSION_FIELDS, serialize, serialize_page)
+                                               MODEL_VERSION_FIELDS, serialize)
 from tierwise.platform.db import db
 from tierwise.platform.pagination import keyset_page, parse_limit
 from tierwise.platform.policy import Permission, allows, visible_customers
@@ -80,7 +80,15 @@ def _version(version: ModelVersion, fields: tuple[str, ...] = MODEL_VERSION_FIEL
 def _run_started(run: ModelRun):
     """202 while the run waits for a worker; 201 when it already ran here (no Redis), with its outcome."""
     status = 202 if run.status in ACTIVE else 201
-    return serialize(run, MODEL_RUN_FIELDS), status, {"Location": url_for("api.show_model_run", model_run_id=run.id)}
+    return _model_run(run), status, {"Location": url_for("api.show_model_run", model_run_id=run.id)}
+
+
+def _model_run(run: ModelRun) -> dict:
+    """A run as the API shows it: its outcome said in the request's language, without what the run keeps to say
+    it again."""
+    shown = serialize(run, MODEL_RUN_FIELDS) | {"message": run.said_message()}
+    shown["summary"] = {key: value for key, value in (shown.get("summary") or {}).items() if key != "kept"}
+    return shown
 
 
 @api_blueprint.get("/models")
@@ -143,14 +151,13 @@ def list_model_runs():
     _require_read()
     page = keyset_page(sa.select(ModelRun), key=ModelRun.id, cursor=request.args.get("cursor"),
                        limit=parse_limit(request.args.get("limit")), descending=True)
-    return serialize_page(page, MODEL_RUN_FIELDS)
+    return {"items": [_model_run(run) for run in page.items], "next_cursor": page.next_cursor}
 
 
 @api_blueprint.get("/model-runs/<uuid:model_run_id>")
 def show_model_run(model_run_id: uuid.UUID):
     _require_read()
-    run = ModelRun.get(model_run_id)
-    return serialize(run, MODEL_RUN_FIELDS)
+    return _model_run(ModelRun.get(model_run_id))
 
 
 @api_blueprint.get("/customers/<uuid:customer_id>/scores")
