@@ -157,7 +157,7 @@ def main() -> None:
                 apply_industry_template("bank")  # what provisioning gives a bank tenant
                 db.session.commit()
                 timer = StatementTimer(db.engine)
-                for kind, mapping in (("customers", {"churn_label": "churned"}), ("activity", {})):
+                for kind, mapping in (("customers", {}), ("activity", {})):
                     checkpoint(owner)
                     timer.take()
                     sampler.take()

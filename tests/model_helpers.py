@@ -15,13 +15,11 @@ END = date(2025, 6, 30)
 
 
 def seed_history(app, world, *, industry: str = "bank", customers: int = 600, months: int = 24,
-                 seed: int = 11, end: date = END, label: bool = False) -> dict[str, int]:
+                 seed: int = 11, end: date = END) -> dict[str, int]:
     """Generate ``months`` of history ending at ``end`` and import it into ``world``'s tenant."""
     with in_tenant(app, world), tempfile.TemporaryDirectory() as folder:
         counts = write_csv(industry, customers, Path(folder), months=months, seed=seed, end=end)
-        # the bank's synthetic file carries an outcome column: the churn label, or ignored
-        mapping = {"churn_label": "churned"} if label or industry == "bank" else {}
-        import_file(Path(folder) / "customers.csv", kind="customers", mapping=mapping)
+        import_file(Path(folder) / "customers.csv", kind="customers")  # a bank's outcome column is churn_label
         import_file(Path(folder) / "activity.csv", kind="activity")
         import_file(Path(folder) / "interactions.csv", kind="interactions")
         db.session.commit()

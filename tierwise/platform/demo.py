@@ -97,8 +97,7 @@ def _seed_data(spec: DemoTenant, progress, customers: int) -> None:
                                branches=branches, rms=rms)
             progress(f"  {spec.slug}: importing {counts['customers']:,} customers, {counts['activity']:,} activity "
                      f"rows, {counts['interactions']:,} interactions...")
-            label = {"churn_label": "churned"} if spec.industry == "bank" else {}
-            import_file(Path(folder) / "customers.csv", kind="customers", mapping=label)
+            import_file(Path(folder) / "customers.csv", kind="customers")
             import_file(Path(folder) / "activity.csv", kind="activity")
             import_file(Path(folder) / "interactions.csv", kind="interactions")
         db.session.commit()

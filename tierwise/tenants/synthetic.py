@@ -165,7 +165,8 @@ def bank_batch(rng, ids, months, branches, rms) -> Batch:
         "party_type": np.where(organisation, "organisation", "individual"),
         "branch_code": _assign(rng, n, branches), "rm_email": _assign(rng, n, rms),
         "status": np.where(churned, "dormant", "active"),
-        "churned": np.where(churned & (rng.random(n) < 0.7), "yes", np.where(rng.random(n) < 0.5, "no", "")),
+        # the outcome, where the bank recorded it, under the column name an import maps by itself
+        "churn_label": np.where(churned & (rng.random(n) < 0.7), "yes", np.where(rng.random(n) < 0.5, "no", "")),
         "aum_avg_3m": np.round(wealth * np.where(churned, 0.3, 1.0), 2),
         "fx_avg_3m": np.round(np.where(rng.random(n) < 0.15, wealth * rng.uniform(0.05, 0.3, n), 0), 2),
         "card_spend_12m": np.round(spend_base * 12, 2),
