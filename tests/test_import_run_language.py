@@ -101,6 +101,7 @@ def test_a_file_refused_as_a_whole_reads_without_a_field_wherever_a_person_reads
     assert started.json["message"] == said  # as the run's own address answers
     assert client.get(started.headers["Location"], headers=token).json["message"] == said
     assert started.json["result"]["field"] == "file"  # what the run kept still names the field, for programs
+    assert "kept" not in started.json["result"]  # how the run says it again is its own
 
     browser.login(tenant_a, "admin")
     page = html.unescape(browser.get(upload_in_chinese(browser, tenant_a, noise), headers=EN).text)

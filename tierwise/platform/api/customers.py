@@ -135,6 +135,8 @@ def _import_run(run: ImportRun) -> dict:
     """An import run as the API shows it: its outcome said in the request's language, each bad cell as a
     RowError (its reason in that language too, without what the run keeps to say it again)."""
     shown = serialize(run, IMPORT_RUN_FIELDS) | {"message": run.said_message()}
+    if isinstance(run.result, dict) and "kept" in run.result:  # a whole-file refusal: said in ``message``
+        shown["result"] = {key: value for key, value in run.result.items() if key != "kept"}
     if isinstance(run.result, dict) and run.result.get("errors"):
         errors = [RowError(**error) for error in run.result["errors"]]
         shown["result"] = run.result | {"errors": [serialize(error, ROW_ERROR_FIELDS) | {"reason": error.said()}
