@@ -11,7 +11,7 @@ from tierwise.platform.audit import Actor, acting_as
 from tierwise.platform.db import db
 from tierwise.tenants.imports.runner import import_records
 
-PAGES = ["customers/", "lists/vip", "lists/high_risk", "dashboard", "models/"]
+PAGES = ["", "customers/", "lists/vip", "lists/high_risk", "dashboard", "models/", "rules/"]
 RM_PAGES = [path for path in PAGES if path != "models/"]  # the models page is for admins and analysts
 
 
