@@ -139,13 +139,13 @@ def test_a_branch_in_use_is_not_deleted_and_the_refusal_says_what_holds_it(app, 
     row = browser.get(f"/t/{tenant_a.slug}/branches/").text.split("<td>N</td>")[1].split("</tr>")[0]
     assert "<td>1</td>\n        <td>3</td>" in row  # its user and its customers, counted beside it
     page_action(browser, tenant_a, north.id, "delete")
-    assert ("Branch N still has 1 user, 3 customers, and 1 saved list that filters on it: move or delete them first. "
+    assert ("Branch N cannot be deleted while it has 1 user, 3 customers, and 1 saved list that filters on it. "
             f"Saved lists: North VIPs ({tenant_a.email('rm1')})." in browser.get(f"/t/{tenant_a.slug}/branches/").text)
     assert branch_row(app, tenant_a, north.id) is not None
     assert audit_details(app, tenant_a, "branch.deleted") == []
     page_action(browser, tenant_a, north.id, "delete", headers={"Accept-Language": "zh-CN"})
     chinese = browser.get(f"/t/{tenant_a.slug}/branches/", headers={"Accept-Language": "zh-CN"}).text
-    assert "分支机构 N 仍有 1 个用户、3 位客户、1 个按其筛选的已保存名单：请先将其移走或删除。" in chinese
+    assert "分支机构 N 仍有 1 个用户、3 位客户、1 个按其筛选的已保存名单，不能删除。" in chinese
 
 
 def test_a_code_differing_only_in_case_is_refused_naming_the_code(app, browser, tenant_a):
@@ -253,7 +253,7 @@ def test_api_refuses_to_delete_a_branch_in_use_with_a_409_saying_why(app, client
     refused = client.delete(f"/api/v1/branches/{north.id}", headers=bearer(issue_token(tenant_a)) | {
         "Accept-Language": "zh-CN"})
     assert refused.status_code == 409
-    assert refused.json["error"] == {"code": "conflict", "message": "分支机构 N 仍有 1 个用户：请先将其移走或删除。"}
+    assert refused.json["error"] == {"code": "conflict", "message": "分支机构 N 仍有 1 个用户，不能删除。"}
     assert branch_row(app, tenant_a, north.id) is not None
 
 

@@ -146,7 +146,7 @@ def delete_branch(branch: Branch) -> None:
     db.session.execute(sa.select(Branch.id).where(Branch.id == branch.id).with_for_update())
     use = uses_of([branch.id]).get(branch.id)
     if use:
-        said = _("Branch %(code)s still has %(uses)s: move or delete them first.", code=branch.code, uses=use.said())
+        said = _("Branch %(code)s cannot be deleted while it has %(uses)s.", code=branch.code, uses=use.said())
         if use.saved_lists:  # an admin cannot see another user's private list: who to ask
             said += gap() + _("Saved lists: %(lists)s.", lists=", ".join(_lists_filtering_on(branch.id)))
         raise ConflictError(said)
