@@ -146,6 +146,7 @@ def test_a_branch_in_use_is_not_deleted_and_the_refusal_says_what_holds_it(app, 
     page_action(browser, tenant_a, north.id, "delete", headers={"Accept-Language": "zh-CN"})
     chinese = browser.get(f"/t/{tenant_a.slug}/branches/", headers={"Accept-Language": "zh-CN"}).text
     assert "分支机构 N 仍有 1 个用户、3 位客户、1 个按其筛选的已保存名单，不能删除。" in chinese
+    assert f"已保存名单：North VIPs（{tenant_a.email('rm1')}）。" in chinese  # punctuated as Chinese is
 
 
 def test_a_code_differing_only_in_case_is_refused_naming_the_code(app, browser, tenant_a):

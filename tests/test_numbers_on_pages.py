@@ -44,6 +44,8 @@ def test_books_and_audit_details_read_with_separators(app, make_tenant, browser)
         with acting_as(Actor(label="test")):
             audit.record("model.trained", target_type="model_version", target_id="v",
                          details={"model": "value", "metrics": {"rmse": 291086.2710507331}, "champion": True})
+            audit.record("model.trained", target_type="model_version", target_id="w",
+                         details={"model": "churn", "metrics": {"base_rate": 0.0335}, "champion": True})
         db.session.commit()
     browser.login(world)
     users = browser.get(f"/t/{world.slug}/users/", headers={"Accept-Language": "en"}).text
@@ -52,6 +54,7 @@ def test_books_and_audit_details_read_with_separators(app, make_tenant, browser)
     assert "Looks after 1,200 customers." in book
     log = browser.get(f"/t/{world.slug}/audit/?action=model.trained", headers={"Accept-Language": "en"}).text
     assert "RMSE: 291,086" in log and "291086.27" not in log and '<span class="muted">Champion</span> yes' in log
+    assert "Churn rate: 3.4%" in log and "0.0335" not in log  # a rate as the model page says it
 
 
 def test_audit_details_say_known_codes_by_their_names(app, make_tenant, browser):

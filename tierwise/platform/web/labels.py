@@ -152,6 +152,7 @@ def _said_metrics(metrics: dict, model: str | None) -> str:
     from tierwise.platform.web.model_report import METRICS, formatted
 
     known = {metric: (label, kind) for metric, label, _higher, kind in METRICS.get(model or "", ())}
+    known.setdefault("base_rate", (AUDIT_DETAIL_LABELS["base_rate"], "share"))  # a churn rate, as the page says it
     said = []
     for name, value in sorted(metrics.items()):
         if value in (None, "", {}, []) or isinstance(value, (dict, list)):
