@@ -26,7 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from tierwise.errors import ConflictError, ValidationError
 from tierwise.platform import audit
 from tierwise.platform.db import TenantScoped, db
-from tierwise.platform.i18n import gap
+from tierwise.platform.i18n import gap, listed
 from tierwise.platform.numbers import readable_number
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
@@ -73,7 +73,7 @@ class BranchUse:
                         _("%(count)s saved lists that filter on it", count=count))
         locale = get_locale()
         if locale is not None and locale.language == "zh":  # CLDR's "A、B和C" sets 和 against a number: "和1 个"
-            return _listed(said)
+            return listed(said)
         return format_list(said, locale=locale or "en")
 
 
@@ -148,7 +148,7 @@ def delete_branch(branch: Branch) -> None:
     if use:
         said = _("Branch %(code)s cannot be deleted while it has %(uses)s.", code=branch.code, uses=use.said())
         if use.saved_lists:  # an admin cannot see another user's private list: who to ask
-            said += gap() + _("Saved lists: %(lists)s.", lists=_listed(_lists_filtering_on(branch.id)))
+            said += gap() + _("Saved lists: %(lists)s.", lists=listed(_lists_filtering_on(branch.id)))
         raise ConflictError(said)
     audit.record("branch.deleted", target_type="branch", target_id=branch.id,
                  details={"code": branch.code, "name": branch.name})
@@ -166,11 +166,6 @@ def _lists_filtering_on(branch_id: uuid.UUID) -> list[str]:
                               .order_by(User.email, SavedList.name)).all()
     return [_("%(name)s (%(owner)s)", name=name, owner=email) for name, email in rows]
 
-
-def _listed(items: list[str]) -> str:
-    """Items one after another as the reader's language lists them: "a, b" or "a、b"."""
-    locale = get_locale()
-    return ("、" if locale is not None and locale.language == "zh" else ", ").join(items)
 
 
 def uses_of(branch_ids: Iterable[uuid.UUID] | None = None) -> dict[uuid.UUID, BranchUse]:

@@ -50,6 +50,21 @@ def gap() -> str:
     return "" if str(get_locale()).startswith("zh") else " "
 
 
+def listed(items) -> str:
+    """Items one after another as the reader's language lists them: "a, b" or "a、b"."""
+    return ("、" if str(get_locale()).startswith("zh") else ", ").join(str(item) for item in items)
+
+
+def keep_chosen_locale() -> str | None:
+    """The language a switcher's form chose (its ``locale``), kept in the session, where ``select_locale`` reads
+    it before anyone signs in; None when the form offers none of ``LOCALES`` (nothing is kept then)."""
+    chosen = request.form.get("locale", "")
+    if chosen not in LOCALES:
+        return None
+    session["locale"] = chosen
+    return chosen
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals.update(LOCALES=LOCALES, get_locale=get_locale, gap=gap)

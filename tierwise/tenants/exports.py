@@ -67,9 +67,10 @@ def table(list_name: str, visible: sa.ColumnElement[bool], filters: ListFilters,
     changes), and last why the customer is on the list (``tierwise.tenants.lists.explain``).
 
     Without ``locale`` the file is for programs (``tierwise export``): column keys, the branch's code and
-    the RM's email (names change; a program matches on what does not), tier codes, the reason in English.  With one it is for people: the list page's headings and tier labels in that
-    language, each tier's code in the column beside its label, so a sheet can still be matched back to
-    the rules, and the reason as the page says it.
+    the RM's email (names change; a program matches on what does not), tier codes, the reason in English.
+    With one it is for people: the list page's headings and tier labels in that language, each tier's code
+    in the column beside its label, so a sheet can still be matched back to the rules, and the reason as
+    the page says it.
     """
     rows, dimensions = list_rows(list_name, visible, filters=filters, sort=sort)
     changes = list_name in CHANGE_LISTS
@@ -82,10 +83,10 @@ def table(list_name: str, visible: sa.ColumnElement[bool], filters: ListFilters,
         header = _people_header(dimensions, locale, changes)
     moved_in = next((d for d in dimensions if d.code == CHANGE_LISTS.get(list_name)), None)
     body = []
+    branch, rm = ("branch", "rm") if locale else ("branch_code", "rm_email")  # names for people, codes for programs
     with force_locale(locale or "en"):  # once for the file: the reasons' words in its language
         for row, why in zip(rows, whys):
-            who = ("branch", "rm") if locale else ("branch_code", "rm_email")
-            line = [row["external_id"], row["name"], row[who[0]] or "", row[who[1]] or ""]
+            line = [row["external_id"], row["name"], row[branch] or "", row[rm] or ""]
             for dimension in dimensions:
                 line += _tier(dimension, row[f"tier__{dimension.code}"], locale)
             line += [_rounded(row["churn_probability"], 6), _rounded(row["predicted_value"], 2)]
@@ -171,7 +172,7 @@ def export_list(list_name: str, visible: sa.ColumnElement[bool], *, filters: Lis
     header, body = table(list_name, visible, filters, sort, locale)
     # The sheet is named as the file is headed: the list's label for people (贵宾客户), its name for programs
     sheet = ((saved_list or {}).get("name") or listed.label(locale)) if locale else list_name
-    content = render(header, body, fmt, xlsx.valid_sheet_name(sheet))
+    content = render(header, body, fmt, sheet)
     digest = hashlib.sha256(content).hexdigest()
     filename = f"{list_name}-{_on_tenant_clock(utcnow()):%Y%m%d-%H%M%S}.{fmt}"
     details = {"list": list_name, "filters": filters.to_dict(), "sort": sort, "rows": len(body),

@@ -83,7 +83,9 @@ def valid_sheet_name(name: str) -> str:
 
 
 def write(header: list[str], rows, sheet_name: str = "customers") -> bytes:
-    """The XLSX file of ``header`` and ``rows`` (lists of text, numbers and None)."""
+    """The XLSX file of ``header`` and ``rows`` (lists of text, numbers and None), its sheet named ``sheet_name``
+    as far as a sheet may be (``valid_sheet_name``)."""
+    sheet_name = valid_sheet_name(sheet_name)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as package:
         package.writestr("[Content_Types].xml", _CONTENT_TYPES)

@@ -7,7 +7,7 @@ from flask_login import current_user, login_user, logout_user
 
 from tierwise.errors import ValidationError
 from tierwise.platform.db import db
-from tierwise.platform.i18n import LOCALES
+from tierwise.platform.i18n import LOCALES, keep_chosen_locale
 from tierwise.platform.login import attempt_login
 from tierwise.platform.request_context import set_request_actor
 from tierwise.platform.users import User, change_own_password, end_sessions, set_locale
@@ -74,9 +74,8 @@ def change_password():
 
 @bp.route("/locale", methods=["POST"])
 def choose_locale():
-    locale = request.form.get("locale", "")
-    if locale in LOCALES:
-        session["locale"] = locale
+    locale = keep_chosen_locale()
+    if locale is not None:
         user = current_user._get_current_object()
         if isinstance(user, User):
             set_locale(user, locale)

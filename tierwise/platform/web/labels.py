@@ -131,8 +131,7 @@ def _detail_value(key: str, value: str) -> str:
     if key.endswith("user_id") or key == "branch_id":  # as ``name_ids`` read them for the page
         return g.get(NAMED_IDS, {}).get(value, value)
     if key == "by":  # who, as the run tables and the actor column say it ("Command line", not "cli")
-        said = started_by_label(value)
-        return str(_("Schedule")) if isinstance(said, Markup) else str(said)  # text here: the page escapes it
+        return str(started_by_text(value))
     names = {"kind": IMPORT_KIND_LABELS, "model": MODEL_LABELS, "sort": SORT_LABELS, "role": ROLE_LABELS,
              "job": JOB_LABELS, "status": RUN_STATUS_LABELS, "industry": INDUSTRY_LABELS,
              "action": SCHEDULE_ACTION_LABELS, "book_scope": SCOPE_LABELS}.get(key, {})
@@ -243,10 +242,17 @@ IMPORT_KIND_LABELS = {"customers": _l("Customers"), "activity": _l("Activity"), 
 
 
 def started_by_label(value):
-    """Who started a run, as the run tables show it: a schedule's run as "Schedule" (its id in a tooltip),
-    the demo's, the command line's and an import's in the reader's language; people by their email."""
+    """Who started a run, as the run tables show it: ``started_by_text``, a schedule's id in a tooltip."""
     if isinstance(value, str) and value.startswith(STARTER_PREFIX):
-        return Markup('<span title="{}">{}</span>').format(value, _("Schedule"))
+        return Markup('<span title="{}">{}</span>').format(value, started_by_text(value))
+    return started_by_text(value)
+
+
+def started_by_text(value):
+    """Who started a run, in words: a schedule's run as "Schedule", the demo's, the command line's and an
+    import's in the reader's language; people by their email."""
+    if isinstance(value, str) and value.startswith(STARTER_PREFIX):
+        return _("Schedule")
     if value == "demo":
         return _("Demo data")
     if value == "cli":

@@ -1,10 +1,10 @@
 """The landing page: choose your organisation, then sign in to it."""
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, redirect, render_template, url_for
 from flask_babel import gettext as _
 
-from tierwise.platform.i18n import LOCALES
+from tierwise.platform.i18n import keep_chosen_locale
 from tierwise.platform.tenant import find_tenant
 from tierwise.platform.web.forms import TenantChoiceForm
 
@@ -32,9 +32,7 @@ def choose_locale():
 
     Kept in the session, as a tenant's sign-in page keeps it before anyone signs in.
     """
-    locale = request.form.get("locale", "")
-    if locale in LOCALES:
-        session["locale"] = locale
+    keep_chosen_locale()
     return redirect(url_for("landing.index"))
 
 

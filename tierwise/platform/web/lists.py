@@ -17,7 +17,7 @@ from flask_login import current_user
 from tierwise.errors import ConflictError, ValidationError
 from tierwise.platform.branches import list_branches
 from tierwise.platform.db import db
-from tierwise.platform.i18n import localised
+from tierwise.platform.i18n import listed, localised
 from tierwise.platform.numbers import readable_number, readable_percent
 from tierwise.platform.pagination import parse_limit
 from tierwise.platform.policy import Permission, allows, visible_customers
@@ -57,7 +57,7 @@ def list_label(name: str) -> str:
 
 def vip_tier_labels(value, codes) -> str:
     """The VIP tiers by their labels in the reader's language, as the tier pages name them."""
-    return ("、" if get_locale().language == "zh" else ", ").join(_tier_labels(value).get(code, code) for code in codes)
+    return listed(_tier_labels(value).get(code, code) for code in codes)
 
 
 def _tier_labels(dimension) -> dict[str, str]:

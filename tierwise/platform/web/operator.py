@@ -12,7 +12,7 @@ from flask_login import current_user, login_user, logout_user
 
 from tierwise.errors import ConflictError, ValidationError
 from tierwise.platform.db import db
-from tierwise.platform.i18n import LOCALES
+from tierwise.platform.i18n import LOCALES, keep_chosen_locale
 from tierwise.platform.login import attempt_operator_login
 from tierwise.platform.operators import Operator, end_operator_sessions
 from tierwise.platform.provisioning import provision_tenant
@@ -73,9 +73,7 @@ def _fresh_session() -> None:
 @bp.route("/locale", methods=["POST"])
 def choose_locale():
     """The language of the console, for this browser (``i18n.select_locale`` reads it from the session)."""
-    locale = request.form.get("locale", "")
-    if locale in LOCALES:
-        session["locale"] = locale
+    keep_chosen_locale()
     target = request.form.get("next")
     return redirect(target if on_site(target, "/operator/") else url_for("operator.tenants"))
 
