@@ -103,7 +103,7 @@ def plan_cutoffs(model: str, horizon_days: int, *, as_of: datetime | None = None
     last = end = data_end()
     if end <= first:
         raise ValidationError(_l("the tenant's activity starts on %(first)s, after today: nothing is known yet",
-                                first=first.date()), field="activity")
+                                 first=first.date()), field="activity")
     if as_of is not None:
         end = min(end, as_of)
     if validation_cutoff(end, horizon_days) <= first + timedelta(days=MIN_HISTORY_DAYS):
@@ -205,12 +205,12 @@ def _one_outcome(plan: Plan, *, known_until: datetime) -> ValidationError:
     later = earliest_as_of(plan.data_start, plan.horizon_days, until=known_until, after=plan.data_end)
     if later is not None:
         return ValidationError(_l("%(as_of)s is too early: up to it, a horizon of %(horizon)s days leaves a churn "
-                                 "model customers of one outcome only (nobody churned, or nobody stayed) to learn "
-                                 "from; the earliest as-of that works is %(later)s", as_of=plan.data_end.date(),
-                                 horizon=plan.horizon_days, later=later.date()), field="as_of")
+                                  "model customers of one outcome only (nobody churned, or nobody stayed) to learn "
+                                  "from; the earliest as-of that works is %(later)s", as_of=plan.data_end.date(),
+                                  horizon=plan.horizon_days, later=later.date()), field="as_of")
     return ValidationError(_l("a horizon of %(horizon)s days leaves a churn model customers of one outcome only "
-                             "(nobody churned, or nobody stayed) at every as-of up to %(end)s: try another horizon",
-                             horizon=plan.horizon_days, end=known_until.date()), field="horizon_days")
+                              "(nobody churned, or nobody stayed) at every as-of up to %(end)s: try another horizon",
+                              horizon=plan.horizon_days, end=known_until.date()), field="horizon_days")
 
 
 def too_little_history(first: datetime, end: datetime, horizon_days: int, *,
@@ -225,36 +225,36 @@ def too_little_history(first: datetime, end: datetime, horizon_days: int, *,
     after = (end - validation_cutoff(end, horizon_days)).days
     if after == horizon_days:
         needed = _l("more than %(days)s days of activity (%(before)s before a cutoff and the horizon after it)",
-                   days=after + MIN_HISTORY_DAYS, before=MIN_HISTORY_DAYS)
+                    days=after + MIN_HISTORY_DAYS, before=MIN_HISTORY_DAYS)
     else:
         needed = _l("more than %(days)s days of activity (%(before)s before a cutoff and %(after)s after it: "
-                   "the horizon in whole calendar months)", days=after + MIN_HISTORY_DAYS, before=MIN_HISTORY_DAYS,
-                   after=after)
+                    "the horizon in whole calendar months)", days=after + MIN_HISTORY_DAYS, before=MIN_HISTORY_DAYS,
+                    after=after)
     covered = (end - first).days
     if known_until is not None:
         later = earliest_as_of(first, horizon_days, until=known_until, model=model)
         if end <= first:
             if later:
                 return ValidationError(_l("%(as_of)s is before the tenant's first activity (%(first)s); the earliest "
-                                         "as-of that works is %(later)s", as_of=end.date(), first=first.date(),
-                                         later=later.date()), field="as_of")
+                                          "as-of that works is %(later)s", as_of=end.date(), first=first.date(),
+                                          later=later.date()), field="as_of")
             return ValidationError(_l("%(as_of)s is before the tenant's first activity (%(first)s): nothing is known "
-                                     "then", as_of=end.date(), first=first.date()), field="as_of")
+                                      "then", as_of=end.date(), first=first.date()), field="as_of")
         if later is not None:
             return ValidationError(
                 _l("%(as_of)s is too early: up to it the activity covers %(covered)s days (from %(first)s), and a "
-                  "horizon of %(horizon)s days needs %(needed)s; the earliest as-of that works is %(later)s",
-                  as_of=end.date(), covered=covered, first=first.date(), horizon=horizon_days, needed=needed,
-                  later=later.date()), field="as_of")
+                   "horizon of %(horizon)s days needs %(needed)s; the earliest as-of that works is %(later)s",
+                   as_of=end.date(), covered=covered, first=first.date(), horizon=horizon_days, needed=needed,
+                   later=later.date()), field="as_of")
     longest = longest_horizon(first, end)
     if longest:
         return ValidationError(
             _l("a horizon of %(horizon)s days needs %(needed)s; the activity covers %(covered)s days, from %(first)s "
-              "to %(end)s: choose a horizon of at most %(longest)s days", horizon=horizon_days, needed=needed,
-              covered=covered, first=first.date(), end=end.date(), longest=longest), field="horizon_days")
+               "to %(end)s: choose a horizon of at most %(longest)s days", horizon=horizon_days, needed=needed,
+               covered=covered, first=first.date(), end=end.date(), longest=longest), field="horizon_days")
     return ValidationError(
         _l("a horizon of %(horizon)s days needs %(needed)s; the activity covers %(covered)s days, from %(first)s "
-          "to %(end)s", horizon=horizon_days, needed=needed, covered=covered, first=first.date(), end=end.date()),
+           "to %(end)s", horizon=horizon_days, needed=needed, covered=covered, first=first.date(), end=end.date()),
         field="horizon_days")
 
 
@@ -361,7 +361,7 @@ def build_dataset(plan: Plan, spec: f.FeatureSpec, *, seed: int = 7, progress=No
     del frames, built
     train_bucket = customer_buckets(external.reindex(ids), salt="inner")
     train_y = pd.concat(labels, ignore_index=True)
-    _check_usable(plan, train_y, valid_y, amounts_before=bool((train_x["amount_sum_365d"].fillna(0.0) > 0).any()))
+    _check_usable(plan, train_x, train_y, valid_y)
     return Dataset(plan, spec, train_x, train_y, pd.Series(origins), train_bucket, valid_x, valid_y, now_x,
                    customers=len(customers))
 
@@ -430,33 +430,34 @@ def customer_buckets(ids: pd.Series, salt: str = "") -> np.ndarray:
     return (pd.util.hash_pandas_object(salt + ids, index=False).to_numpy() % 1000).astype(int)
 
 
-def _check_usable(plan: Plan, train_y: pd.Series, valid_y: pd.Series, *, amounts_before: bool = True) -> None:
-    """Refuse examples no model can be judged on; ``amounts_before``: whether any customer had an amount before
-    a training cutoff (a value model's empty horizons then come from the horizon, not from the data)."""
+def _check_usable(plan: Plan, train_x: pd.DataFrame, train_y: pd.Series, valid_y: pd.Series) -> None:
+    """Refuse examples no model can be learnt from or judged on, saying what to change."""
     if len(valid_y) < 20:
         cutoff = plan.validation_cutoff.date()
         if len(valid_y) == 1:
             raise ValidationError(_l("only 1 customer has a known label at the validation cutoff %(cutoff)s: too few "
-                                    "to judge a model", cutoff=cutoff), field="customers")
+                                     "to judge a model", cutoff=cutoff), field="customers")
         raise ValidationError(_l("only %(count)s customers have a known label at the validation cutoff %(cutoff)s: "
-                                "too few to judge a model", count=len(valid_y), cutoff=cutoff), field="customers")
+                                 "too few to judge a model", count=len(valid_y), cutoff=cutoff), field="customers")
     if plan.model == CHURN:
         for name, y in (("training", train_y), ("validation", valid_y)):
             positives = int(y.sum())
             if positives == 0 or positives == len(y):
                 raise ValidationError(_one_class(name, stayed=positives == 0, count=len(y)), field="horizon_days")
-    elif float(train_y.clip(lower=0.0).sum()) == 0.0 and not amounts_before:
+        return
+    trained_on, judged_on = float(train_y.clip(lower=0.0).sum()), float(valid_y.clip(lower=0.0).sum())
+    if trained_on == 0.0 and not (train_x["amount_sum_365d"].fillna(0.0) > 0).any():  # no amounts at all
         raise ValidationError(_l("every training example's amount in its horizon is zero (%(count)s customers): "
-                                "a value model needs amounts; import activity with its amounts", count=len(train_y)),
+                                 "a value model needs amounts; import activity with its amounts", count=len(train_y)),
                               field="amount")
-    elif float(train_y.clip(lower=0.0).sum()) == 0.0 or float(valid_y.clip(lower=0.0).sum()) == 0.0:
+    if trained_on == 0.0 or judged_on == 0.0:
         # Monthly bills on the 15th and a 20-day horizon from the 14th: every window falls between two bills.
         # Judged there, model and baselines score alike on nothing, and the version would be offered as a
         # champion on metrics that say nothing.
         raise ValidationError(_l("no amount falls in the %(days)s days after the cutoffs (the validation cutoff is "
-                                "%(cutoff)s), though the customers have amounts before them: the horizon falls "
-                                "between their bills or orders; try a horizon of at least one billing cycle",
-                                days=plan.horizon_days, cutoff=plan.validation_cutoff.date()), field="horizon_days")
+                                 "%(cutoff)s), though the customers have amounts before them: the horizon falls "
+                                 "between their bills or orders; try a horizon of at least one billing cycle",
+                                 days=plan.horizon_days, cutoff=plan.validation_cutoff.date()), field="horizon_days")
 
 
 def _one_class(name: str, *, stayed: bool, count: int) -> str:
@@ -464,11 +465,11 @@ def _one_class(name: str, *, stayed: bool, count: int) -> str:
     if name == "training":
         if stayed:
             return _l("the training examples are all stayed (%(count)s customers): a churn model needs both; "
-                     "try another horizon", count=count)
+                      "try another horizon", count=count)
         return _l("the training examples are all churned (%(count)s customers): a churn model needs both; "
-                 "try another horizon", count=count)
+                  "try another horizon", count=count)
     if stayed:
         return _l("the validation examples are all stayed (%(count)s customers): a churn model needs both; "
-                 "try another horizon", count=count)
+                  "try another horizon", count=count)
     return _l("the validation examples are all churned (%(count)s customers): a churn model needs both; "
-             "try another horizon", count=count)
+              "try another horizon", count=count)
