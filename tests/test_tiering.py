@@ -99,6 +99,52 @@ def test_the_reason_shows_the_values_the_deciding_rule_looked_at(app, utility):
     assert general.reason["top_share(sum(amount, 365d), 0.8)"] in (False, 0)
 
 
+def test_a_rule_with_or_shows_only_the_side_the_customer_matched(app, utility):
+    # H1 is critical as a hospital; S1 by its complaints.  Neither is shown the other side's values: a hospital's
+    # reason once read "Number of complaints … = 0" beside its facility, and a model score a rule had not yet
+    # been given read "—".
+    high_risk = [{"code": "critical", "rule": f'(facility_type == "hospital" and outage_consequence >= 4) or '
+                                              f'count(complaints, 90d, channel in {PUBLIC}) >= 2 or '
+                                              f'churn_probability > 0.5'},
+                 {"code": "normal", "fallback": True}]
+    publish_and_retier(app, utility, rule_set(high_risk=high_risk))
+    complaints = f"count(complaints, 90d, channel in {PUBLIC})"
+    assert assignment(app, utility, "H1", "high_risk").reason == {"facility_type": "hospital",
+                                                                   "outage_consequence": 5}
+    assert assignment(app, utility, "S1", "high_risk").reason == {complaints: 3}
+    normal = assignment(app, utility, "R1", "high_risk")  # matched nothing: every value the rules looked at
+    assert normal.basis == "fallback" and set(normal.reason) == {"facility_type", "outage_consequence", complaints,
+                                                                "churn_probability"}
+
+
+def test_an_and_over_an_or_keeps_both_sides_of_the_and_and_the_matched_side_of_the_or(app, utility):
+    high_risk = [{"code": "critical", "rule": 'outage_consequence >= 1 and (facility_type == "hospital" or '
+                                              'sum(amount, 365d) >= 10000)'},
+                 {"code": "normal", "fallback": True}]
+    publish_and_retier(app, utility, rule_set(high_risk=high_risk))
+    assert assignment(app, utility, "H1", "high_risk").reason == {"outage_consequence": 5,
+                                                                   "facility_type": "hospital"}
+    factory = assignment(app, utility, "F1", "high_risk").reason
+    assert set(factory) == {"outage_consequence", "sum(amount, 365d)"} and factory["sum(amount, 365d)"] == 60000
+
+
+def test_a_customer_held_by_the_margin_is_shown_every_value_of_its_rule(app, utility):
+    # S1 has 1,800 over the year and is no hospital.
+    def value(threshold):
+        definition = rule_set(value=[{"code": "important", "rule": f"sum(amount, 365d) >= {threshold} or "
+                                                                   "facility_type == \"hospital\""},
+                                     {"code": "general", "fallback": True}])
+        definition["dimensions"][0]["hysteresis"] = {"margin": 0.1}
+        return definition
+
+    publish_and_retier(app, utility, value(1700))
+    assert assignment(app, utility, "S1", "value").reason == {"sum(amount, 365d)": 1800}
+    publish_and_retier(app, utility, value(1900))  # held within the margin: the rule no longer holds as written
+    held = assignment(app, utility, "S1", "value")
+    assert held.tier == "important" and held.basis == "held"
+    assert held.reason == {"sum(amount, 365d)": 1800, "facility_type": "other"}
+
+
 def test_tiers_of_other_dimensions_can_be_used_in_rules(app, utility):
     lifecycle = {"code": "attention", "tiers": [
         {"code": "escalate", "rule": 'tier("value") == "vip" or tier("high_risk") == "critical"'},

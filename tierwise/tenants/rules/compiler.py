@@ -16,7 +16,7 @@ already has (and the other way under ``not``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from datetime import datetime, timezone
 
@@ -67,6 +67,34 @@ class Ranking:
 
 
 @dataclass(frozen=True)
+class Because:
+    """Which values explain a true condition: ``atoms`` always, and from each of ``choices`` the first that holds.
+
+    An ``or`` is true by one of its sides, and a reason showing the other side's values says
+    the wrong thing: "Facility type = Hospital; Churn probability = —" for a hospital tiered
+    by ``facility_type == "hospital" or churn_probability > 0.5``.  Each choice lists an
+    ``or``'s alternatives in order, each with its condition; the last needs none (it holds
+    when the others do not).  ``and`` holds by both sides, so it keeps both explanations.
+    """
+
+    atoms: tuple[Atom, ...] = ()
+    choices: tuple[tuple[tuple[sa.ColumnElement, "Because"], ...], ...] = ()
+
+    def both(self, other: "Because") -> "Because":
+        atoms = self.atoms + tuple(a for a in other.atoms if a not in self.atoms)
+        return Because(atoms, self.choices + other.choices)
+
+    def either(self, condition: sa.ColumnElement, other: "Because", other_condition: sa.ColumnElement) -> "Because":
+        return Because(choices=((*self.alternatives(condition), *other.alternatives(other_condition)),))
+
+    def alternatives(self, condition: sa.ColumnElement) -> tuple[tuple[sa.ColumnElement, "Because"], ...]:
+        """As one side of an ``or``: an ``or`` itself (a, b) or c is a, b, c."""
+        if not self.atoms and len(self.choices) == 1:
+            return self.choices[0]
+        return ((condition, self),)
+
+
+@dataclass(frozen=True)
 class Typed:
     sql: sa.ColumnElement
     kind: str
@@ -75,6 +103,7 @@ class Typed:
     literal: float | None = None
     ranked: bool = False  # uses a ranking (cannot be ranked again)
     uses_tier: bool = False
+    because: Because | None = None  # a condition's explaining values (``_Walk.expression`` sets it)
 
 
 @dataclass
@@ -82,6 +111,7 @@ class CompiledRule:
     strict: sa.ColumnElement
     relaxed: sa.ColumnElement | None
     atoms: list[Atom]
+    because: Because = field(default_factory=Because)  # what a customer the rule matched is shown
 
 
 @dataclass
@@ -108,7 +138,7 @@ class Compiler:
         relaxed = None
         if margin:
             relaxed = _Walk(self, text, margin).expression(tree, +1).sql
-        return CompiledRule(result.sql, relaxed, [self.atoms[c] for c in used])
+        return CompiledRule(result.sql, relaxed, [self.atoms[c] for c in used], result.because)
 
     def compile_measure(self, text: str) -> tuple[sa.ColumnElement, list[Atom]]:
         """A numeric expression (the rule set's value measure)."""
@@ -157,14 +187,20 @@ class _Walk:
         self.text = text
         self.margin = margin
         self.used: list[str] = []
+        self.collecting: list[list[str]] = []  # per expression being walked, the atom keys it used
 
     def error(self, message: str, node: s.Node) -> RuleError:
         return RuleError(message, position=node.pos, expression=self.text)
 
-    def use(self, atom: Atom) -> Typed:
-        key = f"{atom.origin}:{atom.label}"
+    def note(self, key: str) -> None:
+        """The expression being walked uses the atom ``key``."""
         if key not in self.used:
             self.used.append(key)
+        if self.collecting and key not in self.collecting[-1]:
+            self.collecting[-1].append(key)
+
+    def use(self, atom: Atom) -> Typed:
+        self.note(f"{atom.origin}:{atom.label}")
         choices = None
         if atom.origin == "field":
             choices = self.compiler.vocabulary.categories.get(atom.label)
@@ -179,7 +215,16 @@ class _Walk:
 
     def expression(self, node: s.Node, polarity: int, row: str | None = None) -> Typed:
         method = getattr(self, f"_{type(node).__name__.lower()}")
-        return method(node, polarity, row)
+        self.collecting.append([])
+        try:
+            result = method(node, polarity, row)
+        finally:
+            keys = self.collecting.pop()
+        for key in keys:  # what a part used, the whole used
+            self.note(key)
+        if result.kind == BOOLEAN and result.because is None:  # a condition that is not and/or: all it looked at
+            result = replace(result, because=Because(tuple(self.compiler.atoms[key] for key in keys)))
+        return result
 
     def _number(self, node: s.Number, polarity, row) -> Typed:
         return Typed(sa.literal(node.value, sa.Float()), NUMBER, _number_text(node.value), literal=node.value)
@@ -236,9 +281,12 @@ class _Walk:
         if node.op in ("and", "or"):
             left = self.expect(node.left, BOOLEAN, polarity, row, f"'{node.op}'")
             right = self.expect(node.right, BOOLEAN, polarity, row, f"'{node.op}'")
-            combine = sa.and_ if node.op == "and" else sa.or_
-            return Typed(combine(left.sql, right.sql), BOOLEAN, ranked=left.ranked or right.ranked,
-                         uses_tier=left.uses_tier or right.uses_tier)
+            if node.op == "and":
+                sql, because = sa.and_(left.sql, right.sql), left.because.both(right.because)
+            else:
+                sql, because = sa.or_(left.sql, right.sql), left.because.either(left.sql, right.because, right.sql)
+            return Typed(sql, BOOLEAN, ranked=left.ranked or right.ranked, uses_tier=left.uses_tier or right.uses_tier,
+                         because=because)
         if node.op in ("+", "-", "*", "/"):
             left = self.expect(node.left, NUMBER, polarity, row, f"'{node.op}'")
             right = self.expect(node.right, NUMBER, polarity, row, f"'{node.op}'")
@@ -256,7 +304,8 @@ class _Walk:
             # (x >= 5) == false hides a negation the margin cannot see: true/false tests are never relaxed.
             plain = _Walk(self.compiler, self.text, 0.0)
             left, right = plain.expression(node.left, polarity, row), plain.expression(node.right, polarity, row)
-            self.used.extend(key for key in plain.used if key not in self.used)
+            for key in plain.used:
+                self.note(key)
         self.comparable(left, right, node, node.left, node.right)
         if row is not None:
             left, right = _timestamp_literal(self, left, right, node.right), _timestamp_literal(self, right, left, node.left)

@@ -173,7 +173,8 @@ def _rankable(walk: _Walk, node: s.Node) -> Typed:
         raise walk.error(_("a ranking cannot rank another ranking"), node)
     if operand.uses_tier:
         raise walk.error(_("a ranking cannot use tier(): rank on the values instead"), node)
-    walk.used.extend(key for key in plain.used if key not in walk.used)
+    for key in plain.used:
+        walk.note(key)
     return operand
 
 
