@@ -97,6 +97,8 @@ def test_a_search_longer_than_a_lists_is_refused_naming_q_in_page_and_api(client
     page = browser.get(f"/t/{tenant_a.slug}/customers/?q=" + "x" * 101)
     assert page.status_code == 400 and "Search customers: at most 100 characters" in page.text
     assert 'maxlength="100"' in page.text and 'value="' + "x" * 101 + '"' in page.text  # kept to correct
+    chinese = browser.get(f"/t/{tenant_a.slug}/customers/?q=" + "x" * 101, headers={"Accept-Language": "zh-CN"})
+    assert "搜索客户：" in chinese.text  # a full-width colon after Chinese
 
 
 def test_customer_page_shows_profile_monthly_activity_and_complaints(browser, tenant_a, book):

@@ -510,6 +510,9 @@ def test_a_minimum_above_its_maximum_is_said_in_percent_as_the_page_shows_churn(
     summary = page.text.split('data-testid="filter-error"')[1].split("</div>")[0]
     assert ">Churn probability from</a>" in summary
     assert "the minimum, 80.0%, is above the maximum, 20.0%" in summary and "churn_max" not in summary
+    chinese = browser.get(f"/t/{grid.slug}/lists/vip", query_string={"churn_min": "80", "churn_max": "20"},
+                          headers={"Accept-Language": "zh-CN"}).text.split('data-testid="filter-error"')[1]
+    assert "</a>：" in chinese.split("</div>")[0]  # the caption's colon is full-width in Chinese
 
 
 def test_the_api_says_a_churn_minimum_above_its_maximum_as_the_probabilities_it_was_given(grid, client, issue_token):

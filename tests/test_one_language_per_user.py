@@ -62,7 +62,7 @@ REGISTRY_NOTES = [
      "在同一验证数据上胜过版本 1（ROC AUC 0.8123，对方 0.7012）"),
     ("kept version 3 as champion: rmse 1200.5000 against its undefined on the same validation data",
      "kept version 3 as champion: RMSE 1200.5000 against its undefined on the same validation data",
-     "保留版本 3 为冠军：在同一验证数据上本版本 RMSE（均方根误差） 为 1200.5000，冠军为 无定义，未能胜出"),
+     "保留版本 3 为冠军：在同一验证数据上本版本未能胜出（均方根误差 RMSE：本版本 1200.5000，冠军 无定义）"),
     (ROLLBACK, ROLLBACK, "由 admin@bank.test 回滚：version 2: the scores drifted"),  # the reason as the admin typed it
     (OVERRIDE, OVERRIDE, "由 admin@bank.test 手动指定：validated"),
 ]

@@ -159,5 +159,5 @@ def test_the_audit_log_says_what_changed_about_a_user_in_words_in_both_languages
     assert changes == ("Active: yes → no; Customers visible: Own book → Whole branch; Branch: North → South; "
                        "Name: — → 李娜; Role: Relationship manager → Analyst")
     chinese = browser.get(f"/t/{tenant_a.slug}/audit/?action=user.updated", headers={"Accept-Language": "zh-CN"}).text
-    assert '<span class="muted">变更</span> 有效: 是 → 否; 可见客户范围: 本人名下客户 → 本分支机构全部客户; ' \
-           "分支机构: North → South; 名称: — → 李娜; 角色: 客户经理 → 分析师" in chinese
+    assert '<span class="muted">变更</span> 有效：是 → 否；可见客户范围：本人名下客户 → 本分支机构全部客户；' \
+           "分支机构：North → South；名称：— → 李娜；角色：客户经理 → 分析师" in chinese

@@ -36,6 +36,8 @@ def test_an_error_page_inside_an_organisation_leads_back_to_its_home(browser, te
     assert f'<a href="/t/{tenant_a.slug}/">' in page.text.split("<main")[1]
     nowhere = browser.get(f"/t/{tenant_a.slug}/no-such-page")  # no page answers: still the organisation's home
     assert nowhere.status_code == 404 and f'<a href="/t/{tenant_a.slug}/">' in nowhere.text.split("<main")[1]
+    top_bar = nowhere.text.split("<main")[0]  # still inside the site: its name and the signed-in user's menu
+    assert "tenant-name" in top_bar and f'href="/t/{tenant_a.slug}/lists/"' in top_bar
     assert '<a href="/">' in browser.get("/t/no-such-organisation/x").text.split("<main")[1]
 
 

@@ -52,8 +52,12 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
 
 
 def _home() -> str:
-    """Where "Back to Tierwise" leads: the organisation's home inside its site (an address no page answers,
-    ``/t/<slug>/nosuchpage``, included), else the page that chooses an organisation."""
+    """Where "Back to Tierwise" leads: the organisation's home inside its site, else the page that chooses one.
+
+    An address under a site that no page answers (``/t/<slug>/nosuchpage``) ran no view, so the
+    organisation was never entered: it is entered here, and the error page keeps the site's top bar
+    (its name, the signed-in user's menu) instead of a bare one."""
+    from tierwise.platform.request_context import enter_tenant
     from tierwise.platform.tenant import find_tenant
 
     tenant = g.get("tenant")
@@ -61,6 +65,9 @@ def _home() -> str:
         slug = request.path.split("/")[2]
         try:
             tenant = find_tenant(slug) if slug else None
+            if tenant is not None and tenant.active:
+                enter_tenant(tenant)
+                g.pop("_login_user", None)  # read before the tenant was entered (as nobody): read again
         except Exception:  # noqa: BLE001 - the error page must render even if the database cannot answer
             db.session.rollback()
             tenant = None

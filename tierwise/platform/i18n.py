@@ -50,6 +50,21 @@ def gap() -> str:
     return "" if str(get_locale()).startswith("zh") else " "
 
 
+def colon() -> str:
+    """What goes between a caption and what it introduces: ": " in English, a full-width "：" in Chinese."""
+    return "：" if str(get_locale()).startswith("zh") else ": "
+
+
+def clauses(items) -> str:
+    """Clauses one after another as the reader's language separates them: "a; b" or "a；b"."""
+    return ("；" if str(get_locale()).startswith("zh") else "; ").join(str(item) for item in items)
+
+
+def captioned(pairs) -> str:
+    """(caption, text) pairs one after another as the reader's language writes them: "A: x; B: y" or "A：x；B：y"."""
+    return clauses(f"{caption}{colon()}{text}" for caption, text in pairs)
+
+
 def listed(items) -> str:
     """Items one after another as the reader's language lists them: "a, b" or "a、b"."""
     return ("、" if str(get_locale()).startswith("zh") else ", ").join(str(item) for item in items)
@@ -67,4 +82,4 @@ def keep_chosen_locale() -> str | None:
 
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
-    app.jinja_env.globals.update(LOCALES=LOCALES, get_locale=get_locale, gap=gap)
+    app.jinja_env.globals.update(LOCALES=LOCALES, get_locale=get_locale, gap=gap, colon=colon)

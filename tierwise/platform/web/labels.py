@@ -14,7 +14,7 @@ from markupsafe import Markup
 from tierwise.jobs.schedules import ACTION_LABELS as SCHEDULE_ACTION_LABELS
 from tierwise.jobs.schedules import STARTER_PREFIX
 from tierwise.platform.db import db
-from tierwise.platform.i18n import localised
+from tierwise.platform.i18n import captioned, clauses, localised
 from tierwise.platform.numbers import readable_feature, readable_number, readable_percent
 from tierwise.platform.policy import Permission, allows
 from tierwise.platform.tenant import Industry
@@ -142,8 +142,7 @@ def _said_filters(filters: dict) -> str:
     """A list's filters as the export log says them: "Churn probability from: 60%; Relationship manager: Li Na"."""
     from tierwise.platform.web.lists import filter_lines
 
-    return "; ".join(f"{caption}: {text}" for caption, text in
-                     filter_lines(filters, g.get(NAMED_IDS, {}), _rules_in_force()))
+    return captioned(filter_lines(filters, g.get(NAMED_IDS, {}), _rules_in_force()))
 
 
 def _said_metrics(metrics: dict, model: str | None) -> str:
@@ -159,8 +158,8 @@ def _said_metrics(metrics: dict, model: str | None) -> str:
         label, kind = known.get(name, (AUDIT_DETAIL_LABELS.get(name, name), None))
         text = formatted(value, kind) if kind and isinstance(value, (int, float)) else \
             readable_number(value) if isinstance(value, (int, float)) else str(value)
-        said.append(f"{label}: {text}")
-    return "; ".join(said)
+        said.append((label, text))
+    return captioned(said)
 
 
 NAMED_IDS = "named_ids"  # g: the names ``name_ids`` read for the page's records
@@ -229,7 +228,7 @@ def _said_diff(changes: list) -> str:
         line = describe_change(change, g.audit_namer)
         sides = [diff_value(change[side]) if change.get(side) is not None else "—" for side in ("before", "after")]
         said.append(line if sides == ["—", "—"] else f"{line} ({sides[0]} → {sides[1]})")
-    return "; ".join(said)
+    return clauses(said)
 
 
 PARTY_LABELS = {"individual": _l("Individual"), "organisation": _l("Organisation")}
@@ -308,7 +307,7 @@ def plain_details(value) -> list[tuple[str, str]]:
             # a retier's changes are by dimension (a user's by what changed), an erasure's counts by the data
             by_dimension = key == "changes" and not any(_is_change(v) for v in item.values())
             named = _dimension_names() if by_dimension else ERASED_LABELS if key == "removed" else {}
-            return "; ".join(f"{named.get(k) or AUDIT_DETAIL_LABELS.get(k, k)}: {text(v, k)}"
+            return captioned((named.get(k) or AUDIT_DETAIL_LABELS.get(k, k), text(v, k))
                              for k, v in sorted(item.items(), key=_in_reading_order) if v not in (None, "", {}, []))
         if isinstance(item, (list, tuple)):
             return ", ".join(text(v, key) for v in item)

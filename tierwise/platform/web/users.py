@@ -11,6 +11,7 @@ from tierwise.errors import ConflictError, ValidationError
 from tierwise.platform import users as user_service
 from tierwise.platform.branches import list_branches
 from tierwise.platform.db import db
+from tierwise.platform.i18n import clauses
 from tierwise.platform.numbers import readable_number
 from tierwise.platform.policy import Permission
 from tierwise.platform.web.access import requires
@@ -104,7 +105,7 @@ def reset_password(user_id: uuid.UUID):
             flash(_("Password of %(email)s reset; their sessions were signed out.", email=user.email), "success")
     else:
         for errors in form.errors.values():
-            flash("; ".join(errors), "error")
+            flash(clauses(errors), "error")
     return redirect(url_for(".edit", user_id=user.id))
 
 
