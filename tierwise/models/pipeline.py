@@ -15,7 +15,7 @@ def train_model(model: str, *, as_of: datetime | None = None, horizon_days: int 
                 seed: int = SEED) -> ModelVersion:
     """Train a ``churn`` or ``value`` model on the current tenant's data; returns the registered version."""
     plan = dataset.plan_cutoffs(model, horizon_days or horizon(model), as_of=as_of)
-    spec = features.current_spec()
+    spec = features.current_spec(model)
 
     def report(stage: str, fraction: float) -> None:
         if progress:

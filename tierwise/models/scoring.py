@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import numpy as np
@@ -84,9 +84,11 @@ def score_all(*, as_of: datetime | None = None, progress=None) -> ScoringResult:
         if progress:
             progress(f"scoring with the {model} model", 0.1 + 0.4 * number)
             lap("progress")
-        key = json.dumps(version.features["spec"], sort_keys=True)
+        # One frame for the champions of one spec, paced or not: the paced columns are a division of two
+        # it has (each version takes its own columns, ``aligned``), the activity is read once for both.
+        key = json.dumps(version.features["spec"] | {"paced": True}, sort_keys=True)
         if key not in frames:
-            frames[key] = build_features(version.spec, moment)
+            frames[key] = build_features(replace(version.spec, paced=True), moment)
             lap("features")
         x = frames[key]
         if customers is None:
