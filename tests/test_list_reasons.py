@@ -49,6 +49,8 @@ def test_an_at_risk_vip_is_explained_by_its_value_tier_and_its_churn_score(app, 
     page = browser.get(f"/t/{grid.slug}/lists/vip_at_risk", headers={"Accept-Language": "en"}).text
     assert why_cells(page) == ["Total amount, last 365 days = 72,000; Churn probability 90.0%, mostly: recency_days = 31",
                                "Total amount, last 365 days = 60,000; Churn probability 70.0%"]
+    chinese = browser.get(f"/t/{grid.slug}/lists/vip_at_risk", headers={"Accept-Language": "zh-CN"}).text
+    assert why_cells(chinese)[1].endswith("= 60,000；流失概率 70.0%")  # clauses apart as Chinese writes them
     at_risk = browser.get(f"/t/{grid.slug}/lists/at_risk", headers={"Accept-Language": "en"}).text
     assert why_cells(at_risk)[0] == "Churn probability 90.0%, mostly: recency_days = 31"
 

@@ -503,6 +503,14 @@ def test_a_filter_typo_keeps_the_list_page_with_the_filters_as_typed_and_says_wh
         assert "Page link:" in summary and "#filter-cursor" not in summary
 
 
+@pytest.mark.parametrize("query", [{"format": "csv"}, {"format": "abc"}, {"name": "x", "list_id": "y"}])
+def test_a_list_page_ignores_what_its_own_links_set_in_the_address(grid, browser, query):
+    browser.login(grid)
+    page = browser.get(f"/t/{grid.slug}/lists/vip", query_string=query | {"branch": "N"})
+    assert page.status_code == 200  # was a 500: the export link set format twice
+    assert f'href="/t/{grid.slug}/lists/vip/export?format=xlsx&amp;branch=N"' in page.text
+
+
 def test_a_minimum_above_its_maximum_is_said_in_percent_as_the_page_shows_churn(grid, browser):
     browser.login(grid)
     page = browser.get(f"/t/{grid.slug}/lists/vip", query_string={"churn_min": "80", "churn_max": "20"},

@@ -55,9 +55,14 @@ def colon() -> str:
     return "：" if str(get_locale()).startswith("zh") else ": "
 
 
+def semicolon() -> str:
+    """What goes between two clauses: "; " in English, a full-width "；" in Chinese."""
+    return "；" if str(get_locale()).startswith("zh") else "; "
+
+
 def clauses(items) -> str:
     """Clauses one after another as the reader's language separates them: "a; b" or "a；b"."""
-    return ("；" if str(get_locale()).startswith("zh") else "; ").join(str(item) for item in items)
+    return semicolon().join(str(item) for item in items)
 
 
 def captioned(pairs) -> str:
@@ -82,4 +87,4 @@ def keep_chosen_locale() -> str | None:
 
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
-    app.jinja_env.globals.update(LOCALES=LOCALES, get_locale=get_locale, gap=gap, colon=colon)
+    app.jinja_env.globals.update(LOCALES=LOCALES, get_locale=get_locale, gap=gap, colon=colon, semicolon=semicolon)

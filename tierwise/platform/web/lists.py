@@ -66,10 +66,15 @@ def _tier_labels(dimension) -> dict[str, str]:
     return {t.code: localised(t.label_en, t.label_zh, locale) for t in dimension.tiers} if dimension else {}
 
 
+# What a list page's links set themselves: carried from the address too, ``?format=csv`` made the page's own
+# export link ``url_for(..., format=fmt, format="csv")``, a 500.
+LINK_PARAMETERS = {"cursor", "format", "name", "list_id"}
+
+
 def _arguments() -> dict:
     """The filter and sort arguments of this request, to carry into links (next page, export, save)."""
     return {key: value for key, value in request.args.items(multi=False)
-            if key != "cursor" and value not in (None, "")}
+            if key not in LINK_PARAMETERS and value not in (None, "")}
 
 
 @bp.route("/<name>")
@@ -173,7 +178,8 @@ def save(name: str):
     if not form.validate_on_submit():
         flash(_("The form expired; try again."), "error")
         return redirect(url_for(".show", name=name))
-    arguments = {k: v for k, v in request.form.items() if k not in ("csrf_token", "list_name", "shared")}
+    arguments = {k: v for k, v in request.form.items()
+                 if k not in ("csrf_token", "list_name", "shared") and k not in LINK_PARAMETERS}
     try:
         kept = saved.save_list(current_user, name=request.form.get("list_name", ""), base=name,
                                filters=ListFilters.from_args(request.form, percent=True),

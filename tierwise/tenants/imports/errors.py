@@ -17,6 +17,7 @@ import pandas as pd
 from flask_babel import gettext as _
 
 from tierwise.errors import ValidationError, kept_message, said_again
+from tierwise.platform.i18n import clauses
 
 SHOWN_IN_MESSAGE = 20
 
@@ -54,7 +55,7 @@ def row_errors(rows: pd.Series, column: str, values: pd.Series, reason) -> list[
 
 def rejection_message(errors: list[RowError], total: int) -> str:
     """What a refused file says, in the current reader's language: the count and the first errors."""
-    shown = "; ".join(str(e) for e in errors[:SHOWN_IN_MESSAGE])
+    shown = clauses(str(e) for e in errors[:SHOWN_IN_MESSAGE])
     if total > SHOWN_IN_MESSAGE:
         return _("%(count)s invalid value(s), nothing was imported: %(errors)s (and %(more)s more)",
                  count=total, errors=shown, more=total - SHOWN_IN_MESSAGE)

@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from tierwise.models.features import FeatureSpec
 from tierwise.models.registry import ModelVersion
 from tierwise.platform.db import db
+from tierwise.platform.i18n import clauses
 from tierwise.platform.numbers import readable_feature, readable_percent
 from tierwise.tenants.lists import catalog
 from tierwise.tenants.rules.reasons import ReasonLine, reason_lines
@@ -44,7 +45,7 @@ class Why:
     def text(self) -> str:
         parts = [line.text() for line in self.lines] + ([self.churn_text()] if self.churn_probability is not None
                                                          else [])
-        return "; ".join(p for p in parts if p)
+        return clauses(p for p in parts if p)
 
     def as_dict(self) -> dict:
         """The API's structured reason (``ListRow.reason`` in the OpenAPI document)."""
