@@ -33,13 +33,11 @@ from tierwise.tenants.interactions import Interaction
 from tierwise.tenants.rules import snapshot
 from tierwise.tenants.rules import syntax as s
 from tierwise.tenants.rules.assignments import TierAssignment, last_successful_retier
-from tierwise.tenants.rules.compiler import SQL_TYPES, Aggregate, Atom, Because, CompiledRule, column
+from tierwise.tenants.rules.compiler import SQL_TYPES, Aggregate, Atom
 from tierwise.tenants.rules.definition import CompiledDimension, Plan
+from tierwise.tenants.rules.reason_sql import rule_reason, values_object
 from tierwise.tenants.rules.snapshot import PreviewValue
 from tierwise.tenants.rules.vocabulary import ACTIVITY, BOOLEAN, NUMBER
-
-JSON_PAIRS_PER_CALL = 40  # PostgreSQL functions take at most 100 arguments
-
 
 def shift(moment: datetime, duration: s.Duration, times: int = 1) -> datetime:
     """``moment`` minus ``times`` × ``duration``; months and years are calendar months."""
@@ -85,45 +83,6 @@ class Evaluation:
         if dates:  # whole days, as PostgreSQL's date subtraction gives
             return sa.func.julianday(sa.func.date(later)) - sa.func.julianday(sa.func.date(earlier))
         return sa.func.julianday(later) - sa.func.julianday(earlier)
-
-    def json_object(self, atoms: list[Atom]) -> sa.ColumnElement:
-        if not atoms:
-            return sa.literal_column("'{}'")
-        builder = sa.func.jsonb_build_object if self.postgres else sa.func.json_object
-        parts = []
-        for start in range(0, len(atoms), JSON_PAIRS_PER_CALL):
-            arguments = []
-            for atom in atoms[start:start + JSON_PAIRS_PER_CALL]:
-                value = column(atom)
-                if atom.kind == BOOLEAN and not self.postgres:  # SQLite's json_object writes 1/0 otherwise
-                    value = sa.case((value.is_(None), None), (value, sa.func.json("true")), else_=sa.func.json("false"))
-                arguments += [sa.literal(atom.label, sa.String()), value]
-            parts.append(builder(*arguments))
-        return self.json_merged(parts)
-
-    def json_merged(self, parts: list[sa.ColumnElement]) -> sa.ColumnElement:
-        """One JSON object with the keys of every part."""
-        result = parts[0]
-        for part in parts[1:]:
-            result = result.op("||")(part) if self.postgres else sa.func.json_patch(result, part)
-        return result
-
-    def explained(self, because: Because) -> sa.ColumnElement:
-        """The values ``because`` names, with each ``or``'s first alternative that holds (a CASE over them)."""
-        parts = [self.json_object(list(because.atoms))] if because.atoms or not because.choices else []
-        for alternatives in because.choices:
-            *tried, (_, last) = alternatives
-            parts.append(sa.case(*((condition, self.explained(why)) for condition, why in tried),
-                                 else_=self.explained(last)))
-        return self.json_merged(parts)
-
-    def rule_reason(self, rule: CompiledRule) -> sa.ColumnElement:
-        """A tier's reason: the values its rule decided by.  Every value it looks at, unless the rule has an
-        ``or`` and holds, when only the side it holds by counts.  A customer kept in the tier by hysteresis
-        (the rule no longer holds) sees every value, as the margin or the pending count decided."""
-        if not rule.because.choices:
-            return self.json_object(rule.atoms)
-        return sa.case((rule.strict, self.explained(rule.because)), else_=self.json_object(rule.atoms))
 
     # -- layer 1: aggregates ------------------------------------------------
 
@@ -491,9 +450,10 @@ class Evaluation:
         # ``changed`` once per customer, then the tier once per mover (a simple CASE): written as one
         # flat CASE, every WHEN repeated the test of ``changed`` and, through it, the candidate's
         # expression (3.4 s of a 6 s preview at a million customers).
-        reason = sa.case((changed, sa.case({t.code: self.rule_reason(rule)
+        reason = sa.case((changed, sa.case({t.code: rule_reason(rule, postgres=self.postgres)
                                             for t, rule in zip(spec.tiers[:-1], compiled.rules)},
-                                           value=final, else_=self.json_object(compiled.atoms()))), else_=None)
+                                           value=final, else_=values_object(compiled.atoms(), postgres=self.postgres))),
+                         else_=None)
         return sa.select(first, tier.label(f"tier_{code}"), basis.label(f"basis_{code}"),
                          new_pending.label(f"newpend_{code}"), new_count.label(f"newpendn_{code}"),
                          changed.label(f"changed_{code}"), reason.label(f"reason_{code}")
