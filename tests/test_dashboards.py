@@ -128,14 +128,16 @@ def test_an_rms_dashboard_counts_only_their_own_book(app, client, bank, issue_to
     value = next(d for d in body["tiers"] if d["dimension"] == "value")
     assert {t["tier"]: t["customers"] for t in value["tiers"]} == {"key": 1, "general": 4}
     assert body["risk"]["total"]["customers"] == 5 and body["risk"]["total"]["value_at_risk"] == pytest.approx(500)
-    moves = {d["dimension"]: d["moves"]["new"] for d in body["flows"]["dimensions"]}
-    assert moves == {"value": 5, "high_risk": 5, "opinion_risk": 5}
+    # The tenant's first retier: where each dimension's history starts, no move (the whole book "new" is no news).
+    firsts = {d["dimension"]: (d["moves"]["new"], d["first_assignment"]) for d in body["flows"]["dimensions"]}
+    assert firsts == {"value": (0, True), "high_risk": (0, True), "opinion_risk": (0, True)}
     assert body["models"] is None
     assert body["runs"] == []  # the retiers count the whole tenant: /retier-runs is 403 for an RM
     person = Browser(app.test_client())
     person.login(bank, "rm2")
     page = person.get(f"/t/{bank.slug}/dashboard").text
     assert "Your book: 5 customers." in page and 'data-customers="0"' in page  # rm2 has no key account
+    assert page.count("data-first-assignment") == 3 and "their first tier in this dimension" in page
     assert "客户 N0" not in page and "Model health" not in page
     assert 'data-job="retier"' not in page and "Job runs" not in page
 
@@ -152,7 +154,9 @@ def test_flows_count_the_moves_of_the_latest_retier(app, client, bank, issue_tok
     assert value["moves"] == {"up": 1, "down": 0, "new": 0}
     recent = _dashboard(client, issue_token(bank), "?days=30")["flows"]
     assert recent["period"]["days"] == 30
-    assert next(d for d in recent["dimensions"] if d["dimension"] == "value")["moves"]["new"] == 10
+    recent_value = next(d for d in recent["dimensions"] if d["dimension"] == "value")
+    assert recent_value["moves"] == {"up": 1, "down": 0, "new": 0}  # the first tiers are no moves
+    assert not recent_value["first_assignment"] and not value["first_assignment"]
     person = Browser(app.test_client())
     person.login(bank, "admin")
     page = person.get(f"/t/{bank.slug}/dashboard").text

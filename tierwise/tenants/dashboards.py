@@ -198,6 +198,7 @@ class DimensionFlows:
     tiers: list[TierName]  # highest rank first
     flows: list[Flow]
     moves: dict[str, int]  # up, down, new
+    first_assignment: bool = False  # the period's retier gave everyone their first tier here (no moves)
 
     def customers(self, from_tier: str | None, to_tier: str) -> int:
         return next((f.customers for f in self.flows if f.from_tier == from_tier and f.to_tier == to_tier), 0)
@@ -214,6 +215,7 @@ class FlowPeriod:
     since: datetime | None
     retier_run_id: uuid.UUID | None  # the run whose changes are counted, by default the latest
     days: int | None  # or: every change in the last ``days`` days
+    first_assigned: frozenset[str] = frozenset()  # dimensions the run assigned for the first time
 
 
 def flow_period(days: int | None = None) -> FlowPeriod:
@@ -222,11 +224,23 @@ def flow_period(days: int | None = None) -> FlowPeriod:
         if not 1 <= days <= MAX_FLOW_DAYS:
             raise ValidationError(_("days must be between 1 and %(max)s", max=MAX_FLOW_DAYS), field="days")
         return FlowPeriod(utcnow() - timedelta(days=days), None, days)
-    run = db.session.execute(sa.select(RetierRun.id, RetierRun.started_at).where(RetierRun.status == "succeeded")
+    run = db.session.execute(sa.select(RetierRun.id, RetierRun.started_at, RetierRun.changes, RetierRun.customers)
+                             .where(RetierRun.status == "succeeded")
                              .order_by(RetierRun.started_at.desc()).limit(1)).first()
     if run is None:
         return FlowPeriod(utcnow() - timedelta(days=DEFAULT_FLOW_DAYS), None, DEFAULT_FLOW_DAYS)
-    return FlowPeriod(run.started_at, run.id, None)
+    return FlowPeriod(run.started_at, run.id, None, first_assigned(run.changes, run.customers))
+
+
+def first_assigned(changes: dict | None, customers: int | None) -> frozenset[str]:
+    """The dimensions a run gave every customer a first tier in: its first assignment, recorded as no move.
+
+    A dimension's first assignment is where its history starts (``retier.apply_changes``),
+    so the dashboard says so instead of "no customer moved".  Every customer new marks it:
+    a later run counts as new only the customers who arrived since.
+    """
+    return frozenset(code for code, counts in (changes or {}).items()
+                     if customers and counts.get("new") == customers)
 
 
 def tier_flows(visible: sa.ColumnElement[bool], period: FlowPeriod,
@@ -247,7 +261,8 @@ def tier_flows(visible: sa.ColumnElement[bool], period: FlowPeriod,
         spec = specs.get(code)
         tiers = [TierName(t.code, t.label_en, t.label_zh) for t in spec.tiers] if spec else []
         found[code] = DimensionFlows(code, spec.label_en if spec else code, spec.label_zh if spec else code,
-                                     tiers, [], dict.fromkeys(("up", "down", "new"), 0))
+                                     tiers, [], dict.fromkeys(("up", "down", "new"), 0),
+                                     code in period.first_assigned)
     for code, source, target, direction, count in rows:
         flows = found[code]
         flows.flows.append(Flow(source, target, count))

@@ -31,7 +31,7 @@ RISK_FIELDS = ("dimension", "label_en", "label_zh", "tiers", "total")
 TIER_RISK_FIELDS = ("tier", "label_en", "label_zh", "colour", "customers", "scored", "churn_rate", "predicted_value",
                     "value_at_risk")
 FLOW_PERIOD_FIELDS = ("since", "retier_run_id", "days")
-DIMENSION_FLOWS_FIELDS = ("dimension", "label_en", "label_zh", "moves", "flows")
+DIMENSION_FLOWS_FIELDS = ("dimension", "label_en", "label_zh", "moves", "flows", "first_assignment")
 FLOW_FIELDS = ("from_tier", "to_tier", "customers")
 MODEL_HEALTH_FIELDS = ("model", "champion", "scored_at", "scored_version", "drift_alerts")
 CHAMPION_FIELDS = ("id", "number", "trained_at", "horizon_days", "metrics")

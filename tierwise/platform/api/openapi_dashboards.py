@@ -65,7 +65,10 @@ DASHBOARD_SCHEMAS = {
     "DimensionFlows": {"type": "object", "properties": {
         "dimension": {"type": "string"}, "label_en": {"type": "string"}, "label_zh": {"type": "string"},
         "moves": {"type": "object", "properties": {name: _COUNT for name in ("up", "down", "new")}},
-        "flows": {"type": "array", "items": _ref("TierFlow")}}},
+        "flows": {"type": "array", "items": _ref("TierFlow")},
+        "first_assignment": {"type": "boolean", "description": (
+            "The retier counted gave every customer their first tier in this dimension: where its history "
+            "starts, recorded as no move.")}}},
     "TierFlow": {"type": "object", "properties": {
         "from_tier": {"type": ["string", "null"], "description": "null: no tier before."},
         "to_tier": {"type": "string"}, "customers": _COUNT}},

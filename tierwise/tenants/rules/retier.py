@@ -74,13 +74,21 @@ def _unpivoted(dimensions: list[DimensionSpec]) -> str:
     return "(" + " UNION ALL ".join(parts) + ") u"
 
 
-def apply_changes(dimensions: list[DimensionSpec], params: dict) -> dict[str, dict[str, int]]:
+def apply_changes(dimensions: list[DimensionSpec], params: dict, *,
+                  first: frozenset[str] = frozenset()) -> dict[str, dict[str, int]]:
     """Record changes, close history periods and rewrite assignments, for every dimension at once.
 
     Only what differs is written: movers get a change and a closed history
     period; an assignment row (with a fresh reason) is written only when its
     tier, basis, pending state or version changed; new customers are inserted
     in key order.
+
+    ``first`` names the dimensions assigned for the first time (no customer had a tier in
+    them): their history starts here, and is not a change.  Recorded, every customer would
+    be a ``new`` move, and the lists of changes a copy of the tier lists (after a tenant's
+    first retier "newly high-risk" was the whole high-risk list).  The run still counts
+    them as new.  A customer who arrives later, in a dimension already assigned, is a
+    ``new`` move.
     """
     changes = {d.code: dict.fromkeys(COUNTED, 0) for d in dimensions}
     if not dimensions:
@@ -97,7 +105,7 @@ def apply_changes(dimensions: list[DimensionSpec], params: dict) -> dict[str, di
         INSERT INTO tier_changes (tenant_id, customer_id, dimension, occurred_at, retier_run_id,
                                   from_tier, to_tier, direction)
         SELECT :tenant_id, u.customer_id, u.dimension, :now, :run_id, u.cur, u.tier, u.direction
-        FROM {u} WHERE {moved} ORDER BY u.dimension, u.customer_id""", params)
+        FROM {u} WHERE {moved}{_except(first)} ORDER BY u.dimension, u.customer_id""", params)
     _execute(f"""
         INSERT INTO tier_history (tenant_id, customer_id, dimension, valid_from, valid_to, tier, rule_version_id)
         SELECT :tenant_id, a.customer_id, a.dimension, a.since, :now, a.tier, a.rule_version_id
@@ -121,6 +129,11 @@ def apply_changes(dimensions: list[DimensionSpec], params: dict) -> dict[str, di
     return changes
 
 
+def _except(dimensions: frozenset[str]) -> str:
+    """A condition on ``u`` leaving ``dimensions`` out (codes are identifiers the definition checked)."""
+    return f" AND u.dimension NOT IN ({', '.join(repr(code) for code in sorted(dimensions))})" if dimensions else ""
+
+
 def stored_dimensions(params: dict) -> list[str]:
     """The dimensions the tenant has assignments in, by a skip scan of the (tenant, dimension) index.
 
@@ -136,10 +149,10 @@ def stored_dimensions(params: dict) -> list[str]:
         SELECT dimension FROM found WHERE dimension IS NOT NULL""", params).scalars())
 
 
-def drop_removed_dimensions(plan: Plan, params: dict) -> list[str]:
-    """Dimensions the rule set no longer has: their periods close into history, their assignments go."""
+def drop_removed_dimensions(plan: Plan, params: dict, stored: list[str]) -> list[str]:
+    """Dimensions the rule set no longer has (of ``stored``): their periods close into history, their assignments go."""
     kept = {d.code for d in plan.definition.dimensions}
-    removed = [code for code in stored_dimensions(params) if code not in kept]
+    removed = [code for code in stored if code not in kept]
     if not removed:
         return removed
     codes = ", ".join(repr(code) for code in removed)
@@ -179,9 +192,11 @@ def retier(run: RetierRun, version: RuleSetVersion, plan: Plan) -> RetierRun:
     materialize(plan, tenant_id=tenant_id, as_of=run.as_of, name=RESULT, version_id=version.id)
     changed = _keep_changed(plan)
     params = {"tenant_id": tenant_id, "now": now, "run_id": run.id, "version_id": version.id}
-    changes = apply_changes([d for d in plan.definition.dimensions if changed[d.code]], params)
+    stored = stored_dimensions(params)
+    first = frozenset(d.code for d in plan.definition.dimensions) - set(stored)
+    changes = apply_changes([d for d in plan.definition.dimensions if changed[d.code]], params, first=first)
     changes = {d.code: changes.get(d.code, dict.fromkeys(COUNTED, 0)) for d in plan.definition.dimensions}
-    removed = drop_removed_dimensions(plan, params)
+    removed = drop_removed_dimensions(plan, params, stored)
     if any(changed.values()) or removed:  # a preview compares with the assignment: kept ones are out of date
         snapshot.data_changed()
     run.customers = _execute(f"SELECT count(*) FROM {RESULT}", params).scalar_one()
