@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from tests.rule_helpers import AS_OF, in_tenant, publish_and_retier, tiers
+from tests.rule_helpers import AS_OF, in_tenant, publish_and_retier, retier_again, tiers
 from tierwise.errors import ConflictError
 from tierwise.platform.audit import AuditEvent
 from tierwise.platform.cli import cli
@@ -271,3 +271,22 @@ def test_the_chinese_a_tenant_starts_with_is_punctuated_full_width(module):
     chinese = [node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)
                and re.search(r"[\u4e00-\u9fff]", node.value) and "\n" not in node.value]  # not a docstring
     assert chinese and [text for text in chinese if re.search(r"[(),;:]", text)] == []
+
+
+def test_the_bank_template_watches_customers_going_quiet_not_those_already_gone(app, make_tenant):
+    """Attrition risk is for customers who can still be kept: 60 to 89 quiet days is a warning; after 90 a
+    customer has left by the churn model's own definition, and is not listed (the list filled with them)."""
+    from datetime import timedelta
+
+    bank = make_tenant("bank")
+    quiet = {"B1": 10, "B2": 70, "B3": 200}  # days since the last deposit, at AS_OF
+    with in_tenant(app, bank):
+        import_records([{"external_id": code, "name": code, "aum_avg_3m": "50000"} for code in quiet],
+                       kind="customers")
+        import_records([{"customer": code, "occurred_at": (AS_OF - timedelta(days=days)).date().isoformat(),
+                         "amount": "1000"} for code, days in quiet.items()], kind="activity")
+        db.session.commit()
+    retier_again(app, bank, AS_OF)  # the template, version 1
+    attrition = {customer: tier for (customer, dimension), tier in tiers(app, bank).items()
+                 if dimension == "high_risk"}
+    assert attrition == {"B1": "normal", "B2": "watch", "B3": "normal"}

@@ -104,10 +104,14 @@ BANK = {"value_measure": "aum_avg_3m", "dimensions": [
     _dimension("high_risk", "Attrition risk", "流失风险", [
         _tier("high", "High", "高", RED,
               "churn_probability >= 0.6 or (aum_avg_3m >= 200000 and trend(amount, 90d) <= -0.5)"),
-        _tier("watch", "Watch", "关注", AMBER, "churn_probability >= 0.3 or days_since_last(activity) >= 90"),
-        _tier("normal", "Normal", "正常", GREY)],
-        ("Valuable customers moving money out, or a high churn score once the churn model exists.",
-         "资金外流的高价值客户，或流失模型建成后流失概率高的客户。")),
+        _tier("watch", "Watch", "关注", AMBER,
+              "churn_probability >= 0.3 or (days_since_last(activity) >= 60 and days_since_last(activity) < 90)"),
+        _tier("normal", "Not flagged", "未预警", GREY)],
+        ("Valuable customers moving money out, a high churn score once the churn model exists, or customers "
+         "going quiet (60 to 89 days without activity). After 90 quiet days a customer has left by the churn "
+         "model's definition: no longer a risk to act on here.",
+         "资金外流的高价值客户、流失模型建成后流失概率高的客户，或渐趋沉寂的客户（60至89天无交易）。"
+         "连续90天无交易的客户按流失模型的定义已经流失，不再列为此处的风险。")),
     _opinion('count(complaints, 365d, channel in ["regulator_hotline", "news_media"]) >= 1',
              'count(complaints, 90d) >= 2 or count(complaints, 180d, channel == "social_media") >= 1'),
 ]}
