@@ -87,8 +87,15 @@ def create_tenant(slug: str, *, name: str, industry: str, settings: dict | None 
     return tenant
 
 
-def find_tenant(slug: str) -> Tenant | None:
-    if not isinstance(slug, str) or not SLUG_PATTERN.match(slug):
+def find_tenant(slug: str | None) -> Tenant | None:
+    """The tenant a slug names, in whatever case it was typed (``DEMO-BANK`` is ``demo-bank``).
+
+    Slugs are stored lowercase (``validate_slug``), and people type them from a letter or a
+    slide: the landing page, the ``/t/<slug>/`` address and every command's ``--tenant`` all
+    look a tenant up here.  A caller that shows the slug shows ``tenant.slug``, not what was typed.
+    """
+    slug = slug.strip().lower() if isinstance(slug, str) else ""
+    if not SLUG_PATTERN.match(slug):
         return None  # not a slug at all: no need to ask the database
     return db.session.scalar(sa.select(Tenant).where(Tenant.slug == slug))
 
