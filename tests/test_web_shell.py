@@ -170,7 +170,10 @@ def test_operator_tenant_form_rejects_a_taken_slug_and_writes_nothing(browser, o
     browser.submit("/operator/login", {"email": operator, "password": PASSWORD})
     response = browser.submit("/operator/", {"slug": tenant_a.slug, "name": "Dup", "industry": "bank",
                                              "admin_email": "x@y.test", "admin_password": "first-admin-pass"})
-    assert response.status_code == 200 and "already exists" in response.text
+    assert response.status_code == 400  # as every other refused field of the form
+    beside = response.text.split('name="slug"')[1].split("</div>")[0]
+    assert f"a tenant with slug &#39;{tenant_a.slug}&#39; already exists" in beside
+    assert "<td>Dup</td>" not in browser.get("/operator/").text  # nothing provisioned
 
 
 def test_pages_are_never_cached_or_framed(browser, tenant_a):

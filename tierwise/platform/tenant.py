@@ -80,7 +80,7 @@ def create_tenant(slug: str, *, name: str, industry: str, settings: dict | None 
     if not name or len(name) > 200:
         raise ValidationError(_("must be 1-200 characters"), field="name")
     if find_tenant(slug) is not None:
-        raise ConflictError(_("a tenant with slug '%(slug)s' already exists", slug=slug))
+        raise ConflictError(_("a tenant with slug '%(slug)s' already exists", slug=slug), field="slug")
     tenant = Tenant(slug=slug, name=name, industry=industry_value.value, settings=dict(settings or {}))
     db.session.add(tenant)
     db.session.flush()
