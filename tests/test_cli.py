@@ -89,9 +89,8 @@ def test_duplicate_tenant_slug_exits_nonzero_and_changes_nothing(app, runner):
 
     result = tierwise(runner, "tenant", "create", slug, "--name", "Second", "--industry", "pharma_distributor")
 
-    assert result.exit_code != 0
-    assert slug in one_line_error(result)
-    assert "already exists" in result.stderr
+    assert result.exit_code == 2  # a value the command was given: a usage error naming its argument
+    assert one_line_error(result) == f"Error: SLUG: a tenant with slug '{slug}' already exists"
     assert tenant_row(app, slug)["name"] == "First"
     assert tenant_row(app, slug)["industry"] == "bank"
     assert tenant_count(app) == before
@@ -169,6 +168,32 @@ def test_user_create_in_unknown_tenant_fails_cleanly(runner):
 
     assert result.exit_code != 0
     assert slug in one_line_error(result)
+
+
+@pytest.mark.parametrize("args", [["schedules", "list"], ["rules", "export"], ["retier"],
+                                  ["user", "create", "--email", "new.rm@x.test", "--role", "analyst"]])
+def test_every_command_finds_its_tenant_whatever_the_case_of_the_slug_typed(runner, tenant_a, args):
+    result = tierwise(runner, *args, "--tenant", tenant_a.slug.upper(), env={"TIERWISE_PASSWORD": PASSWORD})
+
+    assert result.exit_code == 0, result.output
+
+
+def test_a_token_for_a_tenant_typed_in_capitals_names_the_tenant_as_it_is_stored(runner, client, tenant_a):
+    result = tierwise(runner, "token", "create", "--tenant", tenant_a.slug.upper(), "--email", tenant_a.email("rm1"))
+
+    assert result.exit_code == 0, result.stderr
+    token = result.stdout.strip()
+    assert token.startswith(f"tw_{tenant_a.slug}_")  # the API reads the tenant from the token: it must be the slug
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+
+def test_switching_a_tenant_typed_in_capitals_says_its_slug_as_stored(runner, tenant_a):
+    off = tierwise(runner, "tenant", "deactivate", tenant_a.slug.upper())
+    on = tierwise(runner, "tenant", "activate", tenant_a.slug.upper())
+
+    assert (off.exit_code, on.exit_code) == (0, 0), off.output + on.output
+    assert on.stdout == f"Switched on tenant {tenant_a.slug}.\n"
+    assert f"`tierwise tenant activate {tenant_a.slug}`" in off.stdout
 
 
 def test_token_create_prints_a_token_that_authenticates_as_the_user(runner, client, tenant_a):

@@ -571,7 +571,7 @@ def test_the_export_log_says_filters_as_the_list_page_labels_them(app, tenant_a)
     from tierwise.platform.web.lists import _names_of, filter_lines
 
     rm = tenant_a.users["rm1"].id
-    filters = {"tiers": {"value": ["private_banking"]}, "churn_min": 0.5, "rm_user_id": str(rm)}
+    filters = {"tiers": {"value": ["private_banking", "wealth_centre"]}, "churn_min": 0.5, "rm_user_id": str(rm)}
 
     class Event:
         details = {"filters": filters}
@@ -584,7 +584,7 @@ def test_the_export_log_says_filters_as_the_list_page_labels_them(app, tenant_a)
             chinese = dict(filter_lines(filters, names, catalog.rule_set()))
     assert english["Churn probability from"] == "50.0%" and str(rm) not in english.values()
     assert english["Relationship manager"] == names[str(rm)] != ""  # the RM by name, not by id
-    assert english["Wealth tier"] == "Private banking" and chinese["财富等级"] == "私人银行"
+    assert english["Wealth tier"] == "Private banking, Wealth centre" and chinese["财富等级"] == "私人银行、财富中心"
 
 
 def test_a_saved_lists_bounds_are_json_numbers_while_a_query_string_types_them(app, grid, client, issue_token):

@@ -172,3 +172,36 @@ def test_no_list_of_scores_or_changes_shares_a_name_with_a_dimension_of_an_indus
     dimensions = {label for t in TEMPLATES.values() for d in t["dimensions"] for label in (d["label_en"], d["label_zh"])}
     for name in ("vip_at_risk", "at_risk", "newly_high_risk", "value_down"):
         assert {BUILT_IN[name].label_en, BUILT_IN[name].label_zh}.isdisjoint(dimensions), name
+
+
+def test_lists_in_the_rule_editor_and_the_version_history_are_joined_as_chinese_lists_them(app, bank):
+    chinese = signed_in(app, bank, "zh_CN")
+    editor = chinese.get(f"/t/{bank.slug}/rules/draft").text
+    assert '个人或机构<span class="muted">（individual、organisation）</span>' in editor  # full-width, no space
+    assert "<code>value</code>、<code>high_risk</code>" in editor  # tier("…")'s dimensions
+    with in_tenant(app, bank):
+        definition = current_version().definition
+        first = f"/t/{bank.slug}/rules/versions/{current_version().id}"
+    definition["dimensions"][0]["tiers"][1]["rule"] = "count(complains, 90d) >= 1"
+    checked = chinese.client.post(f"/t/{bank.slug}/rules/draft/check", json=definition,
+                                  headers={"X-CSRFToken": csrf_token_from(editor)})
+    assert "此处应为数据来源（activity、interactions、complaints）" in checked.json["message"]
+    assert "首个版本，包含维度 财富等级、流失风险" in chinese.get(first).text
+
+    english = signed_in(app, bank, "en")
+    assert 'Individual or organisation <span class="muted">(individual, organisation)</span>' in english.get(
+        f"/t/{bank.slug}/rules/draft").text
+    assert "First version, with the dimensions Wealth tier, Attrition risk" in english.get(first).text
+
+
+def test_a_list_in_an_audit_records_details_is_joined_as_the_readers_language_lists_it(app, bank):
+    from flask_babel import force_locale
+
+    from tierwise.platform.web.labels import plain_details
+
+    details = {"ignored_columns": ["备注", "memo"]}
+    with app.test_request_context(), in_tenant(app, bank):
+        with force_locale("zh_CN"):
+            assert [text for _key, text in plain_details(details)] == ["备注、memo"]
+        with force_locale("en"):
+            assert [text for _key, text in plain_details(details)] == ["备注, memo"]

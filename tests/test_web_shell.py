@@ -18,6 +18,20 @@ def test_landing_page_sends_you_to_your_tenants_login(browser, tenant_a):
     assert empty.status_code == 400  # nothing typed: a bad request, not an organisation that is missing
 
 
+def test_a_slug_typed_in_capitals_leads_to_the_same_page_at_the_organisations_own_address(browser, tenant_a):
+    typed = tenant_a.slug.upper()
+    sign_in = browser.get(f"/t/{typed}/login?next=/t/{tenant_a.slug}/lists/")
+    assert sign_in.status_code == 308
+    assert sign_in.location.endswith(f"/t/{tenant_a.slug}/login?next=/t/{tenant_a.slug}/lists/")
+    assert browser.get(sign_in.location).status_code == 200
+    customer = "0b7c3f52-6f0e-4c4e-9d7a-3f1f4a2b8c11"
+    deeper = browser.get(f"/t/{tenant_a.slug.capitalize()}/customers/{customer}?tier=a&tier=b")
+    assert deeper.status_code == 308 and deeper.location.endswith(f"/t/{tenant_a.slug}/customers/{customer}?tier=a&tier=b")
+    posted = browser.client.post(f"/t/{typed}/login", data={"email": tenant_a.email("admin"), "password": PASSWORD})
+    assert posted.status_code == 308 and posted.location.endswith(f"/t/{tenant_a.slug}/login")  # posted again there
+    assert browser.get("/t/NOBODY-HERE/login").status_code == 404
+
+
 def test_the_landing_page_switches_language_and_the_organisations_sign_in_follows(browser, tenant_a):
     landing = browser.get("/").text
     assert 'action="/locale"' in landing and 'lang="en"' in landing  # the switcher, as on every other page
@@ -156,7 +170,10 @@ def test_operator_tenant_form_rejects_a_taken_slug_and_writes_nothing(browser, o
     browser.submit("/operator/login", {"email": operator, "password": PASSWORD})
     response = browser.submit("/operator/", {"slug": tenant_a.slug, "name": "Dup", "industry": "bank",
                                              "admin_email": "x@y.test", "admin_password": "first-admin-pass"})
-    assert response.status_code == 200 and "already exists" in response.text
+    assert response.status_code == 400  # as every other refused field of the form
+    beside = response.text.split('name="slug"')[1].split("</div>")[0]
+    assert f"a tenant with slug &#39;{tenant_a.slug}&#39; already exists" in beside
+    assert "<td>Dup</td>" not in browser.get("/operator/").text  # nothing provisioned
 
 
 def test_pages_are_never_cached_or_framed(browser, tenant_a):

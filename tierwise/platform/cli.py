@@ -172,7 +172,7 @@ def read_password(prompt: str = "Password") -> str:
 
 @contextmanager
 def in_tenant(slug: str) -> Iterator:
-    """Act inside tenant ``slug`` as the CLI (the tenant must exist)."""
+    """Act inside tenant ``slug`` as the CLI (the tenant must exist): every command's ``--tenant``, in any case."""
     from tierwise.platform.tenant import get_tenant
 
     with reported_errors():
@@ -215,7 +215,7 @@ def tenant_list() -> None:
 @fields_from(tenant="slug")
 def tenant_deactivate(slug: str) -> None:
     """Switch tenant SLUG off: nobody signs in, no token or schedule runs; its data is kept."""
-    _switch_tenant(slug, False)
+    slug = _switch_tenant(slug, False)
     click.echo(f"Switched off tenant {slug}: its data is kept; `tierwise tenant activate {slug}` switches it on.")
 
 
@@ -224,16 +224,18 @@ def tenant_deactivate(slug: str) -> None:
 @fields_from(tenant="slug")
 def tenant_activate(slug: str) -> None:
     """Switch tenant SLUG on again."""
-    _switch_tenant(slug, True)
+    slug = _switch_tenant(slug, True)
     click.echo(f"Switched on tenant {slug}.")
 
 
-def _switch_tenant(slug: str, active: bool) -> None:
+def _switch_tenant(slug: str, active: bool) -> str:
+    """Switch the tenant off or on; its slug as stored, to say which (``DEMO-BANK`` was typed, ``demo-bank`` is)."""
     from tierwise.platform.tenant import set_active
 
     with reported_errors():
-        set_active(slug, active, actor_label="cli")
+        slug = set_active(slug, active, actor_label="cli").slug
         db.session.commit()
+    return slug
 
 
 @user_cli.command("create")
@@ -249,18 +251,18 @@ def user_create(tenant_slug: str, email: str, role: str, display_name: str, bran
     from tierwise.platform.branches import find_branch_by_code
     from tierwise.platform.users import create_user, validate_role
 
-    with in_tenant(tenant_slug):
+    with in_tenant(tenant_slug) as tenant:
         validate_role(role)
         branch_id = None
         if branch_code:
             branch = find_branch_by_code(branch_code)
             if branch is None:
-                raise NotFoundError(f"no branch with code '{branch_code}' in tenant '{tenant_slug}'", field="branch")
+                raise NotFoundError(f"no branch with code '{branch_code}' in tenant '{tenant.slug}'", field="branch")
             branch_id = branch.id
         user = create_user(email=email, role=role, password=read_password(), display_name=display_name,
                            branch_id=branch_id)
         db.session.commit()
-        click.echo(f"Created {user.role} {user.email} in tenant {tenant_slug}")
+        click.echo(f"Created {user.role} {user.email} in tenant {tenant.slug}")
 
 
 @token_cli.command("create")
@@ -276,7 +278,7 @@ def token_create(tenant_slug: str, email: str, name: str) -> None:
     with in_tenant(tenant_slug) as tenant:
         user = find_user_by_email(email)
         if user is None or not user.active:
-            raise NotFoundError(f"no active user '{email}' in tenant '{tenant_slug}'", field="email")
+            raise NotFoundError(f"no active user '{email}' in tenant '{tenant.slug}'", field="email")
         _token, plaintext = api_tokens.issue(user, name=name, tenant_slug=tenant.slug)
         db.session.commit()
     click.echo(plaintext)

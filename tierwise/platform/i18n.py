@@ -70,9 +70,14 @@ def captioned(pairs) -> str:
     return clauses(f"{caption}{colon()}{text}" for caption, text in pairs)
 
 
+def list_separator() -> str:
+    """What goes between two items of a list: ", " in English, the enumeration comma "、" in Chinese."""
+    return "、" if str(get_locale()).startswith("zh") else ", "
+
+
 def listed(items) -> str:
     """Items one after another as the reader's language lists them: "a, b" or "a、b"."""
-    return ("、" if str(get_locale()).startswith("zh") else ", ").join(str(item) for item in items)
+    return list_separator().join(str(item) for item in items)
 
 
 def keep_chosen_locale() -> str | None:
@@ -87,4 +92,5 @@ def keep_chosen_locale() -> str | None:
 
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
-    app.jinja_env.globals.update(LOCALES=LOCALES, get_locale=get_locale, gap=gap, colon=colon, semicolon=semicolon)
+    app.jinja_env.globals.update(LOCALES=LOCALES, get_locale=get_locale, gap=gap, colon=colon, semicolon=semicolon,
+                                 list_separator=list_separator, listed=listed)

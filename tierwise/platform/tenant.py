@@ -80,15 +80,22 @@ def create_tenant(slug: str, *, name: str, industry: str, settings: dict | None 
     if not name or len(name) > 200:
         raise ValidationError(_("must be 1-200 characters"), field="name")
     if find_tenant(slug) is not None:
-        raise ConflictError(_("a tenant with slug '%(slug)s' already exists", slug=slug))
+        raise ConflictError(_("a tenant with slug '%(slug)s' already exists", slug=slug), field="slug")
     tenant = Tenant(slug=slug, name=name, industry=industry_value.value, settings=dict(settings or {}))
     db.session.add(tenant)
     db.session.flush()
     return tenant
 
 
-def find_tenant(slug: str) -> Tenant | None:
-    if not isinstance(slug, str) or not SLUG_PATTERN.match(slug):
+def find_tenant(slug: str | None) -> Tenant | None:
+    """The tenant a slug names, in whatever case it was typed (``DEMO-BANK`` is ``demo-bank``).
+
+    Slugs are stored lowercase (``validate_slug``), and people type them from a letter or a
+    slide: the landing page, the ``/t/<slug>/`` address and every command's ``--tenant`` all
+    look a tenant up here.  A caller that shows the slug shows ``tenant.slug``, not what was typed.
+    """
+    slug = slug.strip().lower() if isinstance(slug, str) else ""
+    if not SLUG_PATTERN.match(slug):
         return None  # not a slug at all: no need to ask the database
     return db.session.scalar(sa.select(Tenant).where(Tenant.slug == slug))
 

@@ -10,7 +10,7 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectField, String
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, StopValidation
 
-from tierwise.errors import ValidationError
+from tierwise.errors import ConflictError, ValidationError
 from tierwise.platform.passwords import MIN_LENGTH
 from tierwise.platform.tenant import validate_slug
 from tierwise.platform.web.labels import INDUSTRY_LABELS, ROLE_LABELS, SCOPE_LABELS
@@ -131,7 +131,8 @@ class ReassignBookForm(FlaskForm):
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
 
 
-def show_validation_error(form: FlaskForm, exc: ValidationError, aliases: dict[str, str] | None = None) -> None:
+def show_validation_error(form: FlaskForm, exc: ValidationError | ConflictError,
+                          aliases: dict[str, str] | None = None) -> None:
     """Put a domain validation error next to its field, or at the top of the form.
 
     ``aliases``: the form's name for a domain field it calls otherwise (the operator's new-tenant form

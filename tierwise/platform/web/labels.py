@@ -14,7 +14,7 @@ from markupsafe import Markup
 from tierwise.jobs.schedules import ACTION_LABELS as SCHEDULE_ACTION_LABELS
 from tierwise.jobs.schedules import STARTER_PREFIX
 from tierwise.platform.db import db
-from tierwise.platform.i18n import captioned, clauses, localised
+from tierwise.platform.i18n import captioned, clauses, listed, localised
 from tierwise.platform.numbers import readable_feature, readable_number, readable_percent
 from tierwise.platform.policy import Permission, allows
 from tierwise.platform.tenant import Industry
@@ -310,7 +310,7 @@ def plain_details(value) -> list[tuple[str, str]]:
             return captioned((named.get(k) or AUDIT_DETAIL_LABELS.get(k, k), text(v, k))
                              for k, v in sorted(item.items(), key=_in_reading_order) if v not in (None, "", {}, []))
         if isinstance(item, (list, tuple)):
-            return ", ".join(text(v, key) for v in item)
+            return listed(text(v, key) for v in item)
         if isinstance(item, bool):
             return _("yes") if item else _("no")
         if isinstance(item, (int, float)):

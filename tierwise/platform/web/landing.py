@@ -16,8 +16,7 @@ def index():
     form = TenantChoiceForm()
     status = 200
     if form.validate_on_submit():
-        slug = form.slug.data.strip().lower()
-        tenant = find_tenant(slug)
+        tenant = find_tenant(form.slug.data)
         if tenant is not None and tenant.active:
             return redirect(url_for("tenant.auth.login", tenant_slug=tenant.slug))
         form.slug.errors, status = [_("No organisation with that code.")], 404

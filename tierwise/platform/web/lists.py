@@ -297,7 +297,7 @@ def filter_lines(filters: dict, names: dict[str, str], definition) -> list[tuple
     lines = []
     for code, tiers in sorted((filters.get("tiers") or {}).items()):
         labels = _tier_labels(catalog.dimension(definition, code))
-        lines.append((filter_caption(f"tier.{code}", dimensions), ", ".join(labels.get(t, t) for t in tiers)))
+        lines.append((filter_caption(f"tier.{code}", dimensions), listed(labels.get(t, t) for t in tiers)))
     for key in (*RANGES, "branch_id", "rm_user_id", "search", "condition"):
         value = filters.get(key)
         if value in (None, ""):

@@ -88,12 +88,9 @@ def tenants():
                 admin_email=form.admin_email.data, admin_password=form.admin_password.data,
                 actor_label=f"operator:{current_user.email}",
             )
-        except ValidationError as exc:
+        except (ValidationError, ConflictError) as exc:  # a taken slug too: beside the field, a 400 like the rest
             db.session.rollback()
             show_validation_error(form, exc, TenantForm.ALIASES)
-        except ConflictError as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
         else:
             db.session.commit()
             flash(_("Tenant %(slug)s created.", slug=tenant.slug), "success")
