@@ -334,3 +334,28 @@ def test_a_refused_training_reads_in_each_readers_language_wherever_it_is_read(a
     for page in (f"/t/{tenant_a.slug}/models/", f"/t/{tenant_a.slug}/dashboard"):
         text = person.get(page, headers=ENGLISH).text
         assert "this tenant has no activity yet" in text and "本机构尚无活动记录" not in text, page
+
+
+def test_the_data_window_is_read_in_days_on_the_tenants_clock_training_cutoffs_in_order(app, make_tenant):
+    """Data that ends at 02:30 on 15 November in Shanghai ends on the 15th, as the dashboard says, not on UTC's 14th."""
+    from tierwise.platform.tenant import Tenant
+
+    world = make_tenant("bank")
+    late = "T18:30:00+00:00"  # 02:30 the next morning at UTC+8
+    with in_tenant(app, world):
+        assert db.session.get(Tenant, world.tenant_id).timezone == "Asia/Shanghai"
+        version = record_model_version(make_champion=True)
+        version.data_window = version.data_window | {
+            "data_start": "2024-01-01" + late, "data_end": "2026-11-14" + late,
+            "validation_cutoff": "2026-08-14" + late,
+            "training_cutoffs": ["2026-05-14" + late, "2026-02-14" + late]}  # newest first, as training may list them
+        version_id = version.id
+        db.session.commit()
+    person = signed_in(app, world)
+    for path in ("/models/", f"/models/versions/{version_id}"):
+        english = person.get(f"/t/{world.slug}{path}", headers=ENGLISH).text
+        assert "2024-01-02 – 2026-11-15" in english and "Cutoff 2026-08-15." in english, path
+        assert "<dd>2026-02-15, 2026-05-15</dd>" in english, path
+        chinese = person.get(f"/t/{world.slug}{path}", headers=CHINESE).text
+        assert "<dd>2026-02-15、2026-05-15</dd>" in chinese, path
+        assert "2026-11-14" not in english + chinese and "2026-08-14" not in english + chinese, path

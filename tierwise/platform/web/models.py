@@ -23,9 +23,12 @@ from wtforms.validators import AnyOf, Length, NumberRange, Optional
 
 from tierwise.errors import ConflictError, ValidationError
 from tierwise.models.dataset import DEFAULT_HORIZON
+from tierwise.models.days import tenant_day, tenant_days
 from tierwise.models.registry import MODEL_LABELS, MODELS, ModelVersion, champion, promote, versions
 from tierwise.models.runs import ACTIVE, ModelRun, latest_scoring, launch_scoring, launch_training, recent_runs
 from tierwise.platform.db import db
+from tierwise.platform.i18n import listed
+from tierwise.platform.numbers import MISSING
 from tierwise.platform.policy import Permission, allows
 from tierwise.platform.score_explanations import labelled_importance
 from tierwise.platform.web import model_report as report
@@ -105,9 +108,17 @@ def _charts(version: ModelVersion) -> list[Markup]:
     return found
 
 
+def window_days(window: dict) -> dict[str, str]:
+    """A version's data window in days on the tenant's clock, as the dashboard names where the data ends;
+    the training cutoffs earliest first, listed as the reader's language lists."""
+    days = {key: tenant_day(window[key]) if window.get(key) else MISSING
+            for key in ("data_start", "data_end", "validation_cutoff")}
+    return days | {"training_cutoffs": listed(tenant_days(window.get("training_cutoffs") or [])) or MISSING}
+
+
 def version_report(version: ModelVersion) -> dict:
     """Everything the report macro shows of one version."""
-    return {"version": version, "columns": report.columns(version), "rows": report.metric_rows(version),
+    return {"version": version, "days": window_days(version.data_window or {}), "columns": report.columns(version), "rows": report.metric_rows(version),
             "verdicts": report.verdicts(version), "charts": _charts(version),
             "partial_period": "run_rate" in version.metrics,  # the data held less than a period to carry forward
             "calibration": version.metrics.get("model", {}).get("calibration") or [],
