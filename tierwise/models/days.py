@@ -8,30 +8,40 @@ request, a command or a worker asks: each reads the zone of the tenant it acts f
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timezone
 from zoneinfo import ZoneInfo
 
 from tierwise.platform import tenancy
-from tierwise.platform.clock import local_date
 from tierwise.platform.db import db
+from tierwise.platform.numbers import MISSING
 from tierwise.platform.tenant import Tenant
 
 
 def tenant_timezone() -> str:
-    """The zone of the tenant acted for (``Tenant.timezone``), read once per session (the identity map keeps it)."""
-    return db.session.get(Tenant, tenancy.current_tenant_id()).timezone
+    """The zone of the tenant acted for (``Tenant.timezone``), read once per session (the identity map keeps it);
+    UTC outside any tenant, as the clock says moments there."""
+    tenant_id = tenancy.current_tenant_id()
+    return "UTC" if tenant_id is None else db.session.get(Tenant, tenant_id).timezone
+
+
+def tenant_date(moment: datetime) -> date:
+    """The date ``moment`` falls on (a moment without a zone is a stored UTC one)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(ZoneInfo(tenant_timezone())).date()
 
 
 def tenant_day(moment: datetime | str | None) -> str:
     """``2026-11-15``: the day ``moment`` (a datetime or its ISO text, as a data window stores it) falls on."""
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    return local_date(moment, tenant_timezone())
+    if moment is None:
+        return MISSING
+    return tenant_date(datetime.fromisoformat(moment) if isinstance(moment, str) else moment).isoformat()
 
 
 def tenant_days(moments) -> list[str]:
-    """The days of ``moments`` in the order they came, earliest first."""
-    return [tenant_day(m) for m in sorted(datetime.fromisoformat(m) if isinstance(m, str) else m for m in moments)]
+    """The days of ``moments`` (datetimes or their ISO text) in time order, earliest first."""
+    moments = sorted(datetime.fromisoformat(m) if isinstance(m, str) else m for m in moments)
+    return [tenant_day(m) for m in moments]
 
 
 def tenant_midnight(day: date) -> datetime:

@@ -67,11 +67,15 @@ FEATURES_STAGE = "features as of "  # followed by the cutoff dates the features 
 
 
 def stage_label(stage: str) -> str:
-    """A run's stage in the reader's language; a stage this page does not know, as stored."""
+    """A run's stage in the reader's language; a stage this page does not know, as stored.
+
+    The cutoffs of a features stage are read earliest first, listed as the reader's language lists them:
+    training builds the validation cutoff first, and runs recorded before their days were sorted kept that order.
+    """
     if stage in STAGE_LABELS:
         return str(STAGE_LABELS[stage])
     if stage.startswith(FEATURES_STAGE):
-        return _("features as of %(dates)s", dates=stage[len(FEATURES_STAGE):])
+        return _("features as of %(dates)s", dates=listed(sorted(stage[len(FEATURES_STAGE):].split(", "))))
     return stage
 
 
@@ -111,8 +115,7 @@ def _charts(version: ModelVersion) -> list[Markup]:
 def window_days(window: dict) -> dict[str, str]:
     """A version's data window in days on the tenant's clock, as the dashboard names where the data ends;
     the training cutoffs earliest first, listed as the reader's language lists."""
-    days = {key: tenant_day(window[key]) if window.get(key) else MISSING
-            for key in ("data_start", "data_end", "validation_cutoff")}
+    days = {key: tenant_day(window.get(key)) for key in ("data_start", "data_end", "validation_cutoff")}
     return days | {"training_cutoffs": listed(tenant_days(window.get("training_cutoffs") or [])) or MISSING}
 
 
