@@ -359,3 +359,14 @@ def test_the_data_window_is_read_in_days_on_the_tenants_clock_training_cutoffs_i
         chinese = person.get(f"/t/{world.slug}{path}", headers=CHINESE).text
         assert "<dd>2026-02-15、2026-05-15</dd>" in chinese, path
         assert "2026-11-14" not in english + chinese and "2026-08-14" not in english + chinese, path
+
+
+def test_who_trained_a_version_follows_when_with_the_readers_comma(app, make_tenant):
+    world = make_tenant("bank")
+    with in_tenant(app, world):
+        record_model_version(make_champion=True).trained_by = "demo"
+        db.session.commit()
+    person = signed_in(app, world)
+    assert re.search(r"UTC\+8, Demo data</dd>", models_page(person, world))
+    chinese = models_page(person, world, CHINESE)
+    assert re.search(r"UTC\+8，演示数据</dd>", chinese) and "UTC+8, 演示数据" not in chinese
