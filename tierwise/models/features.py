@@ -19,6 +19,7 @@ record the outcome a churn model predicts.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -152,6 +153,24 @@ def reads_as(feature: str) -> str:
     if feature.endswith("_days") or feature.startswith("days_since"):
         return "days"
     return "number"
+
+
+def reason_value(feature: str, value):
+    """A feature's value as a reason carries it (pages, the API): rounded to what it can tell.
+
+    Days since a moment come out of timestamps as 31.0000115740741; a reader, or a program, wants 31.0.
+    Days keep two decimals, cut rather than rounded (29.996 days have not made 30: pages say whole days
+    elapsed, ``numbers.readable_days``); amounts keep two decimals, a share or change four (12.34%), a
+    small number four significant digits.  Only the reason is rounded: the model's features are what they are.
+    """
+    if isinstance(value, bool) or not isinstance(value, float) or not math.isfinite(value):  # text, counts, None
+        return value
+    kind = reads_as(feature)
+    if kind == "days":
+        return math.floor(round(value * 100, 6)) / 100
+    if kind == "percent":
+        return round(value, 4)
+    return round(value, 2) if abs(value) >= 1 else float(f"{value:.4g}")
 
 
 def current_spec(model: str | None = None) -> FeatureSpec:
