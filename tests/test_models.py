@@ -459,7 +459,7 @@ def test_scoring_gives_every_customer_scores_and_five_labelled_reasons(app, trai
         feature, contribution, _value = sample.churn_reasons[0]
         assert abs(contribution) >= abs(sample.churn_reasons[-1][1])
         spec = champion("churn").spec
-        assert spec.label(feature, "en") != "" and spec.label("recency_days", "zh_Hans_CN") == "距上次交易天数"
+        assert spec.label(feature, "en") != "" and spec.label("recency_days", "zh_Hans_CN") == "距上次活动天数"
         assert set(result.drift) == {"churn", "value"} and "__score__" in result.drift["churn"]["psi"]
 
 

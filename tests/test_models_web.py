@@ -212,7 +212,7 @@ def test_score_now_rescores_and_shows_drift_per_feature(app, bank):
     page = post(signed_in(app, bank), bank, "/score")
     assert "Scoring finished: 400 customers scored." in page.text
     drift = page.text.split('id="drift"')[1]
-    assert "The score itself" in drift and "Days since last activity" in drift and "PSI" in drift
+    assert "The score itself" in drift and "Days since the last activity" in drift and "PSI" in drift
     assert 'data-feature="__score__"' in drift
 
 

@@ -43,7 +43,8 @@ FIELD_TYPES = (FieldType.NUMBER, FieldType.INTEGER, FieldType.BOOLEAN, FieldType
 
 # Feature labels for people (reasons, importance); categories, channels and fields are filled in.
 LABELS = {
-    "recency_days": ("距上次交易天数", "Days since last activity"),
+    # said as the rules say days_since_last(activity) and (complaints) (``rules.phrases``): one thing, one name
+    "recency_days": ("距上次活动天数", "Days since the last activity"),
     "tenure_days": ("首次交易至今天数", "Days since first activity"),
     "amount_sum_{w}d": ("近{w}天金额", "Amount, last {w} days"),
     "events_{w}d": ("近{w}天交易次数", "Activity count, last {w} days"),
@@ -64,7 +65,7 @@ LABELS = {
     "public_complaints_365d": ("近365天舆情渠道投诉", "Complaints via media or regulator, last 365 days"),
     "severe_interactions_365d": ("近365天严重（4-5级）互动", "Severe (4-5) interactions, last 365 days"),
     "unresolved_complaints": ("未解决投诉数", "Unresolved complaints"),
-    "days_since_complaint": ("距上次投诉天数", "Days since last complaint"),
+    "days_since_complaint": ("距上次投诉天数", "Days since the last complaint"),
     "interactions_365d_ch_{c}": ("近365天互动：{c}", "Interactions, last 365 days: {c}"),
     "party_type": ("客户性质", "Party type"),  # individual or organisation; 客户类型 is a bank field (account type)
 }
