@@ -87,8 +87,8 @@ def test_a_version_shows_its_evidence_with_labels_in_the_requests_language_but_n
     assert {"roc", "lift"} <= set(detail["curves"]) and detail["data_window"]["validation_examples"] > 0
     labels = {item["feature"]: item["label"] for item in detail["importance"]}
     chinese = api(bank, "analyst").get(f"/models/versions/{version_id}", headers=CHINESE).json
-    assert labels["recency_days"] == "Days since last activity"
-    assert {item["feature"]: item["label"] for item in chinese["importance"]}["recency_days"] == "距上次交易天数"
+    assert labels["recency_days"] == "Days since the last activity"
+    assert {item["feature"]: item["label"] for item in chinese["importance"]}["recency_days"] == "距上次活动天数"
     assert "model_text" not in english.get_data(as_text=True) and "reference" not in detail
 
 

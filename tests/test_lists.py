@@ -457,6 +457,8 @@ def test_an_export_is_headed_and_labelled_as_the_screen_with_the_tier_codes_besi
     assert sheet.title == ("贵宾客户" if language == "zh-CN" else "VIP")  # named as the list is on the screen
     header, *rows = sheet.iter_rows(values_only=True)
     code = "价值等级（代码）" if language == "zh-CN" else "Value (code)"
+    churn = screen.index("流失概率" if language == "zh-CN" else "Churn probability")  # a percentage there
+    screen[churn] = "流失概率（0–1）" if language == "zh-CN" else "Churn probability (0–1)"  # a probability here
     assert [h for h in header if "code" not in h and "代码" not in h] == screen  # the screen's headings, in order
     assert header[header.index(screen[4]) + 1] == code  # each tier's code beside its label
     assert rows[0][:2] == ("C01", "客户C01")
@@ -465,6 +467,24 @@ def test_an_export_is_headed_and_labelled_as_the_screen_with_the_tier_codes_besi
     through_api = client.get("/api/v1/lists/vip/export", headers=asked | {
         "Authorization": f"Bearer {issue_token(grid, 'rm1')}"}).data.decode("utf-8-sig")
     assert through_api.splitlines()[0].split(",") == list(header)
+
+
+def test_exported_scores_are_numbers_rounded_to_what_they_can_tell(app, grid, browser):
+    """The page reads 99.2% and 72,000; the file holds 0.9921 and 72000.29, no separators, no noise digits."""
+    from tierwise.tenants.exports import table
+
+    with in_tenant(app, grid):
+        db.session.execute(sa.update(CustomerScore).values(churn_probability=0.99213412, predicted_value=72000.2871))
+        db.session.commit()
+        header, body = table("vip", sa.true(), ListFilters(), "external_id")
+    scores = [line[header.index("churn_probability"):header.index("predicted_value") + 1] for line in body]
+    assert set(map(tuple, scores)) == {(0.9921, 72000.29)}
+    browser.login(grid)
+    for language, churn, value in (("en", "Churn probability (0–1)", "Predicted value"),
+                                   ("zh-CN", "流失概率（0–1）", "预测价值")):
+        exported = browser.get(f"/t/{grid.slug}/lists/vip/export?format=csv", headers={"Accept-Language": language})
+        rows = list(csv.DictReader(io.StringIO(exported.data.decode("utf-8-sig"))))
+        assert {(row[churn], row[value]) for row in rows} == {("0.9921", "72000.29")}, rows[0]
 
 
 def test_the_command_line_export_keeps_its_column_keys_and_tier_codes(app, grid):

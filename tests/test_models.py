@@ -459,7 +459,7 @@ def test_scoring_gives_every_customer_scores_and_five_labelled_reasons(app, trai
         feature, contribution, _value = sample.churn_reasons[0]
         assert abs(contribution) >= abs(sample.churn_reasons[-1][1])
         spec = champion("churn").spec
-        assert spec.label(feature, "en") != "" and spec.label("recency_days", "zh_Hans_CN") == "距上次交易天数"
+        assert spec.label(feature, "en") != "" and spec.label("recency_days", "zh_Hans_CN") == "距上次活动天数"
         assert set(result.drift) == {"churn", "value"} and "__score__" in result.drift["churn"]["psi"]
 
 
@@ -573,3 +573,18 @@ def test_value_baselines_add_the_run_rate_only_where_the_data_holds_less_than_th
     known_all_year = x.assign(amount_sum_365d=[3650.0, 3650.0])  # the same forecast twice says nothing new
     assert list(baselines.value_baselines(known_all_year, 365, history_days=150)) == ["last_period_carried_forward"]
     assert list(baselines.value_baselines(x, 365)) == ["last_period_carried_forward"]
+
+
+def test_a_training_run_names_the_cutoffs_it_builds_in_days_on_the_tenants_clock_earliest_first(app, tenant_a):
+    """The stage a run shows while it builds features: the days the pages name, in order, whatever order it builds."""
+    from zoneinfo import ZoneInfo
+
+    seed_history(app, tenant_a, customers=60, months=24)
+    stages = []
+    with in_tenant(app, tenant_a):
+        plan = dataset.plan_cutoffs("churn", 90)
+        dataset.build_dataset(plan, features.current_spec(), progress=lambda stage, _share: stages.append(stage))
+    cutoffs = sorted([plan.validation_cutoff, *plan.training_cutoffs])
+    shanghai = [f"{c.astimezone(ZoneInfo('Asia/Shanghai')):%Y-%m-%d}" for c in cutoffs]  # tenant_a's clock
+    assert shanghai != [str(c.date()) for c in cutoffs]  # activity dated in Shanghai: the days differ from UTC's
+    assert f"features as of {', '.join(shanghai)}" in stages, stages

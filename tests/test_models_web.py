@@ -212,7 +212,7 @@ def test_score_now_rescores_and_shows_drift_per_feature(app, bank):
     page = post(signed_in(app, bank), bank, "/score")
     assert "Scoring finished: 400 customers scored." in page.text
     drift = page.text.split('id="drift"')[1]
-    assert "The score itself" in drift and "Days since last activity" in drift and "PSI" in drift
+    assert "The score itself" in drift and "Days since the last activity" in drift and "PSI" in drift
     assert 'data-feature="__score__"' in drift
 
 
@@ -334,3 +334,39 @@ def test_a_refused_training_reads_in_each_readers_language_wherever_it_is_read(a
     for page in (f"/t/{tenant_a.slug}/models/", f"/t/{tenant_a.slug}/dashboard"):
         text = person.get(page, headers=ENGLISH).text
         assert "this tenant has no activity yet" in text and "本机构尚无活动记录" not in text, page
+
+
+def test_the_data_window_is_read_in_days_on_the_tenants_clock_training_cutoffs_in_order(app, make_tenant):
+    """Data that ends at 02:30 on 15 November in Shanghai ends on the 15th, as the dashboard says, not on UTC's 14th."""
+    from tierwise.platform.tenant import Tenant
+
+    world = make_tenant("bank")
+    late = "T18:30:00+00:00"  # 02:30 the next morning at UTC+8
+    with in_tenant(app, world):
+        assert db.session.get(Tenant, world.tenant_id).timezone == "Asia/Shanghai"
+        version = record_model_version(make_champion=True)
+        version.data_window = version.data_window | {
+            "data_start": "2024-01-01" + late, "data_end": "2026-11-14" + late,
+            "validation_cutoff": "2026-08-14" + late,
+            "training_cutoffs": ["2026-05-14" + late, "2026-02-14" + late]}  # newest first, as training may list them
+        version_id = version.id
+        db.session.commit()
+    person = signed_in(app, world)
+    for path in ("/models/", f"/models/versions/{version_id}"):
+        english = person.get(f"/t/{world.slug}{path}", headers=ENGLISH).text
+        assert "2024-01-02 – 2026-11-15" in english and "Cutoff 2026-08-15." in english, path
+        assert "<dd>2026-02-15, 2026-05-15</dd>" in english, path
+        chinese = person.get(f"/t/{world.slug}{path}", headers=CHINESE).text
+        assert "<dd>2026-02-15、2026-05-15</dd>" in chinese, path
+        assert "2026-11-14" not in english + chinese and "2026-08-14" not in english + chinese, path
+
+
+def test_who_trained_a_version_follows_when_with_the_readers_comma(app, make_tenant):
+    world = make_tenant("bank")
+    with in_tenant(app, world):
+        record_model_version(make_champion=True).trained_by = "demo"
+        db.session.commit()
+    person = signed_in(app, world)
+    assert re.search(r"UTC\+8, Demo data</dd>", models_page(person, world))
+    chinese = models_page(person, world, CHINESE)
+    assert re.search(r"UTC\+8，演示数据</dd>", chinese) and "UTC+8, 演示数据" not in chinese

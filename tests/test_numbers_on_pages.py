@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from tests.rule_helpers import in_tenant
 from tierwise.platform.db import db
-from tierwise.platform.numbers import readable_number
+from tierwise.platform.numbers import readable_number, readable_percent
 from tierwise.tenants.customers import Customer
 from tierwise.tenants.imports.runner import import_records
 
@@ -18,6 +18,29 @@ from tierwise.tenants.imports.runner import import_records
                                               (None, "—")])
 def test_a_number_reads_with_separators_and_without_stray_decimals(value, shown):
     assert readable_number(value) == shown
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    (0.694, "69.4%"), (0.9996, "99.96%"), (0.99996, ">99.99%"), (0.0004, "0.04%"), (0.00004, "<0.01%"),
+    (1.0, "100.0%"), (0.0, "0.0%"), (0.9994, "99.9%"), (-0.0004, "-0.04%"), (-0.00001, ">-0.01%"),
+    (1.0004, "100.0%"), (None, "—")])
+def test_a_percentage_never_reads_as_a_certainty_the_value_is_not(value, shown):
+    """99.96% is not "100.0%" (a churn the model is sure of), nor 0.04% "0.0%"; a change past 100% may read 100.0%."""
+    assert readable_percent(value) == shown
+
+
+def test_the_models_page_shows_a_share_just_short_of_all_as_short_of_it(app, make_tenant, browser):
+    from tests.model_fixtures import record_model_version
+
+    world = make_tenant("bank")
+    with in_tenant(app, world):
+        version = record_model_version(make_champion=True)
+        version.importance = [{"feature": "recency_days", "gain_share": 0.9996},
+                              {"feature": "complaints_90d", "gain_share": 0.0004}]
+        db.session.commit()
+    browser.login(world)
+    page = browser.get(f"/t/{world.slug}/models/").text
+    assert ">99.96%</td>" in page and ">0.04%</td>" in page and ">100.0%</td>" not in page
 
 
 def test_the_customer_profile_shows_amounts_as_the_reasons_do(app, make_tenant, browser):

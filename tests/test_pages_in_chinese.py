@@ -75,13 +75,14 @@ def test_model_runs_show_their_stage_and_a_scheduled_run_shows_the_schedule_as_w
     schedule = f"schedule:{uuid.uuid4()}"
     with in_tenant(app, world):
         record_model_run(job="score", status="succeeded", stage="done", started_by=schedule)
-        record_model_run(job="train", status="running", stage="features as of 2024-06-30", started_by="demo")
+        record_model_run(job="train", status="running", stage="features as of 2025-04-01, 2024-10-01, 2024-12-31",
+                         started_by="demo")  # as runs before the days were sorted stored them
         record_model_run(job="train", status="queued", model="value", stage="waiting for a worker")
         record_model_run(job="score", status="succeeded", stage="done", started_by="cli")
         db.session.commit()
 
     page = signed_in(app, world, "zh_CN").get(f"/t/{world.slug}/models/").text
-    assert "<td>已完成" in page and "计算特征（截至 2024-06-30）" in page
+    assert "<td>已完成" in page and "计算特征（截至 2024-10-01、2024-12-31、2025-04-01）" in page
     assert "waiting for a worker" in page  # a stage the page does not know is shown as recorded
     assert f'<span title="{schedule}">计划任务</span>' in page and "演示数据" in page and "<td>demo</td>" not in page
     assert "<td>命令行</td>" in page and "<td>cli</td>" not in page
@@ -89,7 +90,7 @@ def test_model_runs_show_their_stage_and_a_scheduled_run_shows_the_schedule_as_w
     assert f'<span title="{schedule}">计划任务</span>' in dashboard
 
     english = signed_in(app, world, "en").get(f"/t/{world.slug}/models/").text
-    assert "<td>done" in english and "features as of 2024-06-30" in english
+    assert "<td>done" in english and "features as of 2024-10-01, 2024-12-31, 2025-04-01" in english
     assert f'<span title="{schedule}">Schedule</span>' in english
 
 

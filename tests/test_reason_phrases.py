@@ -84,3 +84,15 @@ def test_a_whole_rule_reads_in_words_and_a_part_without_words_as_written(app, lo
     with app.test_request_context(), force_locale(locale):
         for rule, said in RULES.items():
             assert rule_in_words(rule, lambda name: labels[name].label(locale) if name in labels else name) == said[locale]
+
+
+@pytest.mark.parametrize("locale", sorted(SAID))
+def test_a_churn_reason_names_days_since_the_last_activity_as_a_tier_reason_does(app, locale):
+    """One thing, one name: the model's recency feature and the rules' days_since_last(activity) read alike."""
+    from tierwise.models.features import FeatureSpec
+
+    stored = {"days_since_last(activity)": 3.0, "days_since_last(complaints)": 9.0}
+    with app.test_request_context(), force_locale(locale):
+        captions = {line.expression: line.caption for line in reason_lines(stored, REGISTRY, locale)}
+    assert captions["days_since_last(activity)"] == FeatureSpec().label("recency_days", locale)
+    assert captions["days_since_last(complaints)"] == FeatureSpec().label("days_since_complaint", locale)

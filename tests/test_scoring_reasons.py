@@ -133,3 +133,17 @@ def test_a_reasons_value_reads_as_its_feature_means_it(feature, value, said):
     from tierwise.platform.numbers import readable_feature
 
     assert readable_feature(feature, value) == said
+
+
+@pytest.mark.parametrize(("feature", "value", "carried"), [
+    ("recency_days", 31.0000115740741, 31.0), ("recency_days", 29.996, 29.99), ("days_since_complaint", 0.29, 0.29),
+    ("amount_trend_90d", 0.123456789, 0.1235), ("amount_sum_365d", 1276653.2871, 1276653.29),
+    ("amount_avg_365d", 0.000123456, 0.0001235), ("events_90d", 3, 3), ("party_type", "organisation", "organisation"),
+    ("amount_sum_365d", None, None)])
+def test_a_reason_carries_its_value_rounded_to_what_it_can_tell(feature, value, carried):
+    """Days since the last activity, computed from timestamps, come to the page and the API as 31.0, not 31.0000115."""
+    from tierwise.models.scoring import labelled_reasons
+
+    [reason] = labelled_reasons([[feature, 0.25, value]], features.FeatureSpec(), "en")
+    assert reason["value"] == carried and type(reason["value"]) is type(carried)
+    assert reason["contribution"] == 0.25  # the push on the score is the model's own

@@ -8,7 +8,7 @@ as-of before any run is recorded (a 400 on ``as_of``, a usage error on
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import date
 
 import pytest
 import sqlalchemy as sa
@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from tests.rule_helpers import in_tenant
 from tests.test_api import bearer
 from tierwise.models.dataset import check_plan
+from tierwise.models.days import tenant_midnight
 from tierwise.models.runs import ModelRun
 from tierwise.platform.cli import cli
 from tierwise.platform.db import db
@@ -51,7 +52,17 @@ def test_an_as_of_before_anyone_churned_is_refused_naming_an_as_of_that_works(ap
     later = re.search(r"the earliest as-of that works is (\d{4}-\d{2}-\d{2})", early.stderr).group(1)
     assert _runs(app, tenant_a) == 0
     with in_tenant(app, tenant_a):
-        check_plan("churn", 90, as_of=datetime.fromisoformat(later).replace(tzinfo=timezone.utc))  # not refused
+        check_plan("churn", 90, as_of=tenant_midnight(date.fromisoformat(later)))  # the day's start: not refused
+
+
+def test_an_as_of_before_the_first_activity_names_that_activitys_day_on_the_tenants_clock(app, runner, tenant_a,
+                                                                                          loyal_then_leaving):
+    """The first bills are dated 2025-01-05 in Shanghai (16:00 on the 4th in UTC): the refusal says the 5th."""
+    before = runner.invoke(cli, ["train", "--tenant", tenant_a.slug, "--model", "churn", "--as-of", "2024-12-01"])
+
+    assert before.exit_code == 2, before.output
+    assert before.stderr.startswith("Error: --as-of: 2024-12-01 is before the tenant's first activity (2025-01-05)"), \
+        before.stderr
 
 
 def test_the_api_refuses_the_same_as_of_before_recording_a_run(app, client, tenant_a, loyal_then_leaving):

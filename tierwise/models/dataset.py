@@ -12,7 +12,7 @@ out of training instead; the plan says so and the model page shows it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,7 @@ from flask_babel import lazy_gettext as _l
 from tierwise.dates import months_before
 from tierwise.errors import ValidationError
 from tierwise.models import features as f
+from tierwise.models.days import tenant_date, tenant_day, tenant_days, tenant_midnight
 from tierwise.models.labels import CHURN, imported_outcomes, labels_for, population_days
 from tierwise.platform import tenancy
 from tierwise.platform.db import db
@@ -103,7 +104,7 @@ def plan_cutoffs(model: str, horizon_days: int, *, as_of: datetime | None = None
     last = end = data_end()
     if end <= first:
         raise ValidationError(_l("the tenant's activity starts on %(first)s, after today: nothing is known yet",
-                                 first=first.date()), field="activity")
+                                 first=tenant_day(first)), field="activity")
     if as_of is not None:
         end = min(end, as_of)
     if validation_cutoff(end, horizon_days) <= first + timedelta(days=MIN_HISTORY_DAYS):
@@ -206,11 +207,12 @@ def _one_outcome(plan: Plan, *, known_until: datetime) -> ValidationError:
     if later is not None:
         return ValidationError(_l("%(as_of)s is too early: up to it, a horizon of %(horizon)s days leaves a churn "
                                   "model customers of one outcome only (nobody churned, or nobody stayed) to learn "
-                                  "from; the earliest as-of that works is %(later)s", as_of=plan.data_end.date(),
-                                  horizon=plan.horizon_days, later=later.date()), field="as_of")
+                                  "from; the earliest as-of that works is %(later)s",
+                                  as_of=tenant_day(plan.data_end),
+                                  horizon=plan.horizon_days, later=tenant_day(later)), field="as_of")
     return ValidationError(_l("a horizon of %(horizon)s days leaves a churn model customers of one outcome only "
                               "(nobody churned, or nobody stayed) at every as-of up to %(end)s: try another horizon",
-                              horizon=plan.horizon_days, end=known_until.date()), field="horizon_days")
+                              horizon=plan.horizon_days, end=tenant_day(known_until)), field="horizon_days")
 
 
 def too_little_history(first: datetime, end: datetime, horizon_days: int, *,
@@ -236,25 +238,26 @@ def too_little_history(first: datetime, end: datetime, horizon_days: int, *,
         if end <= first:
             if later:
                 return ValidationError(_l("%(as_of)s is before the tenant's first activity (%(first)s); the earliest "
-                                          "as-of that works is %(later)s", as_of=end.date(), first=first.date(),
-                                          later=later.date()), field="as_of")
+                                          "as-of that works is %(later)s", as_of=tenant_day(end),
+                                          first=tenant_day(first), later=tenant_day(later)), field="as_of")
             return ValidationError(_l("%(as_of)s is before the tenant's first activity (%(first)s): nothing is known "
-                                      "then", as_of=end.date(), first=first.date()), field="as_of")
+                                      "then", as_of=tenant_day(end), first=tenant_day(first)), field="as_of")
         if later is not None:
             return ValidationError(
                 _l("%(as_of)s is too early: up to it the activity covers %(covered)s days (from %(first)s), and a "
                    "horizon of %(horizon)s days needs %(needed)s; the earliest as-of that works is %(later)s",
-                   as_of=end.date(), covered=covered, first=first.date(), horizon=horizon_days, needed=needed,
-                   later=later.date()), field="as_of")
+                   as_of=tenant_day(end), covered=covered, first=tenant_day(first), horizon=horizon_days, needed=needed,
+                   later=tenant_day(later)), field="as_of")
     longest = longest_horizon(first, end)
     if longest:
         return ValidationError(
             _l("a horizon of %(horizon)s days needs %(needed)s; the activity covers %(covered)s days, from %(first)s "
                "to %(end)s: choose a horizon of at most %(longest)s days", horizon=horizon_days, needed=needed,
-               covered=covered, first=first.date(), end=end.date(), longest=longest), field="horizon_days")
+               covered=covered, first=tenant_day(first), end=tenant_day(end), longest=longest), field="horizon_days")
     return ValidationError(
         _l("a horizon of %(horizon)s days needs %(needed)s; the activity covers %(covered)s days, from %(first)s "
-           "to %(end)s", horizon=horizon_days, needed=needed, covered=covered, first=first.date(), end=end.date()),
+           "to %(end)s", horizon=horizon_days, needed=needed, covered=covered, first=tenant_day(first),
+           end=tenant_day(end)),
         field="horizon_days")
 
 
@@ -263,7 +266,8 @@ MAX_OUTCOME_PROBES = 400  # as-ofs whose churn labels ``earliest_as_of`` counts 
 
 def earliest_as_of(first: datetime, horizon_days: int, *, until: datetime, after: datetime | None = None,
                    model: str = CHURN) -> datetime | None:
-    """The first midnight (UTC) after ``after`` as of which training works, if one comes by ``until``.
+    """The first midnight (the tenant's, as ``tierwise train --as-of`` reads a day) after ``after`` as of which
+    training works, if one comes by ``until``.
 
     Works: a cutoff fits after ``first`` and, for a churn model, its labels hold both outcomes
     (``both_outcomes``), so the as-of named is one the run will not refuse.  The validation
@@ -271,9 +275,9 @@ def earliest_as_of(first: datetime, horizon_days: int, *, until: datetime, after
     ends within about a month of the first day that could do.
     """
     enough = first + timedelta(days=MIN_HISTORY_DAYS)
-    day = datetime.combine((enough + timedelta(days=horizon_days)).date(), time(), tzinfo=timezone.utc)
+    day = tenant_midnight(tenant_date(enough + timedelta(days=horizon_days)))
     if after is not None:
-        day = max(day, datetime.combine(after.date(), time(), tzinfo=timezone.utc) + timedelta(days=1))
+        day = max(day, tenant_midnight(tenant_date(after) + timedelta(days=1)))
     probes = 0
     while day <= until:
         if validation_cutoff(day, horizon_days) > enough:
@@ -322,7 +326,7 @@ def build_dataset(plan: Plan, spec: f.FeatureSpec, *, seed: int = 7, progress=No
                            [plan.validation_cutoff, *plan.training_cutoffs, plan.data_end], plan.horizon_days)
     for batch in _batches(plan, len(customers), built):
         if progress:
-            progress(f"features as of {', '.join(str(c.date()) for c in batch)}", (len(built) + 2) / (planned + 1))
+            progress(f"features as of {', '.join(tenant_days(batch))}", (len(built) + 2) / (planned + 1))
         scanned = f.build_feature_sets(spec, batch, customers, plan.horizon_days, rows)
         for cutoff, (x, future) in zip(batch, scanned):
             y = labels_for(plan.model, x, future, cutoff, plan.horizon_days, outcomes)
@@ -433,7 +437,7 @@ def customer_buckets(ids: pd.Series, salt: str = "") -> np.ndarray:
 def _check_usable(plan: Plan, train_x: pd.DataFrame, train_y: pd.Series, valid_y: pd.Series) -> None:
     """Refuse examples no model can be learnt from or judged on, saying what to change."""
     if len(valid_y) < 20:
-        cutoff = plan.validation_cutoff.date()
+        cutoff = tenant_day(plan.validation_cutoff)
         if len(valid_y) == 1:
             raise ValidationError(_l("only 1 customer has a known label at the validation cutoff %(cutoff)s: too few "
                                      "to judge a model", cutoff=cutoff), field="customers")
@@ -457,7 +461,8 @@ def _check_usable(plan: Plan, train_x: pd.DataFrame, train_y: pd.Series, valid_y
         raise ValidationError(_l("no amount falls in the %(days)s days after the cutoffs (the validation cutoff is "
                                  "%(cutoff)s), though the customers have amounts before them: the horizon falls "
                                  "between their bills or orders; try a horizon of at least one billing cycle",
-                                 days=plan.horizon_days, cutoff=plan.validation_cutoff.date()), field="horizon_days")
+                                 days=plan.horizon_days, cutoff=tenant_day(plan.validation_cutoff)),
+                              field="horizon_days")
 
 
 def _one_class(name: str, *, stayed: bool, count: int) -> str:

@@ -19,6 +19,7 @@ record the outcome a churn model predicts.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -42,7 +43,8 @@ FIELD_TYPES = (FieldType.NUMBER, FieldType.INTEGER, FieldType.BOOLEAN, FieldType
 
 # Feature labels for people (reasons, importance); categories, channels and fields are filled in.
 LABELS = {
-    "recency_days": ("距上次交易天数", "Days since last activity"),
+    # said as the rules say days_since_last(activity) and (complaints) (``rules.phrases``): one thing, one name
+    "recency_days": ("距上次活动天数", "Days since the last activity"),
     "tenure_days": ("首次交易至今天数", "Days since first activity"),
     "amount_sum_{w}d": ("近{w}天金额", "Amount, last {w} days"),
     "events_{w}d": ("近{w}天交易次数", "Activity count, last {w} days"),
@@ -63,7 +65,7 @@ LABELS = {
     "public_complaints_365d": ("近365天舆情渠道投诉", "Complaints via media or regulator, last 365 days"),
     "severe_interactions_365d": ("近365天严重（4-5级）互动", "Severe (4-5) interactions, last 365 days"),
     "unresolved_complaints": ("未解决投诉数", "Unresolved complaints"),
-    "days_since_complaint": ("距上次投诉天数", "Days since last complaint"),
+    "days_since_complaint": ("距上次投诉天数", "Days since the last complaint"),
     "interactions_365d_ch_{c}": ("近365天互动：{c}", "Interactions, last 365 days: {c}"),
     "party_type": ("客户性质", "Party type"),  # individual or organisation; 客户类型 is a bank field (account type)
 }
@@ -152,6 +154,24 @@ def reads_as(feature: str) -> str:
     if feature.endswith("_days") or feature.startswith("days_since"):
         return "days"
     return "number"
+
+
+def reason_value(feature: str, value):
+    """A feature's value as a reason carries it (pages, the API): rounded to what it can tell.
+
+    Days since a moment come out of timestamps as 31.0000115740741; a reader, or a program, wants 31.0.
+    Days keep two decimals, cut rather than rounded (29.996 days have not made 30: pages say whole days
+    elapsed, ``numbers.readable_days``); amounts keep two decimals, a share or change four (12.34%), a
+    small number four significant digits.  Only the reason is rounded: the model's features are what they are.
+    """
+    if isinstance(value, bool) or not isinstance(value, float) or not math.isfinite(value):  # text, counts, None
+        return value
+    kind = reads_as(feature)
+    if kind == "days":
+        return math.floor(round(value * 100, 6)) / 100
+    if kind == "percent":
+        return round(value, 4)
+    return round(value, 2) if abs(value) >= 1 else float(f"{value:.4g}")
 
 
 def current_spec(model: str | None = None) -> FeatureSpec:

@@ -37,7 +37,7 @@ from flask_babel import lazy_gettext as _l
 
 from tierwise.errors import ValidationError
 from tierwise.models import drift as drift_module
-from tierwise.models.features import build_features
+from tierwise.models.features import build_features, reason_value
 from tierwise.models.frames import PGCOPY_SIGNATURE, PGCOPY_TRAILER
 from tierwise.models.labels import population_days
 from tierwise.models.reasons import CHUNK, contributions, reason_codes
@@ -237,4 +237,4 @@ def _replace_scores(customer_ids: np.ndarray, scored: dict[str, dict], labels: d
 def labelled_reasons(reasons: list | None, spec, locale: str | None) -> list[dict]:
     """Stored reasons with each feature's label in ``locale`` (for pages, the API and exports)."""
     return [{"feature": feature, "label": spec.label(feature, locale), "contribution": contribution,
-             "value": value} for feature, contribution, value in (reasons or [])]
+             "value": reason_value(feature, value)} for feature, contribution, value in (reasons or [])]

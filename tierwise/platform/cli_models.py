@@ -7,7 +7,7 @@ until it ends), in-process otherwise.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 
 import click
 from flask.cli import with_appcontext
@@ -20,12 +20,16 @@ POLL_SECONDS = 2.0
 
 
 def _as_of(value: str | None) -> datetime | None:
+    """The start of the day typed, on the tenant's clock: the day its pages and refusals name (``models.days``)."""
+    from tierwise.models.days import tenant_midnight
+
     if value is None:
         return None
     try:
-        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+        day = datetime.strptime(value, "%Y-%m-%d").date()
     except ValueError:
         raise click.BadParameter(f"'{value}' is not a date like 2025-06-30", param_hint="--as-of") from None
+    return tenant_midnight(day)
 
 
 def _follow(run, wait: bool):
@@ -79,12 +83,14 @@ def _fmt(value) -> str:
 @with_appcontext
 @TENANT
 @click.option("--model", type=click.Choice(["churn", "value"]), required=True, help="Which model to train.")
-@click.option("--as-of", "as_of", default=None, help="Train as if today were this date (YYYY-MM-DD).")
+@click.option("--as-of", "as_of", default=None,
+              help="Train as if today were this date (YYYY-MM-DD, on the tenant's clock).")
 @click.option("--horizon-days", type=int, default=None,
               help="Days after a cutoff the label looks at (default: the champion's; without one, churn 90, value 365).")
 @click.option("--no-wait", is_flag=True, help="With Redis: return once the run is queued.")
 def train_command(tenant_slug: str, model: str, as_of: str | None, horizon_days: int | None, no_wait: bool) -> None:
     """Train a churn or value model for a tenant and print its metrics beside the baselines."""
+    from tierwise.models.days import tenant_day
     from tierwise.models.registry import ModelVersion
     from tierwise.models.runs import launch_training
 
@@ -99,7 +105,7 @@ def train_command(tenant_slug: str, model: str, as_of: str | None, horizon_days:
         click.echo(f"{model} model version {version.number} ({'champion' if version.is_champion else 'challenger'}): "
                    f"{window['training_examples']:,} training and {window['validation_examples']:,} validation "
                    f"examples, horizon {version.horizon_days} days, validation cutoff "
-                   f"{window['validation_cutoff'][:10]} ({window['validation']})")
+                   f"{tenant_day(window['validation_cutoff'])} ({window['validation']})")
         _metric_table(version)
         click.echo(f"  {version.promotion_note}")
 

@@ -28,8 +28,22 @@ def readable_number(value) -> str:
 
 
 def readable_percent(value) -> str:
-    """A probability or share (0..1) as a percentage with one decimal: ``69.4%``; ``—`` for None."""
-    return MISSING if value is None else f"{value:.1%}"
+    """A probability or share (0..1) as a percentage with one decimal: ``69.4%``; ``—`` for None.
+
+    Never a certainty that is not one: 0.9996 rounded to one decimal reads "100.0%", a churn the model is
+    sure of, and 0.0004 reads "0.0%", none at all.  Such a value takes a second decimal (``99.96%``,
+    ``0.04%``); one that still rounds to the edge is said as beyond the last step shown (``>99.99%``,
+    ``<0.01%``).  Only 0 and 1 themselves read ``0.0%`` and ``100.0%``.
+    """
+    if value is None:
+        return MISSING
+    for decimals in (1, 2):
+        shown = round(value * 100, decimals)
+        if not (shown == 0 and value != 0) and not (shown == 100 and 0.5 < value < 1):
+            return f"{value:.{decimals}%}"
+    if value > 0.5:
+        return ">99.99%"
+    return "<0.01%" if value > 0 else ">-0.01%"
 
 
 def readable_days(value) -> str:

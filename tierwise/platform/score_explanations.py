@@ -15,6 +15,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from tierwise.models.features import reason_value
 from tierwise.models.registry import ModelVersion
 from tierwise.models.scores import scores_for
 from tierwise.models.scoring import labelled_reasons
@@ -55,7 +56,8 @@ def _explained(score: float | None, reasons: list | None, version_id: uuid.UUID 
                locale: str | None) -> ExplainedScore:
     version = _version(version_id)
     if version is None:  # scored by a version that is gone: the codes are all there is to show
-        labelled = [{"feature": f, "label": f, "contribution": c, "value": v} for f, c, v in (reasons or [])]
+        labelled = [{"feature": f, "label": f, "contribution": c, "value": reason_value(f, v)}
+                    for f, c, v in (reasons or [])]
     else:
         labelled = labelled_reasons(reasons, version.spec, locale)
     return ExplainedScore(score=score, version=version,

@@ -53,10 +53,11 @@ class Export:
         return FORMATS[self.format]
 
 
-# What the list page calls each column (its template's msgids): a file for people is headed as the screen is.
+# What the list page calls each column (its template's msgids): a file for people is headed as the screen is,
+# but for churn: the screen reads 99.2%, the file holds the probability (0.9921), and its heading says so.
 HEADINGS = {
     "external_id": _l("Customer id"), "name": _l("Name"), "branch": _l("Branch"), "rm": _l("Relationship manager"),
-    "churn_probability": _l("Churn probability"), "predicted_value": _l("Predicted value"),
+    "churn_probability": _l("Churn probability (0–1)"), "predicted_value": _l("Predicted value"),
     "from_tier": _l("Moved from"), "to_tier": _l("Moved to"), "changed_at": _l("Moved at"), "reason": _l("Why"),
 }
 
@@ -89,7 +90,7 @@ def table(list_name: str, visible: sa.ColumnElement[bool], filters: ListFilters,
             line = [row["external_id"], row["name"], row[branch] or "", row[rm] or ""]
             for dimension in dimensions:
                 line += _tier(dimension, row[f"tier__{dimension.code}"], locale)
-            line += [_rounded(row["churn_probability"], 6), _rounded(row["predicted_value"], 2)]
+            line += [_rounded(row["churn_probability"], PROBABILITY_DECIMALS), _rounded(row["predicted_value"], 2)]
             if changes:
                 line += _tier(moved_in, row["from_tier"], locale) + _tier(moved_in, row["to_tier"], locale)
                 line.append(row["changed_at"].isoformat(timespec="seconds"))
@@ -121,6 +122,11 @@ def _tier(dimension, code: str | None, locale: str | None) -> list[str]:
     tier = next((t for t in (dimension.tiers if dimension else ()) if t.code == code), None)
     label = localised(tier.label_en, tier.label_zh, locale) if tier else (code or "")
     return [label, code or ""]
+
+
+# Scores as numbers a program reads (no thousands separators, churn a probability from 0 to 1), rounded to what
+# they can tell: a model's 0.99213412 says no more than 0.9921 (99.21%), and an amount is in cents.
+PROBABILITY_DECIMALS = 4
 
 
 def _rounded(value, digits: int):

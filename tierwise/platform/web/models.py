@@ -23,9 +23,12 @@ from wtforms.validators import AnyOf, Length, NumberRange, Optional
 
 from tierwise.errors import ConflictError, ValidationError
 from tierwise.models.dataset import DEFAULT_HORIZON
+from tierwise.models.days import tenant_day, tenant_days
 from tierwise.models.registry import MODEL_LABELS, MODELS, ModelVersion, champion, promote, versions
 from tierwise.models.runs import ACTIVE, ModelRun, latest_scoring, launch_scoring, launch_training, recent_runs
 from tierwise.platform.db import db
+from tierwise.platform.i18n import listed
+from tierwise.platform.numbers import MISSING
 from tierwise.platform.policy import Permission, allows
 from tierwise.platform.score_explanations import labelled_importance
 from tierwise.platform.web import model_report as report
@@ -64,11 +67,15 @@ FEATURES_STAGE = "features as of "  # followed by the cutoff dates the features 
 
 
 def stage_label(stage: str) -> str:
-    """A run's stage in the reader's language; a stage this page does not know, as stored."""
+    """A run's stage in the reader's language; a stage this page does not know, as stored.
+
+    The cutoffs of a features stage are read earliest first, listed as the reader's language lists them:
+    training builds the validation cutoff first, and runs recorded before their days were sorted kept that order.
+    """
     if stage in STAGE_LABELS:
         return str(STAGE_LABELS[stage])
     if stage.startswith(FEATURES_STAGE):
-        return _("features as of %(dates)s", dates=stage[len(FEATURES_STAGE):])
+        return _("features as of %(dates)s", dates=listed(sorted(stage[len(FEATURES_STAGE):].split(", "))))
     return stage
 
 
@@ -105,9 +112,16 @@ def _charts(version: ModelVersion) -> list[Markup]:
     return found
 
 
+def window_days(window: dict) -> dict[str, str]:
+    """A version's data window in days on the tenant's clock, as the dashboard names where the data ends;
+    the training cutoffs earliest first, listed as the reader's language lists."""
+    days = {key: tenant_day(window.get(key)) for key in ("data_start", "data_end", "validation_cutoff")}
+    return days | {"training_cutoffs": listed(tenant_days(window.get("training_cutoffs") or [])) or MISSING}
+
+
 def version_report(version: ModelVersion) -> dict:
     """Everything the report macro shows of one version."""
-    return {"version": version, "columns": report.columns(version), "rows": report.metric_rows(version),
+    return {"version": version, "days": window_days(version.data_window or {}), "columns": report.columns(version), "rows": report.metric_rows(version),
             "verdicts": report.verdicts(version), "charts": _charts(version),
             "partial_period": "run_rate" in version.metrics,  # the data held less than a period to carry forward
             "calibration": version.metrics.get("model", {}).get("calibration") or [],
