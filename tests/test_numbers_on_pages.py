@@ -133,3 +133,19 @@ def test_audit_details_say_known_codes_by_their_names(app, make_tenant, browser)
     assert "Tierwise operator ops@tierwise.test" in log  # an operator, said as one
     assert f"Churn probability from: 60.0%; Relationship manager: {world.email('rm2')}" in log  # the export log's words
     assert '<span class="muted">Saved list</span> 流失关注' in log and "0190a" not in log
+
+
+def test_a_list_shows_a_churn_probability_just_short_of_certain_as_short_of_it(app, make_tenant, browser):
+    from tests.rule_helpers import retier_again
+    from tierwise.models.scores import CustomerScore
+
+    world = make_tenant("bank")
+    with in_tenant(app, world):
+        import_records([{"external_id": "B1", "name": "客户B1"}], kind="customers")
+        customer = db.session.scalars(sa.select(Customer)).one()
+        db.session.add(CustomerScore(customer_id=customer.id, churn_probability=0.9996, predicted_value=1.0))
+        db.session.commit()
+    retier_again(app, world)
+    browser.login(world)
+    page = browser.get(f"/t/{world.slug}/lists/at_risk").text
+    assert "99.96%" in page and "100.0%" not in page
