@@ -73,3 +73,18 @@ def test_the_api_refuses_the_same_as_of_before_recording_a_run(app, client, tena
     assert response.json["error"]["field"] == "as_of"
     assert "the earliest as-of that works is" in response.json["error"]["message"]
     assert _runs(app, tenant_a) == 0
+
+
+def test_the_api_reads_a_day_as_its_start_on_the_tenants_clock_as_the_cli_does(app, client, tenant_a,
+                                                                              loyal_then_leaving):
+    refused = client.post("/api/v1/models/train", json={"model": "churn", "as_of": "2025-06-01"},
+                          headers=bearer(loyal_then_leaving)).json["error"]["message"]
+    later = re.search(r"the earliest as-of that works is (\d{4}-\d{2}-\d{2})", refused).group(1)
+
+    response = client.post("/api/v1/models/train", json={"model": "churn", "as_of": later},
+                           headers=bearer(loyal_then_leaving))
+
+    assert response.status_code in (201, 202), response.get_data(as_text=True)  # the day named is one that works
+    with in_tenant(app, tenant_a):
+        run = db.session.scalars(sa.select(ModelRun)).one()
+        assert run.as_of == tenant_midnight(date.fromisoformat(later))  # Shanghai's midnight, 16:00 UTC the day before

@@ -14,7 +14,8 @@ its drift reference bins: they are for the scorer, not for readers.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import abort, request, url_for
@@ -44,7 +45,9 @@ TRAIN_BODY = request_body({
     "horizon_days": {"type": "integer", "minimum": 1, "maximum": 3650,
                      "description": "Default: the champion's horizon; without a champion, churn 90, value 365."},
     "as_of": {"type": "string", "format": "date-time",
-              "description": "Train as if it were this moment (a date is midnight UTC); not in the future."}},
+              "description": ("Train as if it were this moment; not in the future. A date (2025-06-30) is the "
+                             "start of that day on the tenant's clock, as `tierwise train --as-of` reads it; "
+                             "a time without a zone is on that clock too.")}},
     required=("model",))
 
 
@@ -59,14 +62,20 @@ def _require_manage() -> None:
 
 
 def _as_of(value) -> datetime | None:
+    """A day means its start on the tenant's clock, as ``tierwise train --as-of`` reads it and a refusal
+    names days (``models.days``); a time without a zone is on that clock too."""
+    from tierwise.models.days import tenant_midnight, tenant_timezone
+
     if value is None:
         return None
     try:
+        if isinstance(value, str) and len(value) == 10:
+            return tenant_midnight(date.fromisoformat(value))
         moment = datetime.fromisoformat(value)
-    except ValueError:
+    except (TypeError, ValueError):
         raise ValidationError(gettext("must be a date or time such as 2025-06-30 or 2025-06-30T00:00:00Z"),
                               field="as_of") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(tenant_timezone()))
 
 
 def _version(version: ModelVersion, fields: tuple[str, ...] = MODEL_VERSION_FIELDS) -> dict:
