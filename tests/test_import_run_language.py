@@ -58,8 +58,8 @@ def test_a_malformed_file_refused_in_chinese_reads_in_english_on_the_page_the_ap
     assert "第 3 行有 3 个值，而表头有 2 列" in html.unescape(browser.get(run_url, headers=ZH).text)
     english = "row 3 has 3 values where the header has 2 columns"
     page = html.unescape(browser.get(run_url, headers=EN).text)
-    assert english in page and "Rows read" not in page  # refused as a whole: no row was read
-    assert "Nothing was imported. row 3 has" in page and "field '" not in page  # the file is no field
+    assert "R" + english[1:] in page and "Rows read" not in page  # refused as a whole: no row was read
+    assert "Nothing was imported. Row 3 has" in page and "field '" not in page  # the file is no field
 
     run_id = run_url.rstrip("/").rsplit("/", 1)[1]
     token = {"Authorization": f"Bearer {issue_token(tenant_a)}"}
@@ -87,6 +87,7 @@ def test_a_file_with_a_misnamed_or_missing_column_refused_in_english_reads_in_ch
         assert ("did you mean" in english or "has no column" in english), english
         assert "did you mean" not in chinese and "has no column" not in chinese and "field '" not in chinese
         assert "未导入任何数据。文件中没有" in chinese or "未导入任何数据。未知的列" in chinese  # no space after 。
+        assert "Nothing was imported. The file has no column" in english or "Nothing was imported. Unknown col" in english
         assert "字段“" not in chinese and "field '" not in english  # the message names its column itself
 
 
@@ -105,7 +106,7 @@ def test_a_file_refused_as_a_whole_reads_without_a_field_wherever_a_person_reads
 
     browser.login(tenant_a, "admin")
     page = html.unescape(browser.get(upload_in_chinese(browser, tenant_a, noise), headers=EN).text)
-    assert f'<div class="flash error">Nothing was imported. {said}</div>' in page
+    assert f'<div class="flash error">Nothing was imported. T{said[1:]}.</div>' in page  # a sentence of its own
     from tierwise.platform.cli import cli
 
     status = runner.invoke(cli, ["import", "status", "--tenant", tenant_a.slug, started.json["id"]])
@@ -115,4 +116,13 @@ def test_a_file_refused_as_a_whole_reads_without_a_field_wherever_a_person_reads
 def test_a_file_with_a_header_and_no_rows_refused_in_chinese_reads_in_english(browser, tenant_a):
     browser.login(tenant_a, "admin")
     run_url = upload_in_chinese(browser, tenant_a, b"external_id,name\n")
-    assert "the file has a header but no rows" in html.unescape(browser.get(run_url, headers=EN).text)
+    assert "Nothing was imported. The file has a header but no rows." in html.unescape(browser.get(run_url, headers=EN).text)
+
+
+def test_an_empty_file_is_refused_in_a_sentence_of_its_own_in_either_language(browser, tenant_a):
+    browser.login(tenant_a, "admin")
+    run_url = upload_in_chinese(browser, tenant_a, b"")
+    english = html.unescape(browser.get(run_url, headers=EN).text)
+    assert '<div class="flash error">Nothing was imported. The file is empty.</div>' in english  # not ". the file"
+    chinese = html.unescape(browser.get(run_url, headers=ZH).text)
+    assert '<div class="flash error">未导入任何数据。文件为空。</div>' in chinese
