@@ -504,7 +504,7 @@ def test_a_saved_mapping_is_reused_by_name_and_an_unknown_name_fails_cleanly(app
     unknown = import_cli(runner, tenant_a, "customers", write(tmp_path, "3.csv", header + "0102,X,N\n"),
                          "--mapping", "nope")
     assert unknown.exit_code != 0
-    assert "no saved customers mapping named 'nope'" in one_line_error(unknown)
+    assert "no mapping named 'nope' is saved for the Customers import" in one_line_error(unknown)
     assert set(customers(app, tenant_a)) == {"0100", "0101"}
 
 

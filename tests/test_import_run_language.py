@@ -126,3 +126,20 @@ def test_an_empty_file_is_refused_in_a_sentence_of_its_own_in_either_language(br
     assert '<div class="flash error">Nothing was imported. The file is empty.</div>' in english  # not ". the file"
     chinese = html.unescape(browser.get(run_url, headers=ZH).text)
     assert '<div class="flash error">未导入任何数据。文件为空。</div>' in chinese
+
+
+def test_a_mapping_to_something_an_import_does_not_fill_names_the_kind_in_the_readers_words(browser, tenant_a):
+    browser.login(tenant_a, "admin")
+    said = {}
+    for language, headers in (("en", EN), ("zh", ZH)):
+        page = browser.get(f"/t/{tenant_a.slug}/imports/", headers=headers)
+        response = browser.client.post(f"/t/{tenant_a.slug}/imports/", headers=headers,
+                                       content_type="multipart/form-data", data={
+                                           "csrf_token": csrf_token_from(page.text), "kind": "activity",
+                                           "columns": "nickname=amount", "file": (
+                                               io.BytesIO(b"customer,occurred_at,amount\n0043,2024-01-05,10\n"),
+                                               "activity.csv")})
+        said[language] = html.unescape(browser.get(response.location, headers=headers).text
+                                       if response.status_code == 302 else response.text)
+    assert "'nickname' is not something the Activity import fills" in said["en"]  # not "a activity import"
+    assert "“nickname”不是活动记录导入可填写的目标" in said["zh"]  # not "不是 activity 导入"

@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _  # kept by the errors: a refused file 
 from tierwise.errors import Phrases, ValidationError
 from tierwise.tenants.fields import FieldDefinition, FieldType, validate_field_name
 from tierwise.tenants.imports import parsing
-from tierwise.tenants.imports.specs import BUILT_IN_TARGETS, KINDS, Target, attribute_target
+from tierwise.tenants.imports.specs import BUILT_IN_TARGETS, KIND_LABELS, KINDS, Target, attribute_target
 
 CATEGORY_LIMIT = 50
 
@@ -43,8 +43,8 @@ def plan_columns(kind: str, columns: list[str], mapping: dict[str, str], registr
     known = {t.name for t in built_in}
     for target, source in mapping.items():
         if target not in known and not (kind == "customers" and target in registry):
-            raise ValidationError(_("'%(target)s' is not something a %(kind)s import fills", target=target, kind=kind),
-                                  field=target)
+            raise ValidationError(_("'%(target)s' is not something the %(kind)s import fills", target=target,
+                                    kind=KIND_LABELS[kind]), field=target)
         if source not in columns:
             if batch:
                 raise ValidationError(_("the records have no key '%(column)s' (keys: %(columns)s)", column=source,
