@@ -23,6 +23,7 @@ def test_a_file_refused_in_chinese_reads_in_english_on_the_run_page(browser, ten
     run_url = upload_in_chinese(browser, tenant_a)
     chinese = browser.get(run_url, headers=ZH).text
     assert "2 个无效值" in chinese  # the importer's language, for the importer
+    assert "不在可选值范围内：active、closed、dormant" in chinese  # listed as Chinese lists, not "active, closed"
     assert '<div class="flash error">共有 2 个无效值' in chinese  # said once, not "nothing was imported" twice
     page = html.unescape(browser.get(run_url, headers=EN).text)
     assert '<div class="flash error">2 invalid value(s), nothing was imported: row 2, column \'name\'' in page

@@ -14,17 +14,20 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_babel.speaklater import LazyString
 
+from tierwise.platform.i18n import listed
+
 # The field of an error about a file as a whole (empty, not CSV, a row the parser cannot split): its message
 # says "the file ..." itself, so people read it without "field 'file':" before it; the API body still names it.
 WHOLE_FILE = "file"
 
 
 class Phrases(list):
-    """Messages said as one parameter of another (``'x' (did you mean 'y'?), 'z'``): kept, and said
-    again, each in its own words, so the whole message reads in one language."""
+    """Messages (or values) said as one parameter of another (``'x' (did you mean 'y'?), 'z'``): kept, and
+    said again, each in its own words and listed as the reader's language lists them ("a, b" or "a、b"), so
+    the whole message reads in one language."""
 
     def __str__(self) -> str:
-        return ", ".join(str(phrase) for phrase in self)
+        return listed(self)
 
 
 def kept_message(message) -> dict | None:
@@ -101,7 +104,7 @@ def parse_choice(choices, value, *, field: str):
     try:
         return choices(value)
     except ValueError:
-        allowed = ", ".join(choice.value for choice in choices)
+        allowed = listed(choice.value for choice in choices)
         raise ValidationError(_("unknown %(field)s '%(value)s' (choose one of: %(allowed)s)", field=field, value=value,
                                 allowed=allowed), field=field) from None
 

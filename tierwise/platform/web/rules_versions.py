@@ -20,7 +20,7 @@ from flask_login import current_user
 
 from tierwise.errors import ConflictError, ValidationError
 from tierwise.platform.db import db
-from tierwise.platform.i18n import localised
+from tierwise.platform.i18n import listed, localised
 from tierwise.platform.policy import Permission, allows
 from tierwise.platform.web.access import requires
 from tierwise.platform.web.forms import EmptyForm
@@ -95,7 +95,7 @@ def describe_change(change: dict, name=lambda *codes: codes[-1]) -> str:
     tier = name(code, tier_code) if tier_code else tier_code
     if kind == "created":
         return _("First version, with the dimensions %(dimensions)s",
-                 dimensions=", ".join(name(d) for d in change["dimensions"]))
+                 dimensions=listed(name(d) for d in change["dimensions"]))
     if kind == "value_measure":
         return _("Value measure changed")
     if kind == "dimension_added":

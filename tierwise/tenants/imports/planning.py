@@ -37,7 +37,7 @@ def plan_columns(kind: str, columns: list[str], mapping: dict[str, str], registr
     the errors say so (a file has columns, records have keys)."""
     if kind not in KINDS:
         raise ValidationError(_("unknown import kind '%(kind)s' (choose one of: %(choices)s)", kind=kind,
-                                choices=", ".join(KINDS)), field="kind")
+                                choices=Phrases(KINDS)), field="kind")
     by_lower = {c.lower(): c for c in columns}
     built_in = BUILT_IN_TARGETS[kind]
     known = {t.name for t in built_in}
@@ -48,9 +48,9 @@ def plan_columns(kind: str, columns: list[str], mapping: dict[str, str], registr
         if source not in columns:
             if batch:
                 raise ValidationError(_("the records have no key '%(column)s' (keys: %(columns)s)", column=source,
-                                        columns=", ".join(columns)), field=target)
+                                        columns=Phrases(columns)), field=target)
             raise ValidationError(_("the file has no column '%(column)s' (columns: %(columns)s)", column=source,
-                                    columns=", ".join(columns)), field=target)
+                                    columns=Phrases(columns)), field=target)
     plan = ColumnPlan(kind=kind, targets=[])
     used: set[str] = set()
     for target in built_in:
@@ -59,11 +59,11 @@ def plan_columns(kind: str, columns: list[str], mapping: dict[str, str], registr
             if target.required and batch:
                 raise ValidationError(_("the records have no key '%(target)s': give each record one, or map a key "
                                         "to it (keys: %(columns)s)", target=target.name,
-                                        columns=", ".join(columns)), field=target.name)
+                                        columns=Phrases(columns)), field=target.name)
             if target.required:
                 raise ValidationError(_("the file has no column for '%(target)s': name a column '%(target)s' "
                                         "or map one to it (columns: %(columns)s)", target=target.name,
-                                        columns=", ".join(columns)), field=target.name)
+                                        columns=Phrases(columns)), field=target.name)
             continue
         plan.targets.append((target, source))
         used.add(source)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+from tierwise.platform.i18n import listed
 from tierwise.tenants.rules import syntax as s
 from tierwise.tenants.rules.compiler import BOOLEAN, NUMBER, Ranking, Typed, _Walk
 from tierwise.tenants.rules.vocabulary import (
@@ -63,7 +64,7 @@ def _source(walk: _Walk, node: s.Node) -> str:
     if not isinstance(node, s.Name) or node.name not in SOURCES:
         found = node.name if isinstance(node, s.Name) else s.unparse(node)
         raise walk.error(_("expected a source of rows (%(sources)s), found '%(found)s'%(suggestion)s",
-                           sources=", ".join(SOURCES), found=found,
+                           sources=listed(SOURCES), found=found,
                            suggestion=close_matches(found, SOURCES) if isinstance(node, s.Name) else ""), node)
     return node.name
 
@@ -83,7 +84,7 @@ def call_aggregate(walk: _Walk, node: s.Call, polarity: int, row) -> Typed:
     if not isinstance(measure, s.Name) or measure.name not in MEASURES:
         found = measure.name if isinstance(measure, s.Name) else s.unparse(measure)
         raise walk.error(_("%(function)s() adds up an activity column (%(measures)s), not '%(found)s'%(suggestion)s",
-                           function=function, measures=", ".join(MEASURES), found=found,
+                           function=function, measures=listed(MEASURES), found=found,
                            suggestion=close_matches(found, MEASURES) if isinstance(measure, s.Name) else ""),
                          measure)
     window = _window(walk, args[1])
