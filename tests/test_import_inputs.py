@@ -518,7 +518,7 @@ def test_add_fields_creates_typed_fields_and_without_it_unknown_columns_are_refu
 
     refused = import_cli(runner, world, "customers", path)
     assert refused.exit_code != 0
-    assert "field 'score': unknown column(s) 'score'" in one_line_error(refused) and "--add-fields" in refused.stderr
+    assert "Error: unknown column(s) 'score'" in one_line_error(refused) and "--add-fields" in refused.stderr
     with app.app_context(), tenancy.tenant_scope(world.tenant_id):
         assert field_registry() == {}
 

@@ -11,6 +11,8 @@ and on workers (what a run records is read by operators).
 """
 from __future__ import annotations
 
+import re
+
 from flask_babel import gettext as _
 from flask_babel.speaklater import LazyString
 
@@ -88,9 +90,18 @@ class ValidationError(TierwiseError):
         where = []
         if self.row is not None:
             where.append(_("row %(row)s", row=self.row))
-        if self.field and self.field != WHOLE_FILE:
+        if self.field and self.field != WHOLE_FILE and not _names_field(self.message, self.field):
             where.append(_("field '%(field)s'", field=self.field))
         return _("%(where)s: %(message)s", where=", ".join(where), message=self.message) if where else self.message
+
+
+def _names_field(message: str, field: str) -> bool:
+    """Whether ``message`` names ``field`` itself, as its subject or quoted ("days must be between 1 and 365",
+    "unknown query parameter 'bogus'"): said after "field 'days':" it would name it twice.  A message that
+    only uses the word ("is not a valid email address") still needs the field said before it; the API body
+    gives it as ``field`` either way, for programs."""
+    name = re.escape(field)
+    return re.match(rf"{name}(?!\w|\.\w)", message) is not None or re.search(rf"['‘“]{name}['’”]", message) is not None
 
 
 class UnsupportedBodyError(ValidationError):
