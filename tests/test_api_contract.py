@@ -86,6 +86,14 @@ def test_a_misspelt_list_filter_is_refused_naming_it(client, tenant_a, issue_tok
     assert client.get("/api/v1/lists/all/customers?churn_min=0.5", headers=bearer(token)).status_code == 200
 
 
+def test_a_refusal_lists_what_is_allowed_as_the_readers_language_lists_it(client, tenant_a, issue_token):
+    token = issue_token(tenant_a)
+    said = {language: client.get("/api/v1/import-runs?bogus=1", headers={**bearer(token), "Accept-Language": language})
+            .json["error"]["message"] for language in ("en", "zh-CN")}
+    assert said["en"].endswith("(allowed: cursor, limit)")
+    assert said["zh-CN"].endswith("（可用：cursor、limit）")  # not "cursor, limit" inside a Chinese sentence
+
+
 def test_a_tier_filter_of_any_dimension_is_a_documented_parameter(client, tenant_a, issue_token, openapi):
     token = issue_token(tenant_a)
     _customers(client, token, 2)

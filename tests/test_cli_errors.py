@@ -146,7 +146,7 @@ CSV_WITH_AMOUNT = "customer,occurred_at,amount\nC1,2025-01-05,10\n"
     (["user", "create", "--tenant", "{tenant}", "--email", "x@y.test", "--role", "analyst"], "TIERWISE_PASSWORD: "),
     (["rules", "export", "--tenant", "{tenant}", "--version", "1", "--draft"], "--version and --draft"),
     (["import", "customers", "--tenant", "{tenant}", "{csv}", "--mapping", "nosuch"],
-     "Error: --mapping: no saved customers mapping named 'nosuch'"),
+     "Error: --mapping: no mapping named 'nosuch' is saved for the Customers import"),
     (["import", "status", "--tenant", "{tenant}", "nope"], "Error: RUN_ID: no import run 'nope' in tenant"),
     (["token", "create", "--tenant", "{tenant}", "--email", "nobody@y.test"], "Error: --email: no active user"),
     (["rules", "export", "--tenant", "{tenant}", "--draft"], "Error: --draft: there is no draft to export"),

@@ -115,6 +115,13 @@ def test_an_unknown_dimension_is_a_400_naming_it(client, bank, issue_token):
     assert response.status_code == 400 and response.json["error"]["field"] == "dimension"
 
 
+def test_a_refused_period_names_its_parameter_once_and_gives_it_as_the_field(client, bank, issue_token):
+    response = client.get("/api/v1/dashboard?days=0", headers={"Authorization": f"Bearer {issue_token(bank)}"})
+    error = response.json["error"]
+    assert response.status_code == 400 and error["field"] == "days"
+    assert error["message"].startswith("days must be between 1 and "), error  # not "field 'days': days must…"
+
+
 def test_an_rms_dashboard_counts_only_their_own_book(app, client, bank, issue_token):
     ids = _ids(app, bank)
     with in_tenant(app, bank):

@@ -159,7 +159,7 @@ def test_another_tenants_run_is_unknown_to_status(runner, tenant_a, tenant_b, ex
 
 @pytest.mark.parametrize("options,message", [
     (["--rejects", "out.csv"], "Error: --rejects: cannot be used with --background"),
-    (["--mapping", "nope"], "Error: --mapping: no saved customers mapping named 'nope'"),
+    (["--mapping", "nope"], "Error: --mapping: no mapping named 'nope' is saved for the Customers import"),
     (["--save-mapping", "empty"], "Error: --save-mapping: there is no column mapping to save"),
 ])
 def test_background_options_that_cannot_work_are_refused_before_any_run_starts(app, runner, tenant_a, export,

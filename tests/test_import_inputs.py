@@ -504,7 +504,7 @@ def test_a_saved_mapping_is_reused_by_name_and_an_unknown_name_fails_cleanly(app
     unknown = import_cli(runner, tenant_a, "customers", write(tmp_path, "3.csv", header + "0102,X,N\n"),
                          "--mapping", "nope")
     assert unknown.exit_code != 0
-    assert "no saved customers mapping named 'nope'" in one_line_error(unknown)
+    assert "no mapping named 'nope' is saved for the Customers import" in one_line_error(unknown)
     assert set(customers(app, tenant_a)) == {"0100", "0101"}
 
 
@@ -518,7 +518,7 @@ def test_add_fields_creates_typed_fields_and_without_it_unknown_columns_are_refu
 
     refused = import_cli(runner, world, "customers", path)
     assert refused.exit_code != 0
-    assert "field 'score': unknown column(s) 'score'" in one_line_error(refused) and "--add-fields" in refused.stderr
+    assert "Error: unknown column(s) 'score'" in one_line_error(refused) and "--add-fields" in refused.stderr
     with app.app_context(), tenancy.tenant_scope(world.tenant_id):
         assert field_registry() == {}
 

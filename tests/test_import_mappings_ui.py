@@ -109,7 +109,7 @@ def test_a_mapping_saved_for_another_kind_is_refused_on_the_form(app, tenant_a, 
     runs = run_count(app, tenant_a)
     response = upload("customer,occurred_at,amount\n0100,2024-01-05,10\n", kind="activity", mapping="core-banking")
     assert response.status_code == 400
-    assert field_errors(response.text, "mapping") == ["no saved activity mapping named 'core-banking'"]
+    assert field_errors(response.text, "mapping") == ["no mapping named 'core-banking' is saved for the Activity import"]
     assert run_count(app, tenant_a) == runs
 
 

@@ -23,6 +23,7 @@ def test_a_file_refused_in_chinese_reads_in_english_on_the_run_page(browser, ten
     run_url = upload_in_chinese(browser, tenant_a)
     chinese = browser.get(run_url, headers=ZH).text
     assert "2 个无效值" in chinese  # the importer's language, for the importer
+    assert "不在可选值范围内：active、closed、dormant" in chinese  # listed as Chinese lists, not "active, closed"
     assert '<div class="flash error">共有 2 个无效值' in chinese  # said once, not "nothing was imported" twice
     page = html.unescape(browser.get(run_url, headers=EN).text)
     assert '<div class="flash error">2 invalid value(s), nothing was imported: row 2, column \'name\'' in page
@@ -58,8 +59,8 @@ def test_a_malformed_file_refused_in_chinese_reads_in_english_on_the_page_the_ap
     assert "第 3 行有 3 个值，而表头有 2 列" in html.unescape(browser.get(run_url, headers=ZH).text)
     english = "row 3 has 3 values where the header has 2 columns"
     page = html.unescape(browser.get(run_url, headers=EN).text)
-    assert english in page and "Rows read" not in page  # refused as a whole: no row was read
-    assert "Nothing was imported. row 3 has" in page and "field '" not in page  # the file is no field
+    assert "R" + english[1:] in page and "Rows read" not in page  # refused as a whole: no row was read
+    assert "Nothing was imported. Row 3 has" in page and "field '" not in page  # the file is no field
 
     run_id = run_url.rstrip("/").rsplit("/", 1)[1]
     token = {"Authorization": f"Bearer {issue_token(tenant_a)}"}
@@ -87,6 +88,7 @@ def test_a_file_with_a_misnamed_or_missing_column_refused_in_english_reads_in_ch
         assert ("did you mean" in english or "has no column" in english), english
         assert "did you mean" not in chinese and "has no column" not in chinese and "field '" not in chinese
         assert "未导入任何数据。文件中没有" in chinese or "未导入任何数据。未知的列" in chinese  # no space after 。
+        assert "Nothing was imported. The file has no column" in english or "Nothing was imported. Unknown col" in english
         assert "字段“" not in chinese and "field '" not in english  # the message names its column itself
 
 
@@ -105,7 +107,7 @@ def test_a_file_refused_as_a_whole_reads_without_a_field_wherever_a_person_reads
 
     browser.login(tenant_a, "admin")
     page = html.unescape(browser.get(upload_in_chinese(browser, tenant_a, noise), headers=EN).text)
-    assert f'<div class="flash error">Nothing was imported. {said}</div>' in page
+    assert f'<div class="flash error">Nothing was imported. T{said[1:]}.</div>' in page  # a sentence of its own
     from tierwise.platform.cli import cli
 
     status = runner.invoke(cli, ["import", "status", "--tenant", tenant_a.slug, started.json["id"]])
@@ -115,4 +117,30 @@ def test_a_file_refused_as_a_whole_reads_without_a_field_wherever_a_person_reads
 def test_a_file_with_a_header_and_no_rows_refused_in_chinese_reads_in_english(browser, tenant_a):
     browser.login(tenant_a, "admin")
     run_url = upload_in_chinese(browser, tenant_a, b"external_id,name\n")
-    assert "the file has a header but no rows" in html.unescape(browser.get(run_url, headers=EN).text)
+    assert "Nothing was imported. The file has a header but no rows." in html.unescape(browser.get(run_url, headers=EN).text)
+
+
+def test_an_empty_file_is_refused_in_a_sentence_of_its_own_in_either_language(browser, tenant_a):
+    browser.login(tenant_a, "admin")
+    run_url = upload_in_chinese(browser, tenant_a, b"")
+    english = html.unescape(browser.get(run_url, headers=EN).text)
+    assert '<div class="flash error">Nothing was imported. The file is empty.</div>' in english  # not ". the file"
+    chinese = html.unescape(browser.get(run_url, headers=ZH).text)
+    assert '<div class="flash error">未导入任何数据。文件为空。</div>' in chinese
+
+
+def test_a_mapping_to_something_an_import_does_not_fill_names_the_kind_in_the_readers_words(browser, tenant_a):
+    browser.login(tenant_a, "admin")
+    said = {}
+    for language, headers in (("en", EN), ("zh", ZH)):
+        page = browser.get(f"/t/{tenant_a.slug}/imports/", headers=headers)
+        response = browser.client.post(f"/t/{tenant_a.slug}/imports/", headers=headers,
+                                       content_type="multipart/form-data", data={
+                                           "csrf_token": csrf_token_from(page.text), "kind": "activity",
+                                           "columns": "nickname=amount", "file": (
+                                               io.BytesIO(b"customer,occurred_at,amount\n0043,2024-01-05,10\n"),
+                                               "activity.csv")})
+        said[language] = html.unescape(browser.get(response.location, headers=headers).text
+                                       if response.status_code == 302 else response.text)
+    assert "'nickname' is not something the Activity import fills" in said["en"]  # not "a activity import"
+    assert "“nickname”不是活动记录导入可填写的目标" in said["zh"]  # not "不是 activity 导入"

@@ -222,7 +222,7 @@ def test_a_tenant_where_nobody_ever_left_gets_a_clear_refusal_for_churn_and_a_va
     load(app, world, *shop(200, churn_share=0.0))
     status, message, version = train(app, world, "churn")
     assert status == "failed" and version is None
-    assert "all stayed" in message and "horizon" in message, message
+    assert "customers stayed" in message and "horizon" in message, message
     status, message, version = train(app, world, "value")
     assert status == "succeeded", message
     assert_sane_metrics(version)
@@ -235,9 +235,18 @@ def test_one_off_buyers_who_all_leave_get_a_clear_refusal_for_churn(app):
     load(app, world, people, activity)
     status, message, version = train(app, world, "churn")
     assert status == "failed" and version is None
-    assert "all churned" in message, message
+    assert "customers churned" in message, message
     with in_tenant(app, world):
         assert champion("churn") is None
+
+
+def test_a_one_outcome_refusal_counts_its_customers_as_people_read_numbers(app):
+    said = {}
+    for language in ("en", "zh-CN"):
+        with app.test_request_context(headers={"Accept-Language": language}):
+            said[language] = str(dataset._one_class("validation", stayed=False, count=4077))
+    assert said["en"].startswith("all 4,077 validation customers churned: a churn model needs some who churned")
+    assert said["zh-CN"].startswith("验证样本中的 4,077 位客户全部已流失：")  # not "（4077 位客户）"
 
 
 def test_a_one_percent_churn_rate_trains_calibrated_probabilities_or_says_the_validation_has_no_churner(app):
@@ -245,7 +254,7 @@ def test_a_one_percent_churn_rate_trains_calibrated_probabilities_or_says_the_va
     load(app, world, *shop(400, churn_share=0.02, seed=8))
     status, message, version = train(app, world, "churn")
     if status == "failed":
-        assert "all stayed" in message and version is None, message
+        assert "customers stayed" in message and version is None, message
     else:
         assert_sane_metrics(version)
         assert_calibrated(version)

@@ -169,6 +169,7 @@ def test_training_that_fails_says_why_and_is_recorded(app, make_tenant):
     empty = make_tenant("bank")
     page = post(signed_in(app, empty), empty, "/train", {"model": "churn", "horizon_days": "60"})
     assert "The run failed" in page.text and "no activity" in page.text
+    assert page.text.count("no activity") == 1, page.text  # said once, in the run's row, not again in the flash
     with in_tenant(app, empty):
         run = db.session.scalars(sa.select(ModelRun)).one()
         assert (run.job, run.model, run.status, run.horizon_days) == ("train", "churn", "failed", 60)

@@ -11,8 +11,12 @@ and on workers (what a run records is read by operators).
 """
 from __future__ import annotations
 
+import re
+
 from flask_babel import gettext as _
 from flask_babel.speaklater import LazyString
+
+from tierwise.platform.i18n import listed
 
 # The field of an error about a file as a whole (empty, not CSV, a row the parser cannot split): its message
 # says "the file ..." itself, so people read it without "field 'file':" before it; the API body still names it.
@@ -20,11 +24,12 @@ WHOLE_FILE = "file"
 
 
 class Phrases(list):
-    """Messages said as one parameter of another (``'x' (did you mean 'y'?), 'z'``): kept, and said
-    again, each in its own words, so the whole message reads in one language."""
+    """Messages (or values) said as one parameter of another (``'x' (did you mean 'y'?), 'z'``): kept, and
+    said again, each in its own words and listed as the reader's language lists them ("a, b" or "a、b"), so
+    the whole message reads in one language."""
 
     def __str__(self) -> str:
-        return ", ".join(str(phrase) for phrase in self)
+        return listed(self)
 
 
 def kept_message(message) -> dict | None:
@@ -85,9 +90,18 @@ class ValidationError(TierwiseError):
         where = []
         if self.row is not None:
             where.append(_("row %(row)s", row=self.row))
-        if self.field and self.field != WHOLE_FILE:
+        if self.field and self.field != WHOLE_FILE and not _names_field(self.message, self.field):
             where.append(_("field '%(field)s'", field=self.field))
         return _("%(where)s: %(message)s", where=", ".join(where), message=self.message) if where else self.message
+
+
+def _names_field(message: str, field: str) -> bool:
+    """Whether ``message`` names ``field`` itself, as its subject or quoted ("days must be between 1 and 365",
+    "unknown query parameter 'bogus'"): said after "field 'days':" it would name it twice.  A message that
+    only uses the word ("is not a valid email address") still needs the field said before it; the API body
+    gives it as ``field`` either way, for programs."""
+    name = re.escape(field)
+    return re.match(rf"{name}(?!\w|\.\w)", message) is not None or re.search(rf"['‘“]{name}['’”]", message) is not None
 
 
 class UnsupportedBodyError(ValidationError):
@@ -101,7 +115,7 @@ def parse_choice(choices, value, *, field: str):
     try:
         return choices(value)
     except ValueError:
-        allowed = ", ".join(choice.value for choice in choices)
+        allowed = listed(choice.value for choice in choices)
         raise ValidationError(_("unknown %(field)s '%(value)s' (choose one of: %(allowed)s)", field=field, value=value,
                                 allowed=allowed), field=field) from None
 

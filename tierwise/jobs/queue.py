@@ -20,6 +20,7 @@ from rq.job import Job, JobStatus
 from tierwise.errors import ConflictError, ValidationError
 from tierwise.jobs.runner import QUEUED_BY, queued_by, resolve_task, run_tenant_task
 from tierwise.platform.db import db
+from tierwise.platform.i18n import listed
 
 QUEUE_NAMES = ("short", "long")
 RUNNER = "tierwise.jobs.runner.run_queued_task"
@@ -56,7 +57,7 @@ def get_queue(name: str, connection: Redis) -> Queue:
 def _check_queue(name: str) -> None:
     if name not in QUEUE_NAMES:
         raise ValidationError(_("unknown queue '%(name)s' (choose one of: %(choices)s)", name=name,
-                                choices=", ".join(QUEUE_NAMES)), field="queue")
+                                choices=listed(QUEUE_NAMES)), field="queue")
 
 
 def enqueue(task: str, *, tenant_id: int, queue: str = "short", job_id: str | None = None,

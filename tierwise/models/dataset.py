@@ -26,6 +26,7 @@ from tierwise.models.days import tenant_date, tenant_day, tenant_days, tenant_mi
 from tierwise.models.labels import CHURN, imported_outcomes, labels_for, population_days
 from tierwise.platform import tenancy
 from tierwise.platform.db import db
+from tierwise.platform.numbers import readable_number
 from tierwise.tenants.activity import Activity, data_end
 
 MIN_HISTORY_DAYS = 30  # a cutoff needs at least this much activity before it
@@ -452,7 +453,8 @@ def _check_usable(plan: Plan, train_x: pd.DataFrame, train_y: pd.Series, valid_y
     trained_on, judged_on = float(train_y.clip(lower=0.0).sum()), float(valid_y.clip(lower=0.0).sum())
     if trained_on == 0.0 and not (train_x["amount_sum_365d"].fillna(0.0) > 0).any():  # no amounts at all
         raise ValidationError(_l("every training example's amount in its horizon is zero (%(count)s customers): "
-                                 "a value model needs amounts; import activity with its amounts", count=len(train_y)),
+                                 "a value model needs amounts; import activity with its amounts",
+                                 count=readable_number(len(train_y))),
                               field="amount")
     if trained_on == 0.0 or judged_on == 0.0:
         # Monthly bills on the 15th and a 20-day horizon from the 14th: every window falls between two bills.
@@ -466,15 +468,16 @@ def _check_usable(plan: Plan, train_x: pd.DataFrame, train_y: pd.Series, valid_y
 
 
 def _one_class(name: str, *, stayed: bool, count: int) -> str:
-    """Why a churn model cannot learn from ``name`` (training or validation) examples that are all one outcome."""
+    """Why a churn model cannot learn from ``name`` (training or validation) customers who are all one outcome."""
+    count = readable_number(count)  # "4,077": a count reads as every page says one
     if name == "training":
         if stayed:
-            return _l("the training examples are all stayed (%(count)s customers): a churn model needs both; "
-                      "try another horizon", count=count)
-        return _l("the training examples are all churned (%(count)s customers): a churn model needs both; "
-                  "try another horizon", count=count)
+            return _l("all %(count)s training customers stayed: a churn model needs some who churned and some who "
+                      "stayed; try another horizon", count=count)
+        return _l("all %(count)s training customers churned: a churn model needs some who churned and some who "
+                  "stayed; try another horizon", count=count)
     if stayed:
-        return _l("the validation examples are all stayed (%(count)s customers): a churn model needs both; "
-                  "try another horizon", count=count)
-    return _l("the validation examples are all churned (%(count)s customers): a churn model needs both; "
-              "try another horizon", count=count)
+        return _l("all %(count)s validation customers stayed: a churn model needs some who churned and some who "
+                  "stayed; try another horizon", count=count)
+    return _l("all %(count)s validation customers churned: a churn model needs some who churned and some who "
+              "stayed; try another horizon", count=count)

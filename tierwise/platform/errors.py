@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 from tierwise.errors import (ConflictError, NotFoundError, PermissionDeniedError, TierwiseError,
                              UnsupportedBodyError, ValidationError)
 from tierwise.platform.db import db
+from tierwise.platform.i18n import listed
 
 STATUS_BY_ERROR = {  # the first class an error is an instance of decides (subclasses first)
     UnsupportedBodyError: 415,
@@ -149,7 +150,7 @@ def _unrouted_parameter() -> tuple[str, str] | None:
                 continue
             if isinstance(converter, AnyConverter):
                 return name, _("unknown %(field)s '%(value)s' (choose one of: %(allowed)s)", field=name, value=value,
-                               allowed=", ".join(sorted(converter.items)))
+                               allowed=listed(sorted(converter.items)))
             return name, _("'%(value)s' is not an id", value=value)
     return None
 

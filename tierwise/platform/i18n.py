@@ -50,6 +50,19 @@ def gap() -> str:
     return "" if str(get_locale()).startswith("zh") else " "
 
 
+def sentence(message) -> str:
+    """A message said as a sentence of its own, after another one ("Nothing was imported. The file is empty.").
+
+    Messages are written as fragments, lowercase and without a full stop, so that they compose into others
+    ("row 3: the file is empty"); standing alone after a sentence, a fragment starts with a capital and ends
+    with the reader's full stop ("." or "。") unless it ends a sentence already."""
+    said = str(message)
+    if not said:
+        return said
+    said = said[0].upper() + said[1:]
+    return said if said[-1] in ".?!。？！" else said + ("。" if str(get_locale()).startswith("zh") else ".")
+
+
 def colon() -> str:
     """What goes between a caption and what it introduces: ": " in English, a full-width "：" in Chinese."""
     return "：" if str(get_locale()).startswith("zh") else ": "
@@ -92,5 +105,5 @@ def keep_chosen_locale() -> str | None:
 
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
-    app.jinja_env.globals.update(LOCALES=LOCALES, get_locale=get_locale, gap=gap, colon=colon, semicolon=semicolon,
-                                 list_separator=list_separator, listed=listed)
+    app.jinja_env.globals.update(LOCALES=LOCALES, get_locale=get_locale, gap=gap, sentence=sentence, colon=colon,
+                                 semicolon=semicolon, list_separator=list_separator, listed=listed)

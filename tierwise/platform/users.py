@@ -22,6 +22,7 @@ from tierwise.errors import ConflictError, ValidationError, parse_choice
 from tierwise.platform import audit
 from tierwise.platform.branches import Branch, get_branch
 from tierwise.platform.db import TenantScoped, db, utcnow
+from tierwise.platform.i18n import listed
 from tierwise.platform.numbers import readable_number
 from tierwise.platform.passwords import hash_password, validate_password, verify_password
 
@@ -100,7 +101,7 @@ def _validate_profile(*, display_name: str, book_scope: str, locale: str | None)
     if book_scope not in {s.value for s in BookScope}:
         raise ValidationError(_("must be 'own' or 'branch'"), field="book_scope")
     if locale is not None and locale not in LOCALES:
-        raise ValidationError(_("must be one of %(choices)s", choices=", ".join(LOCALES)), field="locale")
+        raise ValidationError(_("must be one of %(choices)s", choices=listed(LOCALES)), field="locale")
 
 
 def create_user(*, email: str, role: str, password: str, display_name: str = "",

@@ -24,6 +24,7 @@ from flask_babel import gettext as _
 from tierwise.errors import ValidationError
 from tierwise.models.scores import CustomerScore
 from tierwise.platform.db import db, one_snapshot, utcnow
+from tierwise.platform.i18n import listed
 from tierwise.platform.tenancy import current_tenant_id
 from tierwise.tenants.activity import Activity, latest_known_activity_at
 from tierwise.tenants.customers import Customer
@@ -133,7 +134,7 @@ def chosen_dimension(definition: RuleSetDefinition | None, code: str | None) -> 
         return None
     found = definition.dimension(code or VALUE_DIMENSION)
     if found is None:
-        codes = ", ".join(d.code for d in definition.dimensions)
+        codes = listed(d.code for d in definition.dimensions)
         raise ValidationError(_("unknown dimension '%(dimension)s' (the rules have: %(codes)s)", dimension=code,
                                 codes=codes), field="dimension")
     return found

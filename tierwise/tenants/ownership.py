@@ -30,6 +30,7 @@ from tierwise.platform import audit
 from tierwise.platform.branches import get_branch
 from tierwise.platform.change_context import changes_because
 from tierwise.platform.db import TenantScoped, db, utcnow
+from tierwise.platform.i18n import listed
 from tierwise.platform.users import Role, User
 from tierwise.tenants.customers import Customer
 
@@ -180,7 +181,7 @@ def _require_customers(ids: list[uuid.UUID]) -> None:
     found = set(db.session.scalars(sa.select(Customer.id).where(Customer.id.in_(ids))))
     missing = [str(i) for i in ids if i not in found]
     if missing:
-        shown = ", ".join(missing[:5])
+        shown = listed(missing[:5])
         if len(missing) > 5:
             raise ValidationError(_("no such customer: %(ids)s and %(more)s more", ids=shown, more=len(missing) - 5),
                                   field="customer_ids")

@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from tierwise.errors import UnsupportedBodyError, ValidationError
+from tierwise.platform.i18n import listed
 
 JSON_TYPES = {  # JSON Schema type -> (is it, how the message says it)
     "string": (lambda value: isinstance(value, str), _l("a string")),
@@ -79,7 +80,7 @@ def read_body(declared: dict, *, max_bytes: int = MAX_BODY_BYTES) -> dict:
     except RecursionError:
         body = None
     if not isinstance(body, dict):
-        keys = ", ".join(properties) or _("no keys")
+        keys = listed(properties) or _("no keys")
         raise ValidationError(_("send a JSON object (%(keys)s)", keys=keys), field="body")
     where = _nul_in(body)
     if where is not None:
@@ -96,7 +97,7 @@ def _check_keys(sent: dict, schema: dict) -> None:
     for key in sent:
         if key not in properties:
             raise ValidationError(_("unknown key '%(key)s' (allowed: %(allowed)s)", key=key,
-                                    allowed=", ".join(properties) or _("none")), field=str(key))
+                                    allowed=listed(properties) or _("none")), field=str(key))
     for key in schema.get("required", ()):
         if key not in sent:
             raise ValidationError(_("is required"), field=key)

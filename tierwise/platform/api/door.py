@@ -23,6 +23,7 @@ from flask_babel import gettext as _
 from tierwise.errors import ValidationError
 from tierwise.platform.api import api_blueprint
 from tierwise.platform.api.bodies import NO_BODY, body_sent, read_body
+from tierwise.platform.i18n import listed
 
 
 @api_blueprint.before_request
@@ -36,7 +37,7 @@ def hold_to_document() -> None:
         parameter = which(name)
         if parameter is None:
             raise ValidationError(_("unknown query parameter '%(name)s' (allowed: %(allowed)s)", name=name,
-                                    allowed=", ".join(documented) or _("none")), field=name)
+                                    allowed=listed(documented) or _("none")), field=name)
         values = request.args.getlist(name)
         if any(value == "" for value in values):
             raise ValidationError(_("give a value, or leave the parameter out"), field=name)

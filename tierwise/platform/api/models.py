@@ -31,6 +31,7 @@ from tierwise.platform.api.places import as_parameter
 from tierwise.platform.api.serializers import (CUSTOMER_SCORES_FIELDS, MODEL_RUN_FIELDS, MODEL_VERSION_DETAIL_FIELDS,
                                                MODEL_VERSION_FIELDS, serialize)
 from tierwise.platform.db import db
+from tierwise.platform.i18n import listed
 from tierwise.platform.pagination import keyset_page, parse_limit
 from tierwise.platform.policy import Permission, allows, visible_customers
 from tierwise.platform.score_explanations import explained_scores, labelled_importance
@@ -142,7 +143,7 @@ def start_model_training():
     body = read_body(TRAIN_BODY)
     model = body["model"]
     if model not in MODELS:
-        raise ValidationError(gettext("choose one of: %(choices)s", choices=", ".join(MODELS)), field="model")
+        raise ValidationError(gettext("choose one of: %(choices)s", choices=listed(MODELS)), field="model")
     run = launch_training(model, started_by=current_user.email, as_of=_as_of(body.get("as_of")),
                           horizon_days=body.get("horizon_days"))
     return _run_started(run)

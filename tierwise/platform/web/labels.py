@@ -22,6 +22,7 @@ from tierwise.platform.users import BookScope, Role
 from tierwise.tenants.category_labels import category_label
 from tierwise.tenants.fields import field_labels
 from tierwise.tenants.imports.runner import API_BATCH
+from tierwise.tenants.imports.specs import KIND_LABELS as IMPORT_KIND_LABELS
 from tierwise.tenants.rules.reasons import reason_lines, rule_text
 
 ROLE_LABELS = {
@@ -237,7 +238,6 @@ STATUS_LABELS = {"active": _l("Active"), "dormant": _l("Dormant"), "closed": _l(
 
 RUN_STATUS_LABELS = {"queued": _l("Queued"), "running": _l("Running"), "succeeded": _l("Succeeded"),
                      "failed": _l("Failed")}
-IMPORT_KIND_LABELS = {"customers": _l("Customers"), "activity": _l("Activity"), "interactions": _l("Interactions")}
 
 
 def started_by_label(value):

@@ -183,8 +183,8 @@ def make_champion(model_version_id: uuid.UUID):
 
 
 def _flash_outcome(run: ModelRun) -> None:
-    if run.status == "failed":
-        flash(_("The run failed: %(message)s", message=run.message), "error")
+    if run.status == "failed":  # the run's row below says why, in the reader's language: said once, there
+        flash(_("The run failed: the list of runs below says why."), "error")
     elif run.status != "succeeded":
         flash(_("Run started. This page refreshes until it finishes."), "success")
     elif run.job == "score":

@@ -20,7 +20,7 @@ from tierwise.errors import NotFoundError, ValidationError
 from tierwise.platform import audit
 from tierwise.platform.db import JSONType, TenantScoped, db
 from tierwise.tenants.imports.runner import ImportResult, import_file
-from tierwise.tenants.imports.specs import KINDS
+from tierwise.tenants.imports.specs import KIND_LABELS, KINDS
 
 MAX_NAME = 100
 
@@ -99,7 +99,8 @@ def save_mapping(kind: str, name: str, mapping: dict[str, str]) -> ColumnMapping
 def load_mapping(kind: str, name: str) -> dict[str, str]:
     saved = db.session.scalar(sa.select(ColumnMapping).where(ColumnMapping.kind == kind, ColumnMapping.name == name))
     if saved is None:
-        raise NotFoundError(_("no saved %(kind)s mapping named '%(name)s'", kind=kind, name=name),
+        raise NotFoundError(_("no mapping named '%(name)s' is saved for the %(kind)s import", name=name,
+                              kind=KIND_LABELS.get(kind, kind)),
                             field="mapping_name")  # as ``start_import_run`` and the CLI name the choice
     return dict(saved.mapping)
 

@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _  # kept by the errors: a refused file 
 from tierwise.errors import Phrases, ValidationError
 from tierwise.tenants.fields import FieldDefinition, FieldType, validate_field_name
 from tierwise.tenants.imports import parsing
-from tierwise.tenants.imports.specs import BUILT_IN_TARGETS, KINDS, Target, attribute_target
+from tierwise.tenants.imports.specs import BUILT_IN_TARGETS, KIND_LABELS, KINDS, Target, attribute_target
 
 CATEGORY_LIMIT = 50
 
@@ -37,20 +37,20 @@ def plan_columns(kind: str, columns: list[str], mapping: dict[str, str], registr
     the errors say so (a file has columns, records have keys)."""
     if kind not in KINDS:
         raise ValidationError(_("unknown import kind '%(kind)s' (choose one of: %(choices)s)", kind=kind,
-                                choices=", ".join(KINDS)), field="kind")
+                                choices=Phrases(KINDS)), field="kind")
     by_lower = {c.lower(): c for c in columns}
     built_in = BUILT_IN_TARGETS[kind]
     known = {t.name for t in built_in}
     for target, source in mapping.items():
         if target not in known and not (kind == "customers" and target in registry):
-            raise ValidationError(_("'%(target)s' is not something a %(kind)s import fills", target=target, kind=kind),
-                                  field=target)
+            raise ValidationError(_("'%(target)s' is not something the %(kind)s import fills", target=target,
+                                    kind=KIND_LABELS[kind]), field=target)
         if source not in columns:
             if batch:
                 raise ValidationError(_("the records have no key '%(column)s' (keys: %(columns)s)", column=source,
-                                        columns=", ".join(columns)), field=target)
+                                        columns=Phrases(columns)), field=target)
             raise ValidationError(_("the file has no column '%(column)s' (columns: %(columns)s)", column=source,
-                                    columns=", ".join(columns)), field=target)
+                                    columns=Phrases(columns)), field=target)
     plan = ColumnPlan(kind=kind, targets=[])
     used: set[str] = set()
     for target in built_in:
@@ -59,11 +59,11 @@ def plan_columns(kind: str, columns: list[str], mapping: dict[str, str], registr
             if target.required and batch:
                 raise ValidationError(_("the records have no key '%(target)s': give each record one, or map a key "
                                         "to it (keys: %(columns)s)", target=target.name,
-                                        columns=", ".join(columns)), field=target.name)
+                                        columns=Phrases(columns)), field=target.name)
             if target.required:
                 raise ValidationError(_("the file has no column for '%(target)s': name a column '%(target)s' "
                                         "or map one to it (columns: %(columns)s)", target=target.name,
-                                        columns=", ".join(columns)), field=target.name)
+                                        columns=Phrases(columns)), field=target.name)
             continue
         plan.targets.append((target, source))
         used.add(source)

@@ -19,7 +19,7 @@ from typing import Iterator
 import pandas as pd
 from flask_babel import lazy_gettext as _l  # kept by the errors: a run's outcome is said again to its reader
 
-from tierwise.errors import ValidationError
+from tierwise.errors import Phrases, ValidationError
 
 #: What an import reads, by the end of the file's name (CSV text often comes as .txt).  The upload
 #: page, the API and the CLI all refuse any other file, before anything is stored.
@@ -75,7 +75,7 @@ def check_file_name(name: str) -> None:
         raise ValidationError(_l("old .xls workbooks are not supported: save as .xlsx or CSV"), field="file")
     if not name.lower().endswith(tuple(f".{extension}" for extension in FILE_EXTENSIONS)):
         raise ValidationError(_l("'%(name)s' cannot be imported: an import reads %(extensions)s files",
-                                name=name, extensions=", ".join(f".{e}" for e in FILE_EXTENSIONS)), field="file")
+                                name=name, extensions=Phrases(f".{e}" for e in FILE_EXTENSIONS)), field="file")
 
 
 def _first_non_ascii_block(handle, sample: bytes) -> bytes:

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from tierwise.errors import PermissionDeniedError, ValidationError
+from tierwise.errors import PermissionDeniedError, Phrases, ValidationError
 from tierwise.platform import audit, tenancy
 from tierwise.platform.change_context import changes_because
 from tierwise.platform.db import db
@@ -311,7 +311,7 @@ def _reason(target: Target):
     if target.kind == "datetime":
         return _l("is not a date or time such as 2024-01-05, 2024/1/5 13:45 or 2024年1月5日")
     if target.kind == "category":
-        return _l("is not one of: %(choices)s", choices=", ".join(sorted(target.choices or ())))
+        return _l("is not one of: %(choices)s", choices=Phrases(sorted(target.choices or ())))
     if target.kind == "text":
         return _l("is longer than %(max_length)s characters", max_length=target.max_length)
     if target.kind == "id":

@@ -4,12 +4,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from tierwise.tenants.customers import CustomerStatus, PartyType
 from tierwise.tenants.fields import FieldDefinition, FieldType
 from tierwise.tenants.interactions import Channel, InteractionType
 
-KINDS = ("customers", "activity", "interactions")
+# What each kind is called where people read it (the upload form, a run's page, a refusal naming the kind)
+KIND_LABELS = {"customers": _l("Customers"), "activity": _l("Activity"), "interactions": _l("Interactions")}
+KINDS = tuple(KIND_LABELS)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from tierwise.platform.db import UTCDateTime
+from tierwise.platform.i18n import listed
 from tierwise.tenants.rules import syntax as s
 from tierwise.tenants.rules.syntax import RuleError
 from tierwise.tenants.rules.vocabulary import (
@@ -252,7 +253,7 @@ class _Walk:
             if name not in columns:
                 raise self.error(_("%(source)s rows have no column '%(name)s'%(suggestion)s (they have: %(columns)s)",
                                    source=row, name=name, suggestion=close_matches(name, columns),
-                                   columns=", ".join(columns)), node)
+                                   columns=listed(columns)), node)
             spec = columns[name]
             return Typed(_row_column(row, spec.column), spec.kind, name, spec.choices)
         vocabulary = self.compiler.vocabulary
@@ -338,7 +339,7 @@ class _Walk:
             if text not in value.choices:
                 raise self.error(_("'%(text)s' is not a value of %(name)s%(suggestion)s (its values: %(values)s)",
                                    text=text, name=value.label, suggestion=close_matches(text, value.choices),
-                                   values=", ".join(value.choices)), node)
+                                   values=listed(value.choices)), node)
 
     def _in(self, node: s.In, polarity, row) -> Typed:
         operand = self.expression(node.operand, polarity, row)

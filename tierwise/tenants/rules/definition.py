@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from flask_babel import gettext as _
 
 from tierwise.errors import ValidationError
-from tierwise.platform.i18n import localised
+from tierwise.platform.i18n import listed, localised
 from tierwise.tenants.rules.compiler import Atom, CompiledRule, Compiler, Vocabulary
 from tierwise.tenants.rules.syntax import RuleError
 from tierwise.tenants.rules.vocabulary import close_matches
@@ -120,7 +120,7 @@ class RuleSetDefinition:
         missing = [code for code in BUILT_IN_DIMENSIONS if code not in codes]
         if missing:
             raise ValidationError(_("the built-in dimensions must be present; missing: %(missing)s",
-                                    missing=", ".join(missing)), field="dimensions")
+                                    missing=listed(missing)), field="dimensions")
         measure = data.get("value_measure", DEFAULT_MEASURE)
         if not isinstance(measure, str) or not measure.strip():
             raise ValidationError(_("must be a numeric expression such as sum(amount, 365d)"), field="value_measure")
@@ -135,7 +135,7 @@ def _mapping(data, where: str, allowed: set[str]) -> None:
     for key in data:
         if key not in allowed:
             raise ValidationError(_("unknown key '%(key)s'%(suggestion)s (allowed: %(allowed)s)", key=key,
-                                    suggestion=close_matches(str(key), allowed), allowed=", ".join(sorted(allowed))),
+                                    suggestion=close_matches(str(key), allowed), allowed=listed(sorted(allowed))),
                                   field=f"{where}.{key}")
 
 
