@@ -144,3 +144,16 @@ def test_a_mapping_to_something_an_import_does_not_fill_names_the_kind_in_the_re
                                        if response.status_code == 302 else response.text)
     assert "'nickname' is not something the Activity import fills" in said["en"]  # not "a activity import"
     assert "“nickname”不是活动记录导入可填写的目标" in said["zh"]  # not "不是 activity 导入"
+
+
+def test_a_row_and_a_field_are_separated_as_the_readers_language_writes_them(app):
+    from flask_babel import force_locale
+
+    from tierwise.errors import ValidationError
+
+    error = ValidationError("is required", row=3, field="amount")
+    with app.test_request_context():
+        with force_locale("en"):
+            assert str(error) == "row 3, field 'amount': is required"
+        with force_locale("zh_CN"):
+            assert str(error) == "第 3 行，字段“amount”：is required"  # a full-width comma, not ", "

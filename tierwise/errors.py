@@ -16,7 +16,7 @@ import re
 from flask_babel import gettext as _
 from flask_babel.speaklater import LazyString
 
-from tierwise.platform.i18n import listed
+from tierwise.platform.i18n import comma, listed
 
 # The field of an error about a file as a whole (empty, not CSV, a row the parser cannot split): its message
 # says "the file ..." itself, so people read it without "field 'file':" before it; the API body still names it.
@@ -92,7 +92,7 @@ class ValidationError(TierwiseError):
             where.append(_("row %(row)s", row=self.row))
         if self.field and self.field != WHOLE_FILE and not _names_field(self.message, self.field):
             where.append(_("field '%(field)s'", field=self.field))
-        return _("%(where)s: %(message)s", where=", ".join(where), message=self.message) if where else self.message
+        return _("%(where)s: %(message)s", where=comma().join(where), message=self.message) if where else self.message
 
 
 def _names_field(message: str, field: str) -> bool:

@@ -83,6 +83,11 @@ def captioned(pairs) -> str:
     return clauses(f"{caption}{colon()}{text}" for caption, text in pairs)
 
 
+def comma() -> str:
+    """What goes between the parts of one phrase ("row 3, field 'x'"): ", " in English, a full-width "，" in Chinese."""
+    return "，" if str(get_locale()).startswith("zh") else ", "
+
+
 def list_separator() -> str:
     """What goes between two items of a list: ", " in English, the enumeration comma "、" in Chinese."""
     return "、" if str(get_locale()).startswith("zh") else ", "
