@@ -157,3 +157,16 @@ def test_a_row_and_a_field_are_separated_as_the_readers_language_writes_them(app
             assert str(error) == "row 3, field 'amount': is required"
         with force_locale("zh_CN"):
             assert str(error) == "第 3 行，字段“amount”：is required"  # a full-width comma, not ", "
+
+
+def test_an_activity_files_ignored_columns_are_listed_as_the_readers_language_lists(browser, tenant_a):
+    browser.login(tenant_a, "admin")
+    upload_in_chinese(browser, tenant_a, b"external_id,name\n0043,A\n")
+    page = browser.get(f"/t/{tenant_a.slug}/imports/", headers=ZH)
+    response = browser.client.post(f"/t/{tenant_a.slug}/imports/", headers=ZH, content_type="multipart/form-data",
+                                   data={"csrf_token": csrf_token_from(page.text), "kind": "activity",
+                                         "file": (io.BytesIO("customer,occurred_at,amount,备注,memo\n0043,2025-01-05,10,x,y\n"
+                                                             .encode()), "activity.csv")})
+    assert response.status_code == 302
+    assert "<dd>备注、memo</dd>" in browser.get(response.location, headers=ZH).text
+    assert "<dd>备注, memo</dd>" in browser.get(response.location, headers=EN).text
