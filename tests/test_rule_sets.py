@@ -279,14 +279,16 @@ def test_the_bank_template_watches_customers_going_quiet_not_those_already_gone(
     from datetime import timedelta
 
     bank = make_tenant("bank")
-    quiet = {"B1": 10, "B2": 70, "B3": 200}  # days since the last deposit, at AS_OF
+    quiet = {"B1": 10, "B2": 70, "B3": 200, "W1": 20, "W2": 120}  # days since the last deposit, at AS_OF
+    wealthy = {"W1", "W2"}  # whose deposits stopped: money moving out, and then gone
     with in_tenant(app, bank):
-        import_records([{"external_id": code, "name": code, "aum_avg_3m": "50000"} for code in quiet],
-                       kind="customers")
-        import_records([{"customer": code, "occurred_at": (AS_OF - timedelta(days=days)).date().isoformat(),
-                         "amount": "1000"} for code, days in quiet.items()], kind="activity")
+        import_records([{"external_id": code, "name": code, "aum_avg_3m": "900000" if code in wealthy else "50000"}
+                        for code in quiet], kind="customers")
+        import_records([{"customer": code, "occurred_at": (AS_OF - timedelta(days=days + back)).date().isoformat(),
+                         "amount": "5000" if back else "1000"}  # deposits falling by four fifths
+                        for code, days in quiet.items() for back in (0, 100)], kind="activity")
         db.session.commit()
     retier_again(app, bank, AS_OF)  # the template, version 1
     attrition = {customer: tier for (customer, dimension), tier in tiers(app, bank).items()
                  if dimension == "high_risk"}
-    assert attrition == {"B1": "normal", "B2": "watch", "B3": "normal"}
+    assert attrition == {"B1": "normal", "B2": "watch", "B3": "normal", "W1": "high", "W2": "normal"}

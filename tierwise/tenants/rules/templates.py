@@ -103,7 +103,8 @@ BANK = {"value_measure": "aum_avg_3m", "dimensions": [
         {"margin": 0.05}),
     _dimension("high_risk", "Attrition risk", "流失风险", [
         _tier("high", "High", "高", RED,
-              "churn_probability >= 0.6 or (aum_avg_3m >= 200000 and trend(amount, 90d) <= -0.5)"),
+              "churn_probability >= 0.6 or (aum_avg_3m >= 200000 and trend(amount, 90d) <= -0.5 "
+              "and days_since_last(activity) < 90)"),
         _tier("watch", "Watch", "关注", AMBER,
               "churn_probability >= 0.3 or (days_since_last(activity) >= 60 and days_since_last(activity) < 90)"),
         _tier("normal", "Not flagged", "未预警", GREY)],
