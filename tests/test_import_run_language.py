@@ -168,5 +168,7 @@ def test_an_activity_files_ignored_columns_are_listed_as_the_readers_language_li
                                          "file": (io.BytesIO("customer,occurred_at,amount,备注,memo\n0043,2025-01-05,10,x,y\n"
                                                              .encode()), "activity.csv")})
     assert response.status_code == 302
-    assert "<dd>备注、memo</dd>" in browser.get(response.location, headers=ZH).text
+    chinese = browser.get(response.location, headers=ZH).text
+    assert "<dd>备注、memo</dd>" in chinese
+    assert f"<dd>{tenant_a.email('admin')}，" in chinese  # who started it, then when, with the full-width comma
     assert "<dd>备注, memo</dd>" in browser.get(response.location, headers=EN).text

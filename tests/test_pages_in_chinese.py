@@ -206,3 +206,21 @@ def test_a_list_in_an_audit_records_details_is_joined_as_the_readers_language_li
             assert [text for _key, text in plain_details(details)] == ["备注、memo"]
         with force_locale("en"):
             assert [text for _key, text in plain_details(details)] == ["备注, memo"]
+
+
+def test_the_rule_help_fields_and_version_diffs_list_values_as_chinese_lists_them(app, bank):
+    from flask_babel import force_locale
+
+    from tierwise.platform.web.rules_versions import diff_value
+
+    chinese = signed_in(app, bank, "zh_CN")
+    editor = chinese.get(f"/t/{bank.slug}/rules/draft").text
+    assert "channel（" in editor and "channel (" not in editor  # a filter column's values, full-width
+    fields = chinese.get(f"/t/{bank.slug}/fields/").text
+    assert '</code>、' in fields and '</code>, ' not in fields  # a category field's values
+    with app.test_request_context():
+        with force_locale("zh_CN"):
+            assert diff_value({"evaluations": 2, "margin": 0.1}) == "evaluations：2、margin：0.1"
+            assert diff_value(["a", "b"]) == "a、b"
+        with force_locale("en"):
+            assert diff_value({"evaluations": 2, "margin": 0.1}) == "evaluations: 2, margin: 0.1"

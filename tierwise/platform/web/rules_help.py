@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from tierwise.platform.i18n import gap, listed
 from tierwise.platform.web.forms import FIELD_TYPE_LABELS
 from tierwise.tenants.fields import field_registry
 from tierwise.tenants.rules import vocabulary
@@ -64,7 +66,8 @@ class FieldEntry:
 def _row_columns(source: str) -> tuple[str, ...]:
     """What a filter on the source's rows may test, with the allowed values where there is a list."""
     columns = vocabulary.ROW_COLUMNS.get(source, {})
-    return tuple(f"{name} ({', '.join(c.choices)})" if c.choices else name for name, c in columns.items())
+    return tuple(f"{name}{gap()}{_('(%(values)s)', values=listed(c.choices))}" if c.choices else name
+                 for name, c in columns.items())
 
 
 def help_panel() -> dict[str, list]:

@@ -20,7 +20,7 @@ from flask_login import current_user
 
 from tierwise.errors import ConflictError, ValidationError
 from tierwise.platform.db import db
-from tierwise.platform.i18n import listed, localised
+from tierwise.platform.i18n import colon, listed, localised
 from tierwise.platform.policy import Permission, allows
 from tierwise.platform.web.access import requires
 from tierwise.platform.web.forms import EmptyForm
@@ -117,9 +117,9 @@ def diff_value(value) -> str:
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if isinstance(value, dict):
-        return ", ".join(f"{key}: {diff_value(item)}" for key, item in sorted(value.items()))
+        return listed(f"{key}{colon()}{diff_value(item)}" for key, item in sorted(value.items()))
     if isinstance(value, (list, tuple)):
-        return ", ".join(diff_value(item) for item in value)
+        return listed(diff_value(item) for item in value)
     return str(value)
 
 
