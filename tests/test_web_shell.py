@@ -55,6 +55,21 @@ def test_an_error_page_inside_an_organisation_leads_back_to_its_home(browser, te
     assert '<a href="/">' in browser.get("/t/no-such-organisation/x").text.split("<main")[1]
 
 
+def test_an_address_no_page_answers_is_said_in_the_signed_in_users_language(app, tenant_a):
+    from tests.conftest import Browser
+
+    chooser = Browser(app.test_client())
+    chooser.login(tenant_a, "rm1")
+    chooser.submit(f"/t/{tenant_a.slug}/", {"locale": "zh_CN", "next": f"/t/{tenant_a.slug}/"},
+                   action=f"/t/{tenant_a.slug}/locale")  # kept on the account
+    browser = Browser(app.test_client())  # another day, another browser: English, and no choice in its session
+    browser.login(tenant_a, "rm1")
+    english = {"Accept-Language": "en"}
+    for address in ("no-such-page", "customers/not-a-uuid"):
+        page = browser.get(f"/t/{tenant_a.slug}/{address}", headers=english)
+        assert page.status_code == 404 and 'lang="zh-CN"' in page.text and "Not found." not in page.text, address
+
+
 def test_chinese_browsers_get_chinese_pages(client, tenant_a):
     page = client.get(f"/t/{tenant_a.slug}/login", headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"})
     assert "登录" in page.text and 'lang="zh-CN"' in page.text

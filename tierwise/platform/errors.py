@@ -52,12 +52,13 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
     return render_template("error.html", status=status, message=message, home=_home()), status
 
 
-def _home() -> str:
-    """Where "Back to Tierwise" leads: the organisation's home inside its site, else the page that chooses one.
+def _enter_site():
+    """The organisation whose site an address is under, entered if no view did (``_home``); None if none.
 
-    An address under a site that no page answers (``/t/<slug>/nosuchpage``) ran no view, so the
-    organisation was never entered: it is entered here, and the error page keeps the site's top bar
-    (its name, the signed-in user's menu) instead of a bare one."""
+    Entered before the error page says anything: the signed-in user is read again, now in their
+    organisation, and so is their language (a Chinese reader's 404 was in English, said as nobody's)."""
+    from flask_babel import refresh
+
     from tierwise.platform.request_context import enter_tenant
     from tierwise.platform.tenant import find_tenant
 
@@ -69,9 +70,20 @@ def _home() -> str:
             if tenant is not None and tenant.active:
                 enter_tenant(tenant)
                 g.pop("_login_user", None)  # read before the tenant was entered (as nobody): read again
+                refresh()  # and the language chosen from it
         except Exception:  # noqa: BLE001 - the error page must render even if the database cannot answer
             db.session.rollback()
             tenant = None
+    return tenant
+
+
+def _home() -> str:
+    """Where "Back to Tierwise" leads: the organisation's home inside its site, else the page that chooses one.
+
+    An address under a site that no page answers (``/t/<slug>/nosuchpage``) ran no view, so the
+    organisation was never entered: it is entered here, and the error page keeps the site's top bar
+    (its name, the signed-in user's menu) instead of a bare one."""
+    tenant = _enter_site()
     if tenant is not None and tenant.active:
         return url_for("tenant.home.index", tenant_slug=tenant.slug)
     return url_for("landing.index")
@@ -79,6 +91,8 @@ def _home() -> str:
 
 def _http_error(exc: HTTPException):
     status = exc.code or 500
+    if not wants_json():
+        _enter_site()
     messages = {
         400: _("The request could not be understood: check its parameters."),
         401: _("Please sign in."),
