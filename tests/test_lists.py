@@ -9,6 +9,7 @@ import json
 import re
 import uuid
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -478,13 +479,56 @@ def test_exported_scores_are_numbers_rounded_to_what_they_can_tell(app, grid, br
         db.session.commit()
         header, body = table("vip", sa.true(), ListFilters(), "external_id")
     scores = [line[header.index("churn_probability"):header.index("predicted_value") + 1] for line in body]
-    assert set(map(tuple, scores)) == {(0.9921, 72000.29)}
+    assert set(map(tuple, scores)) == {(Decimal("0.9921"), Decimal("72000.29"))}
     browser.login(grid)
     for language, churn, value in (("en", "Churn probability (0–1)", "Predicted value"),
                                    ("zh-CN", "流失概率（0–1）", "预测价值")):
         exported = browser.get(f"/t/{grid.slug}/lists/vip/export?format=csv", headers={"Accept-Language": language})
         rows = list(csv.DictReader(io.StringIO(exported.data.decode("utf-8-sig"))))
         assert {(row[churn], row[value]) for row in rows} == {("0.9921", "72000.29")}, rows[0]
+
+
+def test_exported_scores_keep_their_decimals_in_every_file_and_the_audit_matches_each(app, grid, browser, client,
+                                                                                      issue_token, runner, tmp_path):
+    """0.811 is written 0.8110 and 63498 is 63498.00: in the CSV as text, in the XLSX as numbers formatted so."""
+    from tests.test_api import bearer
+    from tierwise.platform.cli import cli
+
+    with in_tenant(app, grid):
+        scores = {"C01": (0.811, 63498.0), "C02": (0.2, 31065.3), "C04": (None, None)}
+        for external_id, (churn, value) in scores.items():
+            customer = db.session.scalar(sa.select(Customer.id).where(Customer.external_id == external_id))
+            db.session.execute(sa.update(CustomerScore).where(CustomerScore.customer_id == customer)
+                               .values(churn_probability=churn, predicted_value=value))
+        db.session.commit()
+    expected = {"C01": ("0.8110", "63498.00"), "C02": ("0.2000", "31065.30"), "C04": ("", "")}
+    browser.login(grid)
+    as_csv = browser.get(f"/t/{grid.slug}/lists/vip/export?format=csv", headers={"Accept-Language": "en"}).data
+    rows = {row["Customer id"]: (row["Churn probability (0–1)"], row["Predicted value"])
+            for row in csv.DictReader(io.StringIO(as_csv.decode("utf-8-sig")))}
+    assert {key: rows[key] for key in expected} == expected
+    as_xlsx = client.get("/api/v1/lists/vip/export?format=xlsx", headers=bearer(issue_token(grid)) | {
+        "Accept-Language": "en"}).data
+    header, *cells = load_workbook(io.BytesIO(as_xlsx)).active.iter_rows()
+    churn, value = (next(i for i, c in enumerate(header) if c.value == h)
+                    for h in ("Churn probability (0–1)", "Predicted value"))
+    written = {row[0].value: (row[churn].value, row[churn].number_format, row[value].value, row[value].number_format)
+               for row in cells}
+    assert written["C01"] == (0.811, "0.0000", 63498, "0.00")  # numbers, shown with their decimals
+    assert written["C02"] == (0.2, "0.0000", 31065.3, "0.00") and written["C04"][::2] == (None, None)
+    for name in ("all.csv", "all.xlsx"):
+        assert runner.invoke(cli, ["export", "--tenant", grid.slug, "--out", str(tmp_path / name)]).exit_code == 0
+    from_cli = list(csv.DictReader(io.StringIO((tmp_path / "all.csv").read_text(encoding="utf-8-sig"))))
+    assert {row["external_id"]: (row["churn_probability"], row["predicted_value"])
+            for row in from_cli if row["external_id"] in expected} == expected
+    keys, first = load_workbook(tmp_path / "all.xlsx").active.iter_rows(max_row=2)
+    formats = {key.value: cell.number_format for key, cell in zip(keys, first)}
+    assert (formats["churn_probability"], formats["predicted_value"]) == ("0.0000", "0.00")
+    with in_tenant(app, grid):
+        logged = list(db.session.scalars(sa.select(AuditEvent.details).where(AuditEvent.action == "export.created")
+                                         .order_by(AuditEvent.occurred_at)))
+    files = [as_csv, as_xlsx, (tmp_path / "all.csv").read_bytes(), (tmp_path / "all.xlsx").read_bytes()]
+    assert [details["sha256"] for details in logged] == [hashlib.sha256(f).hexdigest() for f in files]
 
 
 def test_the_command_line_export_keeps_its_column_keys_and_tier_codes(app, grid):

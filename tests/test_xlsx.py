@@ -21,6 +21,17 @@ def test_text_and_numbers_come_back_as_written_with_empty_cells_keeping_their_co
         (None, " 前后空格 ", "x", 0.000001, -3)]
 
 
+def test_a_decimal_is_a_number_shown_with_its_decimals_and_other_numbers_stay_general():
+    from decimal import Decimal
+
+    rows = [[Decimal("0.8110"), Decimal("63498.00"), 1.5, Decimal("7")], [Decimal("0.2000"), None, "0.5", Decimal("NaN")]]
+    sheet = load_workbook(io.BytesIO(xlsx.write(["p", "v", "f", "n"], rows))).active
+    assert [[(c.value, c.number_format) for c in row] for row in sheet.iter_rows(min_row=2)] == [
+        [(0.811, "0.0000"), (63498, "0.00"), (1.5, "General"), (7, "0")],
+        [(0.2, "0.0000"), (None, "General"), ("0.5", "General"), (None, "General")]]  # text stays text
+    assert "<numFmts" not in zipfile.ZipFile(io.BytesIO(xlsx.write(["a"], [[1.5]]))).read("xl/styles.xml").decode()
+
+
 def test_characters_xml_cannot_hold_are_dropped_not_a_broken_file():
     assert read(xlsx.write(["name"], [["bell\x07 and nul\x00"]]))[1] == ("bell and nul",)
 

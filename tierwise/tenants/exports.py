@@ -12,8 +12,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import math
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -90,7 +92,7 @@ def table(list_name: str, visible: sa.ColumnElement[bool], filters: ListFilters,
             line = [row["external_id"], row["name"], row[branch] or "", row[rm] or ""]
             for dimension in dimensions:
                 line += _tier(dimension, row[f"tier__{dimension.code}"], locale)
-            line += [_rounded(row["churn_probability"], PROBABILITY_DECIMALS), _rounded(row["predicted_value"], 2)]
+            line += [_fixed(row["churn_probability"], PROBABILITY_DECIMALS), _fixed(row["predicted_value"], 2)]
             if changes:
                 line += _tier(moved_in, row["from_tier"], locale) + _tier(moved_in, row["to_tier"], locale)
                 line.append(row["changed_at"].isoformat(timespec="seconds"))
@@ -129,8 +131,15 @@ def _tier(dimension, code: str | None, locale: str | None) -> list[str]:
 PROBABILITY_DECIMALS = 4
 
 
-def _rounded(value, digits: int):
-    return "" if value is None else round(float(value), digits)
+def _fixed(value, places: int) -> Decimal | str:
+    """``value`` rounded to ``places`` decimals, and keeping them: a Decimal, so the CSV reads 0.8110 and 63498.00
+    (a float would drop the zeros: 0.811, 63498.0) and the XLSX cell is a number shown with those decimals
+    (``xlsx``). Rounded as ``round`` rounds the float; a missing score (or one that is not a number) is an empty
+    cell."""
+    if value is None or not math.isfinite(float(value)):
+        return ""
+    fixed = Decimal(float(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+    return abs(fixed) if fixed.is_zero() else fixed  # -0.0001 rounds to 0.0000, not -0.0000
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet would run as a formula
