@@ -68,7 +68,7 @@ def test_help_still_shows_the_usage(runner):
 
 @pytest.mark.parametrize("args, error", [
     (["train", "--model", "churn", "--horizon-days", "0"], "Error: --horizon-days: the horizon must be between"),
-    (["train", "--model", "churn", "--as-of", "2030-01-01"], "Error: --as-of: 2030-01-01 00:00 UTC is in the future"),
+    (["train", "--model", "churn", "--as-of", "2030-01-01"], "Error: --as-of: 2030-01-01 00:00 UTC+8 is in the future"),
     (["export", "--out", "{folder}/all.csv", "--list", "nope"], "Error: --list: unknown list 'nope'"),
     (["export", "--out", "{folder}/all.pdf"], "Error: --out: "),
 ])

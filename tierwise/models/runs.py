@@ -99,8 +99,10 @@ def start_run(job: str, model: str = "", *, started_by: str, as_of: datetime | N
     if horizon_days is not None and not 1 <= horizon_days <= 3650:
         raise ValidationError(_("the horizon must be between 1 and 3650 days"), field="horizon_days")
     if as_of is not None and as_of > utcnow():
-        raise ValidationError(_("%(when)s UTC is in the future: nothing is known after now",
-                                when=as_of.strftime("%Y-%m-%d %H:%M")), field="as_of")
+        from tierwise.models.days import tenant_timezone  # the clock a typed as-of was read on
+
+        raise ValidationError(_("%(when)s is in the future: nothing is known after now",
+                                when=local_time(as_of, tenant_timezone())), field="as_of")
     if job == TRAIN:
         from tierwise.models.dataset import check_plan
         from tierwise.models.registry import horizon
