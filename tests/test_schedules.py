@@ -355,6 +355,7 @@ def test_the_cli_lists_a_tenants_schedules_and_fires_the_due_ones_without_redis(
     assert len(runs_of(app, tenant_a, schedule_id)) == 1
     listed = runner.invoke(cli, ["schedules", "list", "--tenant", tenant_a.slug])
     assert listed.exit_code == 0 and str(schedule_id) in listed.output and "retier run succeeded" in listed.output
+    assert "UTC+8" in listed.output and "CST" not in listed.output  # Shanghai's offset, not an ambiguous "CST"
 
 
 def test_tierwise_cron_refuses_to_start_without_redis(runner):

@@ -11,6 +11,7 @@ import click
 from flask.cli import AppGroup, with_appcontext
 
 from tierwise.platform.cli import in_tenant
+from tierwise.platform.clock import local_time
 from tierwise.platform.db import utcnow
 
 schedules_cli = AppGroup("schedules", help="List the tenants' schedules and fire the due ones.")
@@ -46,11 +47,11 @@ def schedules_list(tenant_slug: str) -> None:
         runs = last_runs(listed)
         for schedule in listed:
             state = "on " if schedule.enabled else "off"
-            next_run = f"{schedule.in_zone(schedule.next_run_at):%Y-%m-%d %H:%M %Z}" if schedule.next_run_at else "-"
+            next_run = local_time(schedule.next_run_at, schedule.timezone) if schedule.next_run_at else "-"
             run = runs.get(schedule.last_run_id)
             outcome = (f"{schedule.action} run {run.status} {run.message if run.status == 'failed' else ''}" if run
                        else f"{schedule.last_status or ''} {schedule.last_message}")
-            last = (f"{schedule.in_zone(schedule.last_run_at):%Y-%m-%d %H:%M %Z} {outcome}".strip()
+            last = (f"{local_time(schedule.last_run_at, schedule.timezone)} {outcome}".strip()
                     if schedule.last_run_at else "never run")
             click.echo(f"{schedule.id}  {state}  {schedule.action:<11} {schedule.cron:<16} {schedule.timezone:<18} "
                        f"next {next_run}  last {last}")
