@@ -76,7 +76,12 @@ class TierwiseError(Exception):
 
 
 class ValidationError(TierwiseError):
-    """Input was rejected; ``field`` (and ``row`` for files) say where."""
+    """Input was rejected; ``field`` (and ``row`` for files) say where.
+
+    Whether the message names its field itself (``names_field``) is decided once, when it is raised, on the
+    field the domain gave: a route that later says the field as the request holds it (``definition.bogus``
+    for the rule set's ``bogus``, ``places.under_key``) changes where it points, not how the message reads.
+    """
 
     code = "invalid"
 
@@ -84,13 +89,14 @@ class ValidationError(TierwiseError):
         super().__init__(message)
         self.field = field
         self.row = row
+        self.names_field = bool(field) and _names_field(self.message, field)
         self.more: list[ValidationError] = []  # further problems found in the same input (every bad rule)
 
     def __str__(self) -> str:
         where = []
         if self.row is not None:
             where.append(_("row %(row)s", row=self.row))
-        if self.field and self.field != WHOLE_FILE and not _names_field(self.message, self.field):
+        if self.field and self.field != WHOLE_FILE and not self.names_field:
             where.append(_("field '%(field)s'", field=self.field))
         return _("%(where)s: %(message)s", where=comma().join(where), message=self.message) if where else self.message
 

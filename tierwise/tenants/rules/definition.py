@@ -31,7 +31,6 @@ PALETTE = ("#7c3aed", "#2563eb", "#0891b2", "#16a34a", "#ca8a04", "#ea580c", "#d
 DEFAULT_MEASURE = "sum(amount, 365d)"
 MAX_EVALUATIONS = 12
 MAX_MARGIN = 0.5
-RULE_SET = "rule set"  # where the top of a definition is, in errors
 
 
 @dataclass(frozen=True)
@@ -108,7 +107,7 @@ class RuleSetDefinition:
 
     @classmethod
     def from_dict(cls, data) -> "RuleSetDefinition":
-        _mapping(data, RULE_SET, {"value_measure", "dimensions"})
+        _mapping(data, None, {"value_measure", "dimensions"})
         dimensions = data.get("dimensions")
         if not isinstance(dimensions, list) or not dimensions:
             raise ValidationError(_("a rule set needs a list of dimensions"), field="dimensions")
@@ -127,16 +126,18 @@ class RuleSetDefinition:
         return cls(parsed, measure.strip())
 
 
-def _mapping(data, where: str, allowed: set[str]) -> None:
+def _mapping(data, where: str | None, allowed: set[str]) -> None:
+    """``data`` is a mapping of ``allowed`` keys, at ``where`` (None: the rule set itself, whose keys are
+    paths of their own, ``dimensions``, as the editor, the YAML file and the API's ``definition`` hold them)."""
     if not isinstance(data, dict):
-        if where == RULE_SET:
-            raise ValidationError(_("rule set must be a mapping of keys to values"), field=where)
+        if where is None:
+            raise ValidationError(_("rule set must be a mapping of keys to values"))
         raise ValidationError(_("%(where)s must be a mapping of keys to values", where=where), field=where)
     for key in data:
         if key not in allowed:
             raise ValidationError(_("unknown key '%(key)s'%(suggestion)s (allowed: %(allowed)s)", key=key,
                                     suggestion=close_matches(str(key), allowed), allowed=listed(sorted(allowed))),
-                                  field=f"{where}.{key}")
+                                  field=f"{where}.{key}" if where else str(key))
 
 
 def _code(value, where: str) -> str:
