@@ -113,13 +113,20 @@ def test_without_scores_risk_is_unknown_not_zero(client, bank, issue_token):
 def test_an_unknown_dimension_is_a_400_naming_it(client, bank, issue_token):
     response = client.get("/api/v1/dashboard?dimension=nope", headers={"Authorization": f"Bearer {issue_token(bank)}"})
     assert response.status_code == 400 and response.json["error"]["field"] == "dimension"
+    assert response.json["error"]["message"].startswith("unknown dimension 'nope' ("), response.json  # said once
 
 
-def test_a_refused_period_names_its_parameter_once_and_gives_it_as_the_field(client, bank, issue_token):
-    response = client.get("/api/v1/dashboard?days=0", headers={"Authorization": f"Bearer {issue_token(bank)}"})
+@pytest.mark.parametrize("query, language, said", [
+    ("days=0", "en", "days must be between 1 and "), ("days=0", "zh-CN", "天数必须在 1 至 "),
+    ("dimension=nope", "zh-CN", "未知的维度“nope”"),
+])
+def test_a_refused_period_names_its_parameter_once_and_gives_it_as_the_field(client, bank, issue_token, query,
+                                                                           language, said):
+    response = client.get(f"/api/v1/dashboard?{query}",
+                          headers={"Authorization": f"Bearer {issue_token(bank)}", "Accept-Language": language})
     error = response.json["error"]
-    assert response.status_code == 400 and error["field"] == "days"
-    assert error["message"].startswith("days must be between 1 and "), error  # not "field 'days': days must…"
+    assert response.status_code == 400 and error["field"] == query.split("=")[0]
+    assert error["message"].startswith(said), error  # not "field 'days': days must…" nor "字段“days”：天数…"
 
 
 def test_an_rms_dashboard_counts_only_their_own_book(app, client, bank, issue_token):

@@ -422,6 +422,31 @@ def test_an_impossible_score_range_is_refused_naming_the_parameter(client, tenan
     assert browser.get(f"/t/{tenant_a.slug}/lists/all", query_string=in_percent).status_code == 400
 
 
+@pytest.mark.parametrize("query, language, said", [
+    ({"sort": "bogus"}, "en", "unknown sort 'bogus' ("), ({"sort": "bogus"}, "zh-CN", "未知的排序方式“bogus”"),
+    ({"tier.nope": "vip"}, "en", "the rule set in force has no dimension 'nope'"),
+    ({"tier.nope": "vip"}, "zh-CN", "现行规则集中没有维度“nope”"),
+])
+def test_a_refusal_naming_its_parameter_names_it_once_in_either_language(client, tenant_a, issue_token, query,
+                                                                        language, said):
+    from tests.test_api import bearer
+
+    refused = client.get("/api/v1/lists/all/customers", query_string=query,
+                         headers=bearer(issue_token(tenant_a)) | {"Accept-Language": language})
+    error = refused.json["error"]
+    assert refused.status_code == 400 and error["field"] == next(iter(query))  # for a program
+    assert error["message"].startswith(said), error  # for a person: not "field 'sort': unknown sort 'bogus'"
+
+
+def test_an_unknown_export_format_is_named_once(client, tenant_a, issue_token):
+    from tests.test_api import bearer
+
+    refused = client.get("/api/v1/lists/all/export?format=pdf", headers=bearer(issue_token(tenant_a)))
+    error = refused.json["error"]
+    assert refused.status_code == 400 and error["field"] == "format"
+    assert error["message"].startswith("unknown format 'pdf'"), error
+
+
 def test_the_customer_page_charts_twelve_months_of_activity_from_local_assets(app, grid, browser):
     with in_tenant(app, grid):
         customer_id = db.session.scalar(sa.select(Customer.id).where(Customer.external_id == "C01"))

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l  # a refusal naming its field says so in any language (ValidationError)
 
 from tierwise.errors import ValidationError
 from tierwise.platform.numbers import readable_number, readable_percent
@@ -105,7 +106,7 @@ class ListFilters:
         for code, tiers in self.tiers.items():
             dimension = catalog.dimension(definition, code)
             if dimension is None:
-                raise ValidationError(_("the rule set in force has no dimension '%(dimension)s'", dimension=code),
+                raise ValidationError(_l("the rule set in force has no dimension '%(dimension)s'", dimension=code),
                                       field=f"tier.{code}")
             unknown = [t for t in tiers if t not in {tier.code for tier in dimension.tiers}]
             if unknown:

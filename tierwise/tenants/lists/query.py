@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l  # a refusal naming its field says so in any language (ValidationError)
 
 from tierwise.errors import ValidationError
 from tierwise.models.scores import CustomerScore
@@ -227,7 +227,7 @@ def list_page(name: str, visible: sa.ColumnElement[bool], *, filters: ListFilter
 def sort_key(sort: str) -> tuple[str, bool]:
     """The column a list sort orders by and whether descending; a sort lists do not have is refused naming it."""
     if sort not in SORTS:
-        raise ValidationError(_("unknown sort '%(sort)s' (choose one of: %(choices)s)", sort=sort,
+        raise ValidationError(_l("unknown sort '%(sort)s' (choose one of: %(choices)s)", sort=sort,
                                 choices=", ".join(SORTS)), field="sort")
     return SORTS[sort]
 

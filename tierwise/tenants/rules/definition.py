@@ -17,6 +17,7 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l  # a refusal naming its field says so in any language (ValidationError)
 
 from tierwise.errors import ValidationError
 from tierwise.platform.i18n import listed, localised
@@ -134,10 +135,14 @@ def _mapping(data, where: str | None, allowed: set[str]) -> None:
             raise ValidationError(_("rule set must be a mapping of keys to values"))
         raise ValidationError(_("%(where)s must be a mapping of keys to values", where=where), field=where)
     for key in data:
-        if key not in allowed:
-            raise ValidationError(_("unknown key '%(key)s'%(suggestion)s (allowed: %(allowed)s)", key=key,
-                                    suggestion=close_matches(str(key), allowed), allowed=listed(sorted(allowed))),
-                                  field=f"{where}.{key}" if where else str(key))
+        if key in allowed:
+            continue
+        suggestion, choices = close_matches(str(key), allowed), listed(sorted(allowed))
+        if where is None:
+            raise ValidationError(_l("unknown key '%(key)s'%(suggestion)s (allowed: %(allowed)s)", key=key,
+                                     suggestion=suggestion, allowed=choices), field=str(key))
+        raise ValidationError(_l("unknown key '%(key)s' in %(where)s%(suggestion)s (allowed: %(allowed)s)", key=key,
+                                 where=where, suggestion=suggestion, allowed=choices), field=f"{where}.{key}")
 
 
 def _code(value, where: str) -> str:
@@ -166,7 +171,8 @@ def _dimension(data, index: int) -> DimensionSpec:
     seen: set[str] = set()
     for tier in parsed:
         if tier.code in seen:
-            raise ValidationError(_("tier '%(code)s' appears twice", code=tier.code), field=f"{code}.{tier.code}")
+            raise ValidationError(_l("tier '%(code)s' appears twice in dimension '%(dimension)s'", code=tier.code,
+                                     dimension=code), field=f"{code}.{tier.code}")
         seen.add(tier.code)
     return DimensionSpec(code, _text(data, "label_en", code, code), _text(data, "label_zh", code, code),
                          _text(data, "description", code, "", limit=1000), parsed,
