@@ -438,6 +438,26 @@ def test_a_refusal_naming_its_parameter_names_it_once_in_either_language(client,
     assert error["message"].startswith(said), error  # for a person: not "field 'sort': unknown sort 'bogus'"
 
 
+@pytest.mark.parametrize("asked, language, said", [
+    ("bogus", "en", "Attrition risk has no tier 'bogus' (tiers: high, watch, normal)"),
+    ("bogus,nope", "en", "Attrition risk has no tiers 'bogus', 'nope' (tiers: high, watch, normal)"),
+    ("bogus", "zh-CN", "流失风险中没有等级“bogus”（可选等级：high、watch、normal）"),
+])
+def test_an_unknown_tier_is_quoted_under_its_dimensions_label_beside_the_tiers_it_has(client, browser, tenant_a,
+                                                                                     issue_token, asked, language,
+                                                                                     said):
+    from tests.test_api import bearer
+
+    refused = client.get("/api/v1/lists/all/customers", query_string={"tier.high_risk": asked},
+                         headers=bearer(issue_token(tenant_a)) | {"Accept-Language": language})
+    assert refused.status_code == 400 and refused.json["error"]["field"] == "tier.high_risk"
+    assert refused.json["error"]["message"].endswith(said), refused.json
+    browser.login(tenant_a)
+    page = browser.get(f"/t/{tenant_a.slug}/lists/all", query_string={"tier.high_risk": asked},
+                       headers={"Accept-Language": language})
+    assert page.status_code == 400 and said in html.unescape(page.text)
+
+
 def test_an_unknown_export_format_is_named_once(client, tenant_a, issue_token):
     from tests.test_api import bearer
 

@@ -12,10 +12,12 @@ import uuid
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l  # a refusal naming its field says so in any language (ValidationError)
 
 from tierwise.errors import ValidationError
+from tierwise.platform.i18n import listed, localised
 from tierwise.platform.numbers import readable_number, readable_percent
 from tierwise.tenants.lists import catalog
 from tierwise.tenants.rules.definition import RuleSetDefinition
@@ -110,8 +112,12 @@ class ListFilters:
                                       field=f"tier.{code}")
             unknown = [t for t in tiers if t not in {tier.code for tier in dimension.tiers}]
             if unknown:
-                raise ValidationError(_("'%(dimension)s' has no tier %(tiers)s", dimension=code,
-                                        tiers=", ".join(unknown)), field=f"tier.{code}")
+                raise ValidationError(ngettext(
+                    "%(dimension)s has no tier %(unknown)s (tiers: %(tiers)s)",
+                    "%(dimension)s has no tiers %(unknown)s (tiers: %(tiers)s)", len(unknown),
+                    dimension=localised(dimension.label_en, dimension.label_zh, str(get_locale())),
+                    unknown=listed(_("'%(code)s'", code=t) for t in unknown),
+                    tiers=listed(t.code for t in dimension.tiers)), field=f"tier.{code}")
 
 
 def place_in_object(field: str) -> str:
