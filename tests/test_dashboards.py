@@ -129,6 +129,22 @@ def test_a_refused_period_names_its_parameter_once_and_gives_it_as_the_field(cli
     assert error["message"].startswith(said), error  # not "field 'days': days must…" nor "字段“days”：天数…"
 
 
+@pytest.mark.parametrize("days, language, said", [
+    ("0", "en", "days must be between 1 and 366"), ("367", "en", "days must be between 1 and 366"),
+    ("abc", "en", "days must be a whole number"), ("0", "zh-CN", "天数必须在 1 至 366 之间"),
+])
+def test_a_refused_period_on_the_page_is_said_beside_its_input_and_the_rest_still_shows(app, bank, days, language,
+                                                                                       said):
+    person = Browser(app.test_client())
+    person.login(bank, "admin")
+    page = person.get(f"/t/{bank.slug}/dashboard", query_string={"days": days}, headers={"Accept-Language": language})
+    assert page.status_code == 400  # as the API answers for the same days
+    problem = re.search(r'<span id="flow-days-problem" class="error" data-testid="days-problem">([^<]*)</span>', page.text)
+    assert problem is not None and problem.group(1) == said, page.text
+    assert f'value="{days}"' in page.text  # the input keeps what was typed
+    assert 'data-dimension="value"' in page.text and 'data-flows="value"' in page.text  # the rest of the dashboard
+
+
 def test_an_rms_dashboard_counts_only_their_own_book(app, client, bank, issue_token):
     ids = _ids(app, bank)
     with in_tenant(app, bank):
