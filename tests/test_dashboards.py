@@ -145,6 +145,18 @@ def test_a_refused_period_on_the_page_is_said_beside_its_input_and_the_rest_stil
     assert 'data-dimension="value"' in page.text and 'data-flows="value"' in page.text  # the rest of the dashboard
 
 
+@pytest.mark.parametrize("days, language, said", [
+    ("1", "en", "Every move in the last day."), ("7", "en", "Every move in the last 7 days."),
+    ("1", "zh-CN", "最近 1 天内的全部变动。"),
+])
+def test_the_period_of_the_moves_reads_as_one_day_or_several(app, bank, days, language, said):
+    person = Browser(app.test_client())
+    person.login(bank, "admin")
+    page = person.get(f"/t/{bank.slug}/dashboard", query_string={"days": days}, headers={"Accept-Language": language})
+    period = re.search(rf'<p class="muted" data-period="{days}">\s*(.*?)</p>', page.text, re.S)
+    assert period is not None and period.group(1).strip() == said, page.text
+
+
 def test_an_rms_dashboard_counts_only_their_own_book(app, client, bank, issue_token):
     ids = _ids(app, bank)
     with in_tenant(app, bank):
