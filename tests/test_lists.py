@@ -458,6 +458,22 @@ def test_an_unknown_tier_is_quoted_under_its_dimensions_label_beside_the_tiers_i
     assert page.status_code == 400 and said in html.unescape(page.text)
 
 
+@pytest.mark.parametrize("method, path, sent, listed", [
+    ("get", "/api/v1/lists/all/customers?sort=bogus", None, "external_id、name、churn、value"),
+    ("get", "/api/v1/lists/nope/customers", None, "vip、high_risk、"),
+    ("post", "/api/v1/saved-lists", {"name": "x", "base": "vip", "filters": {"bogus": 1, "nope": 2}}, "bogus、nope"),
+    ("put", "/api/v1/lists/settings", {"vip_tiers": ["gold", "silver"]}, "gold、silver"),
+    ("post", "/api/v1/saved-lists", {"name": "x", "base": "nope"}, "vip、high_risk、"),
+])
+def test_what_a_refusal_lists_is_listed_as_chinese_lists_it(client, tenant_a, issue_token, method, path, sent, listed):
+    from tests.test_api import bearer
+
+    headers = bearer(issue_token(tenant_a)) | {"Accept-Language": "zh-CN"}
+    refused = getattr(client, method)(path, headers=headers, **({"json": sent} if sent is not None else {}))
+    message = refused.json["error"]["message"]
+    assert refused.status_code in (400, 404) and listed in message and ", " not in message, message
+
+
 def test_an_unknown_export_format_is_named_once(client, tenant_a, issue_token):
     from tests.test_api import bearer
 

@@ -57,7 +57,7 @@ class ListFilters:
         unknown = set(data) - {"tiers", "branch_id", "rm_user_id", "search", "condition", *RANGES}
         if unknown:
             first = sorted(unknown)[0]
-            raise ValidationError(_("unknown filter %(names)s", names=", ".join(sorted(unknown))), field=str(first))
+            raise ValidationError(_("unknown filter %(names)s", names=listed(sorted(unknown))), field=str(first))
         tiers = data.get("tiers") or {}
         if not isinstance(tiers, dict) or not all(isinstance(v, list) and all(isinstance(c, str) for c in v)
                                                   for v in tiers.values()):

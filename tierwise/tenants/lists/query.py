@@ -21,6 +21,7 @@ from tierwise.models.scores import CustomerScore
 from tierwise.platform import tenancy
 from tierwise.platform.branches import Branch
 from tierwise.platform.db import UTCDateTime, db, set_for_transaction, utcnow
+from tierwise.platform.i18n import listed
 from tierwise.platform.pagination import cursor_for, position_of
 from tierwise.platform.users import User
 from tierwise.tenants.customers import Customer
@@ -228,7 +229,7 @@ def sort_key(sort: str) -> tuple[str, bool]:
     """The column a list sort orders by and whether descending; a sort lists do not have is refused naming it."""
     if sort not in SORTS:
         raise ValidationError(_l("unknown sort '%(sort)s' (choose one of: %(choices)s)", sort=sort,
-                                choices=", ".join(SORTS)), field="sort")
+                                choices=listed(SORTS)), field="sort")
     return SORTS[sort]
 
 
