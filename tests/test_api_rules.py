@@ -219,6 +219,13 @@ def test_a_misplaced_tier_setting_is_422_naming_the_setting(api, utility):
     assert error == {"code": "invalid", "field": "definition.value.vip.colour", "message": error["message"]}
 
 
+def test_an_unknown_key_at_the_top_of_a_rule_set_is_faulted_at_its_path_under_definition(api, utility):
+    definition = {**rule_set(), "bogus": 1}
+    error = error_of(api(utility, "admin").post("/rule-set/validate", json={"definition": definition}), 422)
+    assert error["field"] == "definition.bogus", error  # a path a program can follow, not "definition.rule set.bogus"
+    assert error["message"].startswith("unknown key 'bogus' (allowed: dimensions, value_measure)"), error
+
+
 @pytest.mark.parametrize("body, field", [
     ("not json", "body"), (["a list"], "body"), ({"definition": "value: vip"}, "definition"), ({}, "definition"),
     ({"definition": {"dimensions": []}, "notes": "typo"}, "notes"), ({"definition": rule_set(), "note": 7}, "note"),

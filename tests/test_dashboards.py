@@ -113,13 +113,48 @@ def test_without_scores_risk_is_unknown_not_zero(client, bank, issue_token):
 def test_an_unknown_dimension_is_a_400_naming_it(client, bank, issue_token):
     response = client.get("/api/v1/dashboard?dimension=nope", headers={"Authorization": f"Bearer {issue_token(bank)}"})
     assert response.status_code == 400 and response.json["error"]["field"] == "dimension"
+    assert response.json["error"]["message"].startswith("unknown dimension 'nope' ("), response.json  # said once
 
 
-def test_a_refused_period_names_its_parameter_once_and_gives_it_as_the_field(client, bank, issue_token):
-    response = client.get("/api/v1/dashboard?days=0", headers={"Authorization": f"Bearer {issue_token(bank)}"})
+@pytest.mark.parametrize("query, language, said", [
+    ("days=0", "en", "days must be between 1 and "), ("days=0", "zh-CN", "天数必须在 1 至 "),
+    ("dimension=nope", "zh-CN", "未知的维度“nope”"),
+])
+def test_a_refused_period_names_its_parameter_once_and_gives_it_as_the_field(client, bank, issue_token, query,
+                                                                           language, said):
+    response = client.get(f"/api/v1/dashboard?{query}",
+                          headers={"Authorization": f"Bearer {issue_token(bank)}", "Accept-Language": language})
     error = response.json["error"]
-    assert response.status_code == 400 and error["field"] == "days"
-    assert error["message"].startswith("days must be between 1 and "), error  # not "field 'days': days must…"
+    assert response.status_code == 400 and error["field"] == query.split("=")[0]
+    assert error["message"].startswith(said), error  # not "field 'days': days must…" nor "字段“days”：天数…"
+
+
+@pytest.mark.parametrize("days, language, said", [
+    ("0", "en", "days must be between 1 and 366"), ("367", "en", "days must be between 1 and 366"),
+    ("abc", "en", "days must be a whole number"), ("0", "zh-CN", "天数必须在 1 至 366 之间"),
+])
+def test_a_refused_period_on_the_page_is_said_beside_its_input_and_the_rest_still_shows(app, bank, days, language,
+                                                                                       said):
+    person = Browser(app.test_client())
+    person.login(bank, "admin")
+    page = person.get(f"/t/{bank.slug}/dashboard", query_string={"days": days}, headers={"Accept-Language": language})
+    assert page.status_code == 400  # as the API answers for the same days
+    problem = re.search(r'<span id="flow-days-problem" class="error" data-testid="days-problem">([^<]*)</span>', page.text)
+    assert problem is not None and problem.group(1) == said, page.text
+    assert f'value="{days}"' in page.text  # the input keeps what was typed
+    assert 'data-dimension="value"' in page.text and 'data-flows="value"' in page.text  # the rest of the dashboard
+
+
+@pytest.mark.parametrize("days, language, said", [
+    ("1", "en", "Every move in the last day."), ("7", "en", "Every move in the last 7 days."),
+    ("1", "zh-CN", "最近 1 天内的全部变动。"),
+])
+def test_the_period_of_the_moves_reads_as_one_day_or_several(app, bank, days, language, said):
+    person = Browser(app.test_client())
+    person.login(bank, "admin")
+    page = person.get(f"/t/{bank.slug}/dashboard", query_string={"days": days}, headers={"Accept-Language": language})
+    period = re.search(rf'<p class="muted" data-period="{days}">\s*(.*?)</p>', page.text, re.S)
+    assert period is not None and period.group(1).strip() == said, page.text
 
 
 def test_an_rms_dashboard_counts_only_their_own_book(app, client, bank, issue_token):

@@ -423,6 +423,67 @@ def test_an_impossible_score_range_is_refused_naming_the_parameter(client, tenan
     assert browser.get(f"/t/{tenant_a.slug}/lists/all", query_string=in_percent).status_code == 400
 
 
+@pytest.mark.parametrize("query, language, said", [
+    ({"sort": "bogus"}, "en", "unknown sort 'bogus' ("), ({"sort": "bogus"}, "zh-CN", "未知的排序方式“bogus”"),
+    ({"tier.nope": "vip"}, "en", "the rule set in force has no dimension 'nope'"),
+    ({"tier.nope": "vip"}, "zh-CN", "现行规则集中没有维度“nope”"),
+])
+def test_a_refusal_naming_its_parameter_names_it_once_in_either_language(client, tenant_a, issue_token, query,
+                                                                        language, said):
+    from tests.test_api import bearer
+
+    refused = client.get("/api/v1/lists/all/customers", query_string=query,
+                         headers=bearer(issue_token(tenant_a)) | {"Accept-Language": language})
+    error = refused.json["error"]
+    assert refused.status_code == 400 and error["field"] == next(iter(query))  # for a program
+    assert error["message"].startswith(said), error  # for a person: not "field 'sort': unknown sort 'bogus'"
+
+
+@pytest.mark.parametrize("asked, language, said", [
+    ("bogus", "en", "Attrition risk has no tier 'bogus' (tiers: high, watch, normal)"),
+    ("bogus,nope", "en", "Attrition risk has no tiers 'bogus', 'nope' (tiers: high, watch, normal)"),
+    ("bogus", "zh-CN", "流失风险中没有等级“bogus”（可选等级：high、watch、normal）"),
+])
+def test_an_unknown_tier_is_quoted_under_its_dimensions_label_beside_the_tiers_it_has(client, browser, tenant_a,
+                                                                                     issue_token, asked, language,
+                                                                                     said):
+    from tests.test_api import bearer
+
+    refused = client.get("/api/v1/lists/all/customers", query_string={"tier.high_risk": asked},
+                         headers=bearer(issue_token(tenant_a)) | {"Accept-Language": language})
+    assert refused.status_code == 400 and refused.json["error"]["field"] == "tier.high_risk"
+    assert refused.json["error"]["message"].endswith(said), refused.json
+    browser.login(tenant_a)
+    page = browser.get(f"/t/{tenant_a.slug}/lists/all", query_string={"tier.high_risk": asked},
+                       headers={"Accept-Language": language})
+    assert page.status_code == 400 and said in html.unescape(page.text)
+
+
+@pytest.mark.parametrize("method, path, sent, listed", [
+    ("get", "/api/v1/lists/all/customers?sort=bogus", None, "external_id、name、churn、value"),
+    ("get", "/api/v1/lists/nope/customers", None, "vip、high_risk、"),
+    ("post", "/api/v1/saved-lists", {"name": "x", "base": "vip", "filters": {"bogus": 1, "nope": 2}}, "bogus、nope"),
+    ("put", "/api/v1/lists/settings", {"vip_tiers": ["gold", "silver"]}, "gold、silver"),
+    ("post", "/api/v1/saved-lists", {"name": "x", "base": "nope"}, "vip、high_risk、"),
+])
+def test_what_a_refusal_lists_is_listed_as_chinese_lists_it(client, tenant_a, issue_token, method, path, sent, listed):
+    from tests.test_api import bearer
+
+    headers = bearer(issue_token(tenant_a)) | {"Accept-Language": "zh-CN"}
+    refused = getattr(client, method)(path, headers=headers, **({"json": sent} if sent is not None else {}))
+    message = refused.json["error"]["message"]
+    assert refused.status_code in (400, 404) and listed in message and ", " not in message, message
+
+
+def test_an_unknown_export_format_is_named_once(client, tenant_a, issue_token):
+    from tests.test_api import bearer
+
+    refused = client.get("/api/v1/lists/all/export?format=pdf", headers=bearer(issue_token(tenant_a)))
+    error = refused.json["error"]
+    assert refused.status_code == 400 and error["field"] == "format"
+    assert error["message"].startswith("unknown format 'pdf'"), error
+
+
 def test_the_customer_page_charts_twelve_months_of_activity_from_local_assets(app, grid, browser):
     with in_tenant(app, grid):
         customer_id = db.session.scalar(sa.select(Customer.id).where(Customer.external_id == "C01"))
@@ -688,5 +749,6 @@ def test_a_saved_lists_refused_filter_is_named_where_the_body_holds_it(app, grid
     refused = client.post("/api/v1/saved-lists", json={"name": "my vip", "base": "vip", "filters": filters},
                           headers=rm)
     assert refused.status_code == 400 and refused.json["error"]["field"] == field, refused.json
-    assert f"'{field}'" in refused.json["error"]["message"]  # the message says the same place
+    message = refused.json["error"]["message"]  # says the same place, or none when it names the filter itself
+    assert f"field '{field}'" in message or "field '" not in message, message
     assert client.get("/api/v1/saved-lists", headers=rm).json["items"] == []

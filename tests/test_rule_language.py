@@ -123,6 +123,20 @@ def test_structural_errors_name_the_path(change, field, message):
     assert caught.value.field == field and message in caught.value.message
 
 
+@pytest.mark.parametrize("change, said", [
+    (lambda d: d["dimensions"][0].update(tierz=[]), "unknown key 'tierz' in dimensions[0] (did you mean 'tiers'?)"),
+    (lambda d: d["dimensions"][0]["tiers"][1].update(code="vip"), "tier 'vip' appears twice in dimension 'value'"),
+])
+def test_an_error_about_a_key_or_code_says_once_where_it_is(change, said):
+    """Such a message names the key or tier itself, so no "field 'value.vip':" is said before it; it says
+    where that key or tier is, which the path around it would otherwise have told."""
+    data = definition("aum_avg_3m > 0")
+    change(data)
+    with pytest.raises(ValidationError) as caught:
+        RuleSetDefinition.from_dict(data)
+    assert str(caught.value).startswith(said), str(caught.value)
+
+
 def test_hysteresis_margin_relaxes_bounds_towards_staying_and_never_the_filter():
     data = definition('aum_avg_3m >= 1000 and not (outage_consequence > 2) and count(complaints, 90d, severity >= 4) < 3')
     data["dimensions"][0]["hysteresis"] = {"margin": 0.1}

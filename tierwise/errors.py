@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import re
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
 from tierwise.platform.i18n import comma, listed
@@ -76,7 +78,17 @@ class TierwiseError(Exception):
 
 
 class ValidationError(TierwiseError):
-    """Input was rejected; ``field`` (and ``row`` for files) say where."""
+    """Input was rejected; ``field`` (and ``row`` for files) say where.
+
+    Whether the message names its field itself (``names_field``, see ``_names_field``) is decided once, when
+    it is raised, on the field the domain gave and on the message in English, the language the rule reads:
+    a route that later says the field as the request holds it (``definition.bogus`` for the rule set's
+    ``bogus``, ``places.under_key``) changes where it points, not how the message reads, and a Chinese
+    reader gets "天数必须在 1 至 366 之间" without "字段“days”：" before it as an English one gets "days must
+    be ...".  Only a lazy message (``lazy_gettext``, which keeps its msgid) can be said in English once it
+    is raised: a message that names its field is raised lazily.  One said already is judged as said, which
+    in another language keeps the field before it (named twice at worst, never lost).
+    """
 
     code = "invalid"
 
@@ -84,24 +96,40 @@ class ValidationError(TierwiseError):
         super().__init__(message)
         self.field = field
         self.row = row
+        self.names_field = bool(field) and _names_field(_in_english(message), field)
         self.more: list[ValidationError] = []  # further problems found in the same input (every bad rule)
 
     def __str__(self) -> str:
         where = []
         if self.row is not None:
             where.append(_("row %(row)s", row=self.row))
-        if self.field and self.field != WHOLE_FILE and not _names_field(self.message, self.field):
+        if self.field and self.field != WHOLE_FILE and not self.names_field:
             where.append(_("field '%(field)s'", field=self.field))
         return _("%(where)s: %(message)s", where=comma().join(where), message=self.message) if where else self.message
 
 
+def _in_english(message) -> str:
+    """``message`` as an English reader reads it: a lazy message is said again in English."""
+    if not isinstance(message, LazyString):
+        return str(message)
+    with force_locale("en"):
+        return str(message)
+
+
 def _names_field(message: str, field: str) -> bool:
-    """Whether ``message`` names ``field`` itself, as its subject or quoted ("days must be between 1 and 365",
-    "unknown query parameter 'bogus'"): said after "field 'days':" it would name it twice.  A message that
+    """Whether the English ``message`` names ``field`` itself: said after "field 'x':" it would name it twice.
+
+    It does when it starts with the field, its subject ("days must be between 1 and 366"); when it quotes
+    the field ("unknown query parameter 'bogus'") or the last part of its path, the key or code the request
+    wrote there ("the rule set in force has no dimension 'nope'" for ``tier.nope``); and when it says the
+    field as the kind of a quoted value ("unknown sort 'bogus'", "unknown format 'pdf'").  A message about
+    a part of a path says the rest of the path itself ("unknown key 'bogus' in value.tiers[0]").  One that
     only uses the word ("is not a valid email address") still needs the field said before it; the API body
     gives it as ``field`` either way, for programs."""
-    name = re.escape(field)
-    return re.match(rf"{name}(?!\w|\.\w)", message) is not None or re.search(rf"['‘“]{name}['’”]", message) is not None
+    name, last = re.escape(field), re.escape(field.rsplit(".", 1)[-1])
+    return (re.match(rf"{name}(?!\w|\.\w)", message) is not None
+            or re.search(rf"['‘“]({name}|{last})['’”]", message) is not None
+            or re.search(rf"(?<![\w.]){name} ['‘“]", message) is not None)
 
 
 class UnsupportedBodyError(ValidationError):
@@ -116,8 +144,8 @@ def parse_choice(choices, value, *, field: str):
         return choices(value)
     except ValueError:
         allowed = listed(choice.value for choice in choices)
-        raise ValidationError(_("unknown %(field)s '%(value)s' (choose one of: %(allowed)s)", field=field, value=value,
-                                allowed=allowed), field=field) from None
+        raise ValidationError(_l("unknown %(field)s '%(value)s' (choose one of: %(allowed)s)", field=field,
+                                 value=value, allowed=allowed), field=field) from None
 
 
 class ConflictError(TierwiseError):

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l  # a refusal naming its field says so in any language (ValidationError)
 
 from tierwise.errors import ValidationError
 from tierwise.models.scores import CustomerScore
@@ -135,7 +135,7 @@ def chosen_dimension(definition: RuleSetDefinition | None, code: str | None) -> 
     found = definition.dimension(code or VALUE_DIMENSION)
     if found is None:
         codes = listed(d.code for d in definition.dimensions)
-        raise ValidationError(_("unknown dimension '%(dimension)s' (the rules have: %(codes)s)", dimension=code,
+        raise ValidationError(_l("unknown dimension '%(dimension)s' (the rules have: %(codes)s)", dimension=code,
                                 codes=codes), field="dimension")
     return found
 
@@ -223,7 +223,7 @@ def flow_period(days: int | None = None) -> FlowPeriod:
     """The period flows cover: the last ``days`` days if asked, else the latest successful retier's changes."""
     if days is not None:
         if not 1 <= days <= MAX_FLOW_DAYS:
-            raise ValidationError(_("days must be between 1 and %(max)s", max=MAX_FLOW_DAYS), field="days")
+            raise ValidationError(_l("days must be between 1 and %(max)s", max=MAX_FLOW_DAYS), field="days")
         return FlowPeriod(utcnow() - timedelta(days=days), None, days)
     run = db.session.execute(sa.select(RetierRun.id, RetierRun.started_at, RetierRun.changes, RetierRun.customers)
                              .where(RetierRun.status == "succeeded")

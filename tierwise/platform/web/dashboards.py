@@ -8,7 +8,7 @@ for readers without JavaScript.
 """
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -18,6 +18,7 @@ from tierwise.models.registry import MODEL_LABELS
 from tierwise.models.runs import latest_scoring
 from tierwise.platform import clock
 from tierwise.platform.dashboard_scope import book_scope, reads_model_health, requested_days, visible_job_kinds
+from tierwise.platform.db import db
 from tierwise.platform.policy import visible_customers
 from tierwise.platform.web import dashboard_charts as charts
 from tierwise.platform.web import model_report as report
@@ -66,15 +67,31 @@ def _charts(figures: CustomerFigures, locale: str) -> dict:
 @signed_in
 def index():
     locale = str(get_locale())
-    try:
-        figures = customer_figures(visible_customers(current_user), dimension=request.args.get("dimension") or None,
-                                   days=requested_days(request.args.get("days")))
-    except ValidationError as exc:  # a dimension the rules lack, a period out of range
-        flash(exc.message, "error")
-        return redirect(url_for(".index"))
-    return render_template(
+    figures, refused = _figures_asked()
+    if refused is not None and refused.field != "days":  # the days are refused beside their input
+        flash(refused.message, "error")
+    page = render_template(
         "dashboards/index.html", figures=figures, charts=_charts(figures, locale), scope=book_scope(current_user),
         data_end=clock.local_date(figures.pareto.window_end) if figures.pareto.window_end else None,
         models=_model_sections(locale) if reads_model_health(current_user) else None,
         runs=job_runs(kinds) if (kinds := visible_job_kinds(current_user)) else None, job_label=lambda kind: JOB_LABELS.get(kind, kind),
-        job_subject=job_subject)
+        job_subject=job_subject, refused=refused, typed_days=request.args.get("days", ""))
+    return (page, 400) if refused is not None else page
+
+
+def _figures_asked() -> tuple[CustomerFigures, ValidationError | None]:
+    """The customer figures for the dimension and days asked for, and None; when one of them is refused (a
+    dimension the rules lack, days out of range), the figures without it, as by default, and the refusal:
+    the page still shows everything else, as the API answers 400 for the same values."""
+    asked = {"dimension": request.args.get("dimension") or None, "days": request.args.get("days")}
+    refused = None
+    while True:
+        try:
+            figures = customer_figures(visible_customers(current_user), dimension=asked["dimension"],
+                                       days=requested_days(asked["days"]))
+            return figures, refused
+        except ValidationError as exc:
+            db.session.rollback()
+            if asked.get(exc.field) is None:  # not a parameter of the page: nothing to show without it
+                raise
+            refused, asked[exc.field] = refused or exc, None

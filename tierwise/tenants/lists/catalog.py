@@ -22,6 +22,7 @@ from flask_babel import gettext as _
 from tierwise.errors import NotFoundError, ValidationError
 from tierwise.platform import audit
 from tierwise.platform.db import db
+from tierwise.platform.i18n import listed
 from tierwise.tenants.rules.definition import DimensionSpec, RuleSetDefinition
 from tierwise.tenants.rules.versions import definition_in_force
 
@@ -103,7 +104,7 @@ class ListSettings:
 def builtin(name: str) -> BuiltInList:
     if name not in BUILT_IN:
         raise NotFoundError(_("unknown list '%(name)s' (choose one of: %(choices)s)", name=name,
-                              choices=", ".join(BUILT_IN)), field="list")
+                              choices=listed(BUILT_IN)), field="list")
     return BUILT_IN[name]
 
 
@@ -142,7 +143,7 @@ def update_settings(*, vip_tiers: list[str], at_risk_probability: float) -> List
     unknown = [code for code in vip_tiers if code not in known]
     if unknown:
         raise ValidationError(_("not a tier of the value dimension: %(unknown)s (its tiers: %(tiers)s)",
-                                unknown=", ".join(unknown), tiers=", ".join(known) or _("none yet")),
+                                unknown=listed(unknown), tiers=listed(known) or _("none yet")),
                               field="vip_tiers")
     if not vip_tiers:
         raise ValidationError(_("choose at least one VIP tier"), field="vip_tiers")

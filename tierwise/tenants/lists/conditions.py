@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.sql import visitors
 
+from tierwise.platform.i18n import listed
 from tierwise.tenants.fields import field_registry
 from tierwise.tenants.rules.compiler import Compiler, Vocabulary
 from tierwise.tenants.rules.syntax import RuleError
@@ -33,7 +34,7 @@ def condition_sql(text: str, customers: sa.Table, scores: sa.Table, definition) 
     refused = [atom.label for atom in rule.atoms if atom.origin not in ROW_ORIGINS]
     if refused:
         raise RuleError(_("a list condition can use fields, customer columns and scores; %(refused)s "
-                          "needs a tier rule (then filter the list on that tier)", refused=", ".join(refused)),
+                          "needs a tier rule (then filter the list on that tier)", refused=listed(refused)),
                         expression=text, field="condition")
     columns = {atom.column: _row_value(atom, customers, scores) for atom in rule.atoms}
 

@@ -12,9 +12,12 @@ import uuid
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l  # a refusal naming its field says so in any language (ValidationError)
 
 from tierwise.errors import ValidationError
+from tierwise.platform.i18n import listed, localised
 from tierwise.platform.numbers import readable_number, readable_percent
 from tierwise.tenants.lists import catalog
 from tierwise.tenants.rules.definition import RuleSetDefinition
@@ -54,7 +57,7 @@ class ListFilters:
         unknown = set(data) - {"tiers", "branch_id", "rm_user_id", "search", "condition", *RANGES}
         if unknown:
             first = sorted(unknown)[0]
-            raise ValidationError(_("unknown filter %(names)s", names=", ".join(sorted(unknown))), field=str(first))
+            raise ValidationError(_("unknown filter %(names)s", names=listed(sorted(unknown))), field=str(first))
         tiers = data.get("tiers") or {}
         if not isinstance(tiers, dict) or not all(isinstance(v, list) and all(isinstance(c, str) for c in v)
                                                   for v in tiers.values()):
@@ -105,12 +108,16 @@ class ListFilters:
         for code, tiers in self.tiers.items():
             dimension = catalog.dimension(definition, code)
             if dimension is None:
-                raise ValidationError(_("the rule set in force has no dimension '%(dimension)s'", dimension=code),
+                raise ValidationError(_l("the rule set in force has no dimension '%(dimension)s'", dimension=code),
                                       field=f"tier.{code}")
             unknown = [t for t in tiers if t not in {tier.code for tier in dimension.tiers}]
             if unknown:
-                raise ValidationError(_("'%(dimension)s' has no tier %(tiers)s", dimension=code,
-                                        tiers=", ".join(unknown)), field=f"tier.{code}")
+                raise ValidationError(ngettext(
+                    "%(dimension)s has no tier %(unknown)s (tiers: %(tiers)s)",
+                    "%(dimension)s has no tiers %(unknown)s (tiers: %(tiers)s)", len(unknown),
+                    dimension=localised(dimension.label_en, dimension.label_zh, str(get_locale())),
+                    unknown=listed(_("'%(code)s'", code=t) for t in unknown),
+                    tiers=listed(t.code for t in dimension.tiers)), field=f"tier.{code}")
 
 
 def place_in_object(field: str) -> str:

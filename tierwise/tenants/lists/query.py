@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l  # a refusal naming its field says so in any language (ValidationError)
 
 from tierwise.errors import ValidationError
 from tierwise.models.scores import CustomerScore
 from tierwise.platform import tenancy
 from tierwise.platform.branches import Branch
 from tierwise.platform.db import UTCDateTime, db, set_for_transaction, utcnow
+from tierwise.platform.i18n import listed
 from tierwise.platform.pagination import cursor_for, position_of
 from tierwise.platform.users import User
 from tierwise.tenants.customers import Customer
@@ -227,8 +228,8 @@ def list_page(name: str, visible: sa.ColumnElement[bool], *, filters: ListFilter
 def sort_key(sort: str) -> tuple[str, bool]:
     """The column a list sort orders by and whether descending; a sort lists do not have is refused naming it."""
     if sort not in SORTS:
-        raise ValidationError(_("unknown sort '%(sort)s' (choose one of: %(choices)s)", sort=sort,
-                                choices=", ".join(SORTS)), field="sort")
+        raise ValidationError(_l("unknown sort '%(sort)s' (choose one of: %(choices)s)", sort=sort,
+                                choices=listed(SORTS)), field="sort")
     return SORTS[sort]
 
 

@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tierwise.platform.db import JSONType, TenantScoped, db, utcnow
+from tierwise.platform.i18n import listed
 
 
 class SavedList(TenantScoped, db.Model):
@@ -83,7 +84,7 @@ def save_list(user, *, name: str, base: str, filters, shared: bool = False, sort
         raise ValidationError(_("give the list a name of at most 120 characters"), field="name")
     if base not in catalog.BUILT_IN:
         raise ValidationError(_("unknown list '%(name)s' (choose one of: %(choices)s)", name=base,
-                                choices=", ".join(catalog.BUILT_IN)), field="base")
+                                choices=listed(catalog.BUILT_IN)), field="base")
     query.sort_key(sort)  # a sort the list pages do not have is refused as they refuse it
     definition = catalog.rule_set()
     _hold_branch(filters.branch_id)

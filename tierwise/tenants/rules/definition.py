@@ -17,6 +17,7 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l  # a refusal naming its field says so in any language (ValidationError)
 
 from tierwise.errors import ValidationError
 from tierwise.platform.i18n import listed, localised
@@ -31,7 +32,6 @@ PALETTE = ("#7c3aed", "#2563eb", "#0891b2", "#16a34a", "#ca8a04", "#ea580c", "#d
 DEFAULT_MEASURE = "sum(amount, 365d)"
 MAX_EVALUATIONS = 12
 MAX_MARGIN = 0.5
-RULE_SET = "rule set"  # where the top of a definition is, in errors
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ class RuleSetDefinition:
 
     @classmethod
     def from_dict(cls, data) -> "RuleSetDefinition":
-        _mapping(data, RULE_SET, {"value_measure", "dimensions"})
+        _mapping(data, None, {"value_measure", "dimensions"})
         dimensions = data.get("dimensions")
         if not isinstance(dimensions, list) or not dimensions:
             raise ValidationError(_("a rule set needs a list of dimensions"), field="dimensions")
@@ -127,16 +127,22 @@ class RuleSetDefinition:
         return cls(parsed, measure.strip())
 
 
-def _mapping(data, where: str, allowed: set[str]) -> None:
+def _mapping(data, where: str | None, allowed: set[str]) -> None:
+    """``data`` is a mapping of ``allowed`` keys, at ``where`` (None: the rule set itself, whose keys are
+    paths of their own, ``dimensions``, as the editor, the YAML file and the API's ``definition`` hold them)."""
     if not isinstance(data, dict):
-        if where == RULE_SET:
-            raise ValidationError(_("rule set must be a mapping of keys to values"), field=where)
+        if where is None:
+            raise ValidationError(_("rule set must be a mapping of keys to values"))
         raise ValidationError(_("%(where)s must be a mapping of keys to values", where=where), field=where)
     for key in data:
-        if key not in allowed:
-            raise ValidationError(_("unknown key '%(key)s'%(suggestion)s (allowed: %(allowed)s)", key=key,
-                                    suggestion=close_matches(str(key), allowed), allowed=listed(sorted(allowed))),
-                                  field=f"{where}.{key}")
+        if key in allowed:
+            continue
+        suggestion, choices = close_matches(str(key), allowed), listed(sorted(allowed))
+        if where is None:
+            raise ValidationError(_l("unknown key '%(key)s'%(suggestion)s (allowed: %(allowed)s)", key=key,
+                                     suggestion=suggestion, allowed=choices), field=str(key))
+        raise ValidationError(_l("unknown key '%(key)s' in %(where)s%(suggestion)s (allowed: %(allowed)s)", key=key,
+                                 where=where, suggestion=suggestion, allowed=choices), field=f"{where}.{key}")
 
 
 def _code(value, where: str) -> str:
@@ -165,7 +171,8 @@ def _dimension(data, index: int) -> DimensionSpec:
     seen: set[str] = set()
     for tier in parsed:
         if tier.code in seen:
-            raise ValidationError(_("tier '%(code)s' appears twice", code=tier.code), field=f"{code}.{tier.code}")
+            raise ValidationError(_l("tier '%(code)s' appears twice in dimension '%(dimension)s'", code=tier.code,
+                                     dimension=code), field=f"{code}.{tier.code}")
         seen.add(tier.code)
     return DimensionSpec(code, _text(data, "label_en", code, code), _text(data, "label_zh", code, code),
                          _text(data, "description", code, "", limit=1000), parsed,
