@@ -118,7 +118,7 @@ def test_an_unknown_dimension_is_a_400_naming_it(client, bank, issue_token):
 
 @pytest.mark.parametrize("query, language, said", [
     ("days=0", "en", "days must be between 1 and "), ("days=0", "zh-CN", "天数必须在 1 至 "),
-    ("dimension=nope", "zh-CN", "未知的维度“nope”"),
+    ("dimension=nope", "zh-CN", "未知的维度“nope”"), ("days=abc", "zh-CN", "天数必须是整数"),
 ])
 def test_a_refused_period_names_its_parameter_once_and_gives_it_as_the_field(client, bank, issue_token, query,
                                                                            language, said):

@@ -482,6 +482,9 @@ def test_an_unknown_export_format_is_named_once(client, tenant_a, issue_token):
     error = refused.json["error"]
     assert refused.status_code == 400 and error["field"] == "format"
     assert error["message"].startswith("unknown format 'pdf'"), error
+    chinese = client.get("/api/v1/lists/all/export?format=pdf",
+                         headers=bearer(issue_token(tenant_a)) | {"Accept-Language": "zh-CN"}).json["error"]
+    assert chinese["message"].startswith("未知的格式“pdf”"), chinese  # not "字段“format”：" before it
 
 
 def test_the_customer_page_charts_twelve_months_of_activity_from_local_assets(app, grid, browser):

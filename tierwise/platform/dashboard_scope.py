@@ -9,7 +9,7 @@ RMs), trainings and scorings as the model pages, imports as the import page.
 """
 from __future__ import annotations
 
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from tierwise.errors import ValidationError
 from tierwise.platform.policy import Permission, allows
@@ -43,4 +43,4 @@ def requested_days(raw: str | None) -> int | None:
     try:
         return int(raw)
     except ValueError:
-        raise ValidationError(_("days must be a whole number"), field="days") from None
+        raise ValidationError(_l("days must be a whole number"), field="days") from None

@@ -182,7 +182,7 @@ def export_list(list_name: str, visible: sa.ColumnElement[bool], *, filters: Lis
     """
     listed = builtin(list_name)
     if fmt not in FORMATS:
-        raise ValidationError(_("unknown format '%(format)s' (choose csv or xlsx)", format=fmt), field="format")
+        raise ValidationError(_l("unknown format '%(format)s' (choose csv or xlsx)", format=fmt), field="format")
     filters = filters or ListFilters()
     header, body = table(list_name, visible, filters, sort, locale)
     # The sheet is named as the file is headed: the list's label for people (贵宾客户), its name for programs
