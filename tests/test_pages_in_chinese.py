@@ -224,3 +224,8 @@ def test_the_rule_help_fields_and_version_diffs_list_values_as_chinese_lists_the
             assert diff_value(["a", "b"]) == "a、b"
         with force_locale("en"):
             assert diff_value({"evaluations": 2, "margin": 0.1}) == "evaluations: 2, margin: 0.1"
+
+
+def test_the_home_page_says_the_organisations_slug_in_full_width_parentheses(app, bank):
+    chinese = signed_in(app, bank, "zh_CN").get(f"/t/{bank.slug}/").text
+    assert f'<span class="muted">（{bank.slug}）</span>' in chinese and f"({bank.slug})" not in chinese

@@ -92,11 +92,14 @@ class ValidationError(TierwiseError):
 
     code = "invalid"
 
-    def __init__(self, message: str, *, field: str | None = None, row: int | None = None) -> None:
+    def __init__(self, message: str, *, field: str | None = None, row: int | None = None,
+                 names_field: bool | None = None) -> None:
         super().__init__(message)
         self.field = field
         self.row = row
-        self.names_field = bool(field) and _names_field(_in_english(message), field)
+        # ``names_field``: said by a message that names its field in words the rule cannot see (a label)
+        self.names_field = bool(field) and (names_field if names_field is not None
+                                            else _names_field(_in_english(message), field))
         self.more: list[ValidationError] = []  # further problems found in the same input (every bad rule)
 
     def __str__(self) -> str:

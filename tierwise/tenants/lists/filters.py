@@ -117,7 +117,8 @@ class ListFilters:
                     "%(dimension)s has no tiers %(unknown)s (tiers: %(tiers)s)", len(unknown),
                     dimension=localised(dimension.label_en, dimension.label_zh, str(get_locale())),
                     unknown=listed(_("'%(code)s'", code=t) for t in unknown),
-                    tiers=listed(t.code for t in dimension.tiers)), field=f"tier.{code}")
+                    tiers=listed(t.code for t in dimension.tiers)), field=f"tier.{code}",
+                    names_field=True)  # by the dimension's label
 
 
 def place_in_object(field: str) -> str:
