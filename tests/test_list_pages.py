@@ -32,6 +32,10 @@ def test_a_churn_bound_beyond_a_hundred_percent_is_refused_naming_the_filter(gri
     page = browser.get(f"/t/{grid.slug}/lists/vip", query_string={"churn_min": "150"}, headers=EN)
     assert page.status_code == 400 and "must be a percentage between 0 and 100" in page.text
     assert 'value="150"' in page.text
+    exported = browser.get(f"/t/{grid.slug}/lists/vip/export", query_string={"churn_min": "150", "format": "csv"},
+                           headers=EN)  # the export link of that page: the same page, not a bare error page
+    assert exported.status_code == 400 and 'value="150"' in exported.text and "field 'churn_min'" not in exported.text
+    assert "must be a percentage between 0 and 100" in exported.text and 'id="filter-churn_min"' in exported.text
 
 
 def test_the_api_keeps_churn_bounds_as_probabilities(grid, client, issue_token):  # noqa: F811

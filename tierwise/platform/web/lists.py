@@ -87,11 +87,16 @@ def show(name: str):
         page = list_page(name, visible_customers(current_user), filters=filters, sort=sort,
                          cursor=request.args.get("cursor"), limit=parse_limit(request.args.get("limit")))
     except ValidationError as error:  # a typo in a filter: the page stays, with the filters as typed
-        db.session.rollback()
-        definition = catalog.rule_set()
-        page = ListPage([], None, list(definition.dimensions) if definition else [])
-        return _render_list(builtin, name, page, sort, error=filter_error(error)), 400
+        return _refused(builtin, name, sort, error)
     return _render_list(builtin, name, page, sort)
+
+
+def _refused(builtin, name: str, sort: str, error: ValidationError):
+    """The list's page with no rows and the refusal beside the filter it names, as typed: a 400."""
+    db.session.rollback()
+    definition = catalog.rule_set()
+    page = ListPage([], None, list(definition.dimensions) if definition else [])
+    return _render_list(builtin, name, page, sort, error=filter_error(error)), 400
 
 
 def _render_list(builtin, name: str, page: ListPage, sort: str, *, error: dict | None = None,
@@ -148,7 +153,15 @@ def example_condition(registry: dict) -> str:
 @bp.route("/<name>/export")
 @requires(Permission.EXPORT_LISTS)
 def export(name: str):
-    return _export(name, ListFilters.from_args(request.args, percent=True))
+    """The list as a file; a filter the page would refuse is refused on the page, beside its input (an
+    export link is the page's own address with a format: the same typo gave a bare error page)."""
+    builtin = catalog.builtin(name)
+    try:
+        return _export(name, ListFilters.from_args(request.args, percent=True))
+    except ValidationError as error:
+        if error.field == "format":  # not a filter: the page has nothing to show beside
+            raise
+        return _refused(builtin, name, request.args.get("sort", "external_id"), error)
 
 
 @bp.route("/saved/<uuid:list_id>/export")
