@@ -86,6 +86,11 @@ def test_a_misspelt_list_filter_is_refused_naming_it(client, tenant_a, issue_tok
     assert client.get("/api/v1/lists/all/customers?churn_min=0.5", headers=bearer(token)).status_code == 200
 
 
+def test_a_parameter_sent_to_a_request_that_takes_none_says_so(client, tenant_a, issue_token):
+    message = _error(client.get("/api/v1/tokens?limit=2", headers=bearer(issue_token(tenant_a))), 400, "limit")
+    assert message == "unknown query parameter 'limit' (this request takes none)"  # not "(allowed: none)"
+
+
 def test_a_refusal_lists_what_is_allowed_as_the_readers_language_lists_it(client, tenant_a, issue_token):
     token = issue_token(tenant_a)
     said = {language: client.get("/api/v1/import-runs?bogus=1", headers={**bearer(token), "Accept-Language": language})

@@ -19,6 +19,7 @@ import re
 
 from flask import request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from tierwise.errors import ValidationError
 from tierwise.platform.api import api_blueprint
@@ -35,9 +36,12 @@ def hold_to_document() -> None:
     which = _matcher(tuple(documented))
     for name in request.args:
         parameter = which(name)
+        if parameter is None and not documented:
+            raise ValidationError(_l("unknown query parameter '%(name)s' (this request takes none)", name=name),
+                                  field=name)
         if parameter is None:
-            raise ValidationError(_("unknown query parameter '%(name)s' (allowed: %(allowed)s)", name=name,
-                                    allowed=listed(documented) or _("none")), field=name)
+            raise ValidationError(_l("unknown query parameter '%(name)s' (allowed: %(allowed)s)", name=name,
+                                     allowed=listed(documented)), field=name)
         values = request.args.getlist(name)
         if any(value == "" for value in values):
             raise ValidationError(_("give a value, or leave the parameter out"), field=name)
