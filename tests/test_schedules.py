@@ -401,3 +401,11 @@ def test_a_schedule_sent_an_empty_time_zone_is_refused_and_one_left_out_takes_th
     assert left_out.status_code == 201 and left_out.json["timezone"] == "Asia/Shanghai"
     emptied = client.patch(f"/api/v1/schedules/{left_out.json['id']}", json={"timezone": ""}, headers=admin)
     assert emptied.status_code == 400 and emptied.json["error"]["field"] == "timezone"
+
+
+def test_the_cli_lines_up_schedules_whatever_their_zones_offsets(app, runner, tenant_a, scheduled):
+    scheduled(tenant_a, due_since=None, timezone="Asia/Shanghai")
+    scheduled(tenant_a, cron="30 2 * * 1", due_since=None, timezone="Europe/London")
+    listed = runner.invoke(cli, ["schedules", "list", "--tenant", tenant_a.slug])
+    lines = [line for line in listed.output.splitlines() if " next " in line]
+    assert len(lines) == 2 and len({line.index(" last ") for line in lines}) == 1, listed.output

@@ -54,7 +54,7 @@ def schedules_list(tenant_slug: str) -> None:
             last = (f"{local_time(schedule.last_run_at, schedule.timezone)} {outcome}".strip()
                     if schedule.last_run_at else "never run")
             click.echo(f"{schedule.id}  {state}  {schedule.action:<11} {schedule.cron:<16} {schedule.timezone:<18} "
-                       f"next {next_run}  last {last}")
+                       f"next {next_run:<25} last {last}")
 
 
 @schedules_cli.command("run-due")
