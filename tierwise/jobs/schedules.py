@@ -26,8 +26,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tierwise.errors import ConflictError, TierwiseError, ValidationError, parse_choice
 from tierwise.models.runs import ModelRun
-from tierwise.platform import audit, tenancy
+from tierwise.platform import audit
 from tierwise.platform.db import TenantScoped, db, utcnow
+from tierwise.platform.tenant import tenant_timezone
 from tierwise.tenants.rules.assignments import RetierRun
 
 log = logging.getLogger(__name__)
@@ -153,13 +154,6 @@ def validate_timezone(name: str) -> str:
         raise ValidationError(_("unknown time zone '%(name)s': use an IANA name such as Asia/Shanghai or UTC",
                                 name=name), field="timezone")
     return name
-
-
-def tenant_timezone() -> str:
-    """The current tenant's time zone setting (the one its imports use), the default for new schedules."""
-    from tierwise.platform.tenant import Tenant
-
-    return db.session.get(Tenant, tenancy.current_tenant_id()).timezone
 
 
 def next_run(cron: str, zone: str, *, after: datetime) -> datetime:

@@ -11,17 +11,8 @@ from __future__ import annotations
 from datetime import date, datetime, time, timezone
 from zoneinfo import ZoneInfo
 
-from tierwise.platform import tenancy
-from tierwise.platform.db import db
 from tierwise.platform.numbers import MISSING
-from tierwise.platform.tenant import Tenant
-
-
-def tenant_timezone() -> str:
-    """The zone of the tenant acted for (``Tenant.timezone``), read once per session (the identity map keeps it);
-    UTC outside any tenant, as the clock says moments there."""
-    tenant_id = tenancy.current_tenant_id()
-    return "UTC" if tenant_id is None else db.session.get(Tenant, tenant_id).timezone
+from tierwise.platform.tenant import tenant_timezone
 
 
 def tenant_date(moment: datetime) -> date:

@@ -27,6 +27,7 @@ from tierwise.errors import ConflictError, TierwiseError, ValidationError, said_
 from tierwise.jobs.runner import task
 from tierwise.platform import audit
 from tierwise.platform.clock import local_time
+from tierwise.platform.tenant import tenant_timezone  # the clock a typed as-of is read on
 from tierwise.platform.db import JSONType, TenantScoped, db, rollback_or_discard, utcnow
 
 log = logging.getLogger(__name__)
@@ -99,8 +100,6 @@ def start_run(job: str, model: str = "", *, started_by: str, as_of: datetime | N
     if horizon_days is not None and not 1 <= horizon_days <= 3650:
         raise ValidationError(_("the horizon must be between 1 and 3650 days"), field="horizon_days")
     if as_of is not None and as_of > utcnow():
-        from tierwise.models.days import tenant_timezone  # the clock a typed as-of was read on
-
         raise ValidationError(_("%(when)s is in the future: nothing is known after now",
                                 when=local_time(as_of, tenant_timezone())), field="as_of")
     if job == TRAIN:

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tierwise.errors import ConflictError, NotFoundError, ValidationError, parse_choice
+from tierwise.platform import tenancy
 from tierwise.platform.db import JSONType, db, utcnow
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
@@ -85,6 +86,15 @@ def create_tenant(slug: str, *, name: str, industry: str, settings: dict | None 
     db.session.add(tenant)
     db.session.flush()
     return tenant
+
+
+def tenant_timezone() -> str:
+    """The zone of the tenant acted for (``Tenant.timezone``: its imports, schedules, days and file names),
+    in a request, a command or a worker alike; read once per session (the identity map keeps it).  UTC
+    outside any tenant, as the clock says moments there."""
+    tenant_id = tenancy.current_tenant_id()
+    tenant = db.session.get(Tenant, tenant_id) if tenant_id is not None else None
+    return tenant.timezone if tenant is not None else "UTC"
 
 
 def find_tenant(slug: str | None) -> Tenant | None:

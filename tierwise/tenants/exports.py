@@ -25,9 +25,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from tierwise.errors import ValidationError
-from tierwise.platform import audit, tenancy
+from tierwise.platform import audit
 from tierwise.platform.db import db, utcnow
-from tierwise.platform.tenant import Tenant
+from tierwise.platform.tenant import tenant_timezone
 from tierwise.platform.i18n import localised
 from tierwise.tenants import xlsx
 from tierwise.tenants.fields import field_labels
@@ -200,8 +200,7 @@ def export_list(list_name: str, visible: sa.ColumnElement[bool], *, filters: Lis
 
 def _on_tenant_clock(moment: datetime) -> datetime:
     """``moment`` on the tenant's clock: a file exported at 04:53 in Shanghai is named for that day, not UTC's."""
-    tenant = db.session.get(Tenant, tenancy.current_tenant_id())
-    return moment.astimezone(ZoneInfo(tenant.timezone if tenant is not None else "UTC"))
+    return moment.astimezone(ZoneInfo(tenant_timezone()))
 
 
 @dataclass

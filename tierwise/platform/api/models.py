@@ -35,6 +35,7 @@ from tierwise.platform.i18n import listed
 from tierwise.platform.pagination import keyset_page, parse_limit
 from tierwise.platform.policy import Permission, allows, visible_customers
 from tierwise.platform.score_explanations import explained_scores, labelled_importance
+from tierwise.platform.tenant import tenant_timezone
 from tierwise.tenants import customer_directory
 
 READ_MODELS = Permission.VIEW_ALL_CUSTOMERS
@@ -65,7 +66,7 @@ def _require_manage() -> None:
 def _as_of(value) -> datetime | None:
     """A day means its start on the tenant's clock, as ``tierwise train --as-of`` reads it and a refusal
     names days (``models.days``); a time without a zone is on that clock too."""
-    from tierwise.models.days import tenant_midnight, tenant_timezone
+    from tierwise.models.days import tenant_midnight
 
     if value is None:
         return None

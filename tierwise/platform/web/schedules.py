@@ -23,6 +23,7 @@ from tierwise.jobs import schedules
 from tierwise.jobs.schedules import ACTION_LABELS, Action, Schedule
 from tierwise.platform.db import db
 from tierwise.platform.policy import Permission, can_manage_schedule
+from tierwise.platform.tenant import tenant_timezone
 from tierwise.platform.web.access import requires, signed_in
 from tierwise.platform.web.forms import EmptyForm, show_validation_error
 
@@ -85,7 +86,7 @@ def create():
     form = ScheduleForm()
     form.action.choices = [SelectChoice(action.value, ACTION_LABELS[action]) for action in actions]
     if not form.is_submitted():
-        form.timezone.data = schedules.tenant_timezone()
+        form.timezone.data = tenant_timezone()
     if form.validate_on_submit():
         try:
             schedule = schedules.create_schedule(action=form.action.data, cron=form.cron.data,
