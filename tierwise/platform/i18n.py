@@ -45,9 +45,14 @@ def _best(accepted) -> str:
     return "zh_CN" if best.startswith("zh") else "en"
 
 
+def _written(english: str, chinese: str) -> str:
+    """The one of two ways of writing the same mark the reader's language uses: every separator below."""
+    return chinese if str(get_locale()).startswith("zh") else english
+
+
 def gap() -> str:
     """What goes between two sentences: a space in English, nothing after a Chinese full stop (。)."""
-    return "" if str(get_locale()).startswith("zh") else " "
+    return _written(" ", "")
 
 
 def sentence(message) -> str:
@@ -60,17 +65,17 @@ def sentence(message) -> str:
     if not said:
         return said
     said = said[0].upper() + said[1:]
-    return said if said[-1] in ".?!。？！" else said + ("。" if str(get_locale()).startswith("zh") else ".")
+    return said if said[-1] in ".?!。？！" else said + _written(".", "。")
 
 
 def colon() -> str:
     """What goes between a caption and what it introduces: ": " in English, a full-width "：" in Chinese."""
-    return "：" if str(get_locale()).startswith("zh") else ": "
+    return _written(": ", "：")
 
 
 def semicolon() -> str:
     """What goes between two clauses: "; " in English, a full-width "；" in Chinese."""
-    return "；" if str(get_locale()).startswith("zh") else "; "
+    return _written("; ", "；")
 
 
 def clauses(items) -> str:
@@ -85,12 +90,12 @@ def captioned(pairs) -> str:
 
 def comma() -> str:
     """What goes between the parts of one phrase ("row 3, field 'x'"): ", " in English, a full-width "，" in Chinese."""
-    return "，" if str(get_locale()).startswith("zh") else ", "
+    return _written(", ", "，")
 
 
 def list_separator() -> str:
     """What goes between two items of a list: ", " in English, the enumeration comma "、" in Chinese."""
-    return "、" if str(get_locale()).startswith("zh") else ", "
+    return _written(", ", "、")
 
 
 def listed(items) -> str:
