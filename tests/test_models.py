@@ -91,6 +91,21 @@ def test_an_imported_outcome_label_decides_where_it_can_be_placed_in_time(app, t
     assert y[str(undated)] == 1  # no date: the activity decides (none after the cutoff)
 
 
+def test_an_imported_outcome_day_is_a_day_on_the_tenants_clock(app, tenant_a):
+    """The cutoff (midnight UTC) is 08:00 in Shanghai: a contract closed that day closed before it."""
+    active = [(CUTOFF - timedelta(days=5), "5"), (CUTOFF + timedelta(days=20), "5")]
+    same_day = one_customer(app, tenant_a, "SAME-DAY", active, label=True, observed=CUTOFF.date())
+    next_day = one_customer(app, tenant_a, "NEXT-DAY", active, label=True,
+                            observed=(CUTOFF + timedelta(days=1)).date())
+    with in_tenant(app, tenant_a):
+        [(x, future)] = features.build_feature_sets(features.FeatureSpec(), [CUTOFF], horizon_days=90)
+        y = labels.churn_labels(x, future, CUTOFF, 90)
+        probed = dataset._outcomes([CUTOFF], 90)
+    assert np.isnan(y[str(same_day)])  # the day began at 16:00 UTC the evening before: already gone
+    assert y[str(next_day)] == 1
+    assert probed == (2, 1)  # the probe training asks first counts the one churn the labels see
+
+
 def test_features_never_see_anything_after_the_cutoff(app, tenant_a):
     seed_history(app, tenant_a, customers=60, months=12)
     cutoff = datetime(2025, 3, 1, tzinfo=timezone.utc)

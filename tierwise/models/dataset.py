@@ -22,7 +22,7 @@ from flask_babel import lazy_gettext as _l
 from tierwise.dates import months_before
 from tierwise.errors import ValidationError
 from tierwise.models import features as f
-from tierwise.models.days import tenant_date, tenant_day, tenant_days, tenant_midnight
+from tierwise.models.days import first_day_from, tenant_date, tenant_day, tenant_days, tenant_midnight
 from tierwise.models.labels import CHURN, imported_outcomes, labels_for, population_days
 from tierwise.platform import tenancy
 from tierwise.platform.db import db
@@ -196,8 +196,8 @@ def _outcomes(cutoffs: list[datetime], horizon_days: int) -> tuple[int, int]:
         kept, gone = db.session.execute(sa.select(after, sa.func.count() - after)
                                         .execution_options(tenant_filtered=True)).one()
         imported = db.session.scalar(sa.select(sa.func.count()).where(
-            c.c.tenant_id == tenant_id, c.c.churn_label.is_(True), c.c.label_observed_on >= cutoff.date(),
-            c.c.label_observed_on < (cutoff + horizon).date()).execution_options(tenant_filtered=True))
+            c.c.tenant_id == tenant_id, c.c.churn_label.is_(True), c.c.label_observed_on >= first_day_from(cutoff),
+            c.c.label_observed_on < first_day_from(cutoff + horizon)).execution_options(tenant_filtered=True))
         stayed, churned = stayed + int(kept), churned + int(gone) + int(imported or 0)
     return stayed, churned
 

@@ -8,7 +8,7 @@ request, a command or a worker asks: each reads the zone of the tenant it acts f
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from tierwise.platform.numbers import MISSING
@@ -38,3 +38,15 @@ def tenant_days(moments) -> list[str]:
 def tenant_midnight(day: date) -> datetime:
     """The moment ``day`` begins on the tenant's clock: an as-of typed as a day means the start of that day."""
     return datetime.combine(day, time(), tzinfo=ZoneInfo(tenant_timezone()))
+
+
+def first_day_from(moment: datetime) -> date:
+    """The first day that begins at or after ``moment`` on the tenant's clock.
+
+    A day-only date (an imported outcome's ``label_observed_on``) stands for the start of
+    that day: it lies at or after ``moment`` exactly when it is this day or a later one.
+    """
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    day = tenant_date(moment)
+    return day if tenant_midnight(day) >= moment else day + timedelta(days=1)

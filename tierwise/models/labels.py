@@ -27,6 +27,7 @@ import sqlalchemy as sa
 
 from tierwise.models.frames import read_frame
 from tierwise.platform import tenancy
+from tierwise.platform.tenant import tenant_timezone
 from tierwise.tenants.customers import Customer
 
 CHURN, VALUE = "churn", "value"
@@ -43,7 +44,10 @@ def imported_outcomes() -> pd.DataFrame:
                         sa.cast(c.c.label_observed_on, sa.String).label("observed_on"))
               .where(c.c.tenant_id == _tenant(), c.c.churn_label.is_not(None)))
     frame = read_frame(select, dtypes={"customer_id": "string", "churned": "float64", "observed_on": "string"})
-    frame["observed_on"] = pd.to_datetime(frame["observed_on"], utc=True, errors="coerce")
+    # A day without a time is the start of that day on the tenant's clock, as an as-of is
+    # (``days.tenant_midnight``): a Shanghai label of 1 March is 29 February 16:00 UTC.
+    frame["observed_on"] = (pd.to_datetime(frame["observed_on"], errors="coerce")
+                            .dt.tz_localize(tenant_timezone()).dt.tz_convert("UTC"))
     return frame.set_index("customer_id")
 
 
