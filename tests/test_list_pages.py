@@ -38,6 +38,22 @@ def test_a_churn_bound_beyond_a_hundred_percent_is_refused_naming_the_filter(gri
     assert "must be a percentage between 0 and 100" in exported.text and 'id="filter-churn_min"' in exported.text
 
 
+def total_on(page: str) -> str:
+    return re.search(r'data-testid="list-total"><strong>([^<]+)</strong>', page).group(1)
+
+
+def test_a_list_page_counts_every_customer_the_reader_may_see_on_it_not_just_the_page(grid, browser):  # noqa: F811
+    browser.login(grid)
+    page = browser.get(f"/t/{grid.slug}/lists/vip", query_string={"limit": "1"}, headers=EN).text
+    assert rows_on(page) == ["C01"] and total_on(page) == "4 customers on this list"
+    filtered = browser.get(f"/t/{grid.slug}/lists/vip", query_string={"churn_min": "50"}, headers=EN).text
+    assert total_on(filtered) == "2 customers match the filters"
+    browser.login(grid, "rm2")  # C04 and C05 of the four VIPs are in rm2's book
+    assert total_on(browser.get(f"/t/{grid.slug}/lists/vip", headers=EN).text) == "2 customers on this list"
+    chinese = browser.get(f"/t/{grid.slug}/lists/opinion_risk", headers={"Accept-Language": "zh-CN"}).text
+    assert total_on(chinese) == "本名单共 1 位客户"
+
+
 def test_the_api_keeps_churn_bounds_as_probabilities(grid, client, issue_token):  # noqa: F811
     from tests.test_api import bearer
 

@@ -31,7 +31,7 @@ from tierwise.tenants.lists import catalog, saved
 from tierwise.tenants.lists.explain import explain
 from tierwise.tenants.lists.filters import (PROBABILITIES, RANGES, ListFilters, probability_from_percent,
                                              tiers_asked)
-from tierwise.tenants.lists.query import ListPage, list_page
+from tierwise.tenants.lists.query import ListPage, list_count, list_page
 from tierwise.tenants.ownership import active_rms
 from tierwise.tenants.rules.syntax import RuleError
 
@@ -88,7 +88,8 @@ def show(name: str):
                          cursor=request.args.get("cursor"), limit=parse_limit(request.args.get("limit")))
     except ValidationError as error:  # a typo in a filter: the page stays, with the filters as typed
         return _refused(builtin, name, sort, error)
-    return _render_list(builtin, name, page, sort)
+    total = list_count(name, visible_customers(current_user), filters=filters)
+    return _render_list(builtin, name, page, sort, total=total, filtered=filters.narrows)
 
 
 def _refused(builtin, name: str, sort: str, error: ValidationError):
@@ -100,8 +101,9 @@ def _refused(builtin, name: str, sort: str, error: ValidationError):
 
 
 def _render_list(builtin, name: str, page: ListPage, sort: str, *, error: dict | None = None,
-                 kept: saved.SavedList | None = None) -> str:
-    """A list page; ``kept``: the saved list shown, under its own name, its filters in the form."""
+                 kept: saved.SavedList | None = None, total: int | None = None, filtered: bool = False) -> str:
+    """A list page; ``kept``: the saved list shown, under its own name, its filters in the form;
+    ``total``: how many customers the whole list holds for this reader (none when refused)."""
     sees_all = allows(current_user, Permission.VIEW_ALL_CUSTOMERS)
     managers = active_rms() if sees_all else []  # inactive RMs hold no customers (users.update_user)
     registry = field_registry()
@@ -113,7 +115,8 @@ def _render_list(builtin, name: str, page: ListPage, sort: str, *, error: dict |
         typed["tiers"] = {d: list(codes) for d, codes in kept.filters.get("tiers", {}).items()}
         arguments |= {"sort": sort}  # its own order may not be the customer id's: always said
     return render_template("lists/show.html", builtin=builtin, name=name, page=page, typed=typed, sort=sort,
-                           arguments=arguments, locale=str(get_locale()), error=error, kept=kept,
+                           arguments=arguments, locale=str(get_locale()), error=error, kept=kept, total=total,
+                           filtered=filtered,
                            filter_caption=filter_caption, filter_input=filter_input,
                            whys=explain(name, page.rows, registry, str(get_locale())),
                            condition_example=example_condition(registry),
@@ -216,14 +219,16 @@ def saved_list(list_id: uuid.UUID):
     sort = request.args.get("sort") or kept.sort
     builtin = catalog.builtin(kept.base)
     try:
-        page = list_page(kept.base, visible_customers(current_user), filters=ListFilters.from_dict(kept.filters),
+        filters = ListFilters.from_dict(kept.filters)
+        page = list_page(kept.base, visible_customers(current_user), filters=filters,
                          sort=sort, cursor=request.args.get("cursor"), limit=parse_limit(request.args.get("limit")))
     except ValidationError as error:  # a tier or field the rules no longer have: the page says which
         db.session.rollback()
         definition = catalog.rule_set()
         page = ListPage([], None, list(definition.dimensions) if definition else [])
         return _render_list(builtin, kept.base, page, sort, error=filter_error(error), kept=kept), 400
-    return _render_list(builtin, kept.base, page, sort, kept=kept)
+    total = list_count(kept.base, visible_customers(current_user), filters=filters)
+    return _render_list(builtin, kept.base, page, sort, kept=kept, total=total, filtered=filters.narrows)
 
 
 @bp.route("/saved/<uuid:list_id>/delete", methods=["POST"])

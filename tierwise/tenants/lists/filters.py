@@ -40,6 +40,11 @@ class ListFilters:
     search: str = ""
     condition: str = ""  # in the rule language, on fields and scores (``tierwise.tenants.lists.conditions``)
 
+    @property
+    def narrows(self) -> bool:
+        """Whether any filter is set (a list page then counts the customers that match, not the list)."""
+        return self.to_dict() != {"tiers": {}}
+
     def to_dict(self) -> dict:
         data = {"tiers": {d: list(codes) for d, codes in self.tiers.items() if codes}}
         data |= {key: getattr(self, key) for key in RANGES if getattr(self, key) is not None}
@@ -53,7 +58,7 @@ class ListFilters:
         ``percent``: the churn bounds were typed in percent (a page's); errors then say them so.
         """
         if not isinstance(data, dict):
-            raise ValidationError(_("filters must be an object"), field="filters")
+            raise ValidationError(_l("filters must be an object"), field="filters")
         unknown = set(data) - {"tiers", "branch_id", "rm_user_id", "search", "condition", *RANGES}
         if unknown:
             first = sorted(unknown)[0]
@@ -61,7 +66,7 @@ class ListFilters:
         tiers = data.get("tiers") or {}
         if not isinstance(tiers, dict) or not all(isinstance(v, list) and all(isinstance(c, str) for c in v)
                                                   for v in tiers.values()):
-            raise ValidationError(_('tiers must map a dimension to a list of tier codes, e.g. {"value": ["vip"]}'),
+            raise ValidationError(_l('tiers must map a dimension to a list of tier codes, e.g. {"value": ["vip"]}'),
                                   field="tiers")
         return cls(tiers={d: tuple(v) for d, v in tiers.items() if v}, **_ranges(data, percent=percent),
                    branch_id=_uuid(data.get("branch_id"), "branch_id"),

@@ -328,6 +328,18 @@ def _after(sortable: dict, key: str, descending: bool, *, value_is_null: bool) -
     return sa.or_(later, column.is_(None)) if descending else later
 
 
+def list_count(name: str, visible: sa.ColumnElement[bool], *, filters: ListFilters | None = None) -> int:
+    """How many customers a list holds for this viewer, with these filters: the figure above its pages.
+
+    The same statement as its pages and exports (one shape, kept), counted without its order.
+    """
+    _plan_as_written()
+    definition = catalog.rule_set()
+    select = _statement(name, visible, filters or ListFilters(), "external_id", definition, "all")
+    counted = sa.select(sa.func.count()).select_from(select.order_by(None).subquery())
+    return db.session.scalar(counted.execution_options(tenant_filtered=True), _bound(name))
+
+
 def list_rows(name: str, visible: sa.ColumnElement[bool], *, filters: ListFilters | None = None,
               sort: str = "external_id") -> tuple[list, list]:
     """Every row of a list (for exports): (rows as mappings, dimensions)."""
