@@ -4,6 +4,8 @@ from __future__ import annotations
 import html
 import io
 
+import pytest
+
 from tests.conftest import csrf_token_from
 
 ZH, EN = {"Accept-Language": "zh-CN"}, {"Accept-Language": "en"}
@@ -172,3 +174,16 @@ def test_an_activity_files_ignored_columns_are_listed_as_the_readers_language_li
     assert "<dd>备注、memo</dd>" in chinese
     assert f"<dd>{tenant_a.email('admin')}，" in chinese  # who started it, then when, with the full-width comma
     assert "<dd>备注, memo</dd>" in browser.get(response.location, headers=EN).text
+
+
+def test_a_refusal_that_names_its_field_is_not_prefixed_with_it_in_chinese(app, tenant_a):
+    from flask_babel import force_locale
+
+    from tests.rule_helpers import in_tenant
+    from tierwise.errors import ValidationError
+    from tierwise.models.runs import TRAIN, start_run
+
+    with in_tenant(app, tenant_a), app.test_request_context(), force_locale("zh_CN"):
+        with pytest.raises(ValidationError) as refused:
+            start_run(TRAIN, "bogus", started_by="test")
+        assert str(refused.value) == "未知模型“bogus”（请选择 churn 或 value）"  # not "字段“model”：未知模型“bogus”…"

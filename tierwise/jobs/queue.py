@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l  # a refusal naming its field says so in any language (ValidationError)
 from redis import Redis
 from rq import Callback, Queue, Retry
 from rq.exceptions import DuplicateJobError, NoSuchJobError
@@ -56,7 +57,7 @@ def get_queue(name: str, connection: Redis) -> Queue:
 
 def _check_queue(name: str) -> None:
     if name not in QUEUE_NAMES:
-        raise ValidationError(_("unknown queue '%(name)s' (choose one of: %(choices)s)", name=name,
+        raise ValidationError(_l("unknown queue '%(name)s' (choose one of: %(choices)s)", name=name,
                                 choices=listed(QUEUE_NAMES)), field="queue")
 
 

@@ -220,7 +220,7 @@ def promote(version: ModelVersion, *, by: str, reason: str) -> ModelVersion:
         raise ValidationError(_("say why this version should be champion"), field="reason")
     current = champion(version.model)
     if current is not None and current.id == version.id:
-        raise ValidationError(_("version %(number)s is already the champion", number=version.number), field="version")
+        raise ValidationError(_l("version %(number)s is already the champion", number=version.number), field="version")
     kind = "rollback" if current is not None and version.number < current.number else "override"
     _crown(version, current, NOTES[kind].format(by=by, reason=reason))
     db.session.flush()

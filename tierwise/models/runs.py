@@ -96,7 +96,7 @@ def start_run(job: str, model: str = "", *, started_by: str, as_of: datetime | N
     a training's cutoffs are planned here too, so an as-of too early for the data fails now.
     """
     if job == TRAIN and model not in ("churn", "value"):
-        raise ValidationError(_("unknown model '%(model)s' (choose churn or value)", model=model), field="model")
+        raise ValidationError(_l("unknown model '%(model)s' (choose churn or value)", model=model), field="model")
     if horizon_days is not None and not 1 <= horizon_days <= 3650:
         raise ValidationError(_("the horizon must be between 1 and 3650 days"), field="horizon_days")
     if as_of is not None and as_of > utcnow():

@@ -6,6 +6,7 @@ import uuid
 import sqlalchemy as sa
 from flask import abort, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l  # a refusal naming its field says so in any language (ValidationError)
 from flask_login import current_user
 
 from tierwise.errors import ValidationError
@@ -95,7 +96,7 @@ def run_import(kind: str):
     if "file" in body:  # a multipart upload
         upload = body["file"]
         if not upload.filename:
-            raise ValidationError(_("attach the CSV or XLSX file as 'file'"), field="file")
+            raise ValidationError(_l("attach the CSV or XLSX file as 'file'"), field="file")
         options = {"skip_invalid": body.get("skip_invalid", False), "add_fields": body.get("add_fields", False),
                    **import_rights(current_user)}
         run = start_import_run(upload, kind=kind, source_name=upload.filename, created_by=current_user.email,

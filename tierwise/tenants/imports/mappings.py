@@ -83,7 +83,7 @@ def import_mapped(path: str | Path, *, kind: str, mapping: dict[str, str], save_
 def save_mapping(kind: str, name: str, mapping: dict[str, str]) -> ColumnMapping:
     """Create or replace the mapping ``name`` for ``kind`` imports."""
     if kind not in KINDS:
-        raise ValidationError(_("unknown import kind '%(kind)s'", kind=kind), field="kind")
+        raise ValidationError(_l("unknown import kind '%(kind)s'", kind=kind), field="kind")
     name = validate_mapping_name(name)
     if not all(isinstance(k, str) and isinstance(v, str) and v for k, v in mapping.items()):
         raise ValidationError(_("must map target names to source column names"), field="mapping")

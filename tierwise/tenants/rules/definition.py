@@ -116,7 +116,7 @@ class RuleSetDefinition:
         codes = [d.code for d in parsed]
         for code in codes:
             if codes.count(code) > 1:
-                raise ValidationError(_("dimension '%(code)s' is defined twice", code=code), field=code)
+                raise ValidationError(_l("dimension '%(code)s' is defined twice", code=code), field=code)
         missing = [code for code in BUILT_IN_DIMENSIONS if code not in codes]
         if missing:
             raise ValidationError(_("the built-in dimensions must be present; missing: %(missing)s",
