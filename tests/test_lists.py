@@ -487,6 +487,22 @@ def test_an_unknown_export_format_is_named_once(client, tenant_a, issue_token):
     assert chinese["message"].startswith("未知的格式“pdf”"), chinese  # not "字段“format”：" before it
 
 
+def test_a_tiers_reason_says_when_its_values_were_taken(app, grid, browser):
+    """A reason is written when the tier is decided; a later retier that keeps the tier keeps the reason."""
+    from datetime import datetime, timezone
+
+    from tests.rule_helpers import retier_again
+
+    retier_again(app, grid, as_of=datetime(2025, 1, 20, tzinfo=timezone.utc))
+    with in_tenant(app, grid):
+        customer_id = db.session.scalar(sa.select(Customer.id).where(Customer.external_id == "C01"))
+    browser.login(grid)
+    page = browser.get(f"/t/{grid.slug}/customers/{customer_id}", headers={"Accept-Language": "en"}).text
+    said = re.findall(r'data-testid="reason-when">([^<]+)</p>', page)
+    assert said and all(s.startswith("Values as of ") and ", when this tier was decided." in s for s in said), said
+    assert all("The retier of 2025-01-20" in s for s in said), said  # the second retier kept every tier
+
+
 def test_the_customer_page_charts_twelve_months_of_activity_from_local_assets(app, grid, browser):
     with in_tenant(app, grid):
         customer_id = db.session.scalar(sa.select(Customer.id).where(Customer.external_id == "C01"))

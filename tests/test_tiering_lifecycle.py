@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -555,12 +555,13 @@ def test_new_scores_refresh_every_reason_that_reads_them_without_moving_anyone(a
         db.session.commit()
     changes = count(app, fresh, TierChange)
 
-    retier_again(app, fresh, as_of=JAN)
+    later = JAN + timedelta(hours=1)  # a reason's moment is its retier's as-of (``decided_at``)
+    retier_again(app, fresh, as_of=later)
     scored = assignment(app, fresh, "B1", "potential")
     assert scored.tier == "other" and scored.reason == {"predicted_value": 2500.0}
     assert scored.since == unscored.since and scored.decided_at > unscored.decided_at
     assert assignment(app, fresh, "A1", "value").decided_at > unscored.decided_at  # every row: one version, one moment
     assert count(app, fresh, TierChange) == changes  # nobody moved
 
-    retier_again(app, fresh, as_of=JAN)  # nothing new: nothing is written
+    retier_again(app, fresh, as_of=later + timedelta(hours=1))  # nothing new: nothing is written
     assert assignment(app, fresh, "B1", "potential").decided_at == scored.decided_at

@@ -108,10 +108,11 @@ RULE_SCHEMAS = {
         "rule": {"type": ["string", "null"], "description": "The tier's rule; null for a fallback tier."},
         "since": {"type": "string", "format": "date-time", "description": "When the customer entered this tier."},
         "evaluated_at": {"type": ["string", "null"], "format": "date-time",
-                         "description": "The last successful retier."},
+                         "description": "The as-of of the last successful retier."},
         "decided_at": {"type": "string", "format": "date-time",
-                       "description": "When the reason's values were taken: the last change of tier, basis, "
-                                      "hysteresis state or rule version (unchanged rows are not rewritten)."},
+                       "description": "The moment the reason's values describe: the as-of of the retier that last "
+                                      "changed the tier, basis, hysteresis state or rule version (unchanged rows "
+                                      "are not rewritten)."},
         "version": {"type": ["integer", "null"], "description": "The rule set version that decided it."},
         "pending_tier": {"type": ["string", "null"]}, "pending_count": {"type": "integer"}}},
     "TierPeriod": {"type": "object", "properties": {

@@ -36,7 +36,7 @@ TIERS_LOCK = "tiers"  # retier and customer erasure hold it: neither sees the ot
 COUNTED = ("up", "down", "new", "held")  # a run's counts per dimension
 
 
-PARAM_TYPES = {"now": UTCDateTime(), "run_id": sa.Uuid(), "version_id": sa.Uuid()}
+PARAM_TYPES = {"now": UTCDateTime(), "as_of": UTCDateTime(), "run_id": sa.Uuid(), "version_id": sa.Uuid()}
 
 
 def _execute(sql: str, params: dict) -> sa.CursorResult:
@@ -115,7 +115,7 @@ def apply_changes(dimensions: list[DimensionSpec], params: dict, *,
     _execute(f"""
         UPDATE tier_assignments AS a
         SET tier = u.tier, rule_version_id = :version_id, basis = u.basis, reason = u.reason,
-            since = CASE WHEN a.tier = u.tier THEN a.since ELSE :now END, decided_at = :now,
+            since = CASE WHEN a.tier = u.tier THEN a.since ELSE :now END, decided_at = :as_of,
             pending_tier = u.newpend, pending_count = u.newpendn
         FROM {u}
         WHERE u.cur IS NOT NULL
@@ -124,7 +124,7 @@ def apply_changes(dimensions: list[DimensionSpec], params: dict, *,
         INSERT INTO tier_assignments (tenant_id, customer_id, dimension, tier, rule_version_id, basis, reason,
                                       since, decided_at, pending_tier, pending_count)
         SELECT :tenant_id, u.customer_id, u.dimension, u.tier, :version_id, u.basis, u.reason,
-               :now, :now, u.newpend, u.newpendn
+               :now, :as_of, u.newpend, u.newpendn
         FROM {u} WHERE u.cur IS NULL ORDER BY u.dimension, u.customer_id""", params)
     return changes
 
@@ -191,7 +191,9 @@ def retier(run: RetierRun, version: RuleSetVersion, plan: Plan) -> RetierRun:
     now = utcnow()
     materialize(plan, tenant_id=tenant_id, as_of=run.as_of, name=RESULT, version_id=version.id)
     changed = _keep_changed(plan)
-    params = {"tenant_id": tenant_id, "now": now, "run_id": run.id, "version_id": version.id}
+    # ``decided_at`` is the moment the reason's values describe: the run's as-of (the moment it began,
+    # unless asked for another), as the customer page says; the history's periods are the clock's.
+    params = {"tenant_id": tenant_id, "now": now, "as_of": run.as_of, "run_id": run.id, "version_id": version.id}
     stored = stored_dimensions(params)
     first = frozenset(d.code for d in plan.definition.dimensions) - set(stored)
     changes = apply_changes([d for d in plan.definition.dimensions if changed[d.code]], params, first=first)
