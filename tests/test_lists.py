@@ -82,6 +82,19 @@ def ids_on(app, world, who, name, **options) -> list[str]:
         return [row.external_id for row in page.rows]
 
 
+@pytest.mark.parametrize("who", ["admin", "rm1", "rm2"])
+def test_a_lists_count_is_the_number_of_customers_its_pages_hold(app, grid, who):
+    from tierwise.tenants.lists.filters import ListFilters
+    from tierwise.tenants.lists.query import list_count
+
+    narrowed = ListFilters(churn_min=0.5, condition='facility_type == "hospital" or predicted_value > 10000')
+    for name in catalog.BUILT_IN:
+        for filters in (ListFilters(), narrowed):
+            held = ids_on(app, grid, who, name, filters=filters, limit=1000)
+            with in_tenant(app, grid):
+                assert list_count(name, visible(app, grid, who), filters=filters) == len(held), (name, filters)
+
+
 def test_each_built_in_list_holds_the_customers_its_definition_names(app, grid):
     # key >= 50,000 a year: C01 (72,000), C04 (60,000); important >= 10,000: C02 (18,000), C05 (12,000)
     assert ids_on(app, grid, "admin", "vip") == ["C01", "C02", "C04", "C05"]  # a power utility: key and important

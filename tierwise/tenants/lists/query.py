@@ -69,8 +69,13 @@ class ListPage:
 
 
 def build(name: str, visible: sa.ColumnElement[bool], filters: ListFilters, definition: RuleSetDefinition | None,
-          settings: catalog.ListSettings) -> tuple[sa.Select, dict[str, sa.ColumnElement]]:
-    """The list's SELECT (one row per customer) and its sortable columns."""
+          settings: catalog.ListSettings, *, counting: bool = False) -> tuple[sa.Select, dict[str, sa.ColumnElement]]:
+    """The list's SELECT (one row per customer) and its sortable columns.
+
+    ``counting``: only what decides who is on the list (``list_count``), without the lookups that
+    only add columns (branch, RM, the other tiers): SQLite joins them all to count, 285 ms of a
+    50,000-customer "all" list against 3 ms for its page.
+    """
     catalog.builtin(name)
     filters.check(definition)
     tenant_id = tenancy.current_tenant_id()
@@ -113,6 +118,8 @@ def build(name: str, visible: sa.ColumnElement[bool], filters: ListFilters, defi
     lookups = [(s, sa.and_(s.c.tenant_id == c.c.tenant_id, s.c.customer_id == c.c.id)),
                (b, sa.and_(b.c.tenant_id == c.c.tenant_id, b.c.id == c.c.branch_id)),
                (u, sa.and_(u.c.tenant_id == c.c.tenant_id, u.c.id == c.c.rm_user_id)), *other_tiers]
+    if counting:  # the scores may narrow the list (churn lists, score filters); the rest never do
+        lookups, columns = lookups[:1], [c.c.id]
     for table, on in lookups:
         joined = joined.outerjoin(table, on)
     conditions += _filter_conditions(filters, c, s)
@@ -331,12 +338,13 @@ def _after(sortable: dict, key: str, descending: bool, *, value_is_null: bool) -
 def list_count(name: str, visible: sa.ColumnElement[bool], *, filters: ListFilters | None = None) -> int:
     """How many customers a list holds for this viewer, with these filters: the figure above its pages.
 
-    The same statement as its pages and exports (one shape, kept), counted without its order.
+    The conditions of its pages and exports (``build``), counted without the columns they add.
     """
     _plan_as_written()
     definition = catalog.rule_set()
-    select = _statement(name, visible, filters or ListFilters(), "external_id", definition, "all")
-    counted = sa.select(sa.func.count()).select_from(select.order_by(None).subquery())
+    select, _sortable = build(name, visible, filters or ListFilters(), definition, catalog.settings(definition),
+                              counting=True)
+    counted = sa.select(sa.func.count()).select_from(select.subquery())
     return db.session.scalar(counted.execution_options(tenant_filtered=True), _bound(name))
 
 
