@@ -126,3 +126,18 @@ def test_an_export_from_the_command_line_is_logged_as_the_command_lines(app, gri
     assert "<td>Command line</td>" in log and "<td>cli</td>" not in log  # as the run tables say it
     audit = browser.get(f"/t/{grid.slug}/audit/?action=export.created", headers={"Accept-Language": "zh-CN"}).text
     assert "命令行" in audit and "操作人</span> cli" not in audit
+
+
+def test_the_export_log_tells_a_list_pages_download_from_the_apis_and_the_command_lines(  # noqa: F811
+        app, grid, browser, client, issue_token, runner, tmp_path):
+    from tests.test_api import bearer
+    from tierwise.platform.cli import cli
+
+    assert client.get("/api/v1/lists/vip/export?format=csv", headers=bearer(issue_token(grid))).status_code == 200
+    assert runner.invoke(cli, ["export", "--tenant", grid.slug, "--out", str(tmp_path / "all.csv")]).exit_code == 0
+    browser.login(grid)
+    assert browser.get(f"/t/{grid.slug}/lists/vip/export?format=xlsx").status_code == 200
+    log = browser.get(f"/t/{grid.slug}/lists/exports", headers=EN).text
+    assert re.findall(r'data-testid="export-via">([^<]+)<', log) == ["List page", "Command line", "API"]  # newest first
+    records = client.get("/api/v1/exports", headers=bearer(issue_token(grid))).json["items"]
+    assert [(r["via"], r["format"]) for r in records] == [("web", "xlsx"), ("cli", "csv"), ("api", "csv")]

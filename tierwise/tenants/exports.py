@@ -39,6 +39,7 @@ from tierwise.tenants.lists.query import list_rows
 FORMATS = {"csv": "text/csv; charset=utf-8",
            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 EXPORT_ACTION = "export.created"
+VIA = ("web", "api", "cli")  # where an export was asked for: a list page, the API, ``tierwise export``
 
 
 @dataclass
@@ -171,11 +172,13 @@ def render(header: list[str], body: list[list], fmt: str, sheet: str = "customer
     return xlsx.write(header, body, sheet)  # text cells stay text: ids keep leading zeros, names their "=" or "-"
 
 
-def export_list(list_name: str, visible: sa.ColumnElement[bool], *, filters: ListFilters | None = None,
+def export_list(list_name: str, visible: sa.ColumnElement[bool], *, via: str, filters: ListFilters | None = None,
                 sort: str = "external_id", fmt: str = "csv", by: str = "", locale: str | None = None,
                 saved_list: dict | None = None) -> Export:
     """Build the file for a list and record the export (committed by the caller with nothing else).
 
+    ``via``: where it was asked for (``VIA``: a list page, the API or ``tierwise export``), so the log
+    can tell a person's download from a program's.
     ``locale``: the reader's language, for a file headed and labelled as the list page is (see ``table``).
     ``saved_list``: the saved list exported (``{"id", "name"}``), recorded beside the built-in list it
     narrows: the log names what the person exported, and what it was built from.
@@ -190,8 +193,10 @@ def export_list(list_name: str, visible: sa.ColumnElement[bool], *, filters: Lis
     content = render(header, body, fmt, sheet)
     digest = hashlib.sha256(content).hexdigest()
     filename = f"{list_name}-{_on_tenant_clock(utcnow()):%Y%m%d-%H%M%S}.{fmt}"
+    if via not in VIA:
+        raise ValueError(f"via must be one of {VIA}")  # a caller's mistake, not input
     details = {"list": list_name, "filters": filters.to_dict(), "sort": sort, "rows": len(body),
-               "sha256": digest, "format": fmt, "by": by}
+               "sha256": digest, "format": fmt, "by": by, "via": via}
     if saved_list:
         details["saved_list"] = saved_list
     audit.record(EXPORT_ACTION, target_type="export", target_id=filename, details=details)
@@ -221,7 +226,7 @@ def export_customers(out: str | Path, *, list_name: str = "all", by: str = "") -
         raise ValidationError(_("'%(folder)s' does not exist", folder=str(path.parent)), field="out")
     if path.is_dir():
         raise ValidationError(_("'%(path)s' is a folder: name the file to write", path=str(path)), field="out")
-    export = export_list(list_name, sa.true(), fmt=fmt, by=by)
+    export = export_list(list_name, sa.true(), via="cli", fmt=fmt, by=by)
     try:
         path.write_bytes(export.content)
     except OSError as exc:  # the caller rolls the export's audit record back with it

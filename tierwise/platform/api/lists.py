@@ -105,7 +105,7 @@ def export_list(name: str):
     if not allows(current_user, Permission.EXPORT_LISTS):
         abort(403)
     with as_parameter("name", "list"):
-        export = exports.export_list(name, visible_customers(current_user),
+        export = exports.export_list(name, visible_customers(current_user), via="api",
                                      filters=ListFilters.from_args(request.args),
                                      sort=request.args.get("sort", "external_id"),
                                      fmt=request.args.get("format", "csv"), by=current_user.email,
@@ -161,5 +161,5 @@ def export_log():
                        cursor=request.args.get("cursor"), limit=parse_limit(request.args.get("limit")),
                        descending=True, kind="exports")
     return {"items": [{"at": event.occurred_at.isoformat(), "by": event.actor_label, **{
-        key: event.details.get(key) for key in ("list", "filters", "sort", "rows", "sha256", "format")}}
+        key: event.details.get(key) for key in ("list", "filters", "sort", "rows", "sha256", "format", "via")}}
         for event in page.items], "next_cursor": page.next_cursor}

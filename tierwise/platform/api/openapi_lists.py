@@ -59,7 +59,10 @@ LIST_SCHEMAS = {
     "ExportRecord": {"type": "object", "properties": {
         "at": {"type": "string", "format": "date-time"}, "by": {"type": "string"},
         "list": {"type": "string"}, "filters": _FILTERS, "sort": {"type": ["string", "null"]},
-        "rows": {"type": "integer"}, "sha256": {"type": "string"}, "format": {"type": "string"}}},
+        "rows": {"type": "integer"}, "sha256": {"type": "string"}, "format": {"type": "string"},
+        "via": {"type": ["string", "null"], "enum": ["web", "api", "cli", None],
+                "description": "Where it was asked for: a list page, the API or tierwise export (null: "
+                               "exported before this was recorded)."}}},
 }
 
 _NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string", "enum": list(BUILT_IN)}}

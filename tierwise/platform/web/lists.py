@@ -177,7 +177,7 @@ def export_saved(list_id: uuid.UUID):
 
 def _export(name: str, filters: ListFilters, *, kept: saved.SavedList | None = None) -> Response:
     default = kept.sort if kept else "external_id"  # a saved list is exported in its saved order
-    export = exports.export_list(name, visible_customers(current_user), filters=filters,
+    export = exports.export_list(name, visible_customers(current_user), via="web", filters=filters,
                                  sort=request.args.get("sort") or default, fmt=request.args.get("format", "csv"),
                                  by=current_user.email, locale=str(get_locale()),
                                  saved_list={"id": str(kept.id), "name": kept.name} if kept else None)
@@ -332,10 +332,18 @@ def _names_of(events: list) -> dict[str, str]:
                      if e.details.get("filters", {}).get(key)})
 
 
+VIA_LABELS = {"web": _l("List page"), "api": _l("API"), "cli": _l("Command line")}
+
+
+def via_label(via: str | None) -> str:
+    """Where an export was asked for, in the reader's language (— before it was recorded)."""
+    return str(VIA_LABELS[via]) if via in VIA_LABELS else "—"
+
+
 @bp.route("/exports")
 @requires(Permission.VIEW_AUDIT_LOG)
 def export_log():
     events = exports.export_log()
     names, definition = _names_of(events), catalog.rule_set()
-    return render_template("lists/exports.html", events=events, list_label=list_label,
+    return render_template("lists/exports.html", events=events, list_label=list_label, via_label=via_label,
                            filters_of=lambda event: filter_lines(event.details.get("filters") or {}, names, definition))
