@@ -3,10 +3,23 @@ from __future__ import annotations
 
 import calendar
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 
-def months_before(moment: datetime, months: int) -> datetime:
-    """The same day and time ``months`` calendar months earlier (the month's last day if it is shorter)."""
+def months_before(moment: datetime, months: int, zone: str | None = None) -> datetime:
+    """The same day and time ``months`` calendar months earlier (the month's last day if it is shorter).
+
+    ``zone``: the calendar whose months count (a tenant's), for a moment with a zone; the result
+    is in the moment's own zone.  Counted on UTC's, a Shanghai bill dated the 1st (the last day of
+    the month before, 16:00 UTC) moved against the months: stepping back from 30 June 16:00 UTC
+    lands on 30 May, a day before May's bill, but from 31 May on 30 April, after April's.  The
+    churn model's cutoffs then sat at different points of the billing cycle (ROC AUC 0.65 against
+    0.79 for the same bills dated the 2nd).
+    """
+    if zone is not None and moment.tzinfo is not None:
+        local = moment.astimezone(ZoneInfo(zone))  # a ZoneInfo: the offset is found again for the new day
+        return months_before(local.replace(tzinfo=None), months).replace(tzinfo=local.tzinfo).astimezone(moment.tzinfo)
     year, month = divmod(moment.year * 12 + moment.month - 1 - months, 12)
     day = min(moment.day, calendar.monthrange(year, month + 1)[1])
     return moment.replace(year=year, month=month + 1, day=day)
+

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from tierwise.dates import months_before
+from tierwise.platform.tenant import tenant_timezone
 from tierwise.platform.db import UTCDateTime, db
 from tierwise.models.scores import CustomerScore
 from tierwise.tenants.activity import Activity
@@ -46,7 +47,7 @@ def shift(moment: datetime, duration: s.Duration, times: int = 1) -> datetime:
         return moment - timedelta(days=amount)
     if duration.unit == "w":
         return moment - timedelta(weeks=amount)
-    return months_before(moment, amount * (12 if duration.unit == "y" else 1))
+    return months_before(moment, amount * (12 if duration.unit == "y" else 1), tenant_timezone())  # its calendar
 
 
 def _timestamp(value: datetime) -> sa.ColumnElement:
