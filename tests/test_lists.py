@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from tests.rule_helpers import in_tenant, publish_and_retier, retier_again
+from tests.rule_helpers import in_tenant, publish_and_retier, retier_again, tiers
 from tierwise.models.scores import CustomerScore
 from tierwise.platform import tenancy
 from tierwise.platform.audit import Actor, AuditEvent, acting_as
@@ -93,6 +93,34 @@ def test_a_lists_count_is_the_number_of_customers_its_pages_hold(app, grid, who)
             held = ids_on(app, grid, who, name, filters=filters, limit=1000)
             with in_tenant(app, grid):
                 assert list_count(name, visible(app, grid, who), filters=filters) == len(held), (name, filters)
+
+
+def test_a_closed_account_keeps_its_tiers_but_leaves_every_list_to_act_on_but_opinion_risk(app, grid):
+    with in_tenant(app, grid):
+        db.session.execute(sa.update(Customer).where(Customer.external_id.in_(["C01", "C04"])).values(status="closed"))
+        db.session.commit()
+    assert ids_on(app, grid, "admin", "vip") == ["C02", "C05"]
+    assert ids_on(app, grid, "admin", "high_risk") == ["C03"]  # C01, a closed hospital account, is supplied no more
+    assert ids_on(app, grid, "admin", "vip_at_risk") == [] and ids_on(app, grid, "admin", "at_risk") == ["C06"]
+    assert ids_on(app, grid, "admin", "opinion_risk") == ["C04"]  # its complaint to the regulator still stands
+    assert len(ids_on(app, grid, "admin", "all")) == 6
+    assert tiers(app, grid)[("C01", "value")] == "key"  # tiered all the same: every customer is
+
+
+def test_rules_measure_their_windows_up_to_where_the_tenants_data_ends_not_today(app, grid):
+    """The grid's bills end on 20 December 2024 (Shanghai), two years before today: measured from today,
+    no 365-day window held anything, every customer was "basic" and nobody had complained."""
+    from datetime import datetime, timezone
+
+    from tierwise.tenants.rules.preview import preview
+    from tierwise.tenants.rules.versions import compile_for_tenant, current_version
+
+    run = retier_again(app, grid, as_of=None)
+    assert run.as_of == datetime(2024, 12, 19, 16, 0, 1, tzinfo=timezone.utc)  # just after the last bill
+    assert ids_on(app, grid, "admin", "vip") == ["C01", "C02", "C04", "C05"]
+    assert ids_on(app, grid, "admin", "opinion_risk") == ["C04"]  # its complaint of 5 November 2024
+    with in_tenant(app, grid):
+        assert preview(compile_for_tenant(current_version().parsed())).as_of == run.as_of
 
 
 def test_each_built_in_list_holds_the_customers_its_definition_names(app, grid):

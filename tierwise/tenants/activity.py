@@ -82,3 +82,27 @@ def data_end() -> datetime | None:
     """
     last = latest_activity_at()
     return None if last is None else min(last + timedelta(seconds=1), utcnow())
+
+
+def latest_interaction_at() -> datetime | None:
+    """The current tenant's latest interaction (the kept extent, else the interactions themselves)."""
+    from tierwise.tenants.interactions import Interaction  # interactions refer to customers, as activity does
+
+    kept = db.session.scalar(sa.select(DataExtent.latest_at).where(DataExtent.source == "interactions"))
+    return kept if kept is not None else db.session.scalar(sa.select(sa.func.max(Interaction.occurred_at)))
+
+
+def rules_moment() -> datetime:
+    """The moment the rules measure their windows up to: just after the tenant's latest activity or
+    interaction, never later than now (now when it has none).
+
+    A tenant's data is an extract: it ends where the last import left it, as the models'
+    ``data_end`` does.  Measured from today instead, an extract that ended 18 months ago had
+    nothing in any window: every customer's 365-day sum was 0, nobody complained in 90 days,
+    and every customer fell to the fallback tier, while the churn model, as of the data's end,
+    scored them.  The interactions count too: complaints arriving daily while bills come
+    monthly still count up to yesterday.
+    """
+    now = utcnow()
+    latest = [moment for moment in (latest_activity_at(), latest_interaction_at()) if moment is not None]
+    return min(max(latest) + timedelta(seconds=1), now) if latest else now

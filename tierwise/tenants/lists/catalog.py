@@ -9,6 +9,11 @@
 - ``at_risk``: churn probability at or above the threshold, whatever the tier;
 - ``all``: every customer the user may see.
 
+A closed account (``status = 'closed'``) is on none of them but ``opinion_risk``
+and ``all`` (``KEEP_CLOSED``): it keeps its tiers, since every customer is
+tiered, but there is no value to keep or churn to prevent; a complaint made to
+the regulator about a closed account is still the company's to answer.
+
 Which value tiers count as VIP is a tenant setting (``settings["lists"]``), since
 "VIP" means the top two tiers to a power utility and three to a bank; until an
 admin sets it, the industry's default applies, else the value dimension's top tier.
@@ -71,6 +76,8 @@ BUILT_IN = {spec.name: spec for spec in (
     BuiltInList("all", "All customers", "全部客户", "Every customer you may see.", "您可查看的全部客户。"),
 )}
 
+
+KEEP_CLOSED = ("opinion_risk", "all")  # the lists a closed account stays on (see the module's docstring)
 
 # The dimension each list is drawn from: a rule set without it leaves the list empty.
 DRAWN_FROM = {"vip": "value", "vip_at_risk": "value", "value_down": "value", "high_risk": "high_risk",

@@ -24,7 +24,7 @@ from tierwise.platform.db import UTCDateTime, db, set_for_transaction, utcnow
 from tierwise.platform.i18n import listed
 from tierwise.platform.pagination import cursor_for, position_of
 from tierwise.platform.users import User
-from tierwise.tenants.customers import Customer
+from tierwise.tenants.customers import Customer, CustomerStatus
 from tierwise.tenants.lists import catalog
 from tierwise.tenants.lists.conditions import condition_sql
 from tierwise.tenants.lists.filters import ListFilters
@@ -89,6 +89,8 @@ def build(name: str, visible: sa.ColumnElement[bool], filters: ListFilters, defi
                rm_label.label("rm"), b.c.code.label("branch_code"), u.c.email.label("rm_email"),
                s.c.churn_probability, s.c.predicted_value]
     conditions = [c.c.tenant_id == tenant_id, visible]
+    if name not in catalog.KEEP_CLOSED:  # a QA tenant's VIP list held 186 closed accounts of 580
+        conditions.append(c.c.status != CustomerStatus.CLOSED.value)
     dimensions = list(definition.dimensions) if definition else []
     explained, churn_explained = catalog.explained_by(name)
     for dimension in dimensions:

@@ -20,7 +20,8 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from tierwise.platform import tenancy
-from tierwise.platform.db import db, utcnow
+from tierwise.platform.db import db
+from tierwise.tenants.activity import rules_moment
 from tierwise.tenants.customers import Customer
 from tierwise.tenants.rules import snapshot
 from tierwise.tenants.rules.definition import DimensionSpec, Plan
@@ -105,7 +106,7 @@ def preview(plan: Plan, *, as_of: datetime | None = None) -> Preview:
     """
     started = time.perf_counter()
     reuse, generation = snapshot.usable(as_of)
-    as_of = reuse.as_of if reuse is not None else as_of or utcnow()
+    as_of = reuse.as_of if reuse is not None else as_of or rules_moment()
     keep = reuse is None and snapshot.available()
     table = materialize(plan, tenant_id=tenancy.current_tenant_id(), as_of=as_of, name=RESULT, preview=True,
                         reuse=reuse, keep=keep)

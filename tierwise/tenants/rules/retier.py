@@ -20,6 +20,7 @@ from tierwise.jobs.runner import task
 from tierwise.platform import audit, tenancy
 from tierwise.platform.clock import local_time
 from tierwise.platform.db import UTCDateTime, db, rollback_or_discard, utcnow
+from tierwise.tenants.activity import rules_moment
 from tierwise.tenants.rules import snapshot
 from tierwise.tenants.rules.assignments import RetierRun
 from tierwise.tenants.rules.definition import DimensionSpec, Plan
@@ -226,7 +227,7 @@ def start_retier(*, started_by: str, as_of: datetime | None = None) -> RetierRun
                                   who=active.started_by, when=when))
         raise ConflictError(_("a retier of this tenant is already running (started by %(who)s at %(when)s)",
                               who=active.started_by, when=when))
-    run = RetierRun(rule_version_id=version.id, as_of=as_of or utcnow(), started_by=started_by)
+    run = RetierRun(rule_version_id=version.id, as_of=as_of or rules_moment(), started_by=started_by)
     db.session.add(run)
     db.session.flush()
     return run

@@ -39,6 +39,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tierwise.platform import tenancy
 from tierwise.platform.db import JSONType, TenantOwned, UTCDateTime, db, utcnow
+from tierwise.tenants.activity import rules_moment
 from tierwise.tenants.rules.definition import CompiledDimension, Plan
 
 NAME = "rules"
@@ -156,7 +157,7 @@ def usable(as_of: datetime | None) -> tuple[Reuse | None, int]:
     if not available() or snapshot.built_generation != snapshot.generation or snapshot.as_of is None:
         return None, snapshot.generation
     if as_of is None:
-        if utcnow() - snapshot.as_of > REUSE_WITHIN:
+        if rules_moment() - snapshot.as_of > REUSE_WITHIN:
             return None, snapshot.generation
     elif as_of != snapshot.as_of:
         return None, snapshot.generation

@@ -29,7 +29,7 @@ from flask import current_app
 from tierwise.errors import ConflictError
 from tierwise.jobs.runner import task
 from tierwise.platform import tenancy
-from tierwise.platform.db import utcnow
+from tierwise.tenants.activity import rules_moment
 from tierwise.tenants.rules import snapshot
 from tierwise.tenants.rules.assignments import last_successful_retier
 from tierwise.tenants.rules.preview import prepare
@@ -57,7 +57,7 @@ def warm(after: str = AFTER_RETIER) -> bool:
     reuse, generation = snapshot.usable(as_of)
     if reuse is not None:
         return False
-    return prepare(compile_for_tenant(version.parsed()), as_of=as_of or utcnow(), generation=generation)
+    return prepare(compile_for_tenant(version.parsed()), as_of=as_of or rules_moment(), generation=generation)
 
 
 @task
