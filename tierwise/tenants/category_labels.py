@@ -7,6 +7,9 @@ added itself is shown as it was imported.
 """
 from __future__ import annotations
 
+import functools
+
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 CATEGORY_LABELS = {
@@ -37,3 +40,33 @@ CATEGORY_LABELS = {
 def category_label(value):
     """A category value as people read it: its label where Tierwise has one, else the stored code."""
     return CATEGORY_LABELS.get(value, value) if isinstance(value, str) else value
+
+
+# How the industries' own files spell some codes, beyond their labels: a State Grid extract says 大工业用电
+# for industrial use and 95598热线 for its customer-service line.
+SPELLINGS = {
+    "大工业用电": "industrial", "大工业": "industrial", "工业用电": "industrial",
+    "一般工商业用电": "commercial", "一般工商业": "commercial", "商业用电": "commercial",
+    "居民生活用电": "residential", "居民生活": "residential", "居民用电": "residential", "城乡居民生活用电": "residential",
+    "95598热线": "phone", "客服热线": "phone", "网上国网": "app", "网上国网app": "app", "掌上电力": "app",
+    "12398热线": "regulator_hotline", "12345热线": "regulator_hotline", "12345市民热线": "regulator_hotline",
+}
+
+
+@functools.lru_cache(maxsize=256)
+def label_spellings(codes: frozenset[str]) -> dict[str, str]:
+    """Each of ``codes`` by its label in English and in Chinese, and as the industries spell it, lowercased.
+
+    An import matches a category on its code; a file exported for people says 医院 or "Regulator
+    hotline", the words every page shows for ``hospital`` and ``regulator_hotline``, and was refused
+    ("is not one of: hospital, ...").  Read once per set of codes (the labels do not change).
+    """
+    spellings = {}
+    for locale in ("en", "zh_Hans_CN"):
+        with force_locale(locale):
+            for code in sorted(codes):
+                label = CATEGORY_LABELS.get(code)
+                if label is not None:
+                    spellings.setdefault(str(label).lower(), code)
+    spellings.update({spelling: code for spelling, code in SPELLINGS.items() if code in codes})
+    return spellings

@@ -2,9 +2,12 @@
 
 Built-in targets come from the column named like the target (case-insensitive)
 or from an explicit mapping.  In a customer file every other column must be a
-field in the tenant's registry; unknown columns are refused with close matches
-suggested, unless the admin asked to add them (their type is inferred from the
-data).  Activity and interaction files may carry extra columns: they are
+field in the tenant's registry, named by the field's name or by its label in
+either language (用电类别 is ``usage_category``); unknown columns are refused
+with close matches suggested, unless the admin asked to add them (their type is
+inferred from the data).  A column whose header cannot name a field (行业) is
+added under the name a mapping gives it (``--map industry=行业``), its header
+kept as the field's Chinese label.  Activity and interaction files may carry extra columns: they are
 reported as ignored.
 """
 from __future__ import annotations
@@ -28,6 +31,7 @@ class ColumnPlan:
     kind: str
     targets: list[tuple[Target, str]]  # (target, source column)
     new_fields: dict[str, FieldType] = field(default_factory=dict)
+    new_field_sources: dict[str, str] = field(default_factory=dict)  # new field name -> the column it came from
     ignored: list[str] = field(default_factory=list)
 
 
@@ -41,8 +45,9 @@ def plan_columns(kind: str, columns: list[str], mapping: dict[str, str], registr
     by_lower = {c.lower(): c for c in columns}
     built_in = BUILT_IN_TARGETS[kind]
     known = {t.name for t in built_in}
+    adding = add_fields and kind == "customers"
     for target, source in mapping.items():
-        if target not in known and not (kind == "customers" and target in registry):
+        if target not in known and not (kind == "customers" and target in registry) and not adding:
             raise ValidationError(_("'%(target)s' is not something the %(kind)s import fills", target=target,
                                     kind=KIND_LABELS[kind]), field=target)
         if source not in columns:
@@ -75,9 +80,16 @@ def plan_columns(kind: str, columns: list[str], mapping: dict[str, str], registr
         if target_name in registry and source not in used:
             plan.targets.append((attribute_target(registry[target_name]), source))
             used.add(source)
+        elif adding and target_name not in known and source not in used:  # a new field, named by the mapping
+            name = _new_field_name(target_name, source)
+            plan.new_fields[name] = infer_field_type(sample[source] if sample is not None else pd.Series([], dtype=str))
+            plan.new_field_sources[name] = source
+            used.add(source)
+    by_label = {label.strip().lower(): definition for definition in registry.values()
+                for label in (definition.label_zh, definition.label_en) if label and label.strip()}
     unknown = []
     for column in [c for c in rest if c not in used]:
-        definition = registry.get(column.lower())
+        definition = registry.get(column.lower()) or by_label.get(column.strip().lower())
         if definition is not None:
             plan.targets.append((attribute_target(definition), column))
         else:
@@ -93,12 +105,23 @@ def plan_columns(kind: str, columns: list[str], mapping: dict[str, str], registr
                                 "page, add_fields in the API, --add-fields in the CLI)", columns=hints),
                               field=unknown[0])
     for column in unknown:
-        try:
-            name = validate_field_name(column.lower())
-        except ValidationError as refused:  # the file's column is at fault, not a form's "name" input
-            raise ValidationError(refused.message, field=column) from None
+        name = _new_field_name(column.lower(), column)
         plan.new_fields[name] = infer_field_type(sample[column] if sample is not None else pd.Series([], dtype=str))
+        plan.new_field_sources[name] = column
     return plan
+
+
+def _new_field_name(name: str, column: str) -> str:
+    """``name`` as a new field's name, or why it cannot be one, naming the file's column (which is at fault,
+    not a form's "name" input) and how to give it a name."""
+    try:
+        return validate_field_name(name)
+    except ValidationError as refused:
+        if name == column.lower() and not column.isascii():  # a header in Chinese: say how to name it
+            raise ValidationError(_("%(why)s; give the column a field name by mapping it, e.g. industry=%(column)s "
+                                    "(--map in the CLI)", why=refused.message, column=column),
+                                  field=column) from None
+        raise ValidationError(refused.message, field=column) from None
 
 
 def infer_field_type(values: pd.Series) -> FieldType:

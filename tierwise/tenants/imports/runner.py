@@ -28,7 +28,8 @@ from tierwise.platform.change_context import changes_because
 from tierwise.platform.db import db
 from tierwise.platform.tenant import Tenant
 from tierwise.platform.users import Role
-from tierwise.tenants.fields import FieldGroup, define_field, field_registry
+from tierwise.tenants.category_labels import label_spellings
+from tierwise.tenants.fields import MAX_LABEL, FieldGroup, define_field, field_registry
 from tierwise.tenants.imports import loading, parsing
 from tierwise.tenants.imports.errors import ImportRejected, RowError, row_errors
 from tierwise.tenants.imports.planning import ColumnPlan, plan_columns
@@ -151,8 +152,9 @@ def _run(source, *, name: str, kind: str, mapping: dict[str, str], skip_invalid:
                                       "tenant admin may do: leave the column out, or ask one"))
     result.ignored_columns = plan.ignored
     for field_name, field_type in plan.new_fields.items():
+        header = plan.new_field_sources.get(field_name, "")  # a Chinese header is the field's Chinese label
         define_field(name=field_name, field_type=field_type.value, field_group=FieldGroup.PROFILE.value,
-                     description=f"added by importing {name}")
+                     label_zh="" if header.isascii() else header[:MAX_LABEL], description=f"added by importing {name}")
         result.added_fields.append(field_name)
     if plan.new_fields:
         db.session.flush()
@@ -291,7 +293,8 @@ def _parse(target: Target, raw: pd.Series, timezone: str) -> tuple[pd.Series, pd
     if target.kind == "datetime":
         return parsing.parse_datetime(raw, timezone)
     if target.kind == "category":
-        return parsing.parse_category(raw, target.choices, target.aliases)
+        spellings = label_spellings(target.choices) if target.choices else {}
+        return parsing.parse_category(raw, target.choices, spellings | target.aliases)
     if target.kind == "id":
         return parsing.parse_id(raw, target.max_length)
     return parsing.parse_text(raw, target.max_length or 10_000)

@@ -1,0 +1,72 @@
+"""A category is imported under the words people read it by, not only its code.
+
+Pages, reasons and exports say 医院 for ``hospital`` and 监管热线 for ``regulator_hotline``; a file
+exported for people says the same, and an industry's own systems have their own words (a State
+Grid extract's 大工业用电, 95598热线).  Each is read as its code; anything else is still refused,
+naming the row, the column and the codes it may be.
+"""
+from __future__ import annotations
+
+import pytest
+
+from tests.test_imports import rows, run_import, write  # noqa: F401  (run_import is a fixture)
+from tierwise.tenants.customers import Customer
+from tierwise.tenants.imports.errors import ImportRejected
+from tierwise.tenants.interactions import Interaction
+
+
+@pytest.fixture
+def grid(make_tenant):
+    return make_tenant("power_utility")
+
+
+def test_categories_are_read_under_their_labels_in_either_language_and_the_industrys_words(
+        app, tmp_path, grid, run_import):
+    customers = ("户号,户名,facility_type,usage_category\n"
+                 "001,市第一人民医院,医院,大工业用电\n002,华联超市,Hospital,一般工商业\n003,张三,其他,居民生活用电\n"
+                 "004,数据中心,data_centre,Industrial\n")
+    run_import(grid, "customers", write(tmp_path, "c.csv", customers), mapping={"external_id": "户号", "name": "户名"})
+    found = {c.external_id: (c.attributes["facility_type"], c.attributes["usage_category"])
+             for c in rows(app, grid, Customer)}
+    assert found == {"001": ("hospital", "industrial"), "002": ("hospital", "commercial"),
+                     "003": ("other", "residential"), "004": ("data_centre", "industrial")}
+    interactions = ("customer,occurred_at,channel,type\n001,2024-03-01,监管热线,投诉\n002,2024-03-02,95598热线,投诉\n"
+                    "003,2024-03-03,网上国网APP,咨询\n004,2024-03-04,Regulator hotline,Complaint\n")
+    run_import(grid, "interactions", write(tmp_path, "i.csv", interactions))
+    assert sorted((i.channel, i.interaction_type) for i in rows(app, grid, Interaction)) == [
+        ("app", "request"), ("phone", "complaint"), ("regulator_hotline", "complaint"),
+        ("regulator_hotline", "complaint")]
+
+
+def test_a_word_that_is_no_categorys_is_still_refused_naming_row_column_and_codes(app, tmp_path, grid, run_import):
+    customers = "external_id,name,facility_type\n001,A,医院\n002,B,卫生所\n"
+    with pytest.raises(ImportRejected) as refused:
+        run_import(grid, "customers", write(tmp_path, "c.csv", customers))
+    said = str(refused.value.errors[0]) if hasattr(refused.value, "errors") else str(refused.value)
+    assert "卫生所" in said and "facility_type" in said and "hospital" in said, said
+    assert rows(app, grid, Customer) == []  # nothing half-written
+
+
+def test_a_column_headed_by_a_fields_label_fills_that_field(app, tmp_path, grid, run_import):
+    customers = "户号,户名,用电类别,Facility type\n001,市第一人民医院,大工业用电,医院\n"
+    run_import(grid, "customers", write(tmp_path, "c.csv", customers), mapping={"external_id": "户号", "name": "户名"})
+    [customer] = rows(app, grid, Customer)
+    assert customer.attributes == {"usage_category": "industrial", "facility_type": "hospital"}
+
+
+def test_a_chinese_header_is_added_under_the_name_its_mapping_gives_it_keeping_the_header_as_its_label(
+        app, tmp_path, grid, run_import):
+    from tierwise.platform import tenancy
+    from tierwise.platform.db import db
+    from tierwise.tenants.fields import field_registry
+
+    customers = "external_id,name,行业\n001,A,制造业\n002,B,零售业\n"
+    with pytest.raises(Exception) as refused:  # the header cannot name a field: the error says how to name it
+        run_import(grid, "customers", write(tmp_path, "c.csv", customers), add_fields=True)
+    assert "industry=行业" in str(refused.value) and "行业" in str(refused.value)
+    run_import(grid, "customers", write(tmp_path, "c.csv", customers), add_fields=True, mapping={"industry": "行业"})
+    assert sorted(c.attributes["industry"] for c in rows(app, grid, Customer)) == ["制造业", "零售业"]
+    with app.app_context(), tenancy.tenant_scope(grid.tenant_id):
+        added = field_registry()["industry"]
+        assert (added.label_zh, added.label_en, added.field_type) == ("行业", "industry", "category")
+        db.session.rollback()
