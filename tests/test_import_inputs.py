@@ -157,6 +157,57 @@ def test_dates_times_and_amounts_in_local_spellings(app, tmp_path, tenant_a, run
         "chinese-time": (afternoon, Decimal("7"))}
 
 
+MONTHS_ALONE = ["2024年01月", "2024年1月", "2024年1月份", "2024-01", "2024-1", "2024/01", "2024.01", "202401"]
+SHANGHAI_MIDNIGHT_JAN_1 = datetime(2023, 12, 31, 16, tzinfo=timezone.utc)
+
+
+def test_a_month_written_alone_is_its_first_day_on_the_tenants_clock(app, tmp_path, tenant_a, run_import):
+    """A bill's period (账期) is how utilities and banks date a bill: read as the month's first moment."""
+    run_import(tenant_a, "customers", write(tmp_path, "c.csv", "external_id,name\n007,A\n"))
+    activity = "customer,occurred_at,amount,category\n" + "".join(
+        f"007,{month},{i},{month}\n" for i, month in enumerate(MONTHS_ALONE, start=1))
+    activity += "007,202411,1,six-digits-are-a-month\n007,20241105,1,eight-digits-are-a-day\n"
+    activity += "007,2024年11月5日,1,chinese-day\n"
+    assert run_import(tenant_a, "activity", write(tmp_path, "a.csv", activity)).inserted == len(MONTHS_ALONE) + 3
+
+    found = {a.category: a.occurred_at for a in rows(app, tenant_a, Activity)}
+    assert {month: found.pop(month) for month in MONTHS_ALONE} == dict.fromkeys(MONTHS_ALONE, SHANGHAI_MIDNIGHT_JAN_1)
+    november_1 = datetime(2024, 10, 31, 16, tzinfo=timezone.utc)  # 202411 once read as 2024-01-01 (%Y%m%d)
+    november_5 = datetime(2024, 11, 4, 16, tzinfo=timezone.utc)
+    assert found == {"six-digits-are-a-month": november_1, "eight-digits-are-a-day": november_5,
+                     "chinese-day": november_5}
+
+
+def test_a_month_alone_reads_the_same_in_interactions_and_date_fields(app, tmp_path, tenant_a, run_import):
+    run_import(tenant_a, "customers", write(tmp_path, "c.csv", "external_id,name,churn_label,label_observed_on\n"
+                                                               "007,A,否,2024年06月\n"))
+    run_import(tenant_a, "interactions", write(tmp_path, "i.csv", "customer,occurred_at,channel,type,resolved_at\n"
+                                                                  "007,202405,phone,complaint,2024/06\n"))
+    assert customers(app, tenant_a)["007"].label_observed_on == date(2024, 6, 1)
+    [complaint] = rows(app, tenant_a, Interaction)
+    assert (complaint.occurred_at, complaint.resolved_at) == (datetime(2024, 4, 30, 16, tzinfo=timezone.utc),
+                                                              datetime(2024, 5, 31, 16, tzinfo=timezone.utc))
+
+
+def test_cli_imports_bills_dated_by_their_period_as_the_readme_shows(app, tmp_path, tenant_a, run_import, runner):
+    run_import(tenant_a, "customers", write(tmp_path, "c.csv", "external_id,name\n3100001,华东用户\n"))
+    bills = write(tmp_path, "bills.csv", "户号,账期,电费(元)\n3100001,2024年01月,120.50\n3100001,2024年02月,98\n")
+    options = ("--customer-column", "户号", "--time-column", "账期", "--amount-column", "电费(元)")
+
+    result = import_cli(runner, tenant_a, "activity", bills, *options)
+
+    assert result.exit_code == 0, result.stderr
+    assert sorted((a.occurred_at, a.amount) for a in rows(app, tenant_a, Activity)) == [
+        (SHANGHAI_MIDNIGHT_JAN_1, Decimal("120.50")),
+        (datetime(2024, 1, 31, 16, tzinfo=timezone.utc), Decimal("98"))]
+
+    bad = write(tmp_path, "bad.csv", "户号,账期,电费(元)\n3100001,202403,1\n3100001,202413,2\n")
+    refused = import_cli(runner, tenant_a, "activity", bad, *options)
+    assert refused.exit_code != 0
+    assert "row 3, column '账期', value '202413': has month 13: a month is 01 to 12" in one_line_error(refused)
+    assert len(rows(app, tenant_a, Activity)) == 2
+
+
 @pytest.mark.parametrize("text", ["customer,occurred_at,amount\n007,2024-01-05,10\n",
                                   "customer,occurred_at,amount,category\n007,2024-01-05,10,\n"],
                          ids=["no-category-column", "blank-category"])
@@ -191,6 +242,11 @@ GOOD_ROW = {  # a bad file is a good row followed by the same row with one cell 
 BAD_CELLS = [
     ("activity", "amount", "abc", "is not a number"),
     ("activity", "occurred_at", "2024-13-45", "is not a date or time such as 2024-01-05"),
+    ("activity", "occurred_at", "202413", "has month 13: a month is 01 to 12"),  # not 2024-01-03
+    ("activity", "occurred_at", "2024年13月", "has month 13: a month is 01 to 12"),
+    ("interactions", "resolved_at", "2024-00", "has month 00: a month is 01 to 12"),
+    ("activity", "occurred_at", "1000-01-05", "is not a date or time"),  # a year no timestamp holds: no crash
+    ("interactions", "occurred_at", "1000-01-01T00:00:00Z", "is not a date or time"),
     ("customers", "party_type", "alien", "is not one of: individual, organisation"),
     ("customers", "status", "zombie", "is not one of: active, closed, dormant"),
     ("customers", "occupation", "astronaut", "is not one of: business_owner, executive"),

@@ -7,7 +7,11 @@ group thousands (``1,234.5``), since read as a separator a decimal comma
 (``1234,5``, ``1,5``) would silently make the number 10 or 100 times larger, so
 such a cell is refused (``decimal_comma`` finds them to say why).  Dates accept
 ``2024-01-05``, ``2024/1/5``, ``2024.1.5``, ``20240105`` and ``2024年1月5日``,
-with an optional time.
+with an optional time.  A month written alone, as bills and statements write
+their period (账期 ``2024年01月``, ``2024-01``, ``2024/1``, ``2024.01``,
+``202401``), is its first day: six digits are a month, never a day, and a
+month that is not 01 to 12 is refused (``impossible_months`` finds them to say
+why).
 """
 from __future__ import annotations
 
@@ -17,7 +21,12 @@ TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1", "是", "对", "√", "有"
 FALSE_WORDS = frozenset({"false", "f", "no", "n", "0", "否", "错", "×", "无"})
 _NUMBER_NOISE = r"[\s'_¥￥$]"
 _GROUPED = r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d*)?"  # 1,234 and -12,345.67: the first group 1-3 digits, then threes
-_DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y%m%d")
+_SEPARATED_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S")
+_COMPACT_FORMATS = ("%Y%m%d",)
+_DATE_FORMATS = _SEPARATED_FORMATS + _COMPACT_FORMATS
+# A month alone: 2024年01月 (or 1月份), 2024-01, 2024/1, 2024.01, 202401.  Only whole cells: 2024-01-05 is no month.
+_MONTH = r"^(\d{4})(?:[ \u3000]*年[ \u3000]*(\d{1,2})[ \u3000]*月份?|[-/.](\d{1,2})|(\d{2}))$"
+_MONTH_MARKS = str.maketrans("", "", "年月份-/. \u3000")  # what a month cell holds besides its digits
 
 
 def empty(values: pd.Series) -> pd.Series:
@@ -81,15 +90,57 @@ def _normalise_dates(values: pd.Series) -> pd.Series:
     return text.str.replace(r"[秒]", "", regex=True).str.replace(r"\s+", " ", regex=True).str.strip().str.rstrip(":")
 
 
-def _try_formats(text: pd.Series, parsed: pd.Series, pending: pd.Series) -> pd.Series:
+# What a nanosecond timestamp holds, a day short at each end so no time zone takes it past: a year such as
+# 1000 (a typo) parses, but setting it into the column would raise instead of refusing the cell.
+_READABLE = (pd.Timestamp("1677-09-23"), pd.Timestamp("2262-04-10"))
+
+
+def _readable(moments: pd.Series) -> pd.Series:
+    low, high = _READABLE if moments.dt.tz is None else (t.tz_localize("UTC") for t in _READABLE)
+    return moments.where(moments.between(low, high))
+
+
+def _try_formats(text: pd.Series, parsed: pd.Series, pending: pd.Series,
+                 formats: tuple[str, ...] = _DATE_FORMATS) -> pd.Series:
     """Fill ``parsed`` where a format matches; returns what is still pending."""
-    for fmt in _DATE_FORMATS:
+    for fmt in formats:
         if not pending.any():
             break
-        attempt = pd.to_datetime(text[pending], format=fmt, errors="coerce")
+        attempt = _readable(pd.to_datetime(text[pending], format=fmt, errors="coerce"))
         parsed[attempt.index] = parsed[attempt.index].where(attempt.isna(), attempt)
         pending = pending & parsed.isna()
     return pending
+
+
+def _month_parts(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """The year and month, as written, of cells written as a month alone (NA elsewhere)."""
+    found = values.str.extract(_MONTH)
+    return found[0], found[1].fillna(found[2]).fillna(found[3])
+
+
+def _read_months(values: pd.Series, parsed: pd.Series, pending: pd.Series) -> pd.Series:
+    """Fill ``parsed`` with the first day of cells written as a month; returns what is still pending.
+
+    A cell shaped like a month is settled here even when its month is 13: read on as a day, ``202413``
+    would be 2024-01-03 (``%Y%m%d`` takes a one-digit month), and ``202411`` 2024-01-01, not November.
+    """
+    shaped = pending.copy()
+    shaped[pending] = values[pending].str.fullmatch(_MONTH).fillna(False).astype(bool)
+    if not shaped.any():
+        return pending
+    digits = values[shaped].str.translate(_MONTH_MARKS)  # 2024年1月 -> 20241: the year is 4 digits, the rest the month
+    firsts = pd.to_datetime(digits.str.slice(0, 4) + "-" + digits.str.slice(4) + "-01", format="%Y-%m-%d",
+                            errors="coerce")
+    parsed[firsts.index] = _readable(firsts)  # month 13 does not parse: NaT, refused
+    return pending & ~shaped
+
+
+def impossible_months(values: pd.Series) -> pd.Series:
+    """The month as written (``13`` of ``202413``, ``00`` of ``2024年00月``) of cells written as a month
+    alone whose month is not 01 to 12; NA elsewhere."""
+    _, written = _month_parts(values)
+    impossible = written.notna() & ~pd.to_numeric(written).between(1, 12).fillna(False).astype(bool)
+    return written.where(impossible)
 
 
 # ISO 8601 with its offset, as the API writes times (2026-12-07T05:39:19.845450+00:00, ...Z): a moment, not
@@ -100,7 +151,11 @@ _WITH_OFFSET = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|
 def parse_datetime(values: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:
     """Naive local times in the tenant's ``timezone`` -> UTC timestamps; times with an offset keep theirs."""
     parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
-    pending = _try_formats(values, parsed, ~empty(values))  # ISO text needs no normalising
+    pending = _try_formats(values, parsed, ~empty(values), _SEPARATED_FORMATS)  # ISO text needs no normalising
+    if pending.any():  # months before 20240105 and the normalised spellings, which would read 202411 as a day
+        pending = _read_months(values, parsed, pending)
+    if pending.any():
+        pending = _try_formats(values, parsed, pending, _COMPACT_FORMATS)
     offset = pd.Series(False, index=values.index)
     if pending.any():  # only cells the plain formats did not read can carry an offset: the rest pay nothing
         offset[pending] = values[pending].str.match(_WITH_OFFSET).fillna(False).astype(bool)
@@ -109,8 +164,8 @@ def parse_datetime(values: pd.Series, timezone: str) -> tuple[pd.Series, pd.Seri
         _try_formats(_normalise_dates(values.where(pending, "")), parsed, pending)
     localised = parsed.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="shift_forward").dt.tz_convert("UTC")
     if offset.any():
-        moments = pd.to_datetime(values[offset].str.replace(" ", "T", n=1, regex=False), utc=True,
-                                 format="ISO8601", errors="coerce")
+        moments = _readable(pd.to_datetime(values[offset].str.replace(" ", "T", n=1, regex=False), utc=True,
+                                           format="ISO8601", errors="coerce"))
         localised[offset] = moments
     bad = ~empty(values) & localised.isna()
     return localised, bad

@@ -235,6 +235,13 @@ def parse_chunk(chunk: Chunk, plan: ColumnPlan, timezone: str) -> tuple[pd.DataF
             too_large = bad & ~comma & parsing.too_large(raw)
             errors += row_errors(chunk.rows[too_large], source, raw[too_large], TOO_LARGE)
             bad = bad & ~comma & ~too_large
+        if target.kind in ("date", "datetime") and bad.any():  # 202413, 2024年13月: say which month, not "a date"
+            months = parsing.impossible_months(raw.where(bad, ""))
+            for month in sorted(months.dropna().unique()):
+                cells = (months == month).fillna(False).astype(bool)
+                errors += row_errors(chunk.rows[cells], source, raw[cells],
+                                     _l("has month %(month)s: a month is 01 to 12", month=month))
+                bad = bad & ~cells
         errors += row_errors(chunk.rows[bad], source, raw[bad], _reason(target))
         if target.kind in ("date", "datetime"):
             for out_of_range, reason in _implausible(target, values):
