@@ -10,13 +10,14 @@ import sqlalchemy as sa
 
 from tests.conftest import Browser, csrf_token_from
 from tests.rule_helpers import in_tenant, retier_again
+from tierwise.platform.cli import cli
 from tierwise.platform.db import db
 from tierwise.tenants.customers import Customer
 from tierwise.tenants.imports.runner import import_records
 from tierwise.tenants.rules import versions, yaml_io
 
 # The bank template's value dimension, as the editor numbers its inputs (d0 is "value").
-PRIVATE_BANKING_RULE, WEALTH_CENTRE_RULE = "d0.t0.rule", "d0.t1.rule"
+PRIVATE_BANKING_RULE, WEALTH_CENTRE_RULE, VIP_COUNTER_RULE = "d0.t0.rule", "d0.t1.rule", "d0.t2.rule"
 
 
 class EditorForm(HTMLParser):
@@ -142,6 +143,33 @@ def test_admin_edits_a_rule_previews_publishes_and_retiers_and_the_distribution_
     counts = counts_in(page)
     assert counts["value.private_banking"] == 2 and counts["value.wealth_centre"] == 0
     assert counts["value.unclassified"] == counts["high_risk.unclassified"] == counts["opinion_risk.unclassified"] == 0
+
+
+def test_the_preview_page_the_cli_and_the_api_count_customers_the_margin_keeps_as_held(app, bank, runner,
+                                                                                      issue_token):
+    """VIP counter raised from 200k to 300k under the template's 5% margin (285k to stay): V1 (290k) stays in it,
+    held, as the retier will store it; V2 (250k) leaves."""
+    with in_tenant(app, bank):
+        import_records([{"external_id": "V1", "name": "赵先生", "aum_avg_3m": "290000"},
+                        {"external_id": "V2", "name": "钱女士", "aum_avg_3m": "250000"}], kind="customers")
+        db.session.commit()
+    retier_again(app, bank)
+    admin = signed_in(app, bank)
+    form = editor(admin, bank)
+    form[VIP_COUNTER_RULE] = form[VIP_COUNTER_RULE].replace("aum_avg_3m >= 200000", "aum_avg_3m >= 300000")
+    assert post_editor(admin, bank, form, action="preview").status_code == 302
+    page = admin.get(f"/t/{bank.slug}/rules/draft/preview").text
+    counts = page.split('id="preview-value"')[1].split("</p>")[0]
+    assert "Held by hysteresis: 1</span>" in counts and "Down: 1</span>" in counts
+
+    shown = runner.invoke(cli, ["rules", "preview", "--tenant", bank.slug])
+    assert shown.exit_code == 0, shown.output
+    assert "value: 4 unchanged, 1 held by hysteresis" in shown.output
+
+    answer = app.test_client().post("/api/v1/rule-set/preview",
+                                    headers={"Authorization": f"Bearer {issue_token(bank)}"})
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert next(d for d in answer.json["dimensions"] if d["dimension"] == "value")["held"] == 1
 
 
 def test_a_rule_naming_an_unknown_field_is_shown_at_its_input_with_a_close_match_and_nothing_is_saved(app, bank):

@@ -30,6 +30,7 @@ from tierwise.tenants.dashboards import customer_figures
 from tierwise.tenants.imports.runner import import_records
 from tierwise.tenants.lists.query import list_page
 from tierwise.tenants.rules import retier as retier_module
+from tierwise.tenants.rules import snapshot
 from tierwise.tenants.rules.assignments import RetierRun, TierAssignment, TierChange, TierHistory
 from tierwise.tenants.rules.distribution import customer_tier_history, customer_tiers, tier_distribution
 from tierwise.tenants.rules.definition import RuleSetDefinition
@@ -238,21 +239,84 @@ def test_an_erased_customer_leaves_no_tiers_history_or_changes_and_every_count_a
 
 # --- hysteresis over many retiers ----------------------------------------------------------------------------
 
+def previewed(app, world, definition, as_of=JAN):
+    """The value dimension as a preview of ``definition`` shows it: computed from scratch, then again over the
+    snapshot that preview kept (the path an edited draft's preview takes).  Both must say the same."""
+    seen = []
+    for from_scratch in (True, False):
+        with in_tenant(app, world):
+            if from_scratch:
+                snapshot.data_changed()  # what an import would do: no snapshot is current any more
+                db.session.commit()
+            shown = preview(compile_for_tenant(RuleSetDefinition.from_dict(definition)), as_of=as_of)
+            db.session.rollback()
+        assert shown.reused is not from_scratch
+        seen.append(next(d for d in shown.dimensions if d.dimension == "value"))
+    scratch, reused = seen
+    assert (reused.held, reused.tiers, reused.matrix) == (scratch.held, scratch.tiers, scratch.matrix)
+    return scratch
+
+
+def held_in_store(app, world) -> int:
+    """Value assignments stored with basis 'held' (what the customer pages and lists say)."""
+    return count(app, world, TierAssignment, dimension="value", basis="held")
+
+
 def test_a_preview_under_hysteresis_shows_what_the_next_retier_will_do(app, book):
     """A1 (6,000) would leave key when key needs 7,000; held for one more evaluation, it stays key for now."""
     publish_and_retier(app, book, rules(value_tiers(), hysteresis={"evaluations": 2}), as_of=JAN)
     draft = rules(value_tiers(key=7000), hysteresis={"evaluations": 2})
-    with in_tenant(app, book):
-        shown = preview(compile_for_tenant(RuleSetDefinition.from_dict(draft)), as_of=JAN)
-        db.session.rollback()
-    value = next(d for d in shown.dimensions if d.dimension == "value")
+    value = previewed(app, book, draft)
     assert value.held == 1 and value.moving_down == []  # held back: not moving yet
     assert value.matrix["key"] == {"key": 1}
     run = publish_and_retier(app, book, draft, as_of=JAN)
-    assert run.changes["value"]["held"] == 1
+    assert run.changes["value"]["held"] == 1 and held_in_store(app, book) == 1
     assert {t.tier: t.customers for t in value.tiers} == {
         tier: sum(1 for (c, d), t in tiers(app, book).items() if d == "value" and t == tier)
         for tier in ("key", "important", "standard", "basic")}  # the preview's counts are the retier's
+    after = previewed(app, book, draft)  # the second evaluation in a row outside key: the next retier moves A1
+    assert after.held == 0 and after.matrix["key"] == {"important": 1}
+    run = retier_again(app, book, as_of=JAN)
+    assert run.changes["value"]["held"] == 0 and run.changes["value"]["down"] == 1 and held_in_store(app, book) == 0
+
+
+# M1 (1,800) stays important by the margin when important needs 1,850 (5% below: 1,757.50); M2 (1,500) leaves.
+MARGIN_BOOK = {"K1": ("rm1", "other", 6000), "M1": ("rm1", "other", 1800), "M2": ("rm2", "other", 1500),
+               "S1": ("rm2", "other", 500), "B1": ("rm2", "other", 0)}
+
+
+def test_a_preview_counts_customers_kept_in_their_tier_by_the_margin_as_held_as_the_retier_does(app, fresh):
+    add_customers(app, fresh, MARGIN_BOOK)
+    publish_and_retier(app, fresh, rules(value_tiers()), as_of=JAN)  # M1 and M2 important (1,000)
+    draft = rules(value_tiers(important=1850), hysteresis={"margin": 0.05})
+    value = previewed(app, fresh, draft)
+    assert value.matrix["important"] == {"important": 1, "standard": 1}  # M1 kept, M2 down
+    assert value.held == 1  # M1: its tier is the rules' verdict only through the margin
+    run = publish_and_retier(app, fresh, draft, as_of=JAN)
+    assert run.changes["value"]["held"] == 1 and held_in_store(app, fresh) == 1
+    assert assignment(app, fresh, "M1", "value").basis == "held"
+    # Previewing the rules in force again: M1 is still held, and the next retier says so too.
+    assert previewed(app, fresh, draft).held == 1
+    run = retier_again(app, fresh, as_of=JAN)
+    assert run.changes["value"]["held"] == 1 and held_in_store(app, fresh) == 1
+
+
+def test_a_preview_counts_both_kinds_of_hold_as_every_retier_after_it_holds_them(app, fresh):
+    """K1 (6,000) leaves key (7,000, or 6,650 with the margin) and M2 leaves important after three evaluations
+    outside their tiers; M1 stays important by the margin."""
+    add_customers(app, fresh, MARGIN_BOOK)
+    publish_and_retier(app, fresh, rules(value_tiers()), as_of=JAN)  # M1 and M2 important (1,000)
+    draft = rules(value_tiers(key=7000, important=1850), hysteresis={"evaluations": 3, "margin": 0.05})
+    held = [previewed(app, fresh, draft).held]
+    run = publish_and_retier(app, fresh, draft, as_of=JAN)
+    stored = [(run.changes["value"]["held"], held_in_store(app, fresh))]
+    for _ in range(2):
+        held.append(previewed(app, fresh, draft).held)
+        run = retier_again(app, fresh, as_of=JAN)
+        stored.append((run.changes["value"]["held"], held_in_store(app, fresh)))
+    assert held == [3, 3, 1]  # K1, M2 and M1, then M1 alone: the third evaluation moves K1 and M2
+    assert stored == [(3, 3), (3, 3), (1, 1)]  # every preview said what the retier after it did
+    assert (tiers(app, fresh)[("K1", "value")], tiers(app, fresh)[("M2", "value")]) == ("important", "standard")
 
 
 def test_a_customer_flapping_around_a_boundary_keeps_its_tier_until_n_evaluations_in_a_row(app, fresh):

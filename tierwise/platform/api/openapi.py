@@ -86,7 +86,9 @@ RULE_SCHEMAS = {
                    "description": "queued until a worker (or the web process, without Redis) starts it."},
         "started_at": {"type": "string", "format": "date-time"}, "finished_at": _TIME,
         "customers": {"type": "integer"}, "changes": {"type": "object", "additionalProperties": _COUNTS,
-                                                      "description": "Moves per dimension."},
+                                                      "description": "Moves per dimension (up, down, new), and "
+                                                                     "held: the customers hysteresis keeps in "
+                                                                     "their tier after the run."},
         "message": {"type": "string", "description": "Why it failed, if it did."}, "started_by": {"type": "string"}}},
     "TierShare": {"type": "object", "properties": {
         "tier": {"type": "string"}, "label_en": {"type": "string"}, "label_zh": {"type": "string"},

@@ -405,11 +405,13 @@ class Evaluation:
             whens.append((condition, tier.code))
         candidate = sa.case(*whens, else_=spec.fallback.code)
         # Kept by the margin: its current tier's rule holds only in its relaxed form.  Such a customer
-        # is held (basis and counts say so), not shown as matching a rule its values do not meet.
+        # is held (basis and counts say so), not shown as matching a rule its values do not meet.  A
+        # preview says so too: its candidate is the current tier, so only this tells it the customer is
+        # held (previews once left it out, and said "0 held" of a draft whose retier then held 16).
         relaxed = {tier.code: rule.strict for tier, rule in zip(spec.tiers[:-1], compiled.rules)
                    if rule.relaxed is not None}
         margin = (sa.not_(sa.func.coalesce(sa.case(relaxed, value=current, else_=sa.true()), False))
-                  if relaxed and not self.preview else sa.false())
+                  if relaxed else sa.false())
         if code in self.reused_candidates:  # the same rules over the same values: the kept verdict, a
             candidate = sa.column(f"keptcand_{code}", sa.String)  # column (no fence: nothing to repeat)
             first = sa.select(source, candidate.label(f"cand_{code}"), margin.label(f"margin_{code}")

@@ -4,11 +4,13 @@ The preview evaluates the rule set exactly as a retier would (same query) into a
 temporary table, then answers with one grouping pass and a few sample picks:
 customers and value per tier, the migration matrix from the current assignment,
 and sample customers moving up and down with their reasons.  It shows where the
-rules put each customer (a hysteresis margin included); ``held`` counts the
-moves that the next retier would still hold back because hysteresis asks for
-more evaluations in a row.  No assignment is written; the per-customer values
-are kept for the next preview (``snapshot``), and ``prepare`` keeps them
-without a preview, for the worker's warm-up after a retier (``warmup``).
+next retier would put each customer, and ``held`` counts the customers it would
+store as held, by the same ``basis`` the retier stores: those whose move
+hysteresis holds back for more evaluations in a row, and those only a margin
+keeps in their tier (their candidate is their current tier, so no comparison of
+tiers finds them).  No assignment is written; the per-customer values are kept
+for the next preview (``snapshot``), and ``prepare`` keeps them without a
+preview, for the worker's warm-up after a retier (``warmup``).
 """
 from __future__ import annotations
 

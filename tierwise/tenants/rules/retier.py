@@ -82,7 +82,8 @@ def apply_changes(dimensions: list[DimensionSpec], params: dict, *,
     Only what differs is written: movers get a change and a closed history
     period; an assignment row (with a fresh reason) is written only when its
     tier, basis, pending state or version changed; new customers are inserted
-    in key order.
+    in key order.  Counts the moves (``held`` is counted over every customer,
+    by ``_counted``).
 
     ``first`` names the dimensions assigned for the first time (no customer had a tier in
     them): their history starts here, and is not a change.  Recorded, every customer would
@@ -99,9 +100,6 @@ def apply_changes(dimensions: list[DimensionSpec], params: dict, *,
     for code, direction, count in _execute(f"SELECT dimension, direction, count(*) FROM {u} WHERE {moved} "
                                            "GROUP BY dimension, direction", params):
         changes[code][direction] = count
-    for code, count in _execute(f"SELECT dimension, count(*) FROM {u} WHERE u.basis = 'held' GROUP BY dimension",
-                                params):
-        changes[code]["held"] = count
     _execute(f"""
         INSERT INTO tier_changes (tenant_id, customer_id, dimension, occurred_at, retier_run_id,
                                   from_tier, to_tier, direction)
@@ -185,6 +183,19 @@ def _keep_changed(plan: Plan) -> dict[str, int]:
     return dict(zip(codes, counts))
 
 
+def _counted(plan: Plan, params: dict) -> tuple[int, dict[str, int]]:
+    """The customers evaluated, and per dimension how many hysteresis holds: one scan of the result.
+
+    Held customers are counted over the whole result, not over the rows written: one kept in
+    its tier by the margin is rewritten only when its hold begins, and a retier of the same
+    rules later said "0 held" of it while its assignment said held (and a preview, held).
+    """
+    codes = [d.code for d in plan.definition.dimensions]
+    row = _execute("SELECT " + ", ".join(["count(*)", *(f"count(CASE WHEN basis_{code} = 'held' THEN 1 END)"
+                                                         for code in codes)]) + f" FROM {RESULT}", params).one()
+    return row[0], dict(zip(codes, row[1:]))
+
+
 def retier(run: RetierRun, version: RuleSetVersion, plan: Plan) -> RetierRun:
     """Evaluate and switch, in the caller's transaction (commit makes it visible)."""
     tenant_id = tenancy.current_tenant_id()
@@ -202,7 +213,9 @@ def retier(run: RetierRun, version: RuleSetVersion, plan: Plan) -> RetierRun:
     removed = drop_removed_dimensions(plan, params, stored)
     if any(changed.values()) or removed:  # a preview compares with the assignment: kept ones are out of date
         snapshot.data_changed()
-    run.customers = _execute(f"SELECT count(*) FROM {RESULT}", params).scalar_one()
+    run.customers, held = _counted(plan, params)
+    for code, count in held.items():
+        changes[code]["held"] = count
     for name in (CHANGED, RESULT):
         _execute(f"DROP TABLE IF EXISTS {name}", {})
     run.changes = changes
