@@ -154,6 +154,7 @@ def test_yaml_export_and_apply_round_trip_through_the_cli(app, distributor, runn
     assert applied.exit_code == 0 and "Published version 2" in applied.output
     retiered = runner.invoke(cli, ["retier", "--tenant", distributor.slug])
     assert retiered.exit_code == 0 and "Retiered 5 customers" in retiered.output
+    assert "on the data as of 2024-06-01 00:00 UTC+8" in retiered.output  # where its data ends, not today
     assert "value: 0 up, 0 down, 5 new" in retiered.output
     listed = runner.invoke(cli, ["rules", "versions", "--tenant", distributor.slug])
     assert listed.output.split()[0] == "2" and listed.output.split()[3] == "UTC"  # "2  2026-12-07 03:10 UTC  cli"
@@ -196,12 +197,16 @@ def test_the_cli_shows_where_a_rule_is_wrong(app, distributor, runner, tmp_path)
 
 
 def test_cli_preview_of_the_draft(app, distributor, runner, tmp_path):
+    publish_and_retier(app, distributor, abc(0.8))  # A: P1 and P2; the draft's A is P1 alone
     path = tmp_path / "draft.yaml"
-    path.write_text(yaml_io.dump(abc(0.8)), encoding="utf-8")
+    path.write_text(yaml_io.dump(abc(0.5)), encoding="utf-8")
     assert runner.invoke(cli, ["rules", "apply", "--draft", "--tenant", distributor.slug, str(path)]).exit_code == 0
     result = runner.invoke(cli, ["rules", "preview", "--tenant", distributor.slug])
     assert result.exit_code == 0, result.output
     assert "5 customers" in result.output and "0 unclassified" in result.output
+    movers = [line for line in result.output.splitlines() if " -> " in line]
+    assert movers and not any("{" in line for line in movers), result.output  # reasons in words, not a dict
+    assert any("Total amount, last 365 days" in line for line in movers), result.output
 
 
 def test_preview_shows_where_the_next_retier_puts_customers_and_how_many_hysteresis_holds(app, distributor):

@@ -95,7 +95,8 @@ def _classify_newcomers(tenant_slug: str, result) -> None:
         run = classify_newcomers(result.inserted, kind=result.kind, started_by="cli import")
         if run is not None:
             db.session.commit()
-            click.echo(f"Retier {run.id} to classify the {result.inserted:,} new customers: {run.status}"
+            newcomers = f"{result.inserted:,} new customer" + ("" if result.inserted == 1 else "s")
+            click.echo(f"Retier {run.id} to classify the {newcomers}: {run.status}"
                        + (f" ({run.message})" if run.status == "failed" else ""))
 
 

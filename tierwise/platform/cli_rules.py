@@ -104,8 +104,10 @@ def rules_check(tenant_slug: str, path: str) -> None:
 def rules_preview(tenant_slug: str, path: str | None) -> None:
     """What the rule set at PATH (default: the draft) would change if published and run now."""
     from tierwise.errors import NotFoundError
+    from tierwise.tenants.fields import field_labels
     from tierwise.tenants.rules import versions
     from tierwise.tenants.rules.preview import preview
+    from tierwise.tenants.rules.reasons import reason_lines
 
     with in_tenant(tenant_slug):
         if path is None:
@@ -118,6 +120,9 @@ def rules_preview(tenant_slug: str, path: str | None) -> None:
         with content_of("PATH") if path is not None else nullcontext():
             _, plan = versions.validate(data)
         result = preview(plan)
+        labels = field_labels()  # the samples' reasons in words, as the preview page says them
+        said = {id(sample): "; ".join(f"{line.caption} = {line.value}" for line in reason_lines(sample.reason, labels))
+                for dimension in result.dimensions for sample in (*dimension.moving_up, *dimension.moving_down)}
         db.session.rollback()
     click.echo(f"{result.customers:,} customers, evaluated in {result.seconds:.2f} s")
     for dimension in result.dimensions:
@@ -129,7 +134,7 @@ def rules_preview(tenant_slug: str, path: str | None) -> None:
         for label, samples in (("up", dimension.moving_up), ("down", dimension.moving_down)):
             for sample in samples:
                 click.echo(f"  {label:>4} {sample.external_id} {sample.name}: {sample.from_tier} -> "
-                           f"{sample.to_tier}  {sample.reason}")
+                           f"{sample.to_tier}  {said[id(sample)]}")
 
 
 @rules_cli.command("versions")
@@ -157,7 +162,8 @@ def rules_rollback(tenant_slug: str, number: int) -> None:
     with in_tenant(tenant_slug):
         new_number = versions.roll_back(number, author="cli").number
         db.session.commit()
-    click.echo(f"Published version {new_number} (the rules of version {number}).")
+    click.echo(f"Published version {new_number} (the rules of version {number}). Run `tierwise retier --tenant "
+               f"{tenant_slug}` to assign tiers with it.")
 
 
 @click.command("retier")
@@ -166,6 +172,8 @@ def rules_rollback(tenant_slug: str, number: int) -> None:
 @click.option("--background", is_flag=True, help="Queue it (on RQ when TIERWISE_REDIS_URL is set).")
 def retier_command(tenant_slug: str, background: bool) -> None:
     """Evaluate every customer under the rules in force and switch to the new tiers atomically."""
+    from tierwise.platform.clock import local_time
+    from tierwise.platform.tenant import tenant_timezone
     from tierwise.tenants.rules.retier import run_retier, start_retier
     from tierwise.tenants.rules.retier_launch import launch_retier
 
@@ -181,7 +189,9 @@ def retier_command(tenant_slug: str, background: bool) -> None:
         db.session.commit()
         run_id = run.id
         run = run_retier(run_id)
-        click.echo(f"Retiered {run.customers:,} customers of {tenant_slug} (run {run_id}).")
+        # the moment its windows end: where the data ends, which an old extract puts long before today
+        click.echo(f"Retiered {run.customers:,} customers of {tenant_slug} on the data as of "
+                   f"{local_time(run.as_of, tenant_timezone())} (run {run_id}).")
         for dimension, counts in run.changes.items():
             click.echo(f"  {dimension}: {counts['up']:,} up, {counts['down']:,} down, {counts['new']:,} new, "
                        f"{counts['held']:,} held")
