@@ -564,6 +564,23 @@ def test_a_saved_mapping_is_reused_by_name_and_an_unknown_name_fails_cleanly(app
     assert set(customers(app, tenant_a)) == {"0100", "0101"}
 
 
+@pytest.mark.parametrize("background", [False, True], ids=["foreground", "background"])
+def test_a_saved_mapping_imports_a_delta_file_that_leaves_its_optional_columns_out(app, tmp_path, tenant_a, runner,
+                                                                                    background):
+    header = "客户编号,客户名称,网点\n"
+    saved = import_cli(runner, tenant_a, "customers", write(tmp_path, "full.csv", header + "0100,华东电网,N\n"),
+                       "--id-column", "客户编号", "--map", "name=客户名称", "--map", "branch_code=网点",
+                       "--save-mapping", "core-banking")
+    assert saved.exit_code == 0, saved.stderr
+    delta = write(tmp_path, "delta.csv", "客户编号,客户名称\n0101,华南电网\n")  # no 网点 today
+    options = ("--background",) if background else ()
+    imported = import_cli(runner, tenant_a, "customers", delta, "--mapping", "core-banking", *options)
+    assert imported.exit_code == 0, imported.stderr
+    assert customers(app, tenant_a)["0101"].name == "华南电网"
+    typo = import_cli(runner, tenant_a, "customers", delta, "--mapping", "core-banking", "--map", "branch_code=网店")
+    assert typo.exit_code != 0 and "网店" in one_line_error(typo)  # a column typed out must be there
+
+
 def test_add_fields_creates_typed_fields_and_without_it_unknown_columns_are_refused(app, tmp_path, make_tenant,
                                                                                     runner):
     world = make_tenant("other")  # an empty field registry

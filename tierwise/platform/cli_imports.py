@@ -53,13 +53,14 @@ def _run(kind: str, mapping: dict[str, str], *, path: str, tenant_slug: str, map
          add_fields: bool = False) -> None:
     """Import now, in this process and transaction (the default), or start a run with ``--background``."""
     from tierwise.platform.cli import in_tenant
-    from tierwise.tenants.imports.mappings import import_mapped, resolve_mapping
+    from tierwise.tenants.imports.mappings import import_mapped, optional_targets, resolve_mapping
 
     if background:
         _start_run(kind, mapping, path=path, tenant_slug=tenant_slug, mapping_name=mapping_name, save_as=save_as,
                    skip_invalid=skip_invalid, rejects_path=rejects_path, add_fields=add_fields)
         return
     with in_tenant(tenant_slug):
+        optional = optional_targets(mapping_name, mapping, kind=kind)
         mapping = resolve_mapping(kind, saved_name=mapping_name, explicit=mapping)
         rejects = rejects_path or (f"{path}.rejects.csv" if skip_invalid else None)
         show_progress = sys.stderr.isatty()
@@ -69,7 +70,7 @@ def _run(kind: str, mapping: dict[str, str], *, path: str, tenant_slug: str, map
                 click.echo(f"\r{rows:,} rows read", err=True, nl=False)
 
         result = import_mapped(path, kind=kind, mapping=mapping, save_as=save_as, skip_invalid=skip_invalid,
-                               add_fields=add_fields, rejects_path=rejects, progress=progress)
+                               add_fields=add_fields, rejects_path=rejects, progress=progress, optional=optional)
         db.session.commit()
     if show_progress:
         click.echo("", err=True)

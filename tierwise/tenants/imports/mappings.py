@@ -59,6 +59,19 @@ def resolve_mapping(kind: str, *, saved_name: str | None = None, explicit: dict[
     return {**saved, **(explicit or {})}
 
 
+def optional_targets(saved_name: str | None, explicit: dict[str, str] | None = None, *, kind: str) -> list[str]:
+    """The targets only the saved mapping maps: a file without their column imports without them.
+
+    A saved mapping describes a tenant's full export; the delta files of the following days
+    often leave optional columns out, and were refused ("the file has no column 'AUM 3M Avg'").
+    A column mapped on the command line or the form is still required to be there: a typo there
+    is the user's to correct.  A required target's column is required either way.
+    """
+    if not saved_name:
+        return []
+    return sorted(set(load_mapping(kind, saved_name)) - set(explicit or {}))
+
+
 def check_save_as(name: str | None, mapping: dict[str, str], *, field: str = "save_mapping") -> str | None:
     """The name to save ``mapping`` under, checked before an import starts rather than after it ran."""
     if not name:

@@ -96,14 +96,19 @@ class FrameSource:
 def import_file(path: str | Path, *, kind: str, mapping: dict[str, str] | None = None, skip_invalid: bool = False,
                 add_fields: bool = False, rejects_path: str | Path | None = None,
                 progress: Progress | None = None, may_assign: bool = True, may_add_fields: bool = True,
-                source_name: str | None = None) -> ImportResult:
+                source_name: str | None = None, optional: list[str] | tuple = ()) -> ImportResult:
     """Import a CSV or XLSX file into the current tenant (``may_assign``, ``may_add_fields``: see ``_run``).
 
     ``source_name``: the file's name as its owner knows it (an upload is stored under an id), which the
-    audit log and the customers' assignment history say it came from.
+    audit log and the customers' assignment history say it came from.  ``optional``: targets of
+    ``mapping`` whose column the file may leave out (a saved mapping's, ``mappings.optional_targets``).
     """
     source = open_table(path)
-    return _run(source, name=source_name or Path(path).name, kind=kind, mapping=mapping or {},
+    required = {target.name for target in BUILT_IN_TARGETS[kind] if target.required} if kind in BUILT_IN_TARGETS \
+        else set()
+    mapping = {target: column for target, column in (mapping or {}).items()
+               if target not in optional or target in required or column in source.columns}
+    return _run(source, name=source_name or Path(path).name, kind=kind, mapping=mapping,
                 skip_invalid=skip_invalid, add_fields=add_fields, rejects_path=rejects_path, progress=progress,
                 may_assign=may_assign, may_add_fields=may_add_fields)
 

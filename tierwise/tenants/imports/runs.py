@@ -26,7 +26,7 @@ from tierwise.platform import tenancy
 from tierwise.platform.db import JSONType, TenantScoped, db, rollback_or_discard, utcnow
 from tierwise.platform.policy import IMPORT_RIGHTS
 from tierwise.tenants.imports.errors import ImportRejected, RowError, rejection_message
-from tierwise.tenants.imports.mappings import check_save_as, import_mapped, resolve_mapping
+from tierwise.tenants.imports.mappings import check_save_as, import_mapped, optional_targets, resolve_mapping
 from tierwise.tenants.imports.reading import check_file_name
 from tierwise.tenants.imports.specs import KINDS
 
@@ -97,6 +97,7 @@ def start_import_run(source, *, kind: str, source_name: str, created_by: str, op
     if isinstance(source, Path) and not source.is_file():
         raise ValidationError(_("no such file: %(path)s", path=source), field="file")
     options = dict(options or {})
+    options["optional_targets"] = optional_targets(mapping_name, options.get("mapping"), kind=kind)
     options["mapping"] = resolve_mapping(kind, saved_name=mapping_name, explicit=options.get("mapping"))
     options["mapping_name"] = mapping_name or None
     options["save_mapping"] = check_save_as(save_as, options["mapping"])
@@ -157,7 +158,8 @@ def run_import_job(import_run_id: str) -> dict:
                                save_as=run.options.get("save_mapping"),
                                skip_invalid=bool(run.options.get("skip_invalid")),
                                add_fields=bool(run.options.get("add_fields")), progress=progress,
-                               source_name=run.source_name, **rights(run.options))
+                               source_name=run.source_name, optional=run.options.get("optional_targets") or (),
+                               **rights(run.options))
         result.source = run.source_name
         run.status, run.finished_at = "succeeded", utcnow()
         run.rows_read, run.rows_per_second = result.rows_read, result.rows_read / max(result.seconds, 1e-6)
