@@ -406,6 +406,26 @@ def test_an_activity_dated_before_1900_or_years_ahead_is_refused_naming_the_year
         (2, "1800-01-01", "is before 1900: check the year"), (3, "2131-01-01", "is more than a year ahead: check the year")]
 
 
+def test_rows_dated_after_today_are_kept_and_said_so(app, tmp_path, tenant_a, run_import, runner, issue_token):
+    from datetime import timedelta
+
+    seed(run_import, tmp_path, tenant_a)
+    before = len(rows(app, tenant_a, Activity))
+    soon = (datetime.now(timezone.utc) + timedelta(days=40)).date()
+    path = write(tmp_path, "a.csv", f"customer,occurred_at,amount\n0001,2024-06-11,5\n0001,{soon},5\n"
+                                    f"0001,{soon - timedelta(days=9)},5\n")
+    imported = import_cli(runner, tenant_a, "activity", path)
+    assert imported.exit_code == 0, imported.stderr
+    assert f"2 rows are dated after today (the latest {soon} 00:00 UTC+8): kept" in imported.output
+    assert len(rows(app, tenant_a, Activity)) == before + 3
+    answered = app.test_client().post("/api/v1/imports/activity", json={"rows": [
+        {"customer": "0001", "occurred_at": f"{soon}T10:00:00+08:00", "amount": "7"}]},
+        headers={"Authorization": f"Bearer {issue_token(tenant_a)}"})
+    assert answered.status_code in (200, 201), answered.json
+    result = answered.json.get("result", answered.json)
+    assert result["dated_ahead"] == 1 and result["latest_ahead"].startswith(f"{soon}T02:00:00"), answered.json
+
+
 # --- JSON batches name a record by its place in the batch ----------------------------------------------------------
 
 def test_a_json_batch_error_names_the_record_as_it_was_sent(app, tenant_a, issue_token):
@@ -655,3 +675,21 @@ def test_a_json_batch_without_a_required_key_is_told_about_keys_not_columns(app,
     assert refused.status_code == 400 and refused.json["error"]["field"] == "customer"
     assert "the records have no key 'customer'" in refused.json["error"]["message"]
     assert "file" not in refused.json["error"]["message"]
+
+
+def test_an_import_runs_page_says_how_many_rows_are_dated_after_today(app, tmp_path, tenant_a, run_import, browser):
+    from datetime import timedelta
+
+    from tierwise.platform.audit import Actor, acting_as
+    from tierwise.tenants.imports.runs import start_import_run
+
+    seed(run_import, tmp_path, tenant_a)
+    soon = (datetime.now(timezone.utc) + timedelta(days=40)).date()
+    path = write(tmp_path, "ahead.csv", f"customer,occurred_at,amount\n0001,{soon},5\n")
+    with app.app_context(), tenancy.tenant_scope(tenant_a.tenant_id), acting_as(Actor(label="test")):
+        run = start_import_run(path, kind="activity", source_name="ahead.csv", created_by="test")
+        db.session.commit()
+        run_id = run.id
+    browser.login(tenant_a)
+    page = browser.get(f"/t/{tenant_a.slug}/imports/runs/{run_id}", headers={"Accept-Language": "zh-CN"}).text
+    assert f"1 行，最晚为 {soon} 00:00 UTC+8：已保留" in page, page[page.find("<dl"):page.find("</dl>")]

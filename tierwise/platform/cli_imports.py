@@ -15,7 +15,9 @@ from flask.cli import AppGroup
 
 from tierwise.errors import ValidationError
 from tierwise.platform.cli import fields_from
+from tierwise.platform.clock import local_time
 from tierwise.platform.db import db
+from tierwise.platform.tenant import tenant_timezone
 
 SHOWN_ERRORS = 20
 import_cli = AppGroup("import", help="Import customers, activity or interactions from CSV/XLSX into a tenant, "
@@ -72,6 +74,7 @@ def _run(kind: str, mapping: dict[str, str], *, path: str, tenant_slug: str, map
         result = import_mapped(path, kind=kind, mapping=mapping, save_as=save_as, skip_invalid=skip_invalid,
                                add_fields=add_fields, rejects_path=rejects, progress=progress, optional=optional)
         db.session.commit()
+        ahead = local_time(result.latest_ahead, tenant_timezone()) if result.dated_ahead else ""
     if show_progress:
         click.echo("", err=True)
     rate = result.rows_read / result.seconds if result.seconds else 0
@@ -82,6 +85,10 @@ def _run(kind: str, mapping: dict[str, str], *, path: str, tenant_slug: str, map
         click.echo(f"Added fields: {', '.join(result.added_fields)}")
     if result.ignored_columns:
         click.echo(f"Ignored columns: {', '.join(result.ignored_columns)}")
+    if result.dated_ahead:
+        click.echo(f"{result.dated_ahead:,} row{'s are' if result.dated_ahead != 1 else ' is'} dated after today (the "
+                   f"latest {ahead}): kept, and counted by the rules, "
+                   "models and dashboards once their day comes")
     if result.rejects_path:
         click.echo(f"Rejected rows and reasons: {result.rejects_path}")
     _classify_newcomers(tenant_slug, result)

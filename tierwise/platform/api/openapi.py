@@ -214,7 +214,11 @@ SCHEMAS = {
         "kind": {"type": "string"}, "source": {"type": "string"}, "rows_read": {"type": "integer"},
         "inserted": {"type": "integer"}, "updated": {"type": "integer"}, "unchanged": {"type": "integer"},
         "rejected": {"type": "integer"}, "added_fields": {"type": "array", "items": {"type": "string"}},
-        "ignored_columns": {"type": "array", "items": {"type": "string"}}}},
+        "ignored_columns": {"type": "array", "items": {"type": "string"}},
+        "dated_ahead": {"type": "integer", "description": "Rows dated after the import: kept, and read by the rules, "
+                                                         "models and dashboards once their day comes."},
+        "latest_ahead": {"type": ["string", "null"], "format": "date-time",
+                         "description": "The latest of those rows' moments."}}},
     "ImportRun": {"type": "object", "properties": {
         "id": _UUID, "kind": {"type": "string", "enum": ["customers", "activity", "interactions"]},
         "source_name": {"type": "string"}, "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed"]},

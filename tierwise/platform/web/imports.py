@@ -7,6 +7,7 @@ used under (``--save-mapping``), all through ``tierwise.tenants.imports.mappings
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from flask import Blueprint, redirect, render_template, url_for
 from flask_babel import gettext as _
@@ -89,4 +90,7 @@ def index():
 @bp.route("/runs/<uuid:run_id>")
 @requires(Permission.IMPORT_DATA)
 def show(run_id: uuid.UUID):
-    return render_template("imports/run.html", run=ImportRun.get(run_id))
+    run = ImportRun.get(run_id)
+    latest = (run.result or {}).get("latest_ahead")  # stored as text in the run's JSON result
+    return render_template("imports/run.html", run=run,
+                           latest_ahead=datetime.fromisoformat(latest) if latest else None)

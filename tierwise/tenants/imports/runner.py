@@ -25,7 +25,7 @@ from flask_babel import lazy_gettext as _l
 from tierwise.errors import PermissionDeniedError, Phrases, ValidationError
 from tierwise.platform import audit, tenancy
 from tierwise.platform.change_context import changes_because
-from tierwise.platform.db import db
+from tierwise.platform.db import db, utcnow
 from tierwise.platform.tenant import Tenant
 from tierwise.platform.users import Role
 from tierwise.tenants.category_labels import label_spellings
@@ -58,12 +58,18 @@ class ImportResult:
     ignored_columns: list[str] = field(default_factory=list)
     rejects_path: str | None = None
     seconds: float = 0.0
+    # Rows dated after the import (a bill issued ahead of its period): kept, and said, since rules, models and
+    # dashboards read the data up to now (``activity.rules_moment``, ``data_end``) and leave them out till then.
+    dated_ahead: int = 0
+    latest_ahead: datetime | None = None
 
     def summary(self) -> dict:
         return {"kind": self.kind, "source": self.source, "rows_read": self.rows_read, "inserted": self.inserted,
                 "updated": self.updated, "unchanged": self.unchanged, "rejected": self.rejected,
                 "added_fields": self.added_fields, "ignored_columns": self.ignored_columns,
-                "rejects_path": self.rejects_path, "seconds": round(self.seconds, 3)}
+                "rejects_path": self.rejects_path, "seconds": round(self.seconds, 3),
+                "dated_ahead": self.dated_ahead,
+                "latest_ahead": self.latest_ahead.isoformat() if self.latest_ahead else None}
 
 
 class FrameSource:
@@ -184,6 +190,8 @@ def _run(source, *, name: str, kind: str, mapping: dict[str, str], skip_invalid:
             if rejects is not None:
                 rejects.write(chunk_errors)
             good = typed[~typed["row_no"].isin(bad_rows)]
+            if "occurred_at" in good:
+                _count_ahead(result, good["occurred_at"])
             if kind == "customers":
                 good = good.assign(new_id=new_ids(len(good)))
             loading.copy_into(connection, stage, good)
@@ -221,6 +229,15 @@ def _run(source, *, name: str, kind: str, mapping: dict[str, str], skip_invalid:
     result.seconds = time.perf_counter() - started
     audit.record("import.completed", target_type="import", target_id=kind, details=result.summary())
     return result
+
+
+def _count_ahead(result: ImportResult, moments: pd.Series) -> None:
+    """Add the rows of ``moments`` dated after now to ``result.dated_ahead`` (and the latest of them)."""
+    ahead = moments[moments > pd.Timestamp(utcnow())]
+    if not ahead.empty:
+        result.dated_ahead += len(ahead)
+        latest = ahead.max().to_pydatetime()
+        result.latest_ahead = latest if result.latest_ahead is None else max(result.latest_ahead, latest)
 
 
 def parse_chunk(chunk: Chunk, plan: ColumnPlan, timezone: str) -> tuple[pd.DataFrame, list[RowError]]:
