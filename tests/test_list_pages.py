@@ -2,6 +2,7 @@
 saved lists under their own names."""
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -141,3 +142,7 @@ def test_the_export_log_tells_a_list_pages_download_from_the_apis_and_the_comman
     assert re.findall(r'data-testid="export-via">([^<]+)<', log) == ["List page", "Command line", "API"]  # newest first
     records = client.get("/api/v1/exports", headers=bearer(issue_token(grid))).json["items"]
     assert [(r["via"], r["format"]) for r in records] == [("web", "xlsx"), ("cli", "csv"), ("api", "csv")]
+    audit = html.unescape(browser.get(f"/t/{grid.slug}/audit/?action=export.created",
+                                      headers={"Accept-Language": "zh-CN"}).text)
+    assert "途径" in audit and "名单页面" in audit and "via web" not in audit  # as the export log says it
+    assert "XLSX" in audit and "格式</span> xlsx" not in audit

@@ -540,7 +540,8 @@ def test_a_tiers_reason_says_when_its_values_were_taken(app, grid, browser):
     browser.login(grid)
     page = browser.get(f"/t/{grid.slug}/customers/{customer_id}", headers={"Accept-Language": "en"}).text
     said = re.findall(r'data-testid="reason-when">([^<]+)</p>', page)
-    assert said and all(s.startswith("Values as of ") and ", when this tier was decided." in s for s in said), said
+    assert said and all(s.startswith("Values measured on the data as of ") and "by the retier that decided this tier."
+                        in s for s in said), said
     assert all("A later retier, on the data as of 2025-01-20" in s for s in said), said  # the second retier kept every tier
 
 

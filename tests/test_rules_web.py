@@ -139,7 +139,12 @@ def test_admin_edits_a_rule_previews_publishes_and_retiers_and_the_distribution_
     retiered = admin.submit(f"/t/{bank.slug}/rules/", {}, action=f"/t/{bank.slug}/rules/retier")
     assert retiered.status_code == 302
     page = admin.get(f"/t/{bank.slug}/rules/").text
-    assert "Retier finished: 3 customers evaluated." in page and "has not been applied yet" not in page
+    assert "Retier finished: 3 customers evaluated on the data as of " in page and "has not been applied yet" not in page
+    runs = page[page.index("Recent retiers"):]
+    assert 'data-testid="run-as-of">' in runs  # the moment its windows ended, beside when it started
+    first_run = runs[:runs.index("</tr>", runs.index("run-as-of"))]
+    assert first_run.index('title="value"') < first_run.index('title="high_risk"') < first_run.index(
+        'title="opinion_risk"')  # in the rule set's order, as the other pages list dimensions, not by code
     counts = counts_in(page)
     assert counts["value.private_banking"] == 2 and counts["value.wealth_centre"] == 0
     assert counts["value.unclassified"] == counts["high_risk.unclassified"] == counts["opinion_risk.unclassified"] == 0

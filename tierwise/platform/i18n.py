@@ -103,6 +103,11 @@ def listed(items) -> str:
     return list_separator().join(str(item) for item in items)
 
 
+def parenthesised(text) -> str:
+    """``text`` in brackets after what it qualifies: " (85 rows/s)" in English, "（85 行/秒）" in Chinese."""
+    return _written(f" ({text})", f"（{text}）")
+
+
 def keep_chosen_locale() -> str | None:
     """The language a switcher's form chose (its ``locale``), kept in the session, where ``select_locale`` reads
     it before anyone signs in; None when the form offers none of ``LOCALES`` (nothing is kept then)."""
@@ -116,4 +121,5 @@ def keep_chosen_locale() -> str | None:
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals.update(LOCALES=LOCALES, get_locale=get_locale, gap=gap, sentence=sentence, colon=colon,
-                                 semicolon=semicolon, list_separator=list_separator, listed=listed)
+                                 semicolon=semicolon, list_separator=list_separator, listed=listed,
+                                 parenthesised=parenthesised)

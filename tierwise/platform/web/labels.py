@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 import uuid
 
 import sqlalchemy as sa
@@ -13,6 +14,7 @@ from markupsafe import Markup
 
 from tierwise.jobs.schedules import ACTION_LABELS as SCHEDULE_ACTION_LABELS
 from tierwise.jobs.schedules import STARTER_PREFIX
+from tierwise.platform.clock import local_time
 from tierwise.platform.db import db
 from tierwise.platform.i18n import captioned, clauses, listed, localised
 from tierwise.platform.numbers import readable_feature, readable_number, readable_percent
@@ -110,7 +112,11 @@ AUDIT_DETAIL_LABELS = {
     "examples": _l("Examples"), "total_actual": _l("Total actual"), "base_rate": _l("Churn rate"),
     "previous_name": _l("Previous name"),  # a branch renamed
     "display_name": _l("Name"), "book_scope": _l("Customers visible"), "active": _l("Active"),  # a user changed
+    "via": _l("Through"),  # where an export was asked for
+    "dated_ahead": _l("Dated after today"), "latest_ahead": _l("The latest dated after today"),  # an import
 }
+# Where an export was asked for (``exports.VIA``), as the export log and the audit log say it
+VIA_LABELS = {"web": _l("List page"), "api": _l("API"), "cli": _l("Command line")}
 # What an erasure removed, by table (``customer_directory.erase_customer``)
 ERASED_LABELS = {"activity": _l("Activity"), "interactions": _l("Interactions"), "customer_scores": _l("Scores"),
                  "tier_assignments": _l("Tiers"), "tier_history": _l("Tier history"),
@@ -133,9 +139,13 @@ def _detail_value(key: str, value: str) -> str:
         return g.get(NAMED_IDS, {}).get(value, value)
     if key == "by":  # who, as the run tables and the actor column say it ("Command line", not "cli")
         return str(started_by_text(value))
+    if key == "format":  # as the export log says it: CSV, XLSX
+        return value.upper()
+    if key == "latest_ahead":  # a moment, on the reader's clock
+        return local_time(datetime.fromisoformat(value))
     names = {"kind": IMPORT_KIND_LABELS, "model": MODEL_LABELS, "sort": SORT_LABELS, "role": ROLE_LABELS,
              "job": JOB_LABELS, "status": RUN_STATUS_LABELS, "industry": INDUSTRY_LABELS,
-             "action": SCHEDULE_ACTION_LABELS, "book_scope": SCOPE_LABELS}.get(key, {})
+             "action": SCHEDULE_ACTION_LABELS, "book_scope": SCOPE_LABELS, "via": VIA_LABELS}.get(key, {})
     return str(names.get(value, value))
 
 

@@ -23,7 +23,7 @@ from tierwise.platform.pagination import parse_limit
 from tierwise.platform.policy import Permission, allows, visible_customers
 from tierwise.platform.web.access import requires, signed_in
 from tierwise.platform.web.forms import EmptyForm
-from tierwise.platform.web.labels import name_ids
+from tierwise.platform.web.labels import VIA_LABELS, name_ids
 from tierwise.platform.web.rules_editor import pointer
 from tierwise.tenants import exports
 from tierwise.tenants.fields import field_registry
@@ -330,9 +330,6 @@ def _names_of(events: list) -> dict[str, str]:
     """The branches and users the events' filters name, by id (``labels.name_ids``: two queries)."""
     return name_ids({str(e.details.get("filters", {}).get(key)) for e in events for key in ("branch_id", "rm_user_id")
                      if e.details.get("filters", {}).get(key)})
-
-
-VIA_LABELS = {"web": _l("List page"), "api": _l("API"), "cli": _l("Command line")}
 
 
 def via_label(via: str | None) -> str:

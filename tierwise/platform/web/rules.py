@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from tierwise.errors import ConflictError, NotFoundError
+from tierwise.platform.clock import local_time
 from tierwise.platform.policy import Permission, allows, visible_customers
 from tierwise.platform.web.access import requires, signed_in
 from tierwise.platform.web.forms import EmptyForm
@@ -56,7 +57,8 @@ def retier():
         flash(exc.message, "error")
         return redirect(url_for(".index"))
     if run.status == "succeeded":
-        flash(_("Retier finished: %(customers)s customers evaluated.", customers=f"{run.customers:,}"), "success")
+        flash(_("Retier finished: %(customers)s customers evaluated on the data as of %(when)s.",
+                customers=f"{run.customers:,}", when=local_time(run.as_of)), "success")
     elif run.status == "failed":
         flash(_("The retier failed; the tiers are as they were. See the run below."), "error")
     else:
