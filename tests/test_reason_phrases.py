@@ -72,6 +72,8 @@ RULES = {
               "against the 90 days before ≤ -50%)",
         "zh_Hans_CN": "流失概率 ≥ 60% 或 (近三月日均资产 ≥ 200,000 且 近90天金额较前90天的变化 ≤ -50%)"},
     'tier("value") == "a"': {"en": 'tier("value") == "a"', "zh_Hans_CN": 'tier("value") == "a"'},
+    "outage_consequence >= 0.1 * (churn_probability + 2)": {  # arithmetic with the signs people write
+        "en": "Outage consequence ≥ 0.1 × (Churn probability + 2)", "zh_Hans_CN": "停电后果 ≥ 0.1 × (流失概率 + 2)"},
 }
 
 

@@ -276,4 +276,14 @@ def _value_words(node: s.Node, name_of) -> str:
         return str(category_label(node.value))
     if isinstance(node, s.Boolean):
         return _("yes") if node.value else _("no")
+    if isinstance(node, s.Binary) and node.op in ARITHMETIC:  # "overdue receivables ≥ 0.1 × revenue"
+        sides = [_value_words(side, name_of) for side in (node.left, node.right)]
+        sides = [f"({said})" if isinstance(side, s.Binary) and side.op in ARITHMETIC else said
+                 for side, said in zip((node.left, node.right), sides)]
+        return f" {ARITHMETIC[node.op]} ".join(sides)
+    if isinstance(node, s.Unary) and node.op == "-":
+        return f"−{_value_words(node.operand, name_of)}"
     raise _NoPhrase
+
+
+ARITHMETIC = {"+": "+", "-": "−", "*": "×", "/": "÷"}  # said with the signs people write
