@@ -20,6 +20,10 @@ def months_before(moment: datetime, months: int, zone: str | None = None) -> dat
         local = moment.astimezone(ZoneInfo(zone))  # a ZoneInfo: the offset is found again for the new day
         return months_before(local.replace(tzinfo=None), months).replace(tzinfo=local.tzinfo).astimezone(moment.tzinfo)
     year, month = divmod(moment.year * 12 + moment.month - 1 - months, 12)
-    day = min(moment.day, calendar.monthrange(year, month + 1)[1])
-    return moment.replace(year=year, month=month + 1, day=day)
+    last = calendar.monthrange(year, month + 1)[1]
+    # A month's last day is the last day of the other month too: bills dated at the end of each month
+    # fall on the 28th, 30th or 31st, and stepping from 31 May to 30 April and on to 30 March put the
+    # cutoff a day before March's bill (QA: every cutoff two or three days before a bill, scoring after).
+    at_end = moment.day == calendar.monthrange(moment.year, moment.month)[1]
+    return moment.replace(year=year, month=month + 1, day=last if at_end else min(moment.day, last))
 

@@ -23,6 +23,7 @@ from tierwise.dates import months_before as calendar_months_before
 from tierwise.errors import ValidationError
 from tierwise.models import features as f
 from tierwise.models.days import first_day_from, tenant_date, tenant_day, tenant_days, tenant_midnight
+from tierwise.models.horizons import horizon_end
 from tierwise.models.labels import CHURN, imported_outcomes, labels_for, population_days
 from tierwise.platform import tenancy
 from tierwise.platform.db import db
@@ -94,10 +95,15 @@ def validation_cutoff(end: datetime, horizon_days: int) -> datetime:
     Whole months, so the validation customers are seen at the point of their monthly
     cycle where scoring (as of the end) sees them: a 90-day horizon may take 92 days.
     """
+    return months_before(end, validation_months(end, horizon_days))
+
+
+def validation_months(end: datetime, horizon_days: int) -> int:
+    """How many calendar months before ``end`` the validation cutoff sits (``validation_cutoff``)."""
     back = 1
-    while months_before(end, back) + timedelta(days=horizon_days) > end:
+    while horizon_end(months_before(end, back), horizon_days) > end:
         back += 1
-    return months_before(end, back)
+    return back
 
 
 def plan_cutoffs(model: str, horizon_days: int, *, as_of: datetime | None = None,
@@ -121,21 +127,24 @@ def plan_cutoffs(model: str, horizon_days: int, *, as_of: datetime | None = None
 
 def _plan(model: str, horizon_days: int, first: datetime, end: datetime, step_days: int | None = None) -> Plan:
     """The cutoffs of a plan on activity from ``first`` to ``end`` (whose validation cutoff fits)."""
-    validation = validation_cutoff(end, horizon_days)
+    back = validation_months(end, horizon_days)
+    validation = months_before(end, back)
     earliest = first + timedelta(days=MIN_HISTORY_DAYS)
     # Cutoffs step back by whole calendar months from the validation cutoff, so each one sits at the same
     # point of a monthly cycle (bills, statements): 30-day steps would drift a monthly bill in and out
     # of the 30-day window from one cutoff to the next, and the model would learn the drift.
     step_months = max(1, round((step_days or min(max(30, horizon_days // 3), 91)) / 30.44))
+    # Every cutoff steps back from the end itself, not from another cutoff: from a cutoff clamped to
+    # 28 February, the next ones fell on the 28th of every month, days before bills dated the 31st.
     gap = 1
-    while months_before(validation, gap) + timedelta(days=horizon_days) > validation:
+    while horizon_end(months_before(end, back + gap), horizon_days) > validation:
         gap += 1  # the first whole number of months at least a horizon back
-    strict = [months_before(validation, gap + k * step_months) for k in range(MAX_TRAINING_CUTOFFS)]
+    strict = [months_before(end, back + gap + k * step_months) for k in range(MAX_TRAINING_CUTOFFS)]
     strict = [c for c in strict if c > earliest]
     overlapping = len(strict) < 2
     cutoffs = strict
     if overlapping:
-        cutoffs = [c for c in (months_before(validation, (k + 1) * step_months) for k in range(MAX_TRAINING_CUTOFFS))
+        cutoffs = [c for c in (months_before(end, back + (k + 1) * step_months) for k in range(MAX_TRAINING_CUTOFFS))
                    if c > earliest]
     if not cutoffs:
         cutoffs = [validation]  # the only cutoff: customers held out for validation
@@ -196,14 +205,14 @@ def _outcomes(cutoffs: list[datetime], horizon_days: int) -> tuple[int, int]:
         seen = (sa.select(a.c.customer_id, sa.func.max(sa.case((a.c.occurred_at >= cutoff, 1), else_=0))
                           .label("after"))
                 .where(a.c.tenant_id == tenant_id, a.c.occurred_at >= cutoff - horizon,
-                       a.c.occurred_at < cutoff + horizon)
+                       a.c.occurred_at < horizon_end(cutoff, horizon_days))
                 .group_by(a.c.customer_id).having(sa.func.min(a.c.occurred_at) < cutoff).subquery())
         after = sa.func.coalesce(sa.func.sum(seen.c.after), 0)
         kept, gone = db.session.execute(sa.select(after, sa.func.count() - after)
                                         .execution_options(tenant_filtered=True)).one()
         imported = db.session.scalar(sa.select(sa.func.count()).where(
             c.c.tenant_id == tenant_id, c.c.churn_label.is_(True), c.c.label_observed_on >= first_day_from(cutoff),
-            c.c.label_observed_on < first_day_from(cutoff + horizon)).execution_options(tenant_filtered=True))
+            c.c.label_observed_on < first_day_from(horizon_end(cutoff, horizon_days))).execution_options(tenant_filtered=True))
         stayed, churned = stayed + int(kept), churned + int(gone) + int(imported or 0)
     return stayed, churned
 
@@ -305,7 +314,11 @@ def longest_horizon(first: datetime, end: datetime) -> int | None:
     back = 1
     while months_before(end, back + 1) > enough:
         back += 1
-    return (end - months_before(end, back)).days
+    longest = (end - months_before(end, back)).days
+    # A horizon a few days longer may be taken as the same calendar months (``horizons``): it fits too.
+    while validation_cutoff(end, longest + 1) > enough:
+        longest += 1
+    return longest
 
 
 def build_dataset(plan: Plan, spec: f.FeatureSpec, *, seed: int = 7, progress=None) -> Dataset:

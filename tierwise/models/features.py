@@ -28,10 +28,11 @@ import pandas as pd
 import sqlalchemy as sa
 
 from tierwise.models.frames import read_frame
+from tierwise.models.horizons import horizon_end, label_days
 from tierwise.models.scans import (WINDOWS, YEAR_AGO, ActivityRows, activity_frames, current_tenant,
                                    interaction_frame, read_activity, serial)
 from tierwise.platform.db import db
-from tierwise.tenants.activity import Activity
+from tierwise.tenants.activity import Activity, data_end
 from tierwise.tenants.category_labels import category_label
 from tierwise.tenants.customers import Customer
 from tierwise.tenants.fields import FieldType, field_registry
@@ -177,7 +178,8 @@ def reason_value(feature: str, value):
 def current_spec(model: str | None = None) -> FeatureSpec:
     """The feature columns the current tenant's data supports now, for a ``model`` (used when training starts)."""
     a, i = Activity.__table__, Interaction.__table__
-    year_ago = datetime.now().astimezone() - timedelta(days=730)
+    # The two years before the data's end, not today's: an extract that ended a year ago lost its categories
+    year_ago = (data_end() or datetime.now().astimezone()) - timedelta(days=730)
     categories = db.session.execute(
         sa.select(a.c.category).where(a.c.tenant_id == current_tenant(), a.c.occurred_at >= year_ago)
         .group_by(a.c.category).order_by(sa.func.count().desc(), a.c.category).limit(MAX_CATEGORIES)
@@ -227,7 +229,8 @@ def build_feature_sets(spec: FeatureSpec, cutoffs: list[datetime], customers: pd
     cutoffs = [c if c.tzinfo else c.replace(tzinfo=timezone.utc) for c in cutoffs]  # naive means UTC
     base = (customer_frame(spec) if customers is None else customers).set_index("customer_id")
     rows = activity_rows(spec, base.index, cutoffs, horizon_days) if rows is None else rows
-    first_at, activity = activity_frames(rows, cutoffs, horizon_days, len(spec.categories))
+    windows = [label_days(cutoff, horizon_days) for cutoff in cutoffs] if horizon_days else 0  # days, per cutoff
+    first_at, activity = activity_frames(rows, cutoffs, windows, len(spec.categories))
     with serial():
         interactions = interaction_frame(spec, cutoffs).reindex(base.index)
     profile = _profile(spec, base)
@@ -248,7 +251,7 @@ def activity_rows(spec: FeatureSpec, customer_ids: pd.Index, cutoffs: list[datet
                   horizon_days: int = 0) -> ActivityRows:
     """The activity rows the features of ``cutoffs`` (and their label windows) read, read once."""
     return read_activity(spec, customer_ids, start=min(cutoffs) - timedelta(days=YEAR_AGO[1]),
-                         end=max(cutoffs) + timedelta(days=horizon_days))
+                         end=max(horizon_end(cutoff, horizon_days) if horizon_days else cutoff for cutoff in cutoffs))
 
 
 def _as_of(wide: pd.DataFrame, k: int) -> pd.DataFrame:

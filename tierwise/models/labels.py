@@ -19,13 +19,14 @@ every cutoff, never one more per label.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
 from tierwise.models.frames import read_frame
+from tierwise.models.horizons import horizon_end
 from tierwise.platform import tenancy
 from tierwise.platform.tenant import tenant_timezone
 from tierwise.tenants.customers import Customer
@@ -47,7 +48,8 @@ def imported_outcomes() -> pd.DataFrame:
     # A day without a time is the start of that day on the tenant's clock, as an as-of is
     # (``days.tenant_midnight``): a Shanghai label of 1 March is 29 February 16:00 UTC.
     frame["observed_on"] = (pd.to_datetime(frame["observed_on"], errors="coerce")
-                            .dt.tz_localize(tenant_timezone()).dt.tz_convert("UTC"))
+                            .dt.tz_localize(tenant_timezone(), nonexistent="shift_forward", ambiguous=True)
+                            .dt.tz_convert("UTC"))  # a zone whose clocks change at midnight (Santiago) has days without one
     return frame.set_index("customer_id")
 
 
@@ -69,7 +71,7 @@ def churn_labels(features: pd.DataFrame, future: pd.DataFrame, cutoff: datetime,
     outcomes = imported_outcomes() if outcomes is None else outcomes
     if not outcomes.empty:
         known = outcomes.reindex(features.index)
-        cutoff_ts, end_ts = pd.Timestamp(cutoff), pd.Timestamp(cutoff + timedelta(days=horizon_days))
+        cutoff_ts, end_ts = pd.Timestamp(cutoff), pd.Timestamp(horizon_end(cutoff, horizon_days))
         dated = known["observed_on"].notna()
         churned = known["churned"] == 1
         stayed = known["churned"] == 0

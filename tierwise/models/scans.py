@@ -197,7 +197,7 @@ def uuid_words(ids: pd.Index) -> np.ndarray:
     return np.ascontiguousarray(octets).view(">u8").astype(np.uint64)
 
 
-def activity_frames(rows: ActivityRows, cutoffs: list[datetime], horizon_days: int = 0,
+def activity_frames(rows: ActivityRows, cutoffs: list[datetime], horizon_days: int | list[int] = 0,
                     categories: int = 0) -> tuple[pd.Series, list[pd.DataFrame]]:
     """Activity aggregates as of each cutoff: the first activity of all, and a frame per cutoff.
 
@@ -208,22 +208,26 @@ def activity_frames(rows: ActivityRows, cutoffs: list[datetime], horizon_days: i
     moment before the cutoff and the largest amount of the last year are
     per-customer maxima, and ``amount_last`` the amount at that latest moment.
     With ``horizon_days``, also ``future_amount`` and ``future_events``: the label window [cutoff, cutoff + horizon), which the
-    features never read.  ``first_at`` is the first activity of all: the first
+    features never read; a list gives each cutoff its own window, in whole days (``horizons.label_days``: a
+    horizon of calendar months is 89 to 92 days, by the months).  ``first_at`` is the first activity of all: the first
     before a cutoff, where it is before it.  Customers without activity get zero
     sums and counts and no moments.
     """
     n = len(rows.customers)
+    horizons = list(horizon_days) if isinstance(horizon_days, (list, tuple)) else [horizon_days] * len(cutoffs)
+    horizon_days = max(horizons, default=0)  # the longest window: every lookup covers it
     edges = (0, *WINDOWS, YEAR_AGO[1])  # period p holds days [edges[p], edges[p + 1]) before the cutoff
     future, other = len(edges) - 1, len(edges)
-    lookup = np.full(horizon_days + YEAR_AGO[1] + 2, other, dtype=np.int8)  # by whole days before, from -h-1
+    shared = np.full(horizon_days + YEAR_AGO[1] + 2, other, dtype=np.int8)  # by whole days before, from -h-1
     for period, (low, high) in enumerate(zip(edges[:-1], edges[1:])):
-        lookup[horizon_days + 1 + low:horizon_days + 1 + high] = period
-    lookup[1:horizon_days + 1] = future  # days -h..-1: [cutoff, cutoff + horizon)
+        shared[horizon_days + 1 + low:horizon_days + 1 + high] = period
     slots = other + 1
     base = rows.position.astype(np.int64) * slots
     day_position, day_first = active_days(rows, since=microseconds(min(cutoffs)) - 365 * DAY) if cutoffs else ((), ())
     frames = []
-    for cutoff in cutoffs:
+    for cutoff, horizon in zip(cutoffs, horizons):
+        lookup = shared.copy()
+        lookup[horizon_days + 1 - horizon:horizon_days + 1] = future  # days -h..-1: [cutoff, cutoff + h)
         age = microseconds(cutoff) - rows.at  # > 0 before the cutoff
         days = np.floor_divide(age - 1, DAY)  # whole days before it: 0 for the last 24 hours, -1 just after it
         period = lookup[np.clip(days, -horizon_days - 1, YEAR_AGO[1], out=days) + horizon_days + 1]

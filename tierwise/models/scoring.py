@@ -14,7 +14,11 @@ Lapsed customers get no churn probability (NULL, no reasons): a customer without
 activity within the churn model's horizon (or ever) has already left by the
 label's own definition, is outside the population the model learnt from (its
 100% was an extrapolation), and would fill every at-risk list and value at risk
-with accounts no one can keep any more.  Their predicted value is still written.
+with accounts no one can keep any more.  Nor does a customer whose imported
+outcome says it left before the moment scored (``churn_label`` dated by
+``label_observed_on``): training leaves such customers out as already gone, and
+QA found 15 closed accounts scored 0.68 to 0.97.  Their predicted value is still
+written.
 
 The write is atomic: under the tenant's ``scores`` lock, the new scores are
 COPYed (binary, straight from numpy arrays, on PostgreSQL) into a temporary
@@ -28,7 +32,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timezone
 
 import numpy as np
 import pandas as pd
@@ -39,7 +43,7 @@ from tierwise.errors import ValidationError
 from tierwise.models import drift as drift_module
 from tierwise.models.features import build_features, reason_value
 from tierwise.models.frames import PGCOPY_SIGNATURE, PGCOPY_TRAILER
-from tierwise.models.labels import population_days
+from tierwise.models.labels import imported_outcomes, population_days
 from tierwise.models.reasons import CHUNK, contributions, reason_codes
 from tierwise.models.registry import ModelVersion, aligned, champion
 from tierwise.platform import tenancy
@@ -105,7 +109,7 @@ def score_all(*, as_of: datetime | None = None, progress=None) -> ScoringResult:
         result.drift[model] = {"psi": psi, "alerts": drift_module.alerts(psi)}
         lap(f"{model} drift")
         if model == "churn":  # a lapsed customer has no churn probability (the module's docstring says why)
-            prediction = np.where(population, prediction, np.nan)
+            prediction = np.where(population & ~_known_gone(x.index, moment), prediction, np.nan)
         scored[model] = {PREDICTION[model]: prediction, **_ranked(model, index, np.round(values, 6), numeric, text)}
         lap(f"{model} reasons")
     if progress:
@@ -120,6 +124,17 @@ def score_all(*, as_of: datetime | None = None, progress=None) -> ScoringResult:
 
 
 PREDICTION = {"churn": "churn_probability", "value": "predicted_value"}
+
+
+def _known_gone(customers: pd.Index, moment: datetime) -> np.ndarray:
+    """Whether each customer's imported outcome says it left before ``moment`` (its day began before it)."""
+    outcomes = imported_outcomes()
+    if outcomes.empty:
+        return np.zeros(len(customers), dtype=bool)
+    known = outcomes.reindex(customers.astype(str))
+    moment = pd.Timestamp(moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc))
+    gone = (known["churned"] == 1) & known["observed_on"].notna() & (known["observed_on"] < moment)
+    return gone.fillna(False).to_numpy(dtype=bool)
 
 
 def _ranked(model: str, index, contribution, numeric, text) -> dict[str, np.ndarray]:
