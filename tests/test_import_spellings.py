@@ -70,3 +70,12 @@ def test_a_chinese_header_is_added_under_the_name_its_mapping_gives_it_keeping_t
         added = field_registry()["industry"]
         assert (added.label_zh, added.label_en, added.field_type) == ("行业", "industry", "category")
         db.session.rollback()
+
+
+def test_a_field_filled_by_two_columns_is_refused_naming_both(app, tmp_path, grid, run_import):
+    customers = "external_id,name,usage_category,用电类别\n001,A,industrial,居民生活用电\n"
+    with pytest.raises(Exception) as refused:
+        run_import(grid, "customers", write(tmp_path, "c.csv", customers))
+    said = str(refused.value)
+    assert "usage_category" in said and "用电类别" in said and "both fill" in said, said
+    assert rows(app, grid, Customer) == []

@@ -74,6 +74,8 @@ RULES = {
     'tier("value") == "a"': {"en": 'tier("value") == "a"', "zh_Hans_CN": 'tier("value") == "a"'},
     "outage_consequence >= 0.1 * (churn_probability + 2)": {  # arithmetic with the signs people write
         "en": "Outage consequence ≥ 0.1 × (Churn probability + 2)", "zh_Hans_CN": "停电后果 ≥ 0.1 × (流失概率 + 2)"},
+    "outage_consequence >= -(churn_probability + 2)": {  # not "−Churn probability + 2", another rule
+        "en": "Outage consequence ≥ −(Churn probability + 2)", "zh_Hans_CN": "停电后果 ≥ −(流失概率 + 2)"},
 }
 
 

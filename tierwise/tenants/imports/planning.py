@@ -85,11 +85,16 @@ def plan_columns(kind: str, columns: list[str], mapping: dict[str, str], registr
             plan.new_fields[name] = infer_field_type(sample[source] if sample is not None else pd.Series([], dtype=str))
             plan.new_field_sources[name] = source
             used.add(source)
-    by_label = {label.strip().lower(): definition for definition in registry.values()
-                for label in (definition.label_zh, definition.label_en) if label and label.strip()}
+    by_label = _fields_by_label(registry)
     unknown = []
     for column in [c for c in rest if c not in used]:
         definition = registry.get(column.lower()) or by_label.get(column.strip().lower())
+        taken = next((source for t, source in plan.targets if definition is not None and t.name == definition.name),
+                     None)
+        if taken is not None:  # by its name and its label, or a mapping and a label: which one is meant?
+            raise ValidationError(_("the columns '%(first)s' and '%(second)s' both fill the field '%(field)s': "
+                                    "leave one out, or map the one meant", first=taken, second=column,
+                                    field=definition.name), field=column)
         if definition is not None:
             plan.targets.append((attribute_target(definition), column))
         else:
@@ -109,6 +114,15 @@ def plan_columns(kind: str, columns: list[str], mapping: dict[str, str], registr
         plan.new_fields[name] = infer_field_type(sample[column] if sample is not None else pd.Series([], dtype=str))
         plan.new_field_sources[name] = column
     return plan
+
+
+def _fields_by_label(registry: dict[str, FieldDefinition]) -> dict[str, FieldDefinition]:
+    """The fields by their labels in either language, lowercased; a label two fields share names neither."""
+    found: dict[str, FieldDefinition | None] = {}
+    for definition in registry.values():
+        for label in {(label or "").strip().lower() for label in (definition.label_zh, definition.label_en)} - {""}:
+            found[label] = definition if label not in found else None
+    return {label: definition for label, definition in found.items() if definition is not None}
 
 
 def _new_field_name(name: str, column: str) -> str:

@@ -281,8 +281,9 @@ def _value_words(node: s.Node, name_of) -> str:
         sides = [f"({said})" if isinstance(side, s.Binary) and side.op in ARITHMETIC else said
                  for side, said in zip((node.left, node.right), sides)]
         return f" {ARITHMETIC[node.op]} ".join(sides)
-    if isinstance(node, s.Unary) and node.op == "-":
-        return f"−{_value_words(node.operand, name_of)}"
+    if isinstance(node, s.Unary) and node.op == "-":  # −(B + C), not "−B + C", a different rule
+        said = _value_words(node.operand, name_of)
+        return f"−({said})" if isinstance(node.operand, (s.Binary, s.Unary)) else f"−{said}"
     raise _NoPhrase
 
 

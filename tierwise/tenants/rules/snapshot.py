@@ -157,7 +157,7 @@ def usable(as_of: datetime | None) -> tuple[Reuse | None, int]:
     if not available() or snapshot.built_generation != snapshot.generation or snapshot.as_of is None:
         return None, snapshot.generation
     if as_of is None:
-        if rules_moment() - snapshot.as_of > REUSE_WITHIN:
+        if abs(rules_moment() - snapshot.as_of) > REUSE_WITHIN:  # either way: one kept at the clock's moment too
             return None, snapshot.generation
     elif as_of != snapshot.as_of:
         return None, snapshot.generation
