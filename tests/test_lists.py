@@ -123,6 +123,20 @@ def test_rules_measure_their_windows_up_to_where_the_tenants_data_ends_not_today
         assert preview(compile_for_tenant(current_version().parsed())).as_of == run.as_of
 
 
+def test_a_row_dated_after_today_does_not_move_an_old_extracts_rules_back_to_today(app, grid):
+    from datetime import datetime, timedelta, timezone
+
+    from tierwise.platform.db import utcnow
+
+    with in_tenant(app, grid), acting_as(Actor(label="test")):
+        import_records([{"customer": "C01", "occurred_at": (utcnow() + timedelta(days=20)).isoformat(),
+                         "amount": "10", "category": "bill"}], kind="activity")  # a typo in a year, say
+        db.session.commit()
+    run = retier_again(app, grid, as_of=None)
+    assert run.as_of == datetime(2024, 12, 19, 16, 0, 1, tzinfo=timezone.utc)  # still where the extract ends
+    assert ids_on(app, grid, "admin", "vip") == ["C01", "C02", "C04", "C05"]
+
+
 def test_each_built_in_list_holds_the_customers_its_definition_names(app, grid):
     # key >= 50,000 a year: C01 (72,000), C04 (60,000); important >= 10,000: C02 (18,000), C05 (12,000)
     assert ids_on(app, grid, "admin", "vip") == ["C01", "C02", "C04", "C05"]  # a power utility: key and important

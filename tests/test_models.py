@@ -394,14 +394,17 @@ def test_activity_dated_in_the_future_moves_neither_training_nor_scoring_past_to
     from tierwise.models.scoring import data_as_of
     from tierwise.platform.db import utcnow
 
-    now = utcnow()
+    from tierwise.tenants.activity import rules_moment
+
+    now = utcnow().replace(microsecond=0)
     bills = [(now - timedelta(days=30 * k), "100") for k in range(1, 15)] + [(now + timedelta(days=8), "100")]
     one_customer(app, tenant_a, "MONTHLY", bills)
     with in_tenant(app, tenant_a):
         plan = dataset.plan_cutoffs("churn", 90)
-        assert now <= plan.data_end <= utcnow()
+        # just after the latest bill up to now: not next week's, nor now (a month after the last bill)
+        assert plan.data_end == now - timedelta(days=30) + timedelta(seconds=1)
         assert plan.validation_cutoff <= utcnow() - timedelta(days=90)
-        assert abs(data_as_of() - plan.data_end) < timedelta(seconds=5)  # the same anchor
+        assert data_as_of() == plan.data_end == rules_moment()  # the same anchor for models and rules
 
 
 def test_synthetic_history_holds_nothing_after_its_end():

@@ -65,22 +65,35 @@ def latest_activity_at() -> datetime | None:
 
 
 def latest_known_activity_at() -> datetime | None:
-    """The latest activity, or now if that lies ahead (see ``data_end``): where the dashboards' year ends."""
-    last = latest_activity_at()
-    return None if last is None else min(last, utcnow())
+    """The latest activity up to now (see ``data_end``): where the dashboards' year ends."""
+    return _known_by_now(latest_activity_at(), Activity)
+
+
+def _known_by_now(latest: datetime | None, model) -> datetime | None:
+    """``latest`` (a history table's latest moment), or, if it lies ahead, the latest moment up to now.
+
+    Rows dated after now are kept (a bill issued ahead of its date), but nothing is known of them yet.
+    The latest moment before now is read only then: the key leads with the customer, so it reads
+    every row of the tenant's table (the kept extent exists to avoid that on every page).
+    """
+    now = utcnow()
+    if latest is None or latest <= now:
+        return latest
+    return db.session.scalar(sa.select(sa.func.max(model.occurred_at)).where(model.occurred_at <= now))
 
 
 def data_end() -> datetime | None:
-    """The moment the tenant's activity is complete up to: just after its last activity, never later than now.
+    """The moment the tenant's activity is complete up to: just after its last activity up to now.
 
     Training anchors its cutoffs here, scoring takes its features as of here and the
     dashboards measure value up to here, so all three see the same data.  Rows dated in
-    the future (a bill issued ahead of its date, a clock set wrong, a typo for 2030) are
+    the future (a bill issued ahead of its date, a clock set wrong, a typo in a year) are
     not known yet: taken as the end, they put every training cutoff at one point of the
     billing cycle and scoring at another, or a dashboard's year past today, where it held
-    no value at all.
+    no value at all.  Nor is now the end because of them: an extract that ended last year
+    with one row dated next month was measured from today again, its windows empty.
     """
-    last = latest_activity_at()
+    last = latest_known_activity_at()
     return None if last is None else min(last + timedelta(seconds=1), utcnow())
 
 
@@ -103,6 +116,9 @@ def rules_moment() -> datetime:
     scored them.  The interactions count too: complaints arriving daily while bills come
     monthly still count up to yesterday.
     """
+    from tierwise.tenants.interactions import Interaction
+
     now = utcnow()
-    latest = [moment for moment in (latest_activity_at(), latest_interaction_at()) if moment is not None]
+    latest = [moment for moment in (latest_known_activity_at(), _known_by_now(latest_interaction_at(), Interaction))
+              if moment is not None]
     return min(max(latest) + timedelta(seconds=1), now) if latest else now
