@@ -359,6 +359,15 @@ def test_a_field_of_every_registry_type_can_decide_a_tier(app, bank, rule, expec
     assert matching(app, bank, rule) == expected
 
 
+def test_days_since_a_date_field_counts_from_the_day_the_moment_falls_on_for_the_tenant(app, bank):
+    """00:30 on 6 October in Shanghai is still 5 October in UTC: A1 opened on 5 October is a day old."""
+    from datetime import datetime, timezone
+
+    run = publish_and_retier(app, bank, rules(("hit", "days_since(opened_on) >= 1")),
+                             as_of=datetime(2024, 10, 5, 16, 30, tzinfo=timezone.utc))
+    assert run.status == "succeeded" and tiers(app, bank)[("A1", "value")] == "hit"
+
+
 def test_a_date_field_compared_with_text_that_is_not_a_date_is_refused(app, bank):
     rule = 'opened_on > "June"'
     error = refused(app, bank, rules(("hit", rule)))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -132,7 +133,10 @@ class Evaluation:
         if atom.origin == "model":  # the latest scores (null until a champion has scored the customer)
             return sources["scores"].c[atom.label]
         if atom.origin == "days_since":
-            return self.days_between(_timestamp(self.as_of), c.c.attributes[atom.detail[0]].as_string(), dates=True)
+            # Counted from the day the as-of falls on in the tenant's zone: cast in the database's (UTC),
+            # a Shanghai as-of just after midnight was the day before, a day short (review).
+            today = sa.literal(self.as_of.astimezone(ZoneInfo(tenant_timezone())).date(), sa.Date())
+            return self.days_between(today, c.c.attributes[atom.detail[0]].as_string(), dates=True)
         aggregate_of = self.aggregate_of
         if atom.origin == "trend":
             # In exact decimals, rounded once when stored: in floating point, 2,612.05 growing to 3,134.46
