@@ -79,3 +79,12 @@ def test_a_field_filled_by_two_columns_is_refused_naming_both(app, tmp_path, gri
     said = str(refused.value)
     assert "usage_category" in said and "用电类别" in said and "both fill" in said, said
     assert rows(app, grid, Customer) == []
+
+
+def test_a_mapping_typo_under_add_fields_is_refused_with_the_field_it_meant(app, tmp_path, grid, run_import):
+    customers = "external_id,name,UC\n001,A,industrial\n"
+    with pytest.raises(Exception) as refused:
+        run_import(grid, "customers", write(tmp_path, "c.csv", customers), add_fields=True,
+                   mapping={"usage_categroy": "UC"})
+    assert "did you mean 'usage_category'" in str(refused.value), str(refused.value)
+    assert rows(app, grid, Customer) == []

@@ -39,16 +39,31 @@ def test_a_churn_bound_beyond_a_hundred_percent_is_refused_naming_the_filter(gri
     assert "must be a percentage between 0 and 100" in exported.text and 'id="filter-churn_min"' in exported.text
 
 
+def list_pages_count(*args, **kwargs):
+    from tierwise.tenants.lists.query import list_count
+
+    return list_count(*args, **kwargs)
+
+
 def total_on(page: str) -> str:
     return re.search(r'data-testid="list-total"><strong>([^<]+)</strong>', page).group(1)
 
 
-def test_a_list_page_counts_every_customer_the_reader_may_see_on_it_not_just_the_page(grid, browser):  # noqa: F811
+def test_a_list_page_counts_every_customer_the_reader_may_see_on_it_not_just_the_page(grid, browser,  # noqa: F811
+                                                                                       monkeypatch):
+    from tierwise.platform.web import lists as list_pages
+
+    counted = []
+    monkeypatch.setattr(list_pages, "list_count", lambda *a, **k: counted.append(a) or list_pages_count(*a, **k))
     browser.login(grid)
     page = browser.get(f"/t/{grid.slug}/lists/vip", query_string={"limit": "1"}, headers=EN).text
     assert rows_on(page) == ["C01"] and total_on(page) == "4 customers on this list"
     filtered = browser.get(f"/t/{grid.slug}/lists/vip", query_string={"churn_min": "50"}, headers=EN).text
     assert total_on(filtered) == "2 customers match the filters"
+    following = html.unescape(re.search(r'href="([^"]+)" data-testid="next-page"', page).group(1))
+    second = browser.get(following, headers=EN).text  # counted once: the "More" link carries the figure
+    assert rows_on(second) == ["C02"] and total_on(second) == "4 customers on this list"
+    assert len(counted) == 2  # the first page and the filtered one: not the second page
     browser.login(grid, "rm2")  # C04 and C05 of the four VIPs are in rm2's book
     assert total_on(browser.get(f"/t/{grid.slug}/lists/vip", headers=EN).text) == "2 customers on this list"
     chinese = browser.get(f"/t/{grid.slug}/lists/opinion_risk", headers={"Accept-Language": "zh-CN"}).text

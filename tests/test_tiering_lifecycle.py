@@ -205,7 +205,7 @@ def test_customers_imported_from_the_cli_are_classified_in_the_foreground_and_in
         result = runner.invoke(cli, ["import", "customers", "--tenant", book.slug, str(path), *flags])
         assert result.exit_code == 0, result.output
         if not flags:
-            assert "to classify the 1 new customers: succeeded" in result.stdout
+            assert "to classify the 1 new customer: succeeded" in result.stdout
         else:  # the run's page links to the retier it started
             from tierwise.tenants.imports.runs import ImportRun
 

@@ -78,7 +78,8 @@ def _run(kind: str, mapping: dict[str, str], *, path: str, tenant_slug: str, map
     if show_progress:
         click.echo("", err=True)
     rate = result.rows_read / result.seconds if result.seconds else 0
-    click.echo(f"Imported {Path(path).name} into {tenant_slug}: {result.rows_read:,} rows read, "
+    click.echo(f"Imported {Path(path).name} into {tenant_slug}: {result.rows_read:,} "
+               f"row{'' if result.rows_read == 1 else 's'} read, "
                f"{result.inserted:,} new, {result.updated:,} updated, {result.unchanged:,} unchanged, "
                f"{result.rejected:,} rejected ({result.seconds:.1f} s, {rate:,.0f} rows/s)")
     if result.added_fields:

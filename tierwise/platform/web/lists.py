@@ -68,7 +68,7 @@ def _tier_labels(dimension) -> dict[str, str]:
 
 # What a list page's links set themselves: carried from the address too, ``?format=csv`` made the page's own
 # export link ``url_for(..., format=fmt, format="csv")``, a 500.
-LINK_PARAMETERS = {"cursor", "format", "name", "list_id"}
+LINK_PARAMETERS = {"cursor", "format", "name", "list_id", "total"}
 
 
 def _arguments() -> dict:
@@ -88,8 +88,21 @@ def show(name: str):
                          cursor=request.args.get("cursor"), limit=parse_limit(request.args.get("limit")))
     except ValidationError as error:  # a typo in a filter: the page stays, with the filters as typed
         return _refused(builtin, name, sort, error)
-    total = list_count(name, visible_customers(current_user), filters=filters)
+    total = _total(name, filters)
     return _render_list(builtin, name, page, sort, total=total, filtered=filters.narrows)
+
+
+def _total(name: str, filters: ListFilters) -> int | None:
+    """The list's count, on its first page; a later page says the count its "More" link carried.
+
+    Counted on every page, a 1M-customer tenant's "all" list was counted again at each step of
+    the walk (review).  The carried figure is only said, never used: a wrong one misleads only
+    whoever typed it.
+    """
+    if not request.args.get("cursor"):
+        return list_count(name, visible_customers(current_user), filters=filters)
+    carried = request.args.get("total", "")
+    return int(carried) if carried.isdigit() else None
 
 
 def _refused(builtin, name: str, sort: str, error: ValidationError):
@@ -227,8 +240,8 @@ def saved_list(list_id: uuid.UUID):
         definition = catalog.rule_set()
         page = ListPage([], None, list(definition.dimensions) if definition else [])
         return _render_list(builtin, kept.base, page, sort, error=filter_error(error), kept=kept), 400
-    total = list_count(kept.base, visible_customers(current_user), filters=filters)
-    return _render_list(builtin, kept.base, page, sort, kept=kept, total=total, filtered=filters.narrows)
+    return _render_list(builtin, kept.base, page, sort, kept=kept, total=_total(kept.base, filters),
+                        filtered=filters.narrows)
 
 
 @bp.route("/saved/<uuid:list_id>/delete", methods=["POST"])

@@ -81,6 +81,11 @@ def plan_columns(kind: str, columns: list[str], mapping: dict[str, str], registr
             plan.targets.append((attribute_target(registry[target_name]), source))
             used.add(source)
         elif adding and target_name not in known and source not in used:  # a new field, named by the mapping
+            close = difflib.get_close_matches(target_name, [*registry, *known], n=1, cutoff=0.8)
+            if close:  # usage_categroy=UC would add a field beside usage_category, not fill it
+                raise ValidationError(_("'%(target)s' is no field yet, and --add-fields would add it: did you mean "
+                                        "'%(match)s'? (A field of a name that close is added on the Fields page.)",
+                                        target=target_name, match=close[0]), field=target_name)
             name = _new_field_name(target_name, source)
             plan.new_fields[name] = infer_field_type(sample[source] if sample is not None else pd.Series([], dtype=str))
             plan.new_field_sources[name] = source
