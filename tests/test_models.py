@@ -705,3 +705,17 @@ def test_a_training_run_names_the_cutoffs_it_builds_in_days_on_the_tenants_clock
     shanghai = [f"{c.astimezone(ZoneInfo('Asia/Shanghai')):%Y-%m-%d}" for c in cutoffs]  # tenant_a's clock
     assert shanghai != [str(c.date()) for c in cutoffs]  # activity dated in Shanghai: the days differ from UTC's
     assert f"features as of {', '.join(shanghai)}" in stages, stages
+
+
+def test_a_value_model_starts_small_customers_near_zero_whatever_the_currency_unit():
+    """A fixed start of one unit is nothing in yuan but a whole 万元: small customers were predicted twice."""
+    from tierwise.models import training
+
+    yuan = pd.Series([0.0, 120.0, 800.0, 5_000.0, 90_000.0] * 20)
+    wan = yuan / 10_000
+    assert training.run_rate_floor(yuan) == 1.0  # as before for amounts in yuan
+    assert training.run_rate_floor(wan) == pytest.approx(0.01 * wan[wan > 0].quantile(0.1))
+    x = pd.DataFrame({"amount_per_day_365d": [0.0, 0.0]})
+    params = {"boost_from": "run_rate", "horizon_days": 365, "run_rate_floor": training.run_rate_floor(wan)}
+    assert np.exp(training.offset(x, params)).max() < 0.001  # a silent customer starts at nearly nothing
+    assert np.exp(training.offset(x, params | {"run_rate_floor": 1.0})).max() == 1.0  # a stored older model

@@ -112,7 +112,21 @@ def _objective(model: str, y: pd.Series, horizon_days: int) -> dict:
     if model == "churn":
         return {"objective": "binary", "metric": "binary_logloss"}
     return {"objective": "tweedie", "tweedie_variance_power": 1.2, "metric": "rmse", "boost_from": "run_rate",
-            "horizon_days": horizon_days}
+            "horizon_days": horizon_days, "run_rate_floor": run_rate_floor(y)}
+
+
+def run_rate_floor(y: pd.Series) -> float:
+    """Where a customer without amounts starts (its log must exist): 1, or less for amounts in large units.
+
+    One unit is nothing in yuan, but QA's same data in 万元 started every small customer at
+    one 万元: predicted 1.93 times their total, MAE 0.19 against 0.053 in yuan.  A hundredth
+    of the smallest tenth of the amounts the model learns keeps the start negligible whatever
+    the unit; stored with the model's parameters, so scoring starts where training did.
+    """
+    positive = y[y > 0]
+    if positive.empty:
+        return RUN_RATE_FLOOR
+    return float(min(RUN_RATE_FLOOR, max(0.01 * positive.quantile(0.1), 1e-9)))
 
 
 def _target(y: pd.Series, model: str) -> pd.Series:
@@ -138,7 +152,8 @@ def offset(x: pd.DataFrame, params: dict) -> np.ndarray | None:
     if params.get("boost_from") != "run_rate":
         return None
     run_rate = baselines.run_rate(x, params["horizon_days"])
-    return np.log(np.maximum(run_rate, RUN_RATE_FLOOR))  # the Tweedie model's log link: corrections multiply
+    floor = params.get("run_rate_floor", RUN_RATE_FLOOR)  # models trained before it was stored started from 1
+    return np.log(np.maximum(run_rate, floor))  # the Tweedie model's log link: corrections multiply
 
 
 def predict(booster: lgb.Booster, x: pd.DataFrame, params: dict) -> np.ndarray:
