@@ -227,6 +227,8 @@ def test_the_customer_page_shows_scores_and_reasons_in_the_readers_language(app,
     assert "Churn probability" in scores and "Predicted value" in scores and "%" in scores
     assert scores.count("<tr data-feature=") == 10  # five reasons for each model
     assert "raises" in scores
+    horizons = re.findall(r"Over the next ([^;]+); model version", scores)  # 90 and 365 days: calendar months
+    assert horizons == ["3 months", "12 months"], horizons
     chinese = admin.get(f"/t/{bank.slug}/customers/{customer_id}", headers=CHINESE).text
     scores = chinese.split('id="scores"')[1].split("</section>")[0]
     assert "流失概率" in scores and "提高" in scores
@@ -242,6 +244,28 @@ def test_a_lapsed_customers_page_says_why_it_has_no_churn_probability(app, bank)
     scores = page.split('id="scores"')[1].split("</section>")[0]
     assert "the churn model judges only customers active in that time" in scores
     assert "No champion model" not in scores and scores.count("<tr data-feature=") == 5  # the value's reasons
+
+
+def test_a_customer_recorded_as_gone_is_told_why_it_has_no_churn_probability(app, bank):
+    from datetime import date
+
+    from tierwise.tenants.customers import Customer
+
+    with in_tenant(app, bank):
+        customer_id = db.session.scalars(sa.select(CustomerScore.customer_id)
+                                         .where(CustomerScore.churn_probability.is_(None))).first()
+        customer = db.session.scalar(sa.select(Customer).where(Customer.id == customer_id))
+        customer.churn_label, customer.label_observed_on = True, date(2025, 3, 1)
+        db.session.commit()
+    try:
+        page = signed_in(app, bank).get(f"/t/{bank.slug}/customers/{customer_id}", headers=ENGLISH).text
+        scores = page.split('id="scores"')[1].split("</section>")[0]
+        assert "Recorded as having left on 2025-03-01" in scores and "data-lapsed" not in scores
+    finally:
+        with in_tenant(app, bank):
+            customer = db.session.scalar(sa.select(Customer).where(Customer.id == customer_id))
+            customer.churn_label = customer.label_observed_on = None
+            db.session.commit()
 
 
 def test_a_categorical_reason_shows_the_categorys_label(app, bank):

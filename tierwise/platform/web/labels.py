@@ -21,6 +21,7 @@ from tierwise.platform.numbers import readable_feature, readable_number, readabl
 from tierwise.platform.policy import Permission, allows
 from tierwise.platform.tenant import Industry
 from tierwise.platform.users import BookScope, Role
+from tierwise.models.horizons import whole_months
 from tierwise.tenants.category_labels import category_label
 from tierwise.tenants.fields import field_labels
 from tierwise.tenants.imports.runner import API_BATCH
@@ -380,6 +381,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["number"] = readable_number  # 1,200,000 and 2.5: every page's numbers read alike
     app.jinja_env.filters["percent"] = readable_percent
     app.jinja_env.globals["readable_feature"] = readable_feature  # a model feature's value (a change as a %)
+    app.jinja_env.globals["whole_months"] = whole_months  # a horizon of 90 days is three calendar months
     app.jinja_env.globals.update(
         allows=lambda user, permission: allows(user, Permission(permission)),
         role_label=lambda role: ROLE_LABELS.get(role, role),
