@@ -129,6 +129,7 @@ def test_a_version_page_shows_its_evidence_and_search(app, bank):
     for text in ("Value model", "Champion", "RMSE", "Total predicted", "actual", "Parameter search", "Gain curve"):
         assert text in page.text, text
     assert "Make champion" not in page.text  # it already is
+    assert "365 days after each cutoff, taken as 12 calendar months" in page.text
     search = page.text[page.text.index("Parameter search"):]
     search = search[:search.index("</table>")]
     assert re.search(r"\d{1,3}(,\d{3})+ ± \d{1,3}(,\d{3})*", search)  # each candidate's RMSE with its standard error, as amounts read
