@@ -22,7 +22,7 @@ def test_train_score_and_export_from_the_command_line(app, runner, tenant_b, tmp
     trained = tierwise(runner, "train", "--tenant", tenant_b.slug, "--model", "churn")
     assert trained.exit_code == 0, trained.output
     out = trained.output
-    assert "churn model version 1 (champion)" in out
+    assert "churn model version 1 (champion)" in out and "horizon 90 days (3 calendar months)" in out
     for column in ("roc_auc", "pr_auc", "lift_top10", "capture_top10", "brier"):
         assert column in out
     assert "logistic_regression" in out and "recency_rule" in out

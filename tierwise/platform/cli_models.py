@@ -91,6 +91,7 @@ def _fmt(value) -> str:
 def train_command(tenant_slug: str, model: str, as_of: str | None, horizon_days: int | None, no_wait: bool) -> None:
     """Train a churn or value model for a tenant and print its metrics beside the baselines."""
     from tierwise.models.days import tenant_day
+    from tierwise.models.horizons import whole_months
     from tierwise.models.registry import ModelVersion
     from tierwise.models.runs import launch_training
 
@@ -102,9 +103,12 @@ def train_command(tenant_slug: str, model: str, as_of: str | None, horizon_days:
             return
         version = ModelVersion.get(run.version_id)
         window = version.data_window
+        months = whole_months(version.horizon_days)  # 90 days are three calendar months (models/horizons.py)
+        horizon = f"{version.horizon_days} days" + (f" ({months} calendar month{'s' if months > 1 else ''})"
+                                                    if months else "")
         click.echo(f"{model} model version {version.number} ({'champion' if version.is_champion else 'challenger'}): "
                    f"{window['training_examples']:,} training and {window['validation_examples']:,} validation "
-                   f"examples, horizon {version.horizon_days} days, validation cutoff "
+                   f"examples, horizon {horizon}, validation cutoff "
                    f"{tenant_day(window['validation_cutoff'])} ({window['validation']})")
         _metric_table(version)
         click.echo(f"  {version.promotion_note}")
