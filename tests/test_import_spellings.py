@@ -7,6 +7,8 @@ naming the row, the column and the codes it may be.
 """
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.test_imports import rows, run_import, write  # noqa: F401  (run_import is a fixture)
@@ -88,3 +90,33 @@ def test_a_mapping_typo_under_add_fields_is_refused_with_the_field_it_meant(app,
                    mapping={"usage_categroy": "UC"})
     assert "did you mean 'usage_category'" in str(refused.value), str(refused.value)
     assert rows(app, grid, Customer) == []
+
+
+def test_activity_imported_again_with_its_category_mapped_is_refused_not_counted_twice(app, tmp_path, grid,
+                                                                                      run_import):
+    from tierwise.tenants.activity import Activity
+
+    run_import(grid, "customers", write(tmp_path, "c.csv", "external_id,name\n001,A\n002,B\n"))
+    bills = write(tmp_path, "a.csv", "customer,occurred_at,amount,品类\n001,2024-03-01,100,rx\n"
+                                     "001,2024-03-01,40,otc\n002,2024-03-05,70,rx\n")
+    run_import(grid, "activity", bills)  # 品类 ignored: no category
+    with pytest.raises(Exception) as refused:
+        run_import(grid, "activity", bills, mapping={"category": "品类"})
+    said = str(refused.value)
+    assert "imported before without a category" in said and "count twice" in said and "customer 00" in said, said
+    assert re.search(r"2024-03-0[15] 00:00 UTC\+8", said), said  # on the tenant's clock
+    assert sorted((a.category, float(a.amount)) for a in rows(app, grid, Activity)) == [
+        ("", 40.0), ("", 70.0), ("", 100.0)]  # nothing doubled
+    again = run_import(grid, "activity", bills)  # the file as before: nothing changes
+    assert (again.inserted, again.unchanged) == (0, 3)
+
+
+def test_activity_imported_again_without_its_category_is_refused_too(app, tmp_path, grid, run_import):
+    run_import(grid, "customers", write(tmp_path, "c.csv", "external_id,name\n001,A\n"))
+    bills = write(tmp_path, "a.csv", "customer,occurred_at,amount,品类\n001,2024-03-01,100,rx\n")
+    run_import(grid, "activity", bills, mapping={"category": "品类"})
+    with pytest.raises(Exception) as refused:
+        run_import(grid, "activity", bills)
+    assert "imported before with a category" in str(refused.value) and "Map the file's category column" in str(
+        refused.value)
+

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from tierwise.errors import kept_message
+from tierwise.errors import ValidationError, kept_message
+from tierwise.platform.clock import local_time
 from tierwise.platform.db import UTCDateTime, utcnow
+from tierwise.platform.tenant import tenant_timezone
 from tierwise.tenants.imports.errors import RowError
 from tierwise.tenants.imports.specs import Target
 
@@ -220,10 +223,15 @@ def _resolve_history(connection: sa.Connection, tenant_id: int, key: list[str], 
 
 
 def _merge_history(connection: sa.Connection, tenant_id: int, table: str, key: list[str],
-                   columns: dict[str, str], values: list[str]) -> MergeCounts:
-    """Upsert a history table keyed by (tenant, customer, *key, ordinal); ``columns`` maps table <- resolved."""
+                   columns: dict[str, str], values: list[str], check=None) -> MergeCounts:
+    """Upsert a history table keyed by (tenant, customer, *key, ordinal); ``columns`` maps table <- resolved.
+
+    ``check(connection, tenant_id)``: run on the resolved rows before anything is written; it may refuse them.
+    """
     sql = Dialect(connection)
     _resolve_history(connection, tenant_id, key, values)
+    if check is not None:
+        check(connection, tenant_id)
     table_column = {source: column for column, source in columns.items()}
     target_key = [table_column[k] for k in key]
     pk_match = " AND ".join(
@@ -259,7 +267,40 @@ def merge_activity(connection: sa.Connection, tenant_id: int) -> MergeCounts:
     return _merge_history(
         connection, tenant_id, "activity", key=["occurred_at", "category"],
         columns={"occurred_at": "occurred_at", "category": "category", "amount": "amount", "quantity": "quantity"},
-        values=["s.amount AS amount", "s.quantity AS quantity"])
+        values=["s.amount AS amount", "s.quantity AS quantity"], check=_refuse_recategorised)
+
+
+def _refuse_recategorised(connection: sa.Connection, tenant_id: int) -> None:
+    """Refuse rows that are activity already imported, but with a category where it had none (or none where it had one).
+
+    The category is part of an activity's key: a file imported again with its category column
+    mapped this time added every row a second time (QA: 253,695 invoice lines, every amount
+    doubled, with no way back short of erasing customers).  Such a row is the same customer, moment
+    and amount as a stored one that differs only in having a category; one is enough to say so.
+    """
+    example = connection.execute(sa.text(f"""
+        SELECT c.external_id, r.occurred_at, r.amount, r.category FROM {RESOLVED} r
+        JOIN customers c ON c.tenant_id = :tenant_id AND c.id = r.customer_id
+        WHERE EXISTS (SELECT 1 FROM activity t WHERE t.tenant_id = :tenant_id AND t.customer_id = r.customer_id
+                      AND t.occurred_at = r.occurred_at AND t.amount = r.amount
+                      AND (t.category = '') <> (r.category = ''))
+          AND NOT EXISTS (SELECT 1 FROM activity t WHERE t.tenant_id = :tenant_id AND t.customer_id = r.customer_id
+                          AND t.occurred_at = r.occurred_at AND t.category = r.category AND t.ordinal = r.ordinal)
+        LIMIT 1"""), {"tenant_id": tenant_id}).first()
+    if example is None:
+        return
+    moment = example[1] if isinstance(example[1], datetime) else datetime.fromisoformat(str(example[1]))
+    moment = local_time(moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc), tenant_timezone())
+    customer, amount, category = example[0], f"{float(example[2]):,.2f}", example[3]
+    if category:
+        raise ValidationError(_l("this activity was imported before without a category (customer %(customer)s, "
+                                 "%(amount)s at %(moment)s, for one): imported again with one, each such row would "
+                                 "count twice. Import the file without its category column, as before",
+                                 customer=customer, amount=amount, moment=moment), field="category")
+    raise ValidationError(_l("this activity was imported before with a category (customer %(customer)s, %(amount)s "
+                             "at %(moment)s, for one): imported again without one, each such row would count twice. "
+                             "Map the file's category column, as before", customer=customer, amount=amount,
+                             moment=moment), field="category")
 
 
 def merge_interactions(connection: sa.Connection, tenant_id: int) -> MergeCounts:
