@@ -297,3 +297,16 @@ def test_the_bank_template_watches_customers_going_quiet_not_those_already_gone(
     attrition = {customer: tier for (customer, dimension), tier in tiers(app, bank).items()
                  if dimension == "high_risk"}
     assert attrition == {"B1": "normal", "B2": "watch", "B3": "normal", "W1": "high", "W2": "normal"}
+
+
+def test_the_pharma_template_never_calls_an_account_with_nothing_overdue_a_high_credit_risk(app, make_tenant):
+    world = make_tenant("pharma_distributor")
+    with in_tenant(app, world):
+        import_records([{"external_id": "P1", "name": "停业药店", "dso_days": "30", "overdue_receivables": "0",
+                         "revenue_12m": "0"},
+                        {"external_id": "P2", "name": "拖欠药房", "dso_days": "30", "overdue_receivables": "5000",
+                         "revenue_12m": "20000"}], kind="customers")
+        db.session.commit()
+    retier_again(app, world)
+    assigned = tiers(app, world)
+    assert assigned[("P1", "high_risk")] == "normal" and assigned[("P2", "high_risk")] == "high"

@@ -126,7 +126,9 @@ PHARMA_DISTRIBUTOR = {"value_measure": "sum(amount, 365d)", "dimensions": [
          "贡献全年收入前80%的客户为A类，其后15%为B类，其余为C类。"),
         {"evaluations": 2}),
     _dimension("high_risk", "Credit risk", "信用风险", [
-        _tier("high", "High", "高", RED, "dso_days >= 120 or overdue_receivables >= 0.1 * revenue_12m"),
+        # Nothing overdue is never high, whatever the revenue: 0 >= 0.1 x 0 made lapsed accounts high (QA).
+        _tier("high", "High", "高", RED,
+              "dso_days >= 120 or (overdue_receivables > 0 and overdue_receivables >= 0.1 * revenue_12m)"),
         _tier("watch", "Watch", "关注", AMBER, "dso_days >= 90 or overdue_receivables > 0"),
         _tier("normal", "Normal", "正常", GREY)],
         ("Days sales outstanding and overdue receivables.", "应收账款周转天数（DSO）和逾期应收款。")),
