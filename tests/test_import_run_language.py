@@ -187,3 +187,24 @@ def test_a_refusal_that_names_its_field_is_not_prefixed_with_it_in_chinese(app, 
         with pytest.raises(ValidationError) as refused:
             start_run(TRAIN, "bogus", started_by="test")
         assert str(refused.value) == "未知模型“bogus”（请选择 churn 或 value）"  # not "字段“model”：未知模型“bogus”…"
+
+
+def test_a_chinese_header_refused_as_a_field_name_reads_all_in_chinese_on_the_run_page(app, browser, tenant_a,
+                                                                                         tmp_path):
+    """Run by a worker (which speaks English), the refusal is said again in the reader's language, all of it."""
+    from flask_babel import force_locale
+
+    from tests.rule_helpers import in_tenant
+    from tierwise.tenants.imports.runs import start_import_run
+
+    path = tmp_path / "c.csv"
+    path.write_text("external_id,name,区域\n0043,x,华东\n", encoding="utf-8")
+    with in_tenant(app, tenant_a), app.test_request_context(), force_locale("en"):
+        run = start_import_run(path, kind="customers", source_name="c.csv", created_by="test",
+                               options={"add_fields": True})
+        run_id = run.id
+    browser.login(tenant_a, "admin")
+    chinese = html.unescape(browser.get(f"/t/{tenant_a.slug}/imports/runs/{run_id}", headers=ZH).text)
+    said = chinese[chinese.index('<div class="flash error">'):]
+    said = said[:said.index("</div>")]
+    assert "区域" in said and "is not a field name" not in said, said  # the inner refusal in Chinese too

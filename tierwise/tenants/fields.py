@@ -82,12 +82,12 @@ class FieldDefinition(TenantScoped, db.Model):
 def validate_field_name(name: str) -> str:
     name = (name or "").strip()
     if not NAME_PATTERN.match(name):
-        raise ValidationError(_("'%(name)s' is not a field name: it must start with a lowercase letter and use only "
+        raise ValidationError(_l("'%(name)s' is not a field name: it must start with a lowercase letter and use only "
                                 "a-z, 0-9 and _ (at most 63)", name=name), field="name")
     if name in RESERVED_NAMES:
-        raise ValidationError(_("'%(name)s' is a built-in customer column", name=name), field="name")
+        raise ValidationError(_l("'%(name)s' is a built-in customer column", name=name), field="name")
     if name in rule_words():
-        raise ValidationError(_("'%(name)s' is reserved by the rule language: choose another name, "
+        raise ValidationError(_l("'%(name)s' is reserved by the rule language: choose another name, "
                                 "e.g. '%(name)s_value'", name=name), field="name")
     return name
 

@@ -136,11 +136,14 @@ def _new_field_name(name: str, column: str) -> str:
     try:
         return validate_field_name(name)
     except ValidationError as refused:
+        # The refusal again as a lazy message (its ``kept`` form), so a run a worker refused in English is
+        # said to a Chinese reader in Chinese, inside and out.
+        why = _(refused.kept["msgid"], **refused.kept["params"]) if refused.kept else refused.message
         if name == column.lower() and not column.isascii():  # a header in Chinese: say how to name it
             raise ValidationError(_("%(why)s; give the column a field name by mapping it, e.g. industry=%(column)s "
-                                    "(--map in the CLI)", why=refused.message, column=column),
+                                    "(--map in the CLI)", why=why, column=column),
                                   field=column) from None
-        raise ValidationError(refused.message, field=column) from None
+        raise ValidationError(why, field=column) from None
 
 
 def infer_field_type(values: pd.Series) -> FieldType:
