@@ -120,3 +120,14 @@ def test_activity_imported_again_without_its_category_is_refused_too(app, tmp_pa
     assert "imported before with a category" in str(refused.value) and "Map the file's category column" in str(
         refused.value)
 
+
+
+def test_a_distributors_customers_imported_without_a_party_type_are_organisations(app, tmp_path, make_tenant,
+                                                                                   run_import):
+    distributor = make_tenant("pharma_distributor")
+    run_import(distributor, "customers", write(tmp_path, "c.csv", "external_id,name,party_type\n001,一院,\n002,张三,个人\n"))
+    found = {c.external_id: c.party_type for c in rows(app, distributor, Customer)}
+    assert found == {"001": "organisation", "002": "individual"}  # a value given is kept
+    bank = make_tenant("bank")
+    run_import(bank, "customers", write(tmp_path, "b.csv", "external_id,name\n001,李四\n"))
+    assert [c.party_type for c in rows(app, bank, Customer)] == ["individual"]

@@ -22,6 +22,16 @@ class PartyType(StrEnum):
     ORGANISATION = "organisation"
 
 
+# A customer imported without a party type is the kind the industry mostly serves: a distributor sells to
+# pharmacies and hospitals (QA's pharma tenant had 2,000 of them as "individual"); banks and utilities
+# serve people first.
+DEFAULT_PARTY_TYPE = {"pharma_distributor": PartyType.ORGANISATION.value}
+
+
+def default_party_type(industry: str | None) -> str:
+    return DEFAULT_PARTY_TYPE.get(industry or "", PartyType.INDIVIDUAL.value)
+
+
 class CustomerStatus(StrEnum):
     ACTIVE = "active"
     DORMANT = "dormant"

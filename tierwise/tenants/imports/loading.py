@@ -165,7 +165,9 @@ def _now_params(tenant_id: int) -> tuple[dict, list]:
     return {"tenant_id": tenant_id, "now": utcnow()}, [sa.bindparam("now", type_=UTCDateTime())]
 
 
-def merge_customers(connection: sa.Connection, tenant_id: int, targets: list[Target]) -> MergeCounts:
+def merge_customers(connection: sa.Connection, tenant_id: int, targets: list[Target],
+                    default_party: str = "individual") -> MergeCounts:
+    """Upsert customers by external id; a new one without a party type is ``default_party`` (the industry's)."""
     sql = Dialect(connection)
     present = {t.name for t in targets}
     patch = sql.json_patch([(t.name, f"s.{t.name}", t.kind) for t in targets if t.attribute])
@@ -196,13 +198,13 @@ def merge_customers(connection: sa.Connection, tenant_id: int, targets: list[Tar
         INSERT INTO customers (tenant_id, id, external_id, name, party_type, branch_id, rm_user_id, status,
                                attributes, churn_label, label_observed_on, created_at, updated_at)
         SELECT :tenant_id, s.new_id, s.external_id, s.name,
-               {'COALESCE(s.party_type, ' if 'party_type' in present else '('}'individual'),
+               {'COALESCE(s.party_type, ' if 'party_type' in present else '('}:default_party),
                b.id, u.id, {'COALESCE(s.status, ' if 'status' in present else '('}'active'),
                {patch}, {'s.churn_label' if 'churn_label' in present else 'NULL'},
                {'s.label_observed_on' if 'label_observed_on' in present else 'NULL'}, :now, :now
         FROM {STAGE} s {joins}
         WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.tenant_id = :tenant_id AND c.external_id = s.external_id)
-    """).bindparams(*binds), params).rowcount
+    """).bindparams(*binds), params | {"default_party": default_party}).rowcount
     total = count_stage(connection)
     return MergeCounts(inserted=inserted, updated=updated, unchanged=total - inserted - updated)
 

@@ -29,6 +29,7 @@ from tierwise.platform.db import db, utcnow
 from tierwise.platform.tenant import Tenant
 from tierwise.platform.users import Role
 from tierwise.tenants.category_labels import label_spellings
+from tierwise.tenants.customers import default_party_type
 from tierwise.tenants.fields import MAX_LABEL, FieldGroup, define_field, field_registry
 from tierwise.tenants.imports import loading, parsing
 from tierwise.tenants.imports.errors import ImportRejected, RowError, row_errors
@@ -170,7 +171,8 @@ def _run(source, *, name: str, kind: str, mapping: dict[str, str], skip_invalid:
     if plan.new_fields:
         db.session.flush()
         plan = plan_columns(kind, source.columns, mapping, field_registry(), batch=batch)
-    timezone = db.session.get(Tenant, tenant_id).timezone  # local times in the file are the tenant's
+    tenant = db.session.get(Tenant, tenant_id)
+    timezone = tenant.timezone  # local times in the file are the tenant's
     connection = db.session.connection()
     targets = [target for target, _source in plan.targets]
     if kind == "customers":
@@ -211,7 +213,8 @@ def _run(source, *, name: str, kind: str, mapping: dict[str, str], skip_invalid:
             raise ImportRejected(errors, total=error_count, rows_read=result.rows_read, rejected_rows=rejected_rows)
         loading.drop_rows(connection, {e.row for e in sql_errors})
         with changes_because(f"import of {name}"):  # the RM assignment history says where a change came from
-            counts = {"customers": lambda: loading.merge_customers(connection, tenant_id, targets),
+            counts = {"customers": lambda: loading.merge_customers(connection, tenant_id, targets,
+                                                                   default_party_type(tenant.industry)),
                       "activity": lambda: loading.merge_activity(connection, tenant_id),
                       "interactions": lambda: loading.merge_interactions(connection, tenant_id)}[kind]()
         loading.drop_stage(connection)  # on failure the rollback takes the temporary tables with it
