@@ -138,7 +138,9 @@ def _new_field_name(name: str, column: str) -> str:
     except ValidationError as refused:
         # The refusal again as a lazy message (its ``kept`` form), so a run a worker refused in English is
         # said to a Chinese reader in Chinese, inside and out.
-        why = _(refused.kept["msgid"], **refused.kept["params"]) if refused.kept else refused.message
+        kept = refused.kept or {}
+        message, params = kept.get("msgid"), kept.get("params", {})  # names, not literals, inside the gettext call
+        why = _(message, **params) if message else refused.message
         if name == column.lower() and not column.isascii():  # a header in Chinese: say how to name it
             raise ValidationError(_("%(why)s; give the column a field name by mapping it, e.g. industry=%(column)s "
                                     "(--map in the CLI)", why=why, column=column),
