@@ -149,3 +149,20 @@ def test_a_list_shows_a_churn_probability_just_short_of_certain_as_short_of_it(a
     browser.login(world)
     page = browser.get(f"/t/{world.slug}/lists/at_risk").text
     assert "99.96%" in page and "100.0%" not in page
+
+
+def test_a_list_shows_a_small_predicted_value_as_its_reason_says_it_not_as_zero(app, make_tenant, browser):
+    from tests.rule_helpers import retier_again
+    from tierwise.models.scores import CustomerScore
+
+    world = make_tenant("bank")
+    with in_tenant(app, world):
+        import_records([{"external_id": "B1", "name": "客户B1"}], kind="customers")
+        customer = db.session.scalars(sa.select(Customer)).one()
+        db.session.add(CustomerScore(customer_id=customer.id, churn_probability=0.9, predicted_value=0.388))
+        db.session.commit()
+    retier_again(app, world)
+    browser.login(world)
+    page = browser.get(f"/t/{world.slug}/lists/at_risk").text
+    row = page[page.index('data-testid="list-row"'):]
+    assert "<td>0.388</td>" in row[:row.index("</tr>")], row[:row.index("</tr>")]
