@@ -105,12 +105,13 @@ def _total(name: str, filters: ListFilters) -> int | None:
     return int(carried) if carried.isdigit() else None
 
 
-def _refused(builtin, name: str, sort: str, error: ValidationError):
-    """The list's page with no rows and the refusal beside the filter it names, as typed: a 400."""
+def _refused(builtin, name: str, sort: str, error: ValidationError, *, kept: saved.SavedList | None = None):
+    """The list's page (or saved list's, ``kept``) with no rows and the refusal beside the filter it names, as
+    typed: a 400."""
     db.session.rollback()
     definition = catalog.rule_set()
     page = ListPage([], None, list(definition.dimensions) if definition else [])
-    return _render_list(builtin, name, page, sort, error=filter_error(error)), 400
+    return _render_list(builtin, name, page, sort, error=filter_error(error), kept=kept), 400
 
 
 def _render_list(builtin, name: str, page: ListPage, sort: str, *, error: dict | None = None,
@@ -236,10 +237,7 @@ def saved_list(list_id: uuid.UUID):
         page = list_page(kept.base, visible_customers(current_user), filters=filters,
                          sort=sort, cursor=request.args.get("cursor"), limit=parse_limit(request.args.get("limit")))
     except ValidationError as error:  # a tier or field the rules no longer have: the page says which
-        db.session.rollback()
-        definition = catalog.rule_set()
-        page = ListPage([], None, list(definition.dimensions) if definition else [])
-        return _render_list(builtin, kept.base, page, sort, error=filter_error(error), kept=kept), 400
+        return _refused(builtin, kept.base, sort, error, kept=kept)
     return _render_list(builtin, kept.base, page, sort, kept=kept, total=_total(kept.base, filters),
                         filtered=filters.narrows)
 
