@@ -59,10 +59,15 @@ class DataExtent(TenantOwned, db.Model):
 
 
 def latest_activity_at() -> datetime | None:
-    """The current tenant's latest activity: the kept extent, else (activity written other than by an
-    import, as the benchmarks generate it) the activity itself."""
-    kept = db.session.scalar(sa.select(DataExtent.latest_at).where(DataExtent.source == "activity"))
-    return kept if kept is not None else db.session.scalar(sa.select(sa.func.max(Activity.occurred_at)))
+    """The current tenant's latest activity (``_latest_at``)."""
+    return _latest_at(Activity)
+
+
+def _latest_at(model) -> datetime | None:
+    """The latest moment in the current tenant's history table of ``model``: the kept extent, else (rows
+    written other than by an import, as the benchmarks generate them) the table itself."""
+    kept = db.session.scalar(sa.select(DataExtent.latest_at).where(DataExtent.source == model.__tablename__))
+    return kept if kept is not None else db.session.scalar(sa.select(sa.func.max(model.occurred_at)))
 
 
 def latest_known_activity_at() -> datetime | None:
@@ -113,14 +118,6 @@ def data_end() -> datetime | None:
     return None if last is None else min(last + timedelta(seconds=1), utcnow())
 
 
-def latest_interaction_at() -> datetime | None:
-    """The current tenant's latest interaction (the kept extent, else the interactions themselves)."""
-    from tierwise.tenants.interactions import Interaction  # interactions refer to customers, as activity does
-
-    kept = db.session.scalar(sa.select(DataExtent.latest_at).where(DataExtent.source == "interactions"))
-    return kept if kept is not None else db.session.scalar(sa.select(sa.func.max(Interaction.occurred_at)))
-
-
 def rules_moment() -> datetime:
     """The moment the rules measure their windows up to: just after the tenant's latest activity or
     interaction, never later than now (now when it has none).
@@ -132,9 +129,9 @@ def rules_moment() -> datetime:
     scored them.  The interactions count too: complaints arriving daily while bills come
     monthly still count up to yesterday.
     """
-    from tierwise.tenants.interactions import Interaction
+    from tierwise.tenants.interactions import Interaction  # interactions refer to customers, as activity does
 
     now = utcnow()
-    latest = [moment for moment in (latest_known_activity_at(), _known_by_now(latest_interaction_at(), Interaction))
+    latest = [moment for moment in (latest_known_activity_at(), _known_by_now(_latest_at(Interaction), Interaction))
               if moment is not None]
     return min(max(latest) + timedelta(seconds=1), now) if latest else now
