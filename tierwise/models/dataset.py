@@ -19,16 +19,15 @@ import pandas as pd
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from tierwise.dates import months_before as calendar_months_before
 from tierwise.errors import ValidationError
 from tierwise.models import features as f
 from tierwise.models.days import first_day_from, tenant_date, tenant_day, tenant_days, tenant_midnight
+from tierwise.models.days import tenant_months_before as months_before
 from tierwise.models.horizons import horizon_end
 from tierwise.models.labels import CHURN, imported_outcomes, labels_for, population_days
 from tierwise.platform import tenancy
 from tierwise.platform.db import db
 from tierwise.platform.numbers import readable_number
-from tierwise.platform.tenant import tenant_timezone
 from tierwise.tenants.activity import Activity, data_end
 
 MIN_HISTORY_DAYS = 30  # a cutoff needs at least this much activity before it
@@ -38,11 +37,6 @@ HELD_OUT_SHARE = 0.3  # of the customers, for validation when label windows must
 MAX_TRAINING_ROWS = 2_000_000  # earlier cutoffs are not built past this; the rows over it are sampled
 DRIFT_REFERENCE_ROWS = 100_000  # customers binned for the drift reference: deciles need no more
 DEFAULT_HORIZON = {CHURN: 90, "value": 365}
-
-
-def months_before(moment: datetime, months: int) -> datetime:
-    """``moment`` so many calendar months earlier on the tenant's clock, where its bills are dated."""
-    return calendar_months_before(moment, months, tenant_timezone())
 
 
 @dataclass

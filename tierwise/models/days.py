@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from tierwise.dates import months_before
 from tierwise.platform.numbers import MISSING
 from tierwise.platform.tenant import tenant_timezone
 
@@ -38,6 +39,12 @@ def tenant_days(moments) -> list[str]:
 def tenant_midnight(day: date) -> datetime:
     """The moment ``day`` begins on the tenant's clock: an as-of typed as a day means the start of that day."""
     return datetime.combine(day, time(), tzinfo=ZoneInfo(tenant_timezone()))
+
+
+def tenant_months_before(moment: datetime, months: int) -> datetime:
+    """``moment`` so many calendar months earlier (later, for negative ``months``) on the tenant's
+    calendar, where its bills are dated: cutoffs step by these months, and label windows last them."""
+    return months_before(moment, months, tenant_timezone())
 
 
 def first_day_from(moment: datetime) -> date:

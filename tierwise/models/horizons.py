@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from tierwise.dates import months_before
-from tierwise.platform.tenant import tenant_timezone
+from tierwise.models.days import tenant_months_before
 
 MONTH_DAYS = 365.2425 / 12
 CLOSE_ENOUGH_DAYS = 3
@@ -31,7 +30,7 @@ def horizon_end(cutoff: datetime, horizon_days: int) -> datetime:
     months = whole_months(horizon_days)
     if months is None:
         return cutoff + timedelta(days=horizon_days)
-    return months_before(cutoff, -months, tenant_timezone())
+    return tenant_months_before(cutoff, -months)
 
 
 def label_days(cutoff: datetime, horizon_days: int) -> int:
