@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 import numpy as np
 import pandas as pd
@@ -288,12 +287,12 @@ def _refuse_recategorised(connection: sa.Connection, tenant_id: int) -> None:
                       AND (t.category = '') <> (r.category = ''))
           AND NOT EXISTS (SELECT 1 FROM activity t WHERE t.tenant_id = :tenant_id AND t.customer_id = r.customer_id
                           AND t.occurred_at = r.occurred_at AND t.category = r.category AND t.ordinal = r.ordinal)
-        LIMIT 1"""), {"tenant_id": tenant_id}).first()
+        LIMIT 1""").columns(sa.column("external_id"), sa.column("occurred_at", UTCDateTime()), sa.column("amount"),
+                            sa.column("category")), {"tenant_id": tenant_id}).first()
     if example is None:
         return
-    moment = example[1] if isinstance(example[1], datetime) else datetime.fromisoformat(str(example[1]))
-    moment = local_time(moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc), tenant_timezone())
-    customer, amount, category = example[0], f"{float(example[2]):,.2f}", example[3]
+    customer, amount, category = example.external_id, f"{float(example.amount):,.2f}", example.category
+    moment = local_time(example.occurred_at, tenant_timezone())  # a stored UTC moment, said on the tenant's clock
     if category:
         raise ValidationError(_l("this activity was imported before without a category (customer %(customer)s, "
                                  "%(amount)s at %(moment)s, for one): imported again with one, each such row would "
