@@ -135,7 +135,8 @@ def test_audit_details_say_known_codes_by_their_names(app, make_tenant, browser)
     assert '<span class="muted">Saved list</span> 流失关注' in log and "0190a" not in log
 
 
-def test_a_list_shows_a_churn_probability_just_short_of_certain_as_short_of_it(app, make_tenant, browser):
+def at_risk_page(app, make_tenant, browser, *, churn: float, value: float) -> str:
+    """The at-risk list of a bank whose one customer is scored ``churn`` and ``value``."""
     from tests.rule_helpers import retier_again
     from tierwise.models.scores import CustomerScore
 
@@ -143,26 +144,19 @@ def test_a_list_shows_a_churn_probability_just_short_of_certain_as_short_of_it(a
     with in_tenant(app, world):
         import_records([{"external_id": "B1", "name": "客户B1"}], kind="customers")
         customer = db.session.scalars(sa.select(Customer)).one()
-        db.session.add(CustomerScore(customer_id=customer.id, churn_probability=0.9996, predicted_value=1.0))
+        db.session.add(CustomerScore(customer_id=customer.id, churn_probability=churn, predicted_value=value))
         db.session.commit()
     retier_again(app, world)
     browser.login(world)
-    page = browser.get(f"/t/{world.slug}/lists/at_risk").text
+    return browser.get(f"/t/{world.slug}/lists/at_risk").text
+
+
+def test_a_list_shows_a_churn_probability_just_short_of_certain_as_short_of_it(app, make_tenant, browser):
+    page = at_risk_page(app, make_tenant, browser, churn=0.9996, value=1.0)
     assert "99.96%" in page and "100.0%" not in page
 
 
 def test_a_list_shows_a_small_predicted_value_as_its_reason_says_it_not_as_zero(app, make_tenant, browser):
-    from tests.rule_helpers import retier_again
-    from tierwise.models.scores import CustomerScore
-
-    world = make_tenant("bank")
-    with in_tenant(app, world):
-        import_records([{"external_id": "B1", "name": "客户B1"}], kind="customers")
-        customer = db.session.scalars(sa.select(Customer)).one()
-        db.session.add(CustomerScore(customer_id=customer.id, churn_probability=0.9, predicted_value=0.388))
-        db.session.commit()
-    retier_again(app, world)
-    browser.login(world)
-    page = browser.get(f"/t/{world.slug}/lists/at_risk").text
+    page = at_risk_page(app, make_tenant, browser, churn=0.9, value=0.388)
     row = page[page.index('data-testid="list-row"'):]
     assert "<td>0.388</td>" in row[:row.index("</tr>")], row[:row.index("</tr>")]
