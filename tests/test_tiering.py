@@ -1,7 +1,7 @@
 """Retier: every customer gets exactly one tier per dimension, for a reason, atomically."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -214,11 +214,45 @@ def test_hysteresis_by_evaluations_moves_a_customer_only_after_n_evaluations_in_
     held = assignment(app, utility, "F1", "value")
     assert (held.tier, held.basis, held.pending_tier, held.pending_count) == ("vip", "held", "important", 1)
     assert run.changes["value"]["held"] == 1
-    retier_again(app, utility)
+    retier_again(app, utility, as_of=AS_OF + timedelta(days=1))  # a day's more data: the second evaluation
     assert assignment(app, utility, "F1", "value").tier == "vip"
-    retier_again(app, utility)
+    retier_again(app, utility, as_of=AS_OF + timedelta(days=2))
     moved = assignment(app, utility, "F1", "value")
     assert (moved.tier, moved.basis, moved.pending_tier, moved.pending_count) == ("important", "rule", None, 0)
+
+
+def test_retiering_again_on_the_same_data_does_not_count_as_another_evaluation_for_hysteresis(app, utility):
+    """Three clicks on "Retier" in one evening must not undo a hold of three evaluations: they look at the same data."""
+    publish_and_retier(app, utility, rule_set())
+    stricter = rule_set(value=[{"code": "vip", "rule": "sum(amount, 365d) >= 100000"},
+                               {"code": "important", "rule": "sum(amount, 365d) >= 1000"},
+                               {"code": "general", "fallback": True}])
+    stricter["dimensions"][0]["hysteresis"] = {"evaluations": 3}
+    first = publish_and_retier(app, utility, stricter)  # new rules on the same data: F1's wait starts, and counts
+    assert not first.new_data
+    assert (assignment(app, utility, "F1", "value").pending_count, first.changes["value"]["held"]) == (1, 1)
+    for _ in range(3):
+        again = retier_again(app, utility)
+        held = assignment(app, utility, "F1", "value")
+        assert (again.new_data, held.tier, held.basis, held.pending_count) == (False, "vip", "held", 1)
+        assert again.changes["value"] == {"up": 0, "down": 0, "new": 0, "held": 1}
+    later = retier_again(app, utility, as_of=AS_OF + timedelta(days=1))
+    assert later.new_data and assignment(app, utility, "F1", "value").pending_count == 2
+    retier_again(app, utility, as_of=AS_OF + timedelta(days=2))
+    assert assignment(app, utility, "F1", "value").tier == "important"
+
+
+def test_the_rules_page_and_the_api_say_which_retiers_ran_on_the_same_data_as_the_one_before(
+        app, utility, browser, issue_token):
+    publish_and_retier(app, utility, rule_set())
+    retier_again(app, utility)  # nothing new since the first
+    retier_again(app, utility, as_of=AS_OF + timedelta(days=1))
+    browser.login(utility)
+    rows = browser.get(f"/t/{utility.slug}/rules/").text.split("Recent retiers")[1].split("</tr>")[1:4]
+    note = "Same data as the previous retier: hysteresis did not count it again."
+    assert [note in row for row in rows] == [False, True, False]  # newest first
+    runs = browser.client.get("/api/v1/retier-runs", headers={"Authorization": f"Bearer {issue_token(utility)}"})
+    assert [run["new_data"] for run in runs.get_json()["items"]] == [True, False, True]
 
 
 def test_hysteresis_by_margin_keeps_a_customer_just_below_the_boundary(app, utility):

@@ -274,9 +274,11 @@ def test_a_preview_under_hysteresis_shows_what_the_next_retier_will_do(app, book
     assert {t.tier: t.customers for t in value.tiers} == {
         tier: sum(1 for (c, d), t in tiers(app, book).items() if d == "value" and t == tier)
         for tier in ("key", "important", "standard", "basic")}  # the preview's counts are the retier's
-    after = previewed(app, book, draft)  # the second evaluation in a row outside key: the next retier moves A1
+    assert previewed(app, book, draft).held == 1  # on the same data, the next retier would hold A1 still
+    # A day's more data: the second evaluation in a row outside key, so the next retier moves A1.
+    after = previewed(app, book, draft, as_of=JAN + timedelta(days=1))
     assert after.held == 0 and after.matrix["key"] == {"important": 1}
-    run = retier_again(app, book, as_of=JAN)
+    run = retier_again(app, book, as_of=JAN + timedelta(days=1))
     assert run.changes["value"]["held"] == 0 and run.changes["value"]["down"] == 1 and held_in_store(app, book) == 0
 
 
@@ -310,9 +312,9 @@ def test_a_preview_counts_both_kinds_of_hold_as_every_retier_after_it_holds_them
     held = [previewed(app, fresh, draft).held]
     run = publish_and_retier(app, fresh, draft, as_of=JAN)
     stored = [(run.changes["value"]["held"], held_in_store(app, fresh))]
-    for _ in range(2):
-        held.append(previewed(app, fresh, draft).held)
-        run = retier_again(app, fresh, as_of=JAN)
+    for day in (1, 2):  # each retier a day's more data later: each is another evaluation
+        held.append(previewed(app, fresh, draft, as_of=JAN + timedelta(days=day)).held)
+        run = retier_again(app, fresh, as_of=JAN + timedelta(days=day))
         stored.append((run.changes["value"]["held"], held_in_store(app, fresh)))
     assert held == [3, 3, 1]  # K1, M2 and M1, then M1 alone: the third evaluation moves K1 and M2
     assert stored == [(3, 3), (3, 3), (1, 1)]  # every preview said what the retier after it did

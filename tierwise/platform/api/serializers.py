@@ -32,8 +32,8 @@ IMPORT_RUN_FIELDS = ("id", "kind", "source_name", "status", "rows_read", "rows_p
 RULE_SET_VERSION_FIELDS = ("id", "number", "note", "restored_from", "created_by", "created_at", "updated_at",
                            "published_by", "published_at")
 RULE_SET_VERSION_DETAIL_FIELDS = RULE_SET_VERSION_FIELDS + ("definition",)
-RETIER_RUN_FIELDS = ("id", "rule_version_id", "as_of", "status", "started_at", "finished_at", "customers", "changes",
-                     "message", "started_by")
+RETIER_RUN_FIELDS = ("id", "rule_version_id", "as_of", "new_data", "status", "started_at", "finished_at", "customers",
+                     "changes", "message", "started_by")
 SCHEDULE_FIELDS = ("id", "action", "cron", "timezone", "enabled", "next_run_at", "last_run_at", "last_due_at",
                    "last_status", "last_message", "last_run_id", "created_by", "updated_by", "created_at", "updated_at")
 TIER_SHARE_FIELDS = ("tier", "label_en", "label_zh", "colour", "customers", "share")

@@ -60,8 +60,9 @@ class Evaluation:
 
     def __init__(self, plan: Plan, *, tenant_id: int, as_of: datetime, dialect: str,
                  version_id: uuid.UUID | None = None, preview: bool = False,
-                 reuse: snapshot.Reuse | None = None) -> None:
+                 reuse: snapshot.Reuse | None = None, new_data: bool = True) -> None:
         self.plan = plan
+        self.new_data = new_data  # whether it counts for customers already waiting (``data_moved_on``)
         self.version_id = version_id
         self.preview = preview  # reasons explain the rules' verdict (the candidate), not a held tier
         self.reuse = reuse  # a preview's kept values, taken instead of computed where the keys match
@@ -427,18 +428,20 @@ class Evaluation:
         cand, cur = first.c[f"cand_{code}"], first.c[f"cur_{code}"]
         pending, pending_count = first.c[f"pend_{code}"], sa.func.coalesce(first.c[f"pendn_{code}"], 0)
         needed = spec.hysteresis.evaluations
+        # This evaluation's count: one, but on the same data as the last retier only for a customer
+        # whose wait starts now (``data_moved_on``: N evaluations of the data, not N clicks).
+        counted = pending_count + 1 if self.new_data else pending_count + sa.case((pending_count == 0, 1), else_=0)
         if needed > 1:
             # N evaluations in a row outside the current tier move the customer to the latest candidate,
             # however the candidate changed meanwhile: one sliding down two tiers is not held longer.
             known = sa.and_(cur.is_not(None), cur.in_(codes))
-            tier = sa.case((sa.not_(known), cand), (cand == cur, cur), (pending_count + 1 >= needed, cand),
-                           else_=cur)
+            tier = sa.case((sa.not_(known), cand), (cand == cur, cur), (counted >= needed, cand), else_=cur)
         else:
             tier = cand
         moving = tier != cand if needed > 1 else sa.false()
         held = sa.or_(moving, sa.and_(cand == cur, first.c[f"margin_{code}"])) if relaxed else moving
         basis = sa.case((held, "held"), (tier == spec.fallback.code, "fallback"), else_="rule")
-        new_count = sa.case((moving, pending_count + 1), else_=0)
+        new_count = sa.case((moving, counted), else_=0)
         new_pending = sa.case((moving, cand), else_=None)
 
         # Whether the stored assignment must be written (the retier updates only these rows): a new

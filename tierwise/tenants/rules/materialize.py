@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from tierwise.platform.db import JSONType, db, set_transaction_settings
 from tierwise.tenants.rules import snapshot
+from tierwise.tenants.rules.assignments import data_moved_on
 from tierwise.tenants.rules.definition import Plan
 from tierwise.tenants.rules.evaluation import Evaluation
 from tierwise.tenants.rules.sql import execute_sql, temporary_table
@@ -48,11 +49,13 @@ def result_columns(plan: Plan, *, preview: bool = False, keep: bool = False) -> 
 
 def materialize(plan: Plan, *, tenant_id: int, as_of: datetime, name: str,
                 version_id: uuid.UUID | None = None, preview: bool = False,
-                reuse: snapshot.Reuse | None = None, keep: bool = False) -> sa.Table:
+                reuse: snapshot.Reuse | None = None, keep: bool = False, new_data: bool | None = None) -> sa.Table:
     """Evaluate the plan into a temporary table ``name`` (dropped at commit on PostgreSQL).
 
     Runs on the session's connection, inside its transaction and tenant scope.  A
     preview may ``reuse`` a snapshot's values, or ``keep`` the columns a new one needs.
+    ``new_data``: whether hysteresis counts it for customers already waiting; by default
+    whether ``as_of`` is past the last retier's, as the next retier at that moment would count.
     """
     dialect = db.session.connection().dialect.name
     set_transaction_settings(db.session.connection(), {
@@ -67,8 +70,10 @@ def materialize(plan: Plan, *, tenant_id: int, as_of: datetime, name: str,
         # which combines workers x customers of them alone.  10 s against 7 s at a million customers
         # on two cores, and the leader's share grows with more workers.
         "max_parallel_workers_per_gather": "0"})
+    if new_data is None:
+        new_data = data_moved_on(as_of)
     evaluation = Evaluation(plan, tenant_id=tenant_id, as_of=as_of, dialect=dialect, version_id=version_id,
-                            preview=preview, reuse=reuse)
+                            preview=preview, reuse=reuse, new_data=new_data)
     columns = result_columns(plan, preview=preview, keep=keep)
     select = evaluation.base()
     if evaluation.reads_only_snapshot():

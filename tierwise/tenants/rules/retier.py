@@ -22,7 +22,7 @@ from tierwise.platform.clock import local_time
 from tierwise.platform.db import UTCDateTime, db, rollback_or_discard, utcnow
 from tierwise.tenants.activity import rules_moment
 from tierwise.tenants.rules import snapshot
-from tierwise.tenants.rules.assignments import RetierRun
+from tierwise.tenants.rules.assignments import RetierRun, data_moved_on
 from tierwise.tenants.rules.definition import DimensionSpec, Plan
 from tierwise.tenants.imports.loading import Dialect
 from tierwise.tenants.rules.materialize import materialize
@@ -201,7 +201,9 @@ def retier(run: RetierRun, version: RuleSetVersion, plan: Plan) -> RetierRun:
     tenant_id = tenancy.current_tenant_id()
     tenancy.lock_tenant(TIERS_LOCK)
     now = utcnow()
-    materialize(plan, tenant_id=tenant_id, as_of=run.as_of, name=RESULT, version_id=version.id)
+    run.new_data = data_moved_on(run.as_of)
+    materialize(plan, tenant_id=tenant_id, as_of=run.as_of, name=RESULT, version_id=version.id,
+                new_data=run.new_data)
     changed = _keep_changed(plan)
     # ``decided_at`` is the moment the reason's values describe: the run's as-of (the moment it began,
     # unless asked for another), as the customer page says; the history's periods are the clock's.

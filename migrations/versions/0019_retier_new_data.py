@@ -1,0 +1,23 @@
+"""A retier records whether its data reached past the previous retier's: only then does hysteresis count it.
+
+Revision ID: 0019
+Revises: 0018
+Create Date: 2026-12-07 18:30:00.000000
+"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = '0019'
+down_revision = '0018'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('retier_runs', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('new_data', sa.Boolean(), nullable=False, server_default=sa.true()))
+
+
+def downgrade():
+    with op.batch_alter_table('retier_runs', schema=None) as batch_op:
+        batch_op.drop_column('new_data')
