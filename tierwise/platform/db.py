@@ -146,6 +146,7 @@ class TenantSession(FlaskSession):
 _SETTING_PROVIDERS: list = []  # () -> {setting: value}, from the current scope
 SENT = "transaction_settings"  # session.info: what the session's transaction carries now
 ASKED = "transaction_settings_asked"  # session.info: what ``set_for_transaction`` added for this transaction
+WROTE = "transaction_wrote"  # session.info: the transaction has flushed or run a statement other than a SELECT
 
 
 def transaction_setting(provider):
@@ -205,11 +206,24 @@ def _begin_settings(session, transaction, connection: sa.Connection) -> None:
 @sa.event.listens_for(TenantSession, "do_orm_execute")
 def _before_statement(state) -> None:
     sync_transaction_settings(state.session)
+    if not state.is_select:
+        state.session.info[WROTE] = True
 
 
 @sa.event.listens_for(TenantSession, "before_flush")
 def _before_flush(session, flush_context, instances) -> None:
     sync_transaction_settings(session)
+
+
+@sa.event.listens_for(TenantSession, "after_flush")
+def _after_flush(session, flush_context) -> None:
+    session.info[WROTE] = True
+
+
+def wrote_in_transaction() -> bool:
+    """Whether the session's transaction has written (an ORM flush or a statement other than a SELECT
+    through the session): what it read before may have changed under it, triggers included."""
+    return bool(db.session().info.get(WROTE))
 
 
 @sa.event.listens_for(TenantSession, "after_transaction_end")
@@ -219,6 +233,7 @@ def _forget_settings(session, transaction) -> None:
     session.info.pop(SENT, None)
     if transaction.parent is None:
         session.info.pop(ASKED, None)
+        session.info.pop(WROTE, None)
 
 
 def set_transaction_settings(connection: sa.Connection, values: dict[str, str]) -> None:

@@ -6,6 +6,7 @@ request's slug or an API token resolves against before any tenant scope exists.
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import datetime
 from enum import StrEnum
 
@@ -47,6 +48,9 @@ class Tenant(db.Model):
     settings: Mapped[dict] = mapped_column(JSONType, default=dict)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Renewed by database triggers whenever the tenant's fields or rule sets change (migration 0020):
+    # what a process keeps of them is keyed by it (``configuration``).
+    config_version: Mapped[uuid.UUID | None] = mapped_column(default=uuid.uuid4)
 
     @property
     def timezone(self) -> str:

@@ -12,6 +12,8 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass
 from enum import StrEnum
+from types import MappingProxyType
+from typing import Mapping
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -20,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tierwise.errors import ConflictError, ValidationError, parse_choice
 from tierwise.platform import audit, tenancy
+from tierwise.platform.configuration import per_configuration
 from tierwise.platform.db import TenantScoped, db
 from tierwise.platform.i18n import localised
 
@@ -210,14 +213,16 @@ class FieldLabel:
         return self.label_zh if (locale or "").startswith("zh") else self.label_en
 
 
-def field_labels() -> dict[str, FieldLabel]:
+@per_configuration
+def field_labels() -> Mapping[str, FieldLabel]:
     """The current tenant's field labels by name: what a reason needs, without loading the fields.
 
     A list page of the API names the fields of 50 reasons; loading every field
-    definition as an object for that cost more than the page's own query.
+    definition as an object for that cost more than the page's own query.  Read
+    once per configuration version in the process, and shared: read-only.
     """
     t = FieldDefinition.__table__
     rows = db.session.execute(sa.select(t.c.name, t.c.label_zh, t.c.label_en)
                               .where(t.c.tenant_id == tenancy.current_tenant_id())
                               .execution_options(tenant_filtered=True))
-    return {name: FieldLabel(zh, en) for name, zh, en in rows}
+    return MappingProxyType({name: FieldLabel(zh, en) for name, zh, en in rows})

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tierwise.errors import ConflictError, NotFoundError, ValidationError
 from tierwise.platform import audit, tenancy
+from tierwise.platform.configuration import per_configuration
 from tierwise.platform.db import JSONType, TenantScoped, db, utcnow
 from tierwise.tenants.fields import field_registry
 from tierwise.tenants.rules.definition import Plan, RuleSetDefinition, compile_definition
@@ -99,12 +100,18 @@ def current_version() -> RuleSetVersion | None:
 def definition_in_force() -> RuleSetDefinition | None:
     """The rule set in force, parsed: what every list page and export reads.
 
-    Only the version's id is read per call; published versions never change, so
-    their parsed definitions are kept in the process, by tenant and version
-    (loading and parsing the definition was about a tenth of a list page's time).
+    Only the version's id is read, once per configuration version in the process
+    (``per_configuration``); published versions never change, so their parsed
+    definitions are kept in the process, by tenant and version (loading and parsing
+    the definition was about a tenth of a list page's time).
     """
-    version_id = db.session.scalar(_in_force(RuleSetVersion.id))
+    version_id = _version_in_force()
     return None if version_id is None else published_definition(tenancy.current_tenant_id(), version_id)
+
+
+@per_configuration
+def _version_in_force() -> uuid.UUID | None:
+    return db.session.scalar(_in_force(RuleSetVersion.id))
 
 
 @functools.lru_cache(maxsize=1024)
