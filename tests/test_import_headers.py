@@ -7,10 +7,12 @@ a tenant's own field keeps the column headed by its label.
 """
 from __future__ import annotations
 
+import io
 from datetime import datetime, timezone
 
 import pytest
 
+from tests.conftest import csrf_token_from
 from tests.test_import_inputs import import_cli
 from tests.test_imports import rows, run_import, write  # noqa: F401  (run_import is a fixture)
 from tierwise.errors import ValidationError
@@ -70,6 +72,34 @@ def test_exported_files_import_without_a_mapping_into_the_same_rows_as_named_col
     assert stored(app, named)["activity"][0][4:] == (1234.5, 12.5)  # the optional columns were read too
 
 
+def test_the_import_says_which_column_it_read_as_which_target(app, tmp_path, tenant_a, run_import):
+    text = EXPORTED["customers"] + ROWS["customers"].format(rm1=tenant_a.email("rm1"))
+    result = run_import(tenant_a, "customers", write(tmp_path, "c.csv", text.replace("客户名称", "name")))
+    assert result.recognised_columns == {
+        "external_id": "客户编号", "party_type": "客户性质", "branch_code": "所属网点", "rm_email": "客户经理邮箱",
+        "status": "客户状态", "churn_label": "是否流失"}  # ``name`` was named, not recognised
+    assert result.summary()["recognised_columns"] == result.recognised_columns  # what runs, the API and audit keep
+
+
+def test_the_run_page_and_import_status_list_the_columns_recognised_by_their_header(app, browser, tenant_a):
+    from tests.rule_helpers import in_tenant
+    from tierwise.platform.cli_imports import run_report
+    from tierwise.tenants.imports.runs import find_run
+
+    browser.login(tenant_a, "admin")
+    page = browser.get(f"/t/{tenant_a.slug}/imports/")
+    upload = (EXPORTED["customers"] + ROWS["customers"].format(rm1=tenant_a.email("rm1"))).encode()
+    response = browser.client.post(f"/t/{tenant_a.slug}/imports/", content_type="multipart/form-data", data={
+        "csrf_token": csrf_token_from(page.text), "kind": "customers", "file": (io.BytesIO(upload), "客户.csv")})
+    assert response.status_code == 302
+    said = browser.get(response.location).text
+    assert "<code>external_id</code> ← 客户编号" in said and "<code>status</code> ← 客户状态" in said
+    with in_tenant(app, tenant_a):
+        status = run_report(find_run(response.location.rstrip("/").rsplit("/", 1)[1]))
+    assert ("Columns recognised by their header: branch_code=所属网点, churn_label=是否流失, external_id=客户编号, "
+            "name=客户名称, party_type=客户性质, rm_email=客户经理邮箱, status=客户状态") in status
+
+
 def test_two_columns_that_could_both_be_the_date_are_refused_naming_both(app, tmp_path, tenant_a, run_import):
     run_import(tenant_a, "customers", write(tmp_path, "c.csv", "客户号,客户名称\n0001,张三\n"))
     bills = write(tmp_path, "a.csv", "客户号,交易日期,记账日期,交易金额\n0001,2024-03-01,2024-03-02,100\n")
@@ -97,6 +127,7 @@ def test_an_explicit_map_still_decides_which_column_fills_a_target(app, tmp_path
     imported = import_cli(runner, tenant_a, "activity", bills, "--map", "occurred_at=记账日期",
                           "--amount-column", "金额(元)")
     assert imported.exit_code == 0, imported.stderr
+    assert "Columns recognised by their header: customer=客户号\n" in imported.stdout
     [bill] = rows(app, tenant_a, Activity)
     shanghai_midnight_march_2 = datetime(2024, 3, 1, 16, tzinfo=timezone.utc)  # 记账日期, not 交易日期
     assert (bill.occurred_at, float(bill.amount)) == (shanghai_midnight_march_2, 90.0)
@@ -114,9 +145,10 @@ def test_a_tenant_field_named_or_labelled_like_a_header_keeps_its_column(app, tm
         define_field(name=field, field_type="category", **labels)
         db.session.commit()
     customers = f"客户编号,客户名称,{header}\n0001,华联医药,大客户\n"
-    run_import(tenant_a, "customers", write(tmp_path, "c.csv", customers))
+    result = run_import(tenant_a, "customers", write(tmp_path, "c.csv", customers))
     [customer] = rows(app, tenant_a, Customer)
     assert customer.attributes == {field: "大客户"}
+    assert target not in result.recognised_columns
     assert (customer.party_type, customer.churn_label) == ("individual", None)
 
 
