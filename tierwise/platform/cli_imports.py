@@ -84,6 +84,8 @@ def _run(kind: str, mapping: dict[str, str], *, path: str, tenant_slug: str, map
                f"{result.rejected:,} rejected ({result.seconds:.1f} s, {rate:,.0f} rows/s)")
     if result.added_fields:
         click.echo(f"Added fields: {', '.join(result.added_fields)}")
+    if result.recognised_columns:
+        click.echo(f"Columns recognised by their header: {_pairs(result.recognised_columns)}")
     if result.ignored_columns:
         click.echo(f"Ignored columns: {', '.join(result.ignored_columns)}")
     if result.dated_ahead:
@@ -93,6 +95,11 @@ def _run(kind: str, mapping: dict[str, str], *, path: str, tenant_slug: str, map
     if result.rejects_path:
         click.echo(f"Rejected rows and reasons: {result.rejects_path}")
     _classify_newcomers(tenant_slug, result)
+
+
+def _pairs(recognised: dict[str, str]) -> str:
+    """Targets and the columns that filled them, as ``--map`` takes them (external_id=客户编号)."""
+    return ", ".join(f"{target}={column}" for target, column in sorted(recognised.items()))
 
 
 def _classify_newcomers(tenant_slug: str, result) -> None:
@@ -156,6 +163,8 @@ def run_report(run) -> list[str]:
                      f"{result['unchanged']:,} unchanged, {result['rejected']:,} rejected")
         if result.get("added_fields"):
             lines.append(f"Added fields: {', '.join(result['added_fields'])}")
+        if result.get("recognised_columns"):
+            lines.append(f"Columns recognised by their header: {_pairs(result['recognised_columns'])}")
         if run.options.get("save_mapping"):
             lines.append(f"Mapping saved as: {run.options['save_mapping']}")
     errors = result.get("errors") or []

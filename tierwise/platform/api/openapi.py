@@ -220,6 +220,9 @@ SCHEMAS = {
         "inserted": {"type": "integer"}, "updated": {"type": "integer"}, "unchanged": {"type": "integer"},
         "rejected": {"type": "integer"}, "added_fields": {"type": "array", "items": {"type": "string"}},
         "ignored_columns": {"type": "array", "items": {"type": "string"}},
+        "recognised_columns": {"type": "object", "additionalProperties": {"type": "string"},
+                               "description": "Targets filled by a column whose header is one of the target's "
+                                              "spellings (客户编号 for external_id), and that column."},
         "dated_ahead": {"type": "integer", "description": "Rows dated after the import: kept, and read by the rules, "
                                                          "models and dashboards once their day comes."},
         "latest_ahead": {"type": ["string", "null"], "format": "date-time",

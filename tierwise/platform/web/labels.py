@@ -99,6 +99,7 @@ AUDIT_DETAIL_LABELS = {
     "group": _l("Group"), "kind": _l("Kind"), "source": _l("File"), "rows_read": _l("Rows read"),
     "inserted": _l("New"), "updated": _l("Updated"), "unchanged": _l("Unchanged"), "rejected": _l("Rejected"),
     "added_fields": _l("Added fields"), "ignored_columns": _l("Ignored columns"),
+    "recognised_columns": _l("Columns recognised by their header"),
     "rejects_path": _l("Rejected rows file"), "seconds": _l("Seconds"), "list": _l("List"), "base": _l("List"),
     "filters": _l("Filters"), "sort": _l("Sort"), "rows": _l("Rows"), "format": _l("Format"), "by": _l("By"),
     "saved_list": _l("Saved list"), "shared": _l("Shared"), "status": _l("Status"), "mapping": _l("Column mapping"),

@@ -1,14 +1,24 @@
 """Matching a file's columns to what an import fills, before any row is read.
 
-Built-in targets come from the column named like the target (case-insensitive)
-or from an explicit mapping.  In a customer file every other column must be a
-field in the tenant's registry, named by the field's name or by its label in
-either language (用电类别 is ``usage_category``); unknown columns are refused
-with close matches suggested, unless the admin asked to add them (their type is
-inferred from the data).  A column whose header cannot name a field (行业) is
-added under the name a mapping gives it (``--map industry=行业``), its header
-kept as the field's Chinese label.  Activity and interaction files may carry extra columns: they are
-reported as ignored.
+A built-in target is filled, first to last, by: the column a mapping gives it
+(``--map``, a saved mapping); the column named like the target
+(case-insensitive); or the one column whose header is one of the target's
+spellings (``headers``: 客户编号, 交易日期, 金额(元)...).  Two columns that are
+both spellings of one target are refused, naming both, for the user to map the
+one meant: neither is picked.  A spelling never takes a column mapped to
+something else, named like another target, or, in a customer file, naming a
+tenant field by its name or label: the tenant named that field, the spelling
+lists are only our guess, so a field labelled 客户类型 keeps its column and
+``party_type`` is left to a mapping.  In a customer file every other column
+must be a field in the tenant's registry, named by the field's name or by its
+label in either language (用电类别 is ``usage_category``); unknown columns are
+refused with close matches suggested, unless the admin asked to add them (their
+type is inferred from the data).  A column whose header cannot name a field
+(行业) is added under the name a mapping gives it (``--map industry=行业``), its
+header kept as the field's Chinese label.  Activity and interaction files may
+carry extra columns: they are reported as ignored.  The columns recognised by
+their spelling are reported too (``ColumnPlan.recognised``), so the user sees
+what was read as what.
 """
 from __future__ import annotations
 
@@ -20,7 +30,7 @@ from flask_babel import lazy_gettext as _  # kept by the errors: a refused file 
 
 from tierwise.errors import Phrases, ValidationError
 from tierwise.tenants.fields import FieldDefinition, FieldType, validate_field_name
-from tierwise.tenants.imports import parsing
+from tierwise.tenants.imports import headers, parsing
 from tierwise.tenants.imports.specs import BUILT_IN_TARGETS, KIND_LABELS, KINDS, Target, attribute_target
 
 CATEGORY_LIMIT = 50
@@ -33,6 +43,7 @@ class ColumnPlan:
     new_fields: dict[str, FieldType] = field(default_factory=dict)
     new_field_sources: dict[str, str] = field(default_factory=dict)  # new field name -> the column it came from
     ignored: list[str] = field(default_factory=list)
+    recognised: dict[str, str] = field(default_factory=dict)  # target -> the column its spelling filled it from
 
 
 def plan_columns(kind: str, columns: list[str], mapping: dict[str, str], registry: dict[str, FieldDefinition],
@@ -58,8 +69,11 @@ def plan_columns(kind: str, columns: list[str], mapping: dict[str, str], registr
                                     columns=Phrases(columns)), field=target)
     plan = ColumnPlan(kind=kind, targets=[])
     used: set[str] = set()
+    spelled = headers.spelled_columns(kind, _spellable(kind, columns, mapping, known, registry))
     for target in built_in:
         source = mapping.get(target.name) or by_lower.get(target.name)
+        if source is None and target.name in spelled:
+            source = plan.recognised[target.name] = _spelled_source(target.name, spelled[target.name], batch)
         if source is None:
             if target.required and batch:
                 raise ValidationError(_("the records have no key '%(target)s': give each record one, or map a key "
@@ -119,6 +133,30 @@ def plan_columns(kind: str, columns: list[str], mapping: dict[str, str], registr
         plan.new_fields[name] = infer_field_type(sample[column] if sample is not None else pd.Series([], dtype=str))
         plan.new_field_sources[name] = column
     return plan
+
+
+def _spellable(kind: str, columns: list[str], mapping: dict[str, str], known: set[str],
+               registry: dict[str, FieldDefinition]) -> list[str]:
+    """The columns a spelling may fill: not mapped, not named like a target, and in a customer file not
+    naming a tenant field by its name or label (the tenant chose that name; a spelling is a guess)."""
+    by_label = _fields_by_label(registry) if kind == "customers" else {}
+    return [column for column in columns if column not in mapping.values() and column.lower() not in known
+            and not (kind == "customers" and column.lower() in registry) and column.strip().lower() not in by_label]
+
+
+def _spelled_source(target: str, found: list[str], batch: bool) -> str:
+    """The one column spelled as ``target``; two are refused, since guessing would read the wrong one
+    silently (交易日期 or 记账日期?)."""
+    if len(found) == 1:
+        return found[0]
+    named = Phrases(_("'%(column)s'", column=column) for column in found)
+    if batch:
+        raise ValidationError(_("the keys %(keys)s could each be '%(target)s': map the one meant to it, e.g. "
+                                "\"mapping\": {\"%(target)s\": \"%(key)s\"}", keys=named, target=target,
+                                key=found[0]), field=target)
+    raise ValidationError(_("the columns %(columns)s could each be '%(target)s': map the one meant to it, e.g. "
+                            "%(target)s=%(column)s (--map in the CLI, the mapping box on the import page)",
+                            columns=named, target=target, column=found[0]), field=target)
 
 
 def _fields_by_label(registry: dict[str, FieldDefinition]) -> dict[str, FieldDefinition]:

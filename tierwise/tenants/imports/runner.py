@@ -57,6 +57,7 @@ class ImportResult:
     errors: list[RowError] = field(default_factory=list)
     added_fields: list[str] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
+    recognised_columns: dict[str, str] = field(default_factory=dict)  # target -> the column its header's spelling gave
     rejects_path: str | None = None
     seconds: float = 0.0
     # Rows dated after the import (a bill issued ahead of its period): kept, and said, since rules, models and
@@ -68,6 +69,7 @@ class ImportResult:
         return {"kind": self.kind, "source": self.source, "rows_read": self.rows_read, "inserted": self.inserted,
                 "updated": self.updated, "unchanged": self.unchanged, "rejected": self.rejected,
                 "added_fields": self.added_fields, "ignored_columns": self.ignored_columns,
+                "recognised_columns": self.recognised_columns,
                 "rejects_path": self.rejects_path, "seconds": round(self.seconds, 3),
                 "dated_ahead": self.dated_ahead,
                 "latest_ahead": self.latest_ahead.isoformat() if self.latest_ahead else None}
@@ -162,7 +164,7 @@ def _run(source, *, name: str, kind: str, mapping: dict[str, str], skip_invalid:
     if not may_assign and any(target.name == "rm_email" for target, _source in plan.targets):
         raise PermissionDeniedError(_("an rm_email column gives customers to relationship managers, which only a "
                                       "tenant admin may do: leave the column out, or ask one"))
-    result.ignored_columns = plan.ignored
+    result.ignored_columns, result.recognised_columns = plan.ignored, plan.recognised
     for field_name, field_type in plan.new_fields.items():
         header = plan.new_field_sources.get(field_name, "")  # a Chinese header is the field's Chinese label
         define_field(name=field_name, field_type=field_type.value, field_group=FieldGroup.PROFILE.value,
