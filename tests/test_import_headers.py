@@ -167,3 +167,15 @@ def test_no_header_is_the_spelling_of_two_targets_or_the_name_of_another(kind):
             key = header_key(spelling)
             assert owner.setdefault(key, target) == target, (spelling, owner[key], target)
             assert names.get(key, target) == target, (spelling, target)
+
+
+def test_an_optional_target_left_out_with_an_empty_mapping_ignores_the_column_its_header_would_fill(
+        app, tmp_path, tenant_a, run_import, runner):
+    run_import(tenant_a, "customers", write(tmp_path, "c.csv", "客户号,客户名称\n0001,张三\n"))
+    bills = write(tmp_path, "a.csv", "客户号,交易日期,交易金额,数量\n0001,2024-03-01,100,12箱\n")
+    imported = import_cli(runner, tenant_a, "activity", bills, "--map", "quantity=")
+    assert imported.exit_code == 0, imported.stderr
+    [bill] = rows(app, tenant_a, Activity)
+    assert (float(bill.amount), bill.quantity) == (100.0, None)
+    required = import_cli(runner, tenant_a, "activity", bills, "--map", "occurred_at=")
+    assert required.exit_code != 0 and "'occurred_at' cannot be left out: map a column to it" in required.stderr

@@ -36,11 +36,15 @@ class ColumnMapping(TenantScoped, db.Model):
 
 
 def parse_pairs(pairs: Iterable[str], *, field: str) -> dict[str, str]:
-    """``TARGET=COLUMN`` pairs (the CLI's ``--map``, the import page's mapping box) as a mapping."""
+    """``TARGET=COLUMN`` pairs (the CLI's ``--map``, the import page's mapping box) as a mapping.
+
+    ``TARGET=`` with no column leaves an optional target unfilled: a column its header would have
+    filled (``planning``) is ignored instead.
+    """
     mapping: dict[str, str] = {}
     for pair in pairs:
         target, sep, column = pair.partition("=")
-        if not sep or not target.strip() or not column.strip():
+        if not sep or not target.strip():
             raise ValidationError(_("'%(pair)s' is not TARGET=COLUMN", pair=pair), field=field)
         mapping[target.strip()] = column.strip()
     return mapping

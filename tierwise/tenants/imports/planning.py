@@ -61,6 +61,11 @@ def plan_columns(kind: str, columns: list[str], mapping: dict[str, str], registr
         if target not in known and not (kind == "customers" and target in registry) and not adding:
             raise ValidationError(_("'%(target)s' is not something the %(kind)s import fills", target=target,
                                     kind=KIND_LABELS[kind]), field=target)
+        if not source:  # TARGET= leaves an optional target unfilled, whatever column would have filled it
+            if target not in known or any(t.required for t in built_in if t.name == target):
+                raise ValidationError(_("'%(target)s' cannot be left out: map a column to it", target=target),
+                                      field=target)
+            continue
         if source not in columns:
             if batch:
                 raise ValidationError(_("the records have no key '%(column)s' (keys: %(columns)s)", column=source,
@@ -71,6 +76,8 @@ def plan_columns(kind: str, columns: list[str], mapping: dict[str, str], registr
     used: set[str] = set()
     spelled = headers.spelled_columns(kind, _spellable(kind, columns, mapping, known, registry))
     for target in built_in:
+        if mapping.get(target.name) == "":
+            continue
         source = mapping.get(target.name) or by_lower.get(target.name)
         if source is None and target.name in spelled:
             source = plan.recognised[target.name] = _spelled_source(target.name, spelled[target.name], batch)
