@@ -312,3 +312,18 @@ def test_the_pharma_template_never_calls_an_account_with_nothing_overdue_a_high_
     retier_again(app, world)
     assigned = tiers(app, world)
     assert assigned[("P1", "high_risk")] == "normal" and assigned[("P2", "high_risk")] == "high"
+
+
+def test_the_pharma_template_judges_days_sales_outstanding_against_each_accounts_payment_terms(app, make_tenant):
+    """A tertiary hospital on 180-day terms paying in 170 days is on time; a pharmacy on 30-day terms at 130 is not."""
+    world = make_tenant("pharma_distributor")
+    accounts = {"H1": ("市第一人民医院", "170", "180"), "H2": ("县医院", "215", "180"),
+                "P1": ("拖欠药房", "130", "30"), "P2": ("连锁药房", "95", "60"), "P3": ("无账期药房", "125", "")}
+    with in_tenant(app, world):
+        import_records([{"external_id": code, "name": name, "dso_days": dso, "payment_terms_days": terms,
+                         "overdue_receivables": "0", "revenue_12m": "100000"}
+                        for code, (name, dso, terms) in accounts.items()], kind="customers")
+        db.session.commit()
+    retier_again(app, world)
+    credit = {code: tier for (code, dimension), tier in tiers(app, world).items() if dimension == "high_risk"}
+    assert credit == {"H1": "normal", "H2": "watch", "P1": "high", "P2": "watch", "P3": "high"}  # P3: 120 days flat

@@ -247,6 +247,9 @@ def pharma_batch(rng, ids, months, branches, rms) -> Batch:
         "revenue_12m": np.round(revenue, 2), "gross_margin_12m": np.round(revenue * rng.uniform(0.05, 0.18, n), 2),
         "orders_12m": rng.poisson(np.clip(revenue / 20000, 1, 400)),
         "dso_days": np.round(np.where(hospital, rng.normal(150, 40, n), rng.normal(45, 15, n)).clip(5), 0),
+        # hospitals on long terms (tertiary 180 days), chains 60, single pharmacies and clinics 30
+        "payment_terms_days": np.select([account == "tertiary_hospital", hospital, account == "pharmacy_chain"],
+                                        [180, 120, 60], 30),
         "overdue_receivables": np.round(np.where(overdue, revenue * rng.uniform(0.01, 0.2, n), 0), 2),
         "returns_rate": np.round(rng.beta(1.2, 40, n), 4),
         "quality_incidents": incidents,
