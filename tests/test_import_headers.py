@@ -179,3 +179,19 @@ def test_an_optional_target_left_out_with_an_empty_mapping_ignores_the_column_it
     assert (float(bill.amount), bill.quantity) == (100.0, None)
     required = import_cli(runner, tenant_a, "activity", bills, "--map", "occurred_at=")
     assert required.exit_code != 0 and "'occurred_at' cannot be left out: map a column to it" in required.stderr
+
+
+def test_a_file_missing_several_required_columns_is_refused_once_naming_them_all(app, tmp_path, tenant_a,
+                                                                                 run_import):
+    run_import(tenant_a, "customers", write(tmp_path, "c.csv", "客户号,客户名称\n0001,张三\n"))
+    with pytest.raises(ValidationError) as refused:
+        run_import(tenant_a, "activity", write(tmp_path, "a.csv", "客户号,备注\n0001,x\n"))
+    said = str(refused.value)
+    assert "the file has no columns for 'occurred_at', 'amount'" in said and "(columns: 客户号, 备注)" in said, said
+    assert refused.value.field == "occurred_at"
+    with pytest.raises(ValidationError) as one:
+        run_import(tenant_a, "activity", write(tmp_path, "b.csv", "客户号,交易日期\n0001,2024-03-01\n"))
+    assert "the file has no column for 'amount'" in str(one.value) and one.value.field == "amount"
+    with app.app_context(), tenancy.tenant_scope(tenant_a.tenant_id), pytest.raises(ValidationError) as keys:
+        import_records([{"customer": "0001"}], kind="activity")
+    assert "the records have no keys for 'occurred_at', 'amount'" in str(keys.value)

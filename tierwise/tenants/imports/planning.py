@@ -75,6 +75,7 @@ def plan_columns(kind: str, columns: list[str], mapping: dict[str, str], registr
     plan = ColumnPlan(kind=kind, targets=[])
     used: set[str] = set()
     spelled = headers.spelled_columns(kind, _spellable(kind, columns, mapping, known, registry))
+    missing = []
     for target in built_in:
         if mapping.get(target.name) == "":
             continue
@@ -82,17 +83,13 @@ def plan_columns(kind: str, columns: list[str], mapping: dict[str, str], registr
         if source is None and target.name in spelled:
             source = plan.recognised[target.name] = _spelled_source(target.name, spelled[target.name], batch)
         if source is None:
-            if target.required and batch:
-                raise ValidationError(_("the records have no key '%(target)s': give each record one, or map a key "
-                                        "to it (keys: %(columns)s)", target=target.name,
-                                        columns=Phrases(columns)), field=target.name)
             if target.required:
-                raise ValidationError(_("the file has no column for '%(target)s': name a column '%(target)s' "
-                                        "or map one to it (columns: %(columns)s)", target=target.name,
-                                        columns=Phrases(columns)), field=target.name)
+                missing.append(target.name)
             continue
         plan.targets.append((target, source))
         used.add(source)
+    if missing:
+        _refuse_missing(missing, columns, batch)
     rest = [c for c in columns if c not in used and c not in mapping.values()]
     if kind != "customers":
         plan.ignored = rest
@@ -140,6 +137,26 @@ def plan_columns(kind: str, columns: list[str], mapping: dict[str, str], registr
         plan.new_fields[name] = infer_field_type(sample[column] if sample is not None else pd.Series([], dtype=str))
         plan.new_field_sources[name] = column
     return plan
+
+
+def _refuse_missing(missing: list[str], columns: list[str], batch: bool) -> None:
+    """Every required target the file leaves without a column, in one refusal: a file fixed for the first
+    was refused again for the next."""
+    target = missing[0]
+    if len(missing) > 1:
+        named = Phrases(_("'%(column)s'", column=name) for name in missing)
+        if batch:
+            raise ValidationError(_("the records have no keys for %(targets)s: give each record them, or map keys "
+                                    "to them (keys: %(columns)s)", targets=named, columns=Phrases(columns)),
+                                  field=target)
+        raise ValidationError(_("the file has no columns for %(targets)s: name columns so or map columns to them "
+                                "(columns: %(columns)s)", targets=named, columns=Phrases(columns)), field=target)
+    if batch:
+        raise ValidationError(_("the records have no key '%(target)s': give each record one, or map a key "
+                                "to it (keys: %(columns)s)", target=target, columns=Phrases(columns)), field=target)
+    raise ValidationError(_("the file has no column for '%(target)s': name a column '%(target)s' "
+                            "or map one to it (columns: %(columns)s)", target=target, columns=Phrases(columns)),
+                          field=target)
 
 
 def _spellable(kind: str, columns: list[str], mapping: dict[str, str], known: set[str],
