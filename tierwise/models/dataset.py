@@ -6,8 +6,9 @@ features), so customers billed monthly are seen at the same point of their
 cycle.  Training examples come from earlier cutoffs, one ``step`` apart.  Where the history allows, every training label window ends
 before the validation cutoff, so nothing the model learns from overlaps what it
 is judged on.  Where it does not (a one-year horizon on eighteen months of
-data), the training cutoffs move closer and the validation customers are held
-out of training instead; the plan says so and the model page shows it.
+data, a 90-day churn horizon on nine), the training cutoffs move closer and the
+validation customers are held out of training instead (a churn model trains on
+the rest of that cutoff too); the plan says so and the model page shows it.
 """
 from __future__ import annotations
 
@@ -123,7 +124,7 @@ def _plan(model: str, horizon_days: int, first: datetime, end: datetime, step_da
     """The cutoffs of a plan on activity from ``first`` to ``end`` (whose validation cutoff fits)."""
     back = validation_months(end, horizon_days)
     validation = months_before(end, back)
-    earliest = first + timedelta(days=MIN_HISTORY_DAYS)
+    earliest = earliest_training_cutoff(model, horizon_days, first, validation)
     # Cutoffs step back by whole calendar months from the validation cutoff, so each one sits at the same
     # point of a monthly cycle (bills, statements): 30-day steps would drift a monthly bill in and out
     # of the 30-day window from one cutoff to the next, and the model would learn the drift.
@@ -138,13 +139,32 @@ def _plan(model: str, horizon_days: int, first: datetime, end: datetime, step_da
     overlapping = len(strict) < 2
     cutoffs = strict
     if overlapping:
-        cutoffs = [c for c in (months_before(end, back + (k + 1) * step_months) for k in range(MAX_TRAINING_CUTOFFS))
+        latest = back if model == CHURN else back + step_months  # ``trains_at_validation``
+        cutoffs = [c for c in (months_before(end, latest + k * step_months) for k in range(MAX_TRAINING_CUTOFFS))
                    if c > earliest]
     if not cutoffs:
         cutoffs = [validation]  # the only cutoff: customers held out for validation
         overlapping = True
     return Plan(model=model, horizon_days=horizon_days, data_start=first, data_end=end,
                 validation_cutoff=validation, training_cutoffs=sorted(cutoffs), overlapping=overlapping)
+
+
+def earliest_training_cutoff(model: str, horizon_days: int, first: datetime, validation: datetime) -> datetime:
+    """What a training cutoff must come after: MIN_HISTORY_DAYS after ``first``, and for a churn model the
+    horizon, where the validation cutoff is that far in.
+
+    A churn model's population is the customers active in the horizon before a cutoff.
+    Closer to the data's start, those silent since before it began are missing: the
+    clearest leavers.  Nine months of a synthetic bank put its cutoffs 58 and 88 days in,
+    where 5.6% and 7.6% churned against 9.4% at the validation cutoff.  Where even the
+    validation cutoff is closer (six months), every cutoff misses some, and the rows of
+    the earlier ones were worth more: with a 180-day horizon on a year, ROC AUC 0.966
+    without them, 0.973 with them.  Value models keep 30 days: no short history holds a year.
+    """
+    window = timedelta(days=population_days(model, horizon_days) if model == CHURN else 0)
+    if validation <= first + window:
+        window = timedelta(0)
+    return first + max(timedelta(days=MIN_HISTORY_DAYS), window)
 
 
 def check_plan(model: str, horizon_days: int, *, as_of: datetime | None = None) -> None:
@@ -346,16 +366,17 @@ def build_dataset(plan: Plan, spec: f.FeatureSpec, *, seed: int = 7, progress=No
             y = labels_for(plan.model, x, future, cutoff, plan.horizon_days, outcomes)
             known = y.notna()
             x, y = x[known], y[known]
-            if valid_x is None:  # the first scan's first cutoff (which may also be the only training one)
+            if valid_x is None:  # the first scan's first cutoff, which may also be a training one
                 valid_x, valid_y = x, y
                 if plan.overlapping:
                     held_out = customer_buckets(external.reindex(x.index)) < HELD_OUT_SHARE * 1000
                     valid_x, valid_y = x[held_out], y[held_out]
-            else:
-                if plan.overlapping:
-                    keep = ~x.index.isin(valid_x.index)
-                    x, y = x[keep], y[keep]
-                built[cutoff] = (x, y)
+                if not trains_at_validation(plan):
+                    continue
+            if plan.overlapping:
+                keep = ~x.index.isin(valid_x.index)
+                x, y = x[keep], y[keep]
+            built[cutoff] = (x, y)
         del scanned
     now_x = drift_reference(plan, spec, customers, rows, external)
     del rows
@@ -411,8 +432,8 @@ def _batches(plan: Plan, customers: int, built: dict):  # ``built``: the caller'
     further scan as many more as the examples per cutoff so far say are missing.
     At a few hundred thousand customers or fewer that is every cutoff in one scan.
     """
-    pending = sorted(plan.training_cutoffs, reverse=True)
-    count = max(MIN_TRAINING_CUTOFFS, -(-MAX_TRAINING_ROWS // max(customers, 1)))
+    pending = sorted((c for c in plan.training_cutoffs if c != plan.validation_cutoff), reverse=True)
+    count = max(MIN_TRAINING_CUTOFFS, -(-MAX_TRAINING_ROWS // max(customers, 1))) - trains_at_validation(plan)
     first, pending = pending[:count], pending[count:]
     yield [plan.validation_cutoff, *sorted(first)]  # the validation cutoff first: it decides who is held out
     while pending:
@@ -422,6 +443,13 @@ def _batches(plan: Plan, customers: int, built: dict):  # ``built``: the caller'
         count = max(1, -(-(MAX_TRAINING_ROWS - rows) * len(built) // max(rows, 1)))
         batch, pending = pending[:count], pending[count:]
         yield sorted(batch)
+
+
+def trains_at_validation(plan: Plan) -> bool:
+    """Whether the validation cutoff's other customers are training examples too: where label windows
+    overlap, always for churn (the history most like scoring's; value models keep their plan, unmeasured),
+    and for value when no other cutoff fits."""
+    return plan.validation_cutoff in plan.training_cutoffs
 
 
 def _positional(frames: list[pd.DataFrame]) -> tuple[pd.DataFrame, pd.Index]:
