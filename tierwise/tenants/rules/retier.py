@@ -100,6 +100,11 @@ def apply_changes(dimensions: list[DimensionSpec], params: dict, *,
     for code, direction, count in _execute(f"SELECT dimension, direction, count(*) FROM {u} WHERE {moved} "
                                            "GROUP BY dimension, direction", params):
         changes[code][direction] = count
+    if first >= {d.code for d in dimensions}:
+        # Every dimension's first assignment: no move to record and no stored row to close or rewrite.
+        # Each statement skipped was a scan of every customer's changed row, reasons and all.
+        _insert_assignments(u, params)
+        return changes
     _execute(f"""
         INSERT INTO tier_changes (tenant_id, customer_id, dimension, occurred_at, retier_run_id,
                                   from_tier, to_tier, direction)
@@ -119,13 +124,18 @@ def apply_changes(dimensions: list[DimensionSpec], params: dict, *,
         FROM {u}
         WHERE u.cur IS NOT NULL
           AND a.tenant_id = :tenant_id AND a.customer_id = u.customer_id AND a.dimension = u.dimension""", params)
+    _insert_assignments(u, params)
+    return changes
+
+
+def _insert_assignments(u: str, params: dict) -> None:
+    """The assignments of customers without one in a dimension, in the order of the indexes leading with it."""
     _execute(f"""
         INSERT INTO tier_assignments (tenant_id, customer_id, dimension, tier, rule_version_id, basis, reason,
                                       since, decided_at, pending_tier, pending_count)
         SELECT :tenant_id, u.customer_id, u.dimension, u.tier, :version_id, u.basis, u.reason,
                :now, :as_of, u.newpend, u.newpendn
         FROM {u} WHERE u.cur IS NULL ORDER BY u.dimension, u.customer_id""", params)
-    return changes
 
 
 def _except(dimensions: frozenset[str]) -> str:
