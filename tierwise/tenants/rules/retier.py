@@ -53,8 +53,8 @@ def _differs(left: str, right: str) -> str:
     return Dialect(db.session.connection()).differs(left, right)
 
 
-def _unpivoted(dimensions: list[DimensionSpec]) -> str:
-    """``CHANGED`` as one row per customer and changed dimension: a FROM item named ``u``.
+def _unpivoted(dimensions: list[DimensionSpec], source: str = CHANGED) -> str:
+    """``source`` (``CHANGED``) as one row per customer and changed dimension: a FROM item named ``u``.
 
     Its ``direction`` says how a move goes (``new`` for a first tier or one the rule set no
     longer has).  Inserts read it in (dimension, customer) order, the order of the tier
@@ -71,12 +71,12 @@ def _unpivoted(dimensions: list[DimensionSpec]) -> str:
                      f"WHEN {_rank_case(tier, dimension)} < {_rank_case(cur, dimension)} THEN 'up' ELSE 'down' END")
         parts.append(f"SELECT r.customer_id, '{code}' AS dimension, {cur} AS cur, {tier} AS tier, "
                      f"r.basis_{code} AS basis, r.reason_{code} AS reason, r.newpend_{code} AS newpend, "
-                     f"r.newpendn_{code} AS newpendn, {direction} AS direction FROM {CHANGED} r WHERE r.changed_{code}")
+                     f"r.newpendn_{code} AS newpendn, {direction} AS direction FROM {source} r WHERE r.changed_{code}")
     return "(" + " UNION ALL ".join(parts) + ") u"
 
 
-def apply_changes(dimensions: list[DimensionSpec], params: dict, *,
-                  first: frozenset[str] = frozenset()) -> dict[str, dict[str, int]]:
+def apply_changes(dimensions: list[DimensionSpec], params: dict, *, first: frozenset[str] = frozenset(),
+                  source: str = CHANGED) -> dict[str, dict[str, int]]:
     """Record changes, close history periods and rewrite assignments, for every dimension at once.
 
     Only what differs is written: movers get a change and a closed history
@@ -90,12 +90,12 @@ def apply_changes(dimensions: list[DimensionSpec], params: dict, *,
     be a ``new`` move, and the lists of changes a copy of the tier lists (after a tenant's
     first retier "newly high-risk" was the whole high-risk list).  The run still counts
     them as new.  A customer who arrives later, in a dimension already assigned, is a
-    ``new`` move.
+    ``new`` move.  ``source``: the rows to write, ``CHANGED`` or (a tenant's first) the whole result.
     """
     changes = {d.code: dict.fromkeys(COUNTED, 0) for d in dimensions}
     if not dimensions:
         return changes
-    u = _unpivoted(dimensions)
+    u = _unpivoted(dimensions, source)
     moved = _differs("u.cur", "u.tier")
     for code, direction, count in _execute(f"SELECT dimension, direction, count(*) FROM {u} WHERE {moved} "
                                            "GROUP BY dimension, direction", params):
@@ -214,18 +214,23 @@ def retier(run: RetierRun, version: RuleSetVersion, plan: Plan) -> RetierRun:
     run.new_data = data_moved_on(run.as_of)
     materialize(plan, tenant_id=tenant_id, as_of=run.as_of, name=RESULT, version_id=version.id,
                 new_data=run.new_data)
-    changed = _keep_changed(plan)
     # ``decided_at`` is the moment the reason's values describe: the run's as-of (the moment it began,
     # unless asked for another), as the customer page says; the history's periods are the clock's.
     params = {"tenant_id": tenant_id, "now": now, "as_of": run.as_of, "run_id": run.id, "version_id": version.id}
+    run.customers, held = _counted(plan, params)
     stored = stored_dimensions(params)
-    first = frozenset(d.code for d in plan.definition.dimensions) - set(stored)
-    changes = apply_changes([d for d in plan.definition.dimensions if changed[d.code]], params, first=first)
+    codes = [d.code for d in plan.definition.dimensions]
+    first = frozenset(codes) - set(stored)
+    if stored:
+        changed, source = _keep_changed(plan), CHANGED
+    else:  # the tenant's first: every customer changes in every dimension, and a copy of them all is waste
+        changed, source = dict.fromkeys(codes, run.customers), RESULT
+    changes = apply_changes([d for d in plan.definition.dimensions if changed[d.code]], params, first=first,
+                            source=source)
     changes = {d.code: changes.get(d.code, dict.fromkeys(COUNTED, 0)) for d in plan.definition.dimensions}
     removed = drop_removed_dimensions(plan, params, stored)
     if any(changed.values()) or removed:  # a preview compares with the assignment: kept ones are out of date
         snapshot.data_changed()
-    run.customers, held = _counted(plan, params)
     for code, count in held.items():
         changes[code]["held"] = count
     for name in (CHANGED, RESULT):
