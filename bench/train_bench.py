@@ -110,10 +110,10 @@ def plain_lightgbm(app, tenant_id: int, model: str, params: dict, rounds: int) -
     """The same training matrix, rebuilt (untimed), then plain lightgbm.train with the winning parameters."""
     import lightgbm as lgb
 
-    from tierwise.models import dataset, features, training
+    from tierwise.models import cutoffs, dataset, features, training
 
     with app.app_context(), tenancy.tenant_scope(tenant_id), acting_as(Actor(label="bench")):
-        plan = dataset.plan_cutoffs(model, params.get("horizon_days") or dataset.DEFAULT_HORIZON[model])
+        plan = cutoffs.plan_cutoffs(model, params.get("horizon_days") or cutoffs.DEFAULT_HORIZON[model])
         data = dataset.build_dataset(plan, features.current_spec())
         db.session.rollback()
     target = data.train_y.clip(lower=0.0) if model == "value" else data.train_y

@@ -27,7 +27,7 @@ from tests.conftest import provision_world
 from tests.model_fixtures import fast_training
 from tests.rule_helpers import in_tenant
 from tierwise.errors import ValidationError
-from tierwise.models import dataset, features, labels
+from tierwise.models import cutoffs, dataset, features, labels
 from tierwise.models.registry import ModelVersion, champion
 from tierwise.models.runs import ModelRun, launch_scoring, launch_training
 from tierwise.models.scores import CustomerScore
@@ -210,7 +210,7 @@ def test_too_few_customers_is_not_blamed_on_the_horizon(app):
     world = tenant(app)
     load(app, world, *shop(1, churn_share=0.0))
     with in_tenant(app, world), pytest.raises(ValidationError) as refused:
-        dataset.build_dataset(dataset.plan_cutoffs("churn", 90), features.current_spec())
+        dataset.build_dataset(cutoffs.plan_cutoffs("churn", 90), features.current_spec())
     assert "too few" in refused.value.message
     assert refused.value.field != "horizon_days"
 
@@ -389,9 +389,9 @@ def test_a_churn_horizon_longer_than_the_history_is_refused_naming_the_longest_t
     assert error.field == "horizon_days" and "a horizon of 90 days needs more than" in error.message, error
     longest = int(re.search(r"choose a horizon of at most (\d+) days", error.message).group(1))
     with in_tenant(app, world):
-        assert dataset.plan_cutoffs("churn", longest).horizon_days == longest
+        assert cutoffs.plan_cutoffs("churn", longest).horizon_days == longest
         with pytest.raises(ValidationError):
-            dataset.plan_cutoffs("churn", longest + 1)
+            cutoffs.plan_cutoffs("churn", longest + 1)
 
 
 def test_an_as_of_too_early_for_the_history_is_refused_naming_the_earliest_that_works(app):
@@ -404,10 +404,10 @@ def test_an_as_of_too_early_for_the_history_is_refused_naming_the_earliest_that_
     earliest = date.fromisoformat(re.search(r"the earliest as-of that works is (\S+)$", error.message).group(1))
     with in_tenant(app, world):
         works = datetime(earliest.year, earliest.month, earliest.day, tzinfo=timezone.utc)
-        assert dataset.plan_cutoffs("churn", 90, as_of=works).data_end == works
-        dataset.check_plan("churn", 90, as_of=works)  # the pre-check takes it: its labels hold both outcomes
+        assert cutoffs.plan_cutoffs("churn", 90, as_of=works).data_end == works
+        cutoffs.check_plan("churn", 90, as_of=works)  # the pre-check takes it: its labels hold both outcomes
         with pytest.raises(ValidationError) as day_before:
-            dataset.check_plan("churn", 90, as_of=works - DAY)
+            cutoffs.check_plan("churn", 90, as_of=works - DAY)
         assert day_before.value.field == "as_of"
 
     before = refused(app, world, "churn", as_of=datetime(2000, 1, 1, tzinfo=timezone.utc))
@@ -430,12 +430,12 @@ def test_the_api_refuses_an_as_of_before_the_history_with_a_400_and_records_no_r
 def test_the_history_a_horizon_needs_adds_up_where_whole_months_lengthen_it():
     """Cutoffs fall whole calendar months back: as of 1 July, 90 days take three months, 91 days."""
     first, end = datetime(2025, 3, 5, tzinfo=timezone.utc), datetime(2025, 7, 1, tzinfo=timezone.utc)
-    assert dataset.validation_cutoff(end, 90) == datetime(2025, 4, 1, tzinfo=timezone.utc)
-    error = dataset.too_little_history(first, end, 90)
+    assert cutoffs.validation_cutoff(end, 90) == datetime(2025, 4, 1, tzinfo=timezone.utc)
+    error = cutoffs.too_little_history(first, end, 90)
     assert error.field == "horizon_days"
     assert ("needs more than 121 days of activity (30 before a cutoff and 91 after it: the horizon in whole "
             "calendar months); the activity covers 118 days") in error.message, error
-    assert dataset.too_little_history(first, end, 61).message.startswith(
+    assert cutoffs.too_little_history(first, end, 61).message.startswith(
         "a horizon of 61 days needs more than 91 days of activity (30 before a cutoff and the horizon after it)")
 
 

@@ -16,7 +16,7 @@ from tests.conftest import provision_world
 from tests.model_fixtures import fast_training
 from tests.model_helpers import seed_history
 from tests.rule_helpers import in_tenant
-from tierwise.models import dataset
+from tierwise.models import cutoffs
 from tierwise.models.registry import ModelVersion
 from tierwise.models.runs import launch_training
 
@@ -25,8 +25,8 @@ def test_no_churn_training_cutoff_lies_closer_to_the_data_start_than_the_horizon
     world = provision_world(app, "bank", prefix="short")
     seed_history(app, world, customers=60, months=9)
     with in_tenant(app, world):
-        plan = dataset.plan_cutoffs("churn", 90)
-        value = dataset.plan_cutoffs("value", 90)
+        plan = cutoffs.plan_cutoffs("churn", 90)
+        value = cutoffs.plan_cutoffs("value", 90)
     assert plan.overlapping  # nine months hold no two 90-day label windows before the validation cutoff's
     assert all(cutoff - plan.data_start >= timedelta(days=90) for cutoff in plan.training_cutoffs), plan
     assert plan.training_cutoffs[-1] == plan.validation_cutoff  # its other customers, the history most like scoring's

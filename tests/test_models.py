@@ -14,7 +14,7 @@ from tests.model_fixtures import fast_training
 from tests.model_helpers import seed_history
 from tests.rule_helpers import in_tenant
 from tierwise.errors import ConflictError, ValidationError
-from tierwise.models import dataset, features, labels, scans
+from tierwise.models import cutoffs, dataset, features, labels, scans
 from tierwise.models.pipeline import train_model
 from tierwise.models.registry import ModelVersion, champion, promote
 from tierwise.models.runs import ModelRun, launch_scoring, launch_training, start_run
@@ -100,7 +100,7 @@ def test_an_imported_outcome_day_is_a_day_on_the_tenants_clock(app, tenant_a):
     with in_tenant(app, tenant_a):
         [(x, future)] = features.build_feature_sets(features.FeatureSpec(), [CUTOFF], horizon_days=90)
         y = labels.churn_labels(x, future, CUTOFF, 90)
-        probed = dataset._outcomes([CUTOFF], 90)
+        probed = cutoffs._outcomes([CUTOFF], 90)
     assert np.isnan(y[str(same_day)])  # the day began at 16:00 UTC the evening before: already gone
     assert y[str(next_day)] == 1
     assert probed == (2, 1)  # the probe training asks first counts the one churn the labels see
@@ -117,7 +117,7 @@ def test_cutoffs_step_back_by_the_tenants_calendar_months(app, tenant_a):
     for number in range(3):
         one_customer(app, tenant_a, f"BILLED-{number}", bills)
     with in_tenant(app, tenant_a):
-        plan = dataset.plan_cutoffs("churn", 90)
+        plan = cutoffs.plan_cutoffs("churn", 90)
     for cutoff in [*plan.training_cutoffs, plan.validation_cutoff]:
         local = cutoff.astimezone(shanghai)
         assert (local.day, local.hour) == (1, 0), local  # each just after that month's bill, as scoring sees June's
@@ -142,7 +142,7 @@ def test_bills_at_the_end_of_each_month_keep_every_cutoff_just_after_one(app, te
     for number in range(3):
         one_customer(app, tenant_a, f"EOM-{number}", bills)
     with in_tenant(app, tenant_a):
-        plan = dataset.plan_cutoffs("churn", 90)
+        plan = cutoffs.plan_cutoffs("churn", 90)
     for cutoff in [*plan.training_cutoffs, plan.validation_cutoff]:
         local = cutoff.astimezone(ZoneInfo("Asia/Shanghai"))
         assert local.day == calendar.monthrange(local.year, local.month)[1] and local.hour == 0, local
@@ -156,11 +156,11 @@ def test_a_label_window_of_about_three_months_holds_three_monthly_bills_at_every
     for number in range(3):
         one_customer(app, tenant_a, f"BILLED-{number}", bills)
     with in_tenant(app, tenant_a):
-        plan = dataset.plan_cutoffs("value", 90)
-        cutoffs = [*plan.training_cutoffs, plan.validation_cutoff]
-        sets = features.build_feature_sets(features.FeatureSpec(), cutoffs, horizon_days=90)
-    assert len(cutoffs) >= 3
-    assert [set(future["future_events"]) for _x, future in sets] == [{3.0}] * len(cutoffs), cutoffs
+        plan = cutoffs.plan_cutoffs("value", 90)
+        planned = [*plan.training_cutoffs, plan.validation_cutoff]
+        sets = features.build_feature_sets(features.FeatureSpec(), planned, horizon_days=90)
+    assert len(planned) >= 3
+    assert [set(future["future_events"]) for _x, future in sets] == [{3.0}] * len(planned), planned
 
 
 def test_an_old_extract_keeps_its_activity_categories_as_features(app, tenant_a):
@@ -290,7 +290,7 @@ def test_the_same_data_stored_in_another_order_gives_the_same_training_examples(
     position, so examples in storage order made the same data train different models."""
     seed_history(app, tenant_a, customers=120, months=18)
     with in_tenant(app, tenant_a):
-        plan = dataset.plan_cutoffs("churn", 90)
+        plan = cutoffs.plan_cutoffs("churn", 90)
         spec = features.current_spec()
         stored = dataset.build_dataset(plan, spec)
         read = features.customer_frame
@@ -332,9 +332,9 @@ def test_one_scan_for_several_cutoffs_gives_what_each_cutoff_gives_alone(app, te
 def test_a_large_tenant_builds_only_the_recent_cutoffs_its_row_budget_needs(app, tenant_a, monkeypatch):
     seed_history(app, tenant_a, customers=300, months=24)
     with in_tenant(app, tenant_a):
-        plan = dataset.plan_cutoffs("churn", 90)
+        plan = cutoffs.plan_cutoffs("churn", 90)
         spec = features.current_spec()
-        assert len(plan.training_cutoffs) == dataset.MAX_TRAINING_CUTOFFS
+        assert len(plan.training_cutoffs) == cutoffs.MAX_TRAINING_CUTOFFS
         everything = dataset.build_dataset(plan, spec)
         assert everything.plan.training_cutoffs == plan.training_cutoffs and not everything.plan.unused_cutoffs
         rows = everything.train_cutoff.value_counts().sort_index().to_list()  # per cutoff, oldest first
@@ -364,7 +364,7 @@ def test_a_large_tenant_builds_only_the_recent_cutoffs_its_row_budget_needs(app,
 def test_a_horizon_longer_than_the_history_is_refused_naming_the_parameter(app, tenant_a):
     seed_history(app, tenant_a, customers=30, months=6)
     with in_tenant(app, tenant_a), pytest.raises(ValidationError) as error:
-        dataset.plan_cutoffs("value", 365)
+        cutoffs.plan_cutoffs("value", 365)
     assert error.value.field == "horizon_days"
     assert "needs more than 395 days" in str(error.value)
 
@@ -377,10 +377,10 @@ def test_a_tenant_without_activity_cannot_train(app, tenant_a):
 def test_cutoffs_are_time_aware(app, tenant_a):
     seed_history(app, tenant_a, customers=30, months=24)
     with in_tenant(app, tenant_a):
-        plan = dataset.plan_cutoffs("churn", 90)
+        plan = cutoffs.plan_cutoffs("churn", 90)
         assert not plan.overlapping
         assert all(c + timedelta(days=90) <= plan.validation_cutoff for c in plan.training_cutoffs)
-        long = dataset.plan_cutoffs("value", 365)
+        long = cutoffs.plan_cutoffs("value", 365)
         assert long.overlapping  # 24 months cannot hold two non-overlapping years: customers are held out
         assert all(c < long.validation_cutoff for c in long.training_cutoffs)
 
@@ -400,7 +400,7 @@ def test_activity_dated_in_the_future_moves_neither_training_nor_scoring_past_to
     bills = [(now - timedelta(days=30 * k), "100") for k in range(1, 15)] + [(now + timedelta(days=8), "100")]
     one_customer(app, tenant_a, "MONTHLY", bills)
     with in_tenant(app, tenant_a):
-        plan = dataset.plan_cutoffs("churn", 90)
+        plan = cutoffs.plan_cutoffs("churn", 90)
         # just after the latest bill up to now: not next week's, nor now (a month after the last bill)
         assert plan.data_end == now - timedelta(days=30) + timedelta(seconds=1)
         assert plan.validation_cutoff <= utcnow() - timedelta(days=90)
@@ -699,11 +699,11 @@ def test_a_training_run_names_the_cutoffs_it_builds_in_days_on_the_tenants_clock
     seed_history(app, tenant_a, customers=60, months=24)
     stages = []
     with in_tenant(app, tenant_a):
-        plan = dataset.plan_cutoffs("churn", 90)
+        plan = cutoffs.plan_cutoffs("churn", 90)
         dataset.build_dataset(plan, features.current_spec(), progress=lambda stage, _share: stages.append(stage))
-    cutoffs = sorted([plan.validation_cutoff, *plan.training_cutoffs])
-    shanghai = [f"{c.astimezone(ZoneInfo('Asia/Shanghai')):%Y-%m-%d}" for c in cutoffs]  # tenant_a's clock
-    assert shanghai != [str(c.date()) for c in cutoffs]  # activity dated in Shanghai: the days differ from UTC's
+    planned = sorted([plan.validation_cutoff, *plan.training_cutoffs])
+    shanghai = [f"{c.astimezone(ZoneInfo('Asia/Shanghai')):%Y-%m-%d}" for c in planned]  # tenant_a's clock
+    assert shanghai != [str(c.date()) for c in planned]  # activity dated in Shanghai: the days differ from UTC's
     assert f"features as of {', '.join(shanghai)}" in stages, stages
 
 

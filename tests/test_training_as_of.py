@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from tests.rule_helpers import in_tenant
 from tests.test_api import bearer
-from tierwise.models.dataset import check_plan
+from tierwise.models.cutoffs import check_plan
 from tierwise.models.days import tenant_midnight
 from tierwise.models.runs import ModelRun
 from tierwise.platform.cli import cli

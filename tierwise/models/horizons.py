@@ -1,6 +1,6 @@
 """Where a label window ends: ``horizon_days`` after a cutoff, or the calendar months it is about.
 
-Cutoffs step back by the tenant's calendar months (``dataset``), so that each one sits at
+Cutoffs step back by the tenant's calendar months (``cutoffs``), so that each one sits at
 the same point of a monthly cycle.  A label window of fixed days does not: 90 days from the
 5th hold two monthly bills or three, by the months they span, and a 365-day window over a
 29 February holds eleven.  QA's utility with bills on the 5th got a value model that

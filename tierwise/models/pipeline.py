@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
-from tierwise.models import dataset, features, training
+from tierwise.models import cutoffs, dataset, features, training
 from tierwise.models.registry import ModelVersion, horizon, register
 
 SEED = 7
@@ -14,7 +14,7 @@ def train_model(model: str, *, as_of: datetime | None = None, horizon_days: int 
                 trained_by: str = "", progress=None, budget_seconds: float = training.DEFAULT_BUDGET_SECONDS,
                 seed: int = SEED) -> ModelVersion:
     """Train a ``churn`` or ``value`` model on the current tenant's data; returns the registered version."""
-    plan = dataset.plan_cutoffs(model, horizon_days or horizon(model), as_of=as_of)
+    plan = cutoffs.plan_cutoffs(model, horizon_days or horizon(model), as_of=as_of)
     spec = features.current_spec(model)
 
     def report(stage: str, fraction: float) -> None:

@@ -125,7 +125,7 @@ def horizon(model: str) -> int:
     be crowned over it, so a weekly retraining on the default would never replace a
     champion an admin trained over 180 days.
     """
-    from tierwise.models.dataset import DEFAULT_HORIZON
+    from tierwise.models.cutoffs import DEFAULT_HORIZON
 
     current = champion(model)
     return current.horizon_days if current is not None else DEFAULT_HORIZON[model]

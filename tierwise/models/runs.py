@@ -103,7 +103,7 @@ def start_run(job: str, model: str = "", *, started_by: str, as_of: datetime | N
         raise ValidationError(_("%(when)s is in the future: nothing is known after now",
                                 when=local_time(as_of, tenant_timezone())), field="as_of")
     if job == TRAIN:
-        from tierwise.models.dataset import check_plan
+        from tierwise.models.cutoffs import check_plan
         from tierwise.models.registry import horizon
 
         if horizon_days is None:

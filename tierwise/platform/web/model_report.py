@@ -33,7 +33,7 @@ PREDICTOR_LABELS = {"model": _l("LightGBM model"), "logistic_regression": _l("Lo
                     "recency_rule": _l("Recency rule"),
                     "last_period_carried_forward": _l("Last period carried forward"),
                     "run_rate": _l("Last year's run rate")}
-VALIDATION_LABELS = {  # tierwise.models.dataset.Plan.describe()
+VALIDATION_LABELS = {  # tierwise.models.cutoffs.Plan.describe()
     "later cutoff, label windows do not overlap": _l("A later cutoff: no training label window overlaps it."),
     "customers held out, label windows overlap": _l(
         "Customers held out of training: the history is too short for a later cutoff, so the label windows "

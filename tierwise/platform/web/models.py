@@ -22,7 +22,7 @@ from wtforms import HiddenField, IntegerField, TextAreaField
 from wtforms.validators import AnyOf, Length, NumberRange, Optional
 
 from tierwise.errors import ConflictError, ValidationError
-from tierwise.models.dataset import DEFAULT_HORIZON
+from tierwise.models.cutoffs import DEFAULT_HORIZON
 from tierwise.models.days import tenant_day, tenant_days
 from tierwise.models.registry import MODEL_LABELS, MODELS, ModelVersion, champion, promote, versions
 from tierwise.models.runs import ACTIVE, ModelRun, latest_scoring, launch_scoring, launch_training, recent_runs
