@@ -155,9 +155,9 @@ def test_yaml_export_and_apply_round_trip_through_the_cli(app, distributor, runn
     retiered = runner.invoke(cli, ["retier", "--tenant", distributor.slug])
     assert retiered.exit_code == 0 and "Retiered 5 customers" in retiered.output
     assert "on the data as of 2024-06-01 00:00 UTC+8" in retiered.output  # where its data ends, not today
-    assert "value: 0 up, 0 down, 5 new" in retiered.output and "Same data as the previous retier" not in retiered.output
+    assert "value: 0 up, 0 down, 5 new" in retiered.output and "No new data since the previous retier" not in retiered.output
     repeated = runner.invoke(cli, ["retier", "--tenant", distributor.slug])  # nothing imported meanwhile
-    assert "Same data as the previous retier: customers already held by hysteresis were not counted" in repeated.output
+    assert "No new data since the previous retier: customers already held by hysteresis were not counted" in repeated.output
     listed = runner.invoke(cli, ["rules", "versions", "--tenant", distributor.slug])
     assert listed.output.split()[0] == "2" and listed.output.split()[3] == "UTC"  # "2  2026-12-07 03:10 UTC  cli"
     again = runner.invoke(cli, ["rules", "apply", "--tenant", distributor.slug, str(path)])  # a script re-applying

@@ -242,6 +242,24 @@ def test_retiering_again_on_the_same_data_does_not_count_as_another_evaluation_f
     assert assignment(app, utility, "F1", "value").tier == "important"
 
 
+def test_a_file_imported_between_two_retiers_is_new_data_even_when_it_ends_where_the_data_did(app, utility):
+    """A late bill for last spring moves nobody's moment, but the next retier evaluates something new."""
+    publish_and_retier(app, utility, rule_set())
+    stricter = rule_set(value=[{"code": "vip", "rule": "sum(amount, 365d) >= 100000"},
+                               {"code": "important", "rule": "sum(amount, 365d) >= 1000"},
+                               {"code": "general", "fallback": True}])
+    stricter["dimensions"][0]["hysteresis"] = {"evaluations": 3}
+    publish_and_retier(app, utility, stricter)
+    assert not retier_again(app, utility).new_data
+    with in_tenant(app, utility), acting_as(Actor(label="test")):
+        import_records([{"customer": "S1", "occurred_at": "2024-04-02", "amount": "10", "category": "bill"}],
+                       kind="activity")
+        db.session.commit()
+    again = retier_again(app, utility)
+    assert again.new_data and assignment(app, utility, "F1", "value").pending_count == 2
+    assert not retier_again(app, utility).new_data  # and nothing since
+
+
 def test_the_rules_page_and_the_api_say_which_retiers_ran_on_the_same_data_as_the_one_before(
         app, utility, browser, issue_token):
     publish_and_retier(app, utility, rule_set())
@@ -249,7 +267,7 @@ def test_the_rules_page_and_the_api_say_which_retiers_ran_on_the_same_data_as_th
     retier_again(app, utility, as_of=AS_OF + timedelta(days=1))
     browser.login(utility)
     rows = browser.get(f"/t/{utility.slug}/rules/").text.split("Recent retiers")[1].split("</tr>")[1:4]
-    note = "Same data as the previous retier: hysteresis did not count it again."
+    note = "No new data since the previous retier: hysteresis did not count it again."
     assert [note in row for row in rows] == [False, True, False]  # newest first
     runs = browser.client.get("/api/v1/retier-runs", headers={"Authorization": f"Bearer {issue_token(utility)}"})
     assert [run["new_data"] for run in runs.get_json()["items"]] == [True, False, True]

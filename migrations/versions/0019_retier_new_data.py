@@ -1,4 +1,4 @@
-"""A retier records whether its data reached past the previous retier's: only then does hysteresis count it.
+"""A retier records whether it saw new data, and the data generation it left: only new data counts for hysteresis.
 
 Revision ID: 0019
 Revises: 0018
@@ -16,8 +16,10 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table('retier_runs', schema=None) as batch_op:
         batch_op.add_column(sa.Column('new_data', sa.Boolean(), nullable=False, server_default=sa.true()))
+        batch_op.add_column(sa.Column('data_generation', sa.BigInteger(), nullable=True))
 
 
 def downgrade():
     with op.batch_alter_table('retier_runs', schema=None) as batch_op:
+        batch_op.drop_column('data_generation')
         batch_op.drop_column('new_data')

@@ -196,5 +196,5 @@ def retier_command(tenant_slug: str, background: bool) -> None:
             click.echo(f"  {dimension}: {counts['up']:,} up, {counts['down']:,} down, {counts['new']:,} new, "
                        f"{counts['held']:,} held")
         if not run.new_data:
-            click.echo("  Same data as the previous retier: customers already held by hysteresis were not counted "
+            click.echo("  No new data since the previous retier: customers already held by hysteresis were not counted "
                        "another evaluation (they wait for newer activity or interactions).")

@@ -85,8 +85,9 @@ RULE_SCHEMAS = {
         "as_of": {"type": "string", "format": "date-time", "description": (
             "The moment its windows end: just after the tenant's latest activity or interaction, up to now.")},
         "new_data": {"type": "boolean", "description": (
-            "Whether as_of is past the previous successful retier's. Only then does hysteresis count it as "
-            "one more evaluation for customers already waiting outside their tier."), "default": True},
+            "Whether it saw new data since the previous successful retier: a later as_of, or anything imported, "
+            "scored or erased since. Only then does hysteresis count it as one more evaluation for "
+            "customers already waiting outside their tier."), "default": True},
         "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed"],
                    "description": "queued until a worker (or the web process, without Redis) starts it."},
         "started_at": {"type": "string", "format": "date-time"}, "finished_at": _TIME,

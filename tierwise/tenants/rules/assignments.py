@@ -26,6 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tierwise.platform import tenancy
 from tierwise.platform.db import JSONType, TenantOwned, TenantScoped, db, utcnow
+from tierwise.tenants.rules.snapshot import generation
 
 VERSION_FK = dict(refcolumns=["rule_set_versions.tenant_id", "rule_set_versions.id"])
 BASES = ("rule", "fallback", "held")
@@ -113,22 +114,28 @@ class RetierRun(TenantScoped, db.Model):
     changes: Mapped[dict] = mapped_column(JSONType, default=dict)
     message: Mapped[str] = mapped_column(sa.Text, default="")
     started_by: Mapped[str] = mapped_column(sa.String(254), default="")
-    # Whether its data reached past the previous successful retier's (``data_moved_on``): only then
-    # do customers already waiting outside their tier count it as one more evaluation.
+    # Whether it saw data the previous successful retier did not (``data_moved_on``): only then do
+    # customers already waiting outside their tier count it as one more evaluation.
     new_data: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # The tenant's data generation (``snapshot.generation``) once it finished, its own writes included.
+    data_generation: Mapped[int | None] = mapped_column(sa.BigInteger)
 
 
 def data_moved_on(as_of: datetime) -> bool:
     """Whether an evaluation at ``as_of`` sees data the tenant's previous successful retier did not.
 
     Hysteresis holds a customer until N evaluations *in a row* put it outside its tier: N looks
-    at the data, not N clicks.  Run again on the same data (a second retier the same night, a
+    at the data, not N clicks.  Run again on the same data (a second retier the same evening, a
     retier after publishing new rules), an evaluation tells nothing new about a customer already
     waiting, so its count stays; a customer's first evaluation outside its tier always counts.
-    The rules' moment (``activity.rules_moment``) moves on with new activity or interactions.
+    New data is a later moment (``activity.rules_moment``: newer activity or interactions) or
+    anything that changed what the rules read since (the data generation: an import, a scoring
+    run, a customer erased).
     """
     previous = last_successful_retier(tenancy.current_tenant_id())
-    return previous is None or as_of > previous.as_of
+    if previous is None or as_of > previous.as_of or previous.data_generation is None:
+        return True
+    return generation() != previous.data_generation
 
 
 def last_successful_retier(tenant_id: int) -> RetierRun | None:

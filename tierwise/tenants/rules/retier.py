@@ -231,6 +231,7 @@ def retier(run: RetierRun, version: RuleSetVersion, plan: Plan) -> RetierRun:
     removed = drop_removed_dimensions(plan, params, stored)
     if any(changed.values()) or removed:  # a preview compares with the assignment: kept ones are out of date
         snapshot.data_changed()
+    run.data_generation = snapshot.generation()  # the next retier's new data is what changes after this
     for code, count in held.items():
         changes[code]["held"] = count
     for name in (CHANGED, RESULT):

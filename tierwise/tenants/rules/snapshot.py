@@ -138,13 +138,20 @@ def available() -> bool:
 
 
 def data_changed() -> None:
-    """Call in the same transaction as any change to what a preview reads: kept snapshots stop being used."""
-    if not available():
-        return
+    """Call in the same transaction as any change to what a preview reads: kept snapshots stop being used.
+
+    Counted on every database (snapshots are kept on PostgreSQL only): a retier also asks whether
+    anything changed since the last one (``assignments.data_moved_on``).
+    """
     db.session.execute(sa.text(
         "INSERT INTO preview_snapshots (tenant_id, name, generation) VALUES (:tenant_id, :name, 1) "
         "ON CONFLICT (tenant_id, name) DO UPDATE SET generation = preview_snapshots.generation + 1"
     ).execution_options(tenant_filtered=True), {"tenant_id": tenancy.current_tenant_id(), "name": NAME})
+
+
+def generation() -> int:
+    """The tenant's data generation now: how many changes to what the rules read it has seen (0 for none)."""
+    return db.session.scalar(sa.select(PreviewSnapshot.generation).where(PreviewSnapshot.name == NAME)) or 0
 
 
 def usable(as_of: datetime | None) -> tuple[Reuse | None, int]:
