@@ -209,6 +209,8 @@ def test_cli_preview_of_the_draft(app, distributor, runner, tmp_path):
     movers = [line for line in result.output.splitlines() if " -> " in line]
     assert movers and not any("{" in line for line in movers), result.output  # reasons in words, not a dict
     assert any("Total amount, last 365 days" in line for line in movers), result.output
+    assert "value: 0 up, 1 down, 0 new, 4 unchanged" in result.output  # P2 leaves A, as the page counts it
+    assert [line.split() for line in movers if "Total" not in line] == [["a", "->", "b", "1"]]  # the matrix
 
 
 def test_preview_shows_where_the_next_retier_puts_customers_and_how_many_hysteresis_holds(app, distributor):

@@ -169,7 +169,7 @@ def test_the_preview_page_the_cli_and_the_api_count_customers_the_margin_keeps_a
 
     shown = runner.invoke(cli, ["rules", "preview", "--tenant", bank.slug])
     assert shown.exit_code == 0, shown.output
-    assert "value: 4 unchanged, 1 held by hysteresis" in shown.output
+    assert "value: 0 up, 1 down, 0 new, 4 unchanged, 1 held by hysteresis" in shown.output
 
     answer = app.test_client().post("/api/v1/rule-set/preview",
                                     headers={"Authorization": f"Bearer {issue_token(bank)}"})

@@ -126,11 +126,17 @@ def rules_preview(tenant_slug: str, path: str | None) -> None:
         db.session.rollback()
     click.echo(f"{result.customers:,} customers, evaluated in {result.seconds:.2f} s")
     for dimension in result.dimensions:
-        click.echo(f"\n{dimension.dimension}: {dimension.unchanged:,} unchanged, {dimension.held:,} held by "
-                   f"hysteresis, {dimension.unclassified} unclassified")
+        moves = dimension.moves()
+        click.echo(f"\n{dimension.dimension}: {moves['up']:,} up, {moves['down']:,} down, {moves['new']:,} new, "
+                   f"{dimension.unchanged:,} unchanged, {dimension.held:,} held by hysteresis, "
+                   f"{dimension.unclassified} unclassified")
         for tier in dimension.tiers:
             click.echo(f"  {tier.tier:<20} {tier.customers:>10,}  {tier.customer_share:6.1%} of customers  "
                        f"{tier.value_share:6.1%} of value")
+        moved = [(source, target, count) for source, row in dimension.matrix.items() for target, count in row.items()
+                 if source != target and count]
+        for source, target, count in sorted(moved, key=lambda move: -move[2]):  # the migration matrix's moves
+            click.echo(f"  {source or '(none)':>20} -> {target:<20} {count:>10,}")
         for label, samples in (("up", dimension.moving_up), ("down", dimension.moving_down)):
             for sample in samples:
                 click.echo(f"  {label:>4} {sample.external_id} {sample.name}: {sample.from_tier} -> "
