@@ -130,15 +130,15 @@ PHARMA_DISTRIBUTOR = {"value_measure": "sum(amount, 365d)", "dimensions": [
         # DSO counts against the account's payment terms where they are known: a tertiary hospital on
         # 180-day terms paying in 170 days is on time, a pharmacy on 30-day terms at 120 days is not.
         _tier("high", "High", "高", RED,
-              "(dso_days >= 120 and (payment_terms_days is null or dso_days >= payment_terms_days + 60)) "
+              "dso_days >= payment_terms_days + 60 or (payment_terms_days is null and dso_days >= 120) "
               "or (overdue_receivables > 0 and overdue_receivables >= 0.1 * revenue_12m)"),
         _tier("watch", "Watch", "关注", AMBER,
-              "(dso_days >= 90 and (payment_terms_days is null or dso_days >= payment_terms_days + 30)) "
+              "dso_days >= payment_terms_days + 30 or (payment_terms_days is null and dso_days >= 90) "
               "or overdue_receivables > 0"),
         _tier("normal", "Normal", "正常", GREY)],
-        ("Days sales outstanding beyond the account's payment terms (120 days, or 60 past its terms where they "
-         "are known; 90 or 30 past them to watch) and overdue receivables.",
-         "应收账款周转天数（DSO）超出账期的程度（达120天，已知账期时超出账期60天；达90天或超出账期30天为关注）"
+        ("Days sales outstanding past the account's payment terms (60 days past them is high, 30 to watch; "
+         "without known terms, 120 and 90 days) and overdue receivables.",
+         "应收账款周转天数（DSO）超出账期的天数（超出60天为高，超出30天为关注；账期未知时按120天和90天）"
          "及逾期应收款。")),
     _opinion(f"quality_incidents >= 2 or count(complaints, 180d, channel in {PUBLIC}) >= 1",
              "quality_incidents >= 1 or count(complaints, 90d) >= 2"),
