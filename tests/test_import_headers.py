@@ -149,6 +149,8 @@ def test_a_tenant_field_named_or_labelled_like_a_header_keeps_its_column(app, tm
     [customer] = rows(app, tenant_a, Customer)
     assert customer.attributes == {field: "大客户"}
     assert target not in result.recognised_columns
+    # said like a spelling when the header is the field's label, not its name
+    assert result.recognised_columns.get(field) == (header if header != field else None)
     assert (customer.party_type, customer.churn_label) == ("individual", None)
 
 

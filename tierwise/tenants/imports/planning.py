@@ -17,8 +17,8 @@ type is inferred from the data).  A column whose header cannot name a field
 (行业) is added under the name a mapping gives it (``--map industry=行业``), its
 header kept as the field's Chinese label.  Activity and interaction files may
 carry extra columns: they are reported as ignored.  The columns recognised by
-their spelling are reported too (``ColumnPlan.recognised``), so the user sees
-what was read as what.
+their spelling, and those naming a field by its label, are reported too
+(``ColumnPlan.recognised``), so the user sees what was read as what.
 """
 from __future__ import annotations
 
@@ -43,7 +43,8 @@ class ColumnPlan:
     new_fields: dict[str, FieldType] = field(default_factory=dict)
     new_field_sources: dict[str, str] = field(default_factory=dict)  # new field name -> the column it came from
     ignored: list[str] = field(default_factory=list)
-    recognised: dict[str, str] = field(default_factory=dict)  # target -> the column its spelling filled it from
+    # target -> the column a spelling (or, for a tenant field, its label) filled it from
+    recognised: dict[str, str] = field(default_factory=dict)
 
 
 def plan_columns(kind: str, columns: list[str], mapping: dict[str, str], registry: dict[str, FieldDefinition],
@@ -120,6 +121,8 @@ def plan_columns(kind: str, columns: list[str], mapping: dict[str, str], registr
                                     field=definition.name), field=column)
         if definition is not None:
             plan.targets.append((attribute_target(definition), column))
+            if column.lower() != definition.name:  # by its label: said with the spellings recognised
+                plan.recognised[definition.name] = column
         else:
             unknown.append(column)
     if unknown and not add_fields:
