@@ -35,6 +35,8 @@ def test_train_score_and_export_from_the_command_line(app, runner, tenant_b, tmp
     scored = tierwise(runner, "score", "--tenant", tenant_b.slug)
     assert scored.exit_code == 0, scored.output
     assert "Scored 400 customers" in scored.output and "churn v1" in scored.output
+    assert "drift (churn)" in scored.output or "drift alert (churn)" in scored.output  # said either way
+    assert f"see the new scores at the next retier: `tierwise retier --tenant {tenant_b.slug}`" in scored.output
 
     target = tmp_path / "all.csv"
     exported = tierwise(runner, "export", "--tenant", tenant_b.slug, "--out", str(target))

@@ -138,6 +138,10 @@ def score_command(tenant_slug: str, no_wait: bool) -> None:
                 named = ["the score" if name == SCORE else name for name in drift["alerts"][:8]]
                 click.echo(f"  drift alert ({model}): population stability index above {ALERT_PSI} for "
                            + ", ".join(named))
+            else:
+                click.echo(f"  drift ({model}): no feature or score past the alert threshold")
+        click.echo(f"Rules that read churn_probability or predicted_value see the new scores at the next retier: "
+                   f"`tierwise retier --tenant {tenant_slug}` (or the schedule's).")
 
 
 @click.command("export")
