@@ -13,7 +13,7 @@ from tierwise.platform import tenancy
 from tierwise.platform.audit import Actor, acting_as
 from tierwise.platform.db import db
 from tierwise.platform.tenant import Tenant
-from tierwise.tenants.fields import FieldDefinition, update_field
+from tierwise.tenants.fields import FieldDefinition, field_labels, update_field
 from tierwise.tenants.imports.runner import import_records
 from tierwise.tenants.rules.versions import definition_in_force, publish
 
@@ -84,3 +84,17 @@ def test_a_transaction_that_publishes_reads_its_own_rule_set_not_the_one_kept(ap
         assert definition_in_force().dimension("high_risk").tiers[0].label_en == "Critical"
         publish(rules("Life-critical"), author="test")  # renews the version in the database, not in that row
         assert definition_in_force().dimension("high_risk").tiers[0].label_en == "Life-critical"
+
+
+def test_a_change_rolled_back_is_never_kept_for_the_next_request(app, make_tenant):
+    world = make_tenant("pharma_distributor")
+    with in_tenant(app, world):
+        tenant = db.session.get(Tenant, world.tenant_id)
+        assert field_labels()["dso_days"].label_en == "Days sales outstanding"  # kept for this version
+        dso = db.session.scalar(sa.select(FieldDefinition).where(FieldDefinition.name == "dso_days"))
+        dso.label_en = "Not committed"  # pending, not flushed: a read would flush it under the kept version
+        assert field_labels()["dso_days"].label_en == "Not committed"  # this transaction sees its own change
+        db.session.rollback()
+        tenant = db.session.get(Tenant, world.tenant_id)
+        assert tenant.config_version is not None
+        assert field_labels()["dso_days"].label_en == "Days sales outstanding"

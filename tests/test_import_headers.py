@@ -197,3 +197,14 @@ def test_a_file_missing_several_required_columns_is_refused_once_naming_them_all
     with app.app_context(), tenancy.tenant_scope(tenant_a.tenant_id), pytest.raises(ValidationError) as keys:
         import_records([{"customer": "0001"}], kind="activity")
     assert "the records have no keys for 'occurred_at', 'amount'" in str(keys.value)
+
+
+def test_an_empty_mapping_ignores_a_customer_files_column_that_would_otherwise_fill_the_target(app, tenant_a):
+    """客户类型 holding hospital kinds, not 个人/对公, and a status column of the source system's own codes."""
+    with app.app_context(), tenancy.tenant_scope(tenant_a.tenant_id), acting_as(Actor(label="test")):
+        result = import_records([{"客户编号": "0001", "客户名称": "市一院", "客户类型": "三甲医院", "status": "X9"}],
+                                kind="customers", mapping={"party_type": "", "status": ""})
+        db.session.commit()
+    assert result.inserted == 1 and sorted(result.ignored_columns) == ["status", "客户类型"]
+    [customer] = rows(app, tenant_a, Customer)
+    assert (customer.party_type, customer.status, customer.attributes) == ("individual", "active", {})

@@ -203,4 +203,4 @@ def retier_command(tenant_slug: str, background: bool) -> None:
                        f"{counts['held']:,} held")
         if not run.new_data:
             click.echo("  No new data since the previous retier: customers already held by hysteresis were not counted "
-                       "another evaluation (they wait for newer activity or interactions).")
+                       "another evaluation (they wait for new data: an import, a scoring run, newer activity).")

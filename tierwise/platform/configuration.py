@@ -12,8 +12,11 @@ answer, because its requests read the new row.
 
 The answer is read again whenever the version is not known for sure without a
 query: no tenant row loaded in this transaction (jobs, the CLI), its attributes
-expired by a commit, or the transaction itself has written (a publish renews the
-version in the database, not in the row already loaded).
+expired by a commit, or the transaction itself has written or holds changes not
+yet flushed (a publish renews the version in the database, not in the row
+already loaded).  Writes sent on ``db.session.connection()`` directly are not
+seen: none touches fields or rule sets, and one that did would have to flush or
+go through the session.
 """
 from __future__ import annotations
 
@@ -34,9 +37,10 @@ def configuration_version() -> uuid.UUID | None:
     """The current tenant's configuration version as this transaction loaded it, without a query;
     None when that is not known for sure."""
     tenant_id = tenancy.current_tenant_id()
-    if tenant_id is None or wrote_in_transaction():
-        return None
-    tenant = db.session().identity_map.get(sa.inspect(Tenant).identity_key_from_primary_key((tenant_id,)))
+    session = db.session()
+    if tenant_id is None or wrote_in_transaction() or session.new or session.dirty or session.deleted:
+        return None  # a change not flushed yet would be flushed by the read, and kept under the old version
+    tenant = session.identity_map.get(sa.inspect(Tenant).identity_key_from_primary_key((tenant_id,)))
     if tenant is None or "config_version" in sa.inspect(tenant).unloaded:
         return None
     return tenant.config_version

@@ -76,6 +76,10 @@ def plan_columns(kind: str, columns: list[str], mapping: dict[str, str], registr
     plan = ColumnPlan(kind=kind, targets=[])
     used: set[str] = set()
     spelled = headers.spelled_columns(kind, _spellable(kind, columns, mapping, known, registry))
+    # TARGET= leaves a target unfilled: the columns that would have filled it (named like it, or a spelling)
+    # are ignored, in a customer file too, where every other column must be a field
+    left_out = [column for target, source in mapping.items() if source == "" and target in known
+                for column in ([by_lower[target]] if target in by_lower else []) + spelled.get(target, [])]
     missing = []
     for target in built_in:
         if mapping.get(target.name) == "":
@@ -91,9 +95,10 @@ def plan_columns(kind: str, columns: list[str], mapping: dict[str, str], registr
         used.add(source)
     if missing:
         _refuse_missing(missing, columns, batch)
-    rest = [c for c in columns if c not in used and c not in mapping.values()]
+    rest = [c for c in columns if c not in used and c not in mapping.values() and c not in left_out]
+    plan.ignored = left_out
     if kind != "customers":
-        plan.ignored = rest
+        plan.ignored = left_out + rest
         return plan
     for target_name, source in mapping.items():
         if target_name in registry and source not in used:

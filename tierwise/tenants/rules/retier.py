@@ -212,6 +212,9 @@ def retier(run: RetierRun, version: RuleSetVersion, plan: Plan) -> RetierRun:
     tenancy.lock_tenant(TIERS_LOCK)
     now = utcnow()
     run.new_data = data_moved_on(run.as_of)
+    # The data generation this evaluation sees: read before it, so that an import committing while it
+    # runs (which it does not see) is new data to the next retier, not recorded as seen by this one.
+    seen = snapshot.generation()
     materialize(plan, tenant_id=tenant_id, as_of=run.as_of, name=RESULT, version_id=version.id,
                 new_data=run.new_data)
     # ``decided_at`` is the moment the reason's values describe: the run's as-of (the moment it began,
@@ -229,9 +232,10 @@ def retier(run: RetierRun, version: RuleSetVersion, plan: Plan) -> RetierRun:
                             source=source)
     changes = {d.code: changes.get(d.code, dict.fromkeys(COUNTED, 0)) for d in plan.definition.dimensions}
     removed = drop_removed_dimensions(plan, params, stored)
-    if any(changed.values()) or removed:  # a preview compares with the assignment: kept ones are out of date
+    bumped = bool(any(changed.values()) or removed)
+    if bumped:  # a preview compares with the assignment: kept ones are out of date
         snapshot.data_changed()
-    run.data_generation = snapshot.generation()  # the next retier's new data is what changes after this
+    run.data_generation = seen + bumped  # its own writes included; anything else since is new data
     for code, count in held.items():
         changes[code]["held"] = count
     for name in (CHANGED, RESULT):

@@ -151,7 +151,8 @@ def data_changed() -> None:
 
 def generation() -> int:
     """The tenant's data generation now: how many changes to what the rules read it has seen (0 for none)."""
-    return db.session.scalar(sa.select(PreviewSnapshot.generation).where(PreviewSnapshot.name == NAME)) or 0
+    return db.session.scalar(sa.select(PreviewSnapshot.generation).where(
+        PreviewSnapshot.tenant_id == tenancy.current_tenant_id(), PreviewSnapshot.name == NAME)) or 0
 
 
 def usable(as_of: datetime | None) -> tuple[Reuse | None, int]:
