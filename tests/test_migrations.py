@@ -38,6 +38,9 @@ def owner_engine(database_urls, app):
     engine.dispose()
 
 
+CONFIGURATION_TABLES = ("field_definitions", "rule_set_versions")  # migration 0020's triggers
+
+
 def schema_differences(connection: sa.Connection) -> list:
     context = MigrationContext.configure(connection, opts={"compare_type": True})
     return compare_metadata(context, db.metadata)
@@ -69,7 +72,20 @@ def test_fresh_sqlite_database_upgrades_to_exactly_the_models(database_urls, tmp
             assert schema_differences(connection) == []
             assert "lower(code)" in connection.execute(sa.text(
                 "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = :name"), {"name": CODE_INDEX}).scalar()
+            # what keeps the configuration version current (a batch rebuild of these tables would drop them)
+            triggers = set(connection.execute(sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+                                              ).scalars())
+            assert {f"{table}_config_{event}" for table in CONFIGURATION_TABLES
+                    for event in ("inserted", "updated", "deleted")} <= triggers
         db.engine.dispose()
+
+
+def test_every_change_to_a_tenants_fields_or_rule_sets_renews_its_configuration_version(owner_engine):
+    with owner_engine.connect() as connection:
+        renewing = set(connection.execute(sa.text(
+            "SELECT tgrelid::regclass::text FROM pg_trigger WHERE tgname LIKE '%_renew_config' AND tgenabled = 'O'"
+        )).scalars())
+    assert renewing == set(CONFIGURATION_TABLES)
 
 
 def test_tenant_scoped_tables_are_the_tables_with_tenant_data():
