@@ -271,6 +271,11 @@ def test_the_rules_page_and_the_api_say_which_retiers_ran_on_the_same_data_as_th
     assert [note in row for row in rows] == [False, True, False]  # newest first
     runs = browser.client.get("/api/v1/retier-runs", headers={"Authorization": f"Bearer {issue_token(utility)}"})
     assert [run["new_data"] for run in runs.get_json()["items"]] == [True, False, True]
+    with in_tenant(app, utility):
+        retier_module.start_retier(started_by="test")  # queued: not known until it runs
+        db.session.commit()
+    runs = browser.client.get("/api/v1/retier-runs", headers={"Authorization": f"Bearer {issue_token(utility)}"})
+    assert [run["new_data"] for run in runs.get_json()["items"]][:2] == [None, True]
 
 
 def test_hysteresis_by_margin_keeps_a_customer_just_below_the_boundary(app, utility):

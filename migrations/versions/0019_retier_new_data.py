@@ -15,7 +15,7 @@ depends_on = None
 
 def upgrade():
     with op.batch_alter_table('retier_runs', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('new_data', sa.Boolean(), nullable=False, server_default=sa.true()))
+        batch_op.add_column(sa.Column('new_data', sa.Boolean(), nullable=True))  # unknown until a run starts
         batch_op.add_column(sa.Column('data_generation', sa.BigInteger(), nullable=True))
 
 

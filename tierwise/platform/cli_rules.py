@@ -201,6 +201,6 @@ def retier_command(tenant_slug: str, background: bool) -> None:
         for dimension, counts in run.changes.items():
             click.echo(f"  {dimension}: {counts['up']:,} up, {counts['down']:,} down, {counts['new']:,} new, "
                        f"{counts['held']:,} held")
-        if not run.new_data:
+        if run.new_data is False:
             click.echo("  No new data since the previous retier: customers already held by hysteresis were not counted "
                        "another evaluation (they wait for new data: an import, a scoring run, newer activity).")

@@ -84,10 +84,10 @@ RULE_SCHEMAS = {
         "id": _UUID, "rule_version_id": _UUID,
         "as_of": {"type": "string", "format": "date-time", "description": (
             "The moment its windows end: just after the tenant's latest activity or interaction, up to now.")},
-        "new_data": {"type": "boolean", "description": (
+        "new_data": {"type": ["boolean", "null"], "description": (
             "Whether it saw new data since the previous successful retier: a later as_of, or anything imported, "
             "scored or erased since. Only then does hysteresis count it as one more evaluation for "
-            "customers already waiting outside their tier."), "default": True},
+            "customers already waiting outside their tier. Null until the run starts.")},
         "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed"],
                    "description": "queued until a worker (or the web process, without Redis) starts it."},
         "started_at": {"type": "string", "format": "date-time"}, "finished_at": _TIME,

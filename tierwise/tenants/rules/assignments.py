@@ -115,8 +115,9 @@ class RetierRun(TenantScoped, db.Model):
     message: Mapped[str] = mapped_column(sa.Text, default="")
     started_by: Mapped[str] = mapped_column(sa.String(254), default="")
     # Whether it saw data the previous successful retier did not (``data_moved_on``): only then do
-    # customers already waiting outside their tier count it as one more evaluation.
-    new_data: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # customers already waiting outside their tier count it as one more evaluation.  None until it runs
+    # (and for runs from before it was recorded).
+    new_data: Mapped[bool | None]
     # The tenant's data generation (``snapshot.generation``) once it finished, its own writes included.
     data_generation: Mapped[int | None] = mapped_column(sa.BigInteger)
 
