@@ -61,5 +61,4 @@ def per_configuration(read: Callable[[], T]) -> Callable[[], T]:
         version = configuration_version()
         return read() if version is None else kept(tenancy.current_tenant_id(), version)
 
-    current.cache_clear = kept.cache_clear
     return current

@@ -118,11 +118,11 @@ class RetierRun(TenantScoped, db.Model):
     # customers already waiting outside their tier count it as one more evaluation.  None until it runs
     # (and for runs from before it was recorded).
     new_data: Mapped[bool | None]
-    # The tenant's data generation (``snapshot.generation``) once it finished, its own writes included.
+    # The tenant's data generation (``snapshot.generation``) it evaluated, its own writes included.
     data_generation: Mapped[int | None] = mapped_column(sa.BigInteger)
 
 
-def data_moved_on(as_of: datetime) -> bool:
+def data_moved_on(as_of: datetime, seen: int | None = None) -> bool:
     """Whether an evaluation at ``as_of`` sees data the tenant's previous successful retier did not.
 
     Hysteresis holds a customer until N evaluations *in a row* put it outside its tier: N looks
@@ -131,12 +131,12 @@ def data_moved_on(as_of: datetime) -> bool:
     waiting, so its count stays; a customer's first evaluation outside its tier always counts.
     New data is a later moment (``activity.rules_moment``: newer activity or interactions) or
     anything that changed what the rules read since (the data generation: an import, a scoring
-    run, a customer erased).
+    run, a customer erased).  ``seen``: the generation the evaluation sees, when the caller has read it.
     """
     previous = last_successful_retier(tenancy.current_tenant_id())
     if previous is None or as_of > previous.as_of or previous.data_generation is None:
         return True
-    return generation() != previous.data_generation
+    return (generation() if seen is None else seen) != previous.data_generation
 
 
 def last_successful_retier(tenant_id: int) -> RetierRun | None:

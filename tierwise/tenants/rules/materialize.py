@@ -55,7 +55,7 @@ def materialize(plan: Plan, *, tenant_id: int, as_of: datetime, name: str,
     Runs on the session's connection, inside its transaction and tenant scope.  A
     preview may ``reuse`` a snapshot's values, or ``keep`` the columns a new one needs.
     ``new_data``: whether hysteresis counts it for customers already waiting; by default
-    whether ``as_of`` is past the last retier's, as the next retier at that moment would count.
+    ``data_moved_on(as_of)``, as the next retier at that moment would count it.
     """
     dialect = db.session.connection().dialect.name
     set_transaction_settings(db.session.connection(), {

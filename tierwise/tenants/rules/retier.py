@@ -211,10 +211,10 @@ def retier(run: RetierRun, version: RuleSetVersion, plan: Plan) -> RetierRun:
     tenant_id = tenancy.current_tenant_id()
     tenancy.lock_tenant(TIERS_LOCK)
     now = utcnow()
-    run.new_data = data_moved_on(run.as_of)
     # The data generation this evaluation sees: read before it, so that an import committing while it
     # runs (which it does not see) is new data to the next retier, not recorded as seen by this one.
     seen = snapshot.generation()
+    run.new_data = data_moved_on(run.as_of, seen)
     materialize(plan, tenant_id=tenant_id, as_of=run.as_of, name=RESULT, version_id=version.id,
                 new_data=run.new_data)
     # ``decided_at`` is the moment the reason's values describe: the run's as-of (the moment it began,
