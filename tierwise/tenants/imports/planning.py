@@ -152,7 +152,7 @@ def _refuse_missing(missing: list[str], columns: list[str], batch: bool) -> None
     was refused again for the next."""
     target = missing[0]
     if len(missing) > 1:
-        named = Phrases(_("'%(column)s'", column=name) for name in missing)
+        named = _quoted(missing)
         if batch:
             raise ValidationError(_("the records have no keys for %(targets)s: give each record them, or map keys "
                                     "to them (keys: %(columns)s)", targets=named, columns=Phrases(columns)),
@@ -181,7 +181,7 @@ def _spelled_source(target: str, found: list[str], batch: bool) -> str:
     silently (交易日期 or 记账日期?)."""
     if len(found) == 1:
         return found[0]
-    named = Phrases(_("'%(column)s'", column=column) for column in found)
+    named = _quoted(found)
     if batch:
         raise ValidationError(_("the keys %(keys)s could each be '%(target)s': map the one meant to it, e.g. "
                                 "\"mapping\": {\"%(target)s\": \"%(key)s\"}", keys=named, target=target,
@@ -189,6 +189,11 @@ def _spelled_source(target: str, found: list[str], batch: bool) -> str:
     raise ValidationError(_("the columns %(columns)s could each be '%(target)s': map the one meant to it, e.g. "
                             "%(target)s=%(column)s (--map in the CLI, the mapping box on the import page)",
                             columns=named, target=target, column=found[0]), field=target)
+
+
+def _quoted(names: list[str]) -> Phrases:
+    """Column, key or target names as a refusal lists them, each in quotes."""
+    return Phrases(_("'%(column)s'", column=name) for name in names)
 
 
 def _fields_by_label(registry: dict[str, FieldDefinition]) -> dict[str, FieldDefinition]:

@@ -57,7 +57,7 @@ class ImportResult:
     errors: list[RowError] = field(default_factory=list)
     added_fields: list[str] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
-    recognised_columns: dict[str, str] = field(default_factory=dict)  # target -> the column its header's spelling gave
+    recognised_columns: dict[str, str] = field(default_factory=dict)  # target -> column, by a spelling or a label
     rejects_path: str | None = None
     seconds: float = 0.0
     # Rows dated after the import (a bill issued ahead of its period): kept, and said, since rules, models and
