@@ -203,13 +203,19 @@ def test_a_new_version_rewrites_every_assignment_once_even_where_no_tier_moves(a
         assert decisions() == decided
 
 
-def test_hysteresis_by_evaluations_moves_a_customer_only_after_n_evaluations_in_a_row(app, utility):
-    publish_and_retier(app, utility, rule_set())
-    assert tiers(app, utility)[("F1", "value")] == "vip"
+def vip_out_of_reach_held_three_evaluations() -> dict:
+    """VIP raised past F1's 60,000 a year, a customer leaving a value tier only after three evaluations."""
     stricter = rule_set(value=[{"code": "vip", "rule": "sum(amount, 365d) >= 100000"},
                                {"code": "important", "rule": "sum(amount, 365d) >= 1000"},
                                {"code": "general", "fallback": True}])
     stricter["dimensions"][0]["hysteresis"] = {"evaluations": 3}
+    return stricter
+
+
+def test_hysteresis_by_evaluations_moves_a_customer_only_after_n_evaluations_in_a_row(app, utility):
+    publish_and_retier(app, utility, rule_set())
+    assert tiers(app, utility)[("F1", "value")] == "vip"
+    stricter = vip_out_of_reach_held_three_evaluations()
     run = publish_and_retier(app, utility, stricter)
     held = assignment(app, utility, "F1", "value")
     assert (held.tier, held.basis, held.pending_tier, held.pending_count) == ("vip", "held", "important", 1)
@@ -224,10 +230,7 @@ def test_hysteresis_by_evaluations_moves_a_customer_only_after_n_evaluations_in_
 def test_retiering_again_on_the_same_data_does_not_count_as_another_evaluation_for_hysteresis(app, utility):
     """Three clicks on "Retier" in one evening must not undo a hold of three evaluations: they look at the same data."""
     publish_and_retier(app, utility, rule_set())
-    stricter = rule_set(value=[{"code": "vip", "rule": "sum(amount, 365d) >= 100000"},
-                               {"code": "important", "rule": "sum(amount, 365d) >= 1000"},
-                               {"code": "general", "fallback": True}])
-    stricter["dimensions"][0]["hysteresis"] = {"evaluations": 3}
+    stricter = vip_out_of_reach_held_three_evaluations()
     first = publish_and_retier(app, utility, stricter)  # new rules on the same data: F1's wait starts, and counts
     assert not first.new_data
     assert (assignment(app, utility, "F1", "value").pending_count, first.changes["value"]["held"]) == (1, 1)
@@ -245,10 +248,7 @@ def test_retiering_again_on_the_same_data_does_not_count_as_another_evaluation_f
 def test_a_file_imported_between_two_retiers_is_new_data_even_when_it_ends_where_the_data_did(app, utility):
     """A late bill for last spring moves nobody's moment, but the next retier evaluates something new."""
     publish_and_retier(app, utility, rule_set())
-    stricter = rule_set(value=[{"code": "vip", "rule": "sum(amount, 365d) >= 100000"},
-                               {"code": "important", "rule": "sum(amount, 365d) >= 1000"},
-                               {"code": "general", "fallback": True}])
-    stricter["dimensions"][0]["hysteresis"] = {"evaluations": 3}
+    stricter = vip_out_of_reach_held_three_evaluations()
     publish_and_retier(app, utility, stricter)
     assert not retier_again(app, utility).new_data
     with in_tenant(app, utility), acting_as(Actor(label="test")):
