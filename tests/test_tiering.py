@@ -12,8 +12,10 @@ from tierwise.platform.db import db
 from tierwise.tenants.customers import Customer
 from tierwise.tenants.imports.runner import import_records
 from tierwise.tenants.rules import retier as retier_module
+from tierwise.tenants.rules import snapshot
 from tierwise.tenants.rules.assignments import RetierRun, TierAssignment, TierChange, TierHistory
 from tierwise.tenants.rules.distribution import customer_tier_history
+from tierwise.tenants.rules.snapshot import PreviewSnapshot
 from tests.rule_helpers import assignment, in_tenant, publish_and_retier, retier_again, tiers
 
 AS_OF = datetime(2025, 1, 1, tzinfo=timezone.utc)
@@ -258,6 +260,24 @@ def test_a_file_imported_between_two_retiers_is_new_data_even_when_it_ends_where
     again = retier_again(app, utility)
     assert again.new_data and assignment(app, utility, "F1", "value").pending_count == 2
     assert not retier_again(app, utility).new_data  # and nothing since
+
+
+def test_a_crash_that_empties_the_data_generation_does_not_make_new_data_look_already_seen(app, utility):
+    """PostgreSQL empties the unlogged table holding the generation in a crash; counting again from 1
+    reached the value the last retier recorded, and a retier on new data was taken for one on the same."""
+    publish_and_retier(app, utility, rule_set())
+    publish_and_retier(app, utility, vip_out_of_reach_held_three_evaluations())
+    recorded = retier_again(app, utility)
+    assert not recorded.new_data and recorded.data_generation is not None
+    with in_tenant(app, utility), acting_as(Actor(label="test")):
+        db.session.execute(sa.delete(PreviewSnapshot.__table__))  # what a crash does to it
+        import_records([{"customer": "S1", "occurred_at": "2024-04-02", "amount": "10", "category": "bill"}],
+                       kind="activity")
+        while snapshot.generation() < recorded.data_generation:  # as many changes since as it takes to get there
+            snapshot.data_changed()
+        db.session.commit()
+    again = retier_again(app, utility)
+    assert again.new_data and assignment(app, utility, "F1", "value").pending_count == 2
 
 
 def test_the_rules_page_and_the_api_say_which_retiers_ran_on_the_same_data_as_the_one_before(

@@ -232,10 +232,12 @@ def retier(run: RetierRun, version: RuleSetVersion, plan: Plan) -> RetierRun:
                             source=source)
     changes = {d.code: changes.get(d.code, dict.fromkeys(COUNTED, 0)) for d in plan.definition.dimensions}
     removed = drop_removed_dimensions(plan, params, stored)
-    bumped = bool(any(changed.values()) or removed)
-    if bumped:  # a preview compares with the assignment: kept ones are out of date
-        snapshot.data_changed()
-    run.data_generation = seen + bumped  # its own writes included; anything else since is new data
+    run.data_generation = seen
+    if any(changed.values()) or removed:  # a preview compares with the assignment: kept ones are out of date
+        # Its own writes included; anything else since (an import committing meanwhile, a row a crash
+        # emptied) is new data to the next retier, which None says.
+        now_at = snapshot.data_changed()
+        run.data_generation = now_at if now_at == seen + 1 else None
     for code, count in held.items():
         changes[code]["held"] = count
     for name in (CHANGED, RESULT):

@@ -22,7 +22,9 @@ transaction ends, so a preview racing an import either sees the import's data
 or builds a snapshot that the import's bump has already made stale.
 
 Both tables are UNLOGGED: a cache, not a record.  After a crash PostgreSQL
-empties both together, and the next preview starts from scratch.  PostgreSQL
+empties both together, and the next preview starts from scratch; the tenant's
+row then starts a new epoch of generations (``_first_generation``), so no value
+a retier recorded before the crash comes round again.  PostgreSQL
 only; the embedded SQLite demo is small enough to evaluate in full each time.
 """
 from __future__ import annotations
@@ -137,16 +139,38 @@ def available() -> bool:
     return db.session.connection().dialect.name == "postgresql"
 
 
-def data_changed() -> None:
+def data_changed() -> int:
     """Call in the same transaction as any change to what a preview reads: kept snapshots stop being used.
+    Returns the tenant's new generation.
 
     Counted on every database (snapshots are kept on PostgreSQL only): a retier also asks whether
-    anything changed since the last one (``assignments.data_moved_on``).
+    anything changed since the last one (``assignments.data_moved_on``).  A tenant's row is created
+    at a new epoch (``_first_generation``), so its values never come round again.
     """
-    db.session.execute(sa.text(
-        "INSERT INTO preview_snapshots (tenant_id, name, generation) VALUES (:tenant_id, :name, 1) "
-        "ON CONFLICT (tenant_id, name) DO UPDATE SET generation = preview_snapshots.generation + 1"
-    ).execution_options(tenant_filtered=True), {"tenant_id": tenancy.current_tenant_id(), "name": NAME})
+    params = {"tenant_id": tenancy.current_tenant_id(), "name": NAME}
+    bumped = db.session.execute(sa.text(
+        "UPDATE preview_snapshots SET generation = generation + 1 WHERE tenant_id = :tenant_id AND name = :name "
+        "RETURNING generation").execution_options(tenant_filtered=True), params).scalar()
+    if bumped is not None:
+        return bumped
+    return db.session.execute(sa.text(
+        f"INSERT INTO preview_snapshots (tenant_id, name, generation) VALUES (:tenant_id, :name, "
+        f"{_first_generation()} + 1) ON CONFLICT (tenant_id, name) DO UPDATE "
+        "SET generation = preview_snapshots.generation + 1 RETURNING generation"
+    ).execution_options(tenant_filtered=True), params).scalar_one()
+
+
+def _first_generation() -> str:
+    """SQL for where a tenant's new row starts counting.
+
+    On PostgreSQL the table is UNLOGGED and a crash empties it: a row recreated at 0 would count
+    through values retiers recorded before the crash, and a retier on new data would be taken for
+    one on the same data.  Each new row starts at its own epoch instead (a logged sequence, times
+    2^32: more changes than a tenant makes between two crashes), above every value handed out before.
+    """
+    if db.session.connection().dialect.name == "postgresql":
+        return "nextval('data_generation_epochs') * 4294967296"
+    return "0"
 
 
 def generation() -> int:
@@ -228,10 +252,14 @@ def keep(plan: Plan, *, result: str, as_of: datetime, generation: int) -> bool:
                          sa.bindparam("now", type_=UTCDateTime()))
             params = {"tenant_id": tenant_id, "name": NAME, "generation": generation, "as_of": as_of,
                       "layout": layout, "now": utcnow()}
-            if generation == 0:  # the tenant's first: its row may not exist yet
-                db.session.execute(sa.text("INSERT INTO preview_snapshots (tenant_id, name, generation) "
-                                           "VALUES (:tenant_id, :name, 0) ON CONFLICT DO NOTHING")
-                                   .execution_options(tenant_filtered=True), params)
+            if generation == 0:  # no row yet (the tenant's first, or a crash emptied the table): start one
+                started = db.session.execute(sa.text(
+                    "INSERT INTO preview_snapshots (tenant_id, name, generation) VALUES (:tenant_id, :name, "
+                    f"{_first_generation()}) ON CONFLICT DO NOTHING RETURNING generation"
+                ).execution_options(tenant_filtered=True), params).scalar()
+                if started is None:  # an import made the row meanwhile: the data moved on
+                    raise _Stale()
+                params["generation"] = started
             if db.session.execute(header.execution_options(tenant_filtered=True), params).rowcount != 1:
                 raise _Stale()
             db.session.execute(sa.delete(PreviewValue.__table__)
