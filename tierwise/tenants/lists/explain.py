@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask_babel import force_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 
 from tierwise.models.features import FeatureSpec
@@ -21,7 +21,7 @@ from tierwise.platform.db import db
 from tierwise.platform.i18n import clauses
 from tierwise.platform.numbers import readable_feature, readable_percent
 from tierwise.tenants.lists import catalog
-from tierwise.tenants.rules.reasons import ReasonLine, reason_lines
+from tierwise.tenants.rules.reasons import ReasonLine, reasons_said
 
 
 @dataclass(frozen=True)
@@ -63,12 +63,13 @@ def explain(name: str, rows: list, registry: dict, locale: str) -> list[Why]:
     with force_locale(locale):
         labels = _feature_labels({(read(r, "churn_version_id"), read(r, "churn_reason")[0])
                                   for r in rows if churn_explained and read(r, "churn_reason")}, locale)
+        lines = reasons_said(registry, locale, str(get_locale()))
         explained, said = [], {}  # reasons repeat down a list ("Hospital; 5"): each is said once
         for row in rows:
             reason = read(row, "reason") if dimension else None
             key = tuple(sorted((k, repr(v)) for k, v in reason.items())) if reason else ()
             if key not in said:
-                said[key] = reason_lines(reason, registry, locale)
+                said[key] = lines(reason)
             why = Why(dimension, said[key])
             if churn_explained:
                 churn = read(row, "churn_reason") or [None, None, None]

@@ -231,7 +231,7 @@ def list_page(name: str, visible: sa.ColumnElement[bool], *, filters: ListFilter
     next_cursor = cursor_for([getattr(last, key), last.external_id] if key != "external_id"
                              else [last.external_id], kind=kind) if last is not None else None
     dimensions = list(definition.dimensions) if definition else []
-    return ListPage([_row(r, dimensions) for r in rows], next_cursor, dimensions)
+    return ListPage(_rows(rows, dimensions), next_cursor, dimensions)
 
 
 def sort_key(sort: str) -> tuple[str, bool]:
@@ -307,16 +307,28 @@ def _plan_as_written() -> None:
     set_for_transaction({"join_collapse_limit": "1", "max_parallel_workers_per_gather": "0"})
 
 
-def _row(row, dimensions) -> ListRow:
-    data = row._mapping
-    change = ({"from": data["from_tier"], "to": data["to_tier"], "at": data["changed_at"]}
-              if "changed_at" in data else None)
-    return ListRow(row.customer_id, row.external_id, row.name, row.branch, row.rm,
-                   {d.code: data[f"tier__{d.code}"] for d in dimensions},
-                   row.churn_probability, row.predicted_value, change,
-                   reason=data.get("reason"),
-                   churn_reason=data.get("churn_reason"), churn_version_id=data.get("churn_version_id"),
-                   branch_code=row.branch_code, rm_email=row.rm_email)
+def _rows(rows, dimensions) -> list[ListRow]:
+    """The page's rows as ``ListRow``s.  Which optional columns the statement has (a change, a reason,
+    the churn reason) is asked once per page: asking each row for a column it lacks raises and
+    catches an exception inside SQLAlchemy, twice a row on the VIP list."""
+    if not rows:
+        return []
+    present = set(rows[0]._mapping.keys())
+    tier_columns = [(d.code, f"tier__{d.code}") for d in dimensions]
+    change, reason = "changed_at" in present, "reason" in present
+    churn = "churn_reason" in present  # with its model version's id
+    listed = []
+    for row in rows:
+        data = row._mapping
+        listed.append(ListRow(
+            row.customer_id, row.external_id, row.name, row.branch, row.rm,
+            {code: data[column] for code, column in tier_columns}, row.churn_probability, row.predicted_value,
+            {"from": data["from_tier"], "to": data["to_tier"], "at": data["changed_at"]} if change else None,
+            reason=data["reason"] if reason else None,
+            churn_reason=data["churn_reason"] if churn else None,
+            churn_version_id=data["churn_version_id"] if churn else None,
+            branch_code=row.branch_code, rm_email=row.rm_email))
+    return listed
 
 
 def _after(sortable: dict, key: str, descending: bool, *, value_is_null: bool) -> sa.ColumnElement[bool]:

@@ -58,13 +58,23 @@ def reason_lines(reason: dict | None, registry: dict, locale: str | None = None)
     ``registry``: the tenant's fields (or just their labels, ``field_labels()``) by name, read once per page.
     """
     speaking = str(get_locale())  # the language gettext speaks, which phrases are kept by
-    name_of = namer(registry, locale or speaking)
-    lines = []
-    for expression, value in sorted((reason or {}).items()):
-        caption = name_of(expression) if expression in registry or expression in NAMED else phrase(expression,
-                                                                                                      name_of, speaking)
-        lines.append(ReasonLine(expression, caption or expression, readable_value(expression, value),
-                                caption is not None))
+    return reasons_said(registry, locale or speaking, speaking)(reason)
+
+
+def reasons_said(registry: dict, locale: str, speaking: str):
+    """``reason -> [ReasonLine]`` for many reasons in one language: a list page says one per row, and
+    asking for the language and building the namer once a page, not once a row, is most of a row's cost."""
+    name_of = namer(registry, locale)
+
+    def lines(reason: dict | None) -> list[ReasonLine]:
+        said = []
+        for expression, value in sorted((reason or {}).items()):
+            caption = (name_of(expression) if expression in registry or expression in NAMED
+                       else phrase(expression, name_of, speaking))
+            said.append(ReasonLine(expression, caption or expression, readable_value(expression, value),
+                                   caption is not None))
+        return said
+
     return lines
 
 
