@@ -827,3 +827,25 @@ def test_a_saved_lists_refused_filter_is_named_where_the_body_holds_it(app, grid
     message = refused.json["error"]["message"]  # says the same place, or none when it names the filter itself
     assert f"field '{field}'" in message or "field '" not in message, message
     assert client.get("/api/v1/saved-lists", headers=rm).json["items"] == []
+
+
+def test_the_risk_lists_are_called_what_the_tenants_rules_call_their_dimension(client, make_tenant, issue_token,
+                                                                                browser):
+    """A distributor's high-risk dimension is its credit risk: the RM looking for credit risk finds a list of that name."""
+    from tests.test_api import bearer
+
+    pharma, power = make_tenant("pharma_distributor"), make_tenant("power_utility")
+
+    def labels(world, language="en"):
+        response = client.get("/api/v1/lists", headers={**bearer(issue_token(world)), "Accept-Language": language})
+        return {item["name"]: item["label"] for item in response.json["items"]}
+
+    english, chinese = labels(pharma), labels(pharma, "zh-CN")
+    assert [english[name] for name in ("high_risk", "newly_high_risk", "opinion_risk")] == [
+        "Credit risk", "Newly flagged: Credit risk", "Public-opinion risk watchlist"]
+    assert [chinese[name] for name in ("high_risk", "newly_high_risk", "opinion_risk")] == [
+        "信用风险", "新增信用风险", "舆情风险关注"]
+    assert (english["vip"], labels(power)["high_risk"]) == ("VIP", "High-risk")
+    browser.login(pharma)
+    assert "<h1>Credit risk</h1>" in browser.get(f"/t/{pharma.slug}/lists/high_risk").text
+    assert "Newly flagged: Credit risk" in browser.get(f"/t/{pharma.slug}/lists/").text

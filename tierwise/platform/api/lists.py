@@ -63,7 +63,7 @@ def _settings() -> dict:
 def list_lists():
     locale = str(get_locale())  # the request's language: a token's Accept-Language first
     return {"items": [{"name": spec.name, "label": spec.label(locale), "description": spec.description(locale)}
-                      for spec in catalog.BUILT_IN.values()], "settings": _settings()}
+                      for spec in catalog.built_in_lists()], "settings": _settings()}
 
 
 @api_blueprint.put("/lists/settings")

@@ -133,10 +133,10 @@ def _detail_value(key: str, value: str) -> str:
     """A detail's code as people read it, where the key says what kind of code it is (an import's kind, a model,
     a list, a sort, a role); anything else as recorded."""
     from tierwise.models.registry import MODEL_LABELS
-    from tierwise.tenants.lists.catalog import BUILT_IN
+    from tierwise.tenants.lists.catalog import BUILT_IN, builtin
 
     if key in ("list", "base") and value in BUILT_IN:
-        return BUILT_IN[value].label(str(get_locale()))
+        return builtin(value).label(str(get_locale()))
     if key.endswith("user_id") or key == "branch_id":  # as ``name_ids`` read them for the page
         return g.get(NAMED_IDS, {}).get(value, value)
     if key == "by":  # who, as the run tables and the actor column say it ("Command line", not "cli")

@@ -43,7 +43,7 @@ bp = Blueprint("lists", __name__, url_prefix="/lists")
 def index():
     definition = catalog.rule_set()
     settings = catalog.settings(definition)
-    return render_template("lists/index.html", builtins=catalog.BUILT_IN.values(), locale=str(get_locale()),
+    return render_template("lists/index.html", builtins=catalog.built_in_lists(), locale=str(get_locale()),
                            list_label=list_label,
                            saved_lists=saved.available_lists(current_user), settings=settings,
                            vip_tiers=vip_tier_labels(catalog.dimension(definition, "value"), settings.vip_tiers),
@@ -52,7 +52,7 @@ def index():
 
 def list_label(name: str) -> str:
     """A built-in list by its label in the reader's language (a name no longer built in, as stored)."""
-    return catalog.BUILT_IN[name].label(str(get_locale())) if name in catalog.BUILT_IN else name
+    return catalog.builtin(name).label(str(get_locale())) if name in catalog.BUILT_IN else name
 
 
 def vip_tier_labels(value, codes) -> str:

@@ -108,11 +108,39 @@ class ListSettings:
     configured: bool  # False: the defaults apply
 
 
-def builtin(name: str) -> BuiltInList:
+# The lists of one risk dimension are called what the tenant's rule set calls that dimension: a bank's
+# high-risk dimension is its attrition risk (流失风险) and a distributor's its credit risk (信用风险), and
+# an RM opening "High-risk" to find credit risk had to know that.  Label and description, en and zh.
+NAMED_AFTER_DIMENSION = {
+    "high_risk": ("{en}", "{zh}", "Customers in any tier of “{en}” but its fallback.", "“{zh}”中除兜底等级外的客户。"),
+    "newly_high_risk": ("Newly flagged: {en}", "新增{zh}",
+                        "Customers who moved into a tier of “{en}”, or up to a more severe one, in the last 7 days.",
+                        "近7天新进入“{zh}”等级或升至更严重等级的客户。"),
+    "opinion_risk": ("{en} watchlist", "{zh}关注", "Customers in any tier of “{en}” but its fallback.",
+                     "“{zh}”中除兜底等级外的客户。"),
+}
+
+
+def builtin(name: str, definition: RuleSetDefinition | None = None) -> BuiltInList:
+    """Built-in list ``name`` as the current tenant calls it (``NAMED_AFTER_DIMENSION``), by the rule set
+    in force unless ``definition`` is given; an unknown name is refused, naming the lists there are."""
     if name not in BUILT_IN:
         raise NotFoundError(_("unknown list '%(name)s' (choose one of: %(choices)s)", name=name,
                               choices=listed(BUILT_IN)), field="list")
-    return BUILT_IN[name]
+    spec = BUILT_IN[name]
+    if name not in NAMED_AFTER_DIMENSION or (definition is None and not _in_tenant()):
+        return spec
+    drawn_from = dimension(definition if definition is not None else rule_set(), DRAWN_FROM[name])
+    if drawn_from is None:
+        return spec
+    words = {"en": drawn_from.label_en, "zh": drawn_from.label_zh}
+    return BuiltInList(name, *(template.format(**words) for template in NAMED_AFTER_DIMENSION[name]))
+
+
+def built_in_lists() -> list[BuiltInList]:
+    """Every built-in list as the current tenant calls it, in the catalogue's order."""
+    definition = rule_set()
+    return [builtin(name, definition) for name in BUILT_IN]
 
 
 def rule_set() -> RuleSetDefinition | None:
@@ -122,6 +150,12 @@ def rule_set() -> RuleSetDefinition | None:
 def dimension(definition: RuleSetDefinition | None, code: str) -> DimensionSpec | None:
     """The rule set's dimension ``code``; None without a rule set in force or without that dimension."""
     return None if definition is None else definition.dimension(code)
+
+
+def _in_tenant() -> bool:
+    from tierwise.platform import tenancy
+
+    return tenancy.current_tenant_id() is not None
 
 
 def _tenant():
