@@ -245,6 +245,8 @@ BAD_CELLS = [
     ("activity", "occurred_at", "202413", "has month 13: a month is 01 to 12"),  # not 2024-01-03
     ("activity", "occurred_at", "2024年13月", "has month 13: a month is 01 to 12"),
     ("interactions", "resolved_at", "2024-00", "has month 00: a month is 01 to 12"),
+    ("activity", "occurred_at", "12/1/2010 8:26", "has the year last, so its day and month could be either way"),
+    ("interactions", "resolved_at", "01.05.2024 18:00", "write dates year first, such as 2024-03-04 13:45"),
     ("activity", "occurred_at", "1000-01-05", "is not a date or time"),  # a year no timestamp holds: no crash
     ("interactions", "occurred_at", "1000-01-01T00:00:00Z", "is not a date or time"),
     ("customers", "party_type", "alien", "is not one of: individual, organisation"),
