@@ -382,9 +382,7 @@ def _reference_errors(connection, tenant_id: int, plan: ColumnPlan) -> list[RowE
                 reason=_l("no active relationship manager with this email"),
                 only=f"t.active AND t.role = '{Role.RELATIONSHIP_MANAGER.value}'")
     else:
-        errors += loading.unknown_references(
-            connection, tenant_id, stage_column="customer", table="customers", table_column="external_id",
-            column=sources["customer"], reason=_l("no customer with this id (import customers first)"))
+        errors += loading.unknown_customers(connection, tenant_id, column=sources["customer"])
     return errors
 
 
