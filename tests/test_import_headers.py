@@ -199,6 +199,21 @@ def test_a_file_missing_several_required_columns_is_refused_once_naming_them_all
     assert "the records have no keys for 'occurred_at', 'amount'" in str(keys.value)
 
 
+def test_a_file_without_names_whose_id_column_is_mapped_to_the_name_is_told_to_map_it_to_both(
+        app, tmp_path, tenant_a, run_import, runner):
+    """UCI Online Retail's customers have no names: an admin maps name=CustomerID, which then no longer fills
+    the customer id by its header.  "The file has no column for 'external_id'" sent them looking for it."""
+    people = write(tmp_path, "c.csv", "CustomerID,Country\n12346,United Kingdom\n")
+    refused = import_cli(runner, tenant_a, "customers", people, "--map", "name=CustomerID", "--add-fields")
+    assert refused.exit_code != 0
+    assert ("'CustomerID' would fill 'external_id', but it is mapped to 'name': map it to 'external_id' too "
+            "(external_id=CustomerID)") in refused.stderr, refused.stderr
+    imported = import_cli(runner, tenant_a, "customers", people, "--map", "name=CustomerID",
+                          "--map", "external_id=CustomerID", "--add-fields")
+    assert imported.exit_code == 0, imported.stderr
+    assert [(c.external_id, c.name) for c in rows(app, tenant_a, Customer)] == [("12346", "12346")]
+
+
 def test_an_empty_mapping_ignores_a_customer_files_column_that_would_otherwise_fill_the_target(app, tenant_a):
     """客户类型 holding hospital kinds, not 个人/对公, and a status column of the source system's own codes."""
     with app.app_context(), tenancy.tenant_scope(tenant_a.tenant_id), acting_as(Actor(label="test")):

@@ -245,6 +245,8 @@ BAD_CELLS = [
     ("activity", "occurred_at", "202413", "has month 13: a month is 01 to 12"),  # not 2024-01-03
     ("activity", "occurred_at", "2024年13月", "has month 13: a month is 01 to 12"),
     ("interactions", "resolved_at", "2024-00", "has month 00: a month is 01 to 12"),
+    ("activity", "occurred_at", "12/1/2010 8:26", "has the year last, so its day and month could be either way"),
+    ("interactions", "resolved_at", "01.05.2024 18:00", "write dates year first, such as 2024-03-04 13:45"),
     ("activity", "occurred_at", "1000-01-05", "is not a date or time"),  # a year no timestamp holds: no crash
     ("interactions", "occurred_at", "1000-01-01T00:00:00Z", "is not a date or time"),
     ("customers", "party_type", "alien", "is not one of: individual, organisation"),
@@ -693,3 +695,26 @@ def test_an_import_runs_page_says_how_many_rows_are_dated_after_today(app, tmp_p
     browser.login(tenant_a)
     page = browser.get(f"/t/{tenant_a.slug}/imports/runs/{run_id}", headers={"Accept-Language": "zh-CN"}).text
     assert f"1 行，最晚为 {soon} 00:00 UTC+8：已保留" in page, page[page.find("<dl"):page.find("</dl>")]
+
+
+@pytest.mark.parametrize("imported,written", [("0012345678", "12345678"), ("16675.0", "16675"), ("16675", "16675.0")],
+                         ids=["leading-zeros-dropped", "point-zero-dropped", "point-zero-added"])
+def test_activity_naming_customers_by_ids_a_spreadsheet_rewrote_says_which_customer_it_meant(
+        app, tmp_path, tenant_a, run_import, imported, written):
+    """Excel drops a 户号's leading zeros; pandas writes UCI Online Retail's CustomerID as 16675.0 while a workbook
+    says 16675.  "Import customers first" would send the admin to import customers who are there."""
+    run_import(tenant_a, "customers", write(tmp_path, "c.csv", f"external_id,name\n{imported},A\n"))
+    bills = write(tmp_path, "a.csv", f"customer,occurred_at,amount\n{written},2024-01-05,10\n")
+    with pytest.raises(ImportRejected) as refused:
+        run_import(tenant_a, "activity", bills)
+    assert cells(refused.value) == [(2, "customer", written)]
+    assert (f"this file seems to write the customers' ids otherwise ('{written}' for customer '{imported}'"
+            in refused.value.errors[0].reason), refused.value.errors[0].reason
+    assert rows(app, tenant_a, Activity) == []
+
+
+def test_an_id_no_customer_has_in_any_spelling_is_still_just_unknown(app, tmp_path, tenant_a, run_import):
+    run_import(tenant_a, "customers", write(tmp_path, "c.csv", "external_id,name\n0012345678,A\n"))
+    with pytest.raises(ImportRejected) as refused:
+        run_import(tenant_a, "activity", write(tmp_path, "a.csv", "customer,occurred_at,amount\n1234567,2024-01-05,10\n"))
+    assert refused.value.errors[0].reason == "no customer with this id (import customers first)"

@@ -40,6 +40,15 @@ def test_categories_are_read_under_their_labels_in_either_language_and_the_indus
         ("regulator_hotline", "complaint")]
 
 
+def test_a_complaint_registers_channels_are_read_as_their_codes(app, tmp_path, grid, run_import):
+    """A utility's complaint register says where each complaint came in: 网络 (online), 媒体, 12398热线."""
+    run_import(grid, "customers", write(tmp_path, "c.csv", "户号,户名\n001,A\n002,B\n003,C\n"))
+    complaints = ("户号,受理渠道,受理时间,工单类型\n001,网络,2024-03-01 09:12:00,投诉\n"
+                  "002,媒体,2024-03-02 10:00:00,投诉\n003,12398热线,2024-03-03 11:30:00,投诉\n")
+    run_import(grid, "interactions", write(tmp_path, "i.csv", complaints))
+    assert sorted(i.channel for i in rows(app, grid, Interaction)) == ["news_media", "regulator_hotline", "web"]
+
+
 def test_a_word_that_is_no_categorys_is_still_refused_naming_row_column_and_codes(app, tmp_path, grid, run_import):
     customers = "external_id,name,facility_type\n001,A,医院\n002,B,卫生所\n"
     with pytest.raises(ImportRejected) as refused:

@@ -29,7 +29,9 @@ from tierwise.models.horizons import horizon_end
 from tierwise.models.labels import CHURN, population_days
 from tierwise.platform import tenancy
 from tierwise.platform.db import db
+from tierwise.platform.numbers import readable_number
 from tierwise.tenants.activity import Activity, data_end
+from tierwise.tenants.customers import Customer
 
 MIN_HISTORY_DAYS = 30  # a cutoff needs at least this much activity before it
 MAX_TRAINING_CUTOFFS = 6
@@ -87,7 +89,7 @@ def plan_cutoffs(model: str, horizon_days: int, *, as_of: datetime | None = None
         raise ValidationError(_l("the horizon must be at least 1 day"), field="horizon_days")
     first = first_activity_at()
     if first is None:
-        raise ValidationError(_l("this tenant has no activity yet: import some before training"), field="activity")
+        raise no_activity()
     last = end = data_end()
     if end <= first:
         raise ValidationError(_l("the tenant's activity starts on %(first)s, after today: nothing is known yet",
@@ -97,6 +99,27 @@ def plan_cutoffs(model: str, horizon_days: int, *, as_of: datetime | None = None
     if validation_cutoff(end, horizon_days) <= first + timedelta(days=MIN_HISTORY_DAYS):
         raise too_little_history(first, end, horizon_days, known_until=last if end < last else None, model=model)
     return _plan(model, horizon_days, first, end, step_days)
+
+
+def no_activity() -> ValidationError:
+    """The refusal of a tenant without activity, saying so where it imported churn labels without any.
+
+    A snapshot such as Kaggle's bank churn file (fields and an ``Exited`` flag, no
+    transactions) imports as customers with labels; the models learn from activity
+    over time, so the labels alone train nothing, and the admin should hear that
+    rather than wonder why the labels were not enough.
+    """
+    c = Customer.__table__
+    labelled = db.session.scalar(sa.select(sa.func.count()).where(
+        c.c.tenant_id == tenancy.current_tenant_id(), c.c.churn_label.is_not(None)
+    ).execution_options(tenant_filtered=True))
+    if not labelled:
+        return ValidationError(_l("this tenant has no activity yet: import some before training"), field="activity")
+    return ValidationError(_l(
+        "this tenant has no activity yet: import some before training. The churn and value models learn from "
+        "each customer's activity over time (transactions, bills, orders); the churn labels of %(labelled)s "
+        "customers, with their fields, cannot train a model without it", labelled=readable_number(labelled)),
+        field="activity")
 
 
 def _plan(model: str, horizon_days: int, first: datetime, end: datetime, step_days: int | None = None) -> Plan:

@@ -18,6 +18,7 @@ from tierwise.errors import ValidationError
 from tierwise.models import features as f
 from tierwise.models.cutoffs import Plan, trains_at_validation
 from tierwise.models.days import tenant_day, tenant_days
+from tierwise.models.horizons import horizon_end
 from tierwise.models.labels import CHURN, imported_outcomes, labels_for, population_days
 from tierwise.platform.numbers import readable_number
 
@@ -109,7 +110,7 @@ def build_dataset(plan: Plan, spec: f.FeatureSpec, *, seed: int = 7, progress=No
     del frames, built
     train_bucket = customer_buckets(external.reindex(ids), salt="inner")
     train_y = pd.concat(labels, ignore_index=True)
-    _check_usable(plan, train_x, train_y, valid_y)
+    _check_usable(plan, train_x, train_y, valid_y, outcomes)
     return Dataset(plan, spec, train_x, train_y, pd.Series(origins), train_bucket, valid_x, valid_y, now_x,
                    customers=len(customers))
 
@@ -178,7 +179,8 @@ def customer_buckets(ids: pd.Series, salt: str = "") -> np.ndarray:
     return (pd.util.hash_pandas_object(salt + ids, index=False).to_numpy() % 1000).astype(int)
 
 
-def _check_usable(plan: Plan, train_x: pd.DataFrame, train_y: pd.Series, valid_y: pd.Series) -> None:
+def _check_usable(plan: Plan, train_x: pd.DataFrame, train_y: pd.Series, valid_y: pd.Series,
+                  outcomes: pd.DataFrame | None = None) -> None:
     """Refuse examples no model can be learnt from or judged on, saying what to change."""
     if len(valid_y) < 20:
         cutoff = tenant_day(plan.validation_cutoff)
@@ -190,6 +192,8 @@ def _check_usable(plan: Plan, train_x: pd.DataFrame, train_y: pd.Series, valid_y
     if plan.model == CHURN:
         for name, y in (("training", train_y), ("validation", valid_y)):
             positives = int(y.sum())
+            if name == "training" and positives == 0 and outcomes is not None:
+                _refuse_unused_labels(plan, outcomes, count=len(y))
             if positives == 0 or positives == len(y):
                 raise ValidationError(_one_class(name, stayed=positives == 0, count=len(y)), field="horizon_days")
         return
@@ -208,6 +212,37 @@ def _check_usable(plan: Plan, train_x: pd.DataFrame, train_y: pd.Series, valid_y
                                  "between their bills or orders; try a horizon of at least one billing cycle",
                                  days=plan.horizon_days, cutoff=tenant_day(plan.validation_cutoff)),
                               field="horizon_days")
+
+
+def _refuse_unused_labels(plan: Plan, outcomes: pd.DataFrame, *, count: int) -> None:
+    """Refuse training where customers are labelled churned but no label could mark a training example.
+
+    A snapshot (Kaggle's telco or bank churn: who left, as of one day) labels its leavers
+    without the day they left, or with the snapshot's day, after every training horizon.
+    Neither places a leaver at a training cutoff, and "try another horizon" would send the
+    admin round in circles: say which labels went unused, and why.
+    """
+    churned = outcomes[outcomes["churned"] == 1]["observed_on"]
+    if churned.empty:
+        return
+    undated = int(churned.isna().sum())
+    if undated:
+        raise ValidationError(_l(
+            "all %(count)s training customers stayed: a churn model needs some who churned and some who stayed. "
+            "%(labelled)s customers are labelled churned without the day they left (label_observed_on), so their "
+            "activity decides, and it does not stop: import the day each one left with the labels "
+            "(--label-date-column in the CLI), or activity that stops where they left", count=readable_number(count), labelled=readable_number(undated)),
+            field="label_observed_on")
+    last_end = horizon_end(max(plan.training_cutoffs), plan.horizon_days)
+    late = int((churned >= pd.Timestamp(last_end)).sum())
+    if late:
+        raise ValidationError(_l(
+            "all %(count)s training customers stayed: a churn model needs some who churned and some who stayed. "
+            "%(labelled)s customers labelled churned left on or after %(day)s, where the last training horizon "
+            "ends, too late for a training cutoff to see them leave: a snapshot taken as its customers left "
+            "cannot train a churn model; import a history in which some left earlier (their activity stopping, "
+            "or labels dated inside it)", count=readable_number(count), labelled=readable_number(late),
+            day=tenant_day(last_end)), field="label_observed_on")
 
 
 def _one_class(name: str, *, stayed: bool, count: int) -> str:

@@ -10,7 +10,7 @@ scope (row-level security applies to every statement).
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -149,6 +149,47 @@ def unknown_references(connection: sa.Connection, tenant_id: int, *, stage_colum
         WHERE s.{stage_column} IS NOT NULL AND NOT EXISTS (
             SELECT 1 FROM {table} t WHERE t.tenant_id = :tenant_id AND {stored} = {value}{condition})
         ORDER BY s.row_no""", {"tenant_id": tenant_id}, column, reason)
+
+
+def _bare_id(expression: str) -> str:
+    """An id as SQL compares ids a spreadsheet rewrote: without a trailing ``.0`` and leading zeros."""
+    return (f"ltrim(CASE WHEN {expression} LIKE '%.0' THEN substr({expression}, 1, length({expression}) - 2) "
+            f"ELSE {expression} END, '0')")
+
+
+def unknown_customers(connection: sa.Connection, tenant_id: int, *, column: str) -> list[RowError]:
+    """Rows naming no customer, saying so where the file writes the customers' ids another way (16675 for
+    16675.0, 12345678 for 0012345678): the customers are there, and importing them again changes nothing."""
+    unknown = unknown_references(connection, tenant_id, stage_column="customer", table="customers",
+                                 table_column="external_id", column=column,
+                                 reason=_l("no customer with this id (import customers first)"))
+    written = id_written_otherwise(connection, tenant_id, sorted({e.value for e in unknown[:100]}))
+    if written is None:
+        return unknown
+    reason = _l("no customer with this id, but this file seems to write the customers' ids otherwise "
+                "('%(value)s' for customer '%(stored)s': a spreadsheet dropped leading zeros or added '.0'): "
+                "write them as the customers were imported", value=written[0], stored=written[1])
+    return [replace(e, reason=str(reason), kept=kept_message(reason)) for e in unknown]
+
+
+def id_written_otherwise(connection: sa.Connection, tenant_id: int, ids: list[str]) -> tuple[str, str] | None:
+    """One of ``ids`` (customer ids a file names that no customer has) and the customer id it rewrites, if any.
+
+    Spreadsheets rewrite ids: Excel drops the leading zeros of 0012345678, and pandas writes a column
+    of numbers with blanks (UCI Online Retail's CustomerID) as 16675.0, while a workbook's number cell
+    reads 16675.  Customers imported from one and activity from the other then never meet, and "import
+    customers first" sends the admin to import what is there.  Read only on that refusal: a scan of the
+    tenant's customers, since no index holds the bare ids.
+    """
+    bare = {(i[:-2] if i.endswith(".0") else i).lstrip("0"): i for i in ids}
+    bare.pop("", None)
+    if not bare:
+        return None
+    statement = sa.text(f"""SELECT external_id, {_bare_id('external_id')} FROM customers
+        WHERE tenant_id = :tenant_id AND {_bare_id('external_id')} IN :bare
+        ORDER BY external_id LIMIT 1""").bindparams(sa.bindparam("bare", expanding=True))
+    found = connection.execute(statement, {"tenant_id": tenant_id, "bare": sorted(bare)}).first()
+    return None if found is None else (bare[found[1]], found[0])
 
 
 def drop_rows(connection: sa.Connection, row_numbers: set[int]) -> None:

@@ -143,6 +143,17 @@ def impossible_months(values: pd.Series) -> pd.Series:
     return written.where(impossible)
 
 
+# A date written with its year last (12/1/2010 8:26, 01.12.2010), as US and European exports write them.
+_YEAR_LAST = r"^\d{1,2}[/.\-]\d{1,2}[/.\-]\d{4}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AaPp][Mm])?)?$"
+
+
+def year_last(values: pd.Series) -> pd.Series:
+    """Cells written as a date with the year last (``12/1/2010 8:26``): whether the day or the month comes
+    first cannot be told from a cell (1 December or 12 January?), so they are refused, saying how to write
+    them, rather than read one way and silently wrong for the other."""
+    return values.str.match(_YEAR_LAST).fillna(False).astype(bool)
+
+
 # ISO 8601 with its offset, as the API writes times (2026-12-07T05:39:19.845450+00:00, ...Z): a moment, not
 # a local time, so it is read as written and never put on the tenant's clock.
 _WITH_OFFSET = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$"

@@ -94,6 +94,7 @@ def plan_columns(kind: str, columns: list[str], mapping: dict[str, str], registr
         plan.targets.append((target, source))
         used.add(source)
     if missing:
+        _refuse_mapped_away(missing, mapping, kind)
         _refuse_missing(missing, columns, batch)
     rest = [c for c in columns if c not in used and c not in mapping.values() and c not in left_out]
     plan.ignored = left_out
@@ -145,6 +146,21 @@ def plan_columns(kind: str, columns: list[str], mapping: dict[str, str], registr
         plan.new_fields[name] = infer_field_type(sample[column] if sample is not None else pd.Series([], dtype=str))
         plan.new_field_sources[name] = column
     return plan
+
+
+def _refuse_mapped_away(missing: list[str], mapping: dict[str, str], kind: str) -> None:
+    """Refuse a required target whose column a mapping took for another target, naming both.
+
+    A file without names (UCI Online Retail, a telco's churn table) is imported with ``--map
+    name=CustomerID``, and CustomerID then no longer fills the customer id by its header: "the file
+    has no column for 'external_id'" sent the admin looking for a column that is right there.
+    """
+    mapped = {source: target for target, source in mapping.items() if source}
+    for target in missing:
+        for column in headers.spelled_columns(kind, list(mapped)).get(target, []):
+            raise ValidationError(_("'%(column)s' would fill '%(target)s', but it is mapped to '%(other)s': map "
+                                    "it to '%(target)s' too (%(target)s=%(column)s)", column=column, target=target,
+                                    other=mapped[column]), field=target)
 
 
 def _refuse_missing(missing: list[str], columns: list[str], batch: bool) -> None:

@@ -41,6 +41,8 @@ from tierwise.tenants.rules import snapshot
 KEPT_ERRORS = 10_000  # kept in memory for messages; all are counted and written to the rejects file
 DECIMAL_COMMA = _l("has a comma that does not group thousands (write 1234.5 or 1,234.5; a decimal comma is not read)")
 TOO_LARGE = _l("is too large: an amount has at most 15 digits before the decimal point")
+YEAR_LAST = _l("has the year last, so its day and month could be either way round (3/4/2024: 4 March or 3 April?): "
+              "write dates year first, such as 2024-03-04 13:45 (in Excel, format the column as yyyy-mm-dd hh:mm)")
 API_BATCH = "api batch"  # the name a JSON batch is recorded under (runs, audit, assignment history)
 Progress = Callable[[int], None]
 
@@ -272,6 +274,9 @@ def parse_chunk(chunk: Chunk, plan: ColumnPlan, timezone: str) -> tuple[pd.DataF
                 errors += row_errors(chunk.rows[cells], source, raw[cells],
                                      _l("has month %(month)s: a month is 01 to 12", month=month))
                 bad = bad & ~cells
+            backwards = bad & parsing.year_last(raw)
+            errors += row_errors(chunk.rows[backwards], source, raw[backwards], YEAR_LAST)
+            bad = bad & ~backwards
         errors += row_errors(chunk.rows[bad], source, raw[bad], _reason(target))
         if target.kind in ("date", "datetime"):
             for out_of_range, reason in _implausible(target, values):
@@ -377,9 +382,7 @@ def _reference_errors(connection, tenant_id: int, plan: ColumnPlan) -> list[RowE
                 reason=_l("no active relationship manager with this email"),
                 only=f"t.active AND t.role = '{Role.RELATIONSHIP_MANAGER.value}'")
     else:
-        errors += loading.unknown_references(
-            connection, tenant_id, stage_column="customer", table="customers", table_column="external_id",
-            column=sources["customer"], reason=_l("no customer with this id (import customers first)"))
+        errors += loading.unknown_customers(connection, tenant_id, column=sources["customer"])
     return errors
 
 

@@ -44,7 +44,7 @@ PARTY_ALIASES = {"个人": "individual", "对私": "individual", "个体": "indi
 STATUS_ALIASES = {"正常": "active", "有效": "active", "休眠": "dormant", "睡眠": "dormant", "销户": "closed",
                   "注销": "closed", "已销户": "closed"}
 CHANNEL_ALIASES = {"电话": "phone", "95598": "phone", "柜台": "counter", "营业厅": "counter", "网站": "web",
-                   "网上": "web", "手机银行": "app", "短信": "sms", "邮件": "email", "社交媒体": "social_media",
+                   "网上": "web", "网络": "web", "手机银行": "app", "短信": "sms", "邮件": "email", "社交媒体": "social_media",
                    "微博": "social_media", "微信": "social_media", "新闻媒体": "news_media", "媒体": "news_media",
                    "监管热线": "regulator_hotline", "12345": "regulator_hotline", "12398": "regulator_hotline",
                    "12378": "regulator_hotline", "其他": "other"}
