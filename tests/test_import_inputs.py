@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import random
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -157,6 +157,57 @@ def test_dates_times_and_amounts_in_local_spellings(app, tmp_path, tenant_a, run
         "chinese-time": (afternoon, Decimal("7"))}
 
 
+def test_dates_with_the_year_last_are_read_in_the_order_the_files_own_dates_show(app, tmp_path, tenant_a,
+                                                                                run_import, runner):
+    """UCI's Online Retail writes 12/1/2010 8:26: one cell cannot say whether that is 1 December or
+    12 January, but the same file's 12/13/2010 can only be month first."""
+    run_import(tenant_a, "customers", write(tmp_path, "c.csv", "external_id,name\n007,A\n"))
+    us = write(tmp_path, "us.csv", "customer,occurred_at,amount,category\n"
+               "007,12/1/2010 8:26,1,first\n007,12/13/2010 9:01,2,thirteenth\n007,1/5/2011,3,january\n")
+
+    result = import_cli(runner, tenant_a, "activity", us)
+
+    assert result.exit_code == 0, result.stderr
+    assert "Dates with the year last: read month first (month/day/year), as the file's own dates show" in result.stdout
+    shanghai = timezone(timedelta(hours=8))
+    assert {a.category: a.occurred_at for a in rows(app, tenant_a, Activity)} == {
+        "first": datetime(2010, 12, 1, 8, 26, tzinfo=shanghai),
+        "thirteenth": datetime(2010, 12, 13, 9, 1, tzinfo=shanghai), "january": datetime(2011, 1, 5, tzinfo=shanghai)}
+    european = write(tmp_path, "eu.csv",
+                     "customer,occurred_at,amount,category\n007,13.12.2010,4,eu\n007,01.05.2011,5,may\n")
+    assert run_import(tenant_a, "activity", european).date_order == "dmy"
+    assert {a.category: a.occurred_at for a in rows(app, tenant_a, Activity) if a.category in ("eu", "may")} == {
+        "eu": datetime(2010, 12, 13, tzinfo=shanghai), "may": datetime(2011, 5, 1, tzinfo=shanghai)}
+
+
+def test_year_last_dates_written_both_ways_in_one_file_are_refused(app, tmp_path, tenant_a, run_import):
+    run_import(tenant_a, "customers", write(tmp_path, "c.csv", "external_id,name\n007,A\n"))
+    both = write(tmp_path, "both.csv", "customer,occurred_at,amount\n007,12/13/2010,1\n007,13/12/2010,2\n")
+
+    with pytest.raises(ImportRejected) as refused:
+        run_import(tenant_a, "activity", both)
+
+    assert [e.value for e in refused.value.errors] == ["12/13/2010", "13/12/2010"]
+    assert "no date in the file tells whether its day or its month comes first" in refused.value.errors[0].reason
+
+
+def test_the_date_that_tells_the_order_may_lie_deep_in_a_large_file(app, tmp_path, tenant_a, run_import):
+    """Read from the start until a chunk tells: the first 100,000 rows of 1 to 12 December say nothing."""
+    run_import(tenant_a, "customers", write(tmp_path, "c.csv", "external_id,name\n007,A\n"))
+    lines = [f"007,12/{1 + i % 12}/2010,1,{i}\n" for i in range(120_000)] + ["007,12/24/2010,9,eve\n"]
+    path = write(tmp_path, "deep.csv", "customer,occurred_at,amount,category\n" + "".join(lines))
+
+    result = run_import(tenant_a, "activity", path)
+
+    assert (result.date_order, result.inserted) == ("mdy", 120_001)
+    shanghai = timezone(timedelta(hours=8))
+    with app.app_context(), tenancy.tenant_scope(tenant_a.tenant_id):
+        december = db.session.scalar(sa.select(sa.func.count()).where(
+            Activity.occurred_at >= datetime(2010, 12, 1, tzinfo=shanghai),
+            Activity.occurred_at < datetime(2011, 1, 1, tzinfo=shanghai)))
+    assert december == 120_001  # every row month first: 12/5/2010 is 5 December, not 12 May
+
+
 MONTHS_ALONE = ["2024年01月", "2024年1月", "2024年1月份", "2024-01", "2024-1", "2024/01", "2024.01", "202401"]
 SHANGHAI_MIDNIGHT_JAN_1 = datetime(2023, 12, 31, 16, tzinfo=timezone.utc)
 
@@ -245,7 +296,7 @@ BAD_CELLS = [
     ("activity", "occurred_at", "202413", "has month 13: a month is 01 to 12"),  # not 2024-01-03
     ("activity", "occurred_at", "2024年13月", "has month 13: a month is 01 to 12"),
     ("interactions", "resolved_at", "2024-00", "has month 00: a month is 01 to 12"),
-    ("activity", "occurred_at", "12/1/2010 8:26", "has the year last, so its day and month could be either way"),
+    ("activity", "occurred_at", "12/1/2010 8:26", "has the year last, and no date in the file tells whether its day"),
     ("interactions", "resolved_at", "01.05.2024 18:00", "write dates year first, such as 2024-03-04 13:45"),
     ("activity", "occurred_at", "1000-01-05", "is not a date or time"),  # a year no timestamp holds: no crash
     ("interactions", "occurred_at", "1000-01-01T00:00:00Z", "is not a date or time"),
@@ -679,22 +730,37 @@ def test_a_json_batch_without_a_required_key_is_told_about_keys_not_columns(app,
     assert "file" not in refused.json["error"]["message"]
 
 
-def test_an_import_runs_page_says_how_many_rows_are_dated_after_today(app, tmp_path, tenant_a, run_import, browser):
-    from datetime import timedelta
-
+def run_page_in_chinese(app, browser, world, path: Path) -> str:
+    """The page of an import run of ``path`` (activity), as a Chinese reader sees it: its outcome's details."""
     from tierwise.platform.audit import Actor, acting_as
     from tierwise.tenants.imports.runs import start_import_run
 
+    with app.app_context(), tenancy.tenant_scope(world.tenant_id), acting_as(Actor(label="test")):
+        run = start_import_run(path, kind="activity", source_name=path.name, created_by="test")
+        db.session.commit()
+        run_id = run.id
+    browser.login(world)
+    page = browser.get(f"/t/{world.slug}/imports/runs/{run_id}", headers={"Accept-Language": "zh-CN"}).text
+    return page[page.find("<dl"):page.find("</dl>")]
+
+
+def test_an_import_runs_page_says_how_many_rows_are_dated_after_today(app, tmp_path, tenant_a, run_import, browser):
     seed(run_import, tmp_path, tenant_a)
     soon = (datetime.now(timezone.utc) + timedelta(days=40)).date()
     path = write(tmp_path, "ahead.csv", f"customer,occurred_at,amount\n0001,{soon},5\n")
-    with app.app_context(), tenancy.tenant_scope(tenant_a.tenant_id), acting_as(Actor(label="test")):
-        run = start_import_run(path, kind="activity", source_name="ahead.csv", created_by="test")
-        db.session.commit()
-        run_id = run.id
-    browser.login(tenant_a)
-    page = browser.get(f"/t/{tenant_a.slug}/imports/runs/{run_id}", headers={"Accept-Language": "zh-CN"}).text
-    assert f"1 行，最晚为 {soon} 00:00 UTC+8：已保留" in page, page[page.find("<dl"):page.find("</dl>")]
+    assert f"1 行，最晚为 {soon} 00:00 UTC+8：已保留" in run_page_in_chinese(app, browser, tenant_a, path)
+
+
+def test_the_import_run_page_and_the_api_say_how_year_last_dates_were_read(app, tmp_path, tenant_a, run_import,
+                                                                            browser, client, issue_token):
+    seed(run_import, tmp_path, tenant_a)
+    path = write(tmp_path, "eu.csv", "customer,occurred_at,amount\n0001,13/12/2010,5\n")
+    assert "按日在前读取（日/月/年），文件中的日期表明如此" in run_page_in_chinese(app, browser, tenant_a, path)
+    sent = client.post("/api/v1/imports/activity", json={"rows": [{"customer": "0001", "occurred_at": "1/13/2011",
+                                                                   "amount": "1"}]},
+                       headers={"Authorization": f"Bearer {issue_token(tenant_a)}"})
+    assert sent.status_code in (200, 201), sent.json
+    assert sent.json["date_order"] == "mdy"
 
 
 @pytest.mark.parametrize("imported,written", [("0012345678", "12345678"), ("16675.0", "16675"), ("16675", "16675.0")],

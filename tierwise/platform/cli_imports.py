@@ -86,6 +86,8 @@ def _run(kind: str, mapping: dict[str, str], *, path: str, tenant_slug: str, map
         click.echo(f"Added fields: {', '.join(result.added_fields)}")
     if result.recognised_columns:
         click.echo(f"Columns recognised by their header: {_pairs(result.recognised_columns)}")
+    if result.date_order:
+        click.echo(f"Dates with the year last: {_date_order(result.date_order)}")
     if result.ignored_columns:
         click.echo(f"Ignored columns: {', '.join(result.ignored_columns)}")
     if result.dated_ahead:
@@ -95,6 +97,12 @@ def _run(kind: str, mapping: dict[str, str], *, path: str, tenant_slug: str, map
     if result.rejects_path:
         click.echo(f"Rejected rows and reasons: {result.rejects_path}")
     _classify_newcomers(tenant_slug, result)
+
+
+def _date_order(order: str) -> str:
+    """How an import read dates written with the year last (``ImportResult.date_order``)."""
+    first = "month first (month/day/year)" if order == "mdy" else "day first (day/month/year)"
+    return f"read {first}, as the file's own dates show"
 
 
 def _pairs(recognised: dict[str, str]) -> str:
@@ -165,6 +173,8 @@ def run_report(run) -> list[str]:
             lines.append(f"Added fields: {', '.join(result['added_fields'])}")
         if result.get("recognised_columns"):
             lines.append(f"Columns recognised by their header: {_pairs(result['recognised_columns'])}")
+        if result.get("date_order"):
+            lines.append(f"Dates with the year last: {_date_order(result['date_order'])}")
         if run.options.get("save_mapping"):
             lines.append(f"Mapping saved as: {run.options['save_mapping']}")
     errors = result.get("errors") or []

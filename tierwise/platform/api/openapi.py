@@ -227,7 +227,10 @@ SCHEMAS = {
         "dated_ahead": {"type": "integer", "description": "Rows dated after the import: kept, and read by the rules, "
                                                          "models and dashboards once their day comes."},
         "latest_ahead": {"type": ["string", "null"], "format": "date-time",
-                         "description": "The latest of those rows' moments."}}},
+                         "description": "The latest of those rows' moments."},
+        "date_order": {"type": ["string", "null"], "enum": ["mdy", "dmy", None],
+                       "description": "How dates written with the year last (12/13/2010) were read: month first "
+                                      "or day first, as the file's own dates showed; null when it wrote none."}}},
     "ImportRun": {"type": "object", "properties": {
         "id": _UUID, "kind": {"type": "string", "enum": ["customers", "activity", "interactions"]},
         "source_name": {"type": "string"}, "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed"]},

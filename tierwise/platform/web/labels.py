@@ -99,7 +99,7 @@ AUDIT_DETAIL_LABELS = {
     "group": _l("Group"), "kind": _l("Kind"), "source": _l("File"), "rows_read": _l("Rows read"),
     "inserted": _l("New"), "updated": _l("Updated"), "unchanged": _l("Unchanged"), "rejected": _l("Rejected"),
     "added_fields": _l("Added fields"), "ignored_columns": _l("Ignored columns"),
-    "recognised_columns": _l("Columns recognised by their header"),
+    "recognised_columns": _l("Columns recognised by their header"), "date_order": _l("Dates with the year last"),
     "rejects_path": _l("Rejected rows file"), "seconds": _l("Seconds"), "list": _l("List"), "base": _l("List"),
     "filters": _l("Filters"), "sort": _l("Sort"), "rows": _l("Rows"), "format": _l("Format"), "by": _l("By"),
     "saved_list": _l("Saved list"), "shared": _l("Shared"), "status": _l("Status"), "mapping": _l("Column mapping"),
@@ -119,6 +119,9 @@ AUDIT_DETAIL_LABELS = {
 }
 # Where an export was asked for (``exports.VIA``), as the export log and the audit log say it
 VIA_LABELS = {"web": _l("List page"), "api": _l("API"), "cli": _l("Command line")}
+# How an import read dates written with the year last (``ImportResult.date_order``)
+DATE_ORDER_LABELS = {"mdy": _l("read month first (month/day/year), as the file's own dates show"),
+                     "dmy": _l("read day first (day/month/year), as the file's own dates show")}
 # What an erasure removed, by table (``customer_directory.erase_customer``)
 ERASED_LABELS = {"activity": _l("Activity"), "interactions": _l("Interactions"), "customer_scores": _l("Scores"),
                  "tier_assignments": _l("Tiers"), "tier_history": _l("Tier history"),
@@ -146,7 +149,7 @@ def _detail_value(key: str, value: str) -> str:
     if key == "latest_ahead":  # a moment, on the reader's clock
         return local_time(datetime.fromisoformat(value))
     names = {"kind": IMPORT_KIND_LABELS, "model": MODEL_LABELS, "sort": SORT_LABELS, "role": ROLE_LABELS,
-             "job": JOB_LABELS, "status": RUN_STATUS_LABELS, "industry": INDUSTRY_LABELS,
+             "date_order": DATE_ORDER_LABELS, "job": JOB_LABELS, "status": RUN_STATUS_LABELS, "industry": INDUSTRY_LABELS,
              "action": SCHEDULE_ACTION_LABELS, "book_scope": SCOPE_LABELS, "via": VIA_LABELS}.get(key, {})
     return str(names.get(value, value))
 
@@ -396,6 +399,7 @@ def init_app(app: Flask) -> None:
         interaction_label=category_label,
         run_status_label=lambda code: RUN_STATUS_LABELS.get(code, code),
         import_kind_label=lambda code: IMPORT_KIND_LABELS.get(code, code),
+        date_order_label=lambda code: DATE_ORDER_LABELS.get(code, code),
         started_by_label=started_by_label,
         change_reason_label=change_reason_label,
         category_label=category_label,

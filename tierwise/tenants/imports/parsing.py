@@ -149,9 +149,36 @@ _YEAR_LAST = r"^\d{1,2}[/.\-]\d{1,2}[/.\-]\d{4}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?(?
 
 def year_last(values: pd.Series) -> pd.Series:
     """Cells written as a date with the year last (``12/1/2010 8:26``): whether the day or the month comes
-    first cannot be told from a cell (1 December or 12 January?), so they are refused, saying how to write
-    them, rather than read one way and silently wrong for the other."""
+    first cannot be told from a cell (1 December or 12 January?).  The file as a whole may tell
+    (``year_last_order``); where it does not, they are refused, saying how to write them, rather than
+    read one way and silently wrong for the other."""
     return values.str.match(_YEAR_LAST).fillna(False).astype(bool)
+
+
+MONTH_FIRST, DAY_FIRST = "mdy", "dmy"
+
+
+def year_last_order(values: pd.Series) -> tuple[bool, bool]:
+    """Whether ``values``' year-last cells show the month first (a second part past 12: 12/13/2010) and
+    whether they show the day first (a first part past 12: 13/12/2010)."""
+    parts = values[year_last(values)].str.extract(r"^(\d{1,2})[/.\-](\d{1,2})")
+    if parts.empty:
+        return False, False
+    return bool((parts[1].astype(int) > 12).any()), bool((parts[0].astype(int) > 12).any())
+
+
+def year_first(values: pd.Series, order: str) -> pd.Series:
+    """Year-last cells written year first in the file's ``order`` (``MONTH_FIRST``: 12/13/2010 8:26 ->
+    2010-12-13 8:26); every other cell as it is.  A cell the order makes impossible (13/13/2010)
+    stays impossible, and is refused as not a date."""
+    hit = year_last(values)
+    if not hit.any():
+        return values
+    parts = values[hit].str.extract(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})(.*)$")
+    month, day = (parts[0], parts[1]) if order == MONTH_FIRST else (parts[1], parts[0])
+    rewritten = values.copy()
+    rewritten[hit] = parts[2] + "-" + month.str.zfill(2) + "-" + day.str.zfill(2) + parts[3]
+    return rewritten
 
 
 # ISO 8601 with its offset, as the API writes times (2026-12-07T05:39:19.845450+00:00, ...Z): a moment, not

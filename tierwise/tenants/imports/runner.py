@@ -41,8 +41,9 @@ from tierwise.tenants.rules import snapshot
 KEPT_ERRORS = 10_000  # kept in memory for messages; all are counted and written to the rejects file
 DECIMAL_COMMA = _l("has a comma that does not group thousands (write 1234.5 or 1,234.5; a decimal comma is not read)")
 TOO_LARGE = _l("is too large: an amount has at most 15 digits before the decimal point")
-YEAR_LAST = _l("has the year last, so its day and month could be either way round (3/4/2024: 4 March or 3 April?): "
-              "write dates year first, such as 2024-03-04 13:45 (in Excel, format the column as yyyy-mm-dd hh:mm)")
+YEAR_LAST = _l("has the year last, and no date in the file tells whether its day or its month comes first (3/4/2024: "
+              "4 March or 3 April? a 13/4/2024 or a 4/13/2024 would say): write dates year first, such as "
+              "2024-03-04 13:45 (in Excel, format the column as yyyy-mm-dd hh:mm)")
 API_BATCH = "api batch"  # the name a JSON batch is recorded under (runs, audit, assignment history)
 Progress = Callable[[int], None]
 
@@ -66,6 +67,8 @@ class ImportResult:
     # dashboards read the data up to now (``activity.rules_moment``, ``data_end``) and leave them out till then.
     dated_ahead: int = 0
     latest_ahead: datetime | None = None
+    # How the file's dates with the year last were read, where it wrote any (``parsing.MONTH_FIRST``, ``DAY_FIRST``)
+    date_order: str | None = None
 
     def summary(self) -> dict:
         return {"kind": self.kind, "source": self.source, "rows_read": self.rows_read, "inserted": self.inserted,
@@ -74,7 +77,8 @@ class ImportResult:
                 "recognised_columns": self.recognised_columns,
                 "rejects_path": self.rejects_path, "seconds": round(self.seconds, 3),
                 "dated_ahead": self.dated_ahead,
-                "latest_ahead": self.latest_ahead.isoformat() if self.latest_ahead else None}
+                "latest_ahead": self.latest_ahead.isoformat() if self.latest_ahead else None,
+                "date_order": self.date_order}
 
 
 class FrameSource:
@@ -177,6 +181,8 @@ def _run(source, *, name: str, kind: str, mapping: dict[str, str], skip_invalid:
         plan = plan_columns(kind, source.columns, mapping, field_registry(), batch=batch)
     tenant = db.session.get(Tenant, tenant_id)
     timezone = tenant.timezone  # local times in the file are the tenant's
+    result.date_order = _date_order(source, first, [column for target, column in plan.targets
+                                                    if target.kind in ("date", "datetime")])
     connection = db.session.connection()
     targets = [target for target, _source in plan.targets]
     if kind == "customers":
@@ -188,7 +194,7 @@ def _run(source, *, name: str, kind: str, mapping: dict[str, str], skip_invalid:
     rejects = _RejectsFile(Path(rejects_path)) if skip_invalid and rejects_path is not None else None
     try:
         for chunk in itertools.chain([first] if first is not None else [], chunks):
-            typed, chunk_errors = parse_chunk(chunk, plan, timezone)
+            typed, chunk_errors = parse_chunk(chunk, plan, timezone, result.date_order)
             error_count += len(chunk_errors)
             errors.extend(chunk_errors[:max(0, KEPT_ERRORS - len(errors))])
             bad_rows = {e.row for e in chunk_errors}
@@ -250,13 +256,38 @@ def _count_ahead(result: ImportResult, moments: pd.Series, timezone: str) -> Non
         result.latest_ahead = latest if result.latest_ahead is None else max(result.latest_ahead, latest)
 
 
-def parse_chunk(chunk: Chunk, plan: ColumnPlan, timezone: str) -> tuple[pd.DataFrame, list[RowError]]:
-    """Typed columns for one chunk, plus an error for every bad cell."""
+def _date_order(source, first: Chunk | None, columns: list[str]) -> str | None:
+    """How the file writes its dates with the year last, where the file tells: month first if some
+    cell's second part is past 12 (12/13/2010) and none's first, day first the other way round.
+
+    One cell cannot say whether 12/1/2010 is 1 December or 12 January, but a US export of a year's
+    orders writes 12/13/2010 too.  Read only when the first chunk has such a cell, from the start
+    until a chunk tells (an extra read of the file only where its first chunk does not).  None: no
+    such cells, or none tells, or the file writes both ways; its year-last cells are then refused.
+    """
+    if first is None or not any(parsing.year_last(first.frame[c]).any() for c in columns):
+        return None
+    month_first = day_first = False
+    for chunk in itertools.chain([first], itertools.islice(source.chunks(), 1, None)):
+        for column in columns:
+            shows_month, shows_day = parsing.year_last_order(chunk.frame[column])
+            month_first, day_first = month_first or shows_month, day_first or shows_day
+        if month_first != day_first:
+            return parsing.MONTH_FIRST if month_first else parsing.DAY_FIRST
+        if month_first and day_first:
+            return None
+    return None
+
+
+def parse_chunk(chunk: Chunk, plan: ColumnPlan, timezone: str,
+                date_order: str | None = None) -> tuple[pd.DataFrame, list[RowError]]:
+    """Typed columns for one chunk, plus an error for every bad cell.  ``date_order``: the file's (``_date_order``)."""
     typed = pd.DataFrame({"row_no": chunk.rows})
     errors: list[RowError] = []
     for target, source in plan.targets:
         raw = chunk.frame[source]
-        values, bad = _parse(target, raw, timezone)
+        dated = target.kind in ("date", "datetime") and date_order is not None
+        values, bad = _parse(target, parsing.year_first(raw, date_order) if dated else raw, timezone)
         if target.required:
             missing = parsing.empty(raw)
             errors += row_errors(chunk.rows[missing], source, raw[missing], _l("is required"))
@@ -274,9 +305,10 @@ def parse_chunk(chunk: Chunk, plan: ColumnPlan, timezone: str) -> tuple[pd.DataF
                 errors += row_errors(chunk.rows[cells], source, raw[cells],
                                      _l("has month %(month)s: a month is 01 to 12", month=month))
                 bad = bad & ~cells
-            backwards = bad & parsing.year_last(raw)
-            errors += row_errors(chunk.rows[backwards], source, raw[backwards], YEAR_LAST)
-            bad = bad & ~backwards
+            if not dated:  # with the file's order known, a year-last cell it makes impossible is no date
+                backwards = bad & parsing.year_last(raw)
+                errors += row_errors(chunk.rows[backwards], source, raw[backwards], YEAR_LAST)
+                bad = bad & ~backwards
         errors += row_errors(chunk.rows[bad], source, raw[bad], _reason(target))
         if target.kind in ("date", "datetime"):
             for out_of_range, reason in _implausible(target, values):
