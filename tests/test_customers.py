@@ -162,7 +162,7 @@ def test_upload_page_imports_a_csv_and_reports_bad_rows(app, browser, tenant_a, 
     assert response.status_code == 302 and "/imports/runs/" in response.location
     run_page = browser.get(response.location)
     assert "客户.csv" in run_page.text and "Succeeded" in run_page.text
-    bad = io.BytesIO(b"external_id,name\n0043,\n")
+    bad = io.BytesIO(b"external_id,name\n,Nobody\n")
     response = browser.client.post(f"/t/{tenant_a.slug}/imports/", data={
         "csrf_token": csrf_token_from(page.text), "kind": "customers", "file": (bad, "bad.csv")},
         content_type="multipart/form-data")

@@ -268,6 +268,22 @@ def test_activity_without_a_category_imports(app, tmp_path, tenant_a, run_import
     assert [(a.category, a.amount) for a in rows(app, tenant_a, Activity)] == [("", Decimal("10"))]
 
 
+def test_a_customer_file_of_ids_alone_adds_customers_named_by_their_id_until_a_file_names_them(
+        app, tmp_path, tenant_a, run_import):
+    """A churn snapshot or a status delta has ids but no names: still a customer file, and no name is lost."""
+    ids = write(tmp_path, "ids.csv", "external_id,churn_label\n0007,yes\n0008,no\n")
+    ids_alone = run_import(tenant_a, "customers", ids)
+    assert ids_alone.inserted == 2
+    assert {cid: c.name for cid, c in customers(app, tenant_a).items()} == {"0007": "0007", "0008": "0008"}
+
+    named = run_import(tenant_a, "customers", write(tmp_path, "named.csv", "external_id,name\n0007,张三\n0008,\n"))
+    delta = run_import(tenant_a, "customers", write(tmp_path, "delta.csv", "external_id,status\n0007,closed\n"))
+
+    assert (named.updated, delta.updated) == (1, 1)  # a blank name cell erases nothing
+    assert {cid: (c.name, c.status) for cid, c in customers(app, tenant_a).items()} == {
+        "0007": ("张三", "closed"), "0008": ("0008", "active")}
+
+
 def test_explicit_mapping_and_cli_id_column_and_map_options(app, tmp_path, tenant_a, run_import, runner):
     text = "客户编号,客户名称\n007,张三\n"
     mapped = run_import(tenant_a, "customers", write(tmp_path, "c.csv", text),
@@ -307,7 +323,6 @@ BAD_CELLS = [
     ("interactions", "type", "rant", "is not one of: complaint, opinion, praise, request"),
     ("interactions", "severity", "9", "is not a whole number from 1 to 5"),
     ("customers", "churn_label", "maybe", "is not yes/no"),
-    ("customers", "name", "", "is required"),
     ("customers", "external_id", "", "is required"),
     ("activity", "occurred_at", "", "is required"),
     ("customers", "name", "长" * 201, "is longer than 200 characters"),
@@ -343,7 +358,7 @@ def test_a_bad_cell_rejects_the_file_naming_row_column_value_and_reason(app, tmp
 
 
 FILE_PROBLEMS = [
-    ("customers", "no-name.csv", b"external_id,status\n0003,active\n", "name", None, r"no column for 'name'"),
+    ("customers", "no-id.csv", b"name,status\nA,active\n", "external_id", None, r"no column for 'external_id'"),
     ("activity", "no-amount.csv", b"customer,occurred_at\n0001,2024-01-05\n", "amount", None,
      r"no column for 'amount'"),
     ("customers", "twice.csv", b"external_id,name,name\n0003,A,B\n", "name", 1, r"'name' appears twice"),

@@ -98,7 +98,7 @@ def test_a_mapping_saved_on_the_page_is_used_by_the_cli_and_the_reverse(app, tmp
 
 
 def test_a_mapping_is_not_saved_when_its_import_fails(app, browser, tenant_a, upload):
-    response = upload(EXPORT_HEADER + "0100,,N\n", columns=CORE_BANKING, save_mapping="broken")
+    response = upload(EXPORT_HEADER + ",无编号客户,N\n", columns=CORE_BANKING, save_mapping="broken")
     run_page = browser.get(response.location).text
     assert "Failed" in run_page and "is required" in run_page
     assert saved_mappings(app, tenant_a) == {}

@@ -207,13 +207,15 @@ def _now_params(tenant_id: int) -> tuple[dict, list]:
 
 def merge_customers(connection: sa.Connection, tenant_id: int, targets: list[Target],
                     default_party: str = "individual") -> MergeCounts:
-    """Upsert customers by external id; a new one without a party type is ``default_party`` (the industry's)."""
+    """Upsert customers by external id; a new one without a party type is ``default_party`` (the industry's),
+    and one without a name is named by its id.  A column left out, or a blank cell, changes nothing stored."""
     sql = Dialect(connection)
     present = {t.name for t in targets}
     patch = sql.json_patch([(t.name, f"s.{t.name}", t.kind) for t in targets if t.attribute])
-    new_values = {"name": "s.name"}
-    for column, expr in (("party_type", "s.party_type"), ("status", "s.status"), ("churn_label", "s.churn_label"),
-                         ("label_observed_on", "s.label_observed_on"), ("branch_id", "b.id"), ("rm_user_id", "u.id")):
+    new_values = {}
+    for column, expr in (("name", "s.name"), ("party_type", "s.party_type"), ("status", "s.status"),
+                         ("churn_label", "s.churn_label"), ("label_observed_on", "s.label_observed_on"),
+                         ("branch_id", "b.id"), ("rm_user_id", "u.id")):
         source = {"branch_id": "branch_code", "rm_user_id": "rm_email"}.get(column, column)
         if source in present:
             new_values[column] = f"COALESCE({expr}, c.{column})"
@@ -233,11 +235,12 @@ def merge_customers(connection: sa.Connection, tenant_id: int, targets: list[Tar
         UPDATE customers AS c SET {', '.join(assignments)}, updated_at = :now
         FROM {STAGE} s {joins}
         WHERE c.tenant_id = :tenant_id AND c.external_id = s.external_id AND ({' OR '.join(changed)})
-    """).bindparams(*binds), params).rowcount
+    """).bindparams(*binds), params).rowcount if assignments else 0  # ids alone: only new customers to add
     inserted = connection.execute(sa.text(f"""
         INSERT INTO customers (tenant_id, id, external_id, name, party_type, branch_id, rm_user_id, status,
                                attributes, churn_label, label_observed_on, created_at, updated_at)
-        SELECT :tenant_id, s.new_id, s.external_id, s.name,
+        SELECT :tenant_id, s.new_id, s.external_id, {'COALESCE(s.name, s.external_id)' if 'name' in present
+                                                       else 's.external_id'},
                {'COALESCE(s.party_type, ' if 'party_type' in present else '('}:default_party),
                b.id, u.id, {'COALESCE(s.status, ' if 'status' in present else '('}'active'),
                {patch}, {'s.churn_label' if 'churn_label' in present else 'NULL'},

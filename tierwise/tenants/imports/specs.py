@@ -58,7 +58,9 @@ def _codes(enum) -> frozenset[str]:
 
 CUSTOMER_TARGETS = (
     Target("external_id", "id", required=True, max_length=64),
-    Target("name", "text", required=True, max_length=200),
+    # Optional: a file of ids alone (a churn snapshot, a status delta) is a customer file too.  A new customer
+    # without a name is named by its id until a file names it; a blank name never erases one.
+    Target("name", "text", max_length=200),
     Target("party_type", "category", choices=_codes(PartyType), aliases=PARTY_ALIASES),
     Target("branch_code", "text", max_length=40),
     Target("rm_email", "text", max_length=254),
