@@ -40,6 +40,13 @@ def test_categories_are_read_under_their_labels_in_either_language_and_the_indus
         ("regulator_hotline", "complaint")]
 
 
+def test_a_utilitys_farm_accounts_are_a_usage_category_of_their_own(app, tmp_path, grid, run_import):
+    """农业生产用电 is one of China's four tariff classes: a provincial utility's extract is full of them."""
+    customers = "户号,户名,usage_category\n001,灌溉站,农业生产用电\n002,养殖场,Agricultural\n003,果园,农业生产\n"
+    run_import(grid, "customers", write(tmp_path, "c.csv", customers))
+    assert {c.attributes["usage_category"] for c in rows(app, grid, Customer)} == {"agricultural"}
+
+
 def test_a_complaint_registers_channels_are_read_as_their_codes(app, tmp_path, grid, run_import):
     """A utility's complaint register says where each complaint came in: 网络 (online), 媒体, 12398热线."""
     run_import(grid, "customers", write(tmp_path, "c.csv", "户号,户名\n001,A\n002,B\n003,C\n"))

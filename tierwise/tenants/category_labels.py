@@ -18,6 +18,7 @@ CATEGORY_LABELS = {
     "professional_investor": _l("Professional investor"), "executive": _l("Executive"), "other": _l("Other"),
     # power utility: usage category, voltage class (units read the same in both languages), facility type
     "industrial": _l("Industrial"), "commercial": _l("Commercial"), "residential": _l("Residential"),
+    "agricultural": _l("Agricultural"),
     "220v": "220 V", "380v": "380 V", "10kv": "10 kV", "35kv": "35 kV", "110kv": "110 kV", "220kv": "220 kV",
     "hospital": _l("Hospital"), "government": _l("Government body"), "military": _l("Military facility"),
     "mine": _l("Mine"), "hazardous_chemicals": _l("Hazardous chemicals"), "transport_hub": _l("Transport hub"),
@@ -48,6 +49,7 @@ SPELLINGS = {
     "大工业用电": "industrial", "大工业": "industrial", "工业用电": "industrial",
     "一般工商业用电": "commercial", "一般工商业": "commercial", "商业用电": "commercial",
     "居民生活用电": "residential", "居民生活": "residential", "居民用电": "residential", "城乡居民生活用电": "residential",
+    "农业生产用电": "agricultural", "农业生产": "agricultural", "农业用电": "agricultural", "农业排灌": "agricultural",
     "95598热线": "phone", "客服热线": "phone", "网上国网": "app", "网上国网app": "app", "掌上电力": "app",
     "12398热线": "regulator_hotline", "12345热线": "regulator_hotline", "12345市民热线": "regulator_hotline",
 }

@@ -40,7 +40,8 @@ BANK = (
 )
 POWER_UTILITY = (
     FieldTemplate("usage_category", "category", "profile", "用电类别", "Usage category",
-                  categories=("industrial", "commercial", "residential")),
+                  # China's four tariff classes: 大工业, 一般工商业, 居民生活, 农业生产 (irrigation, farming)
+                  categories=("industrial", "commercial", "residential", "agricultural")),
     FieldTemplate("voltage_class", "category", "profile", "电压等级", "Voltage class",
                   categories=("220v", "380v", "10kv", "35kv", "110kv", "220kv")),
     FieldTemplate("contracted_capacity_kva", "number", "profile", "合同容量（kVA）", "Contracted capacity (kVA)"),
