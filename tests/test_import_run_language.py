@@ -11,7 +11,7 @@ from tests.conftest import csrf_token_from
 ZH, EN = {"Accept-Language": "zh-CN"}, {"Accept-Language": "en"}
 
 
-def upload_in_chinese(browser, world, content: bytes = b"external_id,name,status\n0043,,active\n0044,x,asleep\n") -> str:
+def upload_in_chinese(browser, world, content: bytes = b"external_id,name,status\n,Nobody,active\n0044,x,asleep\n") -> str:
     page = browser.get(f"/t/{world.slug}/imports/", headers=ZH)
     bad = io.BytesIO(content)
     response = browser.client.post(f"/t/{world.slug}/imports/", headers=ZH, content_type="multipart/form-data", data={
@@ -28,7 +28,7 @@ def test_a_file_refused_in_chinese_reads_in_english_on_the_run_page(browser, ten
     assert "不在可选值范围内：active、closed、dormant" in chinese  # listed as Chinese lists, not "active, closed"
     assert '<div class="flash error">共有 2 个无效值' in chinese  # said once, not "nothing was imported" twice
     page = html.unescape(browser.get(run_url, headers=EN).text)
-    assert '<div class="flash error">2 invalid value(s), nothing was imported: row 2, column \'name\'' in page
+    assert '<div class="flash error">2 invalid value(s), nothing was imported: row 2, column \'external_id\'' in page
     assert "is required" in page and "is not one of: active, closed, dormant" in page
     assert "无效值" not in page and "第 2 行" not in page
     assert "<dt>Rows read</dt><dd>2</dd>" in page and "<dt>Rows with errors</dt><dd>2</dd>" in page
