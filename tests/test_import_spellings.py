@@ -56,6 +56,29 @@ def test_a_complaint_registers_channels_are_read_as_their_codes(app, tmp_path, g
     assert sorted(i.channel for i in rows(app, grid, Interaction)) == ["news_media", "regulator_hotline", "web"]
 
 
+def test_a_register_that_says_only_whether_a_complaint_was_closed_leaves_the_open_ones_open(
+        app, tmp_path, grid, run_import):
+    """是否办结 without a time: a closed complaint counts as closed from when it was made, an open one stays open
+    (read as open, all of them made every customer with a complaint an unresolved-complaint risk)."""
+    run_import(grid, "customers", write(tmp_path, "c.csv", "户号,户名\n001,A\n002,B\n003,C\n"))
+    register = ("户号,受理渠道,受理时间,工单类型,是否办结\n001,网络,2024-03-01 09:12:00,投诉,是\n"
+                "002,媒体,2024-03-02 10:00:00,投诉,否\n003,12398热线,2024-03-03 11:30:00,投诉,已办结\n")
+    run_import(grid, "interactions", write(tmp_path, "i.csv", register))
+    resolved = {i.channel: (i.resolved_at == i.occurred_at if i.resolved_at else None)
+                for i in rows(app, grid, Interaction)}
+    assert resolved == {"web": True, "news_media": None, "regulator_hotline": True}
+
+    closed_later = register.replace("投诉,否", "投诉,是")  # the next month's register: the media complaint closed
+    assert run_import(grid, "interactions", write(tmp_path, "i2.csv", closed_later)).updated == 1
+    assert all(i.resolved_at is not None for i in rows(app, grid, Interaction))
+
+    contradicted = "户号,受理渠道,受理时间,工单类型,是否办结,办结时间\n001,网络,2024-04-01,投诉,否,2024-04-02\n"
+    with pytest.raises(ImportRejected) as refused:
+        run_import(grid, "interactions", write(tmp_path, "i3.csv", contradicted))
+    assert (refused.value.errors[0].column, refused.value.errors[0].value) == ("是否办结", "否")
+    assert "says not resolved, but 办结时间 gives a time it was" in refused.value.errors[0].reason
+
+
 def test_a_word_that_is_no_categorys_is_still_refused_naming_row_column_and_codes(app, tmp_path, grid, run_import):
     customers = "external_id,name,facility_type\n001,A,医院\n002,B,卫生所\n"
     with pytest.raises(ImportRejected) as refused:

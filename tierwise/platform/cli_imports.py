@@ -248,17 +248,19 @@ def import_activity(pairs, customer_column, time_column, amount_column, quantity
 @click.option("--type-column", default=None, help="complaint / request / opinion / praise (default: type).")
 @click.option("--severity-column", default=None, help="Severity 1-5 (default: severity).")
 @click.option("--resolved-column", default=None, help="When it was resolved (default: resolved_at).")
+@click.option("--resolved-flag-column", default=None,
+              help="Whether it was resolved, yes/no, where no time is given, e.g. 是否办结 (default: resolved).")
 @click.option("--summary-column", default=None, help="Free text (default: summary).")
 @fields_from(file="path", customer="customer_column", occurred_at="time_column", channel="channel_column",
              type="type_column", severity="severity_column", resolved_at="resolved_column",
-             summary="summary_column")
+             resolved="resolved_flag_column", summary="summary_column")
 def import_interactions(pairs, customer_column, time_column, channel_column, type_column, severity_column,
-                        resolved_column, summary_column, **common):
+                        resolved_column, resolved_flag_column, summary_column, **common):
     """Import interactions (complaints, requests, opinions, praise) from PATH."""
     from tierwise.platform.cli import reported_errors
 
     with reported_errors():
         mapping = _mapping(pairs, customer=customer_column, occurred_at=time_column, channel=channel_column,
                            type=type_column, severity=severity_column, resolved_at=resolved_column,
-                           summary=summary_column)
+                           resolved=resolved_flag_column, summary=summary_column)
         _run("interactions", mapping, **common)

@@ -353,5 +353,7 @@ def merge_interactions(connection: sa.Connection, tenant_id: int) -> MergeCounts
         connection, tenant_id, "interactions", key=["occurred_at", "channel", "type"],
         columns={"occurred_at": "occurred_at", "channel": "channel", "interaction_type": "type",
                  "severity": "severity", "resolved_at": "resolved_at", "summary": "summary"},
-        values=["COALESCE(s.severity, 1) AS severity", "s.resolved_at AS resolved_at",
+        values=["COALESCE(s.severity, 1) AS severity",
+                # resolved, but not said when: from the moment it was made (``specs.INTERACTION_TARGETS``)
+                "COALESCE(s.resolved_at, CASE WHEN s.resolved THEN s.occurred_at END) AS resolved_at",
                 "COALESCE(s.summary, '') AS summary"])

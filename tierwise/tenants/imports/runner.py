@@ -342,13 +342,19 @@ def _implausible(target: Target, values: pd.Series) -> list[tuple[pd.Series, obj
 
 
 def _resolved_before_occurred(chunk: Chunk, plan: ColumnPlan, typed: pd.DataFrame) -> list[RowError]:
-    """An interaction cannot be resolved before it happened (a swapped column, or a typo in a year)."""
+    """An interaction cannot be resolved before it happened (a swapped column, or a typo in a year), nor
+    have a resolution time where the file says it was not resolved."""
     if "resolved_at" not in typed:
         return []
+    sources = {target.name: column for target, column in plan.targets}
     early = (typed["resolved_at"] < typed["occurred_at"]).fillna(False).astype(bool)
-    source = next(column for target, column in plan.targets if target.name == "resolved_at")
-    return row_errors(chunk.rows[early], source, chunk.frame[source][early],
-                      _l("is before %(column)s", column="occurred_at"))
+    errors = row_errors(chunk.rows[early], sources["resolved_at"], chunk.frame[sources["resolved_at"]][early],
+                        _l("is before %(column)s", column="occurred_at"))
+    if "resolved" in typed:
+        open_ = (typed["resolved"].eq(False) & typed["resolved_at"].notna()).fillna(False).astype(bool)
+        errors += row_errors(chunk.rows[open_], sources["resolved"], chunk.frame[sources["resolved"]][open_],
+                             _l("says not resolved, but %(column)s gives a time it was", column=sources["resolved_at"]))
+    return errors
 
 
 def _parse(target: Target, raw: pd.Series, timezone: str) -> tuple[pd.Series, pd.Series]:

@@ -82,6 +82,9 @@ INTERACTION_TARGETS = (
     Target("type", "category", required=True, choices=_codes(InteractionType), aliases=TYPE_ALIASES),
     Target("severity", "integer"),
     Target("resolved_at", "datetime"),
+    # Whether it was resolved, where a register says so without saying when (是否办结): resolved counts from
+    # the moment it was made, unresolved stays open.  A time, where given, says more and wins.
+    Target("resolved", "boolean"),
     Target("summary", "text", max_length=2000),
 )
 BUILT_IN_TARGETS = {"customers": CUSTOMER_TARGETS, "activity": ACTIVITY_TARGETS, "interactions": INTERACTION_TARGETS}
