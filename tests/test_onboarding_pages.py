@@ -1,0 +1,27 @@
+"""What a new tenant's people read while setting it up: a first import, its users, who exported what.
+
+Each test is a step of that walk where a page misled the person reading it.
+"""
+from __future__ import annotations
+
+import io
+
+from tests.conftest import csrf_token_from
+
+
+def upload(browser, world, text: str, **fields):
+    """Post ``text`` as a customers file on the import page; the run page it leads to."""
+    url = f"/t/{world.slug}/imports/"
+    token = csrf_token_from(browser.get(url).text)
+    response = browser.client.post(url, content_type="multipart/form-data", data={
+        "csrf_token": token, "kind": "customers", **fields, "file": (io.BytesIO(text.encode("utf-8")), "客户.csv")})
+    assert response.status_code == 302
+    return browser.get(response.location)
+
+
+def test_a_file_whose_every_row_is_skipped_as_invalid_says_that_nothing_was_imported(browser, tenant_a):
+    browser.login(tenant_a, "admin")
+    page = upload(browser, tenant_a, "客户编号,户名,所属网点\n0001,甲,XX\n0002,乙,YY\n", skip_invalid="y").text
+    assert 'data-testid="nothing-imported"' in page and "No row was imported: every row of the file was rejected" in page
+    partly = upload(browser, tenant_a, "客户编号,户名,所属网点\n0003,丙,N\n0004,丁,YY\n", skip_invalid="y").text
+    assert "Succeeded" in partly and 'data-testid="nothing-imported"' not in partly
