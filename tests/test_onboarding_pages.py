@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import io
 
+import sqlalchemy as sa
+
 from tests.conftest import csrf_token_from
+from tierwise.platform import tenancy
+from tierwise.platform.db import db
+from tierwise.platform.users import User
 
 
 def upload(browser, world, text: str, **fields):
@@ -25,3 +30,19 @@ def test_a_file_whose_every_row_is_skipped_as_invalid_says_that_nothing_was_impo
     assert 'data-testid="nothing-imported"' in page and "No row was imported: every row of the file was rejected" in page
     partly = upload(browser, tenant_a, "客户编号,户名,所属网点\n0003,丙,N\n0004,丁,YY\n", skip_invalid="y").text
     assert "Succeeded" in partly and 'data-testid="nothing-imported"' not in partly
+
+
+def test_an_rm_set_to_see_the_whole_branch_must_have_a_branch(app, browser, tenant_a):
+    browser.login(tenant_a, "admin")
+    refused = browser.submit(f"/t/{tenant_a.slug}/users/new", {
+        "email": "rm3@example.com", "role": "relationship_manager", "branch_id": "", "book_scope": "branch",
+        "password": "initial-secret-1"})
+    assert refused.status_code == 400 and "“Whole branch” needs the relationship manager&#39;s branch" in refused.text
+    edited = browser.submit(f"/t/{tenant_a.slug}/users/{tenant_a.users['rm1'].id}", {
+        "email": tenant_a.email("rm1"), "role": "relationship_manager", "branch_id": "", "book_scope": "branch",
+        "active": "y"})
+    assert edited.status_code == 400
+    with app.app_context(), tenancy.tenant_scope(tenant_a.tenant_id):
+        emails = set(db.session.scalars(sa.select(User.email)))
+        rm1 = db.session.scalar(sa.select(User).where(User.email == tenant_a.email("rm1")))
+        assert "rm3@example.com" not in emails and rm1.branch_id == tenant_a.branches["north"].id
