@@ -4,6 +4,7 @@ Each test is a step of that walk where a page misled the person reading it.
 """
 from __future__ import annotations
 
+import hashlib
 import io
 
 import sqlalchemy as sa
@@ -46,3 +47,12 @@ def test_an_rm_set_to_see_the_whole_branch_must_have_a_branch(app, browser, tena
         emails = set(db.session.scalars(sa.select(User.email)))
         rm1 = db.session.scalar(sa.select(User).where(User.email == tenant_a.email("rm1")))
         assert "rm3@example.com" not in emails and rm1.branch_id == tenant_a.branches["north"].id
+
+
+def test_the_export_log_shows_the_whole_sha256_of_each_file(browser, tenant_a):
+    browser.login(tenant_a, "rm1")
+    exported = browser.get(f"/t/{tenant_a.slug}/lists/all/export?format=csv")
+    assert exported.status_code == 200
+    browser.login(tenant_a, "admin")
+    log = browser.get(f"/t/{tenant_a.slug}/lists/exports").text
+    assert f'data-testid="export-sha256">{hashlib.sha256(exported.data).hexdigest()}</code>' in log
