@@ -14,6 +14,8 @@ from tierwise.platform import tenancy
 from tierwise.platform.db import db
 from tierwise.platform.users import User
 
+ZH = {"Accept-Language": "zh-CN"}
+
 
 def upload(browser, world, text: str, **fields):
     """Post ``text`` as a customers file on the import page; the run page it leads to."""
@@ -56,3 +58,11 @@ def test_the_export_log_shows_the_whole_sha256_of_each_file(browser, tenant_a):
     browser.login(tenant_a, "admin")
     log = browser.get(f"/t/{tenant_a.slug}/lists/exports").text
     assert f'data-testid="export-sha256">{hashlib.sha256(exported.data).hexdigest()}</code>' in log
+
+
+def test_the_audit_log_names_an_imports_columns_by_the_targets_the_mapping_box_takes(browser, tenant_a):
+    browser.login(tenant_a, "admin")
+    upload(browser, tenant_a, "客户编号,户名,所属网点\n0001,华东电网,N\n")
+    details = browser.get(f"/t/{tenant_a.slug}/audit/?action=import.completed", headers=ZH).text
+    assert "branch_code：所属网点；external_id：客户编号；name：户名" in details
+    assert "名称：户名" not in details and "客户编号：客户编号" not in details
