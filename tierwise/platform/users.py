@@ -104,6 +104,13 @@ def _validate_profile(*, display_name: str, book_scope: str, locale: str | None)
         raise ValidationError(_("must be one of %(choices)s", choices=listed(LOCALES)), field="locale")
 
 
+def _check_branch_scope(role: Role, book_scope: str, branch_id: uuid.UUID | None) -> None:
+    """Refuse an RM who would see "their branch" without one: the book scope would quietly stay their own."""
+    if role == Role.RELATIONSHIP_MANAGER and book_scope == BookScope.BRANCH.value and branch_id is None:
+        raise ValidationError(_("“Whole branch” needs the relationship manager's branch: choose it, "
+                                "or choose “Own book”"), field="book_scope")
+
+
 def create_user(*, email: str, role: str, password: str, display_name: str = "",
                 branch_id: uuid.UUID | None = None, book_scope: str = BookScope.OWN.value,
                 locale: str | None = None) -> User:
@@ -112,6 +119,7 @@ def create_user(*, email: str, role: str, password: str, display_name: str = "",
     role_value = validate_role(role)
     display_name = (display_name or "").strip()
     _validate_profile(display_name=display_name, book_scope=book_scope, locale=locale)
+    _check_branch_scope(role_value, book_scope, branch_id)
     validate_password(password)
     if branch_id is not None:
         get_branch(branch_id)
@@ -143,6 +151,8 @@ def update_user(user: User, *, role: str, display_name: str, branch_id: uuid.UUI
     role_value = validate_role(role)
     display_name = (display_name or "").strip()
     _validate_profile(display_name=display_name, book_scope=book_scope, locale=user.locale)
+    if (role_value.value, book_scope, branch_id) != (user.role, user.book_scope, user.branch_id):
+        _check_branch_scope(role_value, book_scope, branch_id)  # one saved before this check can still be switched off
     if branch_id is not None:
         get_branch(branch_id)
     loses_admin = user.role == Role.TENANT_ADMIN and user.active and (role_value != Role.TENANT_ADMIN or not active)

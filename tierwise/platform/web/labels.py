@@ -303,6 +303,12 @@ def _in_reading_order(entry) -> tuple:
     return (MOVES.index(key), "") if key in MOVES else (len(MOVES), str(key))
 
 
+# Details that map an import's targets to a file's columns.  A target is a code the reader types in the
+# mapping box (name=客户名称), so it is said as written, never as the caption a top-level key of that name
+# gets: otherwise "名称：户名" stood beside "branch_code：所属网点" in one line.
+COLUMN_MAPS = frozenset({"recognised_columns", "mapping"})
+
+
 def plain_details(value) -> list[tuple[str, str]]:
     """An audit record's details as ``(key, text)`` lines a person reads: nested values as
     ``key: value; ...``, empty ones left out (a list's ``{"tiers": {}}`` says nothing)."""
@@ -316,6 +322,8 @@ def plain_details(value) -> list[tuple[str, str]]:
             return _said_metrics(item, model)
         if key == "saved_list" and isinstance(item, dict) and item.get("name"):
             return str(item["name"])  # its name, not its id
+        if key in COLUMN_MAPS and isinstance(item, dict):  # target codes, as the import page and the CLI write them
+            return captioned((target, str(column)) for target, column in sorted(item.items()) if column)
         if _is_change(item):  # "Role: Analyst → Tenant admin", each side said as its key's values are
             return " → ".join("—" if side in (None, "") else text(side, key) for side in (item["from"], item["to"]))
         if isinstance(item, dict):
