@@ -79,6 +79,18 @@ def test_a_register_that_says_only_whether_a_complaint_was_closed_leaves_the_ope
     assert "says not resolved, but 办结时间 gives a time it was" in refused.value.errors[0].reason
 
 
+def test_a_bill_file_dated_by_its_period_and_a_register_closed_too_early_are_read_as_headed(
+        app, tmp_path, grid, run_import):
+    """账期 dates a utility's bills (the README's own example); a refusal names the file's columns, not ours."""
+    run_import(grid, "customers", write(tmp_path, "c.csv", "户号,户名\n001,A\n"))
+    bills = "户号,账期,应收电费(元),用电量（kWh）\n001,2024年01月,120.50,300\n001,2024年02月,98,250\n"
+    assert run_import(grid, "activity", write(tmp_path, "b.csv", bills)).inserted == 2
+    early = "户号,受理渠道,受理时间,工单类型,办结时间\n001,网络,2024-04-02,投诉,2024-04-01\n"
+    with pytest.raises(ImportRejected) as refused:
+        run_import(grid, "interactions", write(tmp_path, "i.csv", early))
+    assert refused.value.errors[0].column == "办结时间" and refused.value.errors[0].reason == "is before 受理时间"
+
+
 def test_a_word_that_is_no_categorys_is_still_refused_naming_row_column_and_codes(app, tmp_path, grid, run_import):
     customers = "external_id,name,facility_type\n001,A,医院\n002,B,卫生所\n"
     with pytest.raises(ImportRejected) as refused:

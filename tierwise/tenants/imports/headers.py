@@ -39,9 +39,10 @@ SPELLINGS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "activity": {
         "customer": CUSTOMER_ID,
+        # a bill's period (账期, 电费年月) dates a utility's bill: a month written alone is its first day
         "occurred_at": ("交易日期", "交易时间", "订单日期", "下单日期", "开票日期", "账单日期", "抄表日期", "发生日期",
-                        "发生时间", "记账日期", "日期", "date", "order date", "invoice date", "transaction date",
-                        "bill date", "occurred at"),
+                        "发生时间", "记账日期", "日期", "账期", "电费年月", "账务年月", "抄表年月", "date", "order date",
+                        "invoice date", "transaction date", "bill date", "billing period", "occurred at"),
         "amount": ("金额", "交易金额", "开票金额", "销售金额", "订单金额", "价税合计", "电费金额", "应收电费", "电费",
                    "发生额", "value", "sales amount", "invoice amount", "transaction amount"),
         "quantity": ("数量", "销售数量", "用电量", "电量", "qty"),

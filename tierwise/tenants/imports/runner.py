@@ -349,7 +349,7 @@ def _resolved_before_occurred(chunk: Chunk, plan: ColumnPlan, typed: pd.DataFram
     sources = {target.name: column for target, column in plan.targets}
     early = (typed["resolved_at"] < typed["occurred_at"]).fillna(False).astype(bool)
     errors = row_errors(chunk.rows[early], sources["resolved_at"], chunk.frame[sources["resolved_at"]][early],
-                        _l("is before %(column)s", column="occurred_at"))
+                        _l("is before %(column)s", column=sources["occurred_at"]))  # as the file heads it: 受理时间
     if "resolved" in typed:
         open_ = (typed["resolved"].eq(False) & typed["resolved_at"].notna()).fillna(False).astype(bool)
         errors += row_errors(chunk.rows[open_], sources["resolved"], chunk.frame[sources["resolved"]][open_],
