@@ -222,7 +222,10 @@ def test_a_tenant_where_nobody_ever_left_gets_a_clear_refusal_for_churn_and_a_va
     load(app, world, *shop(200, churn_share=0.0))
     status, message, version = train(app, world, "churn")
     assert status == "failed" and version is None
-    assert "customers stayed" in message and "horizon" in message, message
+    # counted as customers, not customers x cutoffs; and which way a horizon would move the labels
+    said = re.search(r"none of the ([\d,]+) customers in training left \(([\d,]+) examples at (\d+) cutoffs\)", message)
+    assert said and int(said[1]) <= 200 < int(said[2].replace(",", "")), message
+    assert "A shorter horizon counts a shorter silence as leaving" in message and "try another" not in message
     status, message, version = train(app, world, "value")
     assert status == "succeeded", message
     assert_sane_metrics(version)
@@ -235,7 +238,7 @@ def test_one_off_buyers_who_all_leave_get_a_clear_refusal_for_churn(app):
     load(app, world, people, activity)
     status, message, version = train(app, world, "churn")
     assert status == "failed" and version is None
-    assert "customers churned" in message, message
+    assert re.search(r"all [\d,]+ customers in training left", message), message
     with in_tenant(app, world):
         assert champion("churn") is None
 

@@ -110,7 +110,7 @@ def build_dataset(plan: Plan, spec: f.FeatureSpec, *, seed: int = 7, progress=No
     del frames, built
     train_bucket = customer_buckets(external.reindex(ids), salt="inner")
     train_y = pd.concat(labels, ignore_index=True)
-    _check_usable(plan, train_x, train_y, valid_y, outcomes)
+    _check_usable(plan, train_x, train_y, valid_y, outcomes, customers=pd.Index(ids).nunique())
     return Dataset(plan, spec, train_x, train_y, pd.Series(origins), train_bucket, valid_x, valid_y, now_x,
                    customers=len(customers))
 
@@ -180,7 +180,7 @@ def customer_buckets(ids: pd.Series, salt: str = "") -> np.ndarray:
 
 
 def _check_usable(plan: Plan, train_x: pd.DataFrame, train_y: pd.Series, valid_y: pd.Series,
-                  outcomes: pd.DataFrame | None = None) -> None:
+                  outcomes: pd.DataFrame | None = None, customers: int | None = None) -> None:
     """Refuse examples no model can be learnt from or judged on, saying what to change."""
     if len(valid_y) < 20:
         cutoff = tenant_day(plan.validation_cutoff)
@@ -195,7 +195,9 @@ def _check_usable(plan: Plan, train_x: pd.DataFrame, train_y: pd.Series, valid_y
             if name == "training" and positives == 0 and outcomes is not None:
                 _refuse_unused_labels(plan, outcomes, count=len(y))
             if positives == 0 or positives == len(y):
-                raise ValidationError(_one_class(name, stayed=positives == 0, count=len(y)), field="horizon_days")
+                raise ValidationError(_one_class(name, stayed=positives == 0, count=len(y), customers=customers,
+                                                 cutoffs=len(plan.training_cutoffs), days=plan.horizon_days),
+                                      field="horizon_days")
         return
     trained_on, judged_on = float(train_y.clip(lower=0.0).sum()), float(valid_y.clip(lower=0.0).sum())
     if trained_on == 0.0 and not (train_x["amount_sum_365d"].fillna(0.0) > 0).any():  # no amounts at all
@@ -245,17 +247,30 @@ def _refuse_unused_labels(plan: Plan, outcomes: pd.DataFrame, *, count: int) -> 
             day=tenant_day(last_end)), field="label_observed_on")
 
 
-def _one_class(name: str, *, stayed: bool, count: int) -> str:
-    """Why a churn model cannot learn from ``name`` (training or validation) customers who are all one outcome."""
-    count = readable_number(count)  # "4,077": a count reads as every page says one
+def _one_class(name: str, *, stayed: bool, count: int, customers: int | None = None, cutoffs: int = 1,
+               days: int = 90) -> str:
+    """Why a churn model cannot learn from ``name`` (training or validation) customers who are all one outcome.
+
+    Training examples are customers at several cutoffs: "all 240 training customers" of a tenant of 40 read
+    as a miscount.  And "try another horizon" sent a small tenant round every horizon: say which way a
+    horizon moves the labels, and that a tenant none of whose customers has left has nothing to learn from.
+    """
+    said = {"count": readable_number(count), "customers": readable_number(customers if customers else count),
+            "cutoffs": readable_number(cutoffs), "days": readable_number(days)}  # "4,077", as every page says one
     if name == "training":
         if stayed:
-            return _l("all %(count)s training customers stayed: a churn model needs some who churned and some who "
-                      "stayed; try another horizon", count=count)
-        return _l("all %(count)s training customers churned: a churn model needs some who churned and some who "
-                  "stayed; try another horizon", count=count)
+            return _l("none of the %(customers)s customers in training left (%(count)s examples at %(cutoffs)s "
+                      "cutoffs): none went %(days)s days without activity after a cutoff, nor has a churn label dated "
+                      "then, and a churn model needs some who left. A shorter horizon counts a shorter silence as "
+                      "leaving (it must be longer than the gap between a customer's usual activity); a tenant none "
+                      "of whose customers has left yet has no churn to learn from", **said)
+        return _l("all %(customers)s customers in training left (%(count)s examples at %(cutoffs)s cutoffs): every "
+                  "one went %(days)s days without activity after a cutoff, and a churn model needs some who stayed. "
+                  "The horizon must be longer than the gap between a customer's usual activity", **said)
     if stayed:
         return _l("all %(count)s validation customers stayed: a churn model needs some who churned and some who "
-                  "stayed; try another horizon", count=count)
+                  "stayed; none went %(days)s days without activity after the validation cutoff, and a shorter "
+                  "horizon counts a shorter silence as leaving", **said)
     return _l("all %(count)s validation customers churned: a churn model needs some who churned and some who "
-              "stayed; try another horizon", count=count)
+              "stayed; every one went %(days)s days without activity after the validation cutoff, and the horizon "
+              "must be longer than the gap between a customer's usual activity", **said)
