@@ -157,8 +157,26 @@ def test_user_create_with_an_unknown_branch_code_names_the_option_and_creates_no
                       "--role", "relationship_manager", "--branch", "nw", env={"TIERWISE_PASSWORD": PASSWORD})
 
     assert result.exit_code == 2
-    assert one_line_error(result) == f"Error: --branch: no branch with code 'nw' in tenant '{tenant_a.slug}'"
+    assert one_line_error(result) == (f"Error: --branch: no branch with code 'nw' in tenant '{tenant_a.slug}' "
+                                      f"(create it with `tierwise branch create --tenant {tenant_a.slug} --code nw "
+                                      "--name ...`)")
     assert not user_exists(app, tenant_a.tenant_id, email)
+
+
+def test_an_operator_with_only_the_command_line_creates_a_branch_and_then_its_rms(app, runner, tenant_a):
+    created = tierwise(runner, "branch", "create", "--tenant", tenant_a.slug, "--code", "NJ01", "--name", "南京分行")
+    assert created.exit_code == 0, created.stderr
+    assert created.output.strip() == f"Created branch NJ01 (南京分行) in tenant {tenant_a.slug}"
+    email = f"rm.nj@{tenant_a.slug}.test"
+    rm = tierwise(runner, "user", "create", "--tenant", tenant_a.slug, "--email", email,
+                  "--role", "relationship_manager", "--branch", "nj01", env={"TIERWISE_PASSWORD": PASSWORD})
+    assert rm.exit_code == 0, rm.stderr
+    listed = tierwise(runner, "branch", "list", "--tenant", tenant_a.slug)
+    assert listed.output.splitlines() == ["N\tNorth", "NJ01\t南京分行", "S\tSouth"]
+
+    again = tierwise(runner, "branch", "create", "--tenant", tenant_a.slug, "--code", "nj01", "--name", "Other")
+    assert again.exit_code != 0
+    assert one_line_error(again) == "Error: --code: a branch with code 'NJ01' already exists"
 
 
 def test_user_create_in_unknown_tenant_fails_cleanly(runner):

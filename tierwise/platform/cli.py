@@ -183,6 +183,7 @@ def in_tenant(slug: str) -> Iterator:
 
 tenant_cli = AppGroup("tenant", help="Create, list, switch off and on tenants (platform operator).")
 user_cli = AppGroup("user", help="Manage a tenant's users.")
+branch_cli = AppGroup("branch", help="Manage a tenant's branches (the codes imports and users name).")
 token_cli = AppGroup("token", help="Issue API tokens.")
 operator_cli = AppGroup("operator", help="Manage platform operators.")
 
@@ -238,6 +239,31 @@ def _switch_tenant(slug: str, active: bool) -> str:
     return slug
 
 
+@branch_cli.command("create")
+@click.option("--tenant", "tenant_slug", required=True, help="Tenant slug.")
+@click.option("--code", required=True, help="The code files and users name it by, e.g. SH01 (fixed once created).")
+@click.option("--name", required=True, help="Display name, e.g. '浦东支行 Pudong'.")
+def branch_create(tenant_slug: str, code: str, name: str) -> None:
+    """Create a branch: before its RMs (``user create --branch``) and a customer file naming its code."""
+    from tierwise.platform.branches import create_branch
+
+    with in_tenant(tenant_slug) as tenant:
+        branch = create_branch(code=code, name=name)
+        db.session.commit()
+        click.echo(f"Created branch {branch.code} ({branch.name}) in tenant {tenant.slug}")
+
+
+@branch_cli.command("list")
+@click.option("--tenant", "tenant_slug", required=True, help="Tenant slug.")
+def branch_list(tenant_slug: str) -> None:
+    """List the tenant's branches: code and name."""
+    from tierwise.platform.branches import list_branches
+
+    with in_tenant(tenant_slug):
+        for branch in list_branches():
+            click.echo(f"{branch.code}\t{branch.name}")
+
+
 @user_cli.command("create")
 @click.option("--tenant", "tenant_slug", required=True, help="Tenant slug.")
 @click.option("--email", required=True)
@@ -257,7 +283,9 @@ def user_create(tenant_slug: str, email: str, role: str, display_name: str, bran
         if branch_code:
             branch = find_branch_by_code(branch_code)
             if branch is None:
-                raise NotFoundError(f"no branch with code '{branch_code}' in tenant '{tenant.slug}'", field="branch")
+                raise NotFoundError(f"no branch with code '{branch_code}' in tenant '{tenant.slug}' (create it with "
+                                    f"`tierwise branch create --tenant {tenant.slug} --code {branch_code} --name ...`)",
+                                    field="branch")
             branch_id = branch.id
         user = create_user(email=email, role=role, password=read_password(), display_name=display_name,
                            branch_id=branch_id)
@@ -360,7 +388,8 @@ def worker_command(queues: str, burst: bool) -> None:
 
 cli = TierwiseGroup(name="tierwise", create_app=_create_app,
                     help="Tierwise: customer tiering for banks, utilities and distributors.")
-for command in (tenant_cli, user_cli, token_cli, operator_cli, demo_command, serve_command, worker_command):
+for command in (tenant_cli, branch_cli, user_cli, token_cli, operator_cli, demo_command, serve_command,
+                worker_command):
     cli.add_command(command)
 
 
