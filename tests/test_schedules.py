@@ -358,6 +358,23 @@ def test_the_cli_lists_a_tenants_schedules_and_fires_the_due_ones_without_redis(
     assert "UTC+8" in listed.output and "CST" not in listed.output  # Shanghai's offset, not an ambiguous "CST"
 
 
+def test_a_schedule_nothing_started_says_no_scheduler_is_running_on_the_page_and_the_cli(
+        app, browser, runner, tenant_a, scheduled):
+    """Without `tierwise cron` or a crontab running `schedules run-due`, the page said work "starts by itself"
+    while the nightly retier's time went by, night after night."""
+    on_time, overdue = scheduled(tenant_a), scheduled(tenant_a, "score", due_since=timedelta(hours=7))
+    browser.login(tenant_a)
+    page = browser.get(f"/t/{tenant_a.slug}/schedules/").text
+    assert 'data-testid="no-scheduler"' in page and "`tierwise schedules run-due` every minute" in page
+    rows = {row.split('"', 1)[0]: row for row in page.split('data-schedule="')[1:]}
+    assert ['data-testid="overdue"' in rows[str(schedule_id)] for schedule_id in (on_time, overdue)] == [False, True]
+    listed = runner.invoke(cli, ["schedules", "list", "--tenant", tenant_a.slug]).output.splitlines()
+    assert ["OVERDUE: no scheduler is running" in line for line in sorted(listed, key=lambda line: str(overdue) in line)
+            ] == [False, True]
+    runner.invoke(cli, ["schedules", "run-due"])
+    assert "no-scheduler" not in browser.get(f"/t/{tenant_a.slug}/schedules/").text  # fired: on time again
+
+
 def test_tierwise_cron_refuses_to_start_without_redis(runner):
     result = runner.invoke(cli, ["cron"])
     assert result.exit_code != 0 and "TIERWISE_REDIS_URL is not set" in result.output

@@ -89,6 +89,12 @@ class Schedule(TenantScoped, db.Model):
         """Its last run started well after it was due (the heartbeat was down): the page says so."""
         return bool(self.last_due_at and self.last_run_at and self.last_run_at - self.last_due_at > LATE)
 
+    @property
+    def overdue(self) -> bool:
+        """Its time passed well ago and nothing started it: no scheduler runs (``tierwise cron``, or
+        ``tierwise schedules run-due`` from crontab).  The page said it "starts by itself" all the same."""
+        return bool(self.enabled and self.next_run_at and utcnow() - self.next_run_at > LATE)
+
     def in_zone(self, moment: datetime | None) -> datetime | None:
         """``moment`` as the schedule's own clock shows it (pages show times that way)."""
         return moment.astimezone(ZoneInfo(self.timezone)) if moment else None

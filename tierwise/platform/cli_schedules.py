@@ -48,6 +48,8 @@ def schedules_list(tenant_slug: str) -> None:
         for schedule in listed:
             state = "on " if schedule.enabled else "off"
             next_run = local_time(schedule.next_run_at, schedule.timezone) if schedule.next_run_at else "-"
+            if schedule.overdue:  # nothing started it: say why, where the operator looks
+                next_run += " OVERDUE: no scheduler is running (tierwise cron, or schedules run-due from crontab)"
             run = runs.get(schedule.last_run_id)
             outcome = (f"{schedule.action} run {run.status} {run.message if run.status == 'failed' else ''}" if run
                        else f"{schedule.last_status or ''} {schedule.last_message}")
