@@ -107,6 +107,15 @@ def test_a_column_headed_by_a_fields_label_fills_that_field(app, tmp_path, grid,
     assert customer.attributes == {"usage_category": "industrial", "facility_type": "hospital"}
 
 
+@pytest.mark.parametrize("header", ["合同容量", "合同容量(kVA)", "合同容量 （KVA）"])
+def test_a_column_headed_by_a_fields_label_fills_it_with_or_without_the_labels_unit(app, tmp_path, grid, run_import,
+                                                                                   header):
+    """The field is labelled 合同容量（kVA）; a utility's extract heads the column 合同容量, or writes the unit its way."""
+    run_import(grid, "customers", write(tmp_path, "c.csv", f"户号,户名,{header}\n001,A,630\n"))
+    [customer] = rows(app, grid, Customer)
+    assert customer.attributes == {"contracted_capacity_kva": 630.0}
+
+
 def test_a_chinese_header_is_added_under_the_name_its_mapping_gives_it_keeping_the_header_as_its_label(
         app, tmp_path, grid, run_import):
     from tierwise.platform import tenancy
@@ -123,6 +132,18 @@ def test_a_chinese_header_is_added_under_the_name_its_mapping_gives_it_keeping_t
         added = field_registry()["industry"]
         assert (added.label_zh, added.label_en, added.field_type) == ("行业", "industry", "category")
         db.session.rollback()
+
+
+def test_an_english_header_added_as_a_field_keeps_its_spelling_as_the_fields_label(app, tmp_path, grid, run_import):
+    """Kaggle's IsActiveMember becomes the field isactivemember; reasons and pages still read IsActiveMember."""
+    from tierwise.platform import tenancy
+    from tierwise.tenants.fields import field_registry
+
+    run_import(grid, "customers", write(tmp_path, "c.csv", "external_id,name,IsActiveMember\n001,A,1\n"),
+               add_fields=True)
+    with app.app_context(), tenancy.tenant_scope(grid.tenant_id):
+        added = field_registry()["isactivemember"]
+        assert (added.label_en, added.label_zh) == ("IsActiveMember", "IsActiveMember")  # not isactivemember
 
 
 def test_a_field_filled_by_two_columns_is_refused_naming_both(app, tmp_path, grid, run_import):

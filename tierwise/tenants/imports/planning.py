@@ -118,7 +118,7 @@ def plan_columns(kind: str, columns: list[str], mapping: dict[str, str], registr
     by_label = _fields_by_label(registry)
     unknown = []
     for column in [c for c in rest if c not in used]:
-        definition = registry.get(column.lower()) or by_label.get(column.strip().lower())
+        definition = registry.get(column.lower()) or by_label.get(headers.header_key(column))
         taken = next((source for t, source in plan.targets if definition is not None and t.name == definition.name),
                      None)
         if taken is not None:  # by its name and its label, or a mapping and a label: which one is meant?
@@ -189,7 +189,8 @@ def _spellable(kind: str, columns: list[str], mapping: dict[str, str], known: se
     naming a tenant field by its name or label (the tenant chose that name; a spelling is a guess)."""
     by_label = _fields_by_label(registry) if kind == "customers" else {}
     return [column for column in columns if column not in mapping.values() and column.lower() not in known
-            and not (kind == "customers" and column.lower() in registry) and column.strip().lower() not in by_label]
+            and not (kind == "customers" and column.lower() in registry)
+            and headers.header_key(column) not in by_label]
 
 
 def _spelled_source(target: str, found: list[str], batch: bool) -> str:
@@ -213,10 +214,12 @@ def _quoted(names: list[str]) -> Phrases:
 
 
 def _fields_by_label(registry: dict[str, FieldDefinition]) -> dict[str, FieldDefinition]:
-    """The fields by their labels in either language, lowercased; a label two fields share names neither."""
+    """The fields by their labels in either language, as headers are compared (``headers.header_key``: a
+    unit in brackets dropped, so a file's 合同容量 or 合同容量(kVA) fills the field labelled 合同容量（kVA））;
+    a label two fields share names neither."""
     found: dict[str, FieldDefinition | None] = {}
     for definition in registry.values():
-        for label in {(label or "").strip().lower() for label in (definition.label_zh, definition.label_en)} - {""}:
+        for label in {headers.header_key(label or "") for label in (definition.label_zh, definition.label_en)} - {""}:
             found[label] = definition if label not in found else None
     return {label: definition for label, definition in found.items() if definition is not None}
 

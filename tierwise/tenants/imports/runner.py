@@ -172,9 +172,12 @@ def _run(source, *, name: str, kind: str, mapping: dict[str, str], skip_invalid:
                                       "tenant admin may do: leave the column out, or ask one"))
     result.ignored_columns, result.recognised_columns = plan.ignored, plan.recognised
     for field_name, field_type in plan.new_fields.items():
-        header = plan.new_field_sources.get(field_name, "")  # a Chinese header is the field's Chinese label
+        # The file's header is the field's label: reasons and pages read "IsActiveMember" or 客户经理, not the
+        # name made of it (isactivemember); a Chinese header is no English label (the name stands in for one)
+        header = plan.new_field_sources.get(field_name, "")[:MAX_LABEL]
         define_field(name=field_name, field_type=field_type.value, field_group=FieldGroup.PROFILE.value,
-                     label_zh="" if header.isascii() else header[:MAX_LABEL], description=f"added by importing {name}")
+                     label_zh=header, label_en=header if header.isascii() else "",
+                     description=f"added by importing {name}")
         result.added_fields.append(field_name)
     if plan.new_fields:
         db.session.flush()
