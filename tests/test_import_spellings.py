@@ -91,6 +91,29 @@ def test_a_bill_file_dated_by_its_period_and_a_register_closed_too_early_are_rea
     assert refused.value.errors[0].column == "办结时间" and refused.value.errors[0].reason == "is before 受理时间"
 
 
+def test_order_lines_without_an_amount_are_valued_at_quantity_times_unit_price(app, tmp_path, grid, run_import):
+    """UCI's Online Retail, as downloaded: no amount column, US dates, a cancellation's negative quantity."""
+    from decimal import Decimal
+
+    from tierwise.tenants.activity import Activity
+
+    run_import(grid, "customers", write(tmp_path, "c.csv", "CustomerID,name\n17850,A\n13047,B\n"))
+    lines = ("InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+             "536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,12/1/2010 8:26,2.55,17850,United Kingdom\n"
+             "536367,84879,ASSORTED COLOUR BIRD ORNAMENT,32,12/13/2010 8:34,1.69,13047,United Kingdom\n"
+             "C536379,D,Discount,-1,12/14/2010 9:41,27.50,13047,United Kingdom\n")
+    result = run_import(grid, "activity", write(tmp_path, "online_retail.csv", lines))
+
+    assert result.recognised_columns["amount"] == "Quantity × UnitPrice" and result.date_order == "mdy"
+    assert sorted((a.quantity, a.amount) for a in rows(app, grid, Activity)) == [
+        (Decimal("-1"), Decimal("-27.50")), (Decimal("6"), Decimal("15.30")), (Decimal("32"), Decimal("54.08"))]
+    unpriced = lines.replace("1.69", "").replace("27.50", "n/a")
+    with pytest.raises(ImportRejected) as refused:
+        run_import(grid, "activity", write(tmp_path, "bad.csv", unpriced))
+    assert [(e.row, e.column, e.value) for e in refused.value.errors] == [(3, "UnitPrice", ""), (4, "UnitPrice", "n/a")]
+    assert refused.value.errors[0].reason == "is required: the amount is Quantity × UnitPrice"
+
+
 def test_a_word_that_is_no_categorys_is_still_refused_naming_row_column_and_codes(app, tmp_path, grid, run_import):
     customers = "external_id,name,facility_type\n001,A,医院\n002,B,卫生所\n"
     with pytest.raises(ImportRejected) as refused:

@@ -74,6 +74,16 @@ def header_key(header: str) -> str:
     return _SEPARATORS.sub("", key).casefold()
 
 
+# No target's: with a quantity, the price that values an order line without an amount (``planning._amount_from``)
+UNIT_PRICE = ("单价", "含税单价", "销售单价", "成交单价", "unit price", "price")
+
+
+def unit_price_columns(columns: list[str]) -> list[str]:
+    """The ``columns`` headed as a unit price (UnitPrice, 单价(元)), in the file's order."""
+    keys = {header_key(spelling) for spelling in UNIT_PRICE}
+    return [column for column in columns if header_key(column) in keys]
+
+
 def spelled_columns(kind: str, columns: list[str]) -> dict[str, list[str]]:
     """The ``columns`` whose header is a spelling of each of ``kind``'s targets, in the file's order."""
     found: dict[str, list[str]] = {}

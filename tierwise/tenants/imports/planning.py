@@ -45,6 +45,8 @@ class ColumnPlan:
     ignored: list[str] = field(default_factory=list)
     # target -> the column a spelling (or, for a tenant field, its label) filled it from
     recognised: dict[str, str] = field(default_factory=dict)
+    # activity without an amount column: (quantity column, unit price column), whose product is the amount
+    amount_from: tuple[str, str] | None = None
 
 
 def plan_columns(kind: str, columns: list[str], mapping: dict[str, str], registry: dict[str, FieldDefinition],
@@ -93,6 +95,12 @@ def plan_columns(kind: str, columns: list[str], mapping: dict[str, str], registr
             continue
         plan.targets.append((target, source))
         used.add(source)
+    if "amount" in missing and kind == "activity":
+        plan.amount_from = _amount_from(plan, columns, used, mapping)
+        if plan.amount_from is not None:
+            missing.remove("amount")
+            used.add(plan.amount_from[1])
+            plan.recognised["amount"] = " × ".join(plan.amount_from)
     if missing:
         _refuse_mapped_away(missing, mapping, kind)
         _refuse_missing(missing, columns, batch)
@@ -146,6 +154,20 @@ def plan_columns(kind: str, columns: list[str], mapping: dict[str, str], registr
         plan.new_fields[name] = infer_field_type(sample[column] if sample is not None else pd.Series([], dtype=str))
         plan.new_field_sources[name] = column
     return plan
+
+
+def _amount_from(plan: ColumnPlan, columns: list[str], used: set[str], mapping: dict[str, str]
+                 ) -> tuple[str, str] | None:
+    """The quantity and unit price columns whose product is each row's amount, where activity has no amount.
+
+    Order lines (UCI's Online Retail: Quantity and UnitPrice; a distributor's 数量 and 单价) often carry no
+    line amount: an admin had to compute one in Excel first.  Only with a quantity column and exactly one
+    unit price column; the run says which two it multiplied (``recognised``).
+    """
+    quantity = next((source for target, source in plan.targets if target.name == "quantity"), None)
+    free = [c for c in columns if c not in used and c not in mapping.values()]
+    prices = headers.unit_price_columns(free)
+    return (quantity, prices[0]) if quantity is not None and len(prices) == 1 else None
 
 
 def _refuse_mapped_away(missing: list[str], mapping: dict[str, str], kind: str) -> None:

@@ -318,6 +318,9 @@ def parse_chunk(chunk: Chunk, plan: ColumnPlan, timezone: str,
                 errors += row_errors(chunk.rows[out_of_range], source, raw[out_of_range], reason)
                 values = values.where(~out_of_range)
         typed[target.name] = values
+    if plan.amount_from is not None:
+        typed["amount"], amount_errors = _amount_from(chunk, plan, typed)
+        errors += amount_errors
     if plan.kind == "activity":
         typed["category"] = typed["category"].fillna("") if "category" in typed else ""
     if plan.kind == "interactions":
@@ -342,6 +345,26 @@ def _implausible(target: Target, values: pd.Series) -> list[tuple[pd.Series, obj
         found.append(((moments > pd.Timestamp.now(tz="UTC") + AHEAD).fillna(False).astype(bool),
                       _l("is more than a year ahead: check the year")))
     return found
+
+
+def _amount_from(chunk: Chunk, plan: ColumnPlan, typed: pd.DataFrame) -> tuple[pd.Series, list[RowError]]:
+    """Each row's amount as its quantity times its unit price (``planning._amount_from``), to the cent.
+
+    A bad or missing unit price is refused under its own column; a bad quantity already is, as the
+    quantity, and a missing one is refused here: without it the row has no amount.
+    """
+    quantity_column, price_column = plan.amount_from
+    raw = chunk.frame[price_column]
+    price, bad = parsing.parse_number(raw)
+    needed = _l("is required: the amount is %(quantity)s × %(price)s", quantity=quantity_column, price=price_column)
+    blank_price = parsing.empty(raw)
+    errors = row_errors(chunk.rows[blank_price], price_column, raw[blank_price], needed)
+    bad = bad & ~blank_price
+    errors += row_errors(chunk.rows[bad], price_column, raw[bad], _l("is not a number"))
+    blank_quantity = parsing.empty(chunk.frame[quantity_column])
+    errors += row_errors(chunk.rows[blank_quantity], quantity_column, chunk.frame[quantity_column][blank_quantity],
+                         needed)
+    return (typed["quantity"].astype("float64") * price.astype("float64")).round(2), errors
 
 
 def _resolved_before_occurred(chunk: Chunk, plan: ColumnPlan, typed: pd.DataFrame) -> list[RowError]:
