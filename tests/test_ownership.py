@@ -258,7 +258,7 @@ def test_a_book_cannot_move_to_its_own_rm_or_another_tenants_branch(app, tenant_
 def test_deactivating_an_rm_with_customers_is_refused_until_their_book_is_reassigned(app, tenant_a, book):
     with acting(app, tenant_a):
         rm1 = User.get(tenant_a.users["rm1"].id)
-        with pytest.raises(ConflictError, match="reassign their 2 customers first"):
+        with pytest.raises(ConflictError, match="looks after 2 customers: reassign them first"):
             update_user(rm1, role=rm1.role, display_name="", branch_id=rm1.branch_id, book_scope="own", active=False)
         ownership.reassign_book(rm1.id, tenant_a.users["rm2"].id, reason="rm1 leaves")
         update_user(rm1, role=rm1.role, display_name="", branch_id=rm1.branch_id, book_scope="own", active=False)
@@ -270,7 +270,7 @@ def test_deactivating_an_rm_with_customers_is_refused_until_their_book_is_reassi
 def test_an_rm_with_customers_keeps_the_role_until_their_book_is_reassigned(app, tenant_a, book):
     with acting(app, tenant_a):
         rm2 = User.get(tenant_a.users["rm2"].id)
-        with pytest.raises(ConflictError, match="reassign their 1 customers first"):
+        with pytest.raises(ConflictError, match="looks after 1 customer: reassign it first"):
             update_user(rm2, role=Role.ANALYST, display_name="", branch_id=None, book_scope="own", active=True)
         update_user(rm2, role=rm2.role, display_name="Still an RM", branch_id=None, book_scope="own", active=True)
         assert rm2.display_name == "Still an RM"  # other changes are not held up
@@ -281,10 +281,10 @@ def test_the_user_page_refuses_deactivation_with_the_reason(app, browser, tenant
     url = f"/t/{tenant_a.slug}/users/{tenant_a.users['rm1'].id}"
     response = browser.submit(url, {"email": tenant_a.email("rm1"), "role": "relationship_manager",
                                      "branch_id": "", "book_scope": "own"})  # "active" unticked
-    assert response.status_code == 400 and "reassign their 2 customers first" in response.text
+    assert response.status_code == 400 and "looks after 2 customers: reassign them first" in response.text
     assert f"/users/{tenant_a.users['rm1'].id}/book" in response.text
     refused = response.text.split('class="field has-error"')[1].split("</div>")[0]
-    assert 'name="active"' in refused and "reassign their 2 customers first" in refused  # beside Active, not Role
+    assert 'name="active"' in refused and "looks after 2 customers: reassign them first" in refused  # beside Active, not Role
 
 
 # --- web -------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -217,8 +218,9 @@ def _refuse_orphaning_customers(user: User, *, field: str) -> None:
 
     held = book_size(user.id)
     if held:
-        raise ConflictError(_("%(email)s looks after %(count)s customers: reassign their %(count)s customers first",
-                              email=user.email, count=readable_number(held)), field=field)
+        raise ConflictError(ngettext("%(email)s looks after %(count)s customer: reassign it first",
+                                     "%(email)s looks after %(count)s customers: reassign them first", held,
+                                     email=user.email, count=readable_number(held)), field=field)
 
 
 def _active_admin_count() -> int:
