@@ -46,7 +46,8 @@ def one_line_error(result) -> str:
 def tenant_row(app, slug: str) -> dict | None:
     with app.app_context():
         tenant = find_tenant(slug)
-        return None if tenant is None else {"id": tenant.id, "name": tenant.name, "industry": tenant.industry}
+        return None if tenant is None else {"id": tenant.id, "name": tenant.name, "industry": tenant.industry,
+                                            "settings": tenant.settings}
 
 
 def tenant_count(app) -> int:
@@ -80,6 +81,23 @@ def test_tenant_create_makes_a_tenant_that_tenant_list_shows(app, runner):
     listing = tierwise(runner, "tenant", "list")
     assert listing.exit_code == 0
     assert f"{slug}\tbank\t华东银行 East Bank" in listing.stdout.splitlines()
+
+
+def test_a_tenant_outside_china_is_created_on_its_own_clock_and_an_unknown_zone_is_refused(app, runner):
+    """A UK retailer's 8:26 is 8:26 in London: read on Shanghai's clock, every time moved eight hours."""
+    slug = new_slug()
+    created = tierwise(runner, "tenant", "create", slug, "--name", "UK Retail", "--industry", "other",
+                       "--timezone", "Europe/London")
+    assert created.exit_code == 0, created.stderr
+    assert created.stdout.strip().endswith("times read on Europe/London")
+    assert tenant_row(app, slug)["settings"] == {"timezone": "Europe/London"}
+
+    other = new_slug()
+    refused = tierwise(runner, "tenant", "create", other, "--name", "X", "--industry", "other", "--timezone", "London")
+    assert refused.exit_code == 2
+    assert one_line_error(refused) == ("Error: --timezone: unknown time zone 'London': use an IANA name such as "
+                                       "Asia/Shanghai or UTC")
+    assert tenant_row(app, other) is None
 
 
 def test_duplicate_tenant_slug_exits_nonzero_and_changes_nothing(app, runner):

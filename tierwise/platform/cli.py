@@ -192,14 +192,19 @@ operator_cli = AppGroup("operator", help="Manage platform operators.")
 @click.argument("slug")
 @click.option("--name", required=True, help="Display name, e.g. '华东电网 East Grid'.")
 @click.option("--industry", required=True, help="bank, power_utility, pharma_distributor or other.")
-def tenant_create(slug: str, name: str, industry: str) -> None:
+@click.option("--timezone", default=None,
+              help="IANA zone its files' local times are read on, e.g. Europe/London (default: Asia/Shanghai). "
+                   "Set it before the first import: times already imported were read on the zone of the day.")
+def tenant_create(slug: str, name: str, industry: str, timezone: str | None) -> None:
     """Create tenant SLUG."""
+    from tierwise.jobs.schedules import validate_timezone
     from tierwise.platform.provisioning import provision_tenant
 
     with reported_errors():
-        tenant, _ = provision_tenant(slug, name=name, industry=industry, actor_label="cli")
+        settings = {} if timezone is None else {"timezone": validate_timezone(timezone)}
+        tenant, _ = provision_tenant(slug, name=name, industry=industry, actor_label="cli", settings=settings)
         db.session.commit()
-    click.echo(f"Created tenant {tenant.slug} ({tenant.industry}): {tenant.name}")
+    click.echo(f"Created tenant {tenant.slug} ({tenant.industry}): {tenant.name}; times read on {tenant.timezone}")
 
 
 @tenant_cli.command("list")
