@@ -638,6 +638,7 @@ def test_a_saved_mapping_is_reused_by_name_and_an_unknown_name_fails_cleanly(app
                        "--id-column", "客户编号", "--map", "name=客户名称", "--map", "branch_code=网点",
                        "--save-mapping", "core-banking")
     assert first.exit_code == 0, first.stderr
+    assert "Mapping saved as: core-banking (reuse it with --mapping core-banking)" in first.stdout
     second = import_cli(runner, tenant_a, "customers", write(tmp_path, "2.csv", header + "0101,华南电网,S\n"),
                         "--mapping", "core-banking")
     assert second.exit_code == 0, second.stderr

@@ -96,6 +96,8 @@ def _run(kind: str, mapping: dict[str, str], *, path: str, tenant_slug: str, map
                    "models and dashboards once their day comes")
     if result.rejects_path:
         click.echo(f"Rejected rows and reasons: {result.rejects_path}")
+    if save_as:  # as `import status` says it of a background run
+        click.echo(f"Mapping saved as: {save_as} (reuse it with --mapping {save_as})")
     _classify_newcomers(tenant_slug, result)
 
 
