@@ -144,6 +144,25 @@ def test_operator_creates_a_tenant_whose_admin_can_sign_in(app, browser, operato
     assert admin.submit(f"/t/{slug}/login", {"email": "boss@east.test", "password": "first-admin-pass"}).status_code == 302
 
 
+def test_an_operator_sets_a_new_tenants_clock_and_an_unknown_zone_is_refused_beside_it(app, browser, operator):
+    import secrets
+
+    from tierwise.platform.tenant import find_tenant
+
+    browser.submit("/operator/login", {"email": operator, "password": PASSWORD})
+    console = browser.get("/operator/").text
+    assert 'name="timezone"' in console and 'value="Asia/Shanghai"' in console  # the default, shown
+    slug = f"uk-{secrets.token_hex(3)}"
+    sent = {"slug": slug, "name": "UK Retail", "industry": "other", "admin_email": "boss@uk.test",
+            "admin_password": "first-admin-pass"}
+    refused = browser.submit("/operator/", {**sent, "timezone": "London"})
+    assert refused.status_code == 400
+    assert "unknown time zone &#39;London&#39;" in refused.text.split('name="timezone"')[1].split("</div>")[0]
+    assert browser.submit("/operator/", {**sent, "timezone": "Europe/London"}).status_code == 302
+    with app.app_context():
+        assert find_tenant(slug).timezone == "Europe/London"
+
+
 def test_a_refused_new_tenant_says_every_problem_beside_its_field_at_once(browser, operator):
     browser.submit("/operator/login", {"email": operator, "password": PASSWORD})
     both = browser.submit("/operator/", {"slug": "Bad Slug!", "name": "East", "industry": "bank",

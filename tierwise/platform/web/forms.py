@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, StopVali
 
 from tierwise.errors import ConflictError, ValidationError
 from tierwise.platform.passwords import MIN_LENGTH
-from tierwise.platform.tenant import validate_slug
+from tierwise.platform.tenant import DEFAULT_TIMEZONE, validate_slug
 from tierwise.platform.web.labels import INDUSTRY_LABELS, ROLE_LABELS, SCOPE_LABELS
 from tierwise.tenants.fields import MAX_DESCRIPTION, MAX_LABEL, FieldGroup, FieldType
 
@@ -86,6 +86,8 @@ class TenantForm(FlaskForm):
             raise StopValidation(exc.message) from None
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     industry = SelectField(_l("Industry"), choices=[SelectChoice(i.value, label) for i, label in INDUSTRY_LABELS.items()])
+    # The clock its files' local times are read on: set before the first import (``tenant create --timezone``)
+    timezone = StringField(_l("Time zone"), default=DEFAULT_TIMEZONE, validators=[Length(max=64)])  # blank: the default
     admin_email = EmailField(_l("First admin's email"), validators=[DataRequired()])
     admin_password = PasswordField(_l("First admin's password"), validators=[DataRequired(), Length(min=MIN_LENGTH, max=256)])
 

@@ -15,6 +15,7 @@ from tierwise.platform.db import db
 from tierwise.platform.i18n import LOCALES, keep_chosen_locale
 from tierwise.platform.login import attempt_operator_login
 from tierwise.platform.operators import Operator, end_operator_sessions
+from tierwise.jobs.schedules import validate_timezone
 from tierwise.platform.provisioning import provision_tenant
 from tierwise.platform.tenant import list_tenants, set_active
 from tierwise.platform.web.access import on_site
@@ -87,6 +88,8 @@ def tenants():
                 form.slug.data, name=form.name.data, industry=form.industry.data,
                 admin_email=form.admin_email.data, admin_password=form.admin_password.data,
                 actor_label=f"operator:{current_user.email}",
+                settings={"timezone": validate_timezone(form.timezone.data)} if (form.timezone.data or "").strip()
+                else {},
             )
         except (ValidationError, ConflictError) as exc:  # a taken slug too: beside the field, a 400 like the rest
             db.session.rollback()
