@@ -12,6 +12,7 @@ import re
 import pytest
 
 from tests.test_imports import rows, run_import, write  # noqa: F401  (run_import is a fixture)
+from tierwise.errors import ValidationError
 from tierwise.tenants.customers import Customer
 from tierwise.tenants.imports.errors import ImportRejected
 from tierwise.tenants.interactions import Interaction
@@ -137,6 +138,19 @@ def test_a_column_headed_by_a_fields_label_fills_it_with_or_without_the_labels_u
     run_import(grid, "customers", write(tmp_path, "c.csv", f"户号,户名,{header}\n001,A,630\n"))
     [customer] = rows(app, grid, Customer)
     assert customer.attributes == {"contracted_capacity_kva": 630.0}
+
+
+@pytest.mark.parametrize(("industry", "customers"), [("power_utility", "户号,户名,合同容量(MVA)\n001,A,2.5\n"),
+                                                    ("bank", "客户号,客户名称,贷款余额(万元)\n001,A,120\n")])
+def test_a_column_headed_by_a_fields_label_in_another_unit_does_not_fill_it(app, tmp_path, make_tenant, run_import,
+                                                                          industry, customers):
+    """2.5 MVA is 2,500 kVA and 120 万元 is 1,200,000 yuan: read as the field's own unit, every value would be a
+    thousand or ten thousand times too small.  The column is unknown, as it was before labels lost their units."""
+    world = make_tenant(industry)
+    with pytest.raises(ValidationError) as refused:
+        run_import(world, "customers", write(tmp_path, "c.csv", customers))
+    assert "unknown column(s)" in str(refused.value)
+    assert rows(app, world, Customer) == []
 
 
 def test_a_chinese_header_is_added_under_the_name_its_mapping_gives_it_keeping_the_header_as_its_label(

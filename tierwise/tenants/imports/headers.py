@@ -74,6 +74,17 @@ def header_key(header: str) -> str:
     return _SEPARATORS.sub("", key).casefold()
 
 
+def header_unit(header: str) -> str:
+    """The unit ``header_key`` drops, as it compares them: 合同容量（kVA） and "Capacity (kva)" say ``kva``,
+    a header without one says ``""``."""
+    key = unicodedata.normalize("NFKC", header).strip()
+    units = []
+    while (bare := _TRAILING_UNIT.sub("", key).strip()) and bare != key:
+        units.insert(0, key[len(bare):].strip().strip("()[]【】"))
+        key = bare
+    return _SEPARATORS.sub("", " ".join(units)).casefold()
+
+
 # No target's: with a quantity, the price that values an order line without an amount (``planning._amount_from``)
 UNIT_PRICE = ("单价", "含税单价", "销售单价", "成交单价", "unit price", "price")
 

@@ -126,7 +126,7 @@ def plan_columns(kind: str, columns: list[str], mapping: dict[str, str], registr
     by_label = _fields_by_label(registry)
     unknown = []
     for column in [c for c in rest if c not in used]:
-        definition = registry.get(column.lower()) or by_label.get(headers.header_key(column))
+        definition = registry.get(column.lower()) or _labelled(by_label, column)
         taken = next((source for t, source in plan.targets if definition is not None and t.name == definition.name),
                      None)
         if taken is not None:  # by its name and its label, or a mapping and a label: which one is meant?
@@ -233,6 +233,18 @@ def _spelled_source(target: str, found: list[str], batch: bool) -> str:
 def _quoted(names: list[str]) -> Phrases:
     """Column, key or target names as a refusal lists them, each in quotes."""
     return Phrases(_("'%(column)s'", column=name) for name in names)
+
+
+def _labelled(by_label: dict[str, FieldDefinition], column: str) -> FieldDefinition | None:
+    """The field ``column`` names by its label, with the label's unit or none: a header in another unit
+    (合同容量(MVA) for 合同容量（kVA）, 贷款余额(万元) for 贷款余额) is not that field, whose values it would
+    fill a thousand or ten thousand times too small."""
+    definition = by_label.get(headers.header_key(column))
+    unit = headers.header_unit(column)
+    if definition is None or not unit:
+        return definition
+    return definition if unit in {headers.header_unit(label or "") for label in
+                                  (definition.label_zh, definition.label_en)} else None
 
 
 def _fields_by_label(registry: dict[str, FieldDefinition]) -> dict[str, FieldDefinition]:
