@@ -115,6 +115,22 @@ def test_order_lines_without_an_amount_are_valued_at_quantity_times_unit_price(a
     assert refused.value.errors[0].reason == "is required: the amount is Quantity × UnitPrice"
 
 
+def test_an_order_line_whose_quantity_times_price_is_past_any_amount_is_refused_naming_the_row(
+        app, tmp_path, grid, run_import):
+    """Each cell is a number, their product is not an amount: the database refused the whole file, naming nothing."""
+    from tierwise.tenants.activity import Activity
+
+    run_import(grid, "customers", write(tmp_path, "c.csv", "CustomerID,name\n17850,A\n"))
+    lines = ("InvoiceNo,Quantity,InvoiceDate,UnitPrice,CustomerID\n536365,6,2010-12-01 08:26,2.55,17850\n"
+             "536366,99999999999,2010-12-01 08:28,99999999999,17850\n")
+    with pytest.raises(ImportRejected) as refused:
+        run_import(grid, "activity", write(tmp_path, "online_retail.csv", lines))
+    assert [(e.row, e.column, e.value) for e in refused.value.errors] == [(3, "UnitPrice", "99999999999")]
+    assert refused.value.errors[0].reason == ("is too large: Quantity × UnitPrice makes an amount past 15 digits "
+                                              "before the decimal point")
+    assert rows(app, grid, Activity) == []
+
+
 def test_a_word_that_is_no_categorys_is_still_refused_naming_row_column_and_codes(app, tmp_path, grid, run_import):
     customers = "external_id,name,facility_type\n001,A,医院\n002,B,卫生所\n"
     with pytest.raises(ImportRejected) as refused:

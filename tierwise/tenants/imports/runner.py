@@ -364,7 +364,13 @@ def _amount_from(chunk: Chunk, plan: ColumnPlan, typed: pd.DataFrame) -> tuple[p
     blank_quantity = parsing.empty(chunk.frame[quantity_column])
     errors += row_errors(chunk.rows[blank_quantity], quantity_column, chunk.frame[quantity_column][blank_quantity],
                          needed)
-    return (typed["quantity"].astype("float64") * price.astype("float64")).round(2), errors
+    amount = (typed["quantity"].astype("float64") * price.astype("float64")).round(2)
+    # Each may be a number when their product is past what an amount can be (the database refused the whole file)
+    too_large = amount.abs().ge(1e15).fillna(False).astype(bool)
+    errors += row_errors(chunk.rows[too_large], price_column, raw[too_large],
+                         _l("is too large: %(quantity)s × %(price)s makes an amount past 15 digits before the "
+                            "decimal point", quantity=quantity_column, price=price_column))
+    return amount.where(~too_large), errors
 
 
 def _resolved_before_occurred(chunk: Chunk, plan: ColumnPlan, typed: pd.DataFrame) -> list[RowError]:
