@@ -180,6 +180,21 @@ def test_dates_with_the_year_last_are_read_in_the_order_the_files_own_dates_show
         "eu": datetime(2010, 12, 13, tzinfo=shanghai), "may": datetime(2011, 5, 1, tzinfo=shanghai)}
 
 
+def test_year_last_dates_on_a_12_hour_clock_are_read_as_the_times_they_say(app, tmp_path, tenant_a, run_import):
+    """A US export writes 12/13/2010 8:26 PM: with the file's order known, the time was refused as no date."""
+    run_import(tenant_a, "customers", write(tmp_path, "c.csv", "external_id,name\n007,A\n"))
+    us = write(tmp_path, "us.csv", "customer,occurred_at,amount,category\n007,12/13/2010 8:26 PM,1,evening\n"
+               "007,12/1/2010 12:05 AM,2,midnight\n007,1/5/2011 9:01:30 am,3,morning\n")
+
+    assert run_import(tenant_a, "activity", us).date_order == "mdy"
+
+    shanghai = timezone(timedelta(hours=8))
+    assert {a.category: a.occurred_at for a in rows(app, tenant_a, Activity)} == {
+        "evening": datetime(2010, 12, 13, 20, 26, tzinfo=shanghai),
+        "midnight": datetime(2010, 12, 1, 0, 5, tzinfo=shanghai),
+        "morning": datetime(2011, 1, 5, 9, 1, 30, tzinfo=shanghai)}
+
+
 def test_year_last_dates_written_both_ways_in_one_file_are_refused(app, tmp_path, tenant_a, run_import):
     run_import(tenant_a, "customers", write(tmp_path, "c.csv", "external_id,name\n007,A\n"))
     both = write(tmp_path, "both.csv", "customer,occurred_at,amount\n007,12/13/2010,1\n007,13/12/2010,2\n")

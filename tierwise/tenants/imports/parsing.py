@@ -178,8 +178,20 @@ def year_first(values: pd.Series, order: str) -> pd.Series:
     parts = values[hit].str.extract(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})(.*)$")
     month, day = (parts[0], parts[1]) if order == MONTH_FIRST else (parts[1], parts[0])
     rewritten = values.copy()
-    rewritten[hit] = parts[2] + "-" + month.str.zfill(2) + "-" + day.str.zfill(2) + parts[3]
+    rewritten[hit] = parts[2] + "-" + month.str.zfill(2) + "-" + day.str.zfill(2) + _on_24_hours(parts[3])
     return rewritten
+
+
+def _on_24_hours(times: pd.Series) -> pd.Series:
+    """`` 8:26 PM`` as `` 20:26``: a US export writes its year-last dates' times on a 12-hour clock, which no
+    year-first format reads.  An hour that is not 1 to 12 stays as written, and is refused as no time."""
+    clock = times.str.extract(r"^[ T](\d{1,2})(:\d{2}(?::\d{2})?)\s*([AaPp][Mm])$")
+    hour = pd.to_numeric(clock[0], errors="coerce")
+    twelve = hour.between(1, 12)
+    if not twelve.any():
+        return times
+    on_24 = (hour[twelve] % 12 + 12 * clock[2][twelve].str.lower().eq("pm")).astype(int).astype(str).str.zfill(2)
+    return times.where(~twelve, " " + on_24 + clock[1][twelve])
 
 
 # ISO 8601 with its offset, as the API writes times (2026-12-07T05:39:19.845450+00:00, ...Z): a moment, not
