@@ -131,6 +131,16 @@ def test_an_order_line_whose_quantity_times_price_is_past_any_amount_is_refused_
     assert rows(app, grid, Activity) == []
 
 
+def test_a_registers_workflow_status_column_is_no_resolved_flag_and_is_ignored_as_before(app, tmp_path, grid,
+                                                                                          run_import):
+    """处理状态 says 已派单 or 已归档: a workflow step, not yes/no; read as the flag it refused the whole register."""
+    run_import(grid, "customers", write(tmp_path, "c.csv", "户号,户名\n001,A\n"))
+    register = "户号,受理渠道,受理时间,工单类型,处理状态,办结状态\n001,网络,2024-03-01,投诉,已归档,办理中\n"
+    result = run_import(grid, "interactions", write(tmp_path, "i.csv", register))
+    assert "处理状态" in result.ignored_columns and result.recognised_columns["resolved"] == "办结状态"
+    assert [i.resolved_at for i in rows(app, grid, Interaction)] == [None]
+
+
 def test_a_word_that_is_no_categorys_is_still_refused_naming_row_column_and_codes(app, tmp_path, grid, run_import):
     customers = "external_id,name,facility_type\n001,A,医院\n002,B,卫生所\n"
     with pytest.raises(ImportRejected) as refused:

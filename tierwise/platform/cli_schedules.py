@@ -39,7 +39,7 @@ def schedules_list(tenant_slug: str) -> None:
     """List a tenant's schedules with their next run and last outcome."""
     from tierwise.jobs.schedules import last_runs, list_schedules
 
-    with in_tenant(tenant_slug):
+    with in_tenant(tenant_slug) as tenant:
         listed = list_schedules()
         if not listed:
             click.echo(f"No schedules in {tenant_slug}.")  # an empty listing would look like a command that did nothing
@@ -48,7 +48,7 @@ def schedules_list(tenant_slug: str) -> None:
         for schedule in listed:
             state = "on " if schedule.enabled else "off"
             next_run = local_time(schedule.next_run_at, schedule.timezone) if schedule.next_run_at else "-"
-            if schedule.overdue:  # nothing started it: say why, where the operator looks
+            if schedule.overdue and tenant.active:  # nothing started it: say why (a switched-off tenant's wait)
                 next_run += " OVERDUE: no scheduler is running (tierwise cron, or schedules run-due from crontab)"
             run = runs.get(schedule.last_run_id)
             outcome = (f"{schedule.action} run {run.status} {run.message if run.status == 'failed' else ''}" if run

@@ -57,7 +57,9 @@ SPELLINGS: dict[str, dict[str, tuple[str, ...]]] = {
         "severity": ("严重程度", "严重等级", "severity level"),
         "resolved_at": ("办结时间", "办结日期", "归档时间", "归档日期", "解决时间", "结案时间", "resolved at",
                         "closed at"),
-        "resolved": ("是否办结", "办结状态", "是否解决", "是否结案", "处理状态", "resolved", "closed"),
+        # yes/no questions only: a workflow status (处理状态: 已派单, 已归档) or an English "Closed" holding dates
+        # is no flag, and read as one it refused the register that used to import
+        "resolved": ("是否办结", "办结状态", "是否解决", "是否结案", "是否已解决"),
         "summary": ("内容", "诉求内容", "工单内容", "受理内容", "投诉内容", "描述", "摘要", "content", "description"),
     },
 }

@@ -19,7 +19,8 @@ import pandas as pd
 
 # Besides yes and no, how a complaint register says whether a complaint was closed (是否办结: 已办结, 处理中)
 TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1", "是", "对", "√", "有", "已办结", "已解决", "已结案"})
-FALSE_WORDS = frozenset({"false", "f", "no", "n", "0", "否", "错", "×", "无", "未办结", "未解决", "处理中"})
+FALSE_WORDS = frozenset({"false", "f", "no", "n", "0", "否", "错", "×", "无", "未办结", "未解决", "处理中", "办理中",
+                         "待处理", "未处理"})
 _NUMBER_NOISE = r"[\s'_¥￥$]"
 _GROUPED = r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d*)?"  # 1,234 and -12,345.67: the first group 1-3 digits, then threes
 _SEPARATED_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S")
