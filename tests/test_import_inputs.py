@@ -574,6 +574,15 @@ def test_skip_invalid_applies_good_rows_and_writes_the_rejects_file(app, tmp_pat
     assert (found["0001"].name, found["0001"].branch_id) == ("张三改", tenant_a.branches["south"].id)
 
 
+def test_the_rejects_file_is_in_the_files_row_order_whatever_was_found_first(app, tmp_path, tenant_a, run_import):
+    """An unknown branch is found once the whole file is read, after every bad cell: row 2 came after row 3."""
+    seed(run_import, tmp_path, tenant_a)
+    rejects = tmp_path / "rejects.csv"
+    mixed = "external_id,name,status,branch_code\n0005,A,active,Z\n0006,B,zombie,N\n0007,C,active,N\n"
+    run_import(tenant_a, "customers", write(tmp_path, "c.csv", mixed), skip_invalid=True, rejects_path=rejects)
+    assert [line[:2] for line in read_rejects(rejects)] == [["row", "column"], ["2", "branch_code"], ["3", "status"]]
+
+
 def test_cli_skip_invalid_writes_rejects_next_to_the_file(app, tmp_path, tenant_a, run_import, runner):
     seed(run_import, tmp_path, tenant_a)
     path = write(tmp_path, "c.csv", PARTLY_BAD)
