@@ -296,11 +296,8 @@ def parse_chunk(chunk: Chunk, plan: ColumnPlan, timezone: str,
             errors += row_errors(chunk.rows[missing], source, raw[missing], _l("is required"))
             bad = bad & ~missing
         if target.kind in ("number", "integer"):
-            comma = bad & parsing.decimal_comma(raw)
-            errors += row_errors(chunk.rows[comma], source, raw[comma], DECIMAL_COMMA)
-            too_large = bad & ~comma & parsing.too_large(raw)
-            errors += row_errors(chunk.rows[too_large], source, raw[too_large], TOO_LARGE)
-            bad = bad & ~comma & ~too_large
+            said, bad = _number_errors(chunk, source, raw, bad)
+            errors += said
         if target.kind in ("date", "datetime") and bad.any():  # 202413, 2024年13月: say which month, not "a date"
             months = parsing.impossible_months(raw.where(bad, ""))
             for month in sorted(months.dropna().unique()):
@@ -347,6 +344,16 @@ def _implausible(target: Target, values: pd.Series) -> list[tuple[pd.Series, obj
     return found
 
 
+def _number_errors(chunk: Chunk, source: str, raw: pd.Series, bad: pd.Series) -> tuple[list[RowError], pd.Series]:
+    """Bad number cells refused for what is wrong with them (a decimal comma, too many digits), and the
+    bad cells left for the caller's own reason."""
+    comma = bad & parsing.decimal_comma(raw)
+    too_large = bad & ~comma & parsing.too_large(raw)
+    said = (row_errors(chunk.rows[comma], source, raw[comma], DECIMAL_COMMA)
+            + row_errors(chunk.rows[too_large], source, raw[too_large], TOO_LARGE))
+    return said, bad & ~comma & ~too_large
+
+
 def _amount_from(chunk: Chunk, plan: ColumnPlan, typed: pd.DataFrame) -> tuple[pd.Series, list[RowError]]:
     """Each row's amount as its quantity times its unit price (``planning._amount_from``), to the cent.
 
@@ -359,8 +366,8 @@ def _amount_from(chunk: Chunk, plan: ColumnPlan, typed: pd.DataFrame) -> tuple[p
     needed = _l("is required: the amount is %(quantity)s × %(price)s", quantity=quantity_column, price=price_column)
     blank_price = parsing.empty(raw)
     errors = row_errors(chunk.rows[blank_price], price_column, raw[blank_price], needed)
-    bad = bad & ~blank_price
-    errors += row_errors(chunk.rows[bad], price_column, raw[bad], _l("is not a number"))
+    said, bad = _number_errors(chunk, price_column, raw, bad & ~blank_price)
+    errors += said + row_errors(chunk.rows[bad], price_column, raw[bad], _l("is not a number"))
     blank_quantity = parsing.empty(chunk.frame[quantity_column])
     errors += row_errors(chunk.rows[blank_quantity], quantity_column, chunk.frame[quantity_column][blank_quantity],
                          needed)
