@@ -57,7 +57,9 @@ def run_count(app, world) -> int:
 def test_a_mapping_saved_with_an_upload_is_listed_and_reused_by_a_later_upload(app, browser, tenant_a, upload):
     first = upload(EXPORT_HEADER + "0100,华东电网,N\n", columns=CORE_BANKING, save_mapping="core-banking")
     assert first.status_code == 302
-    assert "Succeeded" in browser.get(first.location).text
+    run_page = browser.get(first.location).text
+    assert "Succeeded" in run_page  # and which column filled which target, as the mapping box wrote it
+    assert "<code>branch_code</code> ← 网点, <code>external_id</code> ← 客户编号, <code>name</code> ← 客户名称" in run_page
 
     page = browser.get(f"/t/{tenant_a.slug}/imports/").text
     assert "Saved column mappings" in page and "core-banking" in page
