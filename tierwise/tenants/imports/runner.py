@@ -7,14 +7,13 @@ is written, with its reason, to a CSV file.
 """
 from __future__ import annotations
 
-import csv
 import itertools
 import os
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -35,6 +34,7 @@ from tierwise.tenants.imports import loading, parsing
 from tierwise.tenants.imports.errors import ImportRejected, RowError, row_errors
 from tierwise.tenants.imports.planning import ColumnPlan, plan_columns
 from tierwise.tenants.imports.reading import CHUNK_ROWS, Chunk, open_table
+from tierwise.tenants.imports.rejects import RejectsFile
 from tierwise.tenants.imports.specs import BUILT_IN_TARGETS, Target
 from tierwise.tenants.rules import snapshot
 
@@ -194,7 +194,7 @@ def _run(source, *, name: str, kind: str, mapping: dict[str, str], skip_invalid:
         stage = loading.create_stage(connection, list(BUILT_IN_TARGETS[kind]))
     errors: list[RowError] = []
     error_count = rejected_rows = 0
-    rejects = _RejectsFile(Path(rejects_path)) if skip_invalid and rejects_path is not None else None
+    rejects = RejectsFile(Path(rejects_path)) if skip_invalid and rejects_path is not None else None
     try:
         for chunk in itertools.chain([first] if first is not None else [], chunks):
             typed, chunk_errors = parse_chunk(chunk, plan, timezone, result.date_order)
@@ -473,42 +473,3 @@ def new_ids(count: int) -> np.ndarray:
     raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80
     hexed = np.frombuffer(raw.tobytes().hex().encode(), dtype="S32")
     return hexed.astype(str)
-
-
-class _RejectsFile:
-    """Every rejected cell, streamed to CSV as it is found (UTF-8 with BOM, for Excel), in the file's row order.
-
-    Cells are refused chunk by chunk as they are read, and references (an unknown customer) once the
-    whole file is staged: those came after every bad cell, so an admin working down the file met row 2
-    after row 90,000.  A file written out of order is put in row order when it is closed.
-    """
-
-    HEADER = ["row", "column", "value", "reason"]
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._handle = path.open("w", newline="", encoding="utf-8-sig")
-        self._writer = csv.writer(self._handle)
-        self._writer.writerow(self.HEADER)
-        self._last_row = -1
-        self._in_order = True
-
-    def write(self, errors: Iterable[RowError]) -> None:
-        rows = [[e.row, e.column, e.value, e.reason] for e in errors]
-        if rows:
-            self._in_order = self._in_order and min(r[0] for r in rows) >= self._last_row
-            self._last_row = max(self._last_row, max(r[0] for r in rows))
-        self._writer.writerows(rows)
-
-    def close(self) -> None:
-        self._handle.close()
-        if self._in_order:
-            return
-        with self.path.open(newline="", encoding="utf-8-sig") as handle:
-            written = list(csv.reader(handle))[1:]
-        written.sort(key=lambda r: int(r[0]))  # stable: a row's cells keep the order they were refused in
-        with self.path.open("w", newline="", encoding="utf-8-sig") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(self.HEADER)
-            writer.writerows(written)
