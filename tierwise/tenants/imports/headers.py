@@ -70,21 +70,23 @@ _SEPARATORS = re.compile(r"[\s_.\-]+")
 
 def header_key(header: str) -> str:
     """``header`` as spellings are compared: 用电量（kWh） is 用电量, "Customer No." is ``customerno``."""
-    key = unicodedata.normalize("NFKC", header).strip()
-    while (bare := _TRAILING_UNIT.sub("", key).strip()) and bare != key:
-        key = bare
-    return _SEPARATORS.sub("", key).casefold()
+    return _SEPARATORS.sub("", _split_units(header)[0]).casefold()
 
 
 def header_unit(header: str) -> str:
     """The unit ``header_key`` drops, as it compares them: 合同容量（kVA） and "Capacity (kva)" say ``kva``,
     a header without one says ``""``."""
+    return _SEPARATORS.sub("", " ".join(_split_units(header)[1])).casefold()
+
+
+def _split_units(header: str) -> tuple[str, list[str]]:
+    """``header`` (NFKC-folded) without its trailing bracketed units, and those units in order, brackets off."""
     key = unicodedata.normalize("NFKC", header).strip()
-    units = []
+    units: list[str] = []
     while (bare := _TRAILING_UNIT.sub("", key).strip()) and bare != key:
         units.insert(0, key[len(bare):].strip().strip("()[]【】"))
         key = bare
-    return _SEPARATORS.sub("", " ".join(units)).casefold()
+    return key, units
 
 
 # No target's: with a quantity, the price that values an order line without an amount (``planning._amount_from``)
