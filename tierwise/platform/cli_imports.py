@@ -102,9 +102,10 @@ def _run(kind: str, mapping: dict[str, str], *, path: str, tenant_slug: str, map
 
 
 def _date_order(order: str) -> str:
-    """How an import read dates written with the year last (``ImportResult.date_order``)."""
-    first = "month first (month/day/year)" if order == "mdy" else "day first (day/month/year)"
-    return f"read {first}, as the file's own dates show"
+    """How an import read dates written with the year last (``ImportResult.date_order``), as the run page says it."""
+    from tierwise.tenants.imports.specs import DATE_ORDER_LABELS
+
+    return str(DATE_ORDER_LABELS.get(order, order))
 
 
 def _pairs(recognised: dict[str, str]) -> str:

@@ -25,6 +25,7 @@ from tierwise.models.horizons import whole_months
 from tierwise.tenants.category_labels import category_label
 from tierwise.tenants.fields import field_labels
 from tierwise.tenants.imports.runner import API_BATCH
+from tierwise.tenants.imports.specs import DATE_ORDER_LABELS
 from tierwise.tenants.imports.specs import KIND_LABELS as IMPORT_KIND_LABELS
 from tierwise.tenants.rules.reasons import reason_lines, rule_text
 
@@ -119,9 +120,6 @@ AUDIT_DETAIL_LABELS = {
 }
 # Where an export was asked for (``exports.VIA``), as the export log and the audit log say it
 VIA_LABELS = {"web": _l("List page"), "api": _l("API"), "cli": _l("Command line")}
-# How an import read dates written with the year last (``ImportResult.date_order``)
-DATE_ORDER_LABELS = {"mdy": _l("read month first (month/day/year), as the file's own dates show"),
-                     "dmy": _l("read day first (day/month/year), as the file's own dates show")}
 # What an erasure removed, by table (``customer_directory.erase_customer``)
 ERASED_LABELS = {"activity": _l("Activity"), "interactions": _l("Interactions"), "customer_scores": _l("Scores"),
                  "tier_assignments": _l("Tiers"), "tier_history": _l("Tier history"),

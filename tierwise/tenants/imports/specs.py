@@ -8,11 +8,15 @@ from flask_babel import lazy_gettext as _l
 
 from tierwise.tenants.customers import CustomerStatus, PartyType
 from tierwise.tenants.fields import FieldDefinition, FieldType
+from tierwise.tenants.imports.parsing import DAY_FIRST, MONTH_FIRST
 from tierwise.tenants.interactions import Channel, InteractionType
 
 # What each kind is called where people read it (the upload form, a run's page, a refusal naming the kind)
 KIND_LABELS = {"customers": _l("Customers"), "activity": _l("Activity"), "interactions": _l("Interactions")}
 KINDS = tuple(KIND_LABELS)
+# How an import read dates written with the year last (``ImportResult.date_order``): the run page, audit and CLI
+DATE_ORDER_LABELS = {MONTH_FIRST: _l("read month first (month/day/year), as the file's own dates show"),
+                     DAY_FIRST: _l("read day first (day/month/year), as the file's own dates show")}
 
 
 @dataclass(frozen=True)
