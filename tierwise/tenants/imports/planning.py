@@ -77,7 +77,8 @@ def plan_columns(kind: str, columns: list[str], mapping: dict[str, str], registr
                                     columns=Phrases(columns)), field=target)
     plan = ColumnPlan(kind=kind, targets=[])
     used: set[str] = set()
-    spelled = headers.spelled_columns(kind, _spellable(kind, columns, mapping, known, registry))
+    by_label = _fields_by_label(registry) if kind == "customers" else {}  # only a customer file fills fields
+    spelled = headers.spelled_columns(kind, _spellable(kind, columns, mapping, known, registry, by_label))
     # TARGET= leaves a target unfilled: the columns that would have filled it (named like it, or a spelling)
     # are ignored, in a customer file too, where every other column must be a field
     left_out = [column for target, source in mapping.items() if source == "" and target in known
@@ -123,7 +124,6 @@ def plan_columns(kind: str, columns: list[str], mapping: dict[str, str], registr
             plan.new_fields[name] = infer_field_type(sample[source] if sample is not None else pd.Series([], dtype=str))
             plan.new_field_sources[name] = source
             used.add(source)
-    by_label = _fields_by_label(registry)
     unknown = []
     for column in [c for c in rest if c not in used]:
         definition = registry.get(column.lower()) or _labelled(by_label, column)
@@ -206,10 +206,9 @@ def _refuse_missing(missing: list[str], columns: list[str], batch: bool) -> None
 
 
 def _spellable(kind: str, columns: list[str], mapping: dict[str, str], known: set[str],
-               registry: dict[str, FieldDefinition]) -> list[str]:
+               registry: dict[str, FieldDefinition], by_label: dict[str, FieldDefinition]) -> list[str]:
     """The columns a spelling may fill: not mapped, not named like a target, and in a customer file not
     naming a tenant field by its name or label (the tenant chose that name; a spelling is a guess)."""
-    by_label = _fields_by_label(registry) if kind == "customers" else {}
     return [column for column in columns if column not in mapping.values() and column.lower() not in known
             and not (kind == "customers" and column.lower() in registry)
             and headers.header_key(column) not in by_label]
