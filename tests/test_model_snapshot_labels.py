@@ -2,16 +2,27 @@
 
 Kaggle's bank churn file is customers with fields and an ``Exited`` flag and no
 transactions; the telco file has a ``Churn`` flag beside bills that run to the
-snapshot for leavers and stayers alike.  Neither can train a churn model, which
-learns who left from what it saw before a cutoff.  What a tenant is owed is a
-refusal that names the labels it imported and why they went unused, not "import
-some activity" alone or "try another horizon", which no horizon answers.
+snapshot for leavers and stayers alike.  No cutoff can place such a leaver, so
+the time-aware design has nothing to learn from them.  What a tenant is owed is
+a churn model from the labels and the customers' fields, judged on customers
+held out at random and said to be so, and scores for the customers still there;
+or, where the fields cannot tell anyone apart, a refusal that says what to import.
 """
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
+import numpy as np
 import pandas as pd
 
-from tests.test_model_data_shapes import END, load, shop, tenant, train
+from tests.model_fixtures import fast_training
+from tests.rule_helpers import in_tenant
+from tests.test_model_data_shapes import END, assert_sane_metrics, load, score, scores, shop, tenant, train
+from tierwise.models.cutoffs import SNAPSHOT
+from tierwise.models.runs import launch_training
+from tierwise.platform.db import db
+from tierwise.tenants.imports.runner import import_file
 
 
 def labelled(people: pd.DataFrame, *, churned_every: int = 4, observed_on: str | None = None) -> pd.DataFrame:
@@ -21,33 +32,146 @@ def labelled(people: pd.DataFrame, *, churned_every: int = 4, observed_on: str |
         **({"label_observed_on": observed_on} if observed_on else {}))
 
 
-def test_labels_without_any_activity_are_refused_saying_the_models_learn_from_activity(app):
+def bank_snapshot(customers: int, *, seed: int = 3) -> pd.DataFrame:
+    """The Kaggle bank churn shape: profile fields and a churn flag that depends on them (older, inactive,
+    one product and Germany leave more), no transactions.  Customers from 1,000 on are unlabelled."""
+    rng = np.random.default_rng(seed)
+    age = rng.integers(18, 80, customers)
+    active = rng.random(customers) < 0.5
+    products = rng.integers(1, 4, customers)
+    country = rng.choice(["France", "Germany", "Spain"], customers)
+    balance = np.round(rng.lognormal(10, 1, customers), 2)
+    odds = -3.0 + 0.06 * (age - 18) - 1.0 * active + 0.8 * (products == 1) + 0.7 * (country == "Germany")
+    left = rng.random(customers) < 1 / (1 + np.exp(-odds))
+    labels = np.where(left, "1", "0").astype(object)
+    labels[1000:] = ""
+    return pd.DataFrame({"external_id": [f"B{i:05d}" for i in range(customers)], "age": age,
+                         "is_active_member": np.where(active, "yes", "no"), "products": products,
+                         "geography": country, "balance": balance, "Exited": labels})  # Kaggle's header
+
+
+def load_with_fields(app, world, people: pd.DataFrame, activity: pd.DataFrame | None = None) -> None:
+    """Import the customers, adding their columns as fields (as ``--add-fields`` does), and any activity."""
+    with in_tenant(app, world), tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "customers.csv"
+        people.to_csv(path, index=False)
+        import_file(path, kind="customers", add_fields=True)
+        db.session.commit()
+    if activity is not None:
+        load(app, world, activity=activity)
+
+
+def test_a_bank_snapshot_without_transactions_trains_a_churn_model_on_its_fields_and_scores_those_still_there(app):
+    world = tenant(app, "bank")
+    people = bank_snapshot(1200)
+    load_with_fields(app, world, people)
+    status, message, version = train(app, world, "churn")
+    assert status == "succeeded", message
+    window = version.data_window
+    assert window["design"] == SNAPSHOT and window["snapshot_reason"] == "no_activity"
+    assert window["training_cutoffs"] == [] and window["validation"].startswith("customers held out at random")
+    # about 30% of the 1,000 labelled customers held out by a hash of their ids; the unlabelled ones trained on by none
+    assert 240 <= window["validation_examples"] <= 360, window
+    assert window["training_examples"] + window["validation_examples"] == 1000
+    # the profile alone: the bank template's fields (empty here) and the file's, nothing from activity
+    assert {"field_age", "field_is_active_member", "field_products", "field_geography", "field_balance"} <= set(
+        version.columns)
+    assert all(column == "party_type" or column.startswith("field_") for column in version.columns), version.columns
+    assert set(version.metrics) == {"model", "logistic_regression"}  # no recency rule: no activity to read
+    assert_sane_metrics(version)
+    assert version.metrics["model"]["roc_auc"] > 0.7, version.metrics  # the signal is in the fields
+    assert version.is_champion
+    assert score(app, world)[0] == "succeeded"
+    frame = scores(app, world)
+    left = people.set_index("external_id")["Exited"] == "1"
+    assert frame.loc[left[left].index, "churn"].isna().all()  # those gone are not scored as at risk
+    stayed = frame.loc[left[~left].index, "churn"]
+    assert stayed.notna().all() and stayed.between(0, 1).all()  # stayers and unlabelled customers are
+    reasons = frame.loc[stayed.index[0], "churn_reasons"]
+    assert reasons and all(reason[0].startswith("field_") or reason[0] == "party_type" for reason in reasons)
+
+
+def test_the_telco_shape_learns_from_fields_when_its_undated_leavers_bill_to_the_snapshot_like_everyone(app):
+    """Bills run to the snapshot for leavers and stayers alike, and the leavers carry a label without a day."""
+    world = tenant(app)
+    people, activity = shop(200, churn_share=0.0)
+    people = labelled(people).assign(contract=["month" if i % 4 == 0 else ("year" if i % 3 else "two years")
+                                               for i in range(len(people))])
+    load_with_fields(app, world, people, activity)
+    status, message, version = train(app, world, "churn")
+    assert status == "succeeded", message
+    assert version.data_window["design"] == SNAPSHOT and version.data_window["snapshot_reason"] == "undated"
+    assert "recency_days" not in version.columns  # the leavers' bills run to the end: activity would say nothing
+    assert version.metrics["model"]["roc_auc"] > 0.9, version.metrics  # month-to-month is every leaver
+
+
+def test_leavers_labelled_on_the_snapshot_day_train_from_the_fields(app):
+    world = tenant(app)
+    people, activity = shop(200, churn_share=0.0)
+    people = labelled(people, observed_on=END.isoformat()).assign(
+        tickets=[5 if i % 4 == 0 else i % 3 for i in range(len(people))])
+    load_with_fields(app, world, people, activity)
+    status, message, version = train(app, world, "churn")
+    assert status == "succeeded", message
+    assert version.data_window["snapshot_reason"] == "late"
+    assert version.data_window["validation_cutoff"].startswith(END.isoformat()[:7])
+
+
+def test_a_snapshot_whose_customers_have_no_fields_is_refused_saying_what_to_import(app):
     world = tenant(app, "bank")
     people, _activity = shop(40)
     load(app, world, labelled(people))
     status, message, version = train(app, world, "churn")
     assert status == "failed" and version is None
+    assert "the churn labels of 40 customers are a snapshot" in message, message
+    assert "import their fields" in message, message
+
+
+def test_a_snapshot_of_only_leavers_is_refused_saying_a_model_needs_stayers(app):
+    world = tenant(app, "bank")
+    people = bank_snapshot(300).assign(Exited="1")
+    load_with_fields(app, world, people)
+    status, message, _version = train(app, world, "churn")
+    assert status == "failed"
+    assert message == "all 300 labelled customers churned: a churn model needs some who stayed too", message
+
+
+def test_too_few_labelled_customers_to_hold_out_are_refused_naming_the_share(app):
+    world = tenant(app, "bank")
+    people = bank_snapshot(40)
+    load_with_fields(app, world, people)
+    status, message, _version = train(app, world, "churn")
+    assert status == "failed"
+    assert "labelled customers are held out to judge the model (30% of them, at random" in message, message
+
+
+def test_a_value_model_on_labels_alone_says_the_labels_train_a_churn_model_not_a_value_model(app):
+    world = tenant(app, "bank")
+    load_with_fields(app, world, bank_snapshot(100))
+    with fast_training(), in_tenant(app, world):
+        run = launch_training("value", started_by="test")
+        status, message = run.status, run.message
+    assert status == "failed"
     assert message.startswith("this tenant has no activity yet: import some before training"), message
-    assert "the churn labels of 40 customers" in message and "cannot train a model without it" in message, message
+    assert "the churn labels of 100 customers train a churn model, not a value model" in message, message
 
 
-def test_leavers_labelled_without_the_day_they_left_are_named_when_the_activity_shows_no_leaver(app):
-    """The telco shape: everyone's bills run to the snapshot, and the leavers carry a label without a day."""
-    world = tenant(app)
-    people, activity = shop(200, churn_share=0.0)
-    load(app, world, labelled(people), activity)
-    status, message, version = train(app, world, "churn")
-    assert status == "failed" and version is None
-    assert "50 customers are labelled churned without the day they left (label_observed_on)" in message, message
-    assert "--label-date-column" in message and "try another horizon" not in message, message
+def test_tierwise_train_and_the_model_page_say_the_model_learnt_from_a_snapshot(app, runner, browser):
+    from tierwise.platform.cli import cli
 
-
-def test_leavers_labelled_on_the_snapshot_day_are_named_as_too_late_for_any_training_cutoff(app):
-    world = tenant(app)
-    people, activity = shop(200, churn_share=0.0)
-    load(app, world, labelled(people, observed_on=END.isoformat()), activity)
-    status, message, version = train(app, world, "churn")
-    assert status == "failed" and version is None
-    assert "50 customers labelled churned left on or after" in message, message
-    assert "a snapshot taken as its customers left cannot train a churn model" in message, message
-    assert "try another horizon" not in message, message
+    world = tenant(app, "bank")
+    load_with_fields(app, world, bank_snapshot(1100))
+    with fast_training():
+        trained = runner.invoke(cli, ["train", "--tenant", world.slug, "--model", "churn"])
+    assert trained.exit_code == 0, trained.output
+    out = trained.output
+    assert "churn model version 1 (champion)" in out, out
+    assert "churn labels a snapshot as of" in out and "learnt from the customers' fields as the tenant has no activity" in out, out
+    assert "(customers held out at random, the labels are a snapshot)" in out, out
+    assert "logistic_regression" in out and "recency_rule" not in out, out
+    browser.login(world)
+    page = browser.get(f"/t/{world.slug}/models/").text
+    assert "A snapshot: who had left by" in page, page
+    assert "The tenant has churn labels and no activity: the model learnt from the customers&#39; fields." in page
+    assert "Customers held out at random: the churn labels are a snapshot" in page
+    assert "Training cutoffs" not in page and "days after each cutoff" not in page

@@ -3,7 +3,8 @@
 A model that cannot beat these is not worth its complexity, and the model page
 says so.  Churn: logistic regression on the same features, and a recency rule
 (the longer since the last activity, the likelier to leave; its probabilities
-are the churn rate of each recency decile in the training data).  Value: the
+are the churn rate of each recency decile in the training data; not for a model
+from a snapshot of labels, which reads no activity).  Value: the
 last period's amount carried forward, and, where the data before the validation
 cutoff is shorter than that period, the last year's run rate too.
 """
@@ -90,8 +91,11 @@ def run_rate(valid_x: pd.DataFrame, horizon_days: int) -> np.ndarray:
 
 
 def churn_baselines(train_x, train_y, valid_x, *, seed: int) -> dict[str, np.ndarray]:
-    return {"logistic_regression": logistic_regression(train_x, train_y, valid_x, seed=seed),
-            "recency_rule": recency_rule(train_x, train_y, valid_x)}
+    """Logistic regression, and the recency rule where the model reads activity (a snapshot model does not)."""
+    found = {"logistic_regression": logistic_regression(train_x, train_y, valid_x, seed=seed)}
+    if "recency_days" in train_x.columns:
+        found["recency_rule"] = recency_rule(train_x, train_y, valid_x)
+    return found
 
 
 def value_baselines(valid_x, horizon_days: int, *, history_days: int | None = None) -> dict[str, np.ndarray]:

@@ -36,6 +36,8 @@ from tierwise.tenants.customers import Customer
 MIN_HISTORY_DAYS = 30  # a cutoff needs at least this much activity before it
 MAX_TRAINING_CUTOFFS = 6
 DEFAULT_HORIZON = {CHURN: 90, "value": 365}
+SNAPSHOT = "snapshot"
+SNAPSHOT_VALIDATION = "customers held out at random, the labels are a snapshot"
 
 
 @dataclass
@@ -49,9 +51,18 @@ class Plan:
     overlapping: bool  # training label windows overlap the validation window (customers held out instead)
     # earlier cutoffs the plan had but the examples did not need (the row budget was reached without them)
     unused_cutoffs: list[datetime] = field(default_factory=list)
+    # CUTOFFS: examples at past cutoffs, labelled by what followed.  SNAPSHOT: a churn model on imported
+    # labels that no cutoff can place in time (``models.snapshot_churn``), why said by ``snapshot_reason``.
+    design: str = "cutoffs"
+    snapshot_reason: str = ""
 
     def describe(self) -> dict:
-        return {"horizon_days": self.horizon_days, "data_start": self.data_start.isoformat(),
+        if self.design == SNAPSHOT:
+            return {"design": SNAPSHOT, "snapshot_reason": self.snapshot_reason, "horizon_days": self.horizon_days,
+                    "data_start": self.data_start.isoformat(), "data_end": self.data_end.isoformat(),
+                    "validation_cutoff": self.validation_cutoff.isoformat(), "training_cutoffs": [],
+                    "unused_training_cutoffs": [], "validation": SNAPSHOT_VALIDATION}
+        return {"design": "cutoffs", "horizon_days": self.horizon_days, "data_start": self.data_start.isoformat(),
                 "data_end": self.data_end.isoformat(), "validation_cutoff": self.validation_cutoff.isoformat(),
                 "training_cutoffs": [c.isoformat() for c in self.training_cutoffs],
                 "unused_training_cutoffs": [c.isoformat() for c in self.unused_cutoffs],
@@ -89,7 +100,7 @@ def plan_cutoffs(model: str, horizon_days: int, *, as_of: datetime | None = None
         raise ValidationError(_l("the horizon must be at least 1 day"), field="horizon_days")
     first = first_activity_at()
     if first is None:
-        raise no_activity()
+        raise no_activity(model)
     last = end = data_end()
     if end <= first:
         raise ValidationError(_l("the tenant's activity starts on %(first)s, after today: nothing is known yet",
@@ -101,24 +112,25 @@ def plan_cutoffs(model: str, horizon_days: int, *, as_of: datetime | None = None
     return _plan(model, horizon_days, first, end, step_days)
 
 
-def no_activity() -> ValidationError:
-    """The refusal of a tenant without activity, saying so where it imported churn labels without any.
+def no_activity(model: str = CHURN) -> ValidationError:
+    """The refusal of a tenant without activity, saying what its churn labels can do where it imported some.
 
     A snapshot such as Kaggle's bank churn file (fields and an ``Exited`` flag, no
-    transactions) imports as customers with labels; the models learn from activity
-    over time, so the labels alone train nothing, and the admin should hear that
-    rather than wonder why the labels were not enough.
+    transactions) imports as customers with labels.  They train a churn model from
+    the customers' fields (``snapshot_churn``, which never comes here); a value model
+    needs amounts over time, and the admin should hear that the labels are no help
+    to it rather than wonder why they were not enough.
     """
     c = Customer.__table__
     labelled = db.session.scalar(sa.select(sa.func.count()).where(
         c.c.tenant_id == tenancy.current_tenant_id(), c.c.churn_label.is_not(None)
     ).execution_options(tenant_filtered=True))
-    if not labelled:
+    if not labelled or model == CHURN:
         return ValidationError(_l("this tenant has no activity yet: import some before training"), field="activity")
     return ValidationError(_l(
-        "this tenant has no activity yet: import some before training. The churn and value models learn from "
-        "each customer's activity over time (transactions, bills, orders); the churn labels of %(labelled)s "
-        "customers, with their fields, cannot train a model without it", labelled=readable_number(labelled)),
+        "this tenant has no activity yet: import some before training. The value model learns what each customer "
+        "will be worth from their amounts over time (transactions, bills, orders); the churn labels of "
+        "%(labelled)s customers train a churn model, not a value model", labelled=readable_number(labelled)),
         field="activity")
 
 

@@ -28,6 +28,19 @@ MAX_TRAINING_ROWS = 2_000_000  # earlier cutoffs are not built past this; the ro
 DRIFT_REFERENCE_ROWS = 100_000  # customers binned for the drift reference: deciles need no more
 
 
+class UnplacedLabels(ValidationError):
+    """No training example churned, and the churn labels say some customers left, at no day a cutoff can use.
+
+    ``reason``: ``undated`` (no day they left) or ``late`` (left after the last training
+    horizon: a snapshot).  Training answers it with a snapshot model where it can
+    (``snapshot_churn``); the message says why the labels went unused where it cannot.
+    """
+
+    def __init__(self, message, *, reason: str) -> None:
+        super().__init__(message, field="label_observed_on")
+        self.reason = reason
+
+
 @dataclass
 class Dataset:
     plan: Plan
@@ -229,22 +242,22 @@ def _refuse_unused_labels(plan: Plan, outcomes: pd.DataFrame, *, count: int) -> 
         return
     undated = int(churned.isna().sum())
     if undated:
-        raise ValidationError(_l(
+        raise UnplacedLabels(_l(
             "all %(count)s training customers stayed: a churn model needs some who churned and some who stayed. "
             "%(labelled)s customers are labelled churned without the day they left (label_observed_on), so their "
             "activity decides, and it does not stop: import the day each one left with the labels "
             "(--label-date-column in the CLI), or activity that stops where they left", count=readable_number(count), labelled=readable_number(undated)),
-            field="label_observed_on")
+            reason="undated")
     last_end = horizon_end(max(plan.training_cutoffs), plan.horizon_days)
     late = int((churned >= pd.Timestamp(last_end)).sum())
     if late:
-        raise ValidationError(_l(
+        raise UnplacedLabels(_l(
             "all %(count)s training customers stayed: a churn model needs some who churned and some who stayed. "
             "%(labelled)s customers labelled churned left on or after %(day)s, where the last training horizon "
             "ends, too late for a training cutoff to see them leave: a snapshot taken as its customers left "
             "cannot train a churn model; import a history in which some left earlier (their activity stopping, "
             "or labels dated inside it)", count=readable_number(count), labelled=readable_number(late),
-            day=tenant_day(last_end)), field="label_observed_on")
+            day=tenant_day(last_end)), reason="late")
 
 
 def _one_class(name: str, *, stayed: bool, count: int, customers: int | None = None, cutoffs: int = 1,

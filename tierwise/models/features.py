@@ -107,6 +107,10 @@ class FeatureSpec:
         return [name for name, kind in self.fields if kind in (FieldType.NUMBER, FieldType.INTEGER)] \
             if self.paced else []
 
+    def profile_columns(self) -> list[str]:
+        """The columns that describe the customer rather than its activity (``profile_frame``)."""
+        return ["party_type"] + [f"field_{name}" for name, _ in self.fields]
+
     @property
     def categorical(self) -> list[str]:
         return ["party_type"] + [f"field_{name}" for name, kind in self.fields if kind == FieldType.CATEGORY]
@@ -267,6 +271,21 @@ def _profile(spec: FeatureSpec, base: pd.DataFrame) -> dict[str, pd.Series]:
         if kind != FieldType.DATE:
             profile[f"field_{name}"] = _field_values(base[f"field_{name}"], kind, None)
     return profile
+
+
+def profile_frame(spec: FeatureSpec, customers: pd.DataFrame, cutoff: datetime) -> pd.DataFrame:
+    """The profile columns alone (``FeatureSpec.profile_columns``) as of ``cutoff``, without reading any activity.
+
+    ``customers`` from ``customer_frame``; indexed by customer id like ``build_features``, whose
+    profile columns hold the same values (a date field is the days before the cutoff in both).
+    """
+    base = customers.set_index("customer_id")
+    cutoff_ts = pd.Timestamp(cutoff if cutoff.tzinfo else cutoff.replace(tzinfo=timezone.utc)).tz_convert("UTC")
+    out = pd.DataFrame(_profile(spec, base), index=base.index)
+    for name, kind in spec.fields:
+        if kind == FieldType.DATE:
+            out[f"field_{name}"] = _field_values(base[f"field_{name}"], kind, cutoff_ts)
+    return out[spec.profile_columns()]
 
 
 def _features(spec: FeatureSpec, cutoff_ts: pd.Timestamp, frame: pd.DataFrame,

@@ -160,8 +160,14 @@ def register(model: str, trained: "Trained", data: "Dataset", *, trained_by: str
         training_seconds=round(trained.seconds, 2), trained_by=trained_by)
     db.session.add(version)
     current = champion(model)
+    ours, theirs = design_of(version), design_of(current) if current is not None else None
     if current is None:
         _crown(version, current, NOTES["first"])
+    elif ours != theirs:
+        # A snapshot model is judged on customers held out at random, a time-aware one at a later cutoff; neither
+        # can predict the other's validation examples (different features, different questions).
+        version.promotion_note = NOTES["other_design"].format(number=current.number, theirs=DESIGNS[theirs],
+                                                              ours=DESIGNS[ours])
     elif current.horizon_days != version.horizon_days:
         # Another horizon is another question (churn within 90 days or 180; value over 180 days or a
         # year): scored on this version's labels the champion would lose for answering its own.
@@ -190,11 +196,22 @@ NOTES = {
     "first": "first model of this tenant",
     "other_horizon": "kept version {number} as champion: it predicts over {theirs} days and this version over "
                      "{ours}, so they cannot be compared; promote this version to use its horizon",
+    "other_design": "kept version {number} as champion: it learnt from {theirs} and this version from {ours}, "
+                    "so they cannot be compared; promote this version to use it",
     "beat": "beat version {number} on the same validation data ({metric} {ours} against {theirs})",
     "kept": "kept version {number} as champion: {metric} {ours} against its {theirs} on the same validation data",
     "rollback": "rollback by {by}: {reason}",
     "override": "override by {by}: {reason}",
 }
+
+
+#: How a version's examples were made (``Plan.design``), as the champion notes say it.
+DESIGNS = {"cutoffs": "activity over time", "snapshot": "a snapshot of churn labels"}
+
+
+def design_of(version: ModelVersion) -> str:
+    """``cutoffs`` or ``snapshot`` (``cutoffs.Plan.design``); versions from before designs had names are cutoffs."""
+    return (version.data_window or {}).get("design", "cutoffs")
 
 
 def _shown(value: float | None) -> str:

@@ -18,7 +18,9 @@ with accounts no one can keep any more.  Nor does a customer whose imported
 outcome says it left before the moment scored (``churn_label`` dated by
 ``label_observed_on``): training leaves such customers out as already gone, and
 QA found 15 closed accounts scored 0.68 to 0.97.  Their predicted value is still
-written.
+written.  A churn model from a snapshot of labels (``snapshot_churn``) reads no
+activity, so recency does not bound it: every customer is scored but those
+labelled as gone, with a day or without.
 
 The write is atomic: under the tenant's ``scores`` lock, the new scores are
 COPYed (binary, straight from numpy arrays, on PostgreSQL) into a temporary
@@ -45,7 +47,9 @@ from tierwise.models.features import build_features, reason_value
 from tierwise.models.frames import PGCOPY_SIGNATURE, PGCOPY_TRAILER
 from tierwise.models.labels import imported_outcomes, population_days
 from tierwise.models.reasons import CHUNK, contributions, reason_codes
-from tierwise.models.registry import ModelVersion, aligned, champion
+from tierwise.models import snapshot_churn
+from tierwise.models.cutoffs import SNAPSHOT
+from tierwise.models.registry import ModelVersion, aligned, champion, design_of
 from tierwise.platform import tenancy
 from tierwise.platform.db import UTCDateTime, db, utcnow
 from tierwise.tenants.imports.loading import copy_into
@@ -104,7 +108,7 @@ def score_all(*, as_of: datetime | None = None, progress=None) -> ScoringResult:
         labels[model], numeric, text = reason_codes(x, version.columns, index)
         # Drift is measured on the population the model was judged on (the reference bins come from it):
         # long-gone customers are scored, but comparing them with active ones would always alarm.
-        population = (x["recency_days"] <= population_days(model, version.horizon_days)).to_numpy()
+        population = _population(model, version, x)
         psi = drift_module.drift(version.reference, aligned(x, version.columns)[population], prediction[population])
         result.drift[model] = {"psi": psi, "alerts": drift_module.alerts(psi)}
         lap(f"{model} drift")
@@ -124,6 +128,17 @@ def score_all(*, as_of: datetime | None = None, progress=None) -> ScoringResult:
 
 
 PREDICTION = {"churn": "churn_probability", "value": "predicted_value"}
+
+
+def _population(model: str, version: ModelVersion, x: pd.DataFrame) -> np.ndarray:
+    """The customers the model speaks for (and its drift is measured on): those active within its horizon.
+
+    A model from a snapshot of churn labels (``snapshot_churn``) reads no activity: it speaks for
+    every customer not labelled as gone, dated or not, as it was trained.
+    """
+    if design_of(version) == SNAPSHOT:
+        return ~snapshot_churn.gone(imported_outcomes(), x.index)
+    return (x["recency_days"] <= population_days(model, version.horizon_days)).to_numpy()
 
 
 def _known_gone(customers: pd.Index, moment: datetime) -> np.ndarray:

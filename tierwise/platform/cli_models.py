@@ -17,6 +17,10 @@ from tierwise.platform.db import db
 
 TENANT = click.option("--tenant", "tenant_slug", required=True, help="Tenant slug.")
 POLL_SECONDS = 2.0
+#: Why a version learnt from a snapshot of churn labels (``snapshot_churn.REASONS``), as ``tierwise train`` says it.
+SNAPSHOT_SAID = {"no_activity": "the tenant has no activity",
+                 "undated": "the leavers' labels carry no day and their activity does not stop",
+                 "late": "the labels are dated after the last training horizon"}
 
 
 def _as_of(value: str | None) -> datetime | None:
@@ -90,9 +94,10 @@ def _fmt(value) -> str:
 @click.option("--no-wait", is_flag=True, help="With Redis: return once the run is queued.")
 def train_command(tenant_slug: str, model: str, as_of: str | None, horizon_days: int | None, no_wait: bool) -> None:
     """Train a churn or value model for a tenant and print its metrics beside the baselines."""
+    from tierwise.models.cutoffs import SNAPSHOT
     from tierwise.models.days import tenant_day
     from tierwise.models.horizons import whole_months
-    from tierwise.models.registry import ModelVersion
+    from tierwise.models.registry import ModelVersion, design_of
     from tierwise.models.runs import launch_training
 
     with in_tenant(tenant_slug):
@@ -106,10 +111,13 @@ def train_command(tenant_slug: str, model: str, as_of: str | None, horizon_days:
         months = whole_months(version.horizon_days)  # 90 days are three calendar months (models/horizons.py)
         horizon = f"{version.horizon_days} days" + (f" ({months} calendar month{'s' if months > 1 else ''})"
                                                     if months else "")
+        design = (f"horizon {horizon}, validation cutoff {tenant_day(window['validation_cutoff'])}"
+                  if design_of(version) != SNAPSHOT else
+                  f"churn labels a snapshot as of {tenant_day(window['data_end'])}, learnt from the customers' fields "
+                  f"as {SNAPSHOT_SAID.get(window.get('snapshot_reason'), 'no cutoff could place the labels')}")
         click.echo(f"{model} model version {version.number} ({'champion' if version.is_champion else 'challenger'}): "
                    f"{window['training_examples']:,} training and {window['validation_examples']:,} validation "
-                   f"examples, horizon {horizon}, validation cutoff "
-                   f"{tenant_day(window['validation_cutoff'])} ({window['validation']})")
+                   f"examples, {design} ({window['validation']})")
         _metric_table(version)
         click.echo(f"  {version.promotion_note}")
 

@@ -45,11 +45,17 @@ MODEL_SCHEMAS = {
     "ModelVersion": {"type": "object", "properties": _VERSION_PROPERTIES},
     "ModelVersionDetail": {"type": "object", "properties": {
         **_VERSION_PROPERTIES,
-        "data_window": {"type": "object", "description": "data_start, data_end, validation_cutoff, "
-                                                         "training_cutoffs, validation (how it was kept apart), "
-                                                         "training_examples, validation_examples"},
+        "data_window": {"type": "object", "description": "design (`cutoffs`: examples at past cutoffs labelled by "
+                                                         "what followed; `snapshot`: a churn model from a snapshot "
+                                                         "of churn labels and the customers' fields, with "
+                                                         "snapshot_reason no_activity, undated or late), "
+                                                         "data_start, data_end, validation_cutoff, "
+                                                         "training_cutoffs (none for a snapshot), validation (how "
+                                                         "it was kept apart), training_examples, "
+                                                         "validation_examples"},
         "metrics": {"type": "object", "additionalProperties": _METRICS,
-                    "description": "`model` and each baseline (churn: logistic_regression, recency_rule; value: "
+                    "description": "`model` and each baseline (churn: logistic_regression, recency_rule but for a "
+                                   "snapshot; value: "
                                    "last_period_carried_forward, and run_rate where the data before the "
                                    "validation cutoff is shorter than the window carried forward), on the same "
                                    "validation examples."},

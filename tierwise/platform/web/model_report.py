@@ -38,6 +38,17 @@ VALIDATION_LABELS = {  # tierwise.models.cutoffs.Plan.describe()
     "customers held out, label windows overlap": _l(
         "Customers held out of training: the history is too short for a later cutoff, so the label windows "
         "overlap."),
+    "customers held out at random, the labels are a snapshot": _l(
+        "Customers held out at random: the churn labels are a snapshot of who had left by one day, with no later "
+        "time to validate on."),
+}
+#: Why a version learnt from a snapshot of churn labels (``snapshot_churn.REASONS``), as its page says it.
+SNAPSHOT_REASONS = {
+    "no_activity": _l("The tenant has churn labels and no activity: the model learnt from the customers' fields."),
+    "undated": _l("The churn labels carry no day the leavers left, and their activity does not stop: no cutoff "
+                  "could place them, so the model learnt from the customers' fields."),
+    "late": _l("The churn labels are dated on or after the end of the last training horizon: no cutoff could "
+               "place them, so the model learnt from the customers' fields."),
 }
 
 
@@ -184,6 +195,11 @@ def compared_with_champion(version: ModelVersion) -> str:
 
 def validation_label(code: str | None) -> str:
     return str(VALIDATION_LABELS.get(code, code or "—"))
+
+
+def snapshot_reason(code: str | None) -> str:
+    """Why a version learnt from a snapshot of churn labels; empty for a time-aware version."""
+    return str(SNAPSHOT_REASONS.get(code, code or ""))
 
 
 @dataclass(frozen=True)

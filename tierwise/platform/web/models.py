@@ -22,9 +22,9 @@ from wtforms import HiddenField, IntegerField, TextAreaField
 from wtforms.validators import AnyOf, Length, NumberRange, Optional
 
 from tierwise.errors import ConflictError, ValidationError
-from tierwise.models.cutoffs import DEFAULT_HORIZON
+from tierwise.models.cutoffs import DEFAULT_HORIZON, SNAPSHOT
 from tierwise.models.days import tenant_day, tenant_days
-from tierwise.models.registry import MODEL_LABELS, MODELS, ModelVersion, champion, promote, versions
+from tierwise.models.registry import MODEL_LABELS, MODELS, ModelVersion, champion, design_of, promote, versions
 from tierwise.models.runs import ACTIVE, ModelRun, latest_scoring, launch_scoring, launch_training, recent_runs
 from tierwise.platform.db import db
 from tierwise.platform.i18n import listed
@@ -126,7 +126,9 @@ def version_report(version: ModelVersion) -> dict:
             "partial_period": "run_rate" in version.metrics,  # the data held less than a period to carry forward
             "calibration": version.metrics.get("model", {}).get("calibration") or [],
             "importance": labelled_importance(version, _locale(), TOP_FEATURES),
-            "validation": report.validation_label(version.data_window.get("validation"))}
+            "validation": report.validation_label(version.data_window.get("validation")),
+            "snapshot": design_of(version) == SNAPSHOT,
+            "snapshot_reason": report.snapshot_reason(version.data_window.get("snapshot_reason"))}
 
 
 def _history(found: list[ModelVersion]) -> dict[str, list[dict]]:

@@ -29,6 +29,9 @@ SAID = {  # each of the registry's sentences, through the catalogue
     "other_horizon": lambda p: _("kept version %(number)s as champion: it predicts over %(theirs)s days and this "
                                  "version over %(ours)s, so they cannot be compared; promote this version to use "
                                  "its horizon", **p),
+    "other_design": lambda p: _("kept version %(number)s as champion: it learnt from %(theirs)s and this version "
+                                "from %(ours)s, so they cannot be compared; promote this version to use it",
+                                number=p["number"], theirs=_design(p["theirs"]), ours=_design(p["ours"])),
     "beat": lambda p: _("beat version %(number)s on the same validation data (%(metric)s %(ours)s against "
                         "%(theirs)s)", **_readable(p)),
     "kept": lambda p: _("kept version %(number)s as champion: %(metric)s %(ours)s against its %(theirs)s on the same "
@@ -45,6 +48,12 @@ def promotion_note(note: str | None) -> str:
         if match := pattern.fullmatch(note):
             return SAID[kind](match.groupdict())
     return note
+
+
+def _design(said: str) -> str:
+    """A design as ``registry.DESIGNS`` says it, in the reader's language."""
+    return {"activity over time": _("activity over time"),
+            "a snapshot of churn labels": _("a snapshot of churn labels")}.get(said, said)
 
 
 def _readable(parts: dict) -> dict:

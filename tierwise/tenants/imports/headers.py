@@ -34,7 +34,7 @@ SPELLINGS: dict[str, dict[str, tuple[str, ...]]] = {
                         "branch", "branch code", "branch no"),
         "rm_email": ("客户经理邮箱", "客户经理电子邮箱", "客户经理email", "rm email", "relationship manager email"),
         "status": ("客户状态", "状态", "customer status"),
-        "churn_label": ("是否流失", "流失标志", "流失标识", "churned", "churn", "churn flag"),
+        "churn_label": ("是否流失", "流失标志", "流失标识", "churned", "churn", "churn flag", "exited"),
         "label_observed_on": ("观察日期", "流失观察日期", "标签日期", "label date", "label observed on"),
     },
     "activity": {
