@@ -30,6 +30,9 @@ def _common(function):
         click.option("--tenant", "tenant_slug", required=True, help="Tenant slug."),
         click.option("--map", "pairs", multiple=True, metavar="TARGET=COLUMN",
                      help="Map a source column to a target (repeatable), e.g. --map name=客户名称."),
+        click.option("--set", "sets", multiple=True, metavar="TARGET=VALUE",
+                     help="Give a target one value for every row, where the file has no column for it "
+                          "(repeatable), e.g. --set type=complaint --set channel=hotline."),
         click.option("--mapping", "mapping_name", default=None, help="Use a saved column mapping."),
         click.option("--save-mapping", "save_as", default=None, help="Save the mapping used under this name."),
         click.option("--skip-invalid", is_flag=True, help="Apply the valid rows; write rejected ones to --rejects."),
@@ -43,11 +46,22 @@ def _common(function):
     return click.argument("path", type=click.Path(exists=True, dir_okay=False))(function)
 
 
-def _mapping(pairs: tuple[str, ...], **columns: str | None) -> dict[str, str]:
-    """The ``--<target>-column`` options, then the ``--map`` pairs (which win)."""
+def _mapping(pairs: tuple[str, ...], sets: tuple[str, ...] = (), **columns: str | None) -> dict[str, str]:
+    """The ``--<target>-column`` options, then the ``--map`` pairs (which win), then the ``--set`` values.
+
+    A set value is a mapping entry starting with ``=`` (``imports.constants``); a target both mapped
+    to a column and set is refused, as it is ambiguous.
+    """
+    from tierwise.tenants.imports.constants import SET_PREFIX
     from tierwise.tenants.imports.mappings import parse_pairs
 
-    return {**{target: column for target, column in columns.items() if column}, **parse_pairs(pairs, field="--map")}
+    mapping = {**{target: column for target, column in columns.items() if column}, **parse_pairs(pairs, field="--map")}
+    for target, value in parse_pairs(sets, field="--set").items():
+        if mapping.get(target):
+            raise ValidationError(f"'{target}' is both mapped to the column '{mapping[target]}' and set to "
+                                  f"'{value}' for every row: leave one out", field="--set")
+        mapping[target] = SET_PREFIX + value
+    return mapping
 
 
 def _run(kind: str, mapping: dict[str, str], *, path: str, tenant_slug: str, mapping_name: str | None,
@@ -86,6 +100,8 @@ def _run(kind: str, mapping: dict[str, str], *, path: str, tenant_slug: str, map
         click.echo(f"Added fields: {', '.join(result.added_fields)}")
     if result.recognised_columns:
         click.echo(f"Columns recognised by their header: {_pairs(result.recognised_columns)}")
+    if _set_values(mapping):
+        click.echo(f"Set for every row: {_set_values(mapping)}")
     if result.date_order:
         click.echo(f"Dates with the year last: {_date_order(result.date_order)}")
     if result.ignored_columns:
@@ -111,6 +127,13 @@ def _date_order(order: str) -> str:
 def _pairs(recognised: dict[str, str]) -> str:
     """Targets and the columns that filled them, as ``--map`` takes them (external_id=客户编号)."""
     return ", ".join(f"{target}={column}" for target, column in sorted(recognised.items()))
+
+
+def _set_values(mapping: dict[str, str]) -> str:
+    """The values the mapping sets for every row, as ``--set`` takes them (type=complaint), or empty."""
+    from tierwise.tenants.imports.constants import constants_of
+
+    return _pairs(constants_of(mapping))
 
 
 def _classify_newcomers(tenant_slug: str, result) -> None:
@@ -176,6 +199,8 @@ def run_report(run) -> list[str]:
             lines.append(f"Added fields: {', '.join(result['added_fields'])}")
         if result.get("recognised_columns"):
             lines.append(f"Columns recognised by their header: {_pairs(result['recognised_columns'])}")
+        if _set_values(run.options.get("mapping") or {}):
+            lines.append(f"Set for every row: {_set_values(run.options['mapping'])}")
         if result.get("date_order"):
             lines.append(f"Dates with the year last: {_date_order(result['date_order'])}")
         if run.options.get("save_mapping"):
@@ -215,12 +240,12 @@ def import_status(tenant_slug: str, run_id: str) -> None:
 @click.option("--add-fields", is_flag=True, help="Create registry fields for unknown columns (types inferred).")
 @fields_from(file="path", external_id="id_column", churn_label="label_column",
              label_observed_on="label_date_column")
-def import_customers(pairs, id_column, label_column, label_date_column, add_fields, **common):
+def import_customers(pairs, sets, id_column, label_column, label_date_column, add_fields, **common):
     """Import customers from PATH (upsert by external id)."""
     from tierwise.platform.cli import reported_errors
 
     with reported_errors():
-        mapping = _mapping(pairs, external_id=id_column, churn_label=label_column, label_observed_on=label_date_column)
+        mapping = _mapping(pairs, sets, external_id=id_column, churn_label=label_column, label_observed_on=label_date_column)
         _run("customers", mapping, add_fields=add_fields, **common)
 
 
@@ -233,12 +258,13 @@ def import_customers(pairs, id_column, label_column, label_date_column, add_fiel
 @click.option("--category-column", default=None, help="Category column (optional).")
 @fields_from(file="path", customer="customer_column", occurred_at="time_column", amount="amount_column",
              quantity="quantity_column", category="category_column")
-def import_activity(pairs, customer_column, time_column, amount_column, quantity_column, category_column, **common):
+def import_activity(pairs, sets, customer_column, time_column, amount_column, quantity_column, category_column,
+                    **common):
     """Import activity (transactions, bills, orders) from PATH."""
     from tierwise.platform.cli import reported_errors
 
     with reported_errors():
-        mapping = _mapping(pairs, customer=customer_column, occurred_at=time_column, amount=amount_column,
+        mapping = _mapping(pairs, sets, customer=customer_column, occurred_at=time_column, amount=amount_column,
                            quantity=quantity_column, category=category_column)
         _run("activity", mapping, **common)
 
@@ -257,13 +283,13 @@ def import_activity(pairs, customer_column, time_column, amount_column, quantity
 @fields_from(file="path", customer="customer_column", occurred_at="time_column", channel="channel_column",
              type="type_column", severity="severity_column", resolved_at="resolved_column",
              resolved="resolved_flag_column", summary="summary_column")
-def import_interactions(pairs, customer_column, time_column, channel_column, type_column, severity_column,
+def import_interactions(pairs, sets, customer_column, time_column, channel_column, type_column, severity_column,
                         resolved_column, resolved_flag_column, summary_column, **common):
     """Import interactions (complaints, requests, opinions, praise) from PATH."""
     from tierwise.platform.cli import reported_errors
 
     with reported_errors():
-        mapping = _mapping(pairs, customer=customer_column, occurred_at=time_column, channel=channel_column,
+        mapping = _mapping(pairs, sets, customer=customer_column, occurred_at=time_column, channel=channel_column,
                            type=type_column, severity=severity_column, resolved_at=resolved_column,
                            resolved=resolved_flag_column, summary=summary_column)
         _run("interactions", mapping, **common)

@@ -38,7 +38,9 @@ IMPORT_BODY = request_body({
              "description": "The records; an error names a record by its place here, rows[0] the first."},
     "mapping": {"type": "object", "additionalProperties": {"type": "string"},
                 "description": "Target name -> the key that holds it in each record; an empty string "
-                               "leaves an optional target unfilled, whatever key would have filled it."},
+                               "leaves an optional target unfilled, whatever key would have filled it; a value "
+                               "starting with `=` is the value itself, given to every record (\"type\": "
+                               "\"=complaint\" where no key holds the type)."},
     "skip_invalid": {"type": "boolean", "default": False}, "add_fields": {"type": "boolean", "default": False}},
     required=("rows",), other_content=_UPLOAD,
     description="A JSON batch, or a CSV/XLSX upload whose errors name the file's row (the header is row 1).")

@@ -43,7 +43,9 @@ class ImportForm(FlaskForm):
     file = FileField(_l("CSV or XLSX file"), validators=[FileRequired(), FileAllowed(
         FILE_EXTENSIONS, _l("Only .csv, .txt or .xlsx files can be imported."))])
     mapping = SelectField(_l("Saved column mapping (optional, for the kind chosen above)"), choices=[], default="")
-    columns = TextAreaField(_l("Map columns (optional): one TARGET=COLUMN per line, e.g. name=客户名称"),
+    columns = TextAreaField(_l("Map columns (optional): one TARGET=COLUMN per line, e.g. name=客户名称; "
+                               "TARGET==VALUE gives every row one value where the file has no column for it, "
+                               "e.g. type==complaint"),
                             validators=[Optional(), Length(max=10_000)])
     save_mapping = StringField(_l("Save the mapping used as (optional)"), validators=[Optional(), Length(max=MAX_NAME)])
     skip_invalid = BooleanField(_l("Import the valid rows and list the rejected ones"))

@@ -30,7 +30,7 @@ from tierwise.platform.users import Role
 from tierwise.tenants.category_labels import label_spellings
 from tierwise.tenants.customers import default_party_type
 from tierwise.tenants.fields import MAX_LABEL, FieldGroup, define_field, field_registry
-from tierwise.tenants.imports import loading, parsing
+from tierwise.tenants.imports import constants, loading, parsing
 from tierwise.tenants.imports.errors import ImportRejected, RowError, row_errors
 from tierwise.tenants.imports.planning import ColumnPlan, plan_columns
 from tierwise.tenants.imports.reading import CHUNK_ROWS, Chunk, open_table
@@ -162,11 +162,15 @@ def _run(source, *, name: str, kind: str, mapping: dict[str, str], skip_invalid:
         raise tenancy.TenantContextMissing("imports run inside a tenant scope")
     started = time.perf_counter()
     result = ImportResult(kind=kind, source=name)
+    batch = isinstance(source, FrameSource)
+    source, mapping = constants.with_constants(source, mapping, kind, batch=batch)  # values set for every row
     chunks = source.chunks()
     first = next(chunks, None)
-    batch = isinstance(source, FrameSource)
     plan = plan_columns(kind, source.columns, mapping, field_registry(), add_fields=add_fields,
                         sample=first.frame if first is not None else None, batch=batch)
+    tenant = db.session.get(Tenant, tenant_id)
+    timezone = tenant.timezone  # local times in the file are the tenant's
+    constants.check_values(source, plan.targets, lambda target, cells: _parse(target, cells, timezone), _reason)
     if not may_assign and any(target.name == "rm_email" for target, _source in plan.targets):
         raise PermissionDeniedError(_("an rm_email column gives customers to relationship managers, which only a "
                                       "tenant admin may do: leave the column out, or ask one"))
@@ -174,7 +178,8 @@ def _run(source, *, name: str, kind: str, mapping: dict[str, str], skip_invalid:
     for field_name, field_type in plan.new_fields.items():
         # The file's header is the field's label: reasons and pages read "IsActiveMember" or 客户经理, not the
         # name made of it (isactivemember); a Chinese header is no English label (the name stands in for one)
-        header = plan.new_field_sources.get(field_name, "")[:MAX_LABEL]
+        header = plan.new_field_sources.get(field_name, "")
+        header = header.removeprefix(constants.SET_PREFIX)[:MAX_LABEL]  # a value set for every row: its target
         define_field(name=field_name, field_type=field_type.value, field_group=FieldGroup.PROFILE.value,
                      label_zh=header, label_en=header if header.isascii() else "",
                      description=f"added by importing {name}")
@@ -182,8 +187,6 @@ def _run(source, *, name: str, kind: str, mapping: dict[str, str], skip_invalid:
     if plan.new_fields:
         db.session.flush()
         plan = plan_columns(kind, source.columns, mapping, field_registry(), batch=batch)
-    tenant = db.session.get(Tenant, tenant_id)
-    timezone = tenant.timezone  # local times in the file are the tenant's
     result.date_order = _date_order(source, first, [column for target, column in plan.targets
                                                     if target.kind in ("date", "datetime")])
     connection = db.session.connection()

@@ -1,0 +1,139 @@
+"""Values set for every row: a register exported from a hotline lists complaints only, received by phone.
+
+Its rows say neither, so the file has no type or channel column, and the import
+refused it until someone edited the file.  ``--set type=complaint`` (the CLI),
+``type==complaint`` (the import page's mapping box) and ``"type": "=complaint"``
+(an API mapping) give every row the value instead; a saved mapping and a
+background run keep it; a bad value, a value for an id, or a value for a target
+the file has a column for are refused before anything is stored.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from tests.rule_helpers import in_tenant
+from tierwise.platform.cli import cli
+from tierwise.platform.db import db
+from tierwise.tenants.customers import Customer
+from tierwise.tenants.interactions import Interaction
+
+REGISTER = "户号,受理时间,诉求内容\nC-1,2025-03-01 10:00,停电时间太长\nC-2,2025-03-02 11:00,电费异常\n"
+
+
+def tierwise(runner, *args: str):
+    return runner.invoke(cli, [str(arg) for arg in args])
+
+
+def interactions(app, world) -> list[tuple[str, str, str]]:
+    with in_tenant(app, world):
+        rows = db.session.execute(sa.select(Customer.external_id, Interaction.interaction_type, Interaction.channel)
+                                  .join(Customer, Customer.id == Interaction.customer_id)
+                                  .order_by(Customer.external_id)).all()
+        return [tuple(row) for row in rows]
+
+
+def register(tmp_path, text: str = REGISTER):
+    path = tmp_path / "投诉登记.csv"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def customers(runner, world, tmp_path) -> None:
+    path = tmp_path / "customers.csv"
+    path.write_text("external_id,name\nC-1,Alpha\nC-2,Beta\n", encoding="utf-8")
+    assert tierwise(runner, "import", "customers", "--tenant", world.slug, path).exit_code == 0
+
+
+def test_a_complaint_register_without_type_or_channel_imports_with_both_set_for_every_row(app, runner, tenant_a,
+                                                                                        tmp_path):
+    customers(runner, tenant_a, tmp_path)
+    refused = tierwise(runner, "import", "interactions", "--tenant", tenant_a.slug, register(tmp_path))
+    assert refused.exit_code != 0 and "the file has no columns for 'channel', 'type'" in refused.output
+    done = tierwise(runner, "import", "interactions", "--tenant", tenant_a.slug, register(tmp_path),
+                    "--set", "type=complaint", "--set", "channel=phone")
+    assert done.exit_code == 0, done.output
+    assert "2 new" in done.output and "Set for every row: channel=phone, type=complaint" in done.output
+    assert interactions(app, tenant_a) == [("C-1", "complaint", "phone"), ("C-2", "complaint", "phone")]
+
+
+def test_a_set_value_is_read_as_a_cell_would_be_and_a_bad_one_is_refused_naming_it_before_any_row(
+        app, runner, tenant_a, tmp_path):
+    customers(runner, tenant_a, tmp_path)
+    spelled = tierwise(runner, "import", "interactions", "--tenant", tenant_a.slug, register(tmp_path),
+                       "--set", "type=投诉", "--set", "channel=12398")  # as a register writes them: the regulator
+    assert spelled.exit_code == 0, spelled.output
+    assert {row[1:] for row in interactions(app, tenant_a)} == {("complaint", "regulator_hotline")}
+    bad = tierwise(runner, "import", "interactions", "--tenant", tenant_a.slug, register(tmp_path),
+                   "--set", "type=complain", "--set", "channel=phone")
+    assert bad.exit_code != 0
+    assert "the value set for every row, type=complain, is not one of" in bad.output, bad.output
+    assert len(interactions(app, tenant_a)) == 2  # the first import's, nothing more
+
+
+def test_a_target_the_file_has_a_column_for_an_id_or_an_empty_value_cannot_be_set(app, runner, tenant_a, tmp_path):
+    customers(runner, tenant_a, tmp_path)
+    typed = register(tmp_path, "户号,受理时间,类型,渠道\nC-1,2025-03-01,投诉,热线\n")
+    both = tierwise(runner, "import", "interactions", "--tenant", tenant_a.slug, typed, "--set", "type=complaint")
+    assert both.exit_code != 0
+    assert "'type' is set to 'complaint' for every row, and the file's column '类型' fills it too: leave one " \
+           "out" in both.output, both.output
+    mapped = tierwise(runner, "import", "interactions", "--tenant", tenant_a.slug, typed, "--map", "type=渠道",
+                      "--set", "type=complaint")
+    assert mapped.exit_code != 0 and "'type' is both mapped to the column '渠道' and set to 'complaint'" in mapped.output
+    ident = tierwise(runner, "import", "interactions", "--tenant", tenant_a.slug, register(tmp_path),
+                     "--set", "customer=C-1", "--set", "type=complaint", "--set", "channel=phone")
+    assert ident.exit_code != 0 and "'customer' identifies each row: it cannot be set" in ident.output, ident.output
+    empty = tierwise(runner, "import", "interactions", "--tenant", tenant_a.slug, register(tmp_path),
+                     "--set", "type=", "--set", "channel=phone")
+    assert empty.exit_code != 0 and "'type' is set to nothing: give the value every row should have (for " \
+                                    "example type=complaint)" in empty.output, empty.output
+    assert interactions(app, tenant_a) == []
+
+
+def test_a_saved_mapping_and_a_background_run_keep_the_set_values(app, runner, tenant_a, tmp_path, browser):
+    customers(runner, tenant_a, tmp_path)
+    saved = tierwise(runner, "import", "interactions", "--tenant", tenant_a.slug, register(tmp_path),
+                     "--set", "type=complaint", "--set", "channel=phone", "--save-mapping", "95598")
+    assert saved.exit_code == 0, saved.output
+    again = tierwise(runner, "import", "interactions", "--tenant", tenant_a.slug,
+                     register(tmp_path, REGISTER.replace("2025-03", "2025-04")), "--mapping", "95598", "--background")
+    assert again.exit_code == 0, again.output
+    run_id = again.output.split("Import run ")[1].split()[0]
+    status = tierwise(runner, "import", "status", "--tenant", tenant_a.slug, run_id)
+    assert "Set for every row: channel=phone, type=complaint" in status.output, status.output
+    assert len(interactions(app, tenant_a)) == 4
+    browser.login(tenant_a)
+    page = browser.get(f"/t/{tenant_a.slug}/imports/runs/{run_id}").text
+    assert "<code>type</code> = complaint (every row)" in page, page
+
+
+def test_an_api_batch_sets_a_value_with_an_equals_sign_in_its_mapping(app, client, tenant_a, issue_token):
+    token = issue_token(tenant_a, "admin")
+    headers = {"Authorization": f"Bearer {token}"}
+    rows = [{"external_id": "C-1", "name": "Alpha"}]
+    assert client.post("/api/v1/imports/customers", json={"rows": rows}, headers=headers).status_code in (200, 201)
+    sent = client.post("/api/v1/imports/interactions", headers=headers, json={
+        "rows": [{"customer": "C-1", "occurred_at": "2025-03-01"}],
+        "mapping": {"type": "=complaint", "channel": "=regulator_hotline"}})
+    assert sent.status_code in (200, 201), sent.get_json()
+    assert interactions(app, tenant_a) == [("C-1", "complaint", "regulator_hotline")]
+    bad = client.post("/api/v1/imports/interactions", headers=headers, json={
+        "rows": [{"customer": "C-1", "occurred_at": "2025-03-02"}], "mapping": {"type": "=x", "channel": "=web"}})
+    assert bad.status_code == 400, bad.get_json()
+    assert bad.get_json()["error"]["field"] == "mapping.type", bad.get_json()
+
+
+def test_a_customer_file_can_give_every_customer_a_field_it_adds(app, runner, tenant_a, tmp_path):
+    path = tmp_path / "east.csv"
+    path.write_text("external_id,name\nE-1,East one\nE-2,East two\n", encoding="utf-8")
+    done = tierwise(runner, "import", "customers", "--tenant", tenant_a.slug, path, "--add-fields",
+                    "--set", "region=east")
+    assert done.exit_code == 0, done.output
+    with in_tenant(app, tenant_a):
+        regions = db.session.execute(sa.select(Customer.external_id, Customer.attributes["region"].as_string())
+                                     .order_by(Customer.external_id)).all()
+        from tierwise.tenants.fields import field_registry
+
+        label = field_registry()["region"].label_en
+    assert [tuple(r) for r in regions] == [("E-1", "east"), ("E-2", "east")]
+    assert label == "region"
