@@ -329,3 +329,19 @@ def test_the_pharma_template_judges_days_sales_outstanding_against_each_accounts
     retier_again(app, world)
     credit = {code: tier for (code, dimension), tier in tiers(app, world).items() if dimension == "high_risk"}
     assert credit == {"H1": "normal", "H2": "watch", "P1": "high", "P2": "watch", "P3": "high"}  # P3: 120 days flat
+
+
+def test_retier_lists_the_dimensions_in_the_rule_sets_order_as_the_preview_does(app, distributor, runner, tmp_path):
+    """The run's counts are stored as JSON, whose keys PostgreSQL orders by length: the CLI said value, high_risk,
+    opinion_risk whatever order the rule set gives them."""
+    data = yaml_io.load(runner.invoke(cli, ["rules", "export", "--tenant", distributor.slug]).output)
+    data["dimensions"] = [data["dimensions"][2], data["dimensions"][0], data["dimensions"][1]]
+    order = [d["code"] for d in data["dimensions"]]
+    assert order != sorted(order, key=len)
+    path = tmp_path / "rules.yaml"
+    path.write_text(yaml_io.dump(data), encoding="utf-8")
+    assert runner.invoke(cli, ["rules", "apply", "--tenant", distributor.slug, str(path)]).exit_code == 0
+    retiered = runner.invoke(cli, ["retier", "--tenant", distributor.slug])
+    assert retiered.exit_code == 0, retiered.output
+    said = [line.split(":")[0].strip() for line in retiered.output.splitlines() if line.startswith("  ") and " up," in line]
+    assert said == order, retiered.output

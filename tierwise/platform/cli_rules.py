@@ -172,6 +172,16 @@ def rules_rollback(tenant_slug: str, number: int) -> None:
                f"{tenant_slug}` to assign tiers with it.")
 
 
+def _in_rule_order(run) -> dict[str, dict]:
+    """A run's counts per dimension in the order its rule set gives the dimensions, as ``rules preview`` lists
+    them (stored as JSON, the counts come back in PostgreSQL's order of keys: the shortest first)."""
+    from tierwise.tenants.rules.versions import RuleSetVersion
+
+    version = db.session.get(RuleSetVersion, (run.tenant_id, run.rule_version_id))
+    codes = [dimension.code for dimension in version.parsed().dimensions]
+    return dict(sorted(run.changes.items(), key=lambda item: codes.index(item[0]) if item[0] in codes else len(codes)))
+
+
 @click.command("retier")
 @with_appcontext
 @TENANT
@@ -198,7 +208,7 @@ def retier_command(tenant_slug: str, background: bool) -> None:
         # the moment its windows end: where the data ends, which an old extract puts long before today
         click.echo(f"Retiered {run.customers:,} customers of {tenant_slug} on the data as of "
                    f"{local_time(run.as_of, tenant_timezone())} (run {run_id}).")
-        for dimension, counts in run.changes.items():
+        for dimension, counts in _in_rule_order(run).items():
             click.echo(f"  {dimension}: {counts['up']:,} up, {counts['down']:,} down, {counts['new']:,} new, "
                        f"{counts['held']:,} held")
         if run.new_data is False:
