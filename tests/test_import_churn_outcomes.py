@@ -1,0 +1,50 @@
+"""A churn file's outcome column is read as the churn label however the public data sets word it.
+
+Kaggle's credit-card churn file (BankChurners.csv) says who left in ``Attrition_Flag``, as "Attrited
+Customer" or "Existing Customer"; a Chinese extract writes 流失 / 未流失.  Those words are the churn
+label's own: a yes/no field elsewhere still refuses them, and a cell that is none of them is refused
+naming the row, the column and which word means which outcome.
+"""
+from __future__ import annotations
+
+import pytest
+
+from tests.test_imports import rows, run_import, write  # noqa: F401  (run_import is a fixture)
+from tierwise.tenants.customers import Customer
+from tierwise.tenants.imports.errors import ImportRejected
+
+BANK_CHURNERS = ('"CLIENTNUM","Attrition_Flag","Customer_Age","Card_Category"\n'
+                 '768805383,"Existing Customer",45,"Blue"\n818770008,"Attrited Customer",49,"Blue"\n'
+                 '713982108,"existing customer",51,"Gold"\n')
+
+
+def test_bank_churners_attrition_flag_imports_as_the_churn_label(app, tmp_path, tenant_a, run_import):
+    run_import(tenant_a, "customers", write(tmp_path, "BankChurners.csv", BANK_CHURNERS), add_fields=True,
+               mapping={"external_id": "CLIENTNUM", "churn_label": "Attrition_Flag"})
+    labels = {c.external_id: c.churn_label for c in rows(app, tenant_a, Customer)}
+    assert labels == {"768805383": False, "818770008": True, "713982108": False}
+
+
+def test_a_chinese_extract_saying_churned_or_not_imports_as_the_churn_label(app, tmp_path, tenant_a, run_import):
+    run_import(tenant_a, "customers", write(tmp_path, "c.csv", "客户号,是否流失\n001,流失\n002,未流失\n003,已流失\n"))
+    assert {c.external_id: c.churn_label for c in rows(app, tenant_a, Customer)} == {
+        "001": True, "002": False, "003": True}
+
+
+def test_a_churn_outcome_that_is_no_known_word_is_refused_saying_which_word_means_which(
+        app, tmp_path, tenant_a, run_import):
+    with pytest.raises(ImportRejected) as refused:
+        run_import(tenant_a, "customers", write(tmp_path, "c.csv", "customer id,churn\n001,Existing Customer\n"
+                                                                    "002,Closed Account\n"))
+    said = str(refused.value)
+    assert "row 3" in said and "'churn'" in said and "Closed Account" in said, said
+    assert "Attrited Customer for a customer who left" in said and "Existing Customer for one who stayed" in said
+    assert rows(app, tenant_a, Customer) == []
+
+
+def test_a_yes_no_field_other_than_the_churn_label_still_refuses_the_churn_words(
+        app, tmp_path, make_tenant, run_import):
+    grid = make_tenant("power_utility")
+    with pytest.raises(ImportRejected) as refused:
+        run_import(grid, "customers", write(tmp_path, "c.csv", "户号,illegal_use\n001,Existing Customer\n"))
+    assert "is not yes/no" in str(refused.value), str(refused.value)
