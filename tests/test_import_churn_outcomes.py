@@ -48,3 +48,18 @@ def test_a_yes_no_field_other_than_the_churn_label_still_refuses_the_churn_words
     with pytest.raises(ImportRejected) as refused:
         run_import(grid, "customers", write(tmp_path, "c.csv", "户号,illegal_use\n001,Existing Customer\n"))
     assert "is not yes/no" in str(refused.value), str(refused.value)
+
+
+def test_bank_churners_imports_as_downloaded_with_add_fields_alone(app, tmp_path, tenant_a, run_import):
+    """CLIENTNUM is the customer id and Attrition_Flag the churn label, read by their headers, not added as fields."""
+    from tierwise.platform import tenancy
+    from tierwise.tenants.fields import field_registry
+
+    result = run_import(tenant_a, "customers", write(tmp_path, "BankChurners.csv", BANK_CHURNERS), add_fields=True)
+    assert {c.external_id: c.churn_label for c in rows(app, tenant_a, Customer)} == {
+        "768805383": False, "818770008": True, "713982108": False}
+    with app.app_context(), tenancy.tenant_scope(tenant_a.tenant_id):
+        assert {"customer_age", "card_category"} <= set(field_registry())
+        assert not {"clientnum", "attrition_flag"} & set(field_registry())
+    assert (result.recognised_columns["external_id"], result.recognised_columns["churn_label"]) == (
+        "CLIENTNUM", "Attrition_Flag")
