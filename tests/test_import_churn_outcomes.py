@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.test_imports import rows, run_import, write  # noqa: F401  (run_import is a fixture)
+from tierwise.errors import ValidationError
 from tierwise.tenants.customers import Customer
 from tierwise.tenants.imports.errors import ImportRejected
 
@@ -63,3 +64,26 @@ def test_bank_churners_imports_as_downloaded_with_add_fields_alone(app, tmp_path
         assert not {"clientnum", "attrition_flag"} & set(field_registry())
     assert (result.recognised_columns["external_id"], result.recognised_columns["churn_label"]) == (
         "CLIENTNUM", "Attrition_Flag")
+
+
+NAIVE_BAYES = ("Naive_Bayes_Classifier_Attrition_Flag_Card_Category_Contacts_Count_12_mon_Dependent_count_"
+               "Education_Level_Months_Inactive_12_mon_")
+
+
+def test_a_header_too_long_for_a_field_name_is_refused_saying_its_length_and_how_to_name_it(
+        app, tmp_path, tenant_a, run_import):
+    """BankChurners.csv ends with two Naive_Bayes_Classifier_... columns of 130 characters."""
+    churners = BANK_CHURNERS.replace('"Card_Category"\n', f'"Card_Category","{NAIVE_BAYES}1","{NAIVE_BAYES}2"\n')
+    churners = churners.replace('"Blue"\n', '"Blue",9.3448e-05,0.99991\n').replace('"Gold"\n', '"Gold",0.99985,0.00015\n')
+    path = write(tmp_path, "BankChurners.csv", churners)
+    with pytest.raises(ValidationError) as refused:
+        run_import(tenant_a, "customers", path, add_fields=True)
+    said = str(refused.value)
+    assert f"'{NAIVE_BAYES}1' is 130 characters long" in said and "at most 63" in said, said
+    assert f"short_name={NAIVE_BAYES}1 (--map in the CLI)" in said, said
+    assert rows(app, tenant_a, Customer) == []
+
+    run_import(tenant_a, "customers", path, add_fields=True,
+               mapping={"naive_bayes_1": f"{NAIVE_BAYES}1", "naive_bayes_2": f"{NAIVE_BAYES}2"})
+    assert {c.external_id: c.attributes["naive_bayes_2"] for c in rows(app, tenant_a, Customer)} == {
+        "768805383": 0.99991, "818770008": 0.99991, "713982108": 0.00015}
