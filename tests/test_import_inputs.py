@@ -337,7 +337,7 @@ BAD_CELLS = [
     ("interactions", "channel", "pigeon", "is not one of: app, counter, email"),
     ("interactions", "type", "rant", "is not one of: complaint, opinion, praise, request"),
     ("interactions", "severity", "9", "is not a whole number from 1 to 5"),
-    ("customers", "churn_label", "maybe", "is not yes/no"),
+    ("customers", "churn_label", "maybe", "is not a churn outcome"),
     ("customers", "external_id", "", "is required"),
     ("activity", "occurred_at", "", "is required"),
     ("customers", "name", "长" * 201, "is longer than 200 characters"),

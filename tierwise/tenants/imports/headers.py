@@ -23,7 +23,8 @@ import re
 import unicodedata
 
 CUSTOMER_ID = ("客户编号", "客户编码", "客户号", "客户代码", "客户ID", "户号", "用户编号", "用户号",
-               "customer id", "customer no", "customer number", "customer code", "client id", "cust id")
+               "customer id", "customer no", "customer number", "customer code", "client id", "client no",
+               "client number", "client num", "cust id")
 
 SPELLINGS: dict[str, dict[str, tuple[str, ...]]] = {
     "customers": {
@@ -34,7 +35,8 @@ SPELLINGS: dict[str, dict[str, tuple[str, ...]]] = {
                         "branch", "branch code", "branch no"),
         "rm_email": ("客户经理邮箱", "客户经理电子邮箱", "客户经理email", "rm email", "relationship manager email"),
         "status": ("客户状态", "状态", "customer status"),
-        "churn_label": ("是否流失", "流失标志", "流失标识", "churned", "churn", "churn flag", "exited"),
+        "churn_label": ("是否流失", "流失标志", "流失标识", "churned", "churn", "churn flag", "exited",
+                        "attrition flag"),
         "label_observed_on": ("观察日期", "流失观察日期", "标签日期", "label date", "label observed on"),
     },
     "activity": {

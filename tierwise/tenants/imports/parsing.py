@@ -76,8 +76,11 @@ def parse_integer(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return parsed.where(~bad).astype("Int64"), bad
 
 
-def parse_boolean(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+def parse_boolean(values: pd.Series, aliases: dict[str, str] | None = None) -> tuple[pd.Series, pd.Series]:
+    """Yes/no words in either language; ``aliases`` maps a target's own words to one (Attrited Customer: yes)."""
     lowered = values.str.lower()
+    if aliases:
+        lowered = lowered.replace(aliases)
     parsed = pd.Series(pd.NA, index=values.index, dtype="boolean")
     parsed[lowered.isin(TRUE_WORDS)] = True
     parsed[lowered.isin(FALSE_WORDS)] = False

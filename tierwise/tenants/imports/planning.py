@@ -29,7 +29,7 @@ import pandas as pd
 from flask_babel import lazy_gettext as _  # kept by the errors: a refused file is said again to each reader
 
 from tierwise.errors import Phrases, ValidationError
-from tierwise.tenants.fields import FieldDefinition, FieldType, validate_field_name
+from tierwise.tenants.fields import NAME_PATTERN, FieldDefinition, FieldType, validate_field_name
 from tierwise.tenants.imports import headers, parsing
 from tierwise.tenants.imports.specs import BUILT_IN_TARGETS, KIND_LABELS, KINDS, Target, attribute_target
 
@@ -257,6 +257,9 @@ def _fields_by_label(registry: dict[str, FieldDefinition]) -> dict[str, FieldDef
     return {label: definition for label, definition in found.items() if definition is not None}
 
 
+MAX_FIELD_NAME = 63  # as ``fields.NAME_PATTERN`` allows
+
+
 def _new_field_name(name: str, column: str) -> str:
     """``name`` as a new field's name, or why it cannot be one, naming the file's column (which is at fault,
     not a form's "name" input) and how to give it a name."""
@@ -268,6 +271,12 @@ def _new_field_name(name: str, column: str) -> str:
         kept = refused.kept or {}
         message, params = kept.get("msgid"), kept.get("params", {})  # names, not literals, inside the gettext call
         why = _(message, **params) if message else refused.message
+        if name == column.lower() and len(name) > MAX_FIELD_NAME and NAME_PATTERN.match(name[:MAX_FIELD_NAME]):
+            # BankChurners' two Naive_Bayes_Classifier_... headers run to 130: say so, and how to name them
+            raise ValidationError(_("the column '%(column)s' is %(length)s characters long, and a field's name is at "
+                                    "most %(most)s: give the column a shorter field name by mapping it, e.g. "
+                                    "short_name=%(column)s (--map in the CLI), or leave it out of the file",
+                                    column=column, length=len(name), most=MAX_FIELD_NAME), field=column) from None
         if name == column.lower() and not column.isascii():  # a header in Chinese: say how to name it
             raise ValidationError(_("%(why)s; give the column a field name by mapping it, e.g. industry=%(column)s "
                                     "(--map in the CLI)", why=why, column=column),

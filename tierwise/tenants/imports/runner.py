@@ -409,7 +409,7 @@ def _parse(target: Target, raw: pd.Series, timezone: str) -> tuple[pd.Series, pd
             return values.where(~out_of_range), bad | out_of_range.fillna(False).astype(bool)
         return values, bad
     if target.kind == "boolean":
-        return parsing.parse_boolean(raw)
+        return parsing.parse_boolean(raw, target.aliases)
     if target.kind == "date":
         return parsing.parse_date(raw)
     if target.kind == "datetime":
@@ -429,6 +429,9 @@ def _reason(target: Target):
         return _l("is not a number")
     if target.kind == "integer":
         return _l("is not a whole number from 1 to 5") if target.name == "severity" else _l("is not a whole number")
+    if target.kind == "boolean" and target.name == "churn_label":
+        return _l("is not a churn outcome: yes, 1, churned or Attrited Customer for a customer who left; no, 0, "
+                  "stayed or Existing Customer for one who stayed (是/否, 流失/未流失)")
     if target.kind == "boolean":
         return _l("is not yes/no (true/false, 1/0, 是/否)")
     if target.kind == "date":

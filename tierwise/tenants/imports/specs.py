@@ -47,6 +47,11 @@ PARTY_ALIASES = {"个人": "individual", "对私": "individual", "个体": "indi
                  "公司": "organisation", "organization": "organisation", "company": "organisation"}
 STATUS_ALIASES = {"正常": "active", "有效": "active", "休眠": "dormant", "睡眠": "dormant", "销户": "closed",
                   "注销": "closed", "已销户": "closed"}
+# How churn files word their outcome besides yes/no: Kaggle's BankChurners says Attrition_Flag "Attrited
+# Customer" / "Existing Customer", a Chinese extract 流失 / 未流失.  Only the churn label reads them: "Existing
+# Customer" is no "no" anywhere else.
+CHURN_ALIASES = {"attrited customer": "yes", "attrited": "yes", "churned": "yes", "流失": "yes", "已流失": "yes",
+                 "existing customer": "no", "stayed": "no", "未流失": "no"}
 CHANNEL_ALIASES = {"电话": "phone", "95598": "phone", "柜台": "counter", "营业厅": "counter", "网站": "web",
                    "网上": "web", "网络": "web", "手机银行": "app", "短信": "sms", "邮件": "email", "社交媒体": "social_media",
                    "微博": "social_media", "微信": "social_media", "新闻媒体": "news_media", "媒体": "news_media",
@@ -69,7 +74,7 @@ CUSTOMER_TARGETS = (
     Target("branch_code", "text", max_length=40),
     Target("rm_email", "text", max_length=254),
     Target("status", "category", choices=_codes(CustomerStatus), aliases=STATUS_ALIASES),
-    Target("churn_label", "boolean"),
+    Target("churn_label", "boolean", aliases=CHURN_ALIASES),
     Target("label_observed_on", "date"),
 )
 ACTIVITY_TARGETS = (
