@@ -169,6 +169,10 @@ def test_tierwise_train_and_the_model_page_say_the_model_learnt_from_a_snapshot(
     assert "churn labels a snapshot as of" in out and "learnt from the customers' fields as the tenant has no activity" in out, out
     assert "(customers held out at random, the labels are a snapshot)" in out, out
     assert "logistic_regression" in out and "recency_rule" not in out, out
+    scored = runner.invoke(cli, ["score", "--tenant", world.slug])
+    gone = int((bank_snapshot(1100)["Exited"] == "1").sum())
+    assert f"Scored 1,100 customers of {world.slug} with churn v1 ({gone:,} of them without a churn probability: " \
+           "lapsed, or known to have left)." in scored.output, scored.output
     browser.login(world)
     page = browser.get(f"/t/{world.slug}/models/").text
     assert "A snapshot: who had left by" in page, page

@@ -263,7 +263,8 @@ def run_scoring(run_id: uuid.UUID) -> ModelRun:
 
     def work(run: ModelRun) -> dict:
         result = score_all(as_of=run.as_of, progress=_progress(run.id))
-        return {"customers": result.customers, "versions": result.versions, "drift": result.drift}
+        return {"customers": result.customers, "versions": result.versions, "drift": result.drift,
+                "without_churn_probability": result.without_churn}
     run = _finish(run_id, work)
     # Every customer's scores replaced, and the rules and lists that read them with them: audited as a training is
     audit.record("model.run", target_type="model_run", target_id=run.id,

@@ -66,6 +66,8 @@ class ScoringResult:
     versions: dict[str, int]  # model -> champion version number used
     drift: dict[str, dict] = field(default_factory=dict)  # model -> {"psi": {...}, "alerts": [...]}
     scored_at: datetime | None = None
+    # Customers given no churn probability: lapsed, or known to have left (the module's docstring says why)
+    without_churn: int = 0
     stage_seconds: dict[str, float] = field(default_factory=dict)  # for benchmarks and logs
 
 
@@ -114,6 +116,7 @@ def score_all(*, as_of: datetime | None = None, progress=None) -> ScoringResult:
         lap(f"{model} drift")
         if model == "churn":  # a lapsed customer has no churn probability (the module's docstring says why)
             prediction = np.where(population & ~_known_gone(x.index, moment), prediction, np.nan)
+            result.without_churn = int(np.isnan(prediction).sum())
         scored[model] = {PREDICTION[model]: prediction, **_ranked(model, index, np.round(values, 6), numeric, text)}
         lap(f"{model} reasons")
     if progress:

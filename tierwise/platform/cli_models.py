@@ -138,7 +138,10 @@ def score_command(tenant_slug: str, no_wait: bool) -> None:
             return
         summary = run.summary
         used = ", ".join(f"{m} v{n}" for m, n in summary["versions"].items())
-        click.echo(f"Scored {summary['customers']:,} customers of {tenant_slug} with {used}.")
+        without = summary.get("without_churn_probability") or 0
+        unscored = (f" ({without:,} of them without a churn probability: lapsed, or known to have left)"
+                    if without and "churn" in summary["versions"] else "")
+        click.echo(f"Scored {summary['customers']:,} customers of {tenant_slug} with {used}{unscored}.")
         for model, drift in summary.get("drift", {}).items():
             if drift["alerts"]:
                 from tierwise.models.drift import ALERT_PSI, SCORE

@@ -85,7 +85,9 @@ MODEL_SCHEMAS = {
         "version_id": {"type": ["string", "null"], "format": "uuid", "description": "The version a training made."},
         "summary": {"type": "object", "description": "Training: version, champion, note, metrics. Scoring: "
                                                     "customers, versions, drift {model: {psi: {feature: value}, "
-                                                    "alerts: [...]}} (`__score__` is the score itself)."}}},
+                                                    "alerts: [...]}} (`__score__` is the score itself), "
+                                                    "without_churn_probability (customers lapsed or known to have "
+                                                    "left, given none)."}}},
     "CustomerScores": {"type": "object", "properties": {
         "customer_id": _UUID, "scored_at": {**_TIME, "description": (
             "The moment the scores' features were taken as of: the end of the tenant's data (its last "
