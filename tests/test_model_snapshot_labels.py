@@ -115,6 +115,7 @@ def test_leavers_labelled_on_the_snapshot_day_train_from_the_fields(app):
     assert status == "succeeded", message
     assert version.data_window["snapshot_reason"] == "late"
     assert version.data_window["validation_cutoff"].startswith(END.isoformat()[:7])
+    assert version.data_window["labels_dated"] is True
 
 
 def test_a_snapshot_whose_customers_have_no_fields_is_refused_saying_what_to_import(app):
@@ -166,7 +167,7 @@ def test_tierwise_train_and_the_model_page_say_the_model_learnt_from_a_snapshot(
     assert trained.exit_code == 0, trained.output
     out = trained.output
     assert "churn model version 1 (champion)" in out, out
-    assert "churn labels a snapshot as of" in out and "learnt from the customers' fields as the tenant has no activity" in out, out
+    assert "churn labels a snapshot (undated)" in out and "learnt from the customers' fields as the tenant has no activity" in out, out
     assert "(customers held out at random, the labels are a snapshot)" in out, out
     assert "logistic_regression" in out and "recency_rule" not in out, out
     scored = runner.invoke(cli, ["score", "--tenant", world.slug])
@@ -175,7 +176,8 @@ def test_tierwise_train_and_the_model_page_say_the_model_learnt_from_a_snapshot(
            "lapsed, or known to have left)." in scored.output, scored.output
     browser.login(world)
     page = browser.get(f"/t/{world.slug}/models/").text
-    assert "A snapshot: who had left by" in page, page
+    # the labels carry no day: the page does not pretend they describe the day the model was trained
+    assert "A snapshot: who had left when the labels were exported (they carry no date)." in page, page
     assert "The tenant has churn labels and no activity: the model learnt from the customers&#39; fields." in page
     assert "Customers held out at random: the churn labels are a snapshot" in page
     assert "Training cutoffs" not in page and "days after each cutoff" not in page

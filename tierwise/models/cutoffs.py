@@ -55,10 +55,12 @@ class Plan:
     # labels that no cutoff can place in time (``models.snapshot_churn``), why said by ``snapshot_reason``.
     design: str = "cutoffs"
     snapshot_reason: str = ""
+    labels_dated: bool = True  # a snapshot's labels carry the day they describe (else it is the training's day)
 
     def describe(self) -> dict:
         if self.design == SNAPSHOT:
-            return {"design": SNAPSHOT, "snapshot_reason": self.snapshot_reason, "horizon_days": self.horizon_days,
+            return {"design": SNAPSHOT, "snapshot_reason": self.snapshot_reason, "labels_dated": self.labels_dated,
+                    "horizon_days": self.horizon_days,
                     "data_start": self.data_start.isoformat(), "data_end": self.data_end.isoformat(),
                     "validation_cutoff": self.validation_cutoff.isoformat(), "training_cutoffs": [],
                     "unused_training_cutoffs": [], "validation": SNAPSHOT_VALIDATION}

@@ -110,7 +110,7 @@ def build_dataset(spec: f.FeatureSpec, *, horizon_days: int, reason: str, seed: 
     first = outcomes["observed_on"].dropna().min()
     plan = Plan(model=CHURN, horizon_days=horizon_days, data_start=moment if pd.isna(first) else first.to_pydatetime(),
                 data_end=moment, validation_cutoff=moment, training_cutoffs=[], overlapping=True, design=SNAPSHOT,
-                snapshot_reason=reason)
+                snapshot_reason=reason, labels_dated=not pd.isna(first))
     return Dataset(plan, spec, train_x, train_y, pd.Series(np.zeros(len(train_x), dtype=int)),
                    customer_buckets(external.reindex(ids), salt="inner"), valid_x, valid_y,
                    now_x=_drift_reference(profiles, label, external), customers=len(customers))

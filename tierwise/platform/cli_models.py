@@ -113,13 +113,20 @@ def train_command(tenant_slug: str, model: str, as_of: str | None, horizon_days:
                                                     if months else "")
         design = (f"horizon {horizon}, validation cutoff {tenant_day(window['validation_cutoff'])}"
                   if design_of(version) != SNAPSHOT else
-                  f"churn labels a snapshot as of {tenant_day(window['data_end'])}, learnt from the customers' fields "
+                  f"churn labels a snapshot {_snapshot_day(window)}, learnt from the customers' fields "
                   f"as {SNAPSHOT_SAID.get(window.get('snapshot_reason'), 'no cutoff could place the labels')}")
         click.echo(f"{model} model version {version.number} ({'champion' if version.is_champion else 'challenger'}): "
                    f"{window['training_examples']:,} training and {window['validation_examples']:,} validation "
                    f"examples, {design} ({window['validation']})")
         _metric_table(version)
         click.echo(f"  {version.promotion_note}")
+
+
+def _snapshot_day(window: dict) -> str:
+    """When a snapshot's labels say who had left: their day, or that they carry none."""
+    from tierwise.models.days import tenant_day
+
+    return f"as of {tenant_day(window['data_end'])}" if window.get("labels_dated", True) else "(undated)"
 
 
 @click.command("score")
