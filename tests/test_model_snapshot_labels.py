@@ -45,7 +45,8 @@ def bank_snapshot(customers: int, *, seed: int = 3) -> pd.DataFrame:
     left = rng.random(customers) < 1 / (1 + np.exp(-odds))
     labels = np.where(left, "1", "0").astype(object)
     labels[1000:] = ""
-    return pd.DataFrame({"external_id": [f"B{i:05d}" for i in range(customers)], "age": age,
+    return pd.DataFrame({"RowNumber": np.arange(1, customers + 1), "external_id": [f"B{i:05d}" for i in range(customers)],
+                         "age": age,
                          "is_active_member": np.where(active, "yes", "no"), "products": products,
                          "geography": country, "balance": balance, "Exited": labels})  # Kaggle's header
 
@@ -77,6 +78,8 @@ def test_a_bank_snapshot_without_transactions_trains_a_churn_model_on_its_fields
     assert {"field_age", "field_is_active_member", "field_products", "field_geography", "field_balance"} <= set(
         version.columns)
     assert all(column == "party_type" or column.startswith("field_") for column in version.columns), version.columns
+    # Kaggle's row number only numbers the customers: left out, and said so (ages, all integers, are kept)
+    assert "field_rownumber" not in version.columns and window["identifier_fields"] == ["rownumber"]
     assert set(version.metrics) == {"model", "logistic_regression"}  # no recency rule: no activity to read
     assert_sane_metrics(version)
     assert version.metrics["model"]["roc_auc"] > 0.7, version.metrics  # the signal is in the fields
@@ -170,6 +173,7 @@ def test_tierwise_train_and_the_model_page_say_the_model_learnt_from_a_snapshot(
     assert "churn labels a snapshot (undated)" in out and "learnt from the customers' fields as the tenant has no activity" in out, out
     assert "(customers held out at random, the labels are a snapshot)" in out, out
     assert "logistic_regression" in out and "recency_rule" not in out, out
+    assert "left out, as they only number or name the customers (a different value for each): rownumber" in out
     scored = runner.invoke(cli, ["score", "--tenant", world.slug])
     gone = int((bank_snapshot(1100)["Exited"] == "1").sum())
     assert f"Scored 1,100 customers of {world.slug} with churn v1 ({gone:,} of them without a churn probability: " \
@@ -181,3 +185,4 @@ def test_tierwise_train_and_the_model_page_say_the_model_learnt_from_a_snapshot(
     assert "The tenant has churn labels and no activity: the model learnt from the customers&#39; fields." in page
     assert "Customers held out at random: the churn labels are a snapshot" in page
     assert "Training cutoffs" not in page and "days after each cutoff" not in page
+    assert "Fields that only number or name the customers (a different value for each): rownumber" in page

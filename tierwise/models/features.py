@@ -20,7 +20,7 @@ record the outcome a churn model predicts.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -198,6 +198,40 @@ def current_spec(model: str | None = None) -> FeatureSpec:
                        fields=tuple((f.name, f.field_type) for f in fields),
                        field_labels={f.name: (f.label_zh or f.name, f.label_en or f.name) for f in fields},
                        paced=model == "value")
+
+
+IDENTIFIER_MIN_CUSTOMERS = 200  # below this, a field whose every value differs may be chance (ages of 50 people)
+
+
+def without_identifiers(spec: FeatureSpec, customers: pd.DataFrame) -> tuple[FeatureSpec, list[str]]:
+    """``spec`` without the fields that only number or name the customers, and those fields' names.
+
+    A file's row number (Kaggle's ``RowNumber``), a sequence id or a phone number held
+    as a category tells one customer from another and nothing else: a model splits on
+    it by chance (QA's RowNumber took 6% of a churn model's gain) and its reasons name
+    it.  Identifiers here are an integer field whose values are all different and packed
+    into a range little wider than their count (1..10,000: amounts and incomes are all
+    different too, but spread far wider), or a category with a different value for every
+    customer.  Judged on the tenant's customers when training starts; the version keeps
+    the spec it was trained on, so scoring builds the same columns.
+    """
+    dropped = []
+    for name, kind in spec.fields:
+        if kind not in (FieldType.INTEGER, FieldType.CATEGORY):
+            continue
+        values = customers[f"field_{name}"].dropna()
+        values = values[values.str.len() > 0] if len(values) else values
+        if len(values) < IDENTIFIER_MIN_CUSTOMERS or values.nunique() < 0.99 * len(values):
+            continue
+        if kind == FieldType.INTEGER:
+            numbers = pd.to_numeric(values, errors="coerce").dropna()
+            if len(numbers) < 0.99 * len(values) or numbers.max() - numbers.min() + 1 > 1.1 * len(numbers):
+                continue
+        dropped.append(name)
+    if not dropped:
+        return spec, []
+    kept = tuple((name, kind) for name, kind in spec.fields if name not in dropped)
+    return replace(spec, fields=kept), dropped
 
 
 def customer_frame(spec: FeatureSpec) -> pd.DataFrame:

@@ -154,6 +154,7 @@ def register(model: str, trained: "Trained", data: "Dataset", *, trained_by: str
         features={"spec": data.spec.to_dict(), "columns": list(data.train_x.columns)},
         data_window=data.plan.describe() | {"training_examples": int(len(data.train_x)),
                                             "validation_examples": int(len(data.valid_x)),
+                                            "identifier_fields": data.extras.get("identifier_fields", []),
                                             "stage_seconds": trained.timings},
         metrics=trained.metrics, search=trained.search, curves=trained.curves, importance=trained.importance,
         reference=trained.reference, model_text=trained.booster.model_to_string(),

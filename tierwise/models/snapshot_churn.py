@@ -89,6 +89,7 @@ def build_dataset(spec: f.FeatureSpec, *, horizon_days: int, reason: str, seed: 
     if not stayed or not churned:
         raise ValidationError(_one_outcome(stayed, churned), field="churn_label")
     customers = f.customer_frame(spec).sort_values("external_id", kind="stable", ignore_index=True)
+    spec, identifiers = f.without_identifiers(spec, customers)
     external = customers.set_index("customer_id")["external_id"]
     moment = snapshot_moment(outcomes)
     profiles = f.profile_frame(spec, customers, moment)
@@ -113,7 +114,8 @@ def build_dataset(spec: f.FeatureSpec, *, horizon_days: int, reason: str, seed: 
                 snapshot_reason=reason, labels_dated=not pd.isna(first))
     return Dataset(plan, spec, train_x, train_y, pd.Series(np.zeros(len(train_x), dtype=int)),
                    customer_buckets(external.reindex(ids), salt="inner"), valid_x, valid_y,
-                   now_x=_drift_reference(profiles, label, external), customers=len(customers))
+                   now_x=_drift_reference(profiles, label, external), extras={"identifier_fields": identifiers},
+                   customers=len(customers))
 
 
 def _informative(x: pd.DataFrame) -> bool:

@@ -118,6 +118,9 @@ def train_command(tenant_slug: str, model: str, as_of: str | None, horizon_days:
         click.echo(f"{model} model version {version.number} ({'champion' if version.is_champion else 'challenger'}): "
                    f"{window['training_examples']:,} training and {window['validation_examples']:,} validation "
                    f"examples, {design} ({window['validation']})")
+        if window.get("identifier_fields"):
+            click.echo("  left out, as they only number or name the customers (a different value for each): "
+                       + ", ".join(window["identifier_fields"]))
         _metric_table(version)
         click.echo(f"  {version.promotion_note}")
 
