@@ -186,3 +186,30 @@ def test_tierwise_train_and_the_model_page_say_the_model_learnt_from_a_snapshot(
     assert "Customers held out at random: the churn labels are a snapshot" in page
     assert "Training cutoffs" not in page and "days after each cutoff" not in page
     assert "Fields that only number or name the customers (a different value for each): rownumber" in page
+
+
+def test_a_field_that_records_the_outcome_is_flagged_on_the_model_it_gives_the_answer_to(app, runner, browser):
+    """BankChurners ships two classifier columns computed from the label: imported as fields, they are the answer."""
+    from tierwise.platform.cli import cli
+
+    world = tenant(app, "bank")
+    people = bank_snapshot(1100)
+    noise = np.random.default_rng(9).uniform(0, 0.02, len(people))
+    people["nb_classifier"] = np.round(np.where(people["Exited"] == "1", 0.98, 0.01) + noise, 4)
+    load_with_fields(app, world, people)
+    with fast_training():
+        trained = runner.invoke(cli, ["train", "--tenant", world.slug, "--model", "churn"])
+    assert trained.exit_code == 0, trained.output
+    assert "warning: the field nb_classifier carries" in trained.output, trained.output
+    assert "check that it does not record the outcome itself" in trained.output
+    browser.login(world)
+    page = browser.get(f"/t/{world.slug}/models/").text
+    assert 'data-testid="suspected-leak"' in page and "does not record the outcome itself" in page, page
+
+
+def test_a_model_that_learns_from_several_fields_is_not_flagged(app):
+    world = tenant(app, "bank")
+    load_with_fields(app, world, bank_snapshot(1200))
+    status, message, version = train(app, world, "churn")
+    assert status == "succeeded", message
+    assert version.data_window["suspected_leak"] is None

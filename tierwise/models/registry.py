@@ -31,6 +31,7 @@ from sqlalchemy.orm import Mapped, deferred, mapped_column
 
 from tierwise.errors import ValidationError
 from tierwise.models.features import FeatureSpec
+from tierwise.models.leaks import suspected_leak
 from tierwise.platform import audit
 from tierwise.platform.db import JSONType, TenantScoped, db, utcnow
 
@@ -155,6 +156,8 @@ def register(model: str, trained: "Trained", data: "Dataset", *, trained_by: str
         data_window=data.plan.describe() | {"training_examples": int(len(data.train_x)),
                                             "validation_examples": int(len(data.valid_x)),
                                             "identifier_fields": data.extras.get("identifier_fields", []),
+                                            "suspected_leak": suspected_leak(model, trained.metrics,
+                                                                             trained.importance),
                                             "stage_seconds": trained.timings},
         metrics=trained.metrics, search=trained.search, curves=trained.curves, importance=trained.importance,
         reference=trained.reference, model_text=trained.booster.model_to_string(),

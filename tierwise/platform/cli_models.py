@@ -122,6 +122,12 @@ def train_command(tenant_slug: str, model: str, as_of: str | None, horizon_days:
             click.echo("  left out, as they only number or name the customers (a different value for each): "
                        + ", ".join(window["identifier_fields"]))
         _metric_table(version)
+        leak = window.get("suspected_leak")
+        if leak:
+            click.echo(f"  warning: the field {leak['field']} carries {leak['gain_share']:.0%} of what the model learnt, "
+                       f"and the model ranks the validation customers almost perfectly ({leak['metric']} "
+                       f"{leak['value']:.4f}): check that it does not record the outcome itself (a status, a closing "
+                       "date, a score computed from it)")
         click.echo(f"  {version.promotion_note}")
 
 

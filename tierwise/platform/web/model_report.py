@@ -119,7 +119,7 @@ def columns(version: ModelVersion) -> list[tuple[str, str]]:
     return found
 
 
-def _metric(model: str, name: str) -> tuple[str, str]:
+def metric_label(model: str, name: str) -> tuple[str, str]:
     """The label and format of one of ``model``'s metrics."""
     return next((str(label), kind) for metric, label, _higher, kind in METRICS[model] if metric == name)
 
@@ -157,7 +157,7 @@ def metric_rows(version: ModelVersion) -> list[MetricRow]:
 
 def verdicts(version: ModelVersion) -> list[Verdict]:
     name, higher = PRIMARY_METRIC[version.model]
-    label, kind = _metric(version.model, name)
+    label, kind = metric_label(version.model, name)
     ours = version.metrics.get("model", {}).get(name)
     found = []
     for baseline in ordered(version.metrics):
@@ -178,7 +178,7 @@ def verdicts(version: ModelVersion) -> list[Verdict]:
 def primary(version: ModelVersion) -> tuple[str, str]:
     """The primary metric's label and formatted value (the number versions are ranked by)."""
     name, value = version.primary_metric
-    label, kind = _metric(version.model, name)
+    label, kind = metric_label(version.model, name)
     return label, formatted(value, kind)
 
 
@@ -188,7 +188,7 @@ def compared_with_champion(version: ModelVersion) -> str:
     if not comparison.get("champion"):
         return ""
     name = PRIMARY_METRIC[version.model][0]
-    kind = _metric(version.model, name)[1]
+    kind = metric_label(version.model, name)[1]
     return _("against version %(number)s: %(value)s", number=comparison.get("champion_number"),
              value=formatted(comparison["champion"].get(name), kind))
 

@@ -127,8 +127,18 @@ def version_report(version: ModelVersion) -> dict:
             "calibration": version.metrics.get("model", {}).get("calibration") or [],
             "importance": labelled_importance(version, _locale(), TOP_FEATURES),
             "validation": report.validation_label(version.data_window.get("validation")),
-            "snapshot": design_of(version) == SNAPSHOT,
+            "snapshot": design_of(version) == SNAPSHOT, "leak": _leak(version),
             "snapshot_reason": report.snapshot_reason(version.data_window.get("snapshot_reason"))}
+
+
+def _leak(version: ModelVersion) -> dict | None:
+    """A field suspected of giving the answer away (``models.leaks``), as the page says it; None for none."""
+    leak = (version.data_window or {}).get("suspected_leak")
+    if not leak:
+        return None
+    label, _kind = report.metric_label(version.model, leak["metric"])
+    return {"field": version.spec.label(f"field_{leak['field']}", _locale()), "share": leak["gain_share"],
+            "metric": label, "value": f"{leak['value']:.3f}"}
 
 
 def _history(found: list[ModelVersion]) -> dict[str, list[dict]]:
