@@ -181,3 +181,14 @@ def test_tierwise_train_and_the_model_page_say_the_model_learnt_from_a_snapshot(
     assert "The tenant has churn labels and no activity: the model learnt from the customers&#39; fields." in page
     assert "Customers held out at random: the churn labels are a snapshot" in page
     assert "Training cutoffs" not in page and "days after each cutoff" not in page
+
+
+def test_a_snapshot_cannot_be_trained_as_of_an_earlier_day_and_the_refusal_names_the_as_of(app):
+    """Its labels and fields are as of the snapshot: a version "as of" a day before it would have read them anyway."""
+    from datetime import datetime, timezone
+
+    world = tenant(app, "bank")
+    load_with_fields(app, world, bank_snapshot(1200))
+    status, message, version = train(app, world, "churn", as_of=datetime(2025, 1, 1, tzinfo=timezone.utc))
+    assert status == "failed" and version is None, (status, message)
+    assert "cannot be trained as of 2025-01-01" in message and "train without an as-of" in message, message

@@ -41,6 +41,7 @@ from flask_babel import lazy_gettext as _l
 from tierwise.errors import ValidationError
 from tierwise.models import features as f
 from tierwise.models.cutoffs import SNAPSHOT, Plan
+from tierwise.models.days import tenant_day
 from tierwise.models.dataset import (DRIFT_REFERENCE_ROWS, HELD_OUT_SHARE, Dataset, customer_buckets)
 from tierwise.models.labels import CHURN, imported_outcomes
 from tierwise.platform import tenancy
@@ -78,12 +79,20 @@ def snapshot_moment(outcomes: pd.DataFrame) -> datetime:
     return data_end() or utcnow()
 
 
-def build_dataset(spec: f.FeatureSpec, *, horizon_days: int, reason: str, seed: int = 7) -> Dataset:
+def build_dataset(spec: f.FeatureSpec, *, horizon_days: int, reason: str, as_of: datetime | None = None,
+                  seed: int = 7) -> Dataset:
     """The labelled customers' profiles, a random share held out for validation; refusals say what is missing.
 
     ``horizon_days`` is kept with the version (the tenant's churn question) though a snapshot has
-    none; ``reason`` is one of ``REASONS``.
+    none; ``reason`` is one of ``REASONS``.  An ``as_of`` is refused: the snapshot's labels and
+    fields are as of its own day, and training on them "as of" an earlier one would read what
+    was only known later while the version claimed otherwise.
     """
+    if as_of is not None:
+        raise ValidationError(_l(
+            "the churn labels are a snapshot (who had left by one day) and the model learns from the customers' "
+            "fields as they are now, so it cannot be trained as of %(as_of)s: nothing in a snapshot says what was "
+            "known then; train without an as-of", as_of=tenant_day(as_of)), field="as_of")
     outcomes = imported_outcomes()
     stayed, churned = int((outcomes["churned"] == 0).sum()), int((outcomes["churned"] == 1).sum())
     if not stayed or not churned:
