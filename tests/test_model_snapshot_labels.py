@@ -192,3 +192,25 @@ def test_a_snapshot_cannot_be_trained_as_of_an_earlier_day_and_the_refusal_names
     status, message, version = train(app, world, "churn", as_of=datetime(2025, 1, 1, tzinfo=timezone.utc))
     assert status == "failed" and version is None, (status, message)
     assert "cannot be trained as of 2025-01-01" in message and "train without an as-of" in message, message
+
+
+def test_telco_leavers_without_a_day_or_fields_are_refused_saying_to_import_the_day_they_left_or_their_fields(app):
+    """The tenant has activity already: "or activity over time" would send it to import what it has."""
+    world = tenant(app)
+    people, activity = shop(200, churn_share=0.0)
+    load(app, world, labelled(people), activity)
+    status, message, version = train(app, world, "churn")
+    assert status == "failed" and version is None
+    assert "the churn labels of 200 customers name leavers without the day they left" in message, message
+    assert "--label-date-column" in message and "import their fields" in message, message
+    assert "activity over time" not in message, message
+
+
+def test_leavers_labelled_on_the_snapshot_day_without_fields_are_refused_saying_some_must_leave_earlier(app):
+    world = tenant(app)
+    people, activity = shop(200, churn_share=0.0)
+    load(app, world, labelled(people, observed_on=END.isoformat()), activity)
+    status, message, version = train(app, world, "churn")
+    assert status == "failed" and version is None
+    assert "are dated after the last training horizon" in message, message
+    assert "a history in which some left earlier" in message and "activity over time" not in message, message

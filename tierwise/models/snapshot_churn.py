@@ -105,11 +105,7 @@ def build_dataset(spec: f.FeatureSpec, *, horizon_days: int, reason: str, as_of:
     known = label.notna().to_numpy()
     x, y = profiles[known], label[known]
     if not _informative(x):
-        raise ValidationError(_l(
-            "the churn labels of %(count)s customers are a snapshot (who had left by one day), so a churn model "
-            "learns from the customers' fields, and these customers have none that differ: import their fields "
-            "(age, balance, products held, contract...) with the labels, or activity over time",
-            count=readable_number(len(y))), field="fields")
+        raise ValidationError(_no_fields(reason, len(y)), field="fields")
     held_out = customer_buckets(external.reindex(x.index)) < HELD_OUT_SHARE * 1000
     valid_x, valid_y = x[held_out], y[held_out]
     train_x, train_y = x[~held_out], y[~held_out]
@@ -158,6 +154,29 @@ def _check_split(train_y: pd.Series, valid_y: pd.Series) -> None:
 
 
 _SIDES = {"training": _l("training"), "validation": _l("validation")}
+
+
+def _no_fields(reason: str, count: int) -> str:
+    """Why the labels cannot train on fields that tell no one apart, and what else would place the leavers.
+
+    A tenant with activity has it already: what it lacks is the day each leaver left (``undated``),
+    or leavers early enough for a cutoff to see them go (``late``), as the time-aware refusal said.
+    """
+    said = {"count": readable_number(count)}
+    if reason == "undated":
+        return _l("the churn labels of %(count)s customers name leavers without the day they left, and their "
+                  "activity does not stop, so a churn model learns from the customers' fields, and these customers "
+                  "have none that differ: import their fields (age, balance, products held, contract...) with the "
+                  "labels, or the day each one left (label_observed_on; --label-date-column in the CLI)", **said)
+    if reason == "late":
+        return _l("the churn labels of %(count)s customers are dated after the last training horizon (a snapshot "
+                  "taken as its customers left), so a churn model learns from the customers' fields, and these "
+                  "customers have none that differ: import their fields (age, balance, products held, contract...) "
+                  "with the labels, or a history in which some left earlier (their activity stopping, or labels "
+                  "dated inside it)", **said)
+    return _l("the churn labels of %(count)s customers are a snapshot (who had left by one day), so a churn model "
+              "learns from the customers' fields, and these customers have none that differ: import their fields "
+              "(age, balance, products held, contract...) with the labels, or activity over time", **said)
 
 
 def _one_outcome(stayed: int, churned: int) -> str:
