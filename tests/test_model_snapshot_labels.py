@@ -214,3 +214,14 @@ def test_leavers_labelled_on_the_snapshot_day_without_fields_are_refused_saying_
     assert status == "failed" and version is None
     assert "are dated after the last training horizon" in message, message
     assert "a history in which some left earlier" in message and "activity over time" not in message, message
+
+
+def test_two_snapshot_versions_trained_with_different_horizons_are_compared_on_the_same_held_out_customers(app):
+    """A snapshot's labels are who had left by its day whatever horizon the form was given: one question."""
+    world = tenant(app, "bank")
+    load_with_fields(app, world, bank_snapshot(1200))
+    assert train(app, world, "churn")[2].is_champion
+    status, message, second = train(app, world, "churn", horizon_days=180)
+    assert status == "succeeded", message
+    assert "cannot be compared" not in second.note, second.note
+    assert second.note.endswith("on the same validation data") or second.note.startswith("beat version 1"), second.note
