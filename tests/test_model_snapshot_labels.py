@@ -225,3 +225,13 @@ def test_two_snapshot_versions_trained_with_different_horizons_are_compared_on_t
     assert status == "succeeded", message
     assert "cannot be compared" not in second.note, second.note
     assert second.note.endswith("on the same validation data") or second.note.startswith("beat version 1"), second.note
+
+
+def test_the_chinese_model_page_says_why_a_snapshot_model_learnt_from_the_fields(app, browser):
+    world = tenant(app, "bank")
+    load_with_fields(app, world, bank_snapshot(1100))
+    assert train(app, world, "churn")[0] == "succeeded"
+    browser.login(world)
+    page = browser.get(f"/t/{world.slug}/models/", headers={"Accept-Language": "zh-CN"}).text
+    assert "本机构有流失标签但没有活动记录：模型改从客户的字段中学习。" in page, page
+    assert "随机留出的客户：流失标签是截至某一天哪些客户已流失的快照" in page, page
