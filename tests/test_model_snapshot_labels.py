@@ -235,3 +235,25 @@ def test_the_chinese_model_page_says_why_a_snapshot_model_learnt_from_the_fields
     page = browser.get(f"/t/{world.slug}/models/", headers={"Accept-Language": "zh-CN"}).text
     assert "本机构有流失标签但没有活动记录：模型改从客户的字段中学习。" in page, page
     assert "随机留出的客户：流失标签是截至某一天哪些客户已流失的快照" in page, page
+
+
+def test_a_snapshot_dated_in_the_past_is_scored_as_of_its_day_so_a_date_field_does_not_drift(app):
+    """Labels dated when the file was taken, an account-opening date among the fields, no activity: scoring
+    reads the date as days before the snapshot, as training did, not days before today."""
+    from tierwise.models.runs import latest_scoring
+
+    world = tenant(app, "bank")
+    people = bank_snapshot(1200)
+    rng = np.random.default_rng(11)
+    opened = pd.Timestamp("2015-01-01") + pd.to_timedelta(rng.integers(0, 3650, len(people)), unit="D")
+    people = people.assign(opened_on=opened.strftime("%Y-%m-%d"),
+                           label_observed_on=np.where(people["Exited"] != "", END.isoformat(), ""))
+    load_with_fields(app, world, people)
+    status, message, version = train(app, world, "churn")
+    assert status == "succeeded", message
+    assert "field_opened_on" in version.columns and version.data_window["data_end"].startswith("2025-06-2")
+    assert score(app, world)[0] == "succeeded"
+    with in_tenant(app, world):
+        summary = latest_scoring().summary
+    drift = summary["drift"]["churn"]
+    assert drift["psi"]["field_opened_on"] < 0.05 and "field_opened_on" not in drift["alerts"], drift
