@@ -50,6 +50,8 @@ from tierwise.platform.numbers import readable_number
 from tierwise.tenants.activity import data_end
 from tierwise.tenants.customers import Customer
 
+OUTCOME_AUC = 0.99  # a field this telling alone records the outcome (``outcome_columns``)
+OUTCOME_MIN_CUSTOMERS = 10
 MIN_VALIDATION = 20  # held-out customers below which no metric means anything (as ``dataset`` refuses)
 #: Why the time-aware design could not use the labels (``Plan.snapshot_reason``), as the model page says it.
 REASONS = ("no_activity", "undated", "late")
@@ -104,6 +106,9 @@ def build_dataset(spec: f.FeatureSpec, *, horizon_days: int, reason: str, as_of:
     label = outcomes["churned"].reindex(profiles.index)
     known = label.notna().to_numpy()
     x, y = profiles[known], label[known]
+    outcome = outcome_columns(x, y)
+    if outcome:  # left out of the features, the drift reference and so of scoring; the version says so
+        profiles, x = profiles.drop(columns=outcome), x.drop(columns=outcome)
     if not _informative(x):
         raise ValidationError(_no_fields(reason, len(y)), field="fields")
     held_out = customer_buckets(external.reindex(x.index)) < HELD_OUT_SHARE * 1000
@@ -115,10 +120,44 @@ def build_dataset(spec: f.FeatureSpec, *, horizon_days: int, reason: str, as_of:
     first = outcomes["observed_on"].dropna().min()
     plan = Plan(model=CHURN, horizon_days=horizon_days, data_start=moment if pd.isna(first) else first.to_pydatetime(),
                 data_end=moment, validation_cutoff=moment, training_cutoffs=[], overlapping=True, design=SNAPSHOT,
-                snapshot_reason=reason, labels_dated=not pd.isna(first))
+                snapshot_reason=reason, labels_dated=not pd.isna(first),
+                outcome_fields=[column.removeprefix("field_") for column in outcome])
     return Dataset(plan, spec, train_x, train_y, pd.Series(np.zeros(len(train_x), dtype=int)),
                    customer_buckets(external.reindex(ids), salt="inner"), valid_x, valid_y,
                    now_x=_drift_reference(profiles, label, external), customers=len(customers))
+
+
+def outcome_columns(x: pd.DataFrame, y: pd.Series) -> list[str]:
+    """The profile columns that alone tell who left (ROC AUC of at least ``OUTCOME_AUC`` either way).
+
+    Such a field records the outcome, not what comes before it: IBM's telco file carries ``Churn
+    Reason`` (empty for those who stayed) and ``Churn Value``, Kaggle's BankChurners two naive
+    Bayes scores computed from the label, a core system a closing date.  Imported with
+    ``--add-fields`` they become fields, and a model on them would be perfect on paper and
+    predict nothing.  A number is ranked as it is (missing lowest); a category by its churn rate,
+    for categories of at least ``OUTCOME_MIN_CUSTOMERS`` (rarer ones, an id or a surname, take
+    the overall rate, so a field unique to each customer does not pass for one).
+    """
+    from sklearn.metrics import roc_auc_score  # scoring imports this module, and the web imports scoring
+
+    truth = y.to_numpy(dtype=float)
+    found = []
+    for column in x.columns:
+        values = x[column]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            codes = pd.Series(values.cat.codes.to_numpy())
+            counts = codes.map(codes.value_counts())
+            rates = pd.Series(truth).groupby(codes).mean()
+            score = codes.map(rates).where(counts >= OUTCOME_MIN_CUSTOMERS, truth.mean()).to_numpy(dtype=float)
+        else:
+            numbers = values.to_numpy(dtype=float)
+            if np.isnan(numbers).all():
+                continue
+            score = np.where(np.isnan(numbers), np.nanmin(numbers) - 1.0, numbers)
+        auc = roc_auc_score(truth, score)
+        if max(auc, 1.0 - auc) >= OUTCOME_AUC:
+            found.append(column)
+    return found
 
 
 def _informative(x: pd.DataFrame) -> bool:

@@ -118,6 +118,9 @@ def train_command(tenant_slug: str, model: str, as_of: str | None, horizon_days:
         click.echo(f"{model} model version {version.number} ({'champion' if version.is_champion else 'challenger'}): "
                    f"{window['training_examples']:,} training and {window['validation_examples']:,} validation "
                    f"examples, {design} ({window['validation']})")
+        if window.get("outcome_fields"):
+            click.echo(f"  left out, as each alone tells who left (the outcome, not what comes before it): "
+                       f"{', '.join(window['outcome_fields'])}")
         _metric_table(version)
         click.echo(f"  {version.promotion_note}")
 
