@@ -73,3 +73,16 @@ def test_every_category_of_the_industry_templates_has_a_label():
 
     codes = {code for fields in TEMPLATES.values() for f in fields for code in f.categories or ()}
     assert sorted(codes - set(CATEGORY_LABELS)) == []
+
+
+def test_the_chinese_catalogue_names_each_modelling_term_one_way():
+    """A reader meets one word for one thing: the tenant is 本机构/机构 (not 租户), the horizon 预测期 (not 观察期),
+    customers are counted in 位 (not 个), activity is 活动记录, and a version is 设为冠军."""
+    with CATALOGUES["zh_Hans_CN"].open("rb") as handle:
+        catalogue = read_po(handle)
+    other_words = {"租户": "本机构/机构", "观察期": "预测期", "个客户": "位客户", "活动数据": "活动记录",
+                   "提升为冠军": "设为冠军"}
+    found = [(word, message.id) for message in catalogue if message.id
+             for text in (message.string if isinstance(message.string, tuple) else (message.string,))
+             for word in other_words if word in (text or "")]
+    assert not found, [f"{word} (say {other_words[word]}): {msgid}" for word, msgid in found]

@@ -56,6 +56,8 @@ class Plan:
     design: str = "cutoffs"
     snapshot_reason: str = ""
     labels_dated: bool = True  # a snapshot's labels carry the day they describe (else it is the training's day)
+    # SNAPSHOT: fields left out because each alone tells who left (``leaks.outcome_columns``)
+    outcome_fields: list[str] = field(default_factory=list)
 
     def describe(self) -> dict:
         if self.design == SNAPSHOT:
@@ -63,7 +65,8 @@ class Plan:
                     "horizon_days": self.horizon_days,
                     "data_start": self.data_start.isoformat(), "data_end": self.data_end.isoformat(),
                     "validation_cutoff": self.validation_cutoff.isoformat(), "training_cutoffs": [],
-                    "unused_training_cutoffs": [], "validation": SNAPSHOT_VALIDATION}
+                    "unused_training_cutoffs": [], "validation": SNAPSHOT_VALIDATION,
+                    "outcome_fields": list(self.outcome_fields)}
         return {"design": "cutoffs", "horizon_days": self.horizon_days, "data_start": self.data_start.isoformat(),
                 "data_end": self.data_end.isoformat(), "validation_cutoff": self.validation_cutoff.isoformat(),
                 "training_cutoffs": [c.isoformat() for c in self.training_cutoffs],

@@ -41,11 +41,13 @@ def examples(model: str, spec: features.FeatureSpec, horizon_days: int, *, as_of
     the labels name leavers no cutoff can place.  Anything else the plan refuses is refused.
     """
     if model == CHURN and snapshot_churn.labels_without_activity():
-        return snapshot_churn.build_dataset(spec, horizon_days=horizon_days, reason="no_activity", seed=seed)
+        return snapshot_churn.build_dataset(spec, horizon_days=horizon_days, reason="no_activity", as_of=as_of,
+                                            seed=seed)
     plan = cutoffs.plan_cutoffs(model, horizon_days, as_of=as_of)
     try:
         return dataset.build_dataset(plan, spec, seed=seed, progress=progress)
     except dataset.UnplacedLabels as unplaced:
         if progress:
             progress("the churn labels are a snapshot: learning from the customers' fields", 0.9)
-        return snapshot_churn.build_dataset(spec, horizon_days=horizon_days, reason=unplaced.reason, seed=seed)
+        return snapshot_churn.build_dataset(spec, horizon_days=horizon_days, reason=unplaced.reason, as_of=as_of,
+                                            seed=seed)

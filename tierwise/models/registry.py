@@ -172,9 +172,11 @@ def register(model: str, trained: "Trained", data: "Dataset", *, trained_by: str
         # can predict the other's validation examples (different features, different questions).
         version.promotion_note = NOTES["other_design"].format(number=current.number, theirs=DESIGNS[theirs],
                                                               ours=DESIGNS[ours])
-    elif current.horizon_days != version.horizon_days:
+    elif current.horizon_days != version.horizon_days and ours != "snapshot":
         # Another horizon is another question (churn within 90 days or 180; value over 180 days or a
-        # year): scored on this version's labels the champion would lose for answering its own.
+        # year): scored on this version's labels the champion would lose for answering its own.  Not so
+        # between two snapshot versions: their labels are who had left by the snapshot, whatever horizon
+        # the training was asked for, so they answer one question and are compared on it.
         version.promotion_note = NOTES["other_horizon"].format(number=current.number, theirs=current.horizon_days,
                                                                ours=version.horizon_days)
     else:

@@ -51,7 +51,7 @@ from tierwise.models import snapshot_churn
 from tierwise.models.cutoffs import SNAPSHOT
 from tierwise.models.registry import ModelVersion, aligned, champion, design_of
 from tierwise.platform import tenancy
-from tierwise.platform.db import UTCDateTime, db, utcnow
+from tierwise.platform.db import UTCDateTime, db
 from tierwise.tenants.imports.loading import copy_into
 from tierwise.tenants.rules import snapshot
 from tierwise.tenants.rules.sql import execute_sql
@@ -165,12 +165,16 @@ def _ranked(model: str, index, contribution, numeric, text) -> dict[str, np.ndar
 
 
 def data_as_of() -> datetime:
-    """Where the tenant's data ends (``activity.data_end``), or now without any: training anchors its
-    cutoffs at the same moment, and features as of a moment the data does not reach would make every
-    customer look gone."""
+    """Where the tenant's data ends (``activity.data_end``): training anchors its cutoffs at the same
+    moment, and features as of a moment the data does not reach would make every customer look gone.
+
+    Without activity, the day of the snapshot of labels (``snapshot_churn.snapshot_moment``: the latest
+    label's day, else now), as its model was trained: a date field (an account opened on) is days before
+    that day in both, where days before today put every customer years past what the model saw, and
+    alerted drift on the first scoring."""
     from tierwise.tenants.activity import data_end
 
-    return data_end() or utcnow()
+    return data_end() or snapshot_churn.snapshot_moment(imported_outcomes())
 
 
 SQL_TYPES = {"f": sa.SmallInteger, "c": sa.Float, "n": sa.Float, "s": sa.Integer}

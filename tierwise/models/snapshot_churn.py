@@ -41,8 +41,10 @@ from flask_babel import lazy_gettext as _l
 from tierwise.errors import ValidationError
 from tierwise.models import features as f
 from tierwise.models.cutoffs import SNAPSHOT, Plan
+from tierwise.models.days import tenant_day
 from tierwise.models.dataset import (DRIFT_REFERENCE_ROWS, HELD_OUT_SHARE, Dataset, customer_buckets)
 from tierwise.models.labels import CHURN, imported_outcomes
+from tierwise.models.leaks import outcome_columns
 from tierwise.platform import tenancy
 from tierwise.platform.db import db, utcnow
 from tierwise.platform.numbers import readable_number
@@ -78,12 +80,20 @@ def snapshot_moment(outcomes: pd.DataFrame) -> datetime:
     return data_end() or utcnow()
 
 
-def build_dataset(spec: f.FeatureSpec, *, horizon_days: int, reason: str, seed: int = 7) -> Dataset:
+def build_dataset(spec: f.FeatureSpec, *, horizon_days: int, reason: str, as_of: datetime | None = None,
+                  seed: int = 7) -> Dataset:
     """The labelled customers' profiles, a random share held out for validation; refusals say what is missing.
 
     ``horizon_days`` is kept with the version (the tenant's churn question) though a snapshot has
-    none; ``reason`` is one of ``REASONS``.
+    none; ``reason`` is one of ``REASONS``.  An ``as_of`` is refused: the snapshot's labels and
+    fields are as of its own day, and training on them "as of" an earlier one would read what
+    was only known later while the version claimed otherwise.
     """
+    if as_of is not None:
+        raise ValidationError(_l(
+            "the churn labels are a snapshot (who had left by one day) and the model learns from the customers' "
+            "fields as they are now, so it cannot be trained as of %(as_of)s: nothing in a snapshot says what was "
+            "known then; train without an as-of", as_of=tenant_day(as_of)), field="as_of")
     outcomes = imported_outcomes()
     stayed, churned = int((outcomes["churned"] == 0).sum()), int((outcomes["churned"] == 1).sum())
     if not stayed or not churned:
@@ -96,12 +106,11 @@ def build_dataset(spec: f.FeatureSpec, *, horizon_days: int, reason: str, seed: 
     label = outcomes["churned"].reindex(profiles.index)
     known = label.notna().to_numpy()
     x, y = profiles[known], label[known]
+    outcome = outcome_columns(x, y)
+    if outcome:  # left out of the features, the drift reference and so of scoring; the version says so
+        profiles, x = profiles.drop(columns=outcome), x.drop(columns=outcome)
     if not _informative(x):
-        raise ValidationError(_l(
-            "the churn labels of %(count)s customers are a snapshot (who had left by one day), so a churn model "
-            "learns from the customers' fields, and these customers have none that differ: import their fields "
-            "(age, balance, products held, contract...) with the labels, or activity over time",
-            count=readable_number(len(y))), field="fields")
+        raise ValidationError(_no_fields(reason, len(y)), field="fields")
     held_out = customer_buckets(external.reindex(x.index)) < HELD_OUT_SHARE * 1000
     valid_x, valid_y = x[held_out], y[held_out]
     train_x, train_y = x[~held_out], y[~held_out]
@@ -111,7 +120,8 @@ def build_dataset(spec: f.FeatureSpec, *, horizon_days: int, reason: str, seed: 
     first = outcomes["observed_on"].dropna().min()
     plan = Plan(model=CHURN, horizon_days=horizon_days, data_start=moment if pd.isna(first) else first.to_pydatetime(),
                 data_end=moment, validation_cutoff=moment, training_cutoffs=[], overlapping=True, design=SNAPSHOT,
-                snapshot_reason=reason, labels_dated=not pd.isna(first))
+                snapshot_reason=reason, labels_dated=not pd.isna(first),
+                outcome_fields=[column.removeprefix("field_") for column in outcome])
     return Dataset(plan, spec, train_x, train_y, pd.Series(np.zeros(len(train_x), dtype=int)),
                    customer_buckets(external.reindex(ids), salt="inner"), valid_x, valid_y,
                    now_x=_drift_reference(profiles, label, external), extras={"identifier_fields": identifiers},
@@ -151,6 +161,29 @@ def _check_split(train_y: pd.Series, valid_y: pd.Series) -> None:
 
 
 _SIDES = {"training": _l("training"), "validation": _l("validation")}
+
+
+def _no_fields(reason: str, count: int) -> str:
+    """Why the labels cannot train on fields that tell no one apart, and what else would place the leavers.
+
+    A tenant with activity has it already: what it lacks is the day each leaver left (``undated``),
+    or leavers early enough for a cutoff to see them go (``late``), as the time-aware refusal said.
+    """
+    said = {"count": readable_number(count)}
+    if reason == "undated":
+        return _l("the churn labels of %(count)s customers name leavers without the day they left, and their "
+                  "activity does not stop, so a churn model learns from the customers' fields, and these customers "
+                  "have none that differ: import their fields (age, balance, products held, contract...) with the "
+                  "labels, or the day each one left (label_observed_on; --label-date-column in the CLI)", **said)
+    if reason == "late":
+        return _l("the churn labels of %(count)s customers are dated after the last training horizon (a snapshot "
+                  "taken as its customers left), so a churn model learns from the customers' fields, and these "
+                  "customers have none that differ: import their fields (age, balance, products held, contract...) "
+                  "with the labels, or a history in which some left earlier (their activity stopping, or labels "
+                  "dated inside it)", **said)
+    return _l("the churn labels of %(count)s customers are a snapshot (who had left by one day), so a churn model "
+              "learns from the customers' fields, and these customers have none that differ: import their fields "
+              "(age, balance, products held, contract...) with the labels, or activity over time", **said)
 
 
 def _one_outcome(stayed: int, churned: int) -> str:

@@ -121,6 +121,9 @@ def train_command(tenant_slug: str, model: str, as_of: str | None, horizon_days:
         if window.get("identifier_fields"):
             click.echo("  left out, as they only number or name the customers (a different value for each): "
                        + ", ".join(window["identifier_fields"]))
+        if window.get("outcome_fields"):
+            click.echo(f"  left out, as each alone tells who left (the outcome, not what comes before it): "
+                       f"{', '.join(window['outcome_fields'])}")
         _metric_table(version)
         leak = window.get("suspected_leak")
         if leak:

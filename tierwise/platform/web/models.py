@@ -128,7 +128,9 @@ def version_report(version: ModelVersion) -> dict:
             "importance": labelled_importance(version, _locale(), TOP_FEATURES),
             "validation": report.validation_label(version.data_window.get("validation")),
             "snapshot": design_of(version) == SNAPSHOT, "leak": _leak(version),
-            "snapshot_reason": report.snapshot_reason(version.data_window.get("snapshot_reason"))}
+            "snapshot_reason": report.snapshot_reason(version.data_window.get("snapshot_reason")),
+            "outcome_fields": listed([version.spec.label(f"field_{name}", _locale())
+                                      for name in version.data_window.get("outcome_fields") or []])}
 
 
 def _leak(version: ModelVersion) -> dict | None:
