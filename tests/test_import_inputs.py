@@ -824,3 +824,19 @@ def test_an_id_no_customer_has_in_any_spelling_is_still_just_unknown(app, tmp_pa
     with pytest.raises(ImportRejected) as refused:
         run_import(tenant_a, "activity", write(tmp_path, "a.csv", "customer,occurred_at,amount\n1234567,2024-01-05,10\n"))
     assert refused.value.errors[0].reason == "no customer with this id (import customers first)"
+
+
+def test_a_value_a_file_writes_its_own_way_in_many_rows_is_said_once_with_its_rows(app, tmp_path, tenant_a,
+                                                                                    run_import):
+    """BankChurners writes incomes as "$60K - $80K": in a number field that is thousands of rows of one sentence,
+    and the one other mistake of the file was lost among them."""
+    lines = ["external_id,name,loan_balance"] + [f"B{i},Customer {i},{'$60K - $80K' if i != 7 else 'n/a!'}"
+                                            for i in range(40)]
+    with pytest.raises(ImportRejected) as refused:
+        run_import(tenant_a, "customers", write(tmp_path, "c.csv", "\n".join(lines) + "\n"))
+    message = refused.value.message
+    assert message.startswith("40 invalid value(s), nothing was imported: column 'loan_balance', value '$60K - $80K' in "
+                              "39 rows (2, 3, 4 and 36 more): is not a number"), message
+    assert "row 9, column 'loan_balance', value 'n/a!': is not a number" in message, message
+    assert "(and" not in message  # every error is said, the 39 of one value among them
+    assert len(cells(refused.value)) == 40  # the run's page still lists each row

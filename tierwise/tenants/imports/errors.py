@@ -54,12 +54,39 @@ def row_errors(rows: pd.Series, column: str, values: pd.Series, reason) -> list[
 
 
 def rejection_message(errors: list[RowError], total: int) -> str:
-    """What a refused file says, in the current reader's language: the count and the first errors."""
-    shown = clauses(str(e) for e in errors[:SHOWN_IN_MESSAGE])
-    if total > SHOWN_IN_MESSAGE:
+    """What a refused file says, in the current reader's language: the count and the first errors.
+
+    Errors of one column, value and reason are said once with the rows they are in: a value a
+    file writes its own way (BankChurners' ``$60K - $80K`` in a number column) is in thousands
+    of rows, and twenty rows of the same sentence hid whether anything else was wrong.
+    """
+    groups: dict[tuple, list[RowError]] = {}
+    for error in errors:  # in row order: a group is shown where its first row is
+        groups.setdefault((error.column, error.value, error.said(), error.batch), []).append(error)
+    said = [_said(group) for group in list(groups.values())[:SHOWN_IN_MESSAGE]]
+    shown = clauses(said)
+    left = total - sum(len(group) for group in list(groups.values())[:SHOWN_IN_MESSAGE])
+    if left > 0:
         return _("%(count)s invalid value(s), nothing was imported: %(errors)s (and %(more)s more)",
-                 count=total, errors=shown, more=total - SHOWN_IN_MESSAGE)
+                 count=total, errors=shown, more=left)
     return _("%(count)s invalid value(s), nothing was imported: %(errors)s", count=total, errors=shown)
+
+
+SHOWN_ROWS = 3  # of a value's rows, named before "and N more"
+
+
+def _said(group: list[RowError]) -> str:
+    """One error, or one value's errors in several rows ("rows 2, 5, 9 and 1,787 more")."""
+    first = group[0]
+    if len(group) == 1:
+        return str(first)
+    named = [f"rows[{e.row}]" if e.batch else str(e.row) for e in group[:SHOWN_ROWS]]
+    rows = ", ".join(named)
+    if len(group) > SHOWN_ROWS:
+        rows = _("%(rows)s and %(more)s more", rows=rows, more=f"{len(group) - SHOWN_ROWS:,}")
+    shown = first.value[:60].replace("\r", "\\r").replace("\n", "\\n")
+    return _("column '%(column)s', value '%(value)s' in %(count)s rows (%(rows)s): %(reason)s", column=first.column,
+             value=shown, count=f"{len(group):,}", rows=rows, reason=first.said())
 
 
 class ImportRejected(ValidationError):
