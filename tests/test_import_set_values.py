@@ -137,3 +137,18 @@ def test_a_customer_file_can_give_every_customer_a_field_it_adds(app, runner, te
         label = field_registry()["region"].label_en
     assert [tuple(r) for r in regions] == [("E-1", "east"), ("E-2", "east")]
     assert label == "region"
+
+
+def test_a_saved_mapping_sets_an_optional_target_again_when_reused(app, runner, tenant_a, tmp_path):
+    """A saved mapping's optional targets may be absent from the next file; a value it sets is never absent."""
+    customers(runner, tenant_a, tmp_path)
+    first = tierwise(runner, "import", "interactions", "--tenant", tenant_a.slug, register(tmp_path),
+                     "--set", "type=complaint", "--set", "channel=phone", "--set", "severity=4",
+                     "--save-mapping", "hotline")
+    assert first.exit_code == 0, first.output
+    again = tierwise(runner, "import", "interactions", "--tenant", tenant_a.slug,
+                     register(tmp_path, REGISTER.replace("2025-03", "2025-05")), "--mapping", "hotline")
+    assert again.exit_code == 0, again.output
+    with in_tenant(app, tenant_a):
+        severities = db.session.scalars(sa.select(Interaction.severity)).all()
+    assert sorted(severities) == [4, 4, 4, 4], severities

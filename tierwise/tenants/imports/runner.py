@@ -121,8 +121,9 @@ def import_file(path: str | Path, *, kind: str, mapping: dict[str, str] | None =
     source = open_table(path)
     required = {target.name for target in BUILT_IN_TARGETS[kind] if target.required} if kind in BUILT_IN_TARGETS \
         else set()
-    mapping = {target: column for target, column in (mapping or {}).items()
-               if target not in optional or target in required or column in source.columns}
+    mapping = {target: column for target, column in (mapping or {}).items()  # a set value is always there
+               if target not in optional or target in required or column in source.columns
+               or column.startswith(constants.SET_PREFIX)}
     return _run(source, name=source_name or Path(path).name, kind=kind, mapping=mapping,
                 skip_invalid=skip_invalid, add_fields=add_fields, rejects_path=rejects_path, progress=progress,
                 may_assign=may_assign, may_add_fields=may_add_fields)
