@@ -152,3 +152,23 @@ def test_a_saved_mapping_sets_an_optional_target_again_when_reused(app, runner, 
     with in_tenant(app, tenant_a):
         severities = db.session.scalars(sa.select(Interaction.severity)).all()
     assert sorted(severities) == [4, 4, 4, 4], severities
+
+
+def test_the_import_page_sets_a_value_with_two_equals_signs_in_its_mapping_box(app, browser, tenant_a, runner,
+                                                                             tmp_path):
+    import io
+
+    from tests.conftest import csrf_token_from
+
+    customers(runner, tenant_a, tmp_path)
+    browser.login(tenant_a, "admin")
+    url = f"/t/{tenant_a.slug}/imports/"
+    page = browser.get(url).text
+    assert "TARGET==VALUE gives every row one value" in page
+    sent = browser.client.post(url, content_type="multipart/form-data", data={
+        "csrf_token": csrf_token_from(page), "kind": "interactions", "columns": "type==投诉\nchannel==phone",
+        "file": (io.BytesIO(REGISTER.encode("utf-8")), "投诉登记.csv")})
+    assert sent.status_code == 302, sent.get_data(as_text=True)
+    run_page = browser.get(sent.location).text
+    assert "Succeeded" in run_page and "<code>type</code> = 投诉 (every row)" in run_page, run_page
+    assert interactions(app, tenant_a) == [("C-1", "complaint", "phone"), ("C-2", "complaint", "phone")]
