@@ -283,6 +283,29 @@ def test_a_categorical_reason_shows_the_categorys_label(app, bank):
     assert '<td class="number">企业高管</td>' in chinese, chinese[:3000]
 
 
+def test_a_reason_on_the_party_type_names_the_type_as_the_profile_does(app, bank):
+    """An organisation's profile says 机构 (Organisation): a model reason on its party type says the same,
+    not the stored code "organisation" in the middle of a Chinese page."""
+    with in_tenant(app, bank):
+        score = db.session.scalars(sa.select(CustomerScore)
+                                   .order_by(CustomerScore.churn_probability.desc().nulls_last())).first()
+        kept = score.value_reasons
+        score.value_reasons = [["party_type", -0.2, "organisation"], *kept[1:]]
+        db.session.commit()
+        customer_id = score.customer_id
+    try:
+        admin = signed_in(app, bank)
+        english = admin.get(f"/t/{bank.slug}/customers/{customer_id}", headers=ENGLISH).text.split('id="scores"')[1]
+        chinese = admin.get(f"/t/{bank.slug}/customers/{customer_id}", headers=CHINESE).text.split('id="scores"')[1]
+        assert '<td class="number">Organisation</td>' in english and ">organisation<" not in english
+        assert '<td class="number">机构</td>' in chinese and ">organisation<" not in chinese
+    finally:
+        with in_tenant(app, bank):
+            score = db.session.scalar(sa.select(CustomerScore).where(CustomerScore.customer_id == customer_id))
+            score.value_reasons = kept
+            db.session.commit()
+
+
 def test_a_customer_not_scored_yet_says_so(app, make_tenant):
     world = make_tenant("bank")
     with in_tenant(app, world):

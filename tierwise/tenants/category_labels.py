@@ -13,6 +13,8 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 CATEGORY_LABELS = {
+    # every tenant: a customer's party type (a model feature, so a reason can name it)
+    "individual": _l("Individual"), "organisation": _l("Organisation"),
     # bank: occupation
     "business_owner": _l("Business owner"), "property_investor": _l("Property investor"),
     "professional_investor": _l("Professional investor"), "executive": _l("Executive"), "other": _l("Other"),

@@ -245,7 +245,6 @@ def _said_diff(changes: list) -> str:
     return clauses(said)
 
 
-PARTY_LABELS = {"individual": _l("Individual"), "organisation": _l("Organisation")}
 STATUS_LABELS = {"active": _l("Active"), "dormant": _l("Dormant"), "closed": _l("Closed")}
 
 
@@ -399,7 +398,7 @@ def init_app(app: Flask) -> None:
         permission_label=lambda permission: PERMISSION_LABELS.get(permission, permission),
         audit_action_label=lambda code: AUDIT_ACTION_LABELS.get(code, code),
         audit_target_label=lambda code: AUDIT_TARGET_LABELS.get(code, code),
-        party_label=lambda code: PARTY_LABELS.get(code, code),
+        party_label=category_label,  # individual, organisation: as a model reason names them
         status_label=lambda code: STATUS_LABELS.get(code, code),
         channel_label=category_label,  # channels, interaction types, activity categories: one dictionary
         interaction_label=category_label,
