@@ -65,6 +65,9 @@ def test_a_background_import_without_redis_completes_and_status_reports_it(app, 
     assert started.exit_code == 0, started.stderr
     run_id = run_id_from(started)
     assert f"tierwise import status --tenant {tenant_a.slug} {run_id}" in started.stdout
+    # over before the command returns: nothing to follow, and said so
+    assert "It ran in this process (TIERWISE_REDIS_URL is not set)" in started.stdout
+    assert "Follow it with" not in started.stdout
     assert customer_ids(app, tenant_a) == {"0001", "0002"}
 
     status = tierwise(runner, "import", "status", "--tenant", tenant_a.slug, run_id)

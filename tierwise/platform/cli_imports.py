@@ -165,7 +165,11 @@ def _start_run(kind: str, mapping: dict[str, str], *, path: str, tenant_slug: st
                                options={"mapping": mapping, "skip_invalid": skip_invalid, "add_fields": add_fields})
         run_id, status, message = run.id, run.status, run.said_message()
     click.echo(f"Import run {run_id} ({kind}, {Path(path).name}): {status}")
-    click.echo(f"Follow it with: tierwise import status --tenant {tenant_slug} {run_id}")
+    if status in ("succeeded", "failed"):  # without TIERWISE_REDIS_URL the run is over before this line
+        click.echo(f"It ran in this process (TIERWISE_REDIS_URL is not set); its report: "
+                   f"tierwise import status --tenant {tenant_slug} {run_id}")
+    else:
+        click.echo(f"Follow it with: tierwise import status --tenant {tenant_slug} {run_id}")
     if status == "failed":
         _fail(run_id, message)
 
