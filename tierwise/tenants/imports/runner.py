@@ -26,7 +26,6 @@ from tierwise.platform import audit, tenancy
 from tierwise.platform.change_context import changes_because
 from tierwise.platform.db import db, utcnow
 from tierwise.platform.tenant import Tenant
-from tierwise.platform.users import Role
 from tierwise.tenants.category_labels import label_spellings
 from tierwise.tenants.customers import default_party_type
 from tierwise.tenants.fields import MAX_LABEL, FieldGroup, define_field, field_registry
@@ -171,10 +170,11 @@ def _run(source, *, name: str, kind: str, mapping: dict[str, str], skip_invalid:
                         sample=first.frame if first is not None else None, batch=batch)
     tenant = db.session.get(Tenant, tenant_id)
     timezone = tenant.timezone  # local times in the file are the tenant's
-    constants.check_values(source, plan.targets, lambda target, cells: _parse(target, cells, timezone), _reason)
     if not may_assign and any(target.name == "rm_email" for target, _source in plan.targets):
         raise PermissionDeniedError(_("an rm_email column gives customers to relationship managers, which only a "
                                       "tenant admin may do: leave the column out, or ask one"))
+    constants.check_values(source, plan.targets, lambda target, value: _set_value_refusal(target, value, timezone,
+                                                                                        tenant_id))
     result.ignored_columns, result.recognised_columns = plan.ignored, plan.recognised
     for field_name, field_type in plan.new_fields.items():
         # The file's header is the field's label: reasons and pages read "IsActiveMember" or 客户经理, not the
@@ -450,21 +450,30 @@ def _reason(target: Target):
     raise KeyError(target.kind)
 
 
+def _set_value_refusal(target: Target, value: str, timezone: str, tenant_id: int):
+    """Why a value set for every row would be refused in each of them, as ``parse_chunk`` and
+    ``_reference_errors`` judge a cell (a branch no one has, a date before 1900), or None."""
+    values, bad = _parse(target, pd.Series([value], dtype=object), timezone)
+    if bool(bad.iloc[0]):
+        return _reason(target)
+    for out_of_range, reason in _implausible(target, values) if target.kind in ("date", "datetime") else ():
+        if bool(out_of_range.iloc[0]):
+            return reason
+    spec = None if target.attribute else loading.REFERENCES.get(target.name)
+    if spec is not None and loading.names_nothing(db.session.connection(), tenant_id, values.iloc[0], **spec):
+        return spec["reason"]
+    return None
+
+
 def _reference_errors(connection, tenant_id: int, plan: ColumnPlan) -> list[RowError]:
     sources = {target.name: source for target, source in plan.targets}
     errors: list[RowError] = []
     if plan.kind == "customers":
         errors += loading.duplicate_keys(connection, "external_id", sources["external_id"])
-        if "branch_code" in sources:
-            errors += loading.unknown_references(
-                connection, tenant_id, stage_column="branch_code", table="branches", table_column="code",
-                column=sources["branch_code"], any_case=True, reason=_l("no branch with this code"))
-        if "rm_email" in sources:  # the same rule as assigning by hand: no book for a user who cannot work it
-            errors += loading.unknown_references(
-                connection, tenant_id, stage_column="rm_email", table="users", table_column="email",
-                column=sources["rm_email"], lower=True,
-                reason=_l("no active relationship manager with this email"),
-                only=f"t.active AND t.role = '{Role.RELATIONSHIP_MANAGER.value}'")
+        for name, spec in loading.REFERENCES.items():
+            if name in sources:
+                errors += loading.unknown_references(connection, tenant_id, stage_column=name, column=sources[name],
+                                                     **spec)
     else:
         errors += loading.unknown_customers(connection, tenant_id, column=sources["customer"])
     return errors
