@@ -196,3 +196,25 @@ def test_a_set_value_naming_no_branch_or_a_date_before_1900_is_refused_once_befo
     assert sent.status_code == 400 and sent.get_json()["error"]["field"] == "mapping.branch_code", sent.get_json()
     with in_tenant(app, tenant_a):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Customer)) == 2
+
+
+def test_the_audit_log_and_the_api_say_which_values_an_import_set_for_every_row(app, runner, tenant_a, tmp_path,
+                                                                              client, issue_token):
+    """The audit log is where an admin looks for who gave every customer of a file to one RM: the import's
+    event says what it set, as the run's page and the CLI do."""
+    from tierwise.platform.audit import AuditEvent
+
+    path = tmp_path / "east.csv"
+    path.write_text("external_id,name\nE-1,East one\nE-2,East two\n", encoding="utf-8")
+    done = tierwise(runner, "import", "customers", "--tenant", tenant_a.slug, path,
+                    "--set", f"rm_email={tenant_a.email('rm1')}", "--set", "branch_code=N")
+    assert done.exit_code == 0, done.output
+    token = issue_token(tenant_a, "admin")
+    sent = client.post("/api/v1/imports/customers", headers={"Authorization": f"Bearer {token}"},
+                       json={"rows": [{"external_id": "E-3"}], "mapping": {"status": "=dormant"}})
+    assert sent.status_code in (200, 201) and sent.get_json()["set_values"] == {"status": "dormant"}, sent.get_json()
+    with in_tenant(app, tenant_a):
+        events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "import.completed")
+                                    .order_by(AuditEvent.occurred_at)).all()
+        said = [event.details.get("set_values") for event in events]
+    assert said == [{"rm_email": tenant_a.email("rm1"), "branch_code": "N"}, {"status": "dormant"}], said

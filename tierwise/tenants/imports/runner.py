@@ -68,6 +68,7 @@ class ImportResult:
     latest_ahead: datetime | None = None
     # How the file's dates with the year last were read, where it wrote any (``parsing.MONTH_FIRST``, ``DAY_FIRST``)
     date_order: str | None = None
+    set_values: dict[str, str] = field(default_factory=dict)  # target -> the value set for every row (``constants``)
 
     def summary(self) -> dict:
         return {"kind": self.kind, "source": self.source, "rows_read": self.rows_read, "inserted": self.inserted,
@@ -77,7 +78,7 @@ class ImportResult:
                 "rejects_path": self.rejects_path, "seconds": round(self.seconds, 3),
                 "dated_ahead": self.dated_ahead,
                 "latest_ahead": self.latest_ahead.isoformat() if self.latest_ahead else None,
-                "date_order": self.date_order}
+                "date_order": self.date_order, "set_values": self.set_values}
 
 
 class FrameSource:
@@ -163,6 +164,7 @@ def _run(source, *, name: str, kind: str, mapping: dict[str, str], skip_invalid:
     started = time.perf_counter()
     result = ImportResult(kind=kind, source=name)
     batch = isinstance(source, FrameSource)
+    result.set_values = constants.constants_of(mapping)  # said by the audit log and the API, as typed
     source, mapping = constants.with_constants(source, mapping, kind, batch=batch)  # values set for every row
     chunks = source.chunks()
     first = next(chunks, None)
@@ -249,7 +251,7 @@ def _run(source, *, name: str, kind: str, mapping: dict[str, str], skip_invalid:
     result.seconds = time.perf_counter() - started
     audit.record("import.completed", target_type="import", target_id=kind,  # "dated after today: 0" says nothing
                  details={key: value for key, value in result.summary().items()
-                          if key not in ("dated_ahead", "latest_ahead") or value})
+                          if key not in ("dated_ahead", "latest_ahead", "set_values") or value})
     return result
 
 
