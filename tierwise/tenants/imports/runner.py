@@ -30,7 +30,7 @@ from tierwise.tenants.category_labels import label_spellings
 from tierwise.tenants.customers import default_party_type
 from tierwise.tenants.fields import MAX_LABEL, FieldGroup, define_field, field_registry
 from tierwise.tenants.imports import constants, loading, parsing
-from tierwise.tenants.imports.errors import ImportRejected, RowError, row_errors
+from tierwise.tenants.imports.errors import ImportRejected, RowError, keep, row_errors
 from tierwise.tenants.imports.planning import ColumnPlan, plan_columns
 from tierwise.tenants.imports.reading import CHUNK_ROWS, Chunk, open_table
 from tierwise.tenants.imports.rejects import RejectsFile
@@ -141,7 +141,8 @@ def import_records(records: list[dict], *, kind: str, mapping: dict[str, str] | 
                       skip_invalid=skip_invalid, add_fields=add_fields, rejects_path=None, progress=None,
                       may_assign=may_assign, may_add_fields=may_add_fields)
     except ImportRejected as rejected:
-        raise ImportRejected([error.in_batch() for error in rejected.errors], total=rejected.total) from None
+        raise ImportRejected([error.in_batch() for error in rejected.errors], total=rejected.total,
+                             counts=rejected.counts) from None
     result.errors = [error.in_batch() for error in result.errors]
     return result
 
@@ -199,13 +200,14 @@ def _run(source, *, name: str, kind: str, mapping: dict[str, str], skip_invalid:
     else:  # the merge SQL reads every column; absent optional ones stay NULL
         stage = loading.create_stage(connection, list(BUILT_IN_TARGETS[kind]))
     errors: list[RowError] = []
+    counts: dict[tuple, int] = {}  # errors by column, value and reason, beyond those kept (``errors.keep``)
     error_count = rejected_rows = 0
     rejects = RejectsFile(Path(rejects_path)) if skip_invalid and rejects_path is not None else None
     try:
         for chunk in itertools.chain([first] if first is not None else [], chunks):
             typed, chunk_errors = parse_chunk(chunk, plan, timezone, result.date_order)
             error_count += len(chunk_errors)
-            errors.extend(chunk_errors[:max(0, KEPT_ERRORS - len(errors))])
+            keep(errors, counts, chunk_errors, KEPT_ERRORS)
             bad_rows = {e.row for e in chunk_errors}
             rejected_rows += len(bad_rows)
             if rejects is not None:
@@ -225,11 +227,12 @@ def _run(source, *, name: str, kind: str, mapping: dict[str, str], skip_invalid:
         sql_errors = _reference_errors(connection, tenant_id, plan)
         error_count += len(sql_errors)
         rejected_rows += len({e.row for e in sql_errors})
-        errors.extend(sql_errors[:max(0, KEPT_ERRORS - len(errors))])
+        keep(errors, counts, sql_errors, KEPT_ERRORS)
         if rejects is not None:
             rejects.write(sql_errors)
         if errors and not skip_invalid:
-            raise ImportRejected(errors, total=error_count, rows_read=result.rows_read, rejected_rows=rejected_rows)
+            raise ImportRejected(errors, total=error_count, rows_read=result.rows_read, rejected_rows=rejected_rows,
+                                 counts=counts)
         loading.drop_rows(connection, {e.row for e in sql_errors})
         with changes_because(f"import of {name}"):  # the RM assignment history says where a change came from
             counts = {"customers": lambda: loading.merge_customers(connection, tenant_id, targets,
