@@ -261,3 +261,12 @@ def test_an_unknown_list_is_named_by_the_path_parameter_the_document_gives_it(cl
     assert response.status_code == 404 and response.json["error"]["field"] == "name", response.json
     operation = openapi["paths"][path.replace("nope", "{name}")]["get"]
     assert "name" in [p["name"] for p in operation["parameters"] if p["in"] == "path"]
+
+
+def test_a_model_versions_data_window_is_described_key_by_key(openapi):
+    """What a version records of its data is read by programs: the fields left out as identifiers and the
+    suspected leak are named in the contract with the rest."""
+    said = openapi["components"]["schemas"]["ModelVersionDetail"]["properties"]["data_window"]["description"]
+    for key in ("design", "snapshot_reason", "labels_dated", "outcome_fields", "training_examples",
+                "identifier_fields", "suspected_leak"):
+        assert key in said, key

@@ -840,3 +840,19 @@ def test_a_value_a_file_writes_its_own_way_in_many_rows_is_said_once_with_its_ro
     assert "row 9, column 'loan_balance', value 'n/a!': is not a number" in message, message
     assert "(and" not in message  # every error is said, the 39 of one value among them
     assert len(cells(refused.value)) == 40  # the run's page still lists each row
+
+
+def test_a_refused_run_says_how_many_rows_hold_a_value_though_it_keeps_200_of_them(app, tmp_path, tenant_a, runner):
+    """A run keeps its first 200 errors for its page; the value in 250 rows is said to be in 250, as the file
+    holds it, not in the 200 kept with "and 50 more" after them."""
+    from tierwise.platform.cli import cli
+
+    lines = ["external_id,name,loan_balance"] + [f"B{i},Customer {i},$60K - $80K" for i in range(250)]
+    path = write(tmp_path, "c.csv", "\n".join(lines) + "\n")
+    started = runner.invoke(cli, ["import", "customers", "--tenant", tenant_a.slug, str(path), "--background"])
+    run_id = started.output.split("Import run ")[1].split()[0]
+    status = runner.invoke(cli, ["import", "status", "--tenant", tenant_a.slug, run_id])
+    assert status.exit_code != 0
+    assert ("250 invalid value(s), nothing was imported: column 'loan_balance', value '$60K - $80K' in 250 rows "
+            "(2, 3, 4 and 247 more): is not a number") in status.output, status.output
+    assert "(and" not in status.output.split("nothing was imported")[-1], status.output

@@ -172,3 +172,49 @@ def test_the_import_page_sets_a_value_with_two_equals_signs_in_its_mapping_box(a
     run_page = browser.get(sent.location).text
     assert "Succeeded" in run_page and "<code>type</code> = 投诉 (every row)" in run_page, run_page
     assert interactions(app, tenant_a) == [("C-1", "complaint", "phone"), ("C-2", "complaint", "phone")]
+
+
+def test_a_set_value_naming_no_branch_or_a_date_before_1900_is_refused_once_before_any_row(app, runner, tenant_a,
+                                                                                             tmp_path, client,
+                                                                                             issue_token):
+    """A value set for every row is wrong in every row or in none: refused once, naming the mapping's entry, not
+    row by row under a column the file does not have ('=branch_code'), nor every row skipped with --skip-invalid."""
+    path = tmp_path / "east.csv"
+    path.write_text("external_id,name\nE-1,East one\nE-2,East two\n", encoding="utf-8")
+    for option in ("branch_code=NOPE", "label_observed_on=1800-01-01", "rm_email=ghost@nowhere.test"):
+        refused = tierwise(runner, "import", "customers", "--tenant", tenant_a.slug, path, "--set", option,
+                           "--skip-invalid")
+        assert refused.exit_code != 0, refused.output
+        assert f"the value set for every row, {option}, " in refused.output, refused.output
+        assert "=branch_code" not in refused.output and "rows" not in refused.output, refused.output
+    known = tierwise(runner, "import", "customers", "--tenant", tenant_a.slug, path, "--set", "branch_code=n",
+                     "--set", f"rm_email={tenant_a.email('rm1').upper()}")
+    assert known.exit_code == 0, known.output  # matched as a cell is: the code ignoring case, the email lowered
+    token = issue_token(tenant_a, "admin")
+    sent = client.post("/api/v1/imports/customers", headers={"Authorization": f"Bearer {token}"},
+                       json={"rows": [{"external_id": "E-3"}], "mapping": {"branch_code": "=NOPE"}})
+    assert sent.status_code == 400 and sent.get_json()["error"]["field"] == "mapping.branch_code", sent.get_json()
+    with in_tenant(app, tenant_a):
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Customer)) == 2
+
+
+def test_the_audit_log_and_the_api_say_which_values_an_import_set_for_every_row(app, runner, tenant_a, tmp_path,
+                                                                              client, issue_token):
+    """The audit log is where an admin looks for who gave every customer of a file to one RM: the import's
+    event says what it set, as the run's page and the CLI do."""
+    from tierwise.platform.audit import AuditEvent
+
+    path = tmp_path / "east.csv"
+    path.write_text("external_id,name\nE-1,East one\nE-2,East two\n", encoding="utf-8")
+    done = tierwise(runner, "import", "customers", "--tenant", tenant_a.slug, path,
+                    "--set", f"rm_email={tenant_a.email('rm1')}", "--set", "branch_code=N")
+    assert done.exit_code == 0, done.output
+    token = issue_token(tenant_a, "admin")
+    sent = client.post("/api/v1/imports/customers", headers={"Authorization": f"Bearer {token}"},
+                       json={"rows": [{"external_id": "E-3"}], "mapping": {"status": "=dormant"}})
+    assert sent.status_code in (200, 201) and sent.get_json()["set_values"] == {"status": "dormant"}, sent.get_json()
+    with in_tenant(app, tenant_a):
+        events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "import.completed")
+                                    .order_by(AuditEvent.occurred_at)).all()
+        said = [event.details.get("set_values") for event in events]
+    assert said == [{"rm_email": tenant_a.email("rm1"), "branch_code": "N"}, {"status": "dormant"}], said

@@ -320,7 +320,7 @@ def test_one_customer_a_billion_times_larger_leaves_metrics_and_scores_finite(ap
 
 # --- profile fields ----------------------------------------------------------------------------------------
 
-def test_empty_unique_and_chinese_profile_fields_train_and_explain_in_chinese(app):
+def test_empty_unique_and_chinese_profile_fields_train_and_explain_in_chinese(app, browser):
     world = tenant(app)
     with in_tenant(app, world):
         define_field(name="credit_score", field_type="number", label_zh="信用评分", label_en="Credit score")
@@ -350,6 +350,9 @@ def test_empty_unique_and_chinese_profile_fields_train_and_explain_in_chinese(ap
     shown = {value for reasons in frame["churn_reasons"].dropna()  # none for the lapsed
              for feature, _c, value in reasons if feature == "field_region"}
     assert shown <= {"华东", "华南", "华北", "西部", None}  # a category's value is its own text, not a code
+    browser.login(world)  # the page names the field left out as it names every field: by its label
+    page = browser.get(f"/t/{world.slug}/models/", headers={"Accept-Language": "zh-CN"}).text
+    assert "仅用于编号或标识客户的字段（每位客户取值都不同）：推荐码" in page, page
 
 
 # --- activity over time ------------------------------------------------------------------------------------

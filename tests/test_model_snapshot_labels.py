@@ -188,7 +188,7 @@ def test_tierwise_train_and_the_model_page_say_the_model_learnt_from_a_snapshot(
     assert "The tenant has churn labels and no activity: the model learnt from the customers&#39; fields." in page
     assert "Customers held out at random: the churn labels are a snapshot" in page
     assert "Training cutoffs" not in page and "days after each cutoff" not in page
-    assert "Fields that only number or name the customers (a different value for each): rownumber" in page
+    assert "Fields that only number or name the customers (a different value for each): RowNumber" in page  # its label
 
 
 def test_a_snapshot_cannot_be_trained_as_of_an_earlier_day_and_the_refusal_names_the_as_of(app):

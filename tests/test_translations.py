@@ -86,3 +86,14 @@ def test_the_chinese_catalogue_names_each_modelling_term_one_way():
              for text in (message.string if isinstance(message.string, tuple) else (message.string,))
              for word in other_words if word in (text or "")]
     assert not found, [f"{word} (say {other_words[word]}): {msgid}" for word, msgid in found]
+
+
+@pytest.mark.parametrize("locale", sorted(CATALOGUES))
+def test_each_message_is_in_the_catalogue_once(locale):
+    """A message twice is said by whichever copy the compiler keeps: two merged branches each added "Left out",
+    one as 未使用 and one as 未采用的字段, and the page showed the one nobody had checked against its neighbours."""
+    text = CATALOGUES[locale].read_text(encoding="utf-8")
+    ids = ["".join(re.findall(r'"(.*)"', entry)) for entry in
+           re.findall(r'^msgid ((?:".*"\n)+)(?=msgid_plural|msgstr)', text, re.M)]
+    twice = sorted({msgid for msgid in ids if msgid and ids.count(msgid) > 1})
+    assert not twice, f"in {locale} more than once: {twice}"

@@ -104,7 +104,10 @@ SCHEMAS = {
                          "description": "The latest of those rows' moments."},
         "date_order": {"type": ["string", "null"], "enum": ["mdy", "dmy", None],
                        "description": "How dates written with the year last (12/13/2010) were read: month first "
-                                      "or day first, as the file's own dates showed; null when it wrote none."}}},
+                                      "or day first, as the file's own dates showed; null when it wrote none."},
+        "set_values": {"type": "object", "additionalProperties": {"type": "string"},
+                       "description": "Targets given one value for every row by the mapping (\"type\": "
+                                      "\"=complaint\"), and that value."}}},
     "ImportRun": {"type": "object", "properties": {
         "id": _UUID, "kind": {"type": "string", "enum": ["customers", "activity", "interactions"]},
         "source_name": {"type": "string"}, "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed"]},

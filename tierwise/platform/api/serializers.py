@@ -25,7 +25,7 @@ FIELD_DEFINITION_FIELDS = ("name", "field_type", "field_group", "label_zh", "lab
                            "categories")
 IMPORT_RESULT_FIELDS = ("kind", "source", "rows_read", "inserted", "updated", "unchanged", "rejected",
                         "added_fields", "ignored_columns", "recognised_columns", "dated_ahead", "latest_ahead",
-                        "date_order")
+                        "date_order", "set_values")
 ROW_ERROR_FIELDS = ("row", "column", "value", "reason")
 IMPORT_RUN_FIELDS = ("id", "kind", "source_name", "status", "rows_read", "rows_per_second", "result", "message",
                      "created_by", "created_at", "started_at", "finished_at")

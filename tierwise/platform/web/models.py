@@ -129,8 +129,12 @@ def version_report(version: ModelVersion) -> dict:
             "validation": report.validation_label(version.data_window.get("validation")),
             "snapshot": design_of(version) == SNAPSHOT, "leak": _leak(version),
             "snapshot_reason": report.snapshot_reason(version.data_window.get("snapshot_reason")),
-            "outcome_fields": listed([version.spec.label(f"field_{name}", _locale())
-                                      for name in version.data_window.get("outcome_fields") or []])}
+            "outcome_fields": _labels(version, "outcome_fields"), "identifier_fields": _labels(version, "identifier_fields")}
+
+
+def _labels(version: ModelVersion, key: str) -> str:
+    """The fields ``data_window[key]`` names, by their labels in the reader's language, listed ('' for none)."""
+    return listed([version.spec.label(f"field_{name}", _locale()) for name in version.data_window.get(key) or []])
 
 
 def _leak(version: ModelVersion) -> dict | None:

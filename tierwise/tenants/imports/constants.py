@@ -18,7 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator
 
-import pandas as pd
 from flask_babel import gettext as _
 
 from tierwise.errors import ValidationError
@@ -87,11 +86,12 @@ def with_constants(source, mapping: dict[str, str], kind: str, *, batch: bool = 
     return WithConstants(source, values), {**mapping, **{target: column_for(target) for target in constants}}
 
 
-def check_values(source, targets: list[tuple[Target, str]], parse, reason) -> None:
+def check_values(source, targets: list[tuple[Target, str]], refusal) -> None:
     """Refuse a set value its target cannot hold, naming the target, before any row is read.
 
-    ``targets``: the plan's (target, column); ``parse(target, cells)`` and ``reason(target)`` are
-    the runner's, so a set value is judged exactly as a cell of the same target would be.
+    ``targets``: the plan's (target, column); ``refusal(target, value)`` is the runner's, why a cell of
+    the same target holding the value would be refused (or None): it would be in every row, under a
+    column the file does not have, and ``skip_invalid`` would skip the whole file.
     """
     if not isinstance(source, WithConstants):
         return
@@ -99,10 +99,10 @@ def check_values(source, targets: list[tuple[Target, str]], parse, reason) -> No
         if column not in source.values:
             continue
         value = source.values[column]
-        _values, bad = parse(target, pd.Series([value], dtype=object))
-        if bool(bad.iloc[0]):
+        reason = refusal(target, value)
+        if reason is not None:
             raise ValidationError(_("the value set for every row, %(target)s=%(value)s, %(reason)s",
-                                    target=target.name, value=value, reason=reason(target)), field=f"mapping.{target.name}")
+                                    target=target.name, value=value, reason=reason), field=f"mapping.{target.name}")
 
 
 def _example(kind: str, target: str) -> str:

@@ -53,19 +53,39 @@ def row_errors(rows: pd.Series, column: str, values: pd.Series, reason) -> list[
     return [RowError(int(r), column, str(v), reason, kept) for r, v in zip(rows.tolist(), values.tolist())]
 
 
-def rejection_message(errors: list[RowError], total: int) -> str:
+def group_of(error: RowError) -> tuple[str, str, str]:
+    """What errors said once together share: column, value and reason (as said when the file was read)."""
+    return error.column, error.value, error.reason
+
+
+def keep(errors: list[RowError], counts: dict[tuple, int], found: list[RowError], limit: int) -> None:
+    """Add ``found`` to ``errors`` while fewer than ``limit`` are kept, and count every error of a group
+    that has one kept in ``counts`` (``group_of``): a value in 50,000 rows is said to be in 50,000, not in
+    the 10,000 kept."""
+    for error in found:
+        key = group_of(error)
+        if len(errors) < limit:
+            errors.append(error)
+            counts[key] = counts.get(key, 0) + 1
+        elif key in counts:
+            counts[key] += 1
+
+
+def rejection_message(errors: list[RowError], total: int, counts: dict[tuple, int] | None = None) -> str:
     """What a refused file says, in the current reader's language: the count and the first errors.
 
     Errors of one column, value and reason are said once with the rows they are in: a value a
     file writes its own way (BankChurners' ``$60K - $80K`` in a number column) is in thousands
-    of rows, and twenty rows of the same sentence hid whether anything else was wrong.
+    of rows, and twenty rows of the same sentence hid whether anything else was wrong.  ``errors``
+    are those kept (a run keeps 200); ``counts``, each group's errors in the whole file (``keep``).
     """
     groups: dict[tuple, list[RowError]] = {}
     for error in errors:  # in row order: a group is shown where its first row is
-        groups.setdefault((error.column, error.value, error.said(), error.batch), []).append(error)
-    said = [_said(group) for group in list(groups.values())[:SHOWN_IN_MESSAGE]]
-    shown = clauses(said)
-    left = total - sum(len(group) for group in list(groups.values())[:SHOWN_IN_MESSAGE])
+        groups.setdefault(group_of(error), []).append(error)
+    shown_groups = [(group, max(len(group), (counts or {}).get(key, 0)))
+                    for key, group in list(groups.items())[:SHOWN_IN_MESSAGE]]
+    shown = clauses([_said(group, count) for group, count in shown_groups])
+    left = total - sum(count for _group, count in shown_groups)
     if left > 0:
         return _("%(count)s invalid value(s), nothing was imported: %(errors)s (and %(more)s more)",
                  count=total, errors=shown, more=left)
@@ -75,18 +95,18 @@ def rejection_message(errors: list[RowError], total: int) -> str:
 SHOWN_ROWS = 3  # of a value's rows, named before "and N more"
 
 
-def _said(group: list[RowError]) -> str:
-    """One error, or one value's errors in several rows ("rows 2, 5, 9 and 1,787 more")."""
+def _said(group: list[RowError], count: int) -> str:
+    """One error, or one value's errors in ``count`` rows ("rows 2, 5, 9 and 1,787 more")."""
     first = group[0]
-    if len(group) == 1:
+    if count == 1:
         return str(first)
     named = [f"rows[{e.row}]" if e.batch else str(e.row) for e in group[:SHOWN_ROWS]]
     rows = ", ".join(named)
-    if len(group) > SHOWN_ROWS:
-        rows = _("%(rows)s and %(more)s more", rows=rows, more=f"{len(group) - SHOWN_ROWS:,}")
+    if count > len(named):
+        rows = _("%(rows)s and %(more)s more", rows=rows, more=f"{count - len(named):,}")
     shown = first.value[:60].replace("\r", "\\r").replace("\n", "\\n")
     return _("column '%(column)s', value '%(value)s' in %(count)s rows (%(rows)s): %(reason)s", column=first.column,
-             value=shown, count=f"{len(group):,}", rows=rows, reason=first.said())
+             value=shown, count=f"{count:,}", rows=rows, reason=first.said())
 
 
 class ImportRejected(ValidationError):
@@ -97,13 +117,24 @@ class ImportRejected(ValidationError):
     """
 
     def __init__(self, errors: list[RowError], *, total: int | None = None, rows_read: int = 0,
-                 rejected_rows: int = 0) -> None:
+                 rejected_rows: int = 0, counts: dict[tuple, int] | None = None) -> None:
         self.errors = sorted(errors, key=lambda e: (e.row, e.column))
         self.total = total if total is not None else len(errors)
         self.rows_read, self.rejected_rows = rows_read, rejected_rows
+        self.counts = counts or {}  # each group's errors in the whole file (``keep``)
         first = self.errors[0] if self.errors else None
-        super().__init__(rejection_message(self.errors, self.total), field=first.column if first else None,
+        super().__init__(rejection_message(self.errors, self.total, self.counts), field=first.column if first else None,
                          row=first.row if first else None)
+
+    def kept_counts(self, kept: list[RowError]) -> list[list]:
+        """The counts of the groups of ``kept`` (the errors a run keeps), as JSON: [column, value, reason, count]."""
+        keys = {group_of(error) for error in kept}
+        return [[*key, count] for key, count in self.counts.items() if key in keys]
+
+
+def counts_from(kept: list[list] | None) -> dict[tuple, int]:
+    """``ImportRejected.kept_counts`` read back."""
+    return {tuple(item[:3]): item[3] for item in kept or ()}
 
     def __str__(self) -> str:
         return self.message

@@ -21,6 +21,7 @@ from tierwise.errors import ValidationError, kept_message
 from tierwise.platform.clock import local_time
 from tierwise.platform.db import UTCDateTime, utcnow
 from tierwise.platform.tenant import tenant_timezone
+from tierwise.platform.users import Role
 from tierwise.tenants.imports.errors import RowError
 from tierwise.tenants.imports.specs import Target
 
@@ -149,6 +150,28 @@ def unknown_references(connection: sa.Connection, tenant_id: int, *, stage_colum
         WHERE s.{stage_column} IS NOT NULL AND NOT EXISTS (
             SELECT 1 FROM {table} t WHERE t.tenant_id = :tenant_id AND {stored} = {value}{condition})
         ORDER BY s.row_no""", {"tenant_id": tenant_id}, column, reason)
+
+
+# What a customer file's cells name, and how ``unknown_references`` finds them: a branch by its code (any
+# case), a relationship manager by email (the same rule as assigning by hand: no book for a user who cannot work it)
+REFERENCES = {
+    "branch_code": {"table": "branches", "table_column": "code", "any_case": True,
+                    "reason": _l("no branch with this code")},
+    "rm_email": {"table": "users", "table_column": "email", "lower": True,
+                 "reason": _l("no active relationship manager with this email"),
+                 "only": f"t.active AND t.role = '{Role.RELATIONSHIP_MANAGER.value}'"},
+}
+
+
+def names_nothing(connection: sa.Connection, tenant_id: int, value: str, *, table: str, table_column: str,
+                  reason: str, lower: bool = False, any_case: bool = False, only: str = "") -> bool:
+    """Whether ``value`` (one set for every row) names no row of ``table``, as ``unknown_references`` judges a cell."""
+    compared = "lower(:value)" if lower or any_case else ":value"
+    stored = f"lower(t.{table_column})" if any_case else f"t.{table_column}"
+    condition = f" AND {only}" if only else ""
+    return bool(connection.execute(sa.text(f"""
+        SELECT NOT EXISTS (SELECT 1 FROM {table} t WHERE t.tenant_id = :tenant_id AND {stored} = {compared}{condition})
+        """), {"tenant_id": tenant_id, "value": value}).scalar())
 
 
 def _bare_id(expression: str) -> str:

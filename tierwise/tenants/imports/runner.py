@@ -26,12 +26,11 @@ from tierwise.platform import audit, tenancy
 from tierwise.platform.change_context import changes_because
 from tierwise.platform.db import db, utcnow
 from tierwise.platform.tenant import Tenant
-from tierwise.platform.users import Role
 from tierwise.tenants.category_labels import label_spellings
 from tierwise.tenants.customers import default_party_type
 from tierwise.tenants.fields import MAX_LABEL, FieldGroup, define_field, field_registry
 from tierwise.tenants.imports import constants, loading, parsing
-from tierwise.tenants.imports.errors import ImportRejected, RowError, row_errors
+from tierwise.tenants.imports.errors import ImportRejected, RowError, keep, row_errors
 from tierwise.tenants.imports.planning import ColumnPlan, plan_columns
 from tierwise.tenants.imports.reading import CHUNK_ROWS, Chunk, open_table
 from tierwise.tenants.imports.rejects import RejectsFile
@@ -69,6 +68,7 @@ class ImportResult:
     latest_ahead: datetime | None = None
     # How the file's dates with the year last were read, where it wrote any (``parsing.MONTH_FIRST``, ``DAY_FIRST``)
     date_order: str | None = None
+    set_values: dict[str, str] = field(default_factory=dict)  # target -> the value set for every row (``constants``)
 
     def summary(self) -> dict:
         return {"kind": self.kind, "source": self.source, "rows_read": self.rows_read, "inserted": self.inserted,
@@ -78,7 +78,7 @@ class ImportResult:
                 "rejects_path": self.rejects_path, "seconds": round(self.seconds, 3),
                 "dated_ahead": self.dated_ahead,
                 "latest_ahead": self.latest_ahead.isoformat() if self.latest_ahead else None,
-                "date_order": self.date_order}
+                "date_order": self.date_order, "set_values": self.set_values}
 
 
 class FrameSource:
@@ -141,7 +141,8 @@ def import_records(records: list[dict], *, kind: str, mapping: dict[str, str] | 
                       skip_invalid=skip_invalid, add_fields=add_fields, rejects_path=None, progress=None,
                       may_assign=may_assign, may_add_fields=may_add_fields)
     except ImportRejected as rejected:
-        raise ImportRejected([error.in_batch() for error in rejected.errors], total=rejected.total) from None
+        raise ImportRejected([error.in_batch() for error in rejected.errors], total=rejected.total,
+                             counts=rejected.counts) from None
     result.errors = [error.in_batch() for error in result.errors]
     return result
 
@@ -164,6 +165,7 @@ def _run(source, *, name: str, kind: str, mapping: dict[str, str], skip_invalid:
     started = time.perf_counter()
     result = ImportResult(kind=kind, source=name)
     batch = isinstance(source, FrameSource)
+    result.set_values = constants.constants_of(mapping)  # said by the audit log and the API, as typed
     source, mapping = constants.with_constants(source, mapping, kind, batch=batch)  # values set for every row
     chunks = source.chunks()
     first = next(chunks, None)
@@ -171,10 +173,11 @@ def _run(source, *, name: str, kind: str, mapping: dict[str, str], skip_invalid:
                         sample=first.frame if first is not None else None, batch=batch)
     tenant = db.session.get(Tenant, tenant_id)
     timezone = tenant.timezone  # local times in the file are the tenant's
-    constants.check_values(source, plan.targets, lambda target, cells: _parse(target, cells, timezone), _reason)
     if not may_assign and any(target.name == "rm_email" for target, _source in plan.targets):
         raise PermissionDeniedError(_("an rm_email column gives customers to relationship managers, which only a "
                                       "tenant admin may do: leave the column out, or ask one"))
+    constants.check_values(source, plan.targets, lambda target, value: _set_value_refusal(target, value, timezone,
+                                                                                        tenant_id))
     result.ignored_columns, result.recognised_columns = plan.ignored, plan.recognised
     for field_name, field_type in plan.new_fields.items():
         # The file's header is the field's label: reasons and pages read "IsActiveMember" or 客户经理, not the
@@ -197,13 +200,14 @@ def _run(source, *, name: str, kind: str, mapping: dict[str, str], skip_invalid:
     else:  # the merge SQL reads every column; absent optional ones stay NULL
         stage = loading.create_stage(connection, list(BUILT_IN_TARGETS[kind]))
     errors: list[RowError] = []
+    counts: dict[tuple, int] = {}  # errors by column, value and reason, beyond those kept (``errors.keep``)
     error_count = rejected_rows = 0
     rejects = RejectsFile(Path(rejects_path)) if skip_invalid and rejects_path is not None else None
     try:
         for chunk in itertools.chain([first] if first is not None else [], chunks):
             typed, chunk_errors = parse_chunk(chunk, plan, timezone, result.date_order)
             error_count += len(chunk_errors)
-            errors.extend(chunk_errors[:max(0, KEPT_ERRORS - len(errors))])
+            keep(errors, counts, chunk_errors, KEPT_ERRORS)
             bad_rows = {e.row for e in chunk_errors}
             rejected_rows += len(bad_rows)
             if rejects is not None:
@@ -223,11 +227,12 @@ def _run(source, *, name: str, kind: str, mapping: dict[str, str], skip_invalid:
         sql_errors = _reference_errors(connection, tenant_id, plan)
         error_count += len(sql_errors)
         rejected_rows += len({e.row for e in sql_errors})
-        errors.extend(sql_errors[:max(0, KEPT_ERRORS - len(errors))])
+        keep(errors, counts, sql_errors, KEPT_ERRORS)
         if rejects is not None:
             rejects.write(sql_errors)
         if errors and not skip_invalid:
-            raise ImportRejected(errors, total=error_count, rows_read=result.rows_read, rejected_rows=rejected_rows)
+            raise ImportRejected(errors, total=error_count, rows_read=result.rows_read, rejected_rows=rejected_rows,
+                                 counts=counts)
         loading.drop_rows(connection, {e.row for e in sql_errors})
         with changes_because(f"import of {name}"):  # the RM assignment history says where a change came from
             counts = {"customers": lambda: loading.merge_customers(connection, tenant_id, targets,
@@ -249,7 +254,7 @@ def _run(source, *, name: str, kind: str, mapping: dict[str, str], skip_invalid:
     result.seconds = time.perf_counter() - started
     audit.record("import.completed", target_type="import", target_id=kind,  # "dated after today: 0" says nothing
                  details={key: value for key, value in result.summary().items()
-                          if key not in ("dated_ahead", "latest_ahead") or value})
+                          if key not in ("dated_ahead", "latest_ahead", "set_values") or value})
     return result
 
 
@@ -450,21 +455,30 @@ def _reason(target: Target):
     raise KeyError(target.kind)
 
 
+def _set_value_refusal(target: Target, value: str, timezone: str, tenant_id: int):
+    """Why a value set for every row would be refused in each of them, as ``parse_chunk`` and
+    ``_reference_errors`` judge a cell (a branch no one has, a date before 1900), or None."""
+    values, bad = _parse(target, pd.Series([value], dtype=object), timezone)
+    if bool(bad.iloc[0]):
+        return _reason(target)
+    for out_of_range, reason in _implausible(target, values) if target.kind in ("date", "datetime") else ():
+        if bool(out_of_range.iloc[0]):
+            return reason
+    spec = None if target.attribute else loading.REFERENCES.get(target.name)
+    if spec is not None and loading.names_nothing(db.session.connection(), tenant_id, values.iloc[0], **spec):
+        return spec["reason"]
+    return None
+
+
 def _reference_errors(connection, tenant_id: int, plan: ColumnPlan) -> list[RowError]:
     sources = {target.name: source for target, source in plan.targets}
     errors: list[RowError] = []
     if plan.kind == "customers":
         errors += loading.duplicate_keys(connection, "external_id", sources["external_id"])
-        if "branch_code" in sources:
-            errors += loading.unknown_references(
-                connection, tenant_id, stage_column="branch_code", table="branches", table_column="code",
-                column=sources["branch_code"], any_case=True, reason=_l("no branch with this code"))
-        if "rm_email" in sources:  # the same rule as assigning by hand: no book for a user who cannot work it
-            errors += loading.unknown_references(
-                connection, tenant_id, stage_column="rm_email", table="users", table_column="email",
-                column=sources["rm_email"], lower=True,
-                reason=_l("no active relationship manager with this email"),
-                only=f"t.active AND t.role = '{Role.RELATIONSHIP_MANAGER.value}'")
+        for name, spec in loading.REFERENCES.items():
+            if name in sources:
+                errors += loading.unknown_references(connection, tenant_id, stage_column=name, column=sources[name],
+                                                     **spec)
     else:
         errors += loading.unknown_customers(connection, tenant_id, column=sources["customer"])
     return errors

@@ -25,7 +25,7 @@ from tierwise.jobs.runner import task
 from tierwise.platform import tenancy
 from tierwise.platform.db import JSONType, TenantScoped, db, rollback_or_discard, utcnow
 from tierwise.platform.policy import IMPORT_RIGHTS
-from tierwise.tenants.imports.errors import ImportRejected, RowError, rejection_message
+from tierwise.tenants.imports.errors import ImportRejected, RowError, counts_from, rejection_message
 from tierwise.tenants.imports.mappings import check_save_as, import_mapped, optional_targets, resolve_mapping
 from tierwise.tenants.imports.reading import check_file_name
 from tierwise.tenants.imports.specs import KINDS
@@ -62,7 +62,8 @@ class ImportRun(TenantScoped, db.Model):
         without the field it was raised with ("field 'external_id': the file has no column for 'external_id'")."""
         result = self.result or {}
         if self.status == "failed" and "total" in result:
-            return rejection_message([RowError(**e) for e in result.get("errors", [])], result["total"])
+            return rejection_message([RowError(**e) for e in result.get("errors", [])], result["total"],
+                                     counts_from(result.get("counts")))  # of the whole file, not the 200 kept
         if self.status == "failed" and result.get("kept"):
             return str(ValidationError(said_again(result["kept"]), row=result.get("row")))
         return self.message
@@ -183,7 +184,8 @@ def run_import_job(import_run_id: str) -> dict:
         rollback_or_discard()
         rejected = isinstance(exc, ImportRejected)
         details = ({"errors": [e.__dict__ for e in exc.errors[:200]], "total": exc.total,
-                    "rejected": exc.rejected_rows} if rejected else _kept_refusal(exc))
+                    "counts": exc.kept_counts(exc.errors[:200]), "rejected": exc.rejected_rows}
+                   if rejected else _kept_refusal(exc))
         read = {"rows_read": exc.rows_read} if rejected else {}  # without live progress (SQLite) it was never set
         _set_progress(run, status="failed", finished_at=utcnow(), message=str(exc)[:4000], result=details, **read)
         raise
