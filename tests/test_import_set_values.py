@@ -218,3 +218,14 @@ def test_the_audit_log_and_the_api_say_which_values_an_import_set_for_every_row(
                                     .order_by(AuditEvent.occurred_at)).all()
         said = [event.details.get("set_values") for event in events]
     assert said == [{"rm_email": tenant_a.email("rm1"), "branch_code": "N"}, {"status": "dormant"}], said
+
+
+def test_every_customer_of_a_file_cannot_be_given_one_name(app, runner, tenant_a, tmp_path):
+    customers(runner, tenant_a, tmp_path)
+    path = tmp_path / "more.csv"
+    path.write_text("external_id\nC-1\nC-2\n", encoding="utf-8")
+    renamed = tierwise(runner, "import", "customers", "--tenant", tenant_a.slug, path, "--set", "name=Acme")
+    assert renamed.exit_code != 0 and "'name' is each customer's own" in renamed.output, renamed.output
+    with in_tenant(app, tenant_a):
+        names = db.session.scalars(sa.select(Customer.name).order_by(Customer.external_id)).all()
+    assert names == ["Alpha", "Beta"]

@@ -59,7 +59,7 @@ class WithConstants:
 def with_constants(source, mapping: dict[str, str], kind: str, *, batch: bool = False):
     """``(source, mapping)`` with every set value as a column of its own, mapped to its target.
 
-    Refused before anything is read: a value for an id (each row's own), an empty value, and a
+    Refused before anything is read: a value for an id or a customer's name (each row's own), an empty value, and a
     target the file also has a column for (which one is meant?).
     """
     constants = constants_of(mapping)
@@ -72,6 +72,10 @@ def with_constants(source, mapping: dict[str, str], kind: str, *, batch: bool = 
         if target in ids:
             raise ValidationError(_("'%(target)s' identifies each row: it cannot be set to one value for every row",
                                     target=target), field=f"mapping.{target}")
+        if target == "name" and kind == "customers":  # every customer of the file renamed alike: never meant
+            raise ValidationError(_("'name' is each customer's own: it cannot be set to one value for every row "
+                                    "(a file without names keeps the names the customers have, or names new ones "
+                                    "by their ids)"), field="mapping.name")
         if not value:
             raise ValidationError(_("'%(target)s' is set to nothing: give the value every row should have (for "
                                     "example %(target)s=%(example)s)", target=target, example=_example(kind, target)),
