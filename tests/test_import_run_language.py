@@ -208,3 +208,15 @@ def test_a_chinese_header_refused_as_a_field_name_reads_all_in_chinese_on_the_ru
     said = chinese[chinese.index('<div class="flash error">'):]
     said = said[:said.index("</div>")]
     assert "区域" in said and "is not a field name" not in said, said  # the inner refusal in Chinese too
+
+
+def test_a_value_in_many_rows_lists_its_rows_as_chinese_lists_them(app):
+    from flask_babel import force_locale
+
+    from tierwise.tenants.imports.errors import RowError, rejection_message
+
+    errors = [RowError(row, "收入", "$60K", "is not a number", {"msgid": "is not a number", "params": {}})
+              for row in range(2, 12)]
+    with app.test_request_context(), force_locale("zh_CN"):
+        said = rejection_message(errors, len(errors))
+    assert "（2、3、4 等，另有 7 行）" in said, said

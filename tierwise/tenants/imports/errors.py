@@ -17,7 +17,7 @@ import pandas as pd
 from flask_babel import gettext as _
 
 from tierwise.errors import ValidationError, kept_message, said_again
-from tierwise.platform.i18n import clauses
+from tierwise.platform.i18n import clauses, listed
 
 SHOWN_IN_MESSAGE = 20
 
@@ -101,7 +101,7 @@ def _said(group: list[RowError], count: int) -> str:
     if count == 1:
         return str(first)
     named = [f"rows[{e.row}]" if e.batch else str(e.row) for e in group[:SHOWN_ROWS]]
-    rows = ", ".join(named)
+    rows = listed(named)  # "2, 3, 4" or "2、3、4"
     if count > len(named):
         rows = _("%(rows)s and %(more)s more", rows=rows, more=f"{count - len(named):,}")
     shown = first.value[:60].replace("\r", "\\r").replace("\n", "\\n")
