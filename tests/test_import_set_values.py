@@ -229,3 +229,31 @@ def test_every_customer_of_a_file_cannot_be_given_one_name(app, runner, tenant_a
     with in_tenant(app, tenant_a):
         names = db.session.scalars(sa.select(Customer.name).order_by(Customer.external_id)).all()
     assert names == ["Alpha", "Beta"]
+
+
+def test_an_api_upload_maps_its_columns_saves_the_mapping_and_reuses_it(app, client, tenant_a, issue_token):
+    """A core system's export with Chinese headers, uploaded through the API: the upload takes a mapping (as a JSON
+    batch does), a saved one, and a name to save it under, as the import page does."""
+    import io
+
+    from tierwise.tenants.imports.mappings import ColumnMapping
+
+    headers = {"Authorization": f"Bearer {issue_token(tenant_a, 'admin')}"}
+
+    def upload(text: str, **form):
+        return client.post("/api/v1/imports/customers", content_type="multipart/form-data", headers=headers,
+                           data={"file": (io.BytesIO(text.encode("utf-8")), "核心系统.csv"), **form})
+
+    sent = upload("户编号,户名\nK-1,甲\n", mapping='{"external_id": "户编号", "name": "户名"}', save_mapping="core")
+    assert sent.status_code == 201, sent.get_json()
+    assert sent.get_json()["status"] == "succeeded", sent.get_json()
+    reused = upload("户编号,户名\nK-2,乙\n", mapping_name="core")
+    assert reused.status_code == 201 and reused.get_json()["status"] == "succeeded", reused.get_json()
+    with in_tenant(app, tenant_a):
+        names = dict(db.session.execute(sa.select(Customer.external_id, Customer.name)).all())
+        saved = db.session.scalar(sa.select(ColumnMapping.mapping).where(ColumnMapping.name == "core"))
+    assert names == {"K-1": "甲", "K-2": "乙"} and saved == {"external_id": "户编号", "name": "户名"}
+    bad = upload("户编号,户名\nK-3,丙\n", mapping="external_id=户编号")
+    assert bad.status_code == 400 and bad.get_json()["error"]["field"] == "mapping", bad.get_json()
+    unknown = upload("户编号,户名\nK-3,丙\n", mapping_name="nope")
+    assert unknown.status_code == 404 and unknown.get_json()["error"]["field"] == "mapping_name", unknown.get_json()

@@ -1,6 +1,7 @@
 """``/customers``, ``/fields`` and ``/imports``: customer data through the API."""
 from __future__ import annotations
 
+import json
 import uuid
 
 import sqlalchemy as sa
@@ -32,7 +33,14 @@ _UPLOAD = {"multipart/form-data": {"schema": {
     "type": "object", "required": ["file"], "additionalProperties": False, "properties": {
         "file": {"type": "string", "format": "binary"},
         "skip_invalid": {"type": "boolean", "default": False, "description": "`true` or `false` (or 1 / 0)."},
-        "add_fields": {"type": "boolean", "default": False, "description": "`true` or `false` (or 1 / 0)."}}}}}
+        "add_fields": {"type": "boolean", "default": False, "description": "`true` or `false` (or 1 / 0)."},
+        "mapping": {"type": "string", "description": "A JSON object, target name -> the file's column, as a JSON "
+                                                    "batch's `mapping` (an empty string leaves an optional target "
+                                                    "unfilled; a value starting with `=` is given to every row); "
+                                                    "it wins over a saved mapping, target by target."},
+        "mapping_name": {"type": "string", "description": "A saved column mapping of this kind to use."},
+        "save_mapping": {"type": "string", "description": "Save the mapping used under this name once the "
+                                                         "import succeeds."}}}}}
 IMPORT_BODY = request_body({
     "rows": {"type": "array", "maxItems": MAX_JSON_ROWS, "items": {"type": "object"},
              "description": "The records; an error names a record by its place here, rows[0] the first."},
@@ -102,8 +110,11 @@ def run_import(kind: str):
             raise ValidationError(_l("attach the CSV or XLSX file as 'file'"), field="file")
         options = {"skip_invalid": body.get("skip_invalid", False), "add_fields": body.get("add_fields", False),
                    **import_rights(current_user)}
+        if body.get("mapping"):
+            options["mapping"] = _form_mapping(body["mapping"])
         run = start_import_run(upload, kind=kind, source_name=upload.filename, created_by=current_user.email,
-                               options=options)
+                               options=options, mapping_name=body.get("mapping_name") or None,
+                               save_as=body.get("save_mapping") or None)
         return _import_run(run), 201, {"Location": url_for("api.show_import_run", run_id=run.id)}
     if len(body["rows"]) > MAX_JSON_ROWS:
         raise ValidationError(_("at most %(rows)s rows per JSON batch; upload a file for more",
@@ -117,6 +128,18 @@ def run_import(kind: str):
     return {**serialize(result, IMPORT_RESULT_FIELDS),
             "errors": [serialize(e, ROW_ERROR_FIELDS) for e in result.errors[:100]],
             "retier_run_id": str(retier.id) if retier is not None else None}
+
+
+def _form_mapping(text: str) -> dict[str, str]:
+    """An upload's ``mapping`` field: a JSON object of target names to column names (text), or a 400 naming it."""
+    try:
+        mapping = json.loads(text)
+    except ValueError:
+        mapping = None
+    if not isinstance(mapping, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()):
+        raise ValidationError(_l('must be a JSON object of target names to column names, such as {"external_id": '
+                                 '"客户编号"}'), field="mapping")
+    return mapping
 
 
 @api_blueprint.get("/import-runs")
