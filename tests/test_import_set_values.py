@@ -257,3 +257,15 @@ def test_an_api_upload_maps_its_columns_saves_the_mapping_and_reuses_it(app, cli
     assert bad.status_code == 400 and bad.get_json()["error"]["field"] == "mapping", bad.get_json()
     unknown = upload("户编号,户名\nK-3,丙\n", mapping_name="nope")
     assert unknown.status_code == 404 and unknown.get_json()["error"]["field"] == "mapping_name", unknown.get_json()
+
+
+def test_a_background_run_refused_for_a_set_value_says_why_in_each_readers_language(app, runner, tenant_a, tmp_path,
+                                                                                  browser):
+    customers(runner, tenant_a, tmp_path)
+    started = tierwise(runner, "import", "interactions", "--tenant", tenant_a.slug, register(tmp_path),
+                       "--set", "type=", "--set", "channel=phone", "--background")
+    assert started.exit_code != 0 and "'type' is set to nothing" in started.output, started.output
+    run_id = started.output.split("Import run ")[1].split()[0]
+    browser.login(tenant_a)
+    page = browser.get(f"/t/{tenant_a.slug}/imports/runs/{run_id}", headers={"Accept-Language": "zh-CN"}).text
+    assert "“type”被设为空值" in page, page  # said again in the reader's language, not as the CLI said it

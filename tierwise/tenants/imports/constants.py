@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator
 
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l  # kept as their msgid: a run page says them in its reader's language
 
 from tierwise.errors import ValidationError
 from tierwise.tenants.imports import headers
@@ -70,21 +70,21 @@ def with_constants(source, mapping: dict[str, str], kind: str, *, batch: bool = 
     ids = {target.name for target in BUILT_IN_TARGETS.get(kind, ()) if target.kind == "id"}
     for target, value in constants.items():
         if target in ids:
-            raise ValidationError(_("'%(target)s' identifies each row: it cannot be set to one value for every row",
+            raise ValidationError(_l("'%(target)s' identifies each row: it cannot be set to one value for every row",
                                     target=target), field=f"mapping.{target}")
         if target == "name" and kind == "customers":  # every customer of the file renamed alike: never meant
-            raise ValidationError(_("'name' is each customer's own: it cannot be set to one value for every row "
+            raise ValidationError(_l("'name' is each customer's own: it cannot be set to one value for every row "
                                     "(a file without names keeps the names the customers have, or names new ones "
                                     "by their ids)"), field="mapping.name")
         if not value:
-            raise ValidationError(_("'%(target)s' is set to nothing: give the value every row should have (for "
+            raise ValidationError(_l("'%(target)s' is set to nothing: give the value every row should have (for "
                                     "example %(target)s=%(example)s)", target=target, example=_example(kind, target)),
                                   field=f"mapping.{target}")
         column = by_lower.get(target.lower()) or next(iter(spelled.get(target, [])), None)
         if column is not None:
-            where = _("the records' key '%(column)s'", column=column) if batch else \
-                _("the file's column '%(column)s'", column=column)
-            raise ValidationError(_("'%(target)s' is set to '%(value)s' for every row, and %(where)s fills it too: "
+            where = _l("the records' key '%(column)s'", column=column) if batch else \
+                _l("the file's column '%(column)s'", column=column)
+            raise ValidationError(_l("'%(target)s' is set to '%(value)s' for every row, and %(where)s fills it too: "
                                     "leave one out", target=target, value=value, where=where), field=f"mapping.{target}")
     values = {column_for(target): value for target, value in constants.items()}
     return WithConstants(source, values), {**mapping, **{target: column_for(target) for target in constants}}
@@ -105,7 +105,7 @@ def check_values(source, targets: list[tuple[Target, str]], refusal) -> None:
         value = source.values[column]
         reason = refusal(target, value)
         if reason is not None:
-            raise ValidationError(_("the value set for every row, %(target)s=%(value)s, %(reason)s",
+            raise ValidationError(_l("the value set for every row, %(target)s=%(value)s, %(reason)s",
                                     target=target.name, value=value, reason=reason), field=f"mapping.{target.name}")
 
 
