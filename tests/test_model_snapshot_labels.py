@@ -18,7 +18,8 @@ import pandas as pd
 
 from tests.model_fixtures import fast_training
 from tests.rule_helpers import in_tenant
-from tests.test_model_data_shapes import END, assert_sane_metrics, load, score, scores, shop, tenant, train
+from tests.test_model_data_shapes import (END, assert_sane_metrics, load, refused, score, scores, shop, tenant,
+                                          train)
 from tierwise.models.cutoffs import SNAPSHOT
 from tierwise.models.runs import launch_training
 from tierwise.platform.db import db
@@ -328,3 +329,23 @@ def test_a_model_that_learns_from_several_fields_is_not_flagged(app):
     status, message, version = train(app, world, "churn")
     assert status == "succeeded", message
     assert version.data_window["suspected_leak"] is None
+
+
+def test_a_churn_snapshot_with_two_months_of_transactions_learns_from_its_fields(app):
+    """A bank's first export: labels, fields and the last two months of transactions, too short for any cutoff
+    of a 90-day horizon. The labels and fields teach more than the refusal did; without labels it is refused."""
+    world = tenant(app, "bank")
+    people = bank_snapshot(1200)
+    recent = people["external_id"].iloc[:300]
+    activity = pd.DataFrame({"customer": np.repeat(recent.to_numpy(), 2),
+                             "occurred_at": ["2025-05-05", "2025-06-05"] * len(recent), "amount": "100.00"})
+    load_with_fields(app, world, people, activity)
+    status, message, version = train(app, world, "churn")
+    assert status == "succeeded", message
+    assert version.data_window["design"] == SNAPSHOT and version.data_window["snapshot_reason"] == "short_history"
+    assert "recency_days" not in version.columns
+
+    bare = tenant(app, "bank")
+    load_with_fields(app, bare, people.drop(columns=["Exited"]), activity)
+    error = refused(app, bare, "churn")  # before any run is recorded, as before
+    assert error.field == "horizon_days" and "the activity covers 31 days" in error.message, error.message

@@ -206,13 +206,29 @@ def check_plan(model: str, horizon_days: int, *, as_of: datetime | None = None) 
     if not db.session.scalar(sa.select(sa.exists().where(
             a.c.tenant_id == tenancy.current_tenant_id(), a.c.occurred_at < enough_before))
             .execution_options(tenant_filtered=True)):
-        plan_cutoffs(model, horizon_days, as_of=as_of)  # raises, saying what to change
+        try:
+            plan_cutoffs(model, horizon_days, as_of=as_of)  # raises, saying what to change
+        except TooLittleHistory:
+            if not snapshot_instead(model, as_of):
+                raise
+            return
     if as_of is not None and as_of < last and model == CHURN:
         # An as-of early in the data may leave a churn model nobody who churned (or nobody who
         # stayed) to learn from, though its cutoffs fit: said now, naming a later as-of that works.
         plan = plan_cutoffs(model, horizon_days, as_of=as_of)
         if not both_outcomes(plan):
             raise _one_outcome(plan, known_until=last)
+
+
+def snapshot_instead(model: str, as_of: datetime | None) -> bool:
+    """Whether a churn training the history is too short for learns from a snapshot of labels instead.
+
+    Where the tenant has churn labels of both outcomes and no as-of was asked for: the labels and
+    the customers' fields teach more than a refusal does (``snapshot_churn``, reason ``short_history``).
+    """
+    from tierwise.models.snapshot_churn import labelled_outcomes  # it reads the plans this module makes
+
+    return model == CHURN and as_of is None and all(labelled_outcomes())
 
 
 def both_outcomes(plan: Plan) -> bool:
@@ -264,6 +280,14 @@ def _one_outcome(plan: Plan, *, known_until: datetime) -> ValidationError:
                               horizon=plan.horizon_days, end=tenant_day(known_until)), field="horizon_days")
 
 
+class TooLittleHistory(ValidationError):
+    """The activity is too short for any cutoff of the horizon (with no as-of to blame).
+
+    Training answers it with a churn model from a snapshot of labels where the tenant has them
+    (``pipeline.examples``): a bank's first export of a churn snapshot with two months of transactions.
+    """
+
+
 def too_little_history(first: datetime, end: datetime, horizon_days: int, *,
                        known_until: datetime | None = None, model: str = CHURN) -> ValidationError:
     """Why no cutoff fits between ``first`` and ``end`` for the horizon, blaming what to change.
@@ -299,11 +323,11 @@ def too_little_history(first: datetime, end: datetime, horizon_days: int, *,
                    later=tenant_day(later)), field="as_of")
     longest = longest_horizon(first, end)
     if longest:
-        return ValidationError(
+        return TooLittleHistory(
             _l("a horizon of %(horizon)s days needs %(needed)s; the activity covers %(covered)s days, from %(first)s "
                "to %(end)s: choose a horizon of at most %(longest)s days", horizon=horizon_days, needed=needed,
                covered=covered, first=tenant_day(first), end=tenant_day(end), longest=longest), field="horizon_days")
-    return ValidationError(
+    return TooLittleHistory(
         _l("a horizon of %(horizon)s days needs %(needed)s; the activity covers %(covered)s days, from %(first)s "
            "to %(end)s", horizon=horizon_days, needed=needed, covered=covered, first=tenant_day(first),
            end=tenant_day(end)),

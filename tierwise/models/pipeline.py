@@ -37,13 +37,19 @@ def examples(model: str, spec: features.FeatureSpec, horizon_days: int, *, as_of
     """The examples of the time-aware design, or of a snapshot of churn labels where it cannot use them.
 
     A snapshot (``snapshot_churn``) is the answer only where the cutoffs have nothing to
-    learn from the labels: no activity at all, or no training example that churned while
-    the labels name leavers no cutoff can place.  Anything else the plan refuses is refused.
+    learn from the labels: no activity at all, activity too short for any cutoff (without an
+    as-of), or no training example that churned while the labels name leavers no cutoff can
+    place.  Anything else the plan refuses is refused.
     """
     if model == CHURN and snapshot_churn.labels_without_activity():
         return snapshot_churn.build_dataset(spec, horizon_days=horizon_days, reason="no_activity", as_of=as_of,
                                             seed=seed)
-    plan = cutoffs.plan_cutoffs(model, horizon_days, as_of=as_of)
+    try:
+        plan = cutoffs.plan_cutoffs(model, horizon_days, as_of=as_of)
+    except cutoffs.TooLittleHistory:
+        if not cutoffs.snapshot_instead(model, as_of):
+            raise
+        return snapshot_churn.build_dataset(spec, horizon_days=horizon_days, reason="short_history", seed=seed)
     try:
         return dataset.build_dataset(plan, spec, seed=seed, progress=progress)
     except dataset.UnplacedLabels as unplaced:

@@ -53,7 +53,7 @@ from tierwise.tenants.customers import Customer
 
 MIN_VALIDATION = 20  # held-out customers below which no metric means anything (as ``dataset`` refuses)
 #: Why the time-aware design could not use the labels (``Plan.snapshot_reason``), as the model page says it.
-REASONS = ("no_activity", "undated", "late")
+REASONS = ("no_activity", "short_history", "undated", "late")
 
 
 def labelled_outcomes() -> tuple[int, int]:

@@ -19,6 +19,7 @@ TENANT = click.option("--tenant", "tenant_slug", required=True, help="Tenant slu
 POLL_SECONDS = 2.0
 #: Why a version learnt from a snapshot of churn labels (``snapshot_churn.REASONS``), as ``tierwise train`` says it.
 SNAPSHOT_SAID = {"no_activity": "the tenant has no activity",
+                 "short_history": "the activity is too short for any cutoff of the horizon",
                  "undated": "the leavers' labels carry no day and their activity does not stop",
                  "late": "the labels are dated after the last training horizon"}
 

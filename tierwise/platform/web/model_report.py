@@ -45,6 +45,8 @@ VALIDATION_LABELS = {  # tierwise.models.cutoffs.Plan.describe()
 #: Why a version learnt from a snapshot of churn labels (``snapshot_churn.REASONS``), as its page says it.
 SNAPSHOT_REASONS = {
     "no_activity": _l("The tenant has churn labels and no activity: the model learnt from the customers' fields."),
+    "short_history": _l("The activity is too short for any cutoff of the horizon, and the tenant has churn labels: "
+                        "the model learnt from the customers' fields."),
     "undated": _l("The churn labels carry no day the leavers left, and their activity does not stop: no cutoff "
                   "could place them, so the model learnt from the customers' fields."),
     "late": _l("The churn labels are dated on or after the end of the last training horizon: no cutoff could "
