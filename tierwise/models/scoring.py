@@ -79,6 +79,8 @@ def score_all(*, as_of: datetime | None = None, progress=None) -> ScoringResult:
         raise ValidationError(_l("there is no champion model yet: train a churn or value model first"), field="model")
     tenancy.lock_tenant(SCORES_LOCK)
     moment = as_of or data_as_of()
+    # Read once: who left decides a churn champion's population, and (a snapshot's) its drift too
+    outcomes = imported_outcomes() if "churn" in champions else None
     frames: dict[str, pd.DataFrame] = {}
     customers, scored, labels = None, {}, {}
     result = ScoringResult(customers=0, versions={m: v.number for m, v in champions.items()}, scored_at=moment)
@@ -110,12 +112,12 @@ def score_all(*, as_of: datetime | None = None, progress=None) -> ScoringResult:
         labels[model], numeric, text = reason_codes(x, version.columns, index)
         # Drift is measured on the population the model was judged on (the reference bins come from it):
         # long-gone customers are scored, but comparing them with active ones would always alarm.
-        population = _population(model, version, x)
+        population = _population(model, version, x, outcomes)
         psi = drift_module.drift(version.reference, aligned(x, version.columns)[population], prediction[population])
         result.drift[model] = {"psi": psi, "alerts": drift_module.alerts(psi)}
         lap(f"{model} drift")
         if model == "churn":  # a lapsed customer has no churn probability (the module's docstring says why)
-            prediction = np.where(population & ~_known_gone(x.index, moment), prediction, np.nan)
+            prediction = np.where(population & ~_known_gone(outcomes, x.index, moment), prediction, np.nan)
             result.without_churn = int(np.isnan(prediction).sum())
         scored[model] = {PREDICTION[model]: prediction, **_ranked(model, index, np.round(values, 6), numeric, text)}
         lap(f"{model} reasons")
@@ -133,20 +135,20 @@ def score_all(*, as_of: datetime | None = None, progress=None) -> ScoringResult:
 PREDICTION = {"churn": "churn_probability", "value": "predicted_value"}
 
 
-def _population(model: str, version: ModelVersion, x: pd.DataFrame) -> np.ndarray:
+def _population(model: str, version: ModelVersion, x: pd.DataFrame, outcomes: pd.DataFrame | None) -> np.ndarray:
     """The customers the model speaks for (and its drift is measured on): those active within its horizon.
 
     A model from a snapshot of churn labels (``snapshot_churn``) reads no activity: it speaks for
     every customer not labelled as gone, dated or not, as it was trained.
     """
     if design_of(version) == SNAPSHOT:
-        return ~snapshot_churn.gone(imported_outcomes(), x.index)
+        return ~snapshot_churn.gone(outcomes, x.index)
     return (x["recency_days"] <= population_days(model, version.horizon_days)).to_numpy()
 
 
-def _known_gone(customers: pd.Index, moment: datetime) -> np.ndarray:
-    """Whether each customer's imported outcome says it left before ``moment`` (its day began before it)."""
-    outcomes = imported_outcomes()
+def _known_gone(outcomes: pd.DataFrame, customers: pd.Index, moment: datetime) -> np.ndarray:
+    """Whether each customer's imported outcome (``labels.imported_outcomes``) says it left before ``moment``
+    (its day began before it)."""
     if outcomes.empty:
         return np.zeros(len(customers), dtype=bool)
     known = outcomes.reindex(customers.astype(str))
