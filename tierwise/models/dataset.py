@@ -141,8 +141,13 @@ def drift_reference(plan: Plan, spec: f.FeatureSpec, customers: pd.DataFrame, ro
     scoring on unchanged data alerted, and retraining could never clear the alert.
     """
     [(x, _future)] = f.build_feature_sets(spec, [plan.data_end], customers, 0, rows)
-    x = x[(x["recency_days"] <= population_days(plan.model, plan.horizon_days)).to_numpy()]
-    if len(x) > DRIFT_REFERENCE_ROWS:  # the same customers every time: a hash of their own ids
+    return drift_sample(x[(x["recency_days"] <= population_days(plan.model, plan.horizon_days)).to_numpy()], external)
+
+
+def drift_sample(x: pd.DataFrame, external: pd.Series) -> pd.DataFrame:
+    """At most about ``DRIFT_REFERENCE_ROWS`` of ``x``'s customers, the same ones every time (a hash of their
+    own ids): a drift reference's deciles need no more."""
+    if len(x) > DRIFT_REFERENCE_ROWS:
         share = -(-DRIFT_REFERENCE_ROWS * 1000 // len(x))
         x = x[customer_buckets(external.reindex(x.index), salt="drift") < share]
     return x

@@ -42,7 +42,7 @@ from tierwise.errors import ValidationError
 from tierwise.models import features as f
 from tierwise.models.cutoffs import SNAPSHOT, Plan
 from tierwise.models.days import tenant_day
-from tierwise.models.dataset import (DRIFT_REFERENCE_ROWS, HELD_OUT_SHARE, Dataset, customer_buckets)
+from tierwise.models.dataset import HELD_OUT_SHARE, Dataset, customer_buckets, drift_sample
 from tierwise.models.labels import CHURN, imported_outcomes
 from tierwise.models.leaks import outcome_columns
 from tierwise.platform import tenancy
@@ -136,11 +136,7 @@ def _informative(x: pd.DataFrame) -> bool:
 
 def _drift_reference(profiles: pd.DataFrame, label: pd.Series, external: pd.Series) -> pd.DataFrame:
     """The customers scoring will score (all but those labelled gone), a hashed sample as ``dataset`` takes."""
-    x = profiles[(label != 1).to_numpy()]
-    if len(x) > DRIFT_REFERENCE_ROWS:
-        share = -(-DRIFT_REFERENCE_ROWS * 1000 // len(x))
-        x = x[customer_buckets(external.reindex(x.index), salt="drift") < share]
-    return x
+    return drift_sample(profiles[(label != 1).to_numpy()], external)
 
 
 def _check_split(train_y: pd.Series, valid_y: pd.Series) -> None:
