@@ -60,19 +60,17 @@ class Plan:
     outcome_fields: list[str] = field(default_factory=list)
 
     def describe(self) -> dict:
-        if self.design == SNAPSHOT:
-            return {"design": SNAPSHOT, "snapshot_reason": self.snapshot_reason, "labels_dated": self.labels_dated,
-                    "horizon_days": self.horizon_days,
-                    "data_start": self.data_start.isoformat(), "data_end": self.data_end.isoformat(),
-                    "validation_cutoff": self.validation_cutoff.isoformat(), "training_cutoffs": [],
-                    "unused_training_cutoffs": [], "validation": SNAPSHOT_VALIDATION,
-                    "outcome_fields": list(self.outcome_fields)}
-        return {"design": "cutoffs", "horizon_days": self.horizon_days, "data_start": self.data_start.isoformat(),
-                "data_end": self.data_end.isoformat(), "validation_cutoff": self.validation_cutoff.isoformat(),
-                "training_cutoffs": [c.isoformat() for c in self.training_cutoffs],
-                "unused_training_cutoffs": [c.isoformat() for c in self.unused_cutoffs],
-                "validation": "customers held out, label windows overlap" if self.overlapping
-                else "later cutoff, label windows do not overlap"}
+        described = {"design": self.design, "horizon_days": self.horizon_days,
+                     "data_start": self.data_start.isoformat(), "data_end": self.data_end.isoformat(),
+                     "validation_cutoff": self.validation_cutoff.isoformat(),
+                     "training_cutoffs": [c.isoformat() for c in self.training_cutoffs],
+                     "unused_training_cutoffs": [c.isoformat() for c in self.unused_cutoffs],
+                     "validation": "customers held out, label windows overlap" if self.overlapping
+                     else "later cutoff, label windows do not overlap"}
+        if self.design == SNAPSHOT:  # no cutoffs: said why, and how its customers were held out instead
+            described |= {"snapshot_reason": self.snapshot_reason, "labels_dated": self.labels_dated,
+                          "validation": SNAPSHOT_VALIDATION, "outcome_fields": list(self.outcome_fields)}
+        return described
 
 
 def first_activity_at() -> datetime | None:
