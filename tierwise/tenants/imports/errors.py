@@ -35,11 +35,15 @@ class RowError:
         """The reason in the current reader's language (as stored, if it was not kept)."""
         return said_again(self.kept) if self.kept else self.reason
 
+    @property
+    def shown_value(self) -> str:
+        """The value as a message quotes it: its first 60 characters, line breaks written as \\r and \\n."""
+        return self.value[:60].replace("\r", "\\r").replace("\n", "\\n")
+
     def __str__(self) -> str:
-        shown = self.value[:60].replace("\r", "\\r").replace("\n", "\\n")
         where = f"rows[{self.row}]" if self.batch else _("row %(row)s", row=self.row)  # rows[n]: the JSON's path
         return _("%(where)s, column '%(column)s', value '%(value)s': %(reason)s", where=where, column=self.column,
-                 value=shown, reason=self.said())
+                 value=self.shown_value, reason=self.said())
 
     def in_batch(self) -> "RowError":
         """The same error, its row an index into a JSON batch."""
@@ -104,9 +108,8 @@ def _said(group: list[RowError], count: int) -> str:
     rows = listed(named)  # "2, 3, 4" or "2、3、4"
     if count > len(named):
         rows = _("%(rows)s and %(more)s more", rows=rows, more=f"{count - len(named):,}")
-    shown = first.value[:60].replace("\r", "\\r").replace("\n", "\\n")
     return _("column '%(column)s', value '%(value)s' in %(count)s rows (%(rows)s): %(reason)s", column=first.column,
-             value=shown, count=f"{count:,}", rows=rows, reason=first.said())
+             value=first.shown_value, count=f"{count:,}", rows=rows, reason=first.said())
 
 
 class ImportRejected(ValidationError):
